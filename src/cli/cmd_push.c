@@ -1,0 +1,12 @@
+/*
+ * cmd_push.c - placeholder for 'push' until its module lands; it only says so.
+ */
+#include "cli/commands.h"
+
+static mfb_status run(struct cli_args *args, struct mfb_error *err)
+{
+    return mfb_error_set(err, MFB_ERR_UNSUPPORTED, "'%s' is not implemented yet", args->path);
+}
+
+const struct cli_command cmd_push = {
+    .name = "push", .usage = "...", .summary = "upload a file to a receiver, resumably", .max_args = -1, .run = run};

@@ -1,0 +1,22 @@
+/*
+ * commands.h - every command of the two programs, one struct cli_command
+ * each, defined in the cmd_*.c (mfb) and srv_*.c (mfb-server) files.
+ */
+#ifndef MFB_CLI_COMMANDS_H
+#define MFB_CLI_COMMANDS_H
+
+#include "cli/options.h"
+
+/* mfb */
+extern const struct cli_command cmd_archive; /* group: create, test, extract, list */
+extern const struct cli_command cmd_push;
+extern const struct cli_command cmd_fetch;
+
+/* mfb-server */
+extern const struct cli_command srv_init;
+extern const struct cli_command srv_client; /* group: add, list, remove */
+extern const struct cli_command srv_serve;
+extern const struct cli_command srv_list;
+extern const struct cli_command srv_retention; /* group: set, show */
+
+#endif

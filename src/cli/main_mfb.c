@@ -1,0 +1,17 @@
+/*
+ * main_mfb.c - main() of the client, mfb: the table of its commands.
+ */
+#include "cli/commands.h"
+
+static const struct cli_command *const commands[] = {
+    &cmd_archive,
+    &cmd_push,
+    &cmd_fetch,
+    NULL,
+};
+
+int main(int argc, char **argv)
+{
+    return cli_main("mfb", "mfb: cold (full-file) backups of MySQL and MariaDB", commands, argc,
+                    argv);
+}

@@ -1,0 +1,14 @@
+/*
+ * main_mfb_server.c - main() of the receiver, mfb-server: the table of its commands.
+ */
+#include "cli/commands.h"
+
+static const struct cli_command *const commands[] = {
+    &srv_init, &srv_client, &srv_serve, &srv_list, &srv_retention, NULL,
+};
+
+int main(int argc, char **argv)
+{
+    return cli_main("mfb-server", "mfb-server: the receiver that stores mfb backups", commands,
+                    argc, argv);
+}

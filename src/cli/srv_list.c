@@ -1,0 +1,12 @@
+/*
+ * srv_list.c - placeholder for 'list' until its module lands; it only says so.
+ */
+#include "cli/commands.h"
+
+static mfb_status run(struct cli_args *args, struct mfb_error *err)
+{
+    return mfb_error_set(err, MFB_ERR_UNSUPPORTED, "'%s' is not implemented yet", args->path);
+}
+
+const struct cli_command srv_list = {
+    .name = "list", .usage = "...", .summary = "list stored backups", .max_args = -1, .run = run};

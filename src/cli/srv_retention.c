@@ -1,0 +1,12 @@
+/*
+ * srv_retention.c - placeholder for 'retention' until its module lands; it only says so.
+ */
+#include "cli/commands.h"
+
+static mfb_status run(struct cli_args *args, struct mfb_error *err)
+{
+    return mfb_error_set(err, MFB_ERR_UNSUPPORTED, "'%s' is not implemented yet", args->path);
+}
+
+const struct cli_command srv_retention = {
+    .name = "retention", .usage = "...", .summary = "set or show retention policies", .max_args = -1, .run = run};

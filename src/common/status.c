@@ -1,0 +1,145 @@
+/*
+ * status.c - names of mfb_status values and the mfb_error helpers.
+ */
+#include "common/status.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const status_names[MFB_STATUS_COUNT] = {
+    [MFB_OK] = "ok",
+    [MFB_ERR_USAGE] = "usage",
+    [MFB_ERR_INVALID] = "invalid",
+    [MFB_ERR_NOT_FOUND] = "not_found",
+    [MFB_ERR_EXISTS] = "exists",
+    [MFB_ERR_PERMISSION] = "permission",
+    [MFB_ERR_IO] = "io",
+    [MFB_ERR_NO_SPACE] = "no_space",
+    [MFB_ERR_NO_MEMORY] = "no_memory",
+    [MFB_ERR_CORRUPT] = "corrupt",
+    [MFB_ERR_CHANGED] = "changed",
+    [MFB_ERR_UNSUPPORTED] = "unsupported",
+    [MFB_ERR_NETWORK] = "network",
+    [MFB_ERR_TLS] = "tls",
+    [MFB_ERR_AUTH] = "auth",
+    [MFB_ERR_PROTOCOL] = "protocol",
+    [MFB_ERR_TIMEOUT] = "timeout",
+    [MFB_ERR_CANCELLED] = "cancelled",
+    [MFB_ERR_DATABASE] = "database",
+    [MFB_ERR_MYSQL] = "mysql",
+    [MFB_ERR_BUSY] = "busy",
+    [MFB_ERR_INTERNAL] = "internal",
+};
+
+const char *mfb_status_str(mfb_status status)
+{
+    if ((unsigned)status >= MFB_STATUS_COUNT || status_names[status] == NULL)
+        return "unknown";
+    return status_names[status];
+}
+
+int mfb_status_exit_code(mfb_status status)
+{
+    if (status == MFB_OK)
+        return 0;
+    return status == MFB_ERR_USAGE ? 2 : 1;
+}
+
+bool mfb_error_is_set(const struct mfb_error *err)
+{
+    return err != NULL && err->status != MFB_OK;
+}
+
+mfb_status mfb_error_setv(struct mfb_error *err, mfb_status status, const char *fmt, va_list ap)
+{
+    if (err == NULL || err->status != MFB_OK)
+        return status;
+    err->status = status;
+    vsnprintf(err->message, sizeof(err->message), fmt, ap);
+    err->hint[0] = '\0';
+    err->hint_is_generic = false;
+    return status;
+}
+
+mfb_status mfb_error_set(struct mfb_error *err, mfb_status status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    mfb_error_setv(err, status, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+static mfb_status status_from_errno(int errnum, mfb_status fallback)
+{
+    switch (errnum) {
+    case ENOSPC:
+    case EDQUOT:
+    case EFBIG:
+        return MFB_ERR_NO_SPACE;
+    case ENOENT:
+    case ENOTDIR:
+        return MFB_ERR_NOT_FOUND;
+    case EACCES:
+    case EPERM:
+    case EROFS:
+        return MFB_ERR_PERMISSION;
+    case EEXIST:
+        return MFB_ERR_EXISTS;
+    case ENOMEM:
+        return MFB_ERR_NO_MEMORY;
+    default:
+        return fallback;
+    }
+}
+
+mfb_status mfb_error_errno(struct mfb_error *err, int errnum, mfb_status fallback, const char *fmt,
+                           ...)
+{
+    mfb_status status = status_from_errno(errnum, fallback);
+    if (err == NULL || err->status != MFB_OK)
+        return status;
+    va_list ap;
+    va_start(ap, fmt);
+    mfb_error_setv(err, status, fmt, ap);
+    va_end(ap);
+    size_t used = strlen(err->message);
+    snprintf(err->message + used, sizeof(err->message) - used, ": %s", strerror(errnum));
+    if (status == MFB_ERR_NO_SPACE)
+        mfb_error_hint(err, "free space on that filesystem, then run the command again");
+    else if (status == MFB_ERR_PERMISSION)
+        mfb_error_hint(err, "check the owner and mode of the path, or run as a user allowed to use it");
+    err->hint_is_generic = true;
+    return status;
+}
+
+void mfb_error_hint(struct mfb_error *err, const char *fmt, ...)
+{
+    if (err == NULL || err->status == MFB_OK || (err->hint[0] != '\0' && !err->hint_is_generic))
+        return;
+    err->hint_is_generic = false;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->hint, sizeof(err->hint), fmt, ap);
+    va_end(ap);
+}
+
+void mfb_error_clear(struct mfb_error *err)
+{
+    if (err == NULL)
+        return;
+    err->status = MFB_OK;
+    err->message[0] = '\0';
+    err->hint[0] = '\0';
+    err->hint_is_generic = false;
+}
+
+void mfb_error_print(const struct mfb_error *err, const char *program)
+{
+    if (err == NULL || err->status == MFB_OK)
+        return;
+    fprintf(stderr, "%s: error: %s\n", program, err->message[0] ? err->message : mfb_status_str(err->status));
+    if (err->hint[0] != '\0')
+        fprintf(stderr, "HINT: %s\n", err->hint);
+}

@@ -1,0 +1,182 @@
+/*
+ * common_test.c - tests of src/common: errors, parsing, the queue and the
+ * thread pool, and the durable file helpers.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/fsutil.h"
+#include "common/parse.h"
+#include "common/queue.h"
+#include "common/status.h"
+#include "common/threadpool.h"
+
+static void test_error_first_wins(void **state)
+{
+    struct mfb_error err = {0};
+    assert_int_equal(mfb_error_set(&err, MFB_ERR_IO, "first %d", 1), MFB_ERR_IO);
+    mfb_error_hint(&err, "do this");
+    mfb_error_set(&err, MFB_ERR_INTERNAL, "second");
+    mfb_error_hint(&err, "not this");
+    assert_int_equal(err.status, MFB_ERR_IO);
+    assert_string_equal(err.message, "first 1");
+    assert_string_equal(err.hint, "do this");
+    assert_int_equal(mfb_error_set(NULL, MFB_ERR_USAGE, "ignored"), MFB_ERR_USAGE);
+}
+
+static void test_error_errno(void **state)
+{
+    struct mfb_error err = {0};
+    assert_int_equal(mfb_error_errno(&err, ENOSPC, MFB_ERR_IO, "cannot write '%s'", "x"),
+                     MFB_ERR_NO_SPACE);
+    assert_string_equal(err.message, "cannot write 'x': No space left on device");
+    assert_true(strlen(err.hint) > 0);
+    mfb_error_hint(&err, "specific advice");
+    assert_string_equal(err.hint, "specific advice");
+    assert_string_equal(mfb_status_str(MFB_ERR_NO_SPACE), "no_space");
+    assert_int_equal(mfb_status_exit_code(MFB_OK), 0);
+    assert_int_equal(mfb_status_exit_code(MFB_ERR_USAGE), 2);
+    assert_int_equal(mfb_status_exit_code(MFB_ERR_IO), 1);
+}
+
+static void test_parse_size(void **state)
+{
+    uint64_t v;
+    assert_int_equal(parse_size("4096", &v, NULL), MFB_OK);
+    assert_int_equal(v, 4096);
+    assert_int_equal(parse_size("64M", &v, NULL), MFB_OK);
+    assert_int_equal(v, 64ULL << 20);
+    assert_int_equal(parse_size("1.5GiB", &v, NULL), MFB_OK);
+    assert_int_equal(v, 3ULL << 29);
+    assert_int_equal(parse_size("2kb", &v, NULL), MFB_OK);
+    assert_int_equal(v, 2048);
+    struct mfb_error err = {0};
+    assert_int_equal(parse_size("12Q", &v, &err), MFB_ERR_USAGE);
+    assert_string_equal(err.message, "invalid size '12Q'");
+    assert_int_equal(parse_size("-1", &v, NULL), MFB_ERR_USAGE);
+    assert_int_equal(parse_size("", &v, NULL), MFB_ERR_USAGE);
+    assert_int_equal(parse_size("99999999T", &v, NULL), MFB_ERR_USAGE);
+}
+
+static void test_parse_duration(void **state)
+{
+    uint64_t ms;
+    assert_int_equal(parse_duration_ms("30", &ms, NULL), MFB_OK);
+    assert_int_equal(ms, 30000);
+    assert_int_equal(parse_duration_ms("1h30m", &ms, NULL), MFB_OK);
+    assert_int_equal(ms, 5400000);
+    assert_int_equal(parse_duration_ms("7d", &ms, NULL), MFB_OK);
+    assert_int_equal(ms, 7ULL * 86400 * 1000);
+    assert_int_equal(parse_duration_ms("250ms", &ms, NULL), MFB_OK);
+    assert_int_equal(ms, 250);
+    assert_int_equal(parse_duration_ms("5x", &ms, NULL), MFB_ERR_USAGE);
+    assert_int_equal(parse_duration_ms("", &ms, NULL), MFB_ERR_USAGE);
+    assert_int_equal(parse_duration_ms("10 s", &ms, NULL), MFB_ERR_USAGE);
+}
+
+static void test_parse_uint_and_format(void **state)
+{
+    uint64_t v;
+    struct mfb_error err = {0};
+    assert_int_equal(parse_uint("8", 1, 64, &v, NULL), MFB_OK);
+    assert_int_equal(v, 8);
+    assert_int_equal(parse_uint("0", 1, 64, &v, &err), MFB_ERR_USAGE);
+    assert_string_equal(err.hint, "give a whole number from 1 to 64");
+    assert_int_equal(parse_uint("3a", 1, 64, &v, NULL), MFB_ERR_USAGE);
+    char buf[32];
+    assert_string_equal(format_size(512, buf, sizeof(buf)), "512 B");
+    assert_string_equal(format_size(3ULL << 29, buf, sizeof(buf)), "1.5 GiB");
+    assert_string_equal(format_duration_ms(125000, buf, sizeof(buf)), "2m05s");
+    assert_string_equal(format_duration_ms(1500, buf, sizeof(buf)), "1.5s");
+}
+
+static void test_queue_bounded(void **state)
+{
+    struct queue q;
+    assert_int_equal(queue_init(&q, 2), 0);
+    int a = 1, b = 2;
+    assert_true(queue_push(&q, &a));
+    assert_true(queue_push(&q, &b));
+    void *out;
+    assert_true(queue_pop(&q, &out));
+    assert_ptr_equal(out, &a);
+    queue_close(&q);
+    assert_false(queue_push(&q, &a));
+    assert_true(queue_pop(&q, &out)); /* drains after close */
+    assert_ptr_equal(out, &b);
+    assert_false(queue_pop(&q, &out));
+    queue_destroy(&q);
+}
+
+struct counter {
+    pthread_mutex_t lock;
+    int total;
+};
+
+static void add_one(void *arg)
+{
+    struct counter *c = arg;
+    pthread_mutex_lock(&c->lock);
+    c->total++;
+    pthread_mutex_unlock(&c->lock);
+}
+
+static void test_threadpool_runs_everything(void **state)
+{
+    struct counter c = {PTHREAD_MUTEX_INITIALIZER, 0};
+    struct threadpool *pool;
+    assert_int_equal(threadpool_create(4, 3, &pool, NULL), MFB_OK);
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(threadpool_submit(pool, add_one, &c), MFB_OK);
+    threadpool_destroy(pool);
+    assert_int_equal(c.total, 1000);
+    assert_true(threadpool_default_threads() >= 1);
+}
+
+static void test_atomic_write_and_secret(void **state)
+{
+    char dir[] = "/tmp/mfb-common-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256], nested[256];
+    snprintf(nested, sizeof(nested), "%s/a/b/c", dir);
+    assert_int_equal(fs_mkdir_p(nested, 0700, NULL), MFB_OK);
+    snprintf(path, sizeof(path), "%s/a/secret", dir);
+    assert_int_equal(fs_write_file_atomic(path, "hunter2\n", 8, 0600, true, NULL), MFB_OK);
+    struct mfb_error err = {0};
+    assert_int_equal(fs_write_file_atomic(path, "x", 1, 0600, true, &err), MFB_ERR_EXISTS);
+    char *secret;
+    assert_int_equal(fs_read_secret(path, &secret, NULL), MFB_OK);
+    assert_string_equal(secret, "hunter2");
+    free(secret);
+    chmod(path, 0644);
+    mfb_error_clear(&err);
+    assert_int_equal(fs_read_secret(path, &secret, &err), MFB_ERR_PERMISSION);
+    assert_non_null(strstr(err.hint, "chmod 600"));
+    char cmd[300];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_error_first_wins),
+        cmocka_unit_test(test_error_errno),
+        cmocka_unit_test(test_parse_size),
+        cmocka_unit_test(test_parse_duration),
+        cmocka_unit_test(test_parse_uint_and_format),
+        cmocka_unit_test(test_queue_bounded),
+        cmocka_unit_test(test_threadpool_runs_everything),
+        cmocka_unit_test(test_atomic_write_and_secret),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
