@@ -31,21 +31,24 @@ struct cli_option {
     const char *help;
 };
 
-#define CLI_OPTIONS_END {NULL, 0, CLI_FLAG, NULL, NULL}
+#define CLI_OPTIONS_END                                                                            \
+    {                                                                                              \
+        NULL, 0, CLI_FLAG, NULL, NULL                                                              \
+    }
 #define CLI_MAX_OPTIONS 64
 #define CLI_MAX_VALUES 256
 
 struct cli_args {
     const struct cli_command *command;
-    const char *program; /* "mfb" or "mfb-server" */
-    const char *path;    /* "mfb archive create", for messages */
+    const char *program;                  /* "mfb" or "mfb-server" */
+    const char *path;                     /* "mfb archive create", for messages */
     const char *values[CLI_MAX_OPTIONS];  /* last value, "" for a set flag */
     const char *repeated[CLI_MAX_VALUES]; /* every value of CLI_REPEATED options */
     int repeated_owner[CLI_MAX_VALUES];   /* index of the option each belongs to */
     size_t repeated_count;
     char **positional;
     int positional_count;
-    const char *db_path;  /* --db, or NULL */
+    const char *db_path;   /* --db, or NULL */
     const char *log_level; /* --log-level, or NULL */
 };
 
@@ -55,7 +58,7 @@ struct cli_command {
     const char *summary; /* one line */
     const struct cli_option *options;
     int min_args;
-    int max_args; /* -1: no limit */
+    int max_args;                                 /* -1: no limit */
     const struct cli_command *const *subcommands; /* NULL-terminated list, for groups */
     mfb_status (*run)(struct cli_args *args, struct mfb_error *err);
 };

@@ -9,4 +9,8 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
 }
 
 const struct cli_command srv_init = {
-    .name = "init", .usage = "...", .summary = "create the receiver's database, storage and TLS certificate", .max_args = -1, .run = run};
+    .name = "init",
+    .usage = "...",
+    .summary = "create the receiver's database, storage and TLS certificate",
+    .max_args = -1,
+    .run = run};

@@ -34,12 +34,8 @@ static const struct unit size_units[] = {
 };
 
 static const struct unit duration_units[] = {
-    {"ms", 1},
-    {"s", 1000},
-    {"m", 60 * 1000},
-    {"h", 3600 * 1000},
-    {"d", 86400 * 1000},
-    {"w", 7 * 86400 * 1000ULL},
+    {"ms", 1},          {"s", 1000},         {"m", 60 * 1000},
+    {"h", 3600 * 1000}, {"d", 86400 * 1000}, {"w", 7 * 86400 * 1000ULL},
 };
 
 static const struct unit *find_unit(const struct unit *units, size_t count, const char *name,

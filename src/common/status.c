@@ -109,7 +109,8 @@ mfb_status mfb_error_errno(struct mfb_error *err, int errnum, mfb_status fallbac
     if (status == MFB_ERR_NO_SPACE)
         mfb_error_hint(err, "free space on that filesystem, then run the command again");
     else if (status == MFB_ERR_PERMISSION)
-        mfb_error_hint(err, "check the owner and mode of the path, or run as a user allowed to use it");
+        mfb_error_hint(err,
+                       "check the owner and mode of the path, or run as a user allowed to use it");
     err->hint_is_generic = true;
     return status;
 }
@@ -139,7 +140,8 @@ void mfb_error_print(const struct mfb_error *err, const char *program)
 {
     if (err == NULL || err->status == MFB_OK)
         return;
-    fprintf(stderr, "%s: error: %s\n", program, err->message[0] ? err->message : mfb_status_str(err->status));
+    fprintf(stderr, "%s: error: %s\n", program,
+            err->message[0] ? err->message : mfb_status_str(err->status));
     if (err->hint[0] != '\0')
         fprintf(stderr, "HINT: %s\n", err->hint);
 }

@@ -2,12 +2,12 @@
  * common_test.c - tests of src/common: errors, parsing, the queue and the
  * thread pool, and the durable file helpers.
  */
+#include <cmocka.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
