@@ -2,17 +2,15 @@
  * common_test.c - tests of src/common: errors, parsing, the queue and the
  * thread pool, and the durable file helpers.
  */
-#include <cmocka.h>
 #include <errno.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "unit.h"
 
 #include "common/fsutil.h"
 #include "common/parse.h"
