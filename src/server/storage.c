@@ -66,7 +66,7 @@ static bool exists(const char *path)
 }
 
 mfb_status storage_publish(const char *root, const char *reldir, const char *name,
-                           const char *from, char *rel_path, size_t rel_len, char *final_name,
+                           const char *from, storage_publish_hook hook, void *ctx, char *rel_path, size_t rel_len, char *final_name,
                            size_t final_len, struct mfb_error *err)
 {
     char dir[PATH_MAX];
@@ -95,6 +95,12 @@ mfb_status storage_publish(const char *root, const char *reldir, const char *nam
         snprintf(side, sizeof(side), "%s.json", target);
         if (exists(side))
             continue;
+        char rel[PATH_MAX];
+        if (snprintf(rel, sizeof(rel), "%s%s%s", reldir, reldir[0] ? "/" : "", candidate) >=
+            (int)sizeof(rel))
+            return mfb_error_set(err, MFB_ERR_INVALID, "path too long in '%s'", dir);
+        if (hook != NULL && (st = hook(ctx, rel, err)) != MFB_OK)
+            return st;
         struct mfb_error local = {0};
         st = fs_rename_noreplace(from, target, &local);
         if (st == MFB_ERR_EXISTS)
@@ -104,7 +110,7 @@ mfb_status storage_publish(const char *root, const char *reldir, const char *nam
             return st;
         }
         snprintf(final_name, final_len, "%s", candidate);
-        snprintf(rel_path, rel_len, "%s%s%s", reldir, reldir[0] ? "/" : "", candidate);
+        snprintf(rel_path, rel_len, "%s", rel);
         st = fs_fsync_dir_of(target, false, err);
         if (st == MFB_OK)
             st = fs_fsync_dir_of(from, false, err);

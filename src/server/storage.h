@@ -45,11 +45,14 @@ void storage_partial_remove(const char *root, const char *upload_id);
  * an extension gets it at the end). */
 void storage_candidate_name(const char *name, unsigned attempt, char *buf, size_t len);
 
+/* Called with each storage-relative path just before the rename to it is tried. */
+typedef mfb_status (*storage_publish_hook)(void *ctx, const char *rel_path, struct mfb_error *err);
+
 /* Publishes the file at `from` into root/reldir under a unique variant of
  * name. Fills rel_path (storage-relative path of the file) and final_name.
- * Does not write the companions. */
+ * Does not write the companions. hook may be NULL. */
 mfb_status storage_publish(const char *root, const char *reldir, const char *name,
-                           const char *from, char *rel_path, size_t rel_len, char *final_name,
+                           const char *from, storage_publish_hook hook, void *ctx, char *rel_path, size_t rel_len, char *final_name,
                            size_t final_len, struct mfb_error *err);
 
 /* Writes <file>.sha256 and <file>.json next to the published file (mode 0440). */
