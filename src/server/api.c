@@ -1158,6 +1158,27 @@ static void dispatch_without_body(struct api_call *c)
     }
 }
 
+/* Whether an answer decided from the headers can go before the body.
+ * libmicrohttpd closes the connection after such an answer without reading
+ * the body, and a client still sending it may then see a reset instead of
+ * the answer. So the body is read and dropped first, unless the client
+ * waits for "100 Continue" (as curl does for large bodies), or the body is
+ * too large to be worth reading. */
+static bool answer_before_body(struct api_call *c)
+{
+    uint64_t length = 0;
+    bool has_length = content_length(c, &length);
+    const char *te = header(c, "Transfer-Encoding");
+    if (!has_length && te == NULL)
+        return true; /* no body */
+    if (has_length && length == 0)
+        return true;
+    const char *expect = header(c, "Expect");
+    if (expect != NULL && strcasecmp(expect, "100-continue") == 0)
+        return true;
+    return has_length && length > DISCARD_LIMIT;
+}
+
 struct api_call *api_begin(struct server *srv, const struct api_request *req, bool *decided)
 {
     static struct api_call oom; /* never written: a call that only says 500 */
@@ -1196,6 +1217,10 @@ struct api_call *api_begin(struct server *srv, const struct api_request *req, bo
     *decided = c->decided && c->mode != BODY_CHUNK && c->mode != BODY_DISCARD;
     if (c->decided && c->mode == BODY_NONE)
         c->mode = BODY_DISCARD; /* a body sent anyway is dropped */
+    if (*decided && !answer_before_body(c)) {
+        *decided = false; /* read and drop the body, then answer */
+        c->mode = BODY_DISCARD;
+    }
     return c;
 }
 
@@ -1229,6 +1254,11 @@ bool api_body(struct api_call *c, const char *data, size_t len)
     case BODY_NONE:
     case BODY_DISCARD:
         c->discarded += len;
+        if (c->duplicate && c->bytes_in > c->limit) {
+            c->duplicate = false; /* a repeat cannot be larger than the chunk either */
+            fail(c, PROTO_TOO_LARGE, "chunk is larger than the chunk size %llu",
+                 (unsigned long long)c->limit);
+        }
         break;
     }
     return !(c->mode == BODY_DISCARD && c->discarded > DISCARD_LIMIT && !c->duplicate);
