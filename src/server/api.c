@@ -601,6 +601,7 @@ static void handle_upload_get(struct api_call *c)
         struct srv_chunk *list = NULL;
         size_t n = 0;
         struct mfb_error err = {0};
+        server_db_upload_touch(c->srv->db, c->id, NULL); /* a resuming client is active */
         mfb_status st = server_db_upload_chunks(c->srv->db, c->id, &list, &n, &err);
         if (st != MFB_OK) {
             json_decref(o);
@@ -1089,6 +1090,7 @@ static void chunk_finish(struct api_call *c)
                  (unsigned long long)c->index);
             return;
         }
+        server_db_upload_touch(c->srv->db, c->id, NULL); /* a resuming client is active */
         set_json(c, 200, chunk_json(&ch));
         return;
     }
