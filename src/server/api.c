@@ -280,6 +280,8 @@ static bool method_allowed(enum route r, const char *method)
 {
     const char *allow = route_allow(r);
     size_t len = strlen(method);
+    if (len == 0)
+        return false;
     for (const char *p = allow; (p = strstr(p, method)) != NULL; p += len) {
         if ((p == allow || p[-1] == ' ') && (p[len] == '\0' || p[len] == ','))
             return true;
