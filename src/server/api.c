@@ -471,7 +471,8 @@ static bool check_space(struct api_call *c, bool size_known, uint64_t size)
              (unsigned long long)need, (unsigned long long)room);
         return false;
     }
-    if (c->client.quota > 0 && usage + (size_known ? size : 0) >= c->client.quota + !size_known) {
+    bool over_quota = size_known ? usage + size > c->client.quota : usage >= c->client.quota;
+    if (c->client.quota > 0 && over_quota) {
         fail(c, PROTO_INSUFFICIENT_STORAGE,
              "quota exceeded: client '%s' holds %llu of %llu bytes and asks for %llu more",
              c->client.name, (unsigned long long)usage, (unsigned long long)c->client.quota,

@@ -125,17 +125,17 @@ mfb_status server_expire_uploads(struct server *srv, int64_t now, size_t *expire
         if (server_db_upload_get(srv->db, ids[i], 0, &u, NULL) != MFB_OK)
             continue;
         bool busy = false;
+        struct session *s = NULL;
         if (!u.complete && srv->sessions) {
             char path[PATH_MAX];
             storage_partial_path(srv->cfg.storage, u.id, path, sizeof(path));
-            struct session *s = NULL;
-            if (session_get(srv->sessions, srv->db, &u, path, &s, NULL) == MFB_OK) {
+            if (session_get(srv->sessions, srv->db, &u, path, &s, NULL) == MFB_OK)
                 busy = !session_close_begin(s);
-                session_put(s);
-            }
         }
         if (!busy) {
             st = server_db_upload_delete(srv->db, u.id, err);
+            if (st != MFB_OK && s != NULL)
+                session_close_abort(s);
             if (st == MFB_OK) {
                 if (!u.complete)
                     storage_partial_remove(srv->cfg.storage, u.id);
@@ -146,6 +146,7 @@ mfb_status server_expire_uploads(struct server *srv, int64_t now, size_t *expire
                 (*expired)++;
             }
         }
+        session_put(s);
         server_db_upload_free(&u);
     }
     free(ids);

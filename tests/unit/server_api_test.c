@@ -576,8 +576,12 @@ static void test_space_and_quota(void **state)
     assert_non_null(strstr(jstr(&a, "message"), "quota exceeded"));
     answer_free(&a);
     a = request(fx, "POST", "/v1/uploads", TOKEN2,
-                "{\"instance\":\"p\",\"name\":\"q\",\"size\":999,\"chunk_size\":1048576}");
-    assert_int_equal(a.status, 201);
+                "{\"instance\":\"p\",\"name\":\"q\",\"size\":1000,\"chunk_size\":1048576}");
+    assert_int_equal(a.status, 201); /* exactly the quota fits */
+    answer_free(&a);
+    a = request(fx, "POST", "/v1/uploads", TOKEN2,
+                "{\"instance\":\"p\",\"name\":\"r\",\"chunk_size\":1048576}");
+    assert_int_equal(a.status, 507); /* quota used up by the open upload */
     answer_free(&a);
 }
 
