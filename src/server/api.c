@@ -1349,14 +1349,16 @@ void api_call_describe(const struct api_call *c, struct api_call_info *info)
 {
     memset(info, 0, sizeof(*info));
     info->client = c->authed ? c->client.name : "-";
-    info->upload = c->id[0] ? c->id : "-";
+    info->id_kind = c->id[0] == 'b' ? "backup" : "upload";
+    info->id = c->id[0] ? c->id : "-";
     info->index = c->has_index ? (long long)c->index : -1;
     info->bytes_in = c->bytes_in;
     info->status = c->resp.status;
     info->error = c->error_code;
     if (c->srv == NULL) {
         info->client = "-";
-        info->upload = "-";
+        info->id_kind = "upload";
+        info->id = "-";
         info->status = 500;
     }
 }

@@ -157,9 +157,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                                    ? MFB_LOG_WARN
                                    : MFB_LOG_INFO;
     mfb_log(level, "request",
-            "client=%s method=%s path=%s status=%u upload=%s index=%lld bytes=%llu ms=%lld "
+            "client=%s method=%s path=%s status=%u %s=%s index=%lld bytes=%llu ms=%lld "
             "end=%s%s%s",
-            info.client, r->method, r->url, info.status, info.upload, info.index,
+            info.client, r->method, r->url, info.status, info.id_kind, info.id, info.index,
             (unsigned long long)info.bytes_in, ms, termination_name(code),
             info.error ? " error=" : "", info.error ? info.error : "");
     api_call_free(r->call);
