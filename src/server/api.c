@@ -1196,25 +1196,32 @@ static void dispatch_without_body(struct api_call *c)
     }
 }
 
-/* Whether an answer decided from the headers can go before the body.
- * libmicrohttpd closes the connection after such an answer without reading
- * the body, and a client still sending it may then see a reset instead of
- * the answer. So the body is read and dropped first, unless the client
- * waits for "100 Continue" (as curl does for large bodies), or the body is
- * too large to be worth reading. */
-static bool answer_before_body(struct api_call *c)
+/* Whether the request announces a body. */
+static bool has_body(struct api_call *c)
 {
     uint64_t length = 0;
-    bool has_length = content_length(c, &length);
-    const char *te = header(c, "Transfer-Encoding");
-    if (!has_length && te == NULL)
-        return true; /* no body */
-    if (has_length && length == 0)
-        return true;
+    if (content_length(c, &length))
+        return length > 0;
+    return header(c, "Transfer-Encoding") != NULL;
+}
+
+/* Whether an answer decided from the headers should go before the body.
+ * libmicrohttpd closes the connection after such an answer (it cannot
+ * reuse a connection with an unread body), and a client still sending the
+ * body may then see a reset instead of the answer. So the body is read and
+ * dropped first, unless the client waits for "100 Continue" (as curl does
+ * for large bodies), or the body is too large to be worth reading. A
+ * request without a body is always answered after libmicrohttpd has seen
+ * its end, which keeps the connection alive. */
+static bool answer_before_body(struct api_call *c)
+{
+    if (!has_body(c))
+        return false;
     const char *expect = header(c, "Expect");
     if (expect != NULL && strcasecmp(expect, "100-continue") == 0)
         return true;
-    return has_length && length > DISCARD_LIMIT;
+    uint64_t length = 0;
+    return content_length(c, &length) && length > DISCARD_LIMIT;
 }
 
 struct api_call *api_begin(struct server *srv, const struct api_request *req, bool *decided)
@@ -1252,13 +1259,9 @@ struct api_call *api_begin(struct server *srv, const struct api_request *req, bo
     } else {
         dispatch_without_body(c);
     }
-    *decided = c->decided && c->mode != BODY_CHUNK && c->mode != BODY_DISCARD;
     if (c->decided && c->mode == BODY_NONE)
         c->mode = BODY_DISCARD; /* a body sent anyway is dropped */
-    if (*decided && !answer_before_body(c)) {
-        *decided = false; /* read and drop the body, then answer */
-        c->mode = BODY_DISCARD;
-    }
+    *decided = c->decided && !c->duplicate && answer_before_body(c);
     return c;
 }
 
