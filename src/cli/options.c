@@ -162,6 +162,30 @@ static mfb_status parse_leaf(struct cli_args *args, int argc, char **argv, bool 
     return MFB_OK;
 }
 
+/* Takes a valued global option (--db, --log-level) standing before the
+ * command name. Returns how many argv entries it used: 0 when argv[i] is not
+ * one, -1 when its value is missing. */
+static int take_global_before_command(struct cli_args *args, int argc, char **argv, int i)
+{
+    const char *arg = argv[i];
+    if (strncmp(arg, "--", 2) != 0)
+        return 0;
+    const char *eq = strchr(arg, '=');
+    size_t len = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+    int index;
+    const struct cli_option *opt = find_option(global_options, arg + 2, len, 0, &index);
+    if (opt == NULL || opt->arg != CLI_VALUE)
+        return 0;
+    const char *value = eq ? eq + 1 : (i + 1 < argc ? argv[i + 1] : NULL);
+    if (value == NULL)
+        return -1;
+    if (strcmp(opt->name, "db") == 0)
+        args->db_path = value;
+    else
+        args->log_level = value;
+    return eq ? 1 : 2;
+}
+
 int cli_main(const char *program, const char *about, const struct cli_command *const *commands,
              int argc, char **argv)
 {
@@ -181,6 +205,16 @@ int cli_main(const char *program, const char *about, const struct cli_command *c
         if (strcmp(argv[i], "--version") == 0) {
             printf("%s %s\n", program, MFB_VERSION);
             return 0;
+        }
+        int taken = take_global_before_command(&args, argc, argv, i);
+        if (taken < 0) {
+            mfb_error_set(&err, MFB_ERR_USAGE, "option %s needs a value", argv[i]);
+            mfb_error_print(&err, program);
+            return 2;
+        }
+        if (taken > 0) {
+            i += taken;
+            continue;
         }
         const struct cli_command *next = NULL;
         for (const struct cli_command *const *c = cmd->subcommands; *c; c++) {

@@ -48,7 +48,8 @@ static void test_content_digest_round_trip(void **state)
     assert_true(content_digest_parse(both, back));
     assert_false(content_digest_parse("sha-256=:short:", back));
     assert_false(content_digest_parse("md5=:abc:", back));
-    assert_false(content_digest_parse("xsha-256=:LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=:", back));
+    assert_false(
+        content_digest_parse("xsha-256=:LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=:", back));
 }
 
 int main(void)
