@@ -336,6 +336,20 @@ mfb_status scan_source_path(const struct scan_list *list, const struct scan_entr
     return MFB_OK;
 }
 
+void scan_list_truncate(struct scan_list *list, size_t count, size_t root_count,
+                        uint64_t total_bytes)
+{
+    for (size_t i = count; i < list->count; i++)
+        free(list->entries[i].name);
+    list->count = count < list->count ? count : list->count;
+    for (size_t i = root_count; i < list->root_count; i++) {
+        free(list->roots[i].dir);
+        free(list->roots[i].prefix);
+    }
+    list->root_count = root_count < list->root_count ? root_count : list->root_count;
+    list->total_bytes = total_bytes;
+}
+
 void scan_list_free(struct scan_list *list)
 {
     for (size_t i = 0; i < list->count; i++)

@@ -104,6 +104,10 @@ mfb_status scan_source_path(const struct scan_list *list, const struct scan_entr
 bool scan_excluded(const char *rel, const char *archive_name, const char *const *patterns,
                    size_t count);
 
+/* Drops the entries and roots added after the given counts (a failed scan). */
+void scan_list_truncate(struct scan_list *list, size_t count, size_t root_count,
+                        uint64_t total_bytes);
+
 void scan_list_free(struct scan_list *list);
 
 /* The error for a file that changed while it was being archived, with the

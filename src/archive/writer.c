@@ -779,6 +779,8 @@ mfb_status archive_writer_add_tree(struct archive_writer *w, const char *dir, co
         .skip_ino = w->opt.skip_ino,
     };
     size_t before = w->list.count;
+    size_t roots_before = w->list.root_count;
+    uint64_t bytes_before = w->list.total_bytes;
     mfb_status s = scan_tree(&w->list, dir, prefix ? prefix : "", &so, err);
     free(patterns);
     if (s == MFB_OK && before > 0 && w->list.count > before) {
@@ -805,6 +807,8 @@ mfb_status archive_writer_add_tree(struct archive_writer *w, const char *dir, co
             }
         }
     }
+    if (s != MFB_OK)
+        scan_list_truncate(&w->list, before, roots_before, bytes_before);
     return s;
 }
 
