@@ -57,6 +57,8 @@ enum archive_hook_point {
     ARCHIVE_HOOK_AFTER_FIRST_BLOCK, /* after its first block was read */
 };
 
+/* Pointers in the options (excludes, cancel, callbacks) must stay valid
+ * until archive_writer_free. */
 struct archive_writer_options {
     unsigned threads;            /* compression threads; 0 = the number of cores */
     int level;                   /* 0 = store, 1-3 ISA-L, 4-9 zlib; -1 = ARCHIVE_LEVEL_DEFAULT */
