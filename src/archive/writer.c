@@ -577,7 +577,8 @@ static mfb_status feed_manifest(struct archive_writer *w, struct mfb_error *err)
     if (s != MFB_OK)
         return s;
     size_t files = w->list.count;
-    int64_t created = w->opt.created ? w->opt.created : (int64_t)time(NULL);
+    /* not the clock: the archive must depend only on its input and options */
+    int64_t created = w->opt.created ? w->opt.created : scan_newest_mtime(&w->list);
     s = scan_add_special(&w->list, SCAN_MANIFEST_NAME, SCAN_MANIFEST, S_IFREG | 0644, created, err);
     if (s != MFB_OK)
         return s;

@@ -67,7 +67,7 @@ struct archive_writer_options {
     size_t exclude_count;
     bool no_default_excludes;
     bool force_zip64; /* Zip64 records everywhere (tests) */
-    int64_t created;  /* the manifest's creation time; 0 = now */
+    int64_t created;  /* the manifest's "created"; 0 = the newest mtime of the input */
     bool skip_inode;  /* never archive this file (the output, if inside a tree) */
     uint64_t skip_dev;
     uint64_t skip_ino;
