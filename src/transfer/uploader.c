@@ -476,3 +476,38 @@ void uploader_free(struct uploader *u)
     free(u->path);
     free(u);
 }
+
+mfb_status upload_hash_file(int fd, const char *path, uint64_t size, uint8_t sha256[SHA256_LEN],
+                            struct mfb_error *err)
+{
+    struct sha256 h;
+    mfb_status st = sha256_init(&h, err);
+    if (st != MFB_OK)
+        return st;
+    size_t cap = 1u << 20;
+    uint8_t *buf = malloc(cap);
+    if (buf == NULL) {
+        sha256_free(&h);
+        return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+    }
+    for (uint64_t off = 0; st == MFB_OK && off < size;) {
+        size_t want = size - off < cap ? (size_t)(size - off) : cap;
+        ssize_t n = pread(fd, buf, want, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            st = mfb_error_errno(err, errno, MFB_ERR_IO, "cannot read '%s'", path);
+        else if (n == 0)
+            st = mfb_error_set(err, MFB_ERR_CHANGED, "'%s' is shorter than %" PRIu64 " bytes", path,
+                               size);
+        else {
+            sha256_update(&h, buf, (size_t)n);
+            off += (uint64_t)n;
+        }
+    }
+    if (st == MFB_OK)
+        sha256_final(&h, sha256);
+    free(buf);
+    sha256_free(&h);
+    return st;
+}
