@@ -98,9 +98,9 @@ static void test_resolve_symlink(void **state)
     free(via_link);
 
     struct mysql_roots roots = {0};
-    assert_int_equal(mysql_roots_add(&roots, "datadir", false, NULL, t->link, "link", NULL),
+    assert_int_equal(mysql_roots_add(&roots, "datadir", false, NULL, t->link, NULL, "link"),
                      MFB_OK);
-    assert_int_equal(mysql_roots_add(&roots, "innodb_log", false, NULL, t->real, "real", NULL),
+    assert_int_equal(mysql_roots_add(&roots, "innodb_log", false, NULL, t->real, NULL, "real"),
                      MFB_OK);
     assert_int_equal(mysql_roots_finish(&roots, NULL), MFB_OK);
     assert_int_equal(roots.count, 1);
@@ -119,7 +119,7 @@ static void test_contains(void **state)
 
 static void add(struct mysql_roots *r, const char *kind, bool numbered, const char *path)
 {
-    assert_int_equal(mysql_roots_add(r, kind, numbered, NX "/d", path, kind, NULL), MFB_OK);
+    assert_int_equal(mysql_roots_add(r, kind, numbered, NX "/d", path, NULL, "%s", kind), MFB_OK);
 }
 
 static void test_reduce(void **state)
@@ -192,9 +192,9 @@ static void test_names_and_ties(void **state)
 static void test_add_file(void **state)
 {
     struct mysql_roots r = {0};
-    assert_int_equal(mysql_roots_add_file(&r, "binlog", false, NX "/d", "mysql-bin", "why", NULL),
+    assert_int_equal(mysql_roots_add_file(&r, "binlog", false, NX "/d", "mysql-bin", NULL, "why"),
                      MFB_OK);
-    assert_int_equal(mysql_roots_add_file(&r, "tablespace", true, NX "/d", "/t.ibd", "why", NULL),
+    assert_int_equal(mysql_roots_add_file(&r, "tablespace", true, NX "/d", "/t.ibd", NULL, "why"),
                      MFB_OK);
     assert_string_equal(r.locations[0].path, NX "/d");
     assert_string_equal(r.locations[1].path, "/");
