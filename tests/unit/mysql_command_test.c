@@ -19,6 +19,8 @@
 
 #include "unit.h"
 
+#include "mysql_unit.h"
+
 #include "mysql/clock.h"
 #include "mysql/command.h"
 #include "mysql/stopped.h"
@@ -32,11 +34,7 @@ struct scratch {
 static int scratch_setup(void **state)
 {
     struct scratch *s = calloc(1, sizeof(*s));
-    const char *tmp = getenv("MFB_TEST_TMP");
-    if (tmp != NULL)
-        mkdir(tmp, 0755);
-    snprintf(s->dir, sizeof(s->dir), "%s/mysql_command_XXXXXX", tmp != NULL ? tmp : "/tmp");
-    if (mkdtemp(s->dir) == NULL)
+    if (!mysql_test_mkdtemp("mysql_command", s->dir, sizeof(s->dir)))
         return -1;
     snprintf(s->pid_file, sizeof(s->pid_file), "%s/pid", s->dir);
     *state = s;
@@ -48,8 +46,7 @@ static int scratch_teardown(void **state)
     struct scratch *s = *state;
     if (s->background > 0)
         kill(s->background, SIGKILL);
-    unlink(s->pid_file);
-    rmdir(s->dir);
+    mysql_test_rm_rf(s->dir);
     free(s);
     return 0;
 }

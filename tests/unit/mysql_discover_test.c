@@ -14,6 +14,8 @@
 
 #include "unit.h"
 
+#include "mysql_unit.h"
+
 #include "common/fsutil.h"
 #include "mysql/command.h"
 #include "mysql/discover.h"
@@ -27,12 +29,7 @@ struct fake {
 static int fake_setup(void **state)
 {
     struct fake *f = calloc(1, sizeof(*f));
-    const char *tmp = getenv("MFB_TEST_TMP");
-    if (tmp != NULL)
-        mkdir(tmp, 0755);
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof(dir), "%s/mysql_discover_XXXXXX", tmp != NULL ? tmp : "/tmp");
-    if (mkdtemp(dir) == NULL || realpath(dir, f->top) == NULL)
+    if (!mysql_test_mkdtemp("mysql_discover", f->top, sizeof(f->top)))
         return -1;
     *state = f;
     return 0;
@@ -41,9 +38,7 @@ static int fake_setup(void **state)
 static int fake_teardown(void **state)
 {
     struct fake *f = *state;
-    char cmd[PATH_MAX + 16];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->top);
-    mysql_command_run_shell(cmd, "cleanup", 30000, NULL, NULL, NULL);
+    mysql_test_rm_rf(f->top);
     free(f);
     return 0;
 }

@@ -15,6 +15,8 @@
 
 #include "unit.h"
 
+#include "mysql_unit.h"
+
 #include "mysql/roots.h"
 
 #define NX "/nonexistent-mfb-roots-test"
@@ -63,11 +65,7 @@ struct tmpdir {
 static int tmpdir_setup(void **state)
 {
     struct tmpdir *t = calloc(1, sizeof(*t));
-    const char *tmp = getenv("MFB_TEST_TMP");
-    if (tmp != NULL)
-        mkdir(tmp, 0755);
-    snprintf(t->dir, sizeof(t->dir), "%s/mysql_roots_XXXXXX", tmp != NULL ? tmp : "/tmp");
-    if (mkdtemp(t->dir) == NULL)
+    if (!mysql_test_mkdtemp("mysql_roots", t->dir, sizeof(t->dir)))
         return -1;
     snprintf(t->real, sizeof(t->real), "%s/real", t->dir);
     snprintf(t->link, sizeof(t->link), "%s/link", t->dir);
@@ -78,9 +76,7 @@ static int tmpdir_setup(void **state)
 static int tmpdir_teardown(void **state)
 {
     struct tmpdir *t = *state;
-    unlink(t->link);
-    rmdir(t->real);
-    rmdir(t->dir);
+    mysql_test_rm_rf(t->dir);
     free(t);
     return 0;
 }
