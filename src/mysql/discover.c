@@ -99,8 +99,11 @@ mfb_status mysql_gtid_read(struct mysql_client *client, json_t **gtid, struct mf
     json_t *obj = json_object();
     for (size_t r = 0; obj != NULL && r < rows->count; r++) {
         const char *name = mysql_rows_cell(rows, r, 0);
-        if (name != NULL && json_object_set_new(obj, name, json_text(mysql_rows_cell(rows, r, 1))))
-            json_decref(obj), obj = NULL;
+        if (name != NULL &&
+            json_object_set_new(obj, name, json_text(mysql_rows_cell(rows, r, 1))) != 0) {
+            json_decref(obj);
+            obj = NULL;
+        }
     }
     mysql_rows_free(rows);
     if (obj == NULL)

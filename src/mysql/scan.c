@@ -16,6 +16,7 @@
 
 #include "common/fsutil.h"
 #include "common/log.h"
+#include "mysql/client.h"
 
 static bool is_dir_entry(int dirfd, const struct dirent *de, bool *is_link)
 {
@@ -67,10 +68,13 @@ static mfb_status add_isl(const char *datadir, struct mysql_roots *roots, const 
         return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory reading the data directory");
     char *text = NULL;
     size_t len = 0;
-    mfb_status st = fs_read_file(path, 4096, &text, &len, err);
+    struct mfb_error e = {0};
+    mfb_status st = fs_read_file(path, 4096, &text, &len, &e);
     free(path);
+    if (st == MFB_ERR_NOT_FOUND) /* the table was dropped meanwhile */
+        return MFB_OK;
     if (st != MFB_OK)
-        return st;
+        return mysql_error_forward(err, &e);
     while (len > 0 && isspace((unsigned char)text[len - 1]))
         text[--len] = '\0';
     if (len > 0) {
@@ -99,6 +103,8 @@ static mfb_status scan_database(const char *datadir, struct mysql_roots *roots, 
         int e = errno;
         if (fd >= 0)
             close(fd);
+        if (e == ENOENT) /* the database was dropped meanwhile */
+            return MFB_OK;
         char *path = NULL;
         if (asprintf(&path, "%s/%s", datadir, db) < 0)
             return mfb_error_set(err, MFB_ERR_NO_MEMORY,
