@@ -19,8 +19,7 @@ mfb_status sqlutil_fail(sqlite3 *db, const char *what, struct mfb_error *err)
     return mfb_error_set(err, MFB_ERR_DATABASE, "cannot %s: %s", what, sqlite3_errmsg(db));
 }
 
-mfb_status sqlutil_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **stmt,
-                           struct mfb_error *err)
+mfb_status sqlutil_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **stmt, struct mfb_error *err)
 {
     *stmt = NULL;
     if (sqlite3_prepare_v2(db, sql, -1, stmt, NULL) != SQLITE_OK)
