@@ -122,6 +122,9 @@ static const struct migration migrations[] = {
 
 #define MIGRATION_COUNT (sizeof(migrations) / sizeof(migrations[0]))
 
+/* PRAGMA application_id of the client's database: "mfbc". */
+#define CONFIG_DB_APPLICATION_ID 0x6d666263
+
 /* ---- names of the enumerations ---- */
 
 static const char *const timeout_names[CONFIG_TIMEOUT_COUNT] = {
@@ -348,7 +351,8 @@ mfb_status config_db_open(const char *path, bool create, struct config_db **out,
         return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
     pthread_mutex_init(&db->lock, NULL);
     snprintf(db->path, sizeof(db->path), "%s", path);
-    st = sqlutil_open(path, "configuration database", migrations, MIGRATION_COUNT, &db->sql, err);
+    st = sqlutil_open(path, "configuration database", CONFIG_DB_APPLICATION_ID, migrations,
+                      MIGRATION_COUNT, &db->sql, err);
     if (st != MFB_OK) {
         config_db_close(db);
         if (made)

@@ -37,8 +37,44 @@ mfb_status sqlutil_create_private(const char *path, struct mfb_error *err)
     return MFB_OK;
 }
 
-mfb_status sqlutil_open(const char *path, const char *what, const struct migration *migrations,
-                        size_t count, sqlite3 **out, struct mfb_error *err)
+/* Reads an integer PRAGMA. */
+static int pragma_int(sqlite3 *db, const char *sql, int *value)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        *value = sqlite3_column_int(stmt, 0);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+/* Refuses a database of another kind; stamps a new one. */
+static mfb_status check_application_id(sqlite3 *db, const char *path, const char *what,
+                                       int32_t expected, struct mfb_error *err)
+{
+    int id = 0, version = 0;
+    if (pragma_int(db, "PRAGMA application_id", &id) != SQLITE_OK ||
+        pragma_int(db, "PRAGMA user_version", &version) != SQLITE_OK)
+        return mfb_error_set(err, MFB_ERR_DATABASE, "cannot open '%s': %s", path,
+                             sqlite3_errmsg(db));
+    if (id == expected)
+        return MFB_OK;
+    if (id != 0 || version != 0) {
+        mfb_error_set(err, MFB_ERR_INVALID, "'%s' is not an mfb %s", path, what);
+        mfb_error_hint(err, "it belongs to another program (mfb and mfb-server each have their "
+                            "own); pass --db with the right path");
+        return MFB_ERR_INVALID;
+    }
+    char sql[64];
+    snprintf(sql, sizeof(sql), "PRAGMA application_id = %d", (int)expected);
+    return sqlutil_exec(db, sql, "set up the database", err);
+}
+
+mfb_status sqlutil_open(const char *path, const char *what, int32_t application_id,
+                        const struct migration *migrations, size_t count, sqlite3 **out,
+                        struct mfb_error *err)
 {
     sqlite3 *db = NULL;
     mfb_status st = MFB_OK;
@@ -63,7 +99,10 @@ mfb_status sqlutil_open(const char *path, const char *what, const struct migrati
         sqlite3_free(msg);
         goto done;
     }
-    st = migrate_run(db, what, migrations, count, err);
+    if (application_id != 0)
+        st = check_application_id(db, path, what, application_id, err);
+    if (st == MFB_OK)
+        st = migrate_run(db, what, migrations, count, err);
 done:
     if (st != MFB_OK) {
         sqlite3_close(db);

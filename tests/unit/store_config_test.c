@@ -18,6 +18,7 @@
 
 #include "store/config_db.h"
 #include "store/db_path.h"
+#include "store/server_db.h"
 
 struct fixture {
     char dir[PATH_MAX / 2];
@@ -224,6 +225,37 @@ static void test_migrations(void **state)
     assert_int_equal(config_db_open(f->path, false, &f->db, NULL, &err), MFB_ERR_UNSUPPORTED);
     assert_string_equal(err.message, "the configuration database has schema version 99, newer "
                                      "than this program knows (1)");
+}
+
+static void test_other_kind_of_database_refused(void **state)
+{
+    struct fixture *f = *state;
+    /* the receiver's catalog, as a --db or $MFB_DB mistake would name it */
+    snprintf(f->path, sizeof(f->path), "%s/mfb-server.db", f->dir);
+    struct server_db *sdb = NULL;
+    assert_int_equal(server_db_open(f->path, true, &sdb, NULL), MFB_OK);
+    server_db_close(sdb);
+    struct mfb_error err = {0};
+    assert_int_equal(config_db_open(f->path, false, &f->db, NULL, &err), MFB_ERR_INVALID);
+    char expected[PATH_MAX + 64];
+    snprintf(expected, sizeof(expected), "'%s' is not an mfb configuration database", f->path);
+    assert_string_equal(err.message, expected);
+    assert_string_equal(err.hint, "it belongs to another program (mfb and mfb-server each have "
+                                  "their own); pass --db with the right path");
+    /* and it was left alone: the receiver still opens it */
+    assert_int_equal(server_db_open(f->path, false, &sdb, NULL), MFB_OK);
+    server_db_close(sdb);
+    /* some other SQLite file with a schema */
+    snprintf(f->path, sizeof(f->path), "%s/other.db", f->dir);
+    raw_sql(f->path, "CREATE TABLE t (x); PRAGMA user_version = 3");
+    chmod(f->path, 0600);
+    mfb_error_clear(&err);
+    assert_int_equal(config_db_open(f->path, false, &f->db, NULL, &err), MFB_ERR_INVALID);
+    /* an empty SQLite file is adopted */
+    snprintf(f->path, sizeof(f->path), "%s/empty.db", f->dir);
+    raw_sql(f->path, "PRAGMA user_version = 0");
+    chmod(f->path, 0600);
+    open_db(f);
 }
 
 static void test_default_path(void **state)
@@ -746,6 +778,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refuse_group_or_other_access, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrations, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_other_kind_of_database_refused, setup, teardown),
         cmocka_unit_test(test_default_path),
         cmocka_unit_test_setup_teardown(test_instance_crud, setup, teardown),
         cmocka_unit_test_setup_teardown(test_instance_constraints, setup, teardown),
