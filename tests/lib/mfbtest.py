@@ -8,6 +8,7 @@ CTest sets MFB, MFB_SERVER, MFB_SOURCE_DIR, MFB_TEST_LIB and MFB_TEST_TMP
 MFB_SANITIZED is set under ASan/UBSan so heavy tests can pick smaller inputs.
 """
 
+import json
 import os
 import shutil
 import stat
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import unittest
+import zipfile
 
 LIB_DIR = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.environ.get("MFB_SOURCE_DIR") or os.path.dirname(os.path.dirname(LIB_DIR))
@@ -83,7 +85,80 @@ class TempDirTestCase(unittest.TestCase):
         return os.path.join(self.tmp, *parts)
 
 
+class SharedTempDirTestCase(unittest.TestCase):
+    """Like TempDirTestCase, but one directory (cls.tmp) for the whole class,
+    for tests that share an expensive fixture built in prepare(cls)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix=f"mfb-{cls.__name__[:40]}-", dir=tmp_parent())
+        cls.addClassCleanup(rmtree, cls.tmp)
+        cls.prepare()
+
+    @classmethod
+    def prepare(cls):
+        pass
+
+    @classmethod
+    def path(cls, *parts):
+        return os.path.join(cls.tmp, *parts)
+
+
 def main():
     """unittest.main with verbose output; the exit code says pass or fail."""
     sys.stdout.reconfigure(line_buffering=True)
     unittest.main(verbosity=2, buffer=False)
+
+
+# -- the archive command -------------------------------------------------------
+
+MANIFEST = "mfb-manifest.json"
+
+
+def archive_create(src, out, *opts, expect=0, **kw):
+    """mfb archive create SRC OUT [opts]; asserts the exit code."""
+    return mfb("archive", "create", src, out, *opts, expect=expect, **kw)
+
+
+def archive_list_json(path):
+    """`mfb archive list --json`, as a list of entry dicts with a 'name' key
+    (accepts a bare list or an object holding 'entries')."""
+    out = json.loads(mfb("archive", "list", path, "--json").stdout)
+    entries = out if isinstance(out, list) else out.get("entries", out.get("files"))
+    for e in entries:
+        e.setdefault("name", e.get("path"))
+    return entries
+
+
+def read_manifest(path):
+    """The parsed mfb-manifest.json; asserts it is the last entry."""
+    with zipfile.ZipFile(path) as z:
+        last = z.infolist()[-1].filename
+        if last != MANIFEST:
+            raise AssertionError(f"last entry is {last!r}, expected {MANIFEST}")
+        return json.loads(z.read(MANIFEST))
+
+
+def assert_manifest_matches(path):
+    """Every regular file in the archive is in the manifest with its size and
+    CRC-32 (a number, or a hex string), and the manifest names nothing the
+    archive lacks."""
+    m = read_manifest(path)
+    if not isinstance(m.get("files"), list) or not isinstance(m.get("metadata"), dict):
+        raise AssertionError(f"manifest lacks 'files' list or 'metadata' object: {list(m)}")
+    listed = {f["path"]: f for f in m["files"]}
+    with zipfile.ZipFile(path) as z:
+        infos = {i.filename: i for i in z.infolist() if i.filename != MANIFEST}
+    for name, f in listed.items():
+        zi = infos.get(name) or infos.get(name + "/")
+        if zi is None:
+            raise AssertionError(f"manifest lists {name!r}, which the archive lacks")
+        crc = f["crc32"] if isinstance(f["crc32"], int) else int(f["crc32"], 16)
+        if not zi.is_dir() and (f["size"], crc) != (zi.file_size, zi.CRC):
+            raise AssertionError(f"manifest says {name!r} has size {f['size']} crc32 "
+                                 f"{f['crc32']}, archive says {zi.file_size} {zi.CRC}")
+    for name, zi in infos.items():
+        regular = stat.S_ISREG(zi.external_attr >> 16) or (zi.external_attr >> 16) == 0
+        if regular and not zi.is_dir() and name not in listed:
+            raise AssertionError(f"{name!r} is in the archive but not in the manifest")
+    return m
