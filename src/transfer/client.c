@@ -545,7 +545,9 @@ static mfb_status describe_curl_error(struct transfer_conn *conn, const struct h
         mfb_error_hint(err, "pass --url https://HOST:PORT");
         return MFB_ERR_USAGE;
     default:
-        return mfb_error_set(err, MFB_ERR_NETWORK, "%s: %s: %s", req->what, url, detail);
+        mfb_error_set(err, MFB_ERR_NETWORK, "%s: %s: %s", req->what, url, detail);
+        mfb_error_hint(err, "check that the receiver is running and reachable at that URL");
+        return MFB_ERR_NETWORK;
     }
 }
 

@@ -15,6 +15,7 @@ network and the receiver misbehave on purpose:
     slow     read the request body at about RATE bytes per second
     digest   report a wrong SHA-256 for the given chunk index in GET
              /v1/uploads/{id} (the receiver's copy "differs" from the file)
+    norange  answer a Range request for content with the whole file (200)
 
 It counts every request and every chunk PUT, so a test can assert which
 chunks were sent again. Use it in-process:
@@ -143,6 +144,8 @@ class FakeReceiver:
         self.requests = []  # (method, path, status or None, headers dict)
         self.chunk_puts = {}  # (upload_id, index) -> number of PUTs that arrived
         self.chunk_stored = {}  # (upload_id, index) -> number of PUTs recorded (201)
+        self.active_puts = 0
+        self.max_parallel_puts = 0  # most chunk PUTs in progress at once
         self.server = None
         self.thread = None
 
@@ -162,9 +165,14 @@ class FakeReceiver:
                     ctx.load_cert_chain(rx.cert, rx.key)
                     try:
                         request.settimeout(30)
-                        request = ctx.wrap_socket(request, server_side=True)
+                        tls_request = ctx.wrap_socket(request, server_side=True)
                     except (ssl.SSLError, OSError):
                         return
+                    try:
+                        super().finish_request(tls_request, client_address)
+                    finally:
+                        tls_request.close()
+                    return
                 super().finish_request(request, client_address)
 
             def handle_error(self, request, client_address):
@@ -324,7 +332,7 @@ def make_handler(rx):
                 if n:
                     self.rfile.read(n)
                 return self.error(401, "unauthorized", "missing or unknown token")
-            fault = rx.take_fault(self.command, path, ("drop", "slow", "lose"))
+            fault = rx.take_fault(self.command, path, ("drop", "slow", "lose", "norange"))
             routes = [
                 ("GET", r"^/v1/whoami$", self.whoami),
                 ("POST", r"^/v1/uploads$", self.create),
@@ -420,7 +428,16 @@ def make_handler(rx):
             self.reply(204)
 
         def put_chunk(self, client, fault, uid, index):
-            index = int(index)
+            with rx.lock:
+                rx.active_puts += 1
+                rx.max_parallel_puts = max(rx.max_parallel_puts, rx.active_puts)
+            try:
+                self.put_chunk_counted(client, fault, uid, int(index))
+            finally:
+                with rx.lock:
+                    rx.active_puts -= 1
+
+        def put_chunk_counted(self, client, fault, uid, index):
             with rx.lock:
                 key = (uid, index)
                 rx.chunk_puts[key] = rx.chunk_puts.get(key, 0) + 1
@@ -536,7 +553,7 @@ def make_handler(rx):
             headers = {"Repr-Digest": "sha-256=:%s:" % digest, "Accept-Ranges": "bytes"}
             status, start, end = 200, 0, size - 1
             rng = self.headers.get("Range")
-            if rng:
+            if rng and not (fault and fault.kind == "norange"):
                 m = re.match(r"bytes=(\d+)-(\d*)$", rng)
                 if not m or int(m.group(1)) >= size:
                     return self.error(416, "bad_request", "range not satisfiable",
