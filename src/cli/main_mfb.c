@@ -4,10 +4,7 @@
 #include "cli/commands.h"
 
 static const struct cli_command *const commands[] = {
-    &cmd_archive,
-    &cmd_push,
-    &cmd_fetch,
-    NULL,
+    &cmd_init, &cmd_instance, &cmd_target, &cmd_archive, &cmd_push, &cmd_fetch, NULL,
 };
 
 int main(int argc, char **argv)
