@@ -7,19 +7,19 @@
 #include <stdio.h>
 
 #include "proto/proto.h"
+#include "store/db_path.h"
 
-void srv_db_path(const struct cli_args *args, char *buf, size_t len)
+mfb_status srv_db_path(const struct cli_args *args, char *buf, size_t len, struct mfb_error *err)
 {
-    if (args->db_path && args->db_path[0])
-        snprintf(buf, len, "%s", args->db_path);
-    else
-        server_db_default_path(buf, len);
+    return store_db_path(args->db_path, SERVER_DB_FILE, buf, len, err);
 }
 
 mfb_status srv_open_db(const struct cli_args *args, struct server_db **db, struct mfb_error *err)
 {
     char path[4096];
-    srv_db_path(args, path, sizeof(path));
+    mfb_status st = srv_db_path(args, path, sizeof(path), err);
+    if (st != MFB_OK)
+        return st;
     return server_db_open(path, false, db, err);
 }
 

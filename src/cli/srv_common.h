@@ -10,8 +10,11 @@
 #include "cli/options.h"
 #include "store/server_db.h"
 
-/* The catalog path from --db, $MFB_DB or the default. */
-void srv_db_path(const struct cli_args *args, char *buf, size_t len);
+/* The receiver database's file name under the default directory. */
+#define SERVER_DB_FILE "mfb-server.db"
+
+/* The catalog path from --db, $MFB_DB or the default (store/db_path.h). */
+mfb_status srv_db_path(const struct cli_args *args, char *buf, size_t len, struct mfb_error *err);
 
 /* Opens the existing catalog. */
 mfb_status srv_open_db(const struct cli_args *args, struct server_db **db, struct mfb_error *err);

@@ -50,7 +50,9 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
 {
     char db_path[PATH_MAX], storage[PATH_MAX], cert[PATH_MAX], key[PATH_MAX];
     struct server_db *db = NULL;
-    srv_db_path(args, db_path, sizeof(db_path));
+    mfb_status st = srv_db_path(args, db_path, sizeof(db_path), err);
+    if (st != MFB_OK)
+        return st;
     const char *storage_arg = cli_string(args, "storage", NULL);
     const char *cert_arg = cli_string(args, "cert", NULL);
     const char *key_arg = cli_string(args, "key", NULL);
@@ -70,7 +72,7 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
     uint64_t v;
     unsigned pct;
     uint64_t ms;
-    mfb_status st = MFB_OK;
+    st = MFB_OK;
     if (layout)
         st = layout_check(layout, err);
     if (st == MFB_OK && reserve)

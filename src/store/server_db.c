@@ -18,6 +18,12 @@
 
 #include "common/fsutil.h"
 #include "store/migrate.h"
+#include "store/sqlutil.h"
+
+/* PRAGMA application_id of a receiver database ("mfbs"): the client's
+ * configuration database has another, so neither program can migrate the
+ * other's file when --db or $MFB_DB points at the wrong one. */
+#define SERVER_DB_APPLICATION_ID 0x6d666273
 
 struct server_db {
     sqlite3 *sql;
@@ -141,24 +147,11 @@ static mfb_status collect_rows(struct server_db *db, sqlite3_stmt *stmt, void **
     return st;
 }
 
-void server_db_default_path(char *buf, size_t len)
-{
-    const char *env = getenv("MFB_DB");
-    if (env && *env) {
-        snprintf(buf, len, "%s", env);
-        return;
-    }
-    const char *home = getenv("HOME");
-    if (geteuid() == 0 || home == NULL)
-        snprintf(buf, len, "/var/lib/mfb/mfb-server.db");
-    else
-        snprintf(buf, len, "%s/.local/share/mfb/mfb-server.db", home);
-}
-
 mfb_status server_db_open(const char *path, bool create, struct server_db **out,
                           struct mfb_error *err)
 {
     *out = NULL;
+    bool made = false;
     struct stat sb;
     if (stat(path, &sb) != 0) {
         if (!create) {
@@ -166,48 +159,22 @@ mfb_status server_db_open(const char *path, bool create, struct server_db **out,
             mfb_error_hint(err, "run 'mfb-server init --storage DIR' first, or pass --db PATH");
             return MFB_ERR_NOT_FOUND;
         }
-        char dir[4096];
-        snprintf(dir, sizeof(dir), "%s", path);
-        char *slash = strrchr(dir, '/');
-        if (slash && slash != dir) {
-            *slash = '\0';
-            mfb_status st = fs_mkdir_p(dir, 0700, err);
-            if (st != MFB_OK)
-                return st;
-        }
-        /* SQLite gives its -wal and -shm files the mode of the main file. */
-        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd < 0)
-            return mfb_error_errno(err, errno, MFB_ERR_IO, "cannot create '%s'", path);
-        close(fd);
+        mfb_status st = sqlutil_create_private(path, err);
+        if (st != MFB_OK)
+            return st;
+        made = true;
     }
     struct server_db *db = calloc(1, sizeof(*db));
     if (db == NULL)
         return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
     pthread_mutex_init(&db->lock, NULL);
     snprintf(db->path, sizeof(db->path), "%s", path);
-    mfb_status st = MFB_OK;
-    if (sqlite3_open_v2(path, &db->sql, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL) !=
-        SQLITE_OK) {
-        st = mfb_error_set(err, MFB_ERR_DATABASE, "cannot open '%s': %s", path,
-                           db->sql ? sqlite3_errmsg(db->sql) : "out of memory");
-        goto done;
-    }
-    sqlite3_busy_timeout(db->sql, 10000);
-    char *msg = NULL;
-    if (sqlite3_exec(db->sql,
-                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
-                     NULL, NULL, &msg) != SQLITE_OK) {
-        st = mfb_error_set(err, MFB_ERR_DATABASE, "cannot set up '%s': %s", path,
-                           msg ? msg : "unknown error");
-        sqlite3_free(msg);
-        goto done;
-    }
-    st = migrate_run(db->sql, "receiver database", migrations,
-                     sizeof(migrations) / sizeof(migrations[0]), err);
-done:
+    mfb_status st = sqlutil_open(path, "receiver database", SERVER_DB_APPLICATION_ID, migrations,
+                                 sizeof(migrations) / sizeof(migrations[0]), &db->sql, err);
     if (st != MFB_OK) {
         server_db_close(db);
+        if (made)
+            unlink(path);
         return st;
     }
     *out = db;

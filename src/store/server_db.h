@@ -96,10 +96,6 @@ mfb_status server_db_open(const char *path, bool create, struct server_db **db,
                           struct mfb_error *err);
 void server_db_close(struct server_db *db);
 
-/* Default path: $MFB_DB, else /var/lib/mfb/mfb-server.db for root, else
- * ~/.local/share/mfb/mfb-server.db. */
-void server_db_default_path(char *buf, size_t len);
-
 /* Settings (storage directory, layout, ...). *value is allocated, NULL when unset. */
 mfb_status server_db_setting_get(struct server_db *db, const char *key, char **value,
                                  struct mfb_error *err);

@@ -245,6 +245,18 @@ static void test_other_kind_of_database_refused(void **state)
     /* and it was left alone: the receiver still opens it */
     assert_int_equal(server_db_open(f->path, false, &sdb, NULL), MFB_OK);
     server_db_close(sdb);
+    /* the other way round: the receiver refuses a configuration database */
+    char config_path[PATH_MAX];
+    snprintf(config_path, sizeof(config_path), "%s/mfb.db", f->dir);
+    struct config_db *cdb = NULL;
+    assert_int_equal(config_db_open(config_path, true, &cdb, NULL, NULL), MFB_OK);
+    config_db_close(cdb);
+    mfb_error_clear(&err);
+    assert_int_equal(server_db_open(config_path, false, &sdb, &err), MFB_ERR_INVALID);
+    snprintf(expected, sizeof(expected), "'%s' is not an mfb receiver database", config_path);
+    assert_string_equal(err.message, expected);
+    assert_int_equal(config_db_open(config_path, false, &cdb, NULL, NULL), MFB_OK);
+    config_db_close(cdb);
     /* some other SQLite file with a schema */
     snprintf(f->path, sizeof(f->path), "%s/other.db", f->dir);
     raw_sql(f->path, "CREATE TABLE t (x); PRAGMA user_version = 3");
