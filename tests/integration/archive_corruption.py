@@ -140,8 +140,9 @@ class Corruption(mfbtest.SharedTempDirTestCase):
         self.assert_test_fails(self.rewrite_manifest(edit), VICTIM)
 
     def test_manifest_listing_a_missing_entry_names_it(self):
-        def edit(m):
-            m["files"].append({"path": "db/ghost.ibd", "size": 5, "crc32": 1234})
+        def edit(m):  # a well-formed record (a copy of a real one) for a file that is not there
+            ghost = dict(next(f for f in m["files"] if f["path"] == VICTIM), path="db/ghost.ibd")
+            m["files"].append(ghost)
         self.assert_test_fails(self.rewrite_manifest(edit), "db/ghost.ibd")
 
 
