@@ -1,0 +1,372 @@
+/*
+ * extract.c - safe extraction (see extract.h).
+ *
+ * Paths are never resolved by the kernel from the target directory down:
+ * each component is opened relative to its parent with O_NOFOLLOW, so a
+ * symlink anywhere on the way stops the extraction instead of redirecting
+ * it. That is the guarantee; the up-front checks only make a hostile
+ * archive fail before it has written anything.
+ */
+#include "archive/extract.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "archive/reader_internal.h"
+#include "archive/zipfmt.h"
+#include "common/fsutil.h"
+#include "common/log.h"
+
+#define ZIP_NAME_BUF (ZIP_MAX16 + 2)
+
+struct extractor {
+    struct archive_reader *r;
+    const char *dir;
+    int root_fd;
+    bool owners;
+    struct archive_extract_summary sum;
+};
+
+bool archive_name_safe(const char *name, size_t len)
+{
+    if (len == 0 || name[0] == '/' || memchr(name, '\0', len) != NULL)
+        return false;
+    size_t i = 0;
+    while (i < len) {
+        size_t j = i;
+        while (j < len && name[j] != '/')
+            j++;
+        if (j - i == 2 && name[i] == '.' && name[i + 1] == '.')
+            return false;
+        i = j + 1;
+    }
+    return true;
+}
+
+/* Copies name without empty and "." components and without a trailing '/'.
+ * Returns the length ("" means the target directory itself). */
+static size_t normalize(const char *name, size_t len, char *out)
+{
+    size_t o = 0, i = 0;
+    while (i < len) {
+        size_t j = i;
+        while (j < len && name[j] != '/')
+            j++;
+        size_t n = j - i;
+        if (n > 0 && !(n == 1 && name[i] == '.')) {
+            if (o > 0)
+                out[o++] = '/';
+            memcpy(out + o, name + i, n);
+            o += n;
+        }
+        i = j + 1;
+    }
+    out[o] = '\0';
+    return o;
+}
+
+static int compare_strings(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Refuses, before anything is written, names that would escape the target. */
+static mfb_status precheck(struct archive_reader *r, size_t skip, struct mfb_error *err)
+{
+    char **links = calloc(r->count ? r->count : 1, sizeof(char *));
+    char *norm = malloc(ZIP_NAME_BUF);
+    size_t nlinks = 0;
+    mfb_status s = MFB_OK;
+    if (links == NULL || norm == NULL) {
+        s = mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < r->count && s == MFB_OK; i++) {
+        const struct archive_entry *e = &r->entries[i];
+        if (!archive_name_safe(e->name, e->name_len)) {
+            s = entry_error(err, e, MFB_ERR_INVALID,
+                            "unsafe path (absolute or with '..'); refusing to extract");
+            mfb_error_hint(err, "the archive may be hostile; nothing was extracted");
+        } else if (e->type == ARCHIVE_ENTRY_SYMLINK && i != skip) {
+            normalize(e->name, e->name_len, norm);
+            if ((links[nlinks] = strdup(norm)) == NULL)
+                s = mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+            else
+                nlinks++;
+        }
+    }
+    if (s != MFB_OK || nlinks == 0)
+        goto done;
+    qsort(links, nlinks, sizeof(char *), compare_strings);
+    for (size_t i = 0; i < r->count && s == MFB_OK; i++) {
+        const struct archive_entry *e = &r->entries[i];
+        size_t len = normalize(e->name, e->name_len, norm);
+        for (size_t k = 0; k < len && s == MFB_OK; k++) {
+            if (norm[k] != '/')
+                continue;
+            norm[k] = '\0';
+            const char *key = norm;
+            if (bsearch(&key, links, nlinks, sizeof(char *), compare_strings)) {
+                s = entry_error(err, e, MFB_ERR_INVALID,
+                                "its path goes through the symlink '%s' stored in the archive; "
+                                "refusing to extract",
+                                norm);
+                mfb_error_hint(err, "the archive may be hostile; nothing was extracted");
+            }
+            norm[k] = '/';
+        }
+    }
+done:
+    for (size_t i = 0; i < nlinks; i++)
+        free(links[i]);
+    free(links);
+    free(norm);
+    return s;
+}
+
+/* Opens, creating as needed, every directory of path but the last component,
+ * never following a symlink. *parent is root_fd or a descriptor to close;
+ * *last points into path. path is modified. */
+static mfb_status open_parent(struct extractor *x, const struct archive_entry *e, char *path,
+                              int *parent, char **last, struct mfb_error *err)
+{
+    int fd = x->root_fd;
+    char *comp = path;
+    for (;;) {
+        char *slash = strchr(comp, '/');
+        if (slash == NULL)
+            break;
+        *slash = '\0';
+        int next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (next < 0 && errno == ENOENT) {
+            if (mkdirat(fd, comp, 0755) != 0 && errno != EEXIST) {
+                int saved = errno;
+                if (fd != x->root_fd)
+                    close(fd);
+                return mfb_error_errno(err, saved, MFB_ERR_IO,
+                                       "entry '%s': cannot create directory '%s'", e->name, path);
+            }
+            next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        }
+        int saved = errno;
+        if (fd != x->root_fd)
+            close(fd);
+        if (next < 0) {
+            if (saved == ELOOP || saved == ENOTDIR) {
+                mfb_error_set(err, MFB_ERR_INVALID,
+                              "entry '%s': refusing to write through '%s', which is a symlink or "
+                              "not a directory",
+                              e->name, path);
+                mfb_error_hint(err,
+                               "the archive may be hostile, or '%s' already holds other "
+                               "files; extract into an empty directory",
+                               x->dir);
+                return MFB_ERR_INVALID;
+            }
+            return mfb_error_errno(err, saved, MFB_ERR_IO, "entry '%s': cannot open '%s'", e->name,
+                                   path);
+        }
+        *slash = '/';
+        fd = next;
+        comp = slash + 1;
+    }
+    *parent = fd;
+    *last = comp;
+    return MFB_OK;
+}
+
+static mfb_status exists_error(struct extractor *x, const struct archive_entry *e,
+                               struct mfb_error *err)
+{
+    mfb_error_set(err, MFB_ERR_EXISTS, "entry '%s': '%s/%s' already exists", e->name, x->dir,
+                  e->name);
+    mfb_error_hint(err, "extract into an empty directory; mfb never overwrites files");
+    return MFB_ERR_EXISTS;
+}
+
+static void entry_times(const struct archive_entry *e, struct timespec ts[2])
+{
+    ts[0].tv_sec = ts[1].tv_sec = (time_t)e->mtime;
+    ts[0].tv_nsec = ts[1].tv_nsec = 0;
+}
+
+/* Owner first: chown clears set-user-ID bits, which the mode then restores. */
+static mfb_status set_fd_metadata(struct extractor *x, const struct archive_entry *e, int fd,
+                                  uint32_t fallback_mode, struct mfb_error *err)
+{
+    if (x->owners && e->has_owner && fchown(fd, e->uid, e->gid) != 0)
+        return mfb_error_errno(err, errno, MFB_ERR_IO, "entry '%s': cannot set owner %u:%u",
+                               e->name, e->uid, e->gid);
+    if (fchmod(fd, e->has_mode ? e->mode : fallback_mode) != 0)
+        return mfb_error_errno(err, errno, MFB_ERR_IO, "entry '%s': cannot set mode", e->name);
+    struct timespec ts[2];
+    entry_times(e, ts);
+    if (futimens(fd, ts) != 0)
+        return mfb_error_errno(err, errno, MFB_ERR_IO, "entry '%s': cannot set time", e->name);
+    return MFB_OK;
+}
+
+struct write_ctx {
+    int fd;
+    const struct archive_entry *e;
+};
+
+static mfb_status write_data(void *ctx, const uint8_t *buf, size_t len, struct mfb_error *err)
+{
+    struct write_ctx *w = ctx;
+    struct mfb_error local = {0};
+    if (fs_write_all(w->fd, buf, len, w->e->name, &local) != MFB_OK) {
+        mfb_error_set(err, local.status, "entry '%s': %s", w->e->name, local.message);
+        mfb_error_hint(err, "%s", local.hint);
+        return local.status;
+    }
+    return MFB_OK;
+}
+
+static mfb_status extract_file(struct extractor *x, size_t index, int parent, const char *last,
+                               struct mfb_error *err)
+{
+    const struct archive_entry *e = &x->r->entries[index];
+    int fd = openat(parent, last, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        if (errno == EEXIST)
+            return exists_error(x, e, err);
+        return mfb_error_errno(err, errno, MFB_ERR_IO, "entry '%s': cannot create it", e->name);
+    }
+    struct write_ctx w = {.fd = fd, .e = e};
+    mfb_status s = archive_reader_read(x->r, index, write_data, &w, err);
+    if (s == MFB_OK)
+        s = set_fd_metadata(x, e, fd, 0644, err);
+    if (close(fd) != 0 && s == MFB_OK)
+        s = mfb_error_errno(err, errno, MFB_ERR_IO, "entry '%s': cannot close it", e->name);
+    if (s != MFB_OK)
+        unlinkat(parent, last, 0); /* never leave a file that failed its checks */
+    else
+        x->sum.bytes += e->size;
+    return s;
+}
+
+static mfb_status extract_symlink(struct extractor *x, size_t index, int parent, const char *last,
+                                  struct mfb_error *err)
+{
+    const struct archive_entry *e = &x->r->entries[index];
+    char *target = NULL;
+    mfb_status s = archive_reader_read_alloc(x->r, index, PATH_MAX - 1, &target, NULL, err);
+    if (s != MFB_OK)
+        return s;
+    if (target[0] == '\0' || strlen(target) != e->size) {
+        free(target);
+        return entry_error(err, e, MFB_ERR_CORRUPT, "symlink target is empty or holds a NUL");
+    }
+    if (symlinkat(target, parent, last) != 0) {
+        int saved = errno;
+        free(target);
+        if (saved == EEXIST)
+            return exists_error(x, e, err);
+        return mfb_error_errno(err, saved, MFB_ERR_IO, "entry '%s': cannot create symlink",
+                               e->name);
+    }
+    free(target);
+    if (x->owners && e->has_owner &&
+        fchownat(parent, last, e->uid, e->gid, AT_SYMLINK_NOFOLLOW) != 0)
+        return mfb_error_errno(err, errno, MFB_ERR_IO, "entry '%s': cannot set owner", e->name);
+    struct timespec ts[2];
+    entry_times(e, ts);
+    if (utimensat(parent, last, ts, AT_SYMLINK_NOFOLLOW) != 0)
+        return mfb_error_errno(err, errno, MFB_ERR_IO, "entry '%s': cannot set time", e->name);
+    return MFB_OK;
+}
+
+static mfb_status extract_dir(struct extractor *x, const struct archive_entry *e, int parent,
+                              const char *last, struct mfb_error *err)
+{
+    if (mkdirat(parent, last, 0700) == 0)
+        return MFB_OK;
+    if (errno != EEXIST)
+        return mfb_error_errno(err, errno, MFB_ERR_IO, "entry '%s': cannot create it", e->name);
+    struct stat st;
+    if (fstatat(parent, last, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode))
+        return exists_error(x, e, err);
+    return MFB_OK;
+}
+
+/* Creates one entry. norm is its normalized name (modified). */
+static mfb_status extract_one(struct extractor *x, size_t index, char *norm, bool metadata_pass,
+                              struct mfb_error *err)
+{
+    const struct archive_entry *e = &x->r->entries[index];
+    if (norm[0] == '\0')
+        return MFB_OK; /* the target directory itself ("./") */
+    int parent = -1;
+    char *last = NULL;
+    mfb_status s = open_parent(x, e, norm, &parent, &last, err);
+    if (s != MFB_OK)
+        return s;
+    if (metadata_pass) {
+        int fd = openat(parent, last, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+            s = mfb_error_errno(err, errno, MFB_ERR_IO, "entry '%s': cannot open it", e->name);
+        else {
+            s = set_fd_metadata(x, e, fd, 0755, err);
+            close(fd);
+        }
+    } else if (e->type == ARCHIVE_ENTRY_DIR) {
+        s = extract_dir(x, e, parent, last, err);
+    } else if (e->type == ARCHIVE_ENTRY_SYMLINK) {
+        s = extract_symlink(x, index, parent, last, err);
+    } else {
+        s = extract_file(x, index, parent, last, err);
+    }
+    if (parent != x->root_fd)
+        close(parent);
+    return s;
+}
+
+mfb_status archive_extract(struct archive_reader *r, const char *dir,
+                           const struct archive_extract_options *options,
+                           struct archive_extract_summary *summary, struct mfb_error *err)
+{
+    struct extractor x = {.r = r, .dir = dir, .root_fd = -1};
+    x.owners = geteuid() == 0 && !(options && options->no_owner);
+    size_t skip = archive_reader_manifest_index(r);
+    char *norm = malloc(ZIP_NAME_BUF);
+    if (norm == NULL)
+        return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+    mfb_status s = precheck(r, skip, err);
+    if (s == MFB_OK)
+        s = fs_mkdir_p(dir, 0755, err);
+    if (s == MFB_OK) {
+        x.root_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (x.root_fd < 0)
+            s = mfb_error_errno(err, errno, MFB_ERR_IO, "cannot open directory '%s'", dir);
+    }
+    for (size_t i = 0; i < r->count && s == MFB_OK; i++) {
+        if (i == skip)
+            continue;
+        normalize(r->entries[i].name, r->entries[i].name_len, norm);
+        s = extract_one(&x, i, norm, false, err);
+        if (s == MFB_OK)
+            x.sum.entries++;
+    }
+    /* directories last, deepest first, once nothing more is written into them */
+    for (size_t i = r->count; i-- > 0 && s == MFB_OK;) {
+        if (r->entries[i].type != ARCHIVE_ENTRY_DIR || i == skip)
+            continue;
+        normalize(r->entries[i].name, r->entries[i].name_len, norm);
+        s = extract_one(&x, i, norm, true, err);
+    }
+    if (x.root_fd >= 0)
+        close(x.root_fd);
+    free(norm);
+    if (s == MFB_OK && summary)
+        *summary = x.sum;
+    if (s == MFB_OK)
+        log_info("extract", "dir=%s entries=%llu bytes=%llu", dir,
+                 (unsigned long long)x.sum.entries, (unsigned long long)x.sum.bytes);
+    return s;
+}

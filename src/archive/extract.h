@@ -1,0 +1,45 @@
+/*
+ * extract.h - restoring an archive into a directory, safely.
+ *
+ * Nothing is written outside the target directory: before anything is
+ * written, every name is checked (no absolute paths, no '..' components, no
+ * path that goes through a symlink the archive itself creates), and while
+ * writing, each directory on a path is opened relative to its parent with
+ * O_NOFOLLOW, so a symlink already present (or planted) on the way is never
+ * followed. Files are created with O_EXCL: an existing file is an error,
+ * never overwritten. Symlinks are restored as symlinks, whatever they point
+ * to; they are just never written through.
+ *
+ * Modes, times and (when running as root) owners are restored; directories
+ * get theirs after all files are in place, so a read-only directory can
+ * still be filled. Data is verified (CRC-32, sizes) as it is written; a file
+ * that fails is removed and the extraction stops with the entry's name. The
+ * manifest entry is not extracted: it describes the archive, not the data.
+ */
+#ifndef MFB_ARCHIVE_EXTRACT_H
+#define MFB_ARCHIVE_EXTRACT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "archive/reader.h"
+#include "common/status.h"
+
+struct archive_extract_options {
+    bool no_owner; /* do not restore owners even when running as root */
+};
+
+struct archive_extract_summary {
+    uint64_t entries;
+    uint64_t bytes;
+};
+
+/* Extracts every entry into dir (created if missing). options may be NULL. */
+mfb_status archive_extract(struct archive_reader *r, const char *dir,
+                           const struct archive_extract_options *options,
+                           struct archive_extract_summary *summary, struct mfb_error *err);
+
+/* Checks one entry name for extraction: relative, no '..' component. */
+bool archive_name_safe(const char *name, size_t len);
+
+#endif
