@@ -1,15 +1,267 @@
 /*
- * cmd_push.c - placeholder for 'push' until its module lands; it only says so.
+ * cmd_push.c - `mfb push FILE`: upload one finished file to a receiver, in
+ * parallel checksummed chunks, and have it published as a backup.
+ *
+ * The command only orchestrates: open or resume the upload (receiver.c),
+ * run the uploader over the whole file (it is complete from the start, so
+ * it is sealed at once), complete, print. The upload id is printed before
+ * any data moves, so even a `kill -9` leaves the operator what is needed to
+ * resume; a push that fails or is interrupted after that prints the exact
+ * `mfb push --resume` command. A resume checks every chunk the receiver
+ * holds against the local file before trusting it (requirement 5.4).
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "cli/commands.h"
+#include "cli/progress.h"
+#include "cli/transfer_opts.h"
+#include "common/log.h"
+#include "common/parse.h"
+#include "transfer/backoff.h"
+#include "transfer/receiver.h"
+#include "transfer/uploader.h"
+
+/* 16 MiB measured as fast as 32 MiB on loopback (docs/transfer.md) with half
+ * the memory: (connections + 1) chunks are held at once. */
+#define DEFAULT_CHUNK_SIZE (16ull << 20)
+#define DEFAULT_CONNECTIONS 4
+
+static const struct cli_option options[] = {
+    TRANSFER_TARGET_OPTIONS,
+    {"instance", 0, CLI_VALUE, "NAME", "the instance this backup belongs to (new uploads)"},
+    {"name", 0, CLI_VALUE, "NAME", "name to store the file under (default: its base name)"},
+    {"directory", 0, CLI_VALUE, "SUBDIR", "sub-directory inside this client's namespace"},
+    {"chunk-size", 0, CLI_VALUE, "SIZE", "chunk size, a power of two from 1M (default 16M)"},
+    {"connections", 'j', CLI_VALUE, "N", "parallel connections (default 4)"},
+    {"resume", 0, CLI_VALUE, "UPLOAD_ID", "continue an interrupted upload"},
+    {"json", 0, CLI_FLAG, NULL, "print the result as JSON"},
+    CLI_OPTIONS_END,
+};
+
+struct push {
+    struct cli_args *args;
+    const char *file;
+    int fd;
+    uint64_t size;
+    uint64_t chunk_size;
+    uint64_t connections;
+    struct transfer_client *client;
+    struct transfer_conn *conn;
+    struct upload_state state;
+    struct resume_plan plan;
+    bool resuming;
+    bool opened; /* an upload id exists on the receiver */
+};
+
+static mfb_status open_file(struct push *p, struct mfb_error *err)
+{
+    p->fd = open(p->file, O_RDONLY | O_CLOEXEC);
+    if (p->fd < 0)
+        return mfb_error_errno(err, errno, MFB_ERR_IO, "cannot open '%s'", p->file);
+    struct stat sb;
+    if (fstat(p->fd, &sb) != 0)
+        return mfb_error_errno(err, errno, MFB_ERR_IO, "cannot stat '%s'", p->file);
+    if (!S_ISREG(sb.st_mode))
+        return mfb_error_set(err, MFB_ERR_INVALID, "'%s' is not a regular file", p->file);
+    p->size = (uint64_t)sb.st_size;
+    return MFB_OK;
+}
+
+static mfb_status open_upload(struct push *p, struct mfb_error *err)
+{
+    const char *resume = cli_string(p->args, "resume", NULL);
+    if (resume) {
+        p->resuming = true;
+        mfb_status st = receiver_upload_get(p->conn, resume, &p->state, err);
+        if (st != MFB_OK)
+            return st;
+        p->opened = true;
+        if (cli_string(p->args, "chunk-size", NULL) && p->state.chunk_size != p->chunk_size)
+            log_warn("resume", "upload=%s chunk_size=%" PRIu64 " note=using_the_upload's", resume,
+                     p->state.chunk_size);
+        p->chunk_size = p->state.chunk_size;
+        return plan_resume(p->size, p->chunk_size,
+                           p->state.size_known ? (int64_t)p->state.size : -1, p->state.chunks,
+                           p->state.chunk_count, &p->plan, err);
+    }
+    const char *instance = cli_string(p->args, "instance", NULL);
+    if (instance == NULL) {
+        mfb_error_set(err, MFB_ERR_USAGE, "no instance given");
+        mfb_error_hint(err, "pass --instance NAME, the MySQL instance this file is a backup of");
+        return MFB_ERR_USAGE;
+    }
+    char base[PATH_MAX];
+    snprintf(base, sizeof(base), "%s", p->file);
+    struct upload_request req = {
+        .instance = instance,
+        .name = cli_string(p->args, "name", basename(base)),
+        .directory = cli_string(p->args, "directory", NULL),
+        .size_known = true,
+        .size = p->size,
+        .chunk_size = p->chunk_size,
+    };
+    mfb_status st = receiver_upload_create(p->conn, &req, &p->state, err);
+    if (st == MFB_OK) {
+        p->opened = true;
+        p->chunk_size = p->state.chunk_size;
+    }
+    return st;
+}
+
+static void print_resume_command(const struct push *p)
+{
+    char cmd[8192];
+    snprintf(cmd, sizeof(cmd), "%s push", p->args->program);
+    transfer_opts_append_word(cmd, sizeof(cmd), "--resume");
+    transfer_opts_append_word(cmd, sizeof(cmd), p->state.upload_id);
+    char abs[PATH_MAX];
+    transfer_opts_append_word(cmd, sizeof(cmd), realpath(p->file, abs) ? abs : p->file);
+    transfer_opts_append(p->args, cmd, sizeof(cmd));
+    const char *connections = cli_string(p->args, "connections", NULL);
+    if (connections) {
+        transfer_opts_append_word(cmd, sizeof(cmd), "--connections");
+        transfer_opts_append_word(cmd, sizeof(cmd), connections);
+    }
+    fprintf(stderr, "upload %s is incomplete; the receiver keeps what it has. Resume with:\n  %s\n",
+            p->state.upload_id, cmd);
+}
+
+static void print_result(const struct push *p, const struct backup_info *b,
+                         const struct upload_result *r)
+{
+    char hex[SHA256_HEX_LEN + 1];
+    digest_to_hex(b->sha256, hex);
+    if (cli_flag(p->args, "json")) {
+        json_t *o = json_pack(
+            "{s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:I}", "backup_id", b->backup_id, "upload_id",
+            p->state.upload_id, "name", b->name, "path", b->path, "size", (json_int_t)b->size,
+            "sha256", hex, "chunks_sent", (json_int_t)r->chunks_sent, "chunks_verified",
+            (json_int_t)r->chunks_verified, "chunks_replaced", (json_int_t)r->chunks_replaced);
+        char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        if (text)
+            printf("%s\n", text);
+        free(text);
+        json_decref(o);
+        return;
+    }
+    printf("backup_id: %s\npath: %s\nsize: %" PRIu64 "\nsha256: %s\n", b->backup_id, b->path,
+           b->size, hex);
+}
 
 static mfb_status run(struct cli_args *args, struct mfb_error *err)
 {
-    return mfb_error_set(err, MFB_ERR_UNSUPPORTED, "'%s' is not implemented yet", args->path);
+    struct push p = {.args = args, .file = args->positional[0], .fd = -1};
+    struct transfer_cancel cancel;
+    transfer_cancel_init(&cancel, NULL);
+    struct interrupt_watch watch = {0};
+    struct uploader *up = NULL;
+    struct progress_bar bar;
+    progress_bar_init(&bar);
+    struct transfer_observer observer = progress_bar_observer(&bar);
+
+    mfb_status st = cli_size(args, "chunk-size", DEFAULT_CHUNK_SIZE, &p.chunk_size, err);
+    if (st == MFB_OK)
+        st = plan_check_chunk_size(p.chunk_size, err);
+    if (st == MFB_OK)
+        st = cli_uint(args, "connections", DEFAULT_CONNECTIONS, 1, 64, &p.connections, err);
+    if (st == MFB_OK)
+        st = open_file(&p, err);
+    if (st == MFB_OK)
+        st = transfer_opts_client(args, &p.client, err);
+    if (st == MFB_OK)
+        st = interrupt_watch_start(&watch, &cancel, err);
+    if (st == MFB_OK)
+        st = transfer_conn_open(p.client, &cancel, &p.conn, err);
+    if (st == MFB_OK)
+        st = open_upload(&p, err);
+    if (st != MFB_OK)
+        goto done;
+
+    uint64_t chunks = plan_chunk_count(p.size, p.chunk_size);
+    char chunk_text[32];
+    fprintf(stderr, "upload id: %s\n", p.state.upload_id);
+    log_info("push",
+             "upload=%s file=%s size=%" PRIu64 " chunks=%" PRIu64 " chunk_size=%s "
+             "connections=%" PRIu64 " resume=%s held=%" PRIu64,
+             p.state.upload_id, p.file, p.size, chunks,
+             format_size(p.chunk_size, chunk_text, sizeof(chunk_text)), p.connections,
+             p.resuming ? "yes" : "no", p.plan.held_count);
+
+    struct uploader_config cfg = {
+        .client = p.client,
+        .upload_id = p.state.upload_id,
+        .chunk_size = p.chunk_size,
+        .connections = (size_t)p.connections,
+        .fd = p.fd,
+        .path = p.file,
+        .resume = p.resuming ? &p.plan : NULL,
+        .cancel = &cancel,
+        .observers = &observer,
+        .observer_count = 1,
+    };
+    uint64_t started = backoff_now_ms();
+    st = uploader_start(&cfg, &up, err);
+    if (st != MFB_OK)
+        goto done;
+    uploader_finish(up, p.size);
+    struct upload_result result;
+    st = uploader_wait(up, &result, err);
+    if (st != MFB_OK)
+        goto done;
+    struct backup_info backup;
+    st = receiver_upload_complete(p.conn, p.state.upload_id, result.size, result.sha256, &backup,
+                                  err);
+    if (st != MFB_OK)
+        goto done;
+    uint64_t ms = backoff_now_ms() - started;
+    log_info("push",
+             "upload=%s backup=%s bytes=%" PRIu64 " chunks_sent=%" PRIu64
+             " chunks_verified=%" PRIu64 " chunks_replaced=%" PRIu64 " retries=%" PRIu64
+             " elapsed_ms=%" PRIu64 " mb_per_s=%.1f",
+             p.state.upload_id, backup.backup_id, p.size, result.chunks_sent,
+             result.chunks_verified, result.chunks_replaced, result.retries, ms,
+             ms ? (double)result.bytes_sent / 1e3 / (double)ms : 0.0);
+    print_result(&p, &backup, &result);
+done:
+    uploader_free(up);
+    interrupt_watch_stop(&watch);
+    if (st != MFB_OK && p.opened && st != MFB_ERR_NOT_FOUND) {
+        int sig = atomic_load(&watch.signo);
+        if (st == MFB_ERR_CANCELLED && sig != 0) {
+            mfb_error_clear(err);
+            mfb_error_set(err, st, "upload %s interrupted by %s", p.state.upload_id,
+                          sig == SIGINT ? "SIGINT" : "SIGTERM");
+        }
+        print_resume_command(&p);
+        mfb_error_hint(err, "run the 'push --resume' command above to continue");
+    }
+    resume_plan_free(&p.plan);
+    upload_state_free(&p.state);
+    transfer_conn_close(p.conn);
+    transfer_client_free(p.client);
+    transfer_cancel_destroy(&cancel);
+    if (p.fd >= 0)
+        close(p.fd);
+    return st;
 }
 
-const struct cli_command cmd_push = {.name = "push",
-                                     .usage = "...",
-                                     .summary = "upload a file to a receiver, resumably",
-                                     .max_args = -1,
-                                     .run = run};
+const struct cli_command cmd_push = {
+    .name = "push",
+    .usage = "FILE --url URL --token-file FILE (--fingerprint SHA256 | --ca-file FILE) "
+             "--instance NAME [--resume UPLOAD_ID]",
+    .summary = "upload a file to a receiver in resumable, checksummed chunks",
+    .options = options,
+    .min_args = 1,
+    .max_args = 1,
+    .run = run,
+};

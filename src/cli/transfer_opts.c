@@ -1,0 +1,169 @@
+/*
+ * transfer_opts.c - receiver options and the signal watcher (see
+ * transfer_opts.h).
+ */
+#include "cli/transfer_opts.h"
+
+#include <limits.h>
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/fsutil.h"
+#include "common/log.h"
+
+mfb_status transfer_opts_client(const struct cli_args *args, struct transfer_client **client,
+                                struct mfb_error *err)
+{
+    *client = NULL;
+    struct transfer_settings settings = TRANSFER_SETTINGS_DEFAULT;
+    uint64_t retries = 0, max_time = 0, stall = 0;
+    mfb_status st = cli_uint(args, "retries", settings.retry.max_attempts, 1, 1000, &retries, err);
+    if (st == MFB_OK)
+        st = cli_duration_ms(args, "retry-max-time", settings.retry.max_total_ms, &max_time, err);
+    if (st == MFB_OK)
+        st = cli_duration_ms(args, "stall-timeout", settings.stall_timeout_ms, &stall, err);
+    if (st != MFB_OK)
+        return st;
+    if (stall < 1000) {
+        mfb_error_set(err, MFB_ERR_USAGE, "--stall-timeout must be at least 1s");
+        return MFB_ERR_USAGE;
+    }
+    settings.retry.max_attempts = (unsigned)retries;
+    settings.retry.max_total_ms = max_time;
+    settings.stall_timeout_ms = stall;
+
+    const char *token_file = cli_string(args, "token-file", NULL);
+    if (token_file == NULL) {
+        mfb_error_set(err, MFB_ERR_USAGE, "no token given");
+        mfb_error_hint(err, "pass --token-file FILE (mode 0600) holding the token 'mfb-server "
+                            "client add' printed, or --token-file - to read it from standard "
+                            "input");
+        return MFB_ERR_USAGE;
+    }
+    char *token = NULL;
+    st = fs_read_secret(token_file, &token, err);
+    if (st != MFB_OK)
+        return st;
+    struct transfer_target target = {
+        .url = cli_string(args, "url", NULL),
+        .token = token,
+        .fingerprint = cli_string(args, "fingerprint", NULL),
+        .ca_file = cli_string(args, "ca-file", NULL),
+        .allow_plaintext = cli_flag(args, "insecure-plaintext"),
+    };
+    st = transfer_client_create(&target, &settings, client, err);
+    OPENSSL_cleanse(token, strlen(token));
+    free(token);
+    return st;
+}
+
+void transfer_opts_append_word(char *buf, size_t cap, const char *word)
+{
+    size_t used = strlen(buf);
+    bool plain = word[0] != '\0';
+    for (const char *p = word; *p; p++) {
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.,/:=@+%", *p))
+            plain = false;
+    }
+    if (plain) {
+        snprintf(buf + used, cap - used, " %s", word);
+        return;
+    }
+    /* Single quotes, with each ' written as '\'' */
+    if (used + 2 < cap) {
+        buf[used++] = ' ';
+        buf[used++] = '\'';
+    }
+    for (const char *p = word; *p && used + 5 < cap; p++) {
+        if (*p == '\'') {
+            memcpy(buf + used, "'\\''", 4);
+            used += 4;
+        } else {
+            buf[used++] = *p;
+        }
+    }
+    if (used + 1 < cap)
+        buf[used++] = '\'';
+    buf[used < cap ? used : cap - 1] = '\0';
+}
+
+static void append_option(const struct cli_args *args, char *buf, size_t cap, const char *name,
+                          bool is_path)
+{
+    const char *value = cli_string(args, name, NULL);
+    if (value == NULL)
+        return;
+    char flag[64];
+    snprintf(flag, sizeof(flag), "--%s", name);
+    transfer_opts_append_word(buf, cap, flag);
+    char abs[PATH_MAX];
+    if (is_path && strcmp(value, "-") != 0 && value[0] != '/' && realpath(value, abs) != NULL)
+        value = abs;
+    transfer_opts_append_word(buf, cap, value);
+}
+
+void transfer_opts_append(const struct cli_args *args, char *buf, size_t cap)
+{
+    append_option(args, buf, cap, "url", false);
+    append_option(args, buf, cap, "token-file", true);
+    append_option(args, buf, cap, "fingerprint", false);
+    append_option(args, buf, cap, "ca-file", true);
+    if (cli_flag(args, "insecure-plaintext"))
+        transfer_opts_append_word(buf, cap, "--insecure-plaintext");
+    append_option(args, buf, cap, "retries", false);
+    append_option(args, buf, cap, "retry-max-time", false);
+    append_option(args, buf, cap, "stall-timeout", false);
+}
+
+/* Thread role: waits for SIGINT/SIGTERM and cancels the transfer. */
+static void *watch_main(void *arg)
+{
+    struct interrupt_watch *w = arg;
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&w->set, &sig) != 0)
+            continue;
+        if (atomic_load(&w->done))
+            return NULL;
+        if (atomic_load(&w->signo) != 0)
+            _exit(128 + sig); /* a second signal: stop now */
+        atomic_store(&w->signo, sig);
+        log_warn("interrupt", "signal=%s note=stopping_transfer", sig == SIGINT ? "INT" : "TERM");
+        transfer_cancel_request(w->cancel);
+    }
+}
+
+mfb_status interrupt_watch_start(struct interrupt_watch *w, struct transfer_cancel *cancel,
+                                 struct mfb_error *err)
+{
+    w->started = false;
+    w->cancel = cancel;
+    atomic_init(&w->signo, 0);
+    atomic_init(&w->done, false);
+    sigemptyset(&w->set);
+    sigaddset(&w->set, SIGINT);
+    sigaddset(&w->set, SIGTERM);
+    /* Writes to a dropped connection must fail with EPIPE, not kill us. */
+    signal(SIGPIPE, SIG_IGN);
+    if (pthread_sigmask(SIG_BLOCK, &w->set, &w->old) != 0)
+        return mfb_error_set(err, MFB_ERR_INTERNAL, "cannot block signals");
+    if (pthread_create(&w->thread, NULL, watch_main, w) != 0) {
+        pthread_sigmask(SIG_SETMASK, &w->old, NULL);
+        return mfb_error_set(err, MFB_ERR_INTERNAL, "cannot start the signal thread");
+    }
+    w->started = true;
+    return MFB_OK;
+}
+
+void interrupt_watch_stop(struct interrupt_watch *w)
+{
+    if (!w->started)
+        return;
+    atomic_store(&w->done, true);
+    pthread_kill(w->thread, SIGTERM);
+    pthread_join(w->thread, NULL);
+    w->started = false;
+    pthread_sigmask(SIG_SETMASK, &w->old, NULL);
+}

@@ -1,0 +1,68 @@
+/*
+ * transfer_opts.h - what `mfb push` and `mfb fetch` share: the options that
+ * describe a receiver inline (until stored targets exist), turning them into
+ * a transfer_client, and the Ctrl-C / SIGTERM watcher that cancels a
+ * transfer cleanly instead of killing it.
+ *
+ * The watcher blocks SIGINT and SIGTERM in the calling thread before any
+ * transfer thread exists (they inherit the mask) and waits for them with
+ * sigwait in a thread of its own, which cancels the token: no signal
+ * handler, no global flag. A second signal ends the process at once.
+ */
+#ifndef MFB_CLI_TRANSFER_OPTS_H
+#define MFB_CLI_TRANSFER_OPTS_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "cli/options.h"
+#include "transfer/cancel.h"
+#include "transfer/client.h"
+
+#define TRANSFER_TARGET_OPTIONS                                                                    \
+    {"url", 0, CLI_VALUE, "URL", "receiver base URL, https://HOST:PORT"},                          \
+        {"token-file", 0, CLI_VALUE, "FILE",                                                       \
+         "file holding this client's token (mode 0600), or - for standard input"},                 \
+        {"fingerprint", 0, CLI_VALUE, "SHA256",                                                    \
+         "pin the receiver's certificate by its SHA-256 fingerprint (AA:BB:...)"},                 \
+        {"ca-file", 0, CLI_VALUE, "FILE",                                                          \
+         "verify the receiver's certificate against this CA file instead"},                        \
+        {"insecure-plaintext", 0, CLI_FLAG, NULL,                                                  \
+         "allow a plain http:// URL: no TLS at all, for tests only"},                              \
+        {"retries", 0, CLI_VALUE, "N", "attempts per request before giving up (default 12)"},      \
+        {"retry-max-time", 0, CLI_VALUE, "DURATION",                                               \
+         "stop retrying a request after this long (default 10m)"},                                 \
+    {                                                                                              \
+        "stall-timeout", 0, CLI_VALUE, "DURATION",                                                 \
+            "fail a request that moves no data for this long (default 60s)"                        \
+    }
+
+/* Reads the target options (and the token file) into a client. Allocates. */
+mfb_status transfer_opts_client(const struct cli_args *args, struct transfer_client **client,
+                                struct mfb_error *err);
+
+/* Appends the target options, as given, to a shell command line in buf
+ * (for the resume command an interrupted push prints). */
+void transfer_opts_append(const struct cli_args *args, char *buf, size_t cap);
+
+/* Appends one shell-quoted word (with a leading space) to buf. */
+void transfer_opts_append_word(char *buf, size_t cap, const char *word);
+
+struct interrupt_watch {
+    pthread_t thread;
+    bool started;
+    sigset_t set;
+    sigset_t old;
+    struct transfer_cancel *cancel;
+    atomic_int signo; /* the signal that cancelled, or 0 */
+    atomic_bool done;
+};
+
+mfb_status interrupt_watch_start(struct interrupt_watch *w, struct transfer_cancel *cancel,
+                                 struct mfb_error *err);
+void interrupt_watch_stop(struct interrupt_watch *w);
+
+#endif

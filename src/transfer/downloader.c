@@ -1,0 +1,276 @@
+/*
+ * downloader.c - GET with Range resume into OUT.part, verify, publish (see
+ * downloader.h).
+ */
+#include "transfer/downloader.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/fsutil.h"
+#include "common/log.h"
+#include "transfer/plan.h"
+
+struct download {
+    const struct download_config *cfg;
+    struct backup_info *backup;
+    char part[PATH_MAX];
+    int fd;
+    uint64_t offset; /* bytes in OUT.part, all of them hashed */
+    struct sha256 hash;
+    struct observer_hub hub;
+    uint64_t received;
+    uint64_t retries;
+};
+
+static void emit_progress(struct download *d, enum transfer_event_type type, bool force)
+{
+    if (!force && !observer_hub_claim_progress(&d->hub))
+        return;
+    struct transfer_event ev = {
+        .type = type, .bytes_done = d->offset, .bytes_total = d->backup->size, .total_known = true};
+    observer_hub_emit(&d->hub, &ev);
+}
+
+/* Starts OUT.part over: the receiver sent the whole file after all. */
+static mfb_status restart_part(struct download *d, struct mfb_error *err)
+{
+    if (ftruncate(d->fd, 0) != 0 || lseek(d->fd, 0, SEEK_SET) != 0)
+        return mfb_error_errno(err, errno, MFB_ERR_IO, "cannot truncate '%s'", d->part);
+    uint8_t scratch[SHA256_LEN];
+    sha256_final(&d->hash, scratch); /* resets the context */
+    d->offset = 0;
+    return MFB_OK;
+}
+
+static mfb_status sink_begin(void *ctx, const struct http_response *resp, struct mfb_error *err)
+{
+    struct download *d = ctx;
+    uint8_t repr[SHA256_LEN];
+    if (resp->repr_digest[0] && content_digest_parse(resp->repr_digest, repr) &&
+        memcmp(repr, d->backup->sha256, SHA256_LEN) != 0)
+        return mfb_error_set(err, MFB_ERR_PROTOCOL,
+                             "backup %s: the content's Repr-Digest differs from the backup's "
+                             "recorded SHA-256",
+                             d->backup->backup_id);
+    if (resp->status == 200) {
+        if (d->offset > 0) {
+            log_info("download", "backup=%s note=range_ignored_restarting", d->backup->backup_id);
+            return restart_part(d, err);
+        }
+        return MFB_OK;
+    }
+    uint64_t first, last, total;
+    if (resp->status != 206 ||
+        !plan_parse_content_range(resp->content_range, &first, &last, &total) ||
+        first != d->offset || total != d->backup->size)
+        return mfb_error_set(err, MFB_ERR_PROTOCOL,
+                             "backup %s: the receiver answered %ld with Content-Range '%s' to a "
+                             "request for bytes %" PRIu64 "-",
+                             d->backup->backup_id, resp->status, resp->content_range, d->offset);
+    return MFB_OK;
+}
+
+static mfb_status sink(void *ctx, const void *data, size_t len, struct mfb_error *err)
+{
+    struct download *d = ctx;
+    if (len > d->backup->size - d->offset)
+        return mfb_error_set(err, MFB_ERR_PROTOCOL,
+                             "backup %s: the receiver sent more than its %" PRIu64 " bytes",
+                             d->backup->backup_id, d->backup->size);
+    mfb_status st = fs_write_all(d->fd, data, len, d->part, err);
+    if (st != MFB_OK)
+        return st;
+    sha256_update(&d->hash, data, len);
+    d->offset += len;
+    d->received += len;
+    emit_progress(d, TRANSFER_EVENT_PROGRESS, false);
+    return MFB_OK;
+}
+
+/* Re-reads what an earlier run left in OUT.part, to continue its digest. */
+static mfb_status hash_existing(struct download *d, struct mfb_error *err)
+{
+    struct stat sb;
+    if (fstat(d->fd, &sb) != 0)
+        return mfb_error_errno(err, errno, MFB_ERR_IO, "cannot stat '%s'", d->part);
+    if ((uint64_t)sb.st_size > d->backup->size)
+        return restart_part(d, err);
+    size_t cap = 1u << 20;
+    char *buf = malloc(cap);
+    if (buf == NULL)
+        return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+    mfb_status st = MFB_OK;
+    uint64_t want = (uint64_t)sb.st_size;
+    while (st == MFB_OK && d->offset < want) {
+        size_t got = 0;
+        size_t n = want - d->offset < cap ? (size_t)(want - d->offset) : cap;
+        st = fs_read_full(d->fd, buf, n, &got, d->part, err);
+        if (st == MFB_OK && got == 0)
+            break;
+        sha256_update(&d->hash, buf, got);
+        d->offset += got;
+    }
+    free(buf);
+    if (st == MFB_OK && lseek(d->fd, (off_t)d->offset, SEEK_SET) != (off_t)d->offset)
+        st = mfb_error_errno(err, errno, MFB_ERR_IO, "cannot seek in '%s'", d->part);
+    return st;
+}
+
+static mfb_status fetch_content(struct download *d, struct transfer_conn *conn,
+                                struct mfb_error *err)
+{
+    char path[256], what[256];
+    snprintf(path, sizeof(path), "/v1/backups/%s/content", d->backup->backup_id);
+    snprintf(what, sizeof(what), "cannot download backup %s", d->backup->backup_id);
+    const struct transfer_settings *s = transfer_client_settings(d->cfg->client);
+    struct backoff b;
+    backoff_start(&b, &s->retry, backoff_now_ms(), backoff_seed());
+    struct http_response resp = {0};
+    mfb_status st = MFB_OK;
+    while (d->offset < d->backup->size) {
+        struct http_request req = {.method = "GET",
+                                   .path = path,
+                                   .what = what,
+                                   .has_range = d->offset > 0,
+                                   .range_start = d->offset,
+                                   .sink_begin = sink_begin,
+                                   .sink = sink,
+                                   .sink_ctx = d};
+        struct mfb_error attempt = {0};
+        bool retryable = false;
+        uint64_t before = d->offset;
+        st = transfer_conn_perform(conn, &req, &resp, &retryable, &attempt);
+        if (st == MFB_OK && resp.status >= 200 && resp.status <= 299) {
+            if (d->offset == d->backup->size)
+                break;
+            retryable = true; /* the answer ended early */
+            mfb_error_set(&attempt, MFB_ERR_NETWORK, "%s: the answer ended at byte %" PRIu64, what,
+                          d->offset);
+        } else if (st == MFB_OK) {
+            st = transfer_http_error(&req, &resp, &attempt);
+            retryable = backoff_http_retryable(resp.status, false);
+        }
+        if (d->offset > before)
+            backoff_reset(&b, backoff_now_ms()); /* progress: count failures afresh */
+        uint64_t delay = 0;
+        if (!retryable || !backoff_next(&b, backoff_now_ms(), resp.retry_after_ms, &delay)) {
+            st = mfb_error_set(err, attempt.status, "%s", attempt.message);
+            if (attempt.hint[0])
+                mfb_error_hint(err, "%s", attempt.hint);
+            if (retryable)
+                mfb_error_hint(err, "run the same command again to continue from byte %" PRIu64,
+                               d->offset);
+            break;
+        }
+        d->retries++;
+        log_warn("retry", "what=\"%s\" offset=%" PRIu64 " delay_ms=%" PRIu64 " reason=\"%s\"", what,
+                 d->offset, delay, attempt.message);
+        struct transfer_event ev = {.type = TRANSFER_EVENT_RETRY,
+                                    .bytes_done = d->offset,
+                                    .bytes_total = d->backup->size,
+                                    .total_known = true,
+                                    .attempt = b.attempts - 1,
+                                    .delay_ms = delay,
+                                    .reason = attempt.message};
+        observer_hub_emit(&d->hub, &ev);
+        if (!transfer_cancel_sleep(d->cfg->cancel, delay)) {
+            st = mfb_error_set(err, MFB_ERR_CANCELLED, "%s: cancelled", what);
+            break;
+        }
+        st = MFB_OK;
+    }
+    http_response_free(&resp);
+    return st;
+}
+
+static mfb_status publish(struct download *d, struct mfb_error *err)
+{
+    uint8_t got[SHA256_LEN];
+    sha256_final(&d->hash, got);
+    if (memcmp(got, d->backup->sha256, SHA256_LEN) != 0) {
+        char want_hex[SHA256_HEX_LEN + 1], got_hex[SHA256_HEX_LEN + 1];
+        digest_to_hex(d->backup->sha256, want_hex);
+        digest_to_hex(got, got_hex);
+        unlink(d->part);
+        mfb_error_set(err, MFB_ERR_CORRUPT,
+                      "backup %s: downloaded SHA-256 %s does not match the receiver's %s",
+                      d->backup->backup_id, got_hex, want_hex);
+        mfb_error_hint(err, "the partial file was removed; run the command again");
+        return MFB_ERR_CORRUPT;
+    }
+    if (fsync(d->fd) != 0)
+        return mfb_error_errno(err, errno, MFB_ERR_IO, "cannot fsync '%s'", d->part);
+    mfb_status st = fs_rename_noreplace(d->part, d->cfg->out_path, err);
+    if (st == MFB_OK)
+        st = fs_fsync_dir_of(d->cfg->out_path, false, err);
+    return st;
+}
+
+mfb_status download_backup(const struct download_config *cfg, struct download_result *result,
+                           struct mfb_error *err)
+{
+    memset(result, 0, sizeof(*result));
+    struct download d = {.cfg = cfg, .backup = &result->backup, .fd = -1};
+    observer_hub_init(&d.hub, cfg->observers, cfg->observer_count, "download");
+    observer_hub_set_id(&d.hub, cfg->backup_id);
+    struct transfer_conn *conn = NULL;
+    bool hashing = false;
+    mfb_status st = MFB_OK;
+    if (access(cfg->out_path, F_OK) == 0) {
+        st = mfb_error_set(err, MFB_ERR_EXISTS, "'%s' already exists", cfg->out_path);
+        mfb_error_hint(err, "choose another output name, or remove the file first");
+        goto done;
+    }
+    if (snprintf(d.part, sizeof(d.part), "%s.part", cfg->out_path) >= (int)sizeof(d.part)) {
+        st = mfb_error_set(err, MFB_ERR_INVALID, "path too long: '%s'", cfg->out_path);
+        goto done;
+    }
+    st = transfer_conn_open(cfg->client, cfg->cancel, &conn, err);
+    if (st == MFB_OK)
+        st = receiver_backup_get(conn, cfg->backup_id, &result->backup, err);
+    if (st == MFB_OK)
+        st = sha256_init(&d.hash, err);
+    if (st != MFB_OK)
+        goto done;
+    hashing = true;
+    d.fd = open(d.part, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (d.fd < 0) {
+        st = mfb_error_errno(err, errno, MFB_ERR_IO, "cannot open '%s'", d.part);
+        goto done;
+    }
+    st = hash_existing(&d, err);
+    if (st != MFB_OK)
+        goto done;
+    result->resumed_from = d.offset;
+    if (d.offset > 0)
+        log_info("download", "backup=%s resume_from=%" PRIu64, cfg->backup_id, d.offset);
+    emit_progress(&d, TRANSFER_EVENT_START, true);
+    st = fetch_content(&d, conn, err);
+    if (st == MFB_OK)
+        st = publish(&d, err);
+done:
+    result->bytes_received = d.received;
+    result->retries = d.retries;
+    if (hashing) {
+        struct transfer_event ev = {.type = TRANSFER_EVENT_DONE,
+                                    .bytes_done = d.offset,
+                                    .bytes_total = result->backup.size,
+                                    .total_known = true,
+                                    .status = st};
+        observer_hub_emit(&d.hub, &ev);
+    }
+    if (d.fd >= 0)
+        close(d.fd);
+    sha256_free(&d.hash);
+    transfer_conn_close(conn);
+    observer_hub_destroy(&d.hub);
+    return st;
+}

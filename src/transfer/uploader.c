@@ -1,0 +1,478 @@
+/*
+ * uploader.c - the reader thread, the upload workers and their shared state
+ * (see uploader.h for the design).
+ */
+#include "transfer/uploader.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/queue.h"
+#include "transfer/receiver.h"
+
+/* The reader hashes what it just read while it is still in cache. */
+#define READ_PIECE (256u << 10)
+
+struct chunk_buf {
+    uint8_t *data;
+    uint64_t index;
+    size_t len;
+};
+
+struct worker {
+    struct uploader *u;
+    pthread_t thread;
+    bool started;
+    struct transfer_conn *conn;
+    struct sha256 hash;
+    atomic_uint_fast64_t inflight; /* body bytes of the current PUT handed to curl */
+};
+
+struct uploader {
+    const struct transfer_client *client;
+    char *upload_id;
+    char *path;
+    uint64_t chunk_size;
+    int fd;
+    const struct resume_plan *resume;
+    struct transfer_cancel cancel; /* child of the caller's token */
+
+    /* What the producer has sealed; guarded by lock. */
+    pthread_mutex_t lock;
+    pthread_cond_t sealed_cond;
+    uint64_t sealed;
+    bool finished;
+    uint64_t size;
+
+    struct queue free_q; /* empty chunk buffers */
+    struct queue work_q; /* filled chunk buffers for the workers */
+    struct chunk_buf *bufs;
+    size_t buf_count;
+    struct worker *workers;
+    size_t worker_count;
+    pthread_t reader;
+    bool reader_started;
+    struct sha256 file_hash;
+    uint8_t file_sha256[SHA256_LEN];
+    uint64_t chunks_read;
+    bool read_all; /* the reader reached the end of a finished file */
+
+    /* First failure; guarded by fail_lock. */
+    pthread_mutex_t fail_lock;
+    bool failed;
+    struct mfb_error first_err;
+
+    atomic_uint_fast64_t acked_bytes; /* verified or acknowledged */
+    atomic_uint_fast64_t bytes_sent;
+    atomic_uint_fast64_t chunks_sent;
+    atomic_uint_fast64_t chunks_verified;
+    atomic_uint_fast64_t chunks_replaced;
+    atomic_uint_fast64_t retries;
+
+    struct observer_hub hub;
+};
+
+/* Records the first failure and stops every thread. */
+static void fail(struct uploader *u, const struct mfb_error *err)
+{
+    pthread_mutex_lock(&u->fail_lock);
+    if (!u->failed) {
+        u->failed = true;
+        u->first_err = *err;
+    }
+    pthread_mutex_unlock(&u->fail_lock);
+    transfer_cancel_request(&u->cancel);
+    queue_close(&u->free_q);
+    queue_close(&u->work_q);
+    pthread_mutex_lock(&u->lock);
+    pthread_cond_broadcast(&u->sealed_cond);
+    pthread_mutex_unlock(&u->lock);
+}
+
+static bool stopping(const struct uploader *u)
+{
+    return transfer_cancel_requested(&u->cancel);
+}
+
+static void fill_progress(struct uploader *u, struct transfer_event *ev)
+{
+    uint64_t done = atomic_load(&u->acked_bytes);
+    for (size_t i = 0; i < u->worker_count; i++)
+        done += atomic_load(&u->workers[i].inflight);
+    ev->bytes_done = done;
+    pthread_mutex_lock(&u->lock);
+    ev->total_known = u->finished;
+    ev->bytes_total = u->finished ? u->size : u->sealed;
+    pthread_mutex_unlock(&u->lock);
+}
+
+static void emit(struct uploader *u, struct transfer_event *ev)
+{
+    fill_progress(u, ev);
+    observer_hub_emit(&u->hub, ev);
+}
+
+/* ---- reader ------------------------------------------------------------ */
+
+/* Waits until chunk `index` can be read. Returns false when the file ended
+ * before it (*past_end) or the upload is stopping. */
+static bool wait_for_chunk(struct uploader *u, uint64_t index, uint64_t *len, bool *past_end)
+{
+    bool ready = false;
+    pthread_mutex_lock(&u->lock);
+    for (;;) {
+        ready =
+            plan_chunk_ready(index, u->chunk_size, u->sealed, u->finished, u->size, len, past_end);
+        if (ready || *past_end || stopping(u))
+            break;
+        /* Wake now and then to notice the caller's cancellation. */
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += 100 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&u->sealed_cond, &u->lock, &ts);
+    }
+    pthread_mutex_unlock(&u->lock);
+    return ready && !stopping(u);
+}
+
+static mfb_status read_chunk(struct uploader *u, struct chunk_buf *b, struct mfb_error *err)
+{
+    uint64_t offset = b->index * u->chunk_size;
+    size_t done = 0;
+    while (done < b->len) {
+        size_t want = b->len - done < READ_PIECE ? b->len - done : READ_PIECE;
+        ssize_t n = pread(u->fd, b->data + done, want, (off_t)(offset + done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return mfb_error_errno(err, errno, MFB_ERR_IO, "cannot read '%s'", u->path);
+        if (n == 0) {
+            mfb_error_set(err, MFB_ERR_CHANGED,
+                          "'%s' shrank while it was being uploaded (ends at %" PRIu64
+                          " bytes, expected more)",
+                          u->path, offset + done);
+            mfb_error_hint(err, "do not modify a file while it is being pushed");
+            return MFB_ERR_CHANGED;
+        }
+        sha256_update(&u->file_hash, b->data + done, (size_t)n);
+        done += (size_t)n;
+    }
+    return MFB_OK;
+}
+
+/* Thread role: the reader. Reads sealed chunks in order, feeds the
+ * whole-file digest, hands the buffers to the workers. */
+static void *reader_main(void *arg)
+{
+    struct uploader *u = arg;
+    struct mfb_error err = {0};
+    for (uint64_t index = 0;; index++) {
+        uint64_t len = 0;
+        bool past_end = false;
+        if (!wait_for_chunk(u, index, &len, &past_end)) {
+            if (past_end && !stopping(u)) {
+                sha256_final(&u->file_hash, u->file_sha256);
+                u->read_all = true;
+            }
+            break;
+        }
+        void *item;
+        if (!queue_pop(&u->free_q, &item))
+            break;
+        struct chunk_buf *b = item;
+        b->index = index;
+        b->len = (size_t)len;
+        if (read_chunk(u, b, &err) != MFB_OK) {
+            fail(u, &err);
+            break;
+        }
+        u->chunks_read++;
+        if (!queue_push(&u->work_q, b))
+            break;
+    }
+    queue_close(&u->work_q);
+    return NULL;
+}
+
+/* ---- workers ----------------------------------------------------------- */
+
+static void on_sent(void *ctx, uint64_t sent)
+{
+    struct worker *w = ctx;
+    atomic_store(&w->inflight, sent);
+    if (observer_hub_claim_progress(&w->u->hub)) {
+        struct transfer_event ev = {.type = TRANSFER_EVENT_PROGRESS};
+        emit(w->u, &ev);
+    }
+}
+
+static void on_retry(void *ctx, unsigned attempt, uint64_t delay_ms, const char *reason)
+{
+    struct worker *w = ctx;
+    atomic_fetch_add(&w->u->retries, 1);
+    atomic_store(&w->inflight, 0);
+    struct transfer_event ev = {
+        .type = TRANSFER_EVENT_RETRY, .attempt = attempt, .delay_ms = delay_ms, .reason = reason};
+    emit(w->u, &ev);
+}
+
+static void chunk_done(struct uploader *u, const struct chunk_buf *b, enum chunk_outcome outcome)
+{
+    atomic_fetch_add(&u->acked_bytes, b->len);
+    struct transfer_event ev = {
+        .type = TRANSFER_EVENT_CHUNK, .chunk_index = b->index, .chunk_outcome = outcome};
+    emit(u, &ev);
+}
+
+static void upload_chunk(struct worker *w, struct chunk_buf *b)
+{
+    struct uploader *u = w->u;
+    struct mfb_error err = {0};
+    uint8_t sha[SHA256_LEN];
+    sha256_update(&w->hash, b->data, b->len);
+    sha256_final(&w->hash, sha);
+
+    const struct remote_chunk *held = NULL;
+    if (u->resume && b->index < u->resume->chunk_count)
+        held = u->resume->held[b->index];
+    if (held && plan_chunk_matches(held, b->len, sha)) {
+        atomic_fetch_add(&u->chunks_verified, 1);
+        chunk_done(u, b, CHUNK_VERIFIED);
+        return;
+    }
+    if (held) {
+        log_warn("resume", "upload=%s chunk=%" PRIu64 " note=receiver_copy_differs_sending_again",
+                 u->upload_id, b->index);
+        if (receiver_chunk_delete(w->conn, u->upload_id, b->index, &err) != MFB_OK) {
+            fail(u, &err);
+            return;
+        }
+    }
+    mfb_status st =
+        receiver_chunk_put(w->conn, u->upload_id, b->index, b->data, b->len, sha, on_sent, w, &err);
+    atomic_store(&w->inflight, 0);
+    if (st != MFB_OK) {
+        fail(u, &err);
+        return;
+    }
+    atomic_fetch_add(&u->bytes_sent, b->len);
+    atomic_fetch_add(&u->chunks_sent, 1);
+    if (held)
+        atomic_fetch_add(&u->chunks_replaced, 1);
+    chunk_done(u, b, held ? CHUNK_REPLACED : CHUNK_SENT);
+}
+
+/* Thread role: one upload connection. Takes filled buffers, sends them,
+ * returns them to the free list. */
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct uploader *u = w->u;
+    void *item;
+    while (queue_pop(&u->work_q, &item)) {
+        struct chunk_buf *b = item;
+        if (!stopping(u))
+            upload_chunk(w, b);
+        queue_push(&u->free_q, b);
+    }
+    return NULL;
+}
+
+/* ---- lifecycle --------------------------------------------------------- */
+
+static void join_all(struct uploader *u)
+{
+    if (u->reader_started) {
+        pthread_join(u->reader, NULL);
+        u->reader_started = false;
+    }
+    for (size_t i = 0; i < u->worker_count; i++) {
+        if (u->workers[i].started) {
+            pthread_join(u->workers[i].thread, NULL);
+            u->workers[i].started = false;
+        }
+    }
+}
+
+mfb_status uploader_start(const struct uploader_config *cfg, struct uploader **out,
+                          struct mfb_error *err)
+{
+    *out = NULL;
+    mfb_status st = plan_check_chunk_size(cfg->chunk_size, err);
+    if (st != MFB_OK)
+        return st;
+    if (cfg->connections < 1 || cfg->connections > 64)
+        return mfb_error_set(err, MFB_ERR_USAGE, "connections must be from 1 to 64");
+    struct uploader *u = calloc(1, sizeof(*u));
+    if (u == NULL)
+        return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+    u->client = cfg->client;
+    u->upload_id = strdup(cfg->upload_id);
+    u->path = strdup(cfg->path);
+    u->chunk_size = cfg->chunk_size;
+    u->fd = cfg->fd;
+    u->resume = cfg->resume;
+    transfer_cancel_init(&u->cancel, cfg->cancel);
+    pthread_mutex_init(&u->lock, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&u->sealed_cond, &attr);
+    pthread_condattr_destroy(&attr);
+    pthread_mutex_init(&u->fail_lock, NULL);
+    observer_hub_init(&u->hub, cfg->observers, cfg->observer_count, "upload");
+    observer_hub_set_id(&u->hub, cfg->upload_id);
+    u->buf_count = cfg->connections + 1;
+    u->worker_count = cfg->connections;
+    u->bufs = calloc(u->buf_count, sizeof(*u->bufs));
+    u->workers = calloc(u->worker_count, sizeof(*u->workers));
+    bool queues = queue_init(&u->free_q, u->buf_count) == 0;
+    queues = queue_init(&u->work_q, u->buf_count) == 0 && queues;
+    if (u->upload_id == NULL || u->path == NULL || u->bufs == NULL || u->workers == NULL ||
+        !queues) {
+        st = mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+        goto done;
+    }
+    /* Pages are touched only when filled, so a small file costs little. */
+    for (size_t i = 0; i < u->buf_count; i++) {
+        u->bufs[i].data = malloc(u->chunk_size);
+        if (u->bufs[i].data == NULL) {
+            st = mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory for %zu chunk buffers",
+                               u->buf_count);
+            goto done;
+        }
+        queue_push(&u->free_q, &u->bufs[i]);
+    }
+    st = sha256_init(&u->file_hash, err);
+    for (size_t i = 0; st == MFB_OK && i < u->worker_count; i++) {
+        struct worker *w = &u->workers[i];
+        w->u = u;
+        atomic_init(&w->inflight, 0);
+        st = sha256_init(&w->hash, err);
+        if (st == MFB_OK)
+            st = transfer_conn_open(u->client, &u->cancel, &w->conn, err);
+        if (st == MFB_OK)
+            transfer_conn_set_retry_hook(w->conn, on_retry, w);
+    }
+    if (st != MFB_OK)
+        goto done;
+    posix_fadvise(u->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+
+    struct transfer_event ev = {.type = TRANSFER_EVENT_START};
+    emit(u, &ev);
+    if (pthread_create(&u->reader, NULL, reader_main, u) != 0) {
+        st = mfb_error_set(err, MFB_ERR_INTERNAL, "cannot start the reader thread");
+        goto done;
+    }
+    u->reader_started = true;
+    for (size_t i = 0; i < u->worker_count; i++) {
+        if (pthread_create(&u->workers[i].thread, NULL, worker_main, &u->workers[i]) != 0) {
+            st = mfb_error_set(err, MFB_ERR_INTERNAL, "cannot start upload thread %zu", i);
+            goto done;
+        }
+        u->workers[i].started = true;
+    }
+done:
+    if (st != MFB_OK) {
+        struct mfb_error stop = {.status = st};
+        fail(u, &stop);
+        join_all(u);
+        uploader_free(u);
+        return st;
+    }
+    *out = u;
+    return MFB_OK;
+}
+
+void uploader_seal(struct uploader *u, uint64_t offset)
+{
+    pthread_mutex_lock(&u->lock);
+    if (offset > u->sealed)
+        u->sealed = offset;
+    pthread_cond_broadcast(&u->sealed_cond);
+    pthread_mutex_unlock(&u->lock);
+}
+
+void uploader_finish(struct uploader *u, uint64_t size)
+{
+    pthread_mutex_lock(&u->lock);
+    u->finished = true;
+    u->size = size;
+    if (size > u->sealed)
+        u->sealed = size;
+    pthread_cond_broadcast(&u->sealed_cond);
+    pthread_mutex_unlock(&u->lock);
+}
+
+void uploader_cancel(struct uploader *u)
+{
+    struct mfb_error err = {0};
+    mfb_error_set(&err, MFB_ERR_CANCELLED, "upload %s cancelled", u->upload_id);
+    fail(u, &err);
+}
+
+mfb_status uploader_wait(struct uploader *u, struct upload_result *result, struct mfb_error *err)
+{
+    join_all(u);
+    memset(result, 0, sizeof(*result));
+    result->chunks_sent = atomic_load(&u->chunks_sent);
+    result->chunks_verified = atomic_load(&u->chunks_verified);
+    result->chunks_replaced = atomic_load(&u->chunks_replaced);
+    result->bytes_sent = atomic_load(&u->bytes_sent);
+    result->retries = atomic_load(&u->retries);
+    result->chunks = u->chunks_read;
+    result->size = u->size;
+    mfb_status st = MFB_OK;
+    if (!u->failed && transfer_cancel_requested(&u->cancel))
+        st = mfb_error_set(err, MFB_ERR_CANCELLED, "upload %s cancelled", u->upload_id);
+    else if (u->failed) {
+        st = mfb_error_set(err, u->first_err.status, "%s", u->first_err.message);
+        if (u->first_err.hint[0])
+            mfb_error_hint(err, "%s", u->first_err.hint);
+    } else if (!u->read_all)
+        st = mfb_error_set(err, MFB_ERR_INTERNAL, "upload %s stopped before the end of the file",
+                           u->upload_id);
+    if (st == MFB_OK)
+        memcpy(result->sha256, u->file_sha256, SHA256_LEN);
+    struct transfer_event ev = {.type = TRANSFER_EVENT_DONE, .status = st};
+    emit(u, &ev);
+    return st;
+}
+
+void uploader_free(struct uploader *u)
+{
+    if (u == NULL)
+        return;
+    join_all(u);
+    for (size_t i = 0; u->workers && i < u->worker_count; i++) {
+        transfer_conn_close(u->workers[i].conn);
+        sha256_free(&u->workers[i].hash);
+    }
+    for (size_t i = 0; u->bufs && i < u->buf_count; i++)
+        free(u->bufs[i].data);
+    sha256_free(&u->file_hash);
+    queue_destroy(&u->free_q);
+    queue_destroy(&u->work_q);
+    free(u->bufs);
+    free(u->workers);
+    observer_hub_destroy(&u->hub);
+    pthread_mutex_destroy(&u->fail_lock);
+    pthread_cond_destroy(&u->sealed_cond);
+    pthread_mutex_destroy(&u->lock);
+    transfer_cancel_destroy(&u->cancel);
+    free(u->upload_id);
+    free(u->path);
+    free(u);
+}

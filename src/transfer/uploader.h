@@ -1,0 +1,96 @@
+/*
+ * uploader.h - sends a file to an open upload in parallel chunks, while the
+ * file may still be growing.
+ *
+ * Threads and data flow:
+ *
+ *   producer ──seal(X)/finish(S)──▶ reader ──chunk buffers──▶ N workers ──▶ receiver
+ *                                     ▲                          │
+ *                                     └──────── free buffers ◀───┘
+ *
+ * - The producer (an archive writer, or `mfb push` for a finished file)
+ *   says which prefix of the file is final: uploader_seal(X) means bytes
+ *   [0, X) will never change again; uploader_finish(S) means the file is
+ *   complete at S bytes. Sealed bytes must not be rewritten afterwards.
+ * - The reader thread waits until a whole chunk is sealed (or the file is
+ *   finished), preads it into a free buffer and feeds the bytes to the
+ *   whole-file SHA-256 as they arrive, in order. It is the only thread that
+ *   touches the file in the normal path, and it reads every byte once.
+ * - N worker threads, each with its own curl handle and so its own
+ *   kept-alive connection, hash their chunk (the Content-Digest header goes
+ *   before the body) and PUT it, retrying under the client's policy. N
+ *   blocking threads rather than one curl multi handle: TLS encryption and
+ *   chunk hashing then run on several cores, each worker's backoff is a
+ *   plain interruptible sleep, and the code reads top to bottom.
+ * - Memory is N+1 chunk buffers, allocated once: the reader can fill one
+ *   while N are on the wire. No allocation per chunk.
+ *
+ * Resume: given the receiver's chunk list (a resume_plan), a worker compares
+ * each chunk's fresh digest with the receiver's and skips the PUT when they
+ * match; a chunk stored with another digest or size is deleted on the
+ * receiver and sent again. So verifying a resume costs one read of the
+ * local file, which the whole-file digest needs anyway (requirement 5.4).
+ *
+ * Failure: the first error wins and stops everything (the token is
+ * cancelled, queues closed); uploader_wait returns it. Cancellation from
+ * the caller's token or uploader_cancel aborts requests in flight.
+ */
+#ifndef MFB_TRANSFER_UPLOADER_H
+#define MFB_TRANSFER_UPLOADER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/digest.h"
+#include "common/status.h"
+#include "transfer/cancel.h"
+#include "transfer/client.h"
+#include "transfer/observer.h"
+#include "transfer/plan.h"
+
+struct uploader_config {
+    const struct transfer_client *client;
+    const char *upload_id;
+    uint64_t chunk_size;
+    size_t connections;               /* parallel connections, >= 1 */
+    int fd;                           /* read with pread; the caller keeps and closes it */
+    const char *path;                 /* for messages */
+    const struct resume_plan *resume; /* the receiver's chunks, or NULL */
+    struct transfer_cancel *cancel;   /* the caller's token, or NULL */
+    const struct transfer_observer *observers;
+    size_t observer_count;
+};
+
+struct upload_result {
+    uint64_t size;
+    uint8_t sha256[SHA256_LEN];
+    uint64_t chunks;          /* in the file */
+    uint64_t chunks_sent;     /* uploaded now, replacements included */
+    uint64_t chunks_verified; /* already on the receiver with the same digest */
+    uint64_t chunks_replaced; /* on the receiver with another digest, sent again */
+    uint64_t bytes_sent;      /* chunk bytes acknowledged in this run */
+    uint64_t retries;
+};
+
+struct uploader;
+
+/* Starts the reader and the workers. Allocates; uploader_free releases. */
+mfb_status uploader_start(const struct uploader_config *config, struct uploader **uploader,
+                          struct mfb_error *err);
+
+/* Bytes [0, offset) of the file are final. Offsets only grow. */
+void uploader_seal(struct uploader *u, uint64_t offset);
+
+/* The file is complete at size bytes. */
+void uploader_finish(struct uploader *u, uint64_t size);
+
+/* Stops the upload from any thread; uploader_wait then returns cancelled. */
+void uploader_cancel(struct uploader *u);
+
+/* Waits until every chunk is on the receiver (or the upload failed) and
+ * fills result. The whole-file digest in result is valid only on MFB_OK. */
+mfb_status uploader_wait(struct uploader *u, struct upload_result *result, struct mfb_error *err);
+
+void uploader_free(struct uploader *u);
+
+#endif
