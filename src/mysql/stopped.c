@@ -1,0 +1,268 @@
+/*
+ * stopped.c - pid files, process liveness and socket probes (see
+ * stopped.h).
+ */
+#include "mysql/stopped.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/fsutil.h"
+#include "common/log.h"
+#include "common/parse.h"
+#include "mysql/clock.h"
+
+#define PROCESS_TICK_MS 10
+#define PROBE_TICK_MS 50
+#define TCP_PROBE_MS 200
+
+mfb_status mysql_pid_file_read(const char *path, pid_t *pid, struct mfb_error *err)
+{
+    *pid = 0;
+    char *text = NULL;
+    size_t len = 0;
+    mfb_status st = fs_read_file(path, 64, &text, &len, err);
+    if (st == MFB_ERR_NOT_FOUND)
+        return st;
+    if (st != MFB_OK) {
+        mfb_error_hint(err, "run mfb as root or as the user the server runs as");
+        return st;
+    }
+    char *end = NULL;
+    errno = 0;
+    long value = strtol(text, &end, 10);
+    while (end != NULL && isspace((unsigned char)*end))
+        end++;
+    if (errno != 0 || end == text || *end != '\0' || value <= 0 || value > INT32_MAX)
+        st = mfb_error_set(err, MFB_ERR_INVALID, "pid file '%s' does not hold a process id", path);
+    else
+        *pid = (pid_t)value;
+    free(text);
+    return st;
+}
+
+/* The state letter and start time of a process from /proc; false when it
+ * does not exist (or /proc cannot say). */
+static bool proc_stat(pid_t pid, char *state, uint64_t *start_time)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')'); /* the command name may hold spaces and parens */
+    if (p == NULL || p[1] != ' ')
+        return false;
+    p += 2;
+    *state = *p;
+    *start_time = 0;
+    /* Field 22 (starttime) is the 20th after the name. */
+    for (int field = 0; field < 19 && p != NULL; field++) {
+        p = strchr(p, ' ');
+        if (p != NULL)
+            p++;
+    }
+    if (p != NULL)
+        *start_time = strtoull(p, NULL, 10);
+    return true;
+}
+
+static bool process_alive(const struct mysql_stop_watch *w)
+{
+    if (w->pid <= 0)
+        return false;
+    if (kill(w->pid, 0) != 0 && errno == ESRCH)
+        return false;
+    char state;
+    uint64_t start;
+    if (!proc_stat(w->pid, &state, &start))
+        return true; /* no /proc: trust kill() */
+    if (state == 'Z' || state == 'X')
+        return false;
+    return w->pid_start_time == 0 || start == w->pid_start_time;
+}
+
+mfb_status mysql_stop_watch_init(struct mysql_stop_watch *watch, const char *pid_file,
+                                 const char *socket, const char *host, unsigned port,
+                                 struct mfb_error *err)
+{
+    memset(watch, 0, sizeof(*watch));
+    watch->pid_file = pid_file;
+    watch->socket = socket;
+    watch->host = host;
+    watch->port = port;
+    if (pid_file == NULL)
+        return MFB_OK;
+    struct mfb_error e = {0};
+    mfb_status st = mysql_pid_file_read(pid_file, &watch->pid, &e);
+    if (st == MFB_ERR_NOT_FOUND)
+        return MFB_OK;
+    if (st != MFB_OK) {
+        mfb_error_set(err, st, "%s", e.message);
+        if (e.hint[0] != '\0')
+            mfb_error_hint(err, "%s", e.hint);
+        return st;
+    }
+    char state;
+    if (!proc_stat(watch->pid, &state, &watch->pid_start_time))
+        watch->pid_start_time = 0;
+    return MFB_OK;
+}
+
+static bool unix_socket_accepts(const char *path)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(addr.sun_path))
+        return false; /* no server can listen on it either */
+    memcpy(addr.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    bool accepts = connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0 || errno == EAGAIN ||
+                   errno == EINPROGRESS;
+    close(fd);
+    return accepts;
+}
+
+static bool tcp_accepts(const char *host, unsigned port)
+{
+    char service[16];
+    snprintf(service, sizeof(service), "%u", port);
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
+    struct addrinfo *list = NULL;
+    if (getaddrinfo(host, service, &hints, &list) != 0)
+        return false;
+    bool accepts = false;
+    for (struct addrinfo *ai = list; ai != NULL && !accepts; ai = ai->ai_next) {
+        int fd =
+            socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0)
+            continue;
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+            accepts = true;
+        } else if (errno == EINPROGRESS) {
+            struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+            int so_error = 0;
+            socklen_t len = sizeof(so_error);
+            accepts = poll(&pfd, 1, TCP_PROBE_MS) == 1 &&
+                      getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len) == 0 && so_error == 0;
+        }
+        close(fd);
+    }
+    freeaddrinfo(list);
+    return accepts;
+}
+
+void mysql_server_presence(const struct mysql_stop_watch *watch,
+                           struct mysql_server_presence *presence)
+{
+    memset(presence, 0, sizeof(*presence));
+    presence->process = process_alive(watch);
+    presence->pid_file = watch->pid_file != NULL && access(watch->pid_file, F_OK) == 0;
+    presence->socket = watch->socket != NULL && unix_socket_accepts(watch->socket);
+    presence->tcp = watch->host != NULL && tcp_accepts(watch->host, watch->port);
+}
+
+bool mysql_server_gone(const struct mysql_server_presence *p)
+{
+    return !p->process && !p->pid_file && !p->socket && !p->tcp;
+}
+
+/* "process 123 is still running, pid file '/x' still exists, ..." */
+static void describe_presence(const struct mysql_stop_watch *w,
+                              const struct mysql_server_presence *p, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+#define ADD(...)                                                                                   \
+    do {                                                                                           \
+        if (used < len) {                                                                          \
+            int n_ = snprintf(buf + used, len - used, "%s", used > 0 ? ", " : "");                 \
+            used += n_ > 0 ? (size_t)n_ : 0;                                                       \
+        }                                                                                          \
+        if (used < len) {                                                                          \
+            int n_ = snprintf(buf + used, len - used, __VA_ARGS__);                                \
+            used += n_ > 0 ? (size_t)n_ : 0;                                                       \
+        }                                                                                          \
+    } while (0)
+    if (p->process)
+        ADD("process %d is still running", (int)w->pid);
+    if (p->pid_file)
+        ADD("pid file '%s' still exists", w->pid_file);
+    if (p->socket)
+        ADD("socket '%s' still accepts connections", w->socket);
+    if (p->tcp)
+        ADD("%s:%u still accepts connections", w->host, w->port);
+#undef ADD
+}
+
+mfb_status mysql_wait_stopped(const struct mysql_stop_watch *watch, uint64_t timeout_ms,
+                              const atomic_bool *cancel, uint64_t *elapsed_ms,
+                              struct mfb_error *err)
+{
+    uint64_t start = mysql_clock_ms();
+    uint64_t deadline = start + timeout_ms;
+    struct mysql_server_presence p;
+    mfb_status st = MFB_OK;
+    for (;;) {
+        /* The cheap check first: while the process lives, nothing else. */
+        if (process_alive(watch)) {
+            p = (struct mysql_server_presence){.process = true};
+        } else {
+            mysql_server_presence(watch, &p);
+            if (mysql_server_gone(&p))
+                break;
+        }
+        if (mysql_clock_left(deadline) == 0) {
+            st = MFB_ERR_TIMEOUT;
+            break;
+        }
+        uint64_t tick = p.process ? PROCESS_TICK_MS : PROBE_TICK_MS;
+        uint64_t left = mysql_clock_left(deadline);
+        if (!mysql_sleep_ms(tick < left ? tick : left, cancel)) {
+            st = MFB_ERR_CANCELLED;
+            break;
+        }
+    }
+    uint64_t elapsed = mysql_clock_ms() - start;
+    if (elapsed_ms != NULL)
+        *elapsed_ms = elapsed;
+    if (st == MFB_OK) {
+        log_info("mysql_stopped", "pid=%d elapsed_ms=%llu", (int)watch->pid,
+                 (unsigned long long)elapsed);
+        return MFB_OK;
+    }
+    mysql_server_presence(watch, &p);
+    char what[1024];
+    describe_presence(watch, &p, what, sizeof(what));
+    if (mysql_server_gone(&p)) /* it went in the last instant */
+        return MFB_OK;
+    if (st == MFB_ERR_CANCELLED)
+        return mfb_error_set(err, st, "cancelled while waiting for the server to stop: %s", what);
+    char dur[32];
+    mfb_error_set(err, st, "the server did not stop within %s: %s",
+                  format_duration_ms(timeout_ms, dur, sizeof(dur)), what);
+    if (!p.process && p.pid_file)
+        mfb_error_hint(err, "the process is gone but left its pid file: it did not shut down "
+                            "cleanly; read its error log before removing the pid file");
+    else
+        mfb_error_hint(err, "a large buffer pool can take long to flush; read the server's error "
+                            "log, and raise the stop timeout if it needs longer");
+    return st;
+}
