@@ -1,16 +1,164 @@
 /*
- * srv_init.c - placeholder for 'init' until its module lands; it only says so.
+ * srv_init.c - `mfb-server init`: creates the receiver's catalog, its
+ * storage directory and, unless the operator brings a pair, a TLS key and
+ * self-signed certificate; prints the fingerprint clients pin.
+ *
+ * It refuses to run over an existing catalog: re-initialising could only
+ * lose the record of stored backups. Another receiver needs another --db.
  */
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
 #include "cli/commands.h"
+#include "cli/srv_common.h"
+#include "common/fsutil.h"
+#include "common/parse.h"
+#include "server/layout.h"
+#include "server/server.h"
+#include "server/storage.h"
+#include "server/tls.h"
+
+static const struct cli_option options[] = {
+    {"storage", 0, CLI_VALUE, "DIR", "directory that will hold the backups (required)"},
+    {"cert", 0, CLI_VALUE, "FILE", "use this PEM certificate instead of making one"},
+    {"key", 0, CLI_VALUE, "FILE", "the PEM private key of --cert"},
+    {"layout", 0, CLI_VALUE, "PATTERN",
+     "directory pattern (default " LAYOUT_DEFAULT "; {client} {instance} {dir} {time:FMT})"},
+    {"reserve", 0, CLI_VALUE, "SIZE|N%", "free space always kept back (default 1G)"},
+    {"max-chunk", 0, CLI_VALUE, "SIZE", "largest chunk size clients may use (default 64M)"},
+    {"upload-expiry", 0, CLI_VALUE, "DURATION", "abandoned uploads go after (default 7d)"},
+    {"json", 0, CLI_FLAG, NULL, "print the result as JSON"},
+    CLI_OPTIONS_END,
+};
+
+static mfb_status absolute(const char *path, char *out, size_t len, struct mfb_error *err)
+{
+    char *real = realpath(path, NULL);
+    if (real == NULL)
+        return mfb_error_errno(err, errno, MFB_ERR_IO, "cannot resolve '%s'", path);
+    snprintf(out, len, "%s", real);
+    free(real);
+    return MFB_OK;
+}
 
 static mfb_status run(struct cli_args *args, struct mfb_error *err)
 {
-    return mfb_error_set(err, MFB_ERR_UNSUPPORTED, "'%s' is not implemented yet", args->path);
+    char db_path[PATH_MAX], storage[PATH_MAX], cert[PATH_MAX], key[PATH_MAX];
+    struct server_db *db = NULL;
+    srv_db_path(args, db_path, sizeof(db_path));
+    const char *storage_arg = cli_string(args, "storage", NULL);
+    const char *cert_arg = cli_string(args, "cert", NULL);
+    const char *key_arg = cli_string(args, "key", NULL);
+    const char *layout = cli_string(args, "layout", NULL);
+    const char *reserve = cli_string(args, "reserve", NULL);
+    const char *max_chunk = cli_string(args, "max-chunk", NULL);
+    const char *expiry = cli_string(args, "upload-expiry", NULL);
+    if (storage_arg == NULL) {
+        mfb_error_set(err, MFB_ERR_USAGE, "--storage DIR is required");
+        mfb_error_hint(err, "usage: mfb-server init --storage DIR [--cert FILE --key FILE]");
+        return MFB_ERR_USAGE;
+    }
+    if ((cert_arg == NULL) != (key_arg == NULL)) {
+        mfb_error_set(err, MFB_ERR_USAGE, "--cert and --key go together");
+        return MFB_ERR_USAGE;
+    }
+    uint64_t v;
+    unsigned pct;
+    uint64_t ms;
+    mfb_status st = MFB_OK;
+    if (layout)
+        st = layout_check(layout, err);
+    if (st == MFB_OK && reserve)
+        st = server_parse_reserve(reserve, &v, &pct, err);
+    if (st == MFB_OK && max_chunk) {
+        st = cli_size(args, "max-chunk", 0, &v, err);
+        if (st == MFB_OK && !proto_chunk_size_valid(v, 1ULL << 30))
+            st = mfb_error_set(err, MFB_ERR_USAGE,
+                               "--max-chunk must be a power of two from 1M to 1G");
+    }
+    if (st == MFB_OK && expiry)
+        st = cli_duration_ms(args, "upload-expiry", 0, &ms, err);
+    if (st != MFB_OK)
+        return st;
+    struct stat sb;
+    if (stat(db_path, &sb) == 0) {
+        mfb_error_set(err, MFB_ERR_EXISTS, "a receiver database already exists at '%s'", db_path);
+        mfb_error_hint(err, "init never replaces a catalog of stored backups; use --db PATH for "
+                            "a new receiver");
+        return MFB_ERR_EXISTS;
+    }
+    st = storage_init(storage_arg, err);
+    if (st == MFB_OK)
+        st = absolute(storage_arg, storage, sizeof(storage), err);
+    if (st != MFB_OK)
+        return st;
+    if (cert_arg) {
+        st = tls_check_pair(key_arg, cert_arg, err);
+        if (st == MFB_OK)
+            st = absolute(cert_arg, cert, sizeof(cert), err);
+        if (st == MFB_OK)
+            st = absolute(key_arg, key, sizeof(key), err);
+    } else {
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof(dir), "%s", db_path);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *slash = '\0';
+        else
+            snprintf(dir, sizeof(dir), ".");
+        st = fs_mkdir_p(dir, 0700, err);
+        if (st == MFB_OK)
+            st = absolute(dir, dir, sizeof(dir), err);
+        if (st == MFB_OK) {
+            snprintf(cert, sizeof(cert), "%.4000s/mfb-server.crt", dir);
+            snprintf(key, sizeof(key), "%.4000s/mfb-server.key", dir);
+            st = tls_generate_self_signed(key, cert, err);
+        }
+    }
+    char fingerprint[TLS_FINGERPRINT_LEN + 1];
+    if (st == MFB_OK)
+        st = tls_cert_fingerprint(cert, fingerprint, sizeof(fingerprint), err);
+    if (st == MFB_OK)
+        st = server_db_open(db_path, true, &db, err);
+    const struct {
+        const char *key, *value;
+    } settings[] = {
+        {SETTING_STORAGE, storage}, {SETTING_CERT, cert},       {SETTING_KEY, key},
+        {SETTING_LAYOUT, layout},   {SETTING_RESERVE, reserve}, {SETTING_MAX_CHUNK, max_chunk},
+        {SETTING_UPLOAD_EXPIRY, expiry},
+    };
+    for (size_t i = 0; st == MFB_OK && i < sizeof(settings) / sizeof(settings[0]); i++) {
+        if (settings[i].value)
+            st = server_db_setting_set(db, settings[i].key, settings[i].value, err);
+    }
+    server_db_close(db);
+    if (st != MFB_OK)
+        return st;
+    if (cli_flag(args, "json")) {
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "database", db_path, "storage",
+                              storage, "cert", cert, "key", key, "fingerprint", fingerprint);
+        json_dumpf(o, stdout, JSON_COMPACT);
+        putchar('\n');
+        json_decref(o);
+    } else {
+        printf("database:    %s\nstorage:     %s\ncertificate: %s\nkey:         %s\n"
+               "fingerprint: %s\n",
+               db_path, storage, cert, key, fingerprint);
+        fprintf(stderr, "Clients pin the fingerprint (SHA-256 of the certificate). Next: "
+                        "'mfb-server client add NAME', then 'mfb-server serve'.\n");
+    }
+    return MFB_OK;
 }
 
 const struct cli_command srv_init = {
     .name = "init",
-    .usage = "...",
+    .usage = "--storage DIR [--cert FILE --key FILE]",
     .summary = "create the receiver's database, storage and TLS certificate",
-    .max_args = -1,
+    .options = options,
+    .max_args = 0,
     .run = run};

@@ -1,15 +1,206 @@
 /*
- * srv_serve.c - placeholder for 'serve' until its module lands; it only says so.
+ * srv_serve.c - `mfb-server serve`: runs the receiver until SIGTERM or
+ * SIGINT.
+ *
+ * The main thread only waits for signals and runs housekeeping on a timer
+ * (retention, expiry of abandoned uploads); libmicrohttpd's threads serve
+ * the requests. Options given here override the settings stored by init for
+ * this run only. On a signal the receiver stops accepting, lets requests in
+ * progress finish for a few seconds, then closes the rest: a chunk cut off
+ * that way is simply not recorded, and the client sends it again.
  */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
 #include "cli/commands.h"
+#include "cli/srv_common.h"
+#include "common/fsutil.h"
+#include "common/log.h"
+#include "common/threadpool.h"
+#include "server/http.h"
+#include "server/layout.h"
+#include "server/retention.h"
+#include "server/server.h"
+
+static const struct cli_option options[] = {
+    {"listen", 0, CLI_VALUE, "ADDR:PORT",
+     "address to serve on (default " SERVER_DEFAULT_LISTEN "; port 0 picks a free one)"},
+    {"plaintext", 0, CLI_FLAG, NULL, "serve plain HTTP, without TLS: for tests only"},
+    {"idle-timeout", 0, CLI_VALUE, "DURATION", "close connections idle this long (default 60s)"},
+    {"max-connections", 0, CLI_VALUE, "N", "most connections (and threads) at once (default 256)"},
+    {"header-limit", 0, CLI_VALUE, "SIZE", "memory per connection, bounds headers (default 64K)"},
+    {"layout", 0, CLI_VALUE, "PATTERN", "directory pattern for this run (see init)"},
+    {"reserve", 0, CLI_VALUE, "SIZE|N%", "free space always kept back (see init)"},
+    {"max-chunk", 0, CLI_VALUE, "SIZE", "largest chunk size accepted (see init)"},
+    {"upload-expiry", 0, CLI_VALUE, "DURATION", "abandoned uploads go after (default 7d)"},
+    {"housekeeping", 0, CLI_VALUE, "DURATION",
+     "how often retention and upload expiry run (default 1h)"},
+    {"hash-threads", 0, CLI_VALUE, "N", "threads hashing out-of-order chunks (default 2)"},
+    CLI_OPTIONS_END,
+};
+
+static void housekeeping(struct server *srv)
+{
+    struct retention_report report;
+    struct mfb_error err = {0};
+    if (retention_apply(srv->db, srv->cfg.storage, 0, NULL, false, NULL, NULL, &report, &err) !=
+        MFB_OK)
+        log_error("retention-failed", "error=\"%s\"", err.message);
+    else if (report.deleted > 0)
+        log_info("retention", "deleted=%zu bytes=%llu", report.deleted,
+                 (unsigned long long)report.bytes);
+    size_t expired = 0;
+    mfb_error_clear(&err);
+    if (server_expire_uploads(srv, (int64_t)time(NULL), &expired, &err) != MFB_OK)
+        log_error("upload-expiry-failed", "error=\"%s\"", err.message);
+}
+
+/* Applies the run's overrides to the stored settings. */
+static mfb_status apply_overrides(struct cli_args *args, struct server_config *cfg,
+                                  struct mfb_error *err)
+{
+    const char *layout = cli_string(args, "layout", NULL);
+    const char *reserve = cli_string(args, "reserve", NULL);
+    mfb_status st = MFB_OK;
+    if (layout) {
+        st = layout_check(layout, err);
+        snprintf(cfg->layout, sizeof(cfg->layout), "%s", layout);
+    }
+    if (st == MFB_OK && reserve)
+        st = server_parse_reserve(reserve, &cfg->reserve_bytes, &cfg->reserve_percent, err);
+    if (st == MFB_OK)
+        st = cli_size(args, "max-chunk", cfg->max_chunk, &cfg->max_chunk, err);
+    if (st == MFB_OK && !proto_chunk_size_valid(cfg->max_chunk, 1ULL << 30))
+        st = mfb_error_set(err, MFB_ERR_USAGE, "--max-chunk must be a power of two from 1M to 1G");
+    uint64_t ms;
+    if (st == MFB_OK && cli_string(args, "upload-expiry", NULL)) {
+        st = cli_duration_ms(args, "upload-expiry", 0, &ms, err);
+        cfg->upload_expiry_s = ms / 1000;
+    }
+    return st;
+}
 
 static mfb_status run(struct cli_args *args, struct mfb_error *err)
 {
-    return mfb_error_set(err, MFB_ERR_UNSUPPORTED, "'%s' is not implemented yet", args->path);
+    struct server_db *db = NULL;
+    struct server srv = {0};
+    struct http_server *http = NULL;
+    char *cert = NULL, *key = NULL, *cert_path = NULL, *key_path = NULL, *listen_setting = NULL;
+    bool opened = false;
+    uint64_t idle_ms, max_conn, header_limit, housekeeping_ms, hash_threads;
+    struct server_config cfg;
+    mfb_status st = cli_duration_ms(args, "idle-timeout", 60000, &idle_ms, err);
+    if (st == MFB_OK)
+        st = cli_uint(args, "max-connections", 256, 1, 65536, &max_conn, err);
+    if (st == MFB_OK)
+        st = cli_size(args, "header-limit", 64 * 1024, &header_limit, err);
+    if (st == MFB_OK && (header_limit < 8192 || header_limit > (16u << 20)))
+        st = mfb_error_set(err, MFB_ERR_USAGE, "--header-limit must be from 8K to 16M");
+    if (st == MFB_OK)
+        st = cli_duration_ms(args, "housekeeping", 3600 * 1000, &housekeeping_ms, err);
+    if (st == MFB_OK)
+        st = cli_uint(args, "hash-threads", 2, 0, 64, &hash_threads, err);
+    if (st == MFB_OK)
+        st = srv_open_db(args, &db, err);
+    if (st == MFB_OK)
+        st = server_config_load(db, &cfg, err);
+    if (st == MFB_OK)
+        st = apply_overrides(args, &cfg, err);
+    if (st == MFB_OK)
+        st = server_db_setting_get(db, SETTING_LISTEN, &listen_setting, err);
+    bool plaintext = cli_flag(args, "plaintext");
+    if (st == MFB_OK && !plaintext) {
+        st = server_db_setting_get(db, SETTING_CERT, &cert_path, err);
+        if (st == MFB_OK)
+            st = server_db_setting_get(db, SETTING_KEY, &key_path, err);
+        if (st == MFB_OK && (cert_path == NULL || key_path == NULL)) {
+            st = mfb_error_set(err, MFB_ERR_NOT_FOUND, "the receiver has no TLS certificate");
+            mfb_error_hint(err, "run 'mfb-server init' again with a new --db, or give --cert/--key "
+                                "at init");
+        }
+        if (st == MFB_OK)
+            st = fs_read_file(cert_path, 1 << 20, &cert, NULL, err);
+        if (st == MFB_OK)
+            st = fs_read_file(key_path, 1 << 20, &key, NULL, err);
+    }
+    if (st != MFB_OK)
+        goto done;
+
+    /* Signals are taken by sigtimedwait below; block them before any thread starts. */
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    st = server_open(&srv, db, &cfg, (unsigned)hash_threads, err);
+    if (st != MFB_OK)
+        goto done;
+    opened = true;
+    const char *listen = cli_string(args, "listen", listen_setting ? listen_setting
+                                                                   : SERVER_DEFAULT_LISTEN);
+    struct http_options opts = {.listen = listen,
+                                .plaintext = plaintext,
+                                .cert_pem = cert,
+                                .key_pem = key,
+                                .idle_timeout_s = (unsigned)((idle_ms + 999) / 1000),
+                                .max_connections = (unsigned)max_conn,
+                                .memory_limit = (size_t)header_limit};
+    st = http_start(&srv, &opts, &http, err);
+    if (st != MFB_OK)
+        goto done;
+    if (plaintext)
+        log_warn("plaintext", "serving plain HTTP without TLS: tokens and data travel in clear; "
+                              "use only for tests");
+    log_info("serving",
+             "listen=%s port=%u tls=%s storage=%s layout=%s max_connections=%llu "
+             "idle_timeout_s=%u",
+             listen, http_port(http), plaintext ? "off" : "on", cfg.storage, cfg.layout,
+             (unsigned long long)max_conn, opts.idle_timeout_s);
+    housekeeping(&srv);
+    struct timespec last;
+    clock_gettime(CLOCK_MONOTONIC, &last);
+    for (;;) {
+        struct timespec tick = {1, 0};
+        int sig = sigtimedwait(&signals, NULL, &tick);
+        if (sig == SIGINT || sig == SIGTERM) {
+            log_info("stopping", "signal=%s", sig == SIGINT ? "INT" : "TERM");
+            break;
+        }
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        uint64_t elapsed = (uint64_t)(now.tv_sec - last.tv_sec) * 1000;
+        if (elapsed >= housekeeping_ms) {
+            housekeeping(&srv);
+            last = now;
+        }
+    }
+    http_stop(http, 5000);
+    http = NULL;
+    log_info("stopped", "storage=%s", cfg.storage);
+done:
+    http_stop(http, 0);
+    if (opened)
+        server_close(&srv);
+    server_db_close(db);
+    free(cert);
+    if (key) {
+        memset(key, 0, strlen(key));
+        free(key);
+    }
+    free(cert_path);
+    free(key_path);
+    free(listen_setting);
+    return st;
 }
 
 const struct cli_command srv_serve = {.name = "serve",
-                                      .usage = "...",
+                                      .usage = "[--listen ADDR:PORT] [--plaintext]",
                                       .summary = "serve uploads over HTTPS",
-                                      .max_args = -1,
+                                      .options = options,
+                                      .max_args = 0,
                                       .run = run};

@@ -33,6 +33,13 @@ void sha256_final(struct sha256 *h, uint8_t out[SHA256_LEN])
     EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL);
 }
 
+mfb_status sha256_copy(struct sha256 *dst, const struct sha256 *src, struct mfb_error *err)
+{
+    if (EVP_MD_CTX_copy_ex(dst->ctx, src->ctx) != 1)
+        return mfb_error_set(err, MFB_ERR_INTERNAL, "cannot copy a SHA-256 state");
+    return MFB_OK;
+}
+
 void sha256_free(struct sha256 *h)
 {
     EVP_MD_CTX_free(h->ctx);

@@ -28,6 +28,9 @@ void sha256_update(struct sha256 *h, const void *data, size_t len);
 /* Writes the digest and resets the context for reuse. */
 void sha256_final(struct sha256 *h, uint8_t out[SHA256_LEN]);
 void sha256_free(struct sha256 *h);
+/* Makes dst (initialised) continue from src's state, so a running hash can
+ * be forked and the fork dropped if the data it saw turns out bad. */
+mfb_status sha256_copy(struct sha256 *dst, const struct sha256 *src, struct mfb_error *err);
 
 /* One-shot digest of a buffer. */
 void sha256_buffer(const void *data, size_t len, uint8_t out[SHA256_LEN]);

@@ -855,14 +855,15 @@ mfb_status server_db_policy_set(struct server_db *db, const struct srv_policy *p
     mfb_status st = prepare(
         db,
         "INSERT INTO retention(client_id, instance, keep_last, max_age_s, max_bytes) "
-        "VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(client_id, instance) DO UPDATE SET "
-        "keep_last = CASE WHEN ?3 = -1 THEN keep_last ELSE ?3 END, "
-        "max_age_s = CASE WHEN ?4 = -1 THEN max_age_s ELSE ?4 END, "
-        "max_bytes = CASE WHEN ?5 = -1 THEN max_bytes ELSE ?5 END",
+        "VALUES(?1, ?2, MAX(?3, -1), MAX(?4, -1), MAX(?5, -1)) ON CONFLICT(client_id, instance) DO UPDATE SET "
+        "keep_last = CASE ?3 WHEN -1 THEN keep_last WHEN -2 THEN -1 ELSE ?3 END, "
+        "max_age_s = CASE ?4 WHEN -1 THEN max_age_s WHEN -2 THEN -1 ELSE ?4 END, "
+        "max_bytes = CASE ?5 WHEN -1 THEN max_bytes WHEN -2 THEN -1 ELSE ?5 END",
         &stmt, err);
     if (st == MFB_OK) {
         sqlite3_bind_int64(stmt, 1, p->client_id);
         sqlite3_bind_text(stmt, 2, p->instance, -1, SQLITE_STATIC);
+        /* A new row stores "clear" (-2) as "unset" (-1). */
         sqlite3_bind_int64(stmt, 3, p->keep_last);
         sqlite3_bind_int64(stmt, 4, p->max_age_s);
         sqlite3_bind_int64(stmt, 5, p->max_bytes);

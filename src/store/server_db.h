@@ -161,7 +161,8 @@ mfb_status server_db_backup_delete(struct server_db *db, const char *id, struct 
 void server_db_backup_free(struct srv_backup *b);
 void server_db_backup_list_free(struct srv_backup *list, size_t count);
 
-/* Retention policies. set merges: fields of p that are -1 keep their stored value. */
+/* Retention policies. set merges: fields of p that are -1 keep their stored
+ * value, -2 clears it. */
 mfb_status server_db_policy_set(struct server_db *db, const struct srv_policy *p,
                                 struct mfb_error *err);
 /* found=false and all limits -1 when there is none. */

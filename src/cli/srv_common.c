@@ -1,0 +1,33 @@
+/*
+ * srv_common.c - helpers shared by the mfb-server commands (see srv_common.h).
+ */
+#include "cli/srv_common.h"
+
+#include <stdio.h>
+
+#include "proto/proto.h"
+
+void srv_db_path(const struct cli_args *args, char *buf, size_t len)
+{
+    if (args->db_path && args->db_path[0])
+        snprintf(buf, len, "%s", args->db_path);
+    else
+        server_db_default_path(buf, len);
+}
+
+mfb_status srv_open_db(const struct cli_args *args, struct server_db **db, struct mfb_error *err)
+{
+    char path[4096];
+    srv_db_path(args, path, sizeof(path));
+    return server_db_open(path, false, db, err);
+}
+
+mfb_status srv_check_name(const char *what, const char *name, struct mfb_error *err)
+{
+    char why[128];
+    if (proto_name_valid(name, why, sizeof(why)))
+        return MFB_OK;
+    mfb_error_set(err, MFB_ERR_USAGE, "invalid %s '%s': %s", what, name, why);
+    mfb_error_hint(err, "use up to 128 printable characters without '/', not starting with '.'");
+    return MFB_ERR_USAGE;
+}

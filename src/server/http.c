@@ -1,0 +1,288 @@
+/*
+ * http.c - libmicrohttpd adapter for api.c (see http.h).
+ */
+#include "server/http.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "server/api.h"
+
+struct http_server {
+    struct MHD_Daemon *daemon;
+    struct server *srv;
+    atomic_uint active; /* requests between begin and completion */
+};
+
+/* One request: what api.c sees of it, plus timing for the log. */
+struct http_request {
+    struct http_server *http;
+    struct MHD_Connection *conn;
+    struct api_request req;
+    struct api_call *call;
+    struct timespec start;
+    char method[16];
+    char url[256];
+};
+
+static const char *lookup_header(void *ctx, const char *name)
+{
+    struct http_request *r = ctx;
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+static const char *lookup_query(void *ctx, const char *name)
+{
+    struct http_request *r = ctx;
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+static enum MHD_Result send_answer(struct http_request *r)
+{
+    struct api_response resp;
+    api_finish(r->call, &resp);
+    struct MHD_Response *m;
+    if (resp.fd >= 0) {
+        /* libmicrohttpd reads the file as it sends and closes fd afterwards. */
+        m = MHD_create_response_from_fd_at_offset64(resp.length, resp.fd, resp.offset);
+        if (m == NULL)
+            close(resp.fd);
+    } else if (resp.body != NULL) {
+        m = MHD_create_response_from_buffer(resp.body_len, resp.body, MHD_RESPMEM_MUST_FREE);
+        if (m == NULL)
+            free(resp.body);
+    } else {
+        m = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    }
+    if (m == NULL)
+        return MHD_NO;
+    if (resp.content_type && resp.status != 204)
+        MHD_add_response_header(m, MHD_HTTP_HEADER_CONTENT_TYPE, resp.content_type);
+    if (resp.content_range[0])
+        MHD_add_response_header(m, MHD_HTTP_HEADER_CONTENT_RANGE, resp.content_range);
+    if (resp.repr_digest[0])
+        MHD_add_response_header(m, "Repr-Digest", resp.repr_digest);
+    if (resp.accept_ranges)
+        MHD_add_response_header(m, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+    if (resp.allow)
+        MHD_add_response_header(m, MHD_HTTP_HEADER_ALLOW, resp.allow);
+    if (resp.retry_after) {
+        char v[16];
+        snprintf(v, sizeof(v), "%u", resp.retry_after);
+        MHD_add_response_header(m, MHD_HTTP_HEADER_RETRY_AFTER, v);
+    }
+    enum MHD_Result ret = MHD_queue_response(r->conn, resp.status, m);
+    MHD_destroy_response(m);
+    return ret;
+}
+
+/* libmicrohttpd's access handler: called once with the headers, once per
+ * piece of body, and once more at the end of the body. */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    struct http_server *h = cls;
+    struct http_request *r = *con_cls;
+    if (r == NULL) {
+        r = calloc(1, sizeof(*r));
+        if (r == NULL)
+            return MHD_NO;
+        *con_cls = r;
+        atomic_fetch_add(&h->active, 1);
+        r->http = h;
+        r->conn = conn;
+        clock_gettime(CLOCK_MONOTONIC, &r->start);
+        snprintf(r->method, sizeof(r->method), "%s", method);
+        snprintf(r->url, sizeof(r->url), "%s", url);
+        r->req = (struct api_request){.method = method,
+                                      .url = url,
+                                      .header = lookup_header,
+                                      .query = lookup_query,
+                                      .ctx = r};
+        bool decided;
+        r->call = api_begin(h->srv, &r->req, &decided);
+        return decided ? send_answer(r) : MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        bool keep = api_body(r->call, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return keep ? MHD_YES : MHD_NO;
+    }
+    return send_answer(r);
+}
+
+static const char *termination_name(enum MHD_RequestTerminationCode code)
+{
+    switch (code) {
+    case MHD_REQUEST_TERMINATED_COMPLETED_OK:
+        return "ok";
+    case MHD_REQUEST_TERMINATED_WITH_ERROR:
+        return "error";
+    case MHD_REQUEST_TERMINATED_TIMEOUT_REACHED:
+        return "timeout";
+    case MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN:
+        return "shutdown";
+    case MHD_REQUEST_TERMINATED_READ_ERROR:
+        return "read-error";
+    case MHD_REQUEST_TERMINATED_CLIENT_ABORT:
+        return "client-abort";
+    }
+    return "unknown";
+}
+
+/* Writes the request's log line (never a header value: the token is one)
+ * and releases it. */
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode code)
+{
+    struct http_server *h = cls;
+    struct http_request *r = *con_cls;
+    if (r == NULL)
+        return;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long long ms = (now.tv_sec - r->start.tv_sec) * 1000LL +
+                   (now.tv_nsec - r->start.tv_nsec) / 1000000LL;
+    struct api_call_info info;
+    api_call_describe(r->call, &info);
+    enum mfb_log_level level = code != MHD_REQUEST_TERMINATED_COMPLETED_OK || info.status >= 500
+                                   ? MFB_LOG_WARN
+                                   : MFB_LOG_INFO;
+    mfb_log(level, "request",
+            "client=%s method=%s path=%s status=%u upload=%s index=%lld bytes=%llu ms=%lld "
+            "end=%s%s%s",
+            info.client, r->method, r->url, info.status, info.upload, info.index,
+            (unsigned long long)info.bytes_in, ms, termination_name(code),
+            info.error ? " error=" : "", info.error ? info.error : "");
+    api_call_free(r->call);
+    free(r);
+    *con_cls = NULL;
+    atomic_fetch_sub(&h->active, 1);
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    size_t len = strlen(msg);
+    while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == '\r'))
+        msg[--len] = '\0';
+    log_warn("http", "message=\"%s\"", msg);
+}
+
+mfb_status http_parse_listen(const char *listen, void *storage, unsigned *len,
+                             struct mfb_error *err)
+{
+    char host[128];
+    const char *colon = strrchr(listen, ':');
+    if (colon == NULL || colon == listen || (size_t)(colon - listen) >= sizeof(host))
+        goto bad;
+    memcpy(host, listen, (size_t)(colon - listen));
+    host[colon - listen] = '\0';
+    char *end;
+    unsigned long port = strtoul(colon + 1, &end, 10);
+    if (colon[1] == '\0' || *end != '\0' || port > 65535)
+        goto bad;
+    memset(storage, 0, sizeof(struct sockaddr_storage));
+    if (host[0] == '[') {
+        size_t hl = strlen(host);
+        if (hl < 3 || host[hl - 1] != ']')
+            goto bad;
+        host[hl - 1] = '\0';
+        struct sockaddr_in6 *a6 = storage;
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET6, host + 1, &a6->sin6_addr) != 1)
+            goto bad;
+        *len = sizeof(*a6);
+        return MFB_OK;
+    }
+    struct sockaddr_in *a4 = storage;
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
+        goto bad;
+    *len = sizeof(*a4);
+    return MFB_OK;
+bad:
+    mfb_error_set(err, MFB_ERR_USAGE, "invalid listen address '%s'", listen);
+    mfb_error_hint(err, "write ADDR:PORT, e.g. 127.0.0.1:8443, 0.0.0.0:8443 or [::1]:8443");
+    return MFB_ERR_USAGE;
+}
+
+mfb_status http_start(struct server *srv, const struct http_options *o, struct http_server **out,
+                      struct mfb_error *err)
+{
+    *out = NULL;
+    struct sockaddr_storage addr;
+    unsigned addr_len;
+    mfb_status st = http_parse_listen(o->listen, &addr, &addr_len, err);
+    if (st != MFB_OK)
+        return st;
+    struct http_server *h = calloc(1, sizeof(*h));
+    if (h == NULL)
+        return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+    h->srv = srv;
+    atomic_init(&h->active, 0);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                     MHD_USE_POLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    if (addr.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    if (!o->plaintext)
+        flags |= MHD_USE_TLS;
+    struct MHD_OptionItem tls_opts[] = {
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)o->key_pem},
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)o->cert_pem},
+        {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)HTTP_TLS_PRIORITIES},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    struct MHD_OptionItem no_opts[] = {{MHD_OPTION_END, 0, NULL}};
+    h->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_CONNECTION_TIMEOUT,
+        o->idle_timeout_s, MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, o->memory_limit, MHD_OPTION_THREAD_STACK_SIZE,
+        (size_t)(1u << 20), MHD_OPTION_ARRAY,
+        o->plaintext ? no_opts : tls_opts, MHD_OPTION_END);
+    if (h->daemon == NULL) {
+        free(h);
+        mfb_error_set(err, MFB_ERR_NETWORK, "cannot serve on %s", o->listen);
+        mfb_error_hint(err, "check that the address is local and the port is free (and the TLS "
+                            "key and certificate are valid)");
+        return MFB_ERR_NETWORK;
+    }
+    *out = h;
+    return MFB_OK;
+}
+
+uint16_t http_port(const struct http_server *h)
+{
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    return info ? info->port : 0;
+}
+
+void http_stop(struct http_server *h, unsigned grace_ms)
+{
+    if (h == NULL)
+        return;
+    MHD_socket listener = MHD_quiesce_daemon(h->daemon);
+    if (listener != MHD_INVALID_SOCKET)
+        close(listener);
+    for (unsigned waited = 0; waited < grace_ms && atomic_load(&h->active) > 0; waited += 50)
+        usleep(50 * 1000);
+    MHD_stop_daemon(h->daemon);
+    free(h);
+}

@@ -1,0 +1,167 @@
+/*
+ * retention.c - the selection rules and their application (see retention.h).
+ */
+#include "server/retention.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "server/storage.h"
+
+void retention_merge(const struct srv_policy *instance, const struct srv_policy *client_default,
+                     struct retention_limits *out)
+{
+    out->keep_last = out->max_age_s = out->max_bytes = -1;
+    const struct srv_policy *layers[2] = {client_default, instance};
+    for (int i = 0; i < 2; i++) {
+        const struct srv_policy *p = layers[i];
+        if (p == NULL)
+            continue;
+        if (p->keep_last >= 0)
+            out->keep_last = p->keep_last;
+        if (p->max_age_s >= 0)
+            out->max_age_s = p->max_age_s;
+        if (p->max_bytes >= 0)
+            out->max_bytes = p->max_bytes;
+    }
+}
+
+bool retention_limits_any(const struct retention_limits *l)
+{
+    return l->keep_last > 0 || l->max_age_s >= 0 || l->max_bytes >= 0;
+}
+
+size_t retention_select(struct retention_item *items, size_t count,
+                        const struct retention_limits *limits, int64_t now)
+{
+    size_t deleted = 0;
+    uint64_t total = 0;
+    for (size_t i = 0; i < count; i++) {
+        struct retention_item *it = &items[i];
+        it->reason = NULL;
+        total += it->size;
+        if (i == 0)
+            continue; /* the newest backup of an instance is never deleted */
+        if (limits->keep_last > 0 && (int64_t)i >= limits->keep_last)
+            it->reason = "keep-last";
+        else if (limits->max_age_s >= 0 && now - it->created > limits->max_age_s)
+            it->reason = "max-age";
+        else if (limits->max_bytes >= 0 && total > (uint64_t)limits->max_bytes)
+            it->reason = "max-bytes";
+        if (it->reason != NULL) {
+            deleted++;
+            total -= it->size; /* a deleted backup no longer counts against the cap */
+        }
+    }
+    return deleted;
+}
+
+/* Applies the limits to the backups of one client and instance. */
+static mfb_status apply_instance(struct server_db *db, const char *storage, int64_t client_id,
+                                 const char *instance, bool dry_run, retention_fn on_delete,
+                                 void *ctx, struct retention_report *report,
+                                 struct mfb_error *err)
+{
+    struct srv_policy own, dflt;
+    bool have_own, have_default;
+    mfb_status st = server_db_policy_get(db, client_id, instance, &own, &have_own, err);
+    if (st == MFB_OK)
+        st = server_db_policy_get(db, client_id, "", &dflt, &have_default, err);
+    if (st != MFB_OK)
+        return st;
+    struct retention_limits limits;
+    retention_merge(have_own ? &own : NULL, have_default ? &dflt : NULL, &limits);
+    if (!retention_limits_any(&limits))
+        return MFB_OK;
+
+    struct srv_backup *list = NULL;
+    size_t count = 0;
+    st = server_db_backup_list(db, client_id, instance, &list, &count, err);
+    if (st != MFB_OK)
+        return st;
+    struct retention_item *items = calloc(count ? count : 1, sizeof(*items));
+    if (items == NULL) {
+        st = mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < count; i++) {
+        items[i].created = list[i].created;
+        items[i].size = list[i].size;
+    }
+    retention_select(items, count, &limits, (int64_t)time(NULL));
+    for (size_t i = 0; i < count && st == MFB_OK; i++) {
+        if (items[i].reason == NULL)
+            continue;
+        const struct srv_backup *b = &list[i];
+        if (!dry_run) {
+            st = server_db_backup_delete(db, b->id, err);
+            if (st == MFB_OK)
+                st = storage_delete_backup(storage, b->path, err);
+        }
+        if (st != MFB_OK)
+            break;
+        log_info("retention", "%s client=%s instance=%s backup=%s path=%s bytes=%llu reason=%s",
+                 dry_run ? "would-delete" : "deleted", b->client, b->instance, b->id, b->path,
+                 (unsigned long long)b->size, items[i].reason);
+        if (on_delete)
+            on_delete(ctx, b, items[i].reason, dry_run);
+        if (report) {
+            report->deleted++;
+            report->bytes += b->size;
+        }
+    }
+done:
+    free(items);
+    server_db_backup_list_free(list, count);
+    return st;
+}
+
+mfb_status retention_apply(struct server_db *db, const char *storage, int64_t client_id,
+                           const char *instance, bool dry_run, retention_fn on_delete, void *ctx,
+                           struct retention_report *report, struct mfb_error *err)
+{
+    if (report)
+        memset(report, 0, sizeof(*report));
+    if (client_id > 0 && instance != NULL)
+        return apply_instance(db, storage, client_id, instance, dry_run, on_delete, ctx, report,
+                              err);
+    /* Every (client, instance) pair that has backups. */
+    struct srv_backup *list = NULL;
+    size_t count = 0;
+    mfb_status st = server_db_backup_list(db, client_id, instance, &list, &count, err);
+    if (st != MFB_OK)
+        return st;
+    struct pair {
+        int64_t client_id;
+        const char *instance;
+    } *pairs = calloc(count ? count : 1, sizeof(*pairs));
+    size_t npairs = 0;
+    if (pairs == NULL) {
+        st = mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < count; i++) {
+        bool seen = false;
+        for (size_t j = 0; j < npairs && !seen; j++)
+            seen = pairs[j].client_id == list[i].client_id &&
+                   strcmp(pairs[j].instance, list[i].instance) == 0;
+        if (!seen)
+            pairs[npairs++] = (struct pair){list[i].client_id, list[i].instance};
+    }
+    struct retention_report sub;
+    for (size_t j = 0; j < npairs && st == MFB_OK; j++) {
+        memset(&sub, 0, sizeof(sub));
+        st = apply_instance(db, storage, pairs[j].client_id, pairs[j].instance, dry_run,
+                            on_delete, ctx, &sub, err);
+        if (report) {
+            report->deleted += sub.deleted;
+            report->bytes += sub.bytes;
+        }
+    }
+done:
+    free(pairs);
+    server_db_backup_list_free(list, count);
+    return st;
+}

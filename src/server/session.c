@@ -1,0 +1,485 @@
+/*
+ * session.c - live upload state and the running whole-file hash (see session.h).
+ *
+ * Chunks of a session are kept in an array sorted by index, holding only
+ * chunks that exist (stored or in flight), so a hostile index costs one
+ * entry, not an allocation up to it.
+ */
+#include "server/session.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/fsutil.h"
+#include "common/log.h"
+
+#define HASH_READ_BLOCK (1u << 20)
+
+struct slot {
+    uint64_t index;
+    uint64_t size;
+    uint8_t sha256[SHA256_LEN];
+    bool recorded; /* false: in flight */
+};
+
+struct session {
+    struct session_registry *registry;
+    struct session *next; /* registry list */
+    char id[SRV_ID_BUF];
+    char data_path[4096];
+    uint64_t chunk_size;
+    pthread_mutex_t lock;
+    pthread_cond_t idle; /* hash_busy went false */
+    unsigned refs;       /* under registry->lock */
+    bool closing;
+    unsigned in_flight;
+    struct slot *slots;
+    size_t nslots, cap;
+    /* the running hash of [0, prefix_off): owned by whoever set hash_busy */
+    struct sha256 hash;
+    uint64_t prefix_idx, prefix_off;
+    bool prefix_ended; /* a short (last) chunk was hashed: nothing can follow */
+    bool hash_busy;
+    bool advance_queued;
+    bool hash_failed;
+    char hash_error[4400];
+};
+
+struct session_registry {
+    pthread_mutex_t lock;
+    struct session *head;
+    struct threadpool *hashers;
+};
+
+mfb_status session_registry_create(struct threadpool *hashers, struct session_registry **out,
+                                   struct mfb_error *err)
+{
+    struct session_registry *r = calloc(1, sizeof(*r));
+    if (r == NULL)
+        return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+    pthread_mutex_init(&r->lock, NULL);
+    r->hashers = hashers;
+    *out = r;
+    return MFB_OK;
+}
+
+static void session_free(struct session *s)
+{
+    sha256_free(&s->hash);
+    free(s->slots);
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->idle);
+    free(s);
+}
+
+void session_registry_destroy(struct session_registry *r)
+{
+    if (r == NULL)
+        return;
+    struct session *s = r->head;
+    while (s) {
+        struct session *next = s->next;
+        session_free(s);
+        s = next;
+    }
+    pthread_mutex_destroy(&r->lock);
+    free(r);
+}
+
+size_t session_count(struct session_registry *r)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&r->lock);
+    for (struct session *s = r->head; s; s = s->next)
+        n++;
+    pthread_mutex_unlock(&r->lock);
+    return n;
+}
+
+/* Position of index in the sorted slots (where it is or would go). */
+static size_t slot_pos(const struct session *s, uint64_t index)
+{
+    size_t lo = 0, hi = s->nslots;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->slots[mid].index < index)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static struct slot *slot_find(struct session *s, uint64_t index)
+{
+    size_t pos = slot_pos(s, index);
+    return pos < s->nslots && s->slots[pos].index == index ? &s->slots[pos] : NULL;
+}
+
+static struct slot *slot_insert(struct session *s, uint64_t index)
+{
+    if (s->nslots == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 64;
+        struct slot *grown = realloc(s->slots, cap * sizeof(*grown));
+        if (grown == NULL)
+            return NULL;
+        s->slots = grown;
+        s->cap = cap;
+    }
+    size_t pos = slot_pos(s, index);
+    memmove(&s->slots[pos + 1], &s->slots[pos], (s->nslots - pos) * sizeof(*s->slots));
+    s->nslots++;
+    memset(&s->slots[pos], 0, sizeof(*s->slots));
+    s->slots[pos].index = index;
+    return &s->slots[pos];
+}
+
+static void slot_remove(struct session *s, uint64_t index)
+{
+    size_t pos = slot_pos(s, index);
+    if (pos < s->nslots && s->slots[pos].index == index) {
+        memmove(&s->slots[pos], &s->slots[pos + 1], (s->nslots - pos - 1) * sizeof(*s->slots));
+        s->nslots--;
+    }
+}
+
+mfb_status session_get(struct session_registry *r, struct server_db *db,
+                       const struct srv_upload *u, const char *data_path, struct session **out,
+                       struct mfb_error *err)
+{
+    *out = NULL;
+    pthread_mutex_lock(&r->lock);
+    for (struct session *s = r->head; s; s = s->next) {
+        if (strcmp(s->id, u->id) == 0) {
+            s->refs++;
+            pthread_mutex_unlock(&r->lock);
+            *out = s;
+            return MFB_OK;
+        }
+    }
+    /* Built under the registry lock so two first requests cannot both build it. */
+    mfb_status st = MFB_OK;
+    struct srv_chunk *chunks = NULL;
+    size_t count = 0;
+    struct session *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        st = mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+        goto done;
+    }
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->idle, NULL);
+    s->registry = r;
+    snprintf(s->id, sizeof(s->id), "%s", u->id);
+    snprintf(s->data_path, sizeof(s->data_path), "%s", data_path);
+    s->chunk_size = u->chunk_size;
+    st = sha256_init(&s->hash, err);
+    if (st == MFB_OK)
+        st = server_db_upload_chunks(db, u->id, &chunks, &count, err);
+    if (st == MFB_OK && count > 0) {
+        s->slots = malloc(count * sizeof(*s->slots));
+        if (s->slots == NULL) {
+            st = mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+        } else {
+            for (size_t i = 0; i < count; i++) {
+                s->slots[i] = (struct slot){.index = chunks[i].index,
+                                            .size = chunks[i].size,
+                                            .recorded = true};
+                memcpy(s->slots[i].sha256, chunks[i].sha256, SHA256_LEN);
+            }
+            s->nslots = s->cap = count;
+        }
+    }
+    if (st == MFB_OK) {
+        s->refs = 2; /* the registry's and the caller's */
+        s->next = r->head;
+        r->head = s;
+        *out = s;
+    }
+done:
+    pthread_mutex_unlock(&r->lock);
+    free(chunks);
+    if (st != MFB_OK && s != NULL)
+        session_free(s);
+    return st;
+}
+
+void session_put(struct session *s)
+{
+    if (s == NULL)
+        return;
+    struct session_registry *r = s->registry;
+    pthread_mutex_lock(&r->lock);
+    bool last = --s->refs == 0;
+    pthread_mutex_unlock(&r->lock);
+    if (last)
+        session_free(s);
+}
+
+void session_forget(struct session_registry *r, const char *upload_id)
+{
+    struct session *found = NULL;
+    pthread_mutex_lock(&r->lock);
+    for (struct session **p = &r->head; *p; p = &(*p)->next) {
+        if (strcmp((*p)->id, upload_id) == 0) {
+            found = *p;
+            *p = found->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&r->lock);
+    if (found)
+        session_put(found);
+}
+
+/* Takes the running hash for one step of hashing from the file: the size of
+ * the next stored chunk at the prefix, or 0 when there is nothing to do.
+ * Called with s->lock held. */
+static uint64_t next_to_hash(struct session *s)
+{
+    if (s->hash_busy || s->prefix_ended || s->hash_failed)
+        return 0;
+    struct slot *slot = slot_find(s, s->prefix_idx);
+    if (slot == NULL || !slot->recorded)
+        return 0;
+    s->hash_busy = true;
+    return slot->size;
+}
+
+/* Marks one step done (lock held). */
+static void advance_prefix(struct session *s, uint64_t size)
+{
+    s->prefix_idx++;
+    s->prefix_off += size;
+    if (size < s->chunk_size)
+        s->prefix_ended = true;
+}
+
+/* Hashes stored chunks at the prefix from the partial file until the next
+ * one is missing, in flight or owned by an inline writer. */
+static void hash_from_file(struct session *s)
+{
+    char *buf = NULL;
+    int fd = -1;
+    pthread_mutex_lock(&s->lock);
+    for (;;) {
+        uint64_t size = next_to_hash(s);
+        if (size == 0)
+            break;
+        uint64_t off = s->prefix_off;
+        pthread_mutex_unlock(&s->lock);
+        const char *failure = NULL;
+        if (buf == NULL && (buf = malloc(HASH_READ_BLOCK)) == NULL)
+            failure = "out of memory";
+        if (failure == NULL && fd < 0 && (fd = open(s->data_path, O_RDONLY | O_CLOEXEC)) < 0)
+            failure = strerror(errno);
+        for (uint64_t done = 0; failure == NULL && done < size;) {
+            size_t want = size - done < HASH_READ_BLOCK ? (size_t)(size - done) : HASH_READ_BLOCK;
+            ssize_t n = pread(fd, buf, want, (off_t)(off + done));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0) {
+                failure = n < 0 ? strerror(errno) : "the partial file is shorter than its chunks";
+                break;
+            }
+            sha256_update(&s->hash, buf, (size_t)n);
+            done += (uint64_t)n;
+        }
+        pthread_mutex_lock(&s->lock);
+        s->hash_busy = false;
+        if (failure != NULL) {
+            s->hash_failed = true;
+            snprintf(s->hash_error, sizeof(s->hash_error), "cannot read '%s' back: %s",
+                     s->data_path, failure);
+            log_error("upload-hash", "upload=%s error=\"%s\"", s->id, s->hash_error);
+            break;
+        }
+        advance_prefix(s, size);
+    }
+    pthread_cond_broadcast(&s->idle);
+    pthread_mutex_unlock(&s->lock);
+    if (fd >= 0)
+        close(fd);
+    free(buf);
+}
+
+/* Hasher thread task: one session's catch-up. */
+static void advance_task(void *arg)
+{
+    struct session *s = arg;
+    pthread_mutex_lock(&s->lock);
+    s->advance_queued = false;
+    pthread_mutex_unlock(&s->lock);
+    hash_from_file(s);
+    session_put(s);
+}
+
+/* Queues a catch-up when the chunk at the prefix is stored (lock held). */
+static void maybe_schedule(struct session *s)
+{
+    struct threadpool *pool = s->registry->hashers;
+    if (pool == NULL || s->advance_queued || s->hash_busy || s->prefix_ended || s->closing)
+        return;
+    struct slot *slot = slot_find(s, s->prefix_idx);
+    if (slot == NULL || !slot->recorded)
+        return;
+    s->advance_queued = true;
+    pthread_mutex_lock(&s->registry->lock);
+    s->refs++;
+    pthread_mutex_unlock(&s->registry->lock);
+    if (threadpool_submit(pool, advance_task, s) != MFB_OK) {
+        s->advance_queued = false;
+        pthread_mutex_lock(&s->registry->lock);
+        s->refs--; /* the registry still holds one, so this is never the last */
+        pthread_mutex_unlock(&s->registry->lock);
+    }
+}
+
+enum session_claim session_chunk_begin(struct session *s, uint64_t index,
+                                       const uint8_t digest[SHA256_LEN], struct sha256 *fork,
+                                       bool *inline_hash)
+{
+    *inline_hash = false;
+    enum session_claim claim = SESSION_WRITE;
+    pthread_mutex_lock(&s->lock);
+    struct slot *slot = slot_find(s, index);
+    if (s->closing) {
+        claim = SESSION_CLOSED;
+    } else if (slot != NULL && !slot->recorded) {
+        claim = SESSION_BUSY;
+    } else if (slot != NULL) {
+        claim = memcmp(slot->sha256, digest, SHA256_LEN) == 0 ? SESSION_DUPLICATE
+                                                                : SESSION_DIFFERENT;
+    } else if (slot_insert(s, index) == NULL) {
+        claim = SESSION_BUSY; /* out of memory: let the client retry */
+    } else {
+        s->in_flight++;
+        if (!s->hash_busy && !s->prefix_ended && !s->hash_failed && s->prefix_idx == index &&
+            sha256_copy(fork, &s->hash, NULL) == MFB_OK) {
+            s->hash_busy = true;
+            *inline_hash = true;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return claim;
+}
+
+void session_chunk_end(struct session *s, uint64_t index, bool recorded, uint64_t size,
+                       const uint8_t sha256[SHA256_LEN], bool inline_hash, struct sha256 *fork)
+{
+    pthread_mutex_lock(&s->lock);
+    struct slot *slot = slot_find(s, index);
+    if (recorded && slot != NULL) {
+        slot->recorded = true;
+        slot->size = size;
+        memcpy(slot->sha256, sha256, SHA256_LEN);
+    } else {
+        slot_remove(s, index);
+    }
+    s->in_flight--;
+    if (inline_hash) {
+        if (recorded) {
+            struct sha256 tmp = s->hash; /* the fork saw exactly this chunk: adopt it */
+            s->hash = *fork;
+            *fork = tmp;
+            advance_prefix(s, size);
+        }
+        s->hash_busy = false;
+        pthread_cond_broadcast(&s->idle);
+    }
+    maybe_schedule(s);
+    pthread_mutex_unlock(&s->lock);
+}
+
+bool session_chunk_get(struct session *s, uint64_t index, struct srv_chunk *out)
+{
+    pthread_mutex_lock(&s->lock);
+    struct slot *slot = slot_find(s, index);
+    bool found = slot != NULL && slot->recorded;
+    if (found) {
+        out->index = index;
+        out->size = slot->size;
+        memcpy(out->sha256, slot->sha256, SHA256_LEN);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return found;
+}
+
+bool session_close_begin(struct session *s)
+{
+    pthread_mutex_lock(&s->lock);
+    bool ok = !s->closing && s->in_flight == 0;
+    if (ok)
+        s->closing = true;
+    pthread_mutex_unlock(&s->lock);
+    return ok;
+}
+
+void session_close_abort(struct session *s)
+{
+    pthread_mutex_lock(&s->lock);
+    s->closing = false;
+    pthread_mutex_unlock(&s->lock);
+}
+
+bool session_covers(struct session *s, uint64_t size, char *why, size_t why_len)
+{
+    uint64_t n = proto_chunk_count(size, s->chunk_size);
+    bool ok = true;
+    pthread_mutex_lock(&s->lock);
+    for (uint64_t i = 0; i < s->nslots && ok; i++) {
+        const struct slot *slot = &s->slots[i];
+        if (slot->index >= n) {
+            snprintf(why, why_len, "chunk %llu lies past the size %llu",
+                     (unsigned long long)slot->index, (unsigned long long)size);
+            ok = false;
+        }
+    }
+    for (uint64_t i = 0; i < n && ok; i++) {
+        struct slot *slot = slot_find(s, i);
+        uint64_t want = proto_chunk_length(size, s->chunk_size, i);
+        if (slot == NULL || !slot->recorded) {
+            snprintf(why, why_len, "chunk %llu is missing", (unsigned long long)i);
+            ok = false;
+        } else if (slot->size != want) {
+            snprintf(why, why_len, "chunk %llu has %llu bytes, expected %llu for size %llu",
+                     (unsigned long long)i, (unsigned long long)slot->size,
+                     (unsigned long long)want, (unsigned long long)size);
+            ok = false;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return ok;
+}
+
+mfb_status session_digest(struct session *s, uint8_t out[SHA256_LEN], uint64_t *prefix_bytes,
+                          struct mfb_error *err)
+{
+    /* Wait for an inline writer or a hasher thread, then hash the rest here. */
+    pthread_mutex_lock(&s->lock);
+    while (s->hash_busy)
+        pthread_cond_wait(&s->idle, &s->lock);
+    pthread_mutex_unlock(&s->lock);
+    hash_from_file(s);
+    pthread_mutex_lock(&s->lock);
+    while (s->hash_busy)
+        pthread_cond_wait(&s->idle, &s->lock);
+    mfb_status st = MFB_OK;
+    if (s->hash_failed) {
+        st = mfb_error_set(err, MFB_ERR_IO, "%s", s->hash_error);
+    } else {
+        struct sha256 copy;
+        st = sha256_init(&copy, err);
+        if (st == MFB_OK)
+            st = sha256_copy(&copy, &s->hash, err);
+        if (st == MFB_OK)
+            sha256_final(&copy, out);
+        sha256_free(&copy);
+        *prefix_bytes = s->prefix_off;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return st;
+}

@@ -1,0 +1,96 @@
+/*
+ * session.h - the live state of open uploads inside a running receiver:
+ * which chunks are stored or in flight, and the running SHA-256 of the
+ * file's contiguous prefix, so `complete` does not have to read the whole
+ * file again.
+ *
+ * The catalog (server_db) is the durable truth; a session is rebuilt from
+ * it on first use after a restart. The running hash is not persisted: after
+ * a restart it starts again at byte 0 and the chunks already stored are
+ * hashed from the partial file, lazily, in the background (or at complete).
+ * That re-read happens once per restart and only for uploads that were
+ * open; persisting OpenSSL's internal state would tie the catalog to one
+ * OpenSSL build.
+ *
+ * How the running hash advances:
+ * - A chunk PUT that starts exactly where the hashed prefix ends (the usual
+ *   case for an in-order upload) gets a fork of the running hash and feeds
+ *   its bytes into it as they arrive, beside the chunk's own digest. When the
+ *   chunk is recorded the fork becomes the running hash; when the chunk
+ *   fails the fork is dropped. In-order data is therefore never re-read.
+ * - A chunk that arrives ahead of the prefix (parallel or out-of-order
+ *   uploads) is recorded without that; once the prefix reaches it, a
+ *   hasher thread reads it back from the partial file (normally still in
+ *   the page cache) and hashes it.
+ * Only one party owns the running hash at a time (hash_busy).
+ */
+#ifndef MFB_SERVER_SESSION_H
+#define MFB_SERVER_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/digest.h"
+#include "common/status.h"
+#include "common/threadpool.h"
+#include "store/server_db.h"
+
+struct session_registry;
+struct session;
+
+/* hashers: the pool that re-reads out-of-order chunks; NULL hashes them
+ * only when complete asks. Allocates. */
+mfb_status session_registry_create(struct threadpool *hashers, struct session_registry **out,
+                                   struct mfb_error *err);
+/* Frees every session. Call after the hasher pool has been drained. */
+void session_registry_destroy(struct session_registry *r);
+
+/* The session of open upload u, created from the catalog's chunk records
+ * if needed; data_path is its partial file. Takes a reference. */
+mfb_status session_get(struct session_registry *r, struct server_db *db,
+                       const struct srv_upload *u, const char *data_path, struct session **out,
+                       struct mfb_error *err);
+void session_put(struct session *s);
+/* Drops the registry's reference (after complete or delete). */
+void session_forget(struct session_registry *r, const char *upload_id);
+/* Number of live sessions (for tests and logs). */
+size_t session_count(struct session_registry *r);
+
+enum session_claim {
+    SESSION_WRITE,     /* the caller writes the chunk */
+    SESSION_DUPLICATE, /* stored already with the same digest: a no-op */
+    SESSION_DIFFERENT, /* stored already with another digest */
+    SESSION_BUSY,      /* the same index is being received on another connection */
+    SESSION_CLOSED,    /* the upload is being completed or deleted */
+};
+
+/* Claims chunk `index`. On SESSION_WRITE with *inline_hash true, fork (an
+ * initialised sha256) now continues the running hash and the caller must
+ * feed it every byte of the chunk. */
+enum session_claim session_chunk_begin(struct session *s, uint64_t index,
+                                       const uint8_t digest[SHA256_LEN], struct sha256 *fork,
+                                       bool *inline_hash);
+
+/* Ends a claim: recorded says whether the chunk is now in the catalog. */
+void session_chunk_end(struct session *s, uint64_t index, bool recorded, uint64_t size,
+                       const uint8_t sha256[SHA256_LEN], bool inline_hash, struct sha256 *fork);
+
+/* The stored chunk `index`, if any. */
+bool session_chunk_get(struct session *s, uint64_t index, struct srv_chunk *out);
+
+/* Stops new chunk claims for a complete or delete. Fails (false) while
+ * chunks are in flight. session_close_abort reopens the session. */
+bool session_close_begin(struct session *s);
+void session_close_abort(struct session *s);
+
+/* Checks that the stored chunks cover [0, size) exactly. */
+bool session_covers(struct session *s, uint64_t size, char *why, size_t why_len);
+
+/* Brings the running hash to the end of the contiguous prefix (reading
+ * chunks back where needed) and returns the digest of the prefix and its
+ * length, without ending the running hash. Call after session_close_begin. */
+mfb_status session_digest(struct session *s, uint8_t out[SHA256_LEN], uint64_t *prefix_bytes,
+                          struct mfb_error *err);
+
+#endif

@@ -1,0 +1,591 @@
+/*
+ * server_api_test.c - the receiver's request handling driven without
+ * sockets (src/server/api.c, session.c, storage.c over a real catalog and
+ * storage directory in a temporary directory).
+ */
+#include "unit.h"
+
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/digest.h"
+#include "server/api.h"
+#include "server/server.h"
+#include "server/storage.h"
+#include "store/server_db.h"
+
+#define TOKEN1 "1111111111111111111111111111111111111111111111111111111111111111"
+#define TOKEN2 "2222222222222222222222222222222222222222222222222222222222222222"
+#define MIB (1u << 20)
+
+struct fixture {
+    char dir[1024];
+    struct server_db *db;
+    struct server srv;
+};
+
+struct fake {
+    const char *headers[16]; /* name, value, name, value ..., NULL */
+    const char *query_instance;
+};
+
+static const char *fake_header(void *ctx, const char *name)
+{
+    struct fake *f = ctx;
+    for (int i = 0; f->headers[i]; i += 2) {
+        if (strcasecmp(f->headers[i], name) == 0)
+            return f->headers[i + 1];
+    }
+    return NULL;
+}
+
+static const char *fake_query(void *ctx, const char *name)
+{
+    struct fake *f = ctx;
+    return strcmp(name, "instance") == 0 ? f->query_instance : NULL;
+}
+
+struct answer {
+    unsigned status;
+    json_t *json;
+    int fd;
+    uint64_t offset, length;
+    char content_range[96];
+};
+
+static void answer_free(struct answer *a)
+{
+    json_decref(a->json);
+    if (a->fd >= 0)
+        close(a->fd);
+}
+
+/* Runs one request. body may be sent in pieces of `piece` bytes; with
+ * abort_after > 0 the request is dropped after that many bytes. */
+static struct answer request_ex(struct fixture *fx, const char *method, const char *url,
+                                const char *token, const char *digest, const void *body,
+                                size_t len, size_t piece, size_t abort_after)
+{
+    char auth[128], cl[32];
+    struct fake f = {0};
+    int h = 0;
+    if (token) {
+        snprintf(auth, sizeof(auth), "Bearer %s", token);
+        f.headers[h++] = "Authorization";
+        f.headers[h++] = auth;
+    }
+    if (digest) {
+        f.headers[h++] = "Content-Digest";
+        f.headers[h++] = digest;
+    }
+    snprintf(cl, sizeof(cl), "%zu", len);
+    if (body) {
+        f.headers[h++] = "Content-Length";
+        f.headers[h++] = cl;
+    }
+    struct api_request req = {method, url, fake_header, fake_query, &f};
+    bool decided;
+    struct api_call *c = api_begin(&fx->srv, &req, &decided);
+    struct answer a = {.fd = -1};
+    if (!decided && body) {
+        if (piece == 0)
+            piece = len ? len : 1;
+        for (size_t off = 0; off < len; off += piece) {
+            if (abort_after && off >= abort_after) {
+                api_call_free(c);
+                return a;
+            }
+            size_t n = len - off < piece ? len - off : piece;
+            api_body(c, (const char *)body + off, n);
+        }
+    }
+    struct api_response resp;
+    api_finish(c, &resp);
+    a.status = resp.status;
+    a.json = resp.body ? json_loadb(resp.body, resp.body_len, 0, NULL) : NULL;
+    a.fd = resp.fd;
+    a.offset = resp.offset;
+    a.length = resp.length;
+    memcpy(a.content_range, resp.content_range, sizeof(a.content_range));
+    free(resp.body);
+    api_call_free(c);
+    return a;
+}
+
+static struct answer request(struct fixture *fx, const char *method, const char *url,
+                             const char *token, const char *body)
+{
+    return request_ex(fx, method, url, token, NULL, body, body ? strlen(body) : 0, 0, 0);
+}
+
+static const char *jstr(const struct answer *a, const char *key)
+{
+    return json_string_value(json_object_get(a->json, key));
+}
+
+static void digest_header(const void *data, size_t len, char *out, size_t out_len)
+{
+    uint8_t d[SHA256_LEN];
+    sha256_buffer(data, len, d);
+    content_digest_format(d, out, out_len);
+}
+
+static struct answer put_chunk(struct fixture *fx, const char *token, const char *id,
+                               unsigned index, const char *data, size_t len)
+{
+    char url[128], dh[80];
+    snprintf(url, sizeof(url), "/v1/uploads/%s/chunks/%u", id, index);
+    digest_header(data, len, dh, sizeof(dh));
+    return request_ex(fx, "PUT", url, token, dh, data, len, 16384, 0);
+}
+
+static int setup(void **state)
+{
+    struct fixture *fx = calloc(1, sizeof(*fx));
+    const char *base = getenv("MFB_TEST_TMP");
+    if (base == NULL || *base == '\0')
+        base = "/tmp";
+    mkdir(base, 0755);
+    snprintf(fx->dir, sizeof(fx->dir), "%s/server-api-XXXXXX", base);
+    if (mkdtemp(fx->dir) == NULL)
+        return -1;
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/catalog.db", fx->dir);
+    if (server_db_open(path, true, &fx->db, NULL) != MFB_OK)
+        return -1;
+    uint8_t h[SHA256_LEN];
+    sha256_buffer(TOKEN1, 64, h);
+    server_db_client_add(fx->db, "db1", h, 0, NULL);
+    sha256_buffer(TOKEN2, 64, h);
+    server_db_client_add(fx->db, "db2", h, 0, NULL);
+    struct server_config cfg = {.max_chunk = 4 * MIB, .upload_expiry_s = 3600};
+    snprintf(cfg.storage, sizeof(cfg.storage), "%s/store", fx->dir);
+    snprintf(cfg.layout, sizeof(cfg.layout), "{client}/{instance}/{dir}");
+    /* No hasher threads: out-of-order chunks are hashed at complete, so a
+     * test can tell which bytes were read back. */
+    if (server_open(&fx->srv, fx->db, &cfg, 0, NULL) != MFB_OK)
+        return -1;
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *fx = *state;
+    server_close(&fx->srv);
+    server_db_close(fx->db);
+    char cmd[4200];
+    snprintf(cmd, sizeof(cmd), "chmod -R u+w '%s'; rm -rf '%s'", fx->dir, fx->dir);
+    int rc = system(cmd);
+    free(fx);
+    return rc == 0 ? 0 : -1;
+}
+
+/* Opens an upload and returns its id (static buffer). */
+static const char *open_upload(struct fixture *fx, const char *token, const char *body)
+{
+    static char id[64];
+    struct answer a = request(fx, "POST", "/v1/uploads", token, body);
+    assert_int_equal(a.status, 201);
+    snprintf(id, sizeof(id), "%s", jstr(&a, "upload_id"));
+    answer_free(&a);
+    return id;
+}
+
+static char *pattern(size_t len, unsigned seed)
+{
+    char *p = malloc(len);
+    uint32_t x = 2463534242u + seed;
+    for (size_t i = 0; i < len; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        p[i] = (char)x;
+    }
+    return p;
+}
+
+static void complete_body(const char *data, size_t len, char *out, size_t out_len)
+{
+    uint8_t d[SHA256_LEN];
+    char hex[SHA256_HEX_LEN + 1];
+    sha256_buffer(data, len, d);
+    digest_to_hex(d, hex);
+    snprintf(out, out_len, "{\"size\":%zu,\"sha256\":\"%s\"}", len, hex);
+}
+
+static void test_routing_and_auth(void **state)
+{
+    struct fixture *fx = *state;
+    struct answer a = request(fx, "GET", "/v1/health", NULL, NULL);
+    assert_int_equal(a.status, 200);
+    assert_string_equal(jstr(&a, "status"), "ok");
+    answer_free(&a);
+    a = request(fx, "GET", "/v1/whoami", NULL, NULL);
+    assert_int_equal(a.status, 401);
+    assert_string_equal(jstr(&a, "error"), "unauthorized");
+    answer_free(&a);
+    a = request(fx, "GET", "/v1/whoami", "3333333333333333333333333333333333333333333333333333333333333333", NULL);
+    assert_int_equal(a.status, 401);
+    answer_free(&a);
+    a = request(fx, "GET", "/v1/whoami", TOKEN2, NULL);
+    assert_int_equal(a.status, 200);
+    assert_string_equal(jstr(&a, "client"), "db2");
+    answer_free(&a);
+    a = request(fx, "GET", "/v1/nothing", TOKEN1, NULL);
+    assert_int_equal(a.status, 404);
+    answer_free(&a);
+    a = request(fx, "GET", "/v1/uploads/u_../../etc/passwd", TOKEN1, NULL);
+    assert_int_equal(a.status, 404);
+    answer_free(&a);
+    a = request(fx, "DELETE", "/v1/health", TOKEN1, NULL);
+    assert_int_equal(a.status, 405);
+    assert_string_equal(jstr(&a, "error"), "method_not_allowed");
+    answer_free(&a);
+    a = request(fx, "GET", "/v1/uploads/u_0123456789abcdef0123456789abcdef", TOKEN1, NULL);
+    assert_int_equal(a.status, 404);
+    assert_string_equal(jstr(&a, "error"), "not_found");
+    answer_free(&a);
+}
+
+static void test_create_rejects(void **state)
+{
+    struct fixture *fx = *state;
+    static const struct {
+        const char *body;
+        unsigned status;
+        const char *error;
+    } cases[] = {
+        {"{\"instance\":\"prod\",", 400, "invalid_json"},
+        {"[1,2]", 400, "invalid_json"},
+        {"{\"instance\":\"../x\",\"name\":\"a\",\"chunk_size\":1048576}", 400, "invalid_name"},
+        {"{\"instance\":\"p\",\"name\":\"a/b\",\"chunk_size\":1048576}", 400, "invalid_name"},
+        {"{\"instance\":\"p\",\"name\":\"a\\u0000b\",\"chunk_size\":1048576}", 400,
+         "invalid_json"}, /* jansson refuses NUL in strings */
+        {"{\"instance\":\"p\",\"name\":\"a\",\"directory\":\"x/../y\",\"chunk_size\":1048576}",
+         400, "invalid_name"},
+        {"{\"instance\":\"p\",\"name\":\"a\",\"chunk_size\":1000}", 400, "bad_request"},
+        {"{\"instance\":\"p\",\"name\":\"a\",\"chunk_size\":8388608}", 413, "too_large"},
+        {"{\"instance\":\"p\",\"name\":\"a\"}", 400, "bad_request"},
+        {"{\"instance\":\"p\",\"name\":\"a\",\"chunk_size\":1048576,\"size\":-1}", 400,
+         "bad_request"},
+        {"{\"instance\":\"p\",\"name\":\"a\",\"chunk_size\":1048576,\"size\":1e30}", 400,
+         "bad_request"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct answer a = request(fx, "POST", "/v1/uploads", TOKEN1, cases[i].body);
+        if (a.status != cases[i].status)
+            fail_msg("case %zu: status %u, expected %u", i, a.status, cases[i].status);
+        assert_string_equal(jstr(&a, "error"), cases[i].error);
+        assert_non_null(jstr(&a, "message"));
+        answer_free(&a);
+    }
+}
+
+static void test_upload_in_order(void **state)
+{
+    struct fixture *fx = *state;
+    size_t size = 3 * MIB + 12345;
+    char *data = pattern(size, 1);
+    char body[256];
+    snprintf(body, sizeof(body),
+             "{\"instance\":\"prod\",\"name\":\"a.zip\",\"directory\":\"nightly\",\"size\":%zu,"
+             "\"chunk_size\":1048576,\"metadata\":{\"k\":1}}",
+             size);
+    const char *id = open_upload(fx, TOKEN1, body);
+    char uid[64];
+    snprintf(uid, sizeof(uid), "%s", id);
+    for (unsigned i = 0; i < 4; i++) {
+        size_t len = i < 3 ? MIB : 12345;
+        struct answer a = put_chunk(fx, TOKEN1, uid, i, data + (size_t)i * MIB, len);
+        assert_int_equal(a.status, 201);
+        assert_int_equal(json_integer_value(json_object_get(a.json, "size")), len);
+        answer_free(&a);
+    }
+    /* In-order chunks were hashed as they arrived: garbling the partial file
+     * now does not change what complete computes (it never reads it back). */
+    char part[4400];
+    storage_partial_path(fx->srv.cfg.storage, uid, part, sizeof(part));
+    int fd = open(part, O_WRONLY);
+    assert_true(fd >= 0);
+    char zeros[4096] = {0};
+    assert_int_equal(pwrite(fd, zeros, sizeof(zeros), MIB), (ssize_t)sizeof(zeros));
+    close(fd);
+    char url[128], done[256];
+    snprintf(url, sizeof(url), "/v1/uploads/%s/complete", uid);
+    complete_body(data, size, done, sizeof(done));
+    struct answer a = request(fx, "POST", url, TOKEN1, done);
+    assert_int_equal(a.status, 201);
+    assert_string_equal(jstr(&a, "path"), "db1/prod/nightly/a.zip");
+    char bid[64];
+    snprintf(bid, sizeof(bid), "%s", jstr(&a, "backup_id"));
+    answer_free(&a);
+    /* Published read-only, with the companions. */
+    char path[4400];
+    struct stat sb;
+    snprintf(path, sizeof(path), "%s/db1/prod/nightly/a.zip", fx->srv.cfg.storage);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0440);
+    assert_int_equal(sb.st_size, size);
+    snprintf(path, sizeof(path), "%s/db1/prod/nightly/a.zip.json", fx->srv.cfg.storage);
+    json_t *meta = json_load_file(path, 0, NULL);
+    assert_non_null(meta);
+    assert_string_equal(json_string_value(json_object_get(meta, "client")), "db1");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(meta, "metadata"), "k")),
+                     1);
+    json_decref(meta);
+    assert_int_not_equal(stat(part, &sb), 0); /* resume state removed */
+    /* Repeated complete: the same answer. */
+    a = request(fx, "POST", url, TOKEN1, done);
+    assert_int_equal(a.status, 201);
+    assert_string_equal(jstr(&a, "backup_id"), bid);
+    answer_free(&a);
+    /* The same name again gets a suffix. */
+    id = open_upload(fx, TOKEN1, body);
+    snprintf(uid, sizeof(uid), "%s", id);
+    for (unsigned i = 0; i < 4; i++) {
+        struct answer c = put_chunk(fx, TOKEN1, uid, i, data + (size_t)i * MIB, i < 3 ? MIB : 12345);
+        assert_int_equal(c.status, 201);
+        answer_free(&c);
+    }
+    snprintf(url, sizeof(url), "/v1/uploads/%s/complete", uid);
+    a = request(fx, "POST", url, TOKEN1, done);
+    assert_int_equal(a.status, 201);
+    assert_string_equal(jstr(&a, "path"), "db1/prod/nightly/a-1.zip");
+    answer_free(&a);
+    /* Another client sees none of it. */
+    snprintf(url, sizeof(url), "/v1/backups/%s", bid);
+    a = request(fx, "GET", url, TOKEN2, NULL);
+    assert_int_equal(a.status, 404);
+    answer_free(&a);
+    a = request(fx, "DELETE", url, TOKEN2, NULL);
+    assert_int_equal(a.status, 404);
+    answer_free(&a);
+    a = request(fx, "GET", "/v1/backups", TOKEN2, NULL);
+    assert_int_equal(json_array_size(json_object_get(a.json, "backups")), 0);
+    answer_free(&a);
+    free(data);
+}
+
+static void test_upload_out_of_order_and_rejects(void **state)
+{
+    struct fixture *fx = *state;
+    size_t size = 3 * MIB;
+    char *data = pattern(size, 2);
+    char body[256];
+    snprintf(body, sizeof(body),
+             "{\"instance\":\"prod\",\"name\":\"b.zip\",\"size\":%zu,\"chunk_size\":1048576}",
+             size);
+    char uid[64];
+    snprintf(uid, sizeof(uid), "%s", open_upload(fx, TOKEN1, body));
+    char url[128], dh[80];
+    /* Wrong digest: 422, nothing recorded. */
+    snprintf(url, sizeof(url), "/v1/uploads/%s/chunks/2", uid);
+    digest_header("other", 5, dh, sizeof(dh));
+    struct answer a = request_ex(fx, "PUT", url, TOKEN1, dh, data + 2 * MIB, MIB, 65536, 0);
+    assert_int_equal(a.status, 422);
+    assert_string_equal(jstr(&a, "error"), "digest_mismatch");
+    answer_free(&a);
+    /* Missing or malformed digest header. */
+    a = request_ex(fx, "PUT", url, TOKEN1, NULL, data, MIB, 0, 0);
+    assert_int_equal(a.status, 400);
+    assert_string_equal(jstr(&a, "error"), "bad_digest_header");
+    answer_free(&a);
+    /* Index past the end, body past the size, body past the chunk size. */
+    snprintf(url, sizeof(url), "/v1/uploads/%s/chunks/3", uid);
+    digest_header(data, 10, dh, sizeof(dh));
+    a = request_ex(fx, "PUT", url, TOKEN1, dh, data, 10, 0, 0);
+    assert_int_equal(a.status, 400);
+    assert_string_equal(jstr(&a, "error"), "chunk_out_of_range");
+    answer_free(&a);
+    char *big = pattern(MIB + 1, 3);
+    snprintf(url, sizeof(url), "/v1/uploads/%s/chunks/1", uid);
+    digest_header(big, MIB + 1, dh, sizeof(dh));
+    a = request_ex(fx, "PUT", url, TOKEN1, dh, big, MIB + 1, 0, 0);
+    assert_int_equal(a.status, 413);
+    answer_free(&a);
+    /* A chunk dropped half-way is not recorded, and can be sent again. */
+    a = put_chunk(fx, TOKEN1, uid, 2, data + 2 * MIB, MIB);
+    assert_int_equal(a.status, 201);
+    answer_free(&a);
+    digest_header(data + MIB, MIB, dh, sizeof(dh));
+    a = request_ex(fx, "PUT", url, TOKEN1, dh, data + MIB, MIB, 65536, MIB / 2);
+    answer_free(&a);
+    snprintf(url, sizeof(url), "/v1/uploads/%s", uid);
+    a = request(fx, "GET", url, TOKEN1, NULL);
+    assert_int_equal(a.status, 200);
+    json_t *chunks = json_object_get(a.json, "chunks");
+    assert_int_equal(json_array_size(chunks), 1);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(chunks, 0), "index")), 2);
+    answer_free(&a);
+    /* Another client's token: 404 for everything about this upload. */
+    a = request(fx, "GET", url, TOKEN2, NULL);
+    assert_int_equal(a.status, 404);
+    answer_free(&a);
+    a = put_chunk(fx, TOKEN2, uid, 0, data, MIB);
+    assert_int_equal(a.status, 404);
+    answer_free(&a);
+    /* Out of order: 2, then 1 and 0; repeat is a no-op; a different digest conflicts. */
+    a = put_chunk(fx, TOKEN1, uid, 1, data + MIB, MIB);
+    assert_int_equal(a.status, 201);
+    answer_free(&a);
+    a = put_chunk(fx, TOKEN1, uid, 1, data + MIB, MIB);
+    assert_int_equal(a.status, 200);
+    answer_free(&a);
+    a = put_chunk(fx, TOKEN1, uid, 1, data, MIB);
+    assert_int_equal(a.status, 409);
+    assert_string_equal(jstr(&a, "error"), "conflict");
+    answer_free(&a);
+    char done[256], curl[128];
+    snprintf(curl, sizeof(curl), "/v1/uploads/%s/complete", uid);
+    complete_body(data, size, done, sizeof(done));
+    a = request(fx, "POST", curl, TOKEN1, done); /* chunk 0 missing */
+    assert_int_equal(a.status, 409);
+    answer_free(&a);
+    a = put_chunk(fx, TOKEN1, uid, 0, data, MIB);
+    assert_int_equal(a.status, 201);
+    answer_free(&a);
+    /* Chunks 1 and 2 arrived ahead of the prefix: complete reads them back,
+     * so garbling one now is caught. */
+    char part[4400];
+    storage_partial_path(fx->srv.cfg.storage, uid, part, sizeof(part));
+    int fd = open(part, O_WRONLY);
+    char zeros[16] = {0};
+    assert_int_equal(pwrite(fd, zeros, sizeof(zeros), 2 * MIB + 100), (ssize_t)sizeof(zeros));
+    a = request(fx, "POST", curl, TOKEN1, done);
+    assert_int_equal(a.status, 422);
+    assert_string_equal(jstr(&a, "error"), "checksum_mismatch");
+    answer_free(&a);
+    /* Another client cannot complete or delete it. */
+    a = request(fx, "POST", curl, TOKEN2, done);
+    assert_int_equal(a.status, 404);
+    answer_free(&a);
+    a = request(fx, "DELETE", url, TOKEN2, NULL);
+    assert_int_equal(a.status, 404);
+    answer_free(&a);
+    a = request(fx, "DELETE", url, TOKEN1, NULL);
+    assert_int_equal(a.status, 204);
+    answer_free(&a);
+    struct stat sb;
+    assert_int_not_equal(stat(part, &sb), 0);
+    close(fd);
+    free(big);
+    free(data);
+}
+
+static void test_download_range(void **state)
+{
+    struct fixture *fx = *state;
+    size_t size = MIB + 7;
+    char *data = pattern(size, 4);
+    char body[256];
+    snprintf(body, sizeof(body),
+             "{\"instance\":\"dl\",\"name\":\"c.zip\",\"chunk_size\":1048576}"); /* size unknown */
+    char uid[64];
+    snprintf(uid, sizeof(uid), "%s", open_upload(fx, TOKEN1, body));
+    struct answer a = put_chunk(fx, TOKEN1, uid, 1, data + MIB, 7);
+    assert_int_equal(a.status, 201);
+    answer_free(&a);
+    a = put_chunk(fx, TOKEN1, uid, 0, data, MIB);
+    assert_int_equal(a.status, 201);
+    answer_free(&a);
+    char url[128], done[256];
+    snprintf(url, sizeof(url), "/v1/uploads/%s/complete", uid);
+    complete_body(data, size, done, sizeof(done));
+    a = request(fx, "POST", url, TOKEN1, done);
+    assert_int_equal(a.status, 201);
+    char bid[64];
+    snprintf(bid, sizeof(bid), "%s", jstr(&a, "backup_id"));
+    answer_free(&a);
+    snprintf(url, sizeof(url), "/v1/backups/%s/content", bid);
+    a = request(fx, "GET", url, TOKEN1, NULL);
+    assert_int_equal(a.status, 200);
+    assert_true(a.fd >= 0);
+    assert_int_equal(a.length, size);
+    answer_free(&a);
+    struct fake f = {{"Authorization", "Bearer " TOKEN1, "Range", "bytes=1048570-", NULL}, NULL};
+    struct api_request req = {"GET", url, fake_header, fake_query, &f};
+    bool decided;
+    struct api_call *c = api_begin(&fx->srv, &req, &decided);
+    assert_true(decided);
+    struct api_response resp;
+    api_finish(c, &resp);
+    assert_int_equal(resp.status, 206);
+    assert_int_equal(resp.offset, 1048570);
+    assert_int_equal(resp.length, 13);
+    assert_string_equal(resp.content_range, "bytes 1048570-1048582/1048583");
+    char got[13];
+    assert_int_equal(pread(resp.fd, got, 13, (off_t)resp.offset), 13);
+    assert_memory_equal(got, data + 1048570, 13);
+    api_response_release(&resp);
+    api_call_free(c);
+    a = request(fx, "GET", "/v1/backups", TOKEN1, NULL);
+    assert_true(json_array_size(json_object_get(a.json, "backups")) >= 1);
+    answer_free(&a);
+    free(data);
+}
+
+static void test_range_parser(void **state)
+{
+    uint64_t s = 0, l = 0;
+    bool ok;
+    assert_true(api_parse_range("bytes=0-9", 100, &s, &l, &ok));
+    assert_true(ok);
+    assert_int_equal(s, 0);
+    assert_int_equal(l, 10);
+    assert_true(api_parse_range("bytes=90-", 100, &s, &l, &ok));
+    assert_int_equal(l, 10);
+    assert_true(api_parse_range("bytes=-30", 100, &s, &l, &ok));
+    assert_int_equal(s, 70);
+    assert_int_equal(l, 30);
+    assert_true(api_parse_range("bytes=50-1000", 100, &s, &l, &ok));
+    assert_int_equal(l, 50);
+    assert_true(api_parse_range("bytes=100-", 100, &s, &l, &ok));
+    assert_false(ok);
+    assert_false(api_parse_range("bytes=5-1", 100, &s, &l, &ok));
+    assert_false(api_parse_range("bytes=0-1,5-6", 100, &s, &l, &ok));
+    assert_false(api_parse_range("items=0-1", 100, &s, &l, &ok));
+    assert_false(api_parse_range("bytes=-", 100, &s, &l, &ok));
+    assert_false(api_parse_range("bytes=a-b", 100, &s, &l, &ok));
+}
+
+static void test_space_and_quota(void **state)
+{
+    struct fixture *fx = *state;
+    struct answer a = request(fx, "POST", "/v1/uploads", TOKEN1,
+                              "{\"instance\":\"p\",\"name\":\"huge\",\"size\":1125899906842000,"
+                              "\"chunk_size\":1048576}");
+    assert_int_equal(a.status, 507);
+    assert_string_equal(jstr(&a, "error"), "insufficient_storage");
+    answer_free(&a);
+    assert_int_equal(server_db_client_set_quota(fx->db, "db2", 1000, NULL), MFB_OK);
+    a = request(fx, "POST", "/v1/uploads", TOKEN2,
+                "{\"instance\":\"p\",\"name\":\"q\",\"size\":1001,\"chunk_size\":1048576}");
+    assert_int_equal(a.status, 507);
+    assert_non_null(strstr(jstr(&a, "message"), "quota exceeded"));
+    answer_free(&a);
+    a = request(fx, "POST", "/v1/uploads", TOKEN2,
+                "{\"instance\":\"p\",\"name\":\"q\",\"size\":999,\"chunk_size\":1048576}");
+    assert_int_equal(a.status, 201);
+    answer_free(&a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_routing_and_auth),
+        cmocka_unit_test(test_create_rejects),
+        cmocka_unit_test(test_upload_in_order),
+        cmocka_unit_test(test_upload_out_of_order_and_rejects),
+        cmocka_unit_test(test_download_range),
+        cmocka_unit_test(test_range_parser),
+        cmocka_unit_test(test_space_and_quota),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
