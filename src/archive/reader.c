@@ -96,8 +96,15 @@ static mfb_status read_end_records(struct archive_reader *r, struct mfb_error *e
         if (loose < 0 && (size_t)i + ZIP_EOCD_SIZE + clen <= tail_len)
             loose = i;
     }
-    if (found < 0)
-        found = loose;
+    if (found < 0 && loose >= 0) {
+        free(tail);
+        mfb_error_set(err, MFB_ERR_CORRUPT,
+                      "end of central directory record is corrupt (its comment length does not "
+                      "reach the end of '%s')",
+                      r->path);
+        mfb_error_hint(err, "the archive is damaged or has data appended; use another copy");
+        return MFB_ERR_CORRUPT;
+    }
     if (found < 0) {
         free(tail);
         mfb_error_set(err, MFB_ERR_CORRUPT,
