@@ -233,9 +233,20 @@ mfb_status receiver_chunk_delete(struct transfer_conn *conn, const char *upload_
     snprintf(what, sizeof(what), "cannot replace chunk %" PRIu64 " on the receiver", index);
     struct http_request req = {.method = "DELETE", .path = path, .what = what};
     struct mfb_error local = {0};
-    mfb_status st = call_json(conn, &req, NULL, NULL, &local);
-    if (st == MFB_ERR_NOT_FOUND)
+    struct http_response resp = {0};
+    mfb_status st = transfer_conn_call(conn, &req, &resp, &local);
+    long status = resp.status;
+    http_response_free(&resp);
+    if (st == MFB_ERR_NOT_FOUND && status == 404)
         return MFB_OK;
+    if (status == 405) {
+        mfb_error_set(err, MFB_ERR_UNSUPPORTED,
+                      "the receiver holds chunk %" PRIu64 " with another digest than the local "
+                      "file and cannot replace it (it does not support DELETE of a chunk)",
+                      index);
+        mfb_error_hint(err, "start a new upload without --resume, or upgrade the receiver");
+        return MFB_ERR_UNSUPPORTED;
+    }
     if (st != MFB_OK) {
         mfb_error_set(err, st, "%s", local.message);
         if (local.hint[0])

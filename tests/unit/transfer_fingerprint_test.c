@@ -25,8 +25,8 @@ static void test_forms_accepted(void **state)
         "  " COLONS "\n",
         "sha256 Fingerprint=" COLONS,
         "SHA256 Fingerprint=" COLONS,
-        "34:0e:8b:ca:b3:62:a0:4a:aa:25:31:f4:50:1d:3c:bc:2d:db:f4:3d:8b:35:74:32:72:2a:a4:4c:83:10:"
-        "9b:5f",
+        ("34:0e:8b:ca:b3:62:a0:4a:aa:25:31:f4:50:1d:3c:bc:2d:db:f4:3d:8b:35:74:32:72:2a:a4:4c:83:"
+         "10:9b:5f"),
     };
     for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
         memset(b, 0, sizeof(b));
@@ -44,8 +44,8 @@ static void test_forms_refused(void **state)
         PLAIN "00",                                                         /* 33 bytes */
         "340e8bcab362a04aaa2531f4501d3cbc2ddbf43d8b357432722aa44c83109b5",  /* 63 digits */
         "zz0e8bcab362a04aaa2531f4501d3cbc2ddbf43d8b357432722aa44c83109b5f", /* not hex */
-        "340:E8:BC:AB:36:2A:04:AA:A2:53:1F:45:01:D3:CB:C2:DD:BF:43:D8:B3:57:43:27:22:AA:44:C8:31:"
-        "09:B5F", /* colons in the wrong places */
+        ("340:E8:BC:AB:36:2A:04:AA:A2:53:1F:45:01:D3:CB:C2:DD:BF:43:D8:B3:57:43:27:22:AA:44:C8:"
+         "31:09:B5F"), /* colons in the wrong places */
         "sha1 Fingerprint=" COLONS,
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
