@@ -25,6 +25,7 @@
 #include "common/log.h"
 #include "common/parse.h"
 #include "mysql/clock.h"
+#include "mysql/probe.h"
 
 struct mysql_client {
     MYSQL *conn;
@@ -105,9 +106,13 @@ static bool is_connection_lost(unsigned code)
            code == ER_SERVER_SHUTDOWN;
 }
 
-/* libmariadb ends socket errors with " (errno)"; returns that errno or 0. */
-static int trailing_errno(const char *text)
+/* libmariadb ends socket errors with " (errno)" or ", system error: errno";
+ * returns that errno or 0. */
+static int os_errno_of(const char *text)
 {
+    const char *system_error = strstr(text, "system error: ");
+    if (system_error != NULL)
+        return atoi(system_error + strlen("system error: "));
     size_t n = strlen(text);
     if (n < 3 || text[n - 1] != ')')
         return 0;
@@ -149,7 +154,15 @@ static mfb_status connect_error(const struct mysql_client *c, struct mfb_error *
         mfb_error_hint(err, "check the host name given with --host");
         return MFB_ERR_NETWORK;
     }
-    int os_errno = trailing_errno(text);
+    int os_errno = os_errno_of(text);
+    /* libmariadb's non-blocking TCP connect reports EINPROGRESS whatever
+     * happened: ask again, plainly, to name the real cause. */
+    if (c->host != NULL && (os_errno == EINPROGRESS || os_errno == 0) &&
+        (code == CR_CONNECTION_ERROR || code == CR_CONN_HOST_ERROR)) {
+        int probed = mysql_probe_tcp(c->host, c->port, 1000);
+        if (probed != 0)
+            os_errno = probed;
+    }
     mfb_status status = os_errno == ETIMEDOUT ? MFB_ERR_TIMEOUT : MFB_ERR_NETWORK;
     if (code == CR_CONNECTION_ERROR || code == CR_CONN_HOST_ERROR ||
         code == CR_SOCKET_CREATE_ERROR || code == CR_IPSOCK_ERROR || os_errno != 0) {
@@ -420,6 +433,14 @@ mfb_status mysql_client_query_value(struct mysql_client *client, const char *sql
     return MFB_OK;
 }
 
+mfb_status mysql_error_forward(struct mfb_error *err, const struct mfb_error *from)
+{
+    mfb_error_set(err, from->status, "%s", from->message);
+    if (from->hint[0] != '\0')
+        mfb_error_hint(err, "%s", from->hint);
+    return from->status;
+}
+
 /* One attempt of the availability check: connect, SELECT 1, close. */
 static mfb_status ping_once(const struct mysql_endpoint *ep, uint64_t timeout_ms,
                             struct mfb_error *err)
@@ -480,9 +501,7 @@ mfb_status mysql_client_ping_until(const struct mysql_endpoint *ep, uint64_t tim
                   (unsigned long long)res->elapsed_ms);
         return MFB_OK;
     case MFB_ERR_AUTH:
-        mfb_error_set(err, MFB_ERR_AUTH, "%s", last.message);
-        mfb_error_hint(err, "%s", last.hint);
-        return MFB_ERR_AUTH;
+        return mysql_error_forward(err, &last);
     case MFB_ERR_CANCELLED:
         return mfb_error_set(err, MFB_ERR_CANCELLED,
                              "cancelled while waiting for the server at %s to answer", where);

@@ -103,6 +103,11 @@ const char *mysql_rows_lookup(const struct mysql_rows *rows, const char *name);
 
 void mysql_rows_free(struct mysql_rows *rows);
 
+/* Passes on an error that was recorded on the side (to look at it before
+ * deciding): its status, message and hint go to err as mfb_error_set would
+ * put them, so an error already in err still wins. Returns from->status. */
+mfb_status mysql_error_forward(struct mfb_error *err, const struct mfb_error *from);
+
 struct mysql_ping_result {
     uint64_t elapsed_ms; /* from the call until the server answered (or gave up) */
     unsigned attempts;   /* connection attempts made */

@@ -4,6 +4,7 @@
  */
 #include "mysql/control.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "common/log.h"
@@ -76,14 +77,12 @@ static mfb_status shutdown_sql(struct mysql_client *client, const atomic_bool *c
         st = MFB_OK; /* the server hung up on its way down */
     log_info("mysql_control", "action=stop method=shutdown-sql status=%s elapsed_ms=%llu",
              mfb_status_str(st), (unsigned long long)res->elapsed_ms);
-    if (st != MFB_OK) {
-        mfb_error_set(err, st, "%s", e.message);
-        if (st == MFB_ERR_AUTH)
-            mfb_error_hint(err, "grant the user the SHUTDOWN privilege: GRANT SHUTDOWN ON *.* "
-                                "TO ...");
-        else if (e.hint[0] != '\0')
-            mfb_error_hint(err, "%s", e.hint);
-    }
+    if (st == MFB_ERR_AUTH)
+        snprintf(e.hint, sizeof(e.hint),
+                 "grant the user the SHUTDOWN privilege, or choose "
+                 "another --control method");
+    if (st != MFB_OK)
+        mysql_error_forward(err, &e);
     return st;
 }
 

@@ -208,12 +208,15 @@ static mfb_status add_tablespaces(struct mysql_client *client, struct mysql_serv
     const char *sql =
         mysql_tablespace_query(info->flavour, info->version_major, info->version_minor, &source);
     struct mysql_rows *rows = NULL;
-    mfb_status st = mysql_client_query(client, sql, &rows, err);
+    struct mfb_error e = {0};
+    mfb_status st = mysql_client_query(client, sql, &rows, &e);
     if (st == MFB_ERR_AUTH)
-        mfb_error_hint(err,
-                       "grant the user the PROCESS privilege: mfb reads %s to find "
-                       "tablespaces outside the data directory",
-                       source);
+        snprintf(e.hint, sizeof(e.hint),
+                 "grant the user the PROCESS privilege: mfb reads %s to find the tablespaces "
+                 "outside the data directory",
+                 source);
+    if (st != MFB_OK)
+        return mysql_error_forward(err, &e);
     for (size_t r = 0; st == MFB_OK && r < rows->count; r++) {
         const char *name = mysql_rows_cell(rows, r, 0);
         const char *file = mysql_rows_cell(rows, r, 1);

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mysql/client.h"
 #include "mysql/command.h"
 
 #define NAME_MAX_LEN 200
@@ -96,7 +97,7 @@ mfb_status mysql_method_parse(const char *spec, const char *start_cmd, const cha
         return usage(err, forms, "%s", "no stop/start method given");
     bool wants_start = false, wants_stop = false;
     if (strncmp(spec, "systemd:", 8) == 0 || strncmp(spec, "sysv:", 5) == 0) {
-        bool systemd = spec[1] == 'y';
+        bool systemd = strncmp(spec, "systemd:", 8) == 0;
         const char *name = strchr(spec, ':') + 1;
         if (!valid_name(name))
             return usage(err,
@@ -255,10 +256,8 @@ static mfb_status check_systemd(const struct mysql_method *m, uint64_t timeout_m
         mfb_error_hint(err, "use --control sysv:NAME, shutdown-sql or command");
         return MFB_ERR_NOT_FOUND;
     }
-    if (st == MFB_ERR_TIMEOUT) {
-        mfb_error_set(err, st, "%s", e.message);
-        return st;
-    }
+    if (st == MFB_ERR_TIMEOUT)
+        return mysql_error_forward(err, &e);
     char lines[400];
     mysql_command_last_lines(res.output, 3, lines, sizeof(lines));
     mfb_error_set(err, MFB_ERR_NOT_FOUND, "systemd unit '%s' is not known: %s", m->name,

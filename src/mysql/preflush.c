@@ -229,12 +229,8 @@ mfb_status mysql_preflush(struct mysql_client *client, const struct mysql_preflu
         mfb_error_hint(err, "%s", restore_err.hint);
         return rst;
     }
-    if (st != MFB_OK) {
-        mfb_error_set(err, st, "%s", first.message);
-        if (first.hint[0] != '\0')
-            mfb_error_hint(err, "%s", first.hint);
-        return st;
-    }
+    if (st != MFB_OK)
+        return mysql_error_forward(err, &first);
     log_info("mysql_preflush",
              "pages_before=%" PRIu64 " pages_after=%" PRIu64 " target=%" PRIu64
              " reached=%s io_capacity=%" PRIu64 " elapsed_ms=%" PRIu64,

@@ -7,21 +7,19 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "common/parse.h"
+#include "mysql/client.h"
 #include "mysql/clock.h"
+#include "mysql/probe.h"
 
 #define PROCESS_TICK_MS 10
 #define PROBE_TICK_MS 50
@@ -113,60 +111,12 @@ mfb_status mysql_stop_watch_init(struct mysql_stop_watch *watch, const char *pid
     mfb_status st = mysql_pid_file_read(pid_file, &watch->pid, &e);
     if (st == MFB_ERR_NOT_FOUND)
         return MFB_OK;
-    if (st != MFB_OK) {
-        mfb_error_set(err, st, "%s", e.message);
-        if (e.hint[0] != '\0')
-            mfb_error_hint(err, "%s", e.hint);
-        return st;
-    }
+    if (st != MFB_OK)
+        return mysql_error_forward(err, &e);
     char state;
     if (!proc_stat(watch->pid, &state, &watch->pid_start_time))
         watch->pid_start_time = 0;
     return MFB_OK;
-}
-
-static bool unix_socket_accepts(const char *path)
-{
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof(addr.sun_path))
-        return false; /* no server can listen on it either */
-    memcpy(addr.sun_path, path, strlen(path) + 1);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return false;
-    bool accepts = connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0 || errno == EAGAIN ||
-                   errno == EINPROGRESS;
-    close(fd);
-    return accepts;
-}
-
-static bool tcp_accepts(const char *host, unsigned port)
-{
-    char service[16];
-    snprintf(service, sizeof(service), "%u", port);
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
-    struct addrinfo *list = NULL;
-    if (getaddrinfo(host, service, &hints, &list) != 0)
-        return false;
-    bool accepts = false;
-    for (struct addrinfo *ai = list; ai != NULL && !accepts; ai = ai->ai_next) {
-        int fd =
-            socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
-        if (fd < 0)
-            continue;
-        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
-            accepts = true;
-        } else if (errno == EINPROGRESS) {
-            struct pollfd pfd = {.fd = fd, .events = POLLOUT};
-            int so_error = 0;
-            socklen_t len = sizeof(so_error);
-            accepts = poll(&pfd, 1, TCP_PROBE_MS) == 1 &&
-                      getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len) == 0 && so_error == 0;
-        }
-        close(fd);
-    }
-    freeaddrinfo(list);
-    return accepts;
 }
 
 void mysql_server_presence(const struct mysql_stop_watch *watch,
@@ -175,8 +125,9 @@ void mysql_server_presence(const struct mysql_stop_watch *watch,
     memset(presence, 0, sizeof(*presence));
     presence->process = process_alive(watch);
     presence->pid_file = watch->pid_file != NULL && access(watch->pid_file, F_OK) == 0;
-    presence->socket = watch->socket != NULL && unix_socket_accepts(watch->socket);
-    presence->tcp = watch->host != NULL && tcp_accepts(watch->host, watch->port);
+    presence->socket = watch->socket != NULL && mysql_probe_unix(watch->socket) == 0;
+    presence->tcp =
+        watch->host != NULL && mysql_probe_tcp(watch->host, watch->port, TCP_PROBE_MS) == 0;
 }
 
 bool mysql_server_gone(const struct mysql_server_presence *p)

@@ -644,7 +644,8 @@ def cmd_prepare(a):
     """Fills a kept datadir with sysbench data and leaves the server stopped."""
     if os.path.exists(a.datadir) and os.listdir(a.datadir):
         sys.exit(f"mariadb.py prepare: {a.datadir} is not empty")
-    opts = {"innodb_buffer_pool_size": "256M", "innodb_log_file_size": "256M"}
+    # the server's own default redo log size, so the datadir looks like a real one
+    opts = {"innodb_buffer_pool_size": "256M", "innodb_log_file_size": "96M"}
     opts.update(_parse_options(a.option))
     with MariaDB(a.datadir, options=opts, verbose=a.verbose) as db:
         db.load_sysbench(a.tables, a.rows)
