@@ -4,6 +4,9 @@
 #include "cli/commands.h"
 
 static const struct cli_command *const commands[] = {
+    &cmd_init,
+    &cmd_instance,
+    &cmd_target,
     &cmd_archive,
     &cmd_push,
     &cmd_fetch,

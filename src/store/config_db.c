@@ -233,14 +233,6 @@ mfb_status config_control_parse(const char *text, enum config_control *control, 
     }
     if (needs_name) {
         const char *name = colon + 1;
-        for (const char *p = name; *p; p++) {
-            if ((unsigned char)*p <= ' ' || *p == '/' || *p == '\'' || *p == '"' || *p == '\\') {
-                mfb_error_set(err, MFB_ERR_USAGE, "invalid %s name '%s'",
-                              kind == CONFIG_CONTROL_SYSTEMD ? "systemd unit" : "service", name);
-                mfb_error_hint(err, "give the bare name, as in systemd:mariadb.service");
-                return MFB_ERR_USAGE;
-            }
-        }
         *service = strdup(name);
         if (*service == NULL)
             return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
@@ -536,8 +528,7 @@ static mfb_status not_found(struct mfb_error *err, const char *what, const char 
                             const char *group)
 {
     mfb_error_set(err, MFB_ERR_NOT_FOUND, "no %s named '%s'", what, name);
-    mfb_error_hint(err, "'mfb %s list' shows them; 'mfb %s add %s ...' adds it", group, group,
-                   name);
+    mfb_error_hint(err, "'mfb %s list' shows the configured %ss", group, group);
     return MFB_ERR_NOT_FOUND;
 }
 
@@ -547,6 +538,33 @@ static mfb_status exists(struct mfb_error *err, const char *what, const char *na
     mfb_error_set(err, MFB_ERR_EXISTS, "%s '%s' already exists", what, name);
     mfb_error_hint(err, "change it with 'mfb %s set %s ...', or choose another name", group, name);
     return MFB_ERR_EXISTS;
+}
+
+/* MFB_ERR_EXISTS when sql (SELECT ... WHERE name = ?) finds a row. */
+static mfb_status check_new(struct config_db *db, const char *sql, const char *name,
+                            const char *what, struct mfb_error *err)
+{
+    sqlite3_stmt *stmt = NULL;
+    pthread_mutex_lock(&db->lock);
+    mfb_status st = sqlutil_prepare(db->sql, sql, &stmt, err);
+    if (st != MFB_OK)
+        goto done;
+    sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        st = exists(err, what, name, what);
+    else if (rc != SQLITE_DONE)
+        st = sqlutil_fail(db->sql, "look up the name", err);
+done:
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&db->lock);
+    return st;
+}
+
+mfb_status config_instance_check_new(struct config_db *db, const char *name,
+                                     struct mfb_error *err)
+{
+    return check_new(db, "SELECT 1 FROM instances WHERE name = ?", name, "instance", err);
 }
 
 mfb_status config_instance_add(struct config_db *db, struct config_instance *inst,
@@ -813,6 +831,11 @@ static mfb_status read_target(sqlite3_stmt *stmt, struct config_target *out,
         return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
     }
     return MFB_OK;
+}
+
+mfb_status config_target_check_new(struct config_db *db, const char *name, struct mfb_error *err)
+{
+    return check_new(db, "SELECT 1 FROM targets WHERE name = ?", name, "target", err);
 }
 
 mfb_status config_target_add(struct config_db *db, struct config_target *t,

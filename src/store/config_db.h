@@ -128,8 +128,10 @@ uint64_t config_timeout_default(enum config_timeout t);
 
 /* "systemd", "sysv", "shutdown-sql", "command". */
 const char *config_control_kind_str(enum config_control c);
-/* Parses what --control takes: "systemd:UNIT", "sysv:NAME", "shutdown-sql"
- * or "command". *service gets the allocated UNIT or NAME, or NULL. */
+/* Splits what --control takes ("systemd:UNIT", "sysv:NAME", "shutdown-sql"
+ * or "command") into the kind and the name; *service gets the allocated
+ * UNIT or NAME, or NULL. Only the form is checked here: whether the name
+ * and the commands make a usable method is mysql_method_parse's call. */
 mfb_status config_control_parse(const char *text, enum config_control *control, char **service,
                                  struct mfb_error *err);
 /* The --control form of an instance's method ("systemd:mariadb.service"). */
@@ -150,6 +152,10 @@ void config_instance_free(struct config_instance *inst);
  * created, updated and id in inst. */
 mfb_status config_instance_add(struct config_db *db, struct config_instance *inst,
                                struct mfb_error *err);
+/* MFB_ERR_EXISTS, with a hint, when an instance has this name: lets a
+ * command refuse a taken name before slower checks run. */
+mfb_status config_instance_check_new(struct config_db *db, const char *name,
+                                     struct mfb_error *err);
 /* MFB_ERR_NOT_FOUND, with a hint, when there is none. Fills *out
  * (allocated strings; config_instance_free). */
 mfb_status config_instance_get(struct config_db *db, const char *name,
@@ -187,6 +193,8 @@ void config_target_init(struct config_target *t);
 /* Frees the strings (wiping the token). */
 void config_target_free(struct config_target *t);
 
+/* MFB_ERR_EXISTS, with a hint, when a target has this name. */
+mfb_status config_target_check_new(struct config_db *db, const char *name, struct mfb_error *err);
 mfb_status config_target_add(struct config_db *db, struct config_target *t,
                              struct mfb_error *err);
 mfb_status config_target_get(struct config_db *db, const char *name, struct config_target *out,

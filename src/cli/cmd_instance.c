@@ -1,0 +1,454 @@
+/*
+ * cmd_instance.c - `mfb instance add|list|show|set|remove|check`: the MySQL
+ * and MariaDB servers mfb backs up.
+ *
+ * add and set share one option table and one function that applies the
+ * options to a record: add starts from the defaults, set from the stored
+ * record, so "set takes the same options as add, and only those given
+ * change" holds by construction. The record is then checked
+ * (job/validate.h) and saved. The password comes from --password-file
+ * (or standard input with '-'), never from the command line, and no output
+ * ever shows it: "password: (set)".
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "cli/config_cli.h"
+#include "common/fsutil.h"
+#include "common/parse.h"
+#include "job/validate.h"
+#include "store/config_db.h"
+
+#define TIMEOUT_OPTION(step, text)                                                                 \
+    {                                                                                              \
+        step "-timeout", 0, CLI_VALUE, "DURATION", text                                            \
+    }
+
+static const struct cli_option edit_options[] = {
+    {"socket", 0, CLI_VALUE, "PATH", "connect through this unix socket"},
+    {"host", 0, CLI_VALUE, "HOST", "connect over TCP to this host instead"},
+    {"port", 0, CLI_VALUE, "PORT", "TCP port, with --host (default 3306)"},
+    {"user", 0, CLI_VALUE, "USER", "MySQL user mfb logs in as"},
+    {"password-file", 0, CLI_VALUE, "FILE",
+     "file holding the password (mode 0600), or - for standard input"},
+    {"no-password", 0, CLI_FLAG, NULL, "log in without a password (unix_socket authentication)"},
+    {"datadir", 0, CLI_VALUE, "DIR", "the server's data directory (its @@datadir)"},
+    {"spool", 0, CLI_VALUE, "DIR", "directory where Data.zip is written (outside the datadir)"},
+    {"control", 0, CLI_VALUE, "METHOD",
+     "how to stop and start the server: systemd:UNIT, sysv:NAME, shutdown-sql or command"},
+    {"start-cmd", 0, CLI_VALUE, "CMD", "shell command that starts the server (shutdown-sql, "
+                                       "command)"},
+    {"stop-cmd", 0, CLI_VALUE, "CMD", "shell command that stops the server (command)"},
+    {"restart-after", 0, CLI_VALUE, "WHEN",
+     "restart after the upload (default), the archive, or a snapshot copy"},
+    TIMEOUT_OPTION("preflush", "bound on flushing dirty pages before the stop (default 5m)"),
+    TIMEOUT_OPTION("stop", "bound on the stop, until the server is gone (default 10m)"),
+    TIMEOUT_OPTION("archive", "bound on writing Data.zip (default 6h)"),
+    TIMEOUT_OPTION("upload", "bound on the upload (default 12h)"),
+    TIMEOUT_OPTION("start", "bound on the start command (default 10m)"),
+    TIMEOUT_OPTION("verify", "bound on the first successful query after the start (default 5m)"),
+    {"no-check", 0, CLI_FLAG, NULL, "save without checking the connection, files and method"},
+    CLI_OPTIONS_END,
+};
+
+static const struct cli_option json_options[] = {
+    {"json", 0, CLI_FLAG, NULL, "print JSON"},
+    CLI_OPTIONS_END,
+};
+
+/* The value of an option that names a piece of text the user may clear by
+ * giving an empty value; *given says whether the option was there. */
+static const char *optional_text(const struct cli_args *args, const char *name, bool *given)
+{
+    const char *v = cli_string(args, name, NULL);
+    *given = v != NULL;
+    return v && *v ? v : NULL;
+}
+
+static mfb_status usage(struct mfb_error *err, const char *hint, const char *message)
+{
+    mfb_error_set(err, MFB_ERR_USAGE, "%s", message);
+    mfb_error_hint(err, "%s", hint);
+    return MFB_ERR_USAGE;
+}
+
+/* Applies the connection options. */
+static mfb_status apply_connection(const struct cli_args *args, struct config_instance *inst,
+                                   struct mfb_error *err)
+{
+    const char *socket = cli_string(args, "socket", NULL);
+    const char *host = cli_string(args, "host", NULL);
+    bool has_port = cli_string(args, "port", NULL) != NULL;
+    if (socket && host)
+        return usage(err, "give --socket PATH, or --host HOST with --port PORT",
+                     "--socket and --host exclude each other");
+    if (has_port && !host && !inst->host)
+        return usage(err, "give --host HOST with --port PORT", "--port needs --host");
+    mfb_status st = MFB_OK;
+    if (socket) {
+        st = config_cli_set_path(&inst->socket, "socket", socket, err);
+        if (st == MFB_OK)
+            st = config_str_set(&inst->host, NULL, err);
+        inst->port = 0;
+    } else if (host) {
+        if (*host == '\0')
+            return usage(err, "give the server's host name or address", "--host needs a value");
+        st = config_str_set(&inst->host, host, err);
+        if (st == MFB_OK)
+            st = config_str_set(&inst->socket, NULL, err);
+        if (inst->port == 0)
+            inst->port = CONFIG_DEFAULT_PORT;
+    }
+    uint64_t port = inst->port;
+    if (st == MFB_OK && has_port)
+        st = cli_uint(args, "port", inst->port, 1, 65535, &port, err);
+    inst->port = (unsigned)port;
+    return st;
+}
+
+/* Applies --control, --start-cmd and --stop-cmd. A new method drops the
+ * commands it does not use unless they are given again (then the method
+ * check refuses them, saying why). */
+static mfb_status apply_control(const struct cli_args *args, struct config_instance *inst,
+                                struct mfb_error *err)
+{
+    mfb_status st = MFB_OK;
+    const char *control = cli_string(args, "control", NULL);
+    if (control) {
+        char *service = NULL;
+        enum config_control kind;
+        st = config_control_parse(control, &kind, &service, err);
+        if (st != MFB_OK)
+            return st;
+        free(inst->service);
+        inst->service = service;
+        inst->control = kind;
+        if (kind != CONFIG_CONTROL_COMMAND)
+            st = config_str_set(&inst->stop_cmd, NULL, err);
+        if (st == MFB_OK && (kind == CONFIG_CONTROL_SYSTEMD || kind == CONFIG_CONTROL_SYSV))
+            st = config_str_set(&inst->start_cmd, NULL, err);
+    }
+    bool given;
+    const char *cmd = optional_text(args, "start-cmd", &given);
+    if (st == MFB_OK && given)
+        st = config_str_set(&inst->start_cmd, cmd, err);
+    cmd = optional_text(args, "stop-cmd", &given);
+    if (st == MFB_OK && given)
+        st = config_str_set(&inst->stop_cmd, cmd, err);
+    return st;
+}
+
+/* Applies every option given to inst (see the top of this file). The
+ * password is read last, so that a mistake elsewhere does not consume
+ * standard input. */
+static mfb_status apply_options(const struct cli_args *args, struct config_instance *inst,
+                                struct mfb_error *err)
+{
+    mfb_status st = apply_connection(args, inst, err);
+    const char *v;
+    if (st == MFB_OK && (v = cli_string(args, "user", NULL)) != NULL)
+        st = config_str_set(&inst->user, v, err);
+    if (st == MFB_OK && (v = cli_string(args, "datadir", NULL)) != NULL)
+        st = config_cli_set_path(&inst->datadir, "datadir", v, err);
+    if (st == MFB_OK && (v = cli_string(args, "spool", NULL)) != NULL)
+        st = config_cli_set_path(&inst->spool, "spool", v, err);
+    if (st == MFB_OK)
+        st = apply_control(args, inst, err);
+    if (st == MFB_OK && (v = cli_string(args, "restart-after", NULL)) != NULL)
+        st = config_restart_after_parse(v, &inst->restart_after, err);
+    for (int i = 0; st == MFB_OK && i < CONFIG_TIMEOUT_COUNT; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "%s-timeout", config_timeout_name((enum config_timeout)i));
+        st = cli_duration_ms(args, name, inst->timeout_ms[i], &inst->timeout_ms[i], err);
+    }
+    const char *password_file = cli_string(args, "password-file", NULL);
+    if (st == MFB_OK && password_file && cli_flag(args, "no-password"))
+        return usage(err, "give one of them", "--password-file and --no-password exclude each other");
+    if (st == MFB_OK && cli_flag(args, "no-password"))
+        st = config_str_set(&inst->password, NULL, err);
+    if (st == MFB_OK && password_file) {
+        char *secret = NULL;
+        st = fs_read_secret(password_file, &secret, err);
+        if (st == MFB_OK)
+            st = config_str_set(&inst->password, secret, err);
+        config_secret_free(secret);
+    }
+    return st;
+}
+
+/* Checks inst (unless --no-check) and reports; saving is the caller's. */
+static mfb_status check_before_saving(const struct cli_args *args,
+                                      const struct config_instance *inst, const char *action,
+                                      struct mfb_error *err)
+{
+    mfb_status st = validate_instance_record(inst, err);
+    if (st != MFB_OK || cli_flag(args, "no-check"))
+        return st;
+    struct validate_report report;
+    validate_instance_live(inst, &report);
+    return config_cli_report(&report, "instance", inst->name, action, err);
+}
+
+static mfb_status run_add(struct cli_args *args, struct mfb_error *err)
+{
+    struct config_db *db = NULL;
+    struct config_instance inst;
+    config_instance_init(&inst);
+    const char *name = args->positional[0];
+    snprintf(inst.name, sizeof(inst.name), "%s", name);
+    mfb_status st = MFB_OK;
+    if (strlen(name) >= sizeof(inst.name))
+        st = mfb_error_set(err, MFB_ERR_USAGE, "instance name '%s' is too long", name);
+    if (st == MFB_OK)
+        st = apply_options(args, &inst, err);
+    if (st == MFB_OK)
+        st = config_cli_open(args, false, &db, NULL, err);
+    /* A taken name is refused before the slower live checks run. */
+    if (st == MFB_OK)
+        st = config_instance_check_new(db, inst.name, err);
+    if (st == MFB_OK)
+        st = check_before_saving(args, &inst, "not added", err);
+    if (st == MFB_OK)
+        st = config_instance_add(db, &inst, err);
+    if (st == MFB_OK) {
+        printf("added instance '%s'\n", inst.name);
+        if (cli_flag(args, "no-check"))
+            config_cli_warn_unchecked("instance", inst.name);
+    }
+    config_instance_free(&inst);
+    config_db_close(db);
+    return st;
+}
+
+static mfb_status run_set(struct cli_args *args, struct mfb_error *err)
+{
+    struct config_db *db = NULL;
+    struct config_instance inst;
+    config_instance_init(&inst);
+    mfb_status st = config_cli_open(args, false, &db, NULL, err);
+    if (st == MFB_OK)
+        st = config_instance_get(db, args->positional[0], &inst, err);
+    if (st == MFB_OK)
+        st = apply_options(args, &inst, err);
+    if (st == MFB_OK)
+        st = check_before_saving(args, &inst, "not changed", err);
+    if (st == MFB_OK)
+        st = config_instance_update(db, &inst, err);
+    if (st == MFB_OK) {
+        printf("updated instance '%s'\n", inst.name);
+        if (cli_flag(args, "no-check"))
+            config_cli_warn_unchecked("instance", inst.name);
+    }
+    config_instance_free(&inst);
+    config_db_close(db);
+    return st;
+}
+
+static const char *connection_text(const struct config_instance *inst, char *buf, size_t len)
+{
+    if (inst->socket)
+        snprintf(buf, len, "socket %s", inst->socket);
+    else
+        snprintf(buf, len, "%s:%u", inst->host ? inst->host : "?", inst->port);
+    return buf;
+}
+
+/* The JSON of an instance, without its password. */
+static json_t *instance_json(const struct config_instance *inst)
+{
+    char control[512];
+    json_t *timeouts = json_object();
+    for (int i = 0; i < CONFIG_TIMEOUT_COUNT; i++)
+        json_object_set_new(timeouts, config_timeout_name((enum config_timeout)i),
+                            json_integer((json_int_t)inst->timeout_ms[i]));
+    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:b, s:s, s:o, s:o, s:o, s:o, s:s, s:o, s:o, "
+                     "s:o}",
+                     "name", inst->name, "socket", config_cli_json_str(inst->socket), "host",
+                     config_cli_json_str(inst->host), "port",
+                     inst->host ? json_integer(inst->port) : json_null(), "user",
+                     config_cli_json_str(inst->user), "password_set", inst->password != NULL,
+                     "control", config_control_format(inst->control, inst->service, control,
+                                                      sizeof(control)),
+                     "start_cmd", config_cli_json_str(inst->start_cmd), "stop_cmd",
+                     config_cli_json_str(inst->stop_cmd), "datadir",
+                     config_cli_json_str(inst->datadir), "spool",
+                     config_cli_json_str(inst->spool), "restart_after",
+                     config_restart_after_str(inst->restart_after), "timeouts_ms", timeouts,
+                     "created", config_cli_json_time(inst->created), "updated",
+                     config_cli_json_time(inst->updated));
+}
+
+static mfb_status run_list(struct cli_args *args, struct mfb_error *err)
+{
+    struct config_db *db = NULL;
+    struct config_instance *list = NULL;
+    size_t count = 0;
+    mfb_status st = config_cli_open(args, false, &db, NULL, err);
+    if (st == MFB_OK)
+        st = config_instance_list(db, &list, &count, err);
+    if (st == MFB_OK && cli_flag(args, "json")) {
+        json_t *array = json_array();
+        for (size_t i = 0; i < count; i++)
+            json_array_append_new(array, instance_json(&list[i]));
+        st = config_cli_print_json(array, err);
+    } else if (st == MFB_OK) {
+        enum { COLS = 5 };
+        static const char *const header[COLS] = {"NAME", "CONNECTION", "CONTROL", "DATADIR",
+                                                 "RESTART"};
+        char (*text)[2][600] = calloc(count ? count : 1, sizeof(*text));
+        const char **cells = calloc(count * COLS + 1, sizeof(*cells));
+        if (text == NULL || cells == NULL) {
+            st = mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+        } else {
+            for (size_t i = 0; i < count; i++) {
+                const struct config_instance *in = &list[i];
+                const char **row = cells + i * COLS;
+                row[0] = in->name;
+                row[1] = connection_text(in, text[i][0], sizeof(text[i][0]));
+                row[2] = config_control_format(in->control, in->service, text[i][1],
+                                               sizeof(text[i][1]));
+                row[3] = in->datadir;
+                row[4] = config_restart_after_str(in->restart_after);
+            }
+            if (count == 0)
+                printf("no instances; add one with 'mfb instance add NAME ...'\n");
+            else
+                config_cli_table(header, COLS, cells, count);
+        }
+        free(text);
+        free(cells);
+    }
+    config_instance_list_free(list, count);
+    config_db_close(db);
+    return st;
+}
+
+static mfb_status run_show(struct cli_args *args, struct mfb_error *err)
+{
+    struct config_db *db = NULL;
+    struct config_instance inst;
+    config_instance_init(&inst);
+    mfb_status st = config_cli_open(args, false, &db, NULL, err);
+    if (st == MFB_OK)
+        st = config_instance_get(db, args->positional[0], &inst, err);
+    if (st == MFB_OK && cli_flag(args, "json")) {
+        st = config_cli_print_json(instance_json(&inst), err);
+    } else if (st == MFB_OK) {
+        char buf[600], when[64];
+        printf("name: %s\n", inst.name);
+        printf("connection: %s\n", connection_text(&inst, buf, sizeof(buf)));
+        printf("user: %s\n", inst.user ? inst.user : "-");
+        printf("password: %s\n", inst.password ? "(set)" : "(none)");
+        printf("control: %s\n", config_control_format(inst.control, inst.service, buf,
+                                                      sizeof(buf)));
+        printf("start command: %s\n", inst.start_cmd ? inst.start_cmd : "-");
+        printf("stop command: %s\n", inst.stop_cmd ? inst.stop_cmd : "-");
+        printf("datadir: %s\n", inst.datadir);
+        printf("spool: %s\n", inst.spool);
+        printf("restart after: %s\n", config_restart_after_str(inst.restart_after));
+        printf("timeouts:");
+        for (int i = 0; i < CONFIG_TIMEOUT_COUNT; i++)
+            printf("%s %s %s", i ? "," : "", config_timeout_name((enum config_timeout)i),
+                   format_duration_ms(inst.timeout_ms[i], buf, sizeof(buf)));
+        printf("\ncreated: %s\n", config_cli_time(inst.created, when, sizeof(when)));
+        printf("updated: %s\n", config_cli_time(inst.updated, when, sizeof(when)));
+    }
+    config_instance_free(&inst);
+    config_db_close(db);
+    return st;
+}
+
+static mfb_status run_remove(struct cli_args *args, struct mfb_error *err)
+{
+    struct config_db *db = NULL;
+    mfb_status st = config_cli_open(args, false, &db, NULL, err);
+    /* A job left "running" by a killed process must not block the removal. */
+    if (st == MFB_OK)
+        st = config_job_fail_orphans(db, NULL, err);
+    if (st == MFB_OK)
+        st = config_instance_remove(db, args->positional[0], err);
+    if (st == MFB_OK)
+        printf("removed instance '%s'\n", args->positional[0]);
+    config_db_close(db);
+    return st;
+}
+
+static mfb_status run_check(struct cli_args *args, struct mfb_error *err)
+{
+    struct config_db *db = NULL;
+    struct config_instance inst;
+    config_instance_init(&inst);
+    mfb_status st = config_cli_open(args, false, &db, NULL, err);
+    if (st == MFB_OK)
+        st = config_instance_get(db, args->positional[0], &inst, err);
+    if (st == MFB_OK)
+        st = validate_instance_record(&inst, err);
+    if (st == MFB_OK) {
+        struct validate_report report;
+        validate_instance_live(&inst, &report);
+        st = config_cli_report(&report, "instance", inst.name, "has problems", err);
+        if (st != MFB_OK)
+            mfb_error_hint(err, "fix them with 'mfb instance set %s ...'", inst.name);
+    }
+    if (st == MFB_OK)
+        printf("instance '%s' is ready\n", inst.name);
+    config_instance_free(&inst);
+    config_db_close(db);
+    return st;
+}
+
+static const struct cli_command instance_add = {
+    .name = "add",
+    .usage = "NAME (--socket PATH | --host HOST [--port PORT]) --user USER --datadir DIR "
+             "--spool DIR --control METHOD ...",
+    .summary = "add a MySQL/MariaDB instance, after checking that mfb can back it up",
+    .options = edit_options,
+    .min_args = 1,
+    .max_args = 1,
+    .run = run_add};
+static const struct cli_command instance_set = {
+    .name = "set",
+    .usage = "NAME [OPTIONS]",
+    .summary = "change an instance: the options of 'add'; only those given change",
+    .options = edit_options,
+    .min_args = 1,
+    .max_args = 1,
+    .run = run_set};
+static const struct cli_command instance_list = {.name = "list",
+                                                 .summary = "list the instances",
+                                                 .options = json_options,
+                                                 .max_args = 0,
+                                                 .run = run_list};
+static const struct cli_command instance_show = {.name = "show",
+                                                 .usage = "NAME",
+                                                 .summary = "show an instance",
+                                                 .options = json_options,
+                                                 .min_args = 1,
+                                                 .max_args = 1,
+                                                 .run = run_show};
+static const struct cli_command instance_remove = {
+    .name = "remove",
+    .usage = "NAME",
+    .summary = "remove an instance (its job history is kept)",
+    .min_args = 1,
+    .max_args = 1,
+    .run = run_remove};
+static const struct cli_command instance_check = {
+    .name = "check",
+    .usage = "NAME",
+    .summary = "check a saved instance: connection, files, stop/start method",
+    .min_args = 1,
+    .max_args = 1,
+    .run = run_check};
+
+static const struct cli_command *const instance_commands[] = {
+    &instance_add, &instance_list, &instance_show, &instance_set, &instance_remove,
+    &instance_check, NULL,
+};
+
+const struct cli_command cmd_instance = {.name = "instance",
+                                         .summary = "add, list, show, change or remove the "
+                                                    "MySQL/MariaDB instances to back up",
+                                         .subcommands = instance_commands};

@@ -1,0 +1,352 @@
+/*
+ * cmd_target.c - `mfb target add|list|show|set|remove|check`: the receivers
+ * (mfb-server) backups are sent to.
+ *
+ * Same shape as cmd_instance.c: add and set share the option table and the
+ * function that applies it. A target pins the receiver's certificate by
+ * its fingerprint (what 'mfb-server init' prints) or trusts a CA file,
+ * exactly one of the two; giving one in `set` drops the other. The token
+ * comes from --token-file or standard input and is never printed:
+ * "token: (set)".
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "cli/config_cli.h"
+#include "common/fsutil.h"
+#include "common/parse.h"
+#include "job/validate.h"
+#include "store/config_db.h"
+
+static const struct cli_option edit_options[] = {
+    {"url", 0, CLI_VALUE, "URL", "the receiver, https://HOST:PORT"},
+    {"token-file", 0, CLI_VALUE, "FILE",
+     "file holding this client's token (mode 0600), or - for standard input"},
+    {"fingerprint", 0, CLI_VALUE, "SHA256",
+     "pin the receiver's certificate by its SHA-256 fingerprint (AA:BB:...)"},
+    {"ca-file", 0, CLI_VALUE, "FILE", "verify the receiver's certificate with this CA instead"},
+    {"directory", 0, CLI_VALUE, "SUBDIR",
+     "sub-directory of this client's space on the receiver ('' for none)"},
+    {"naming", 0, CLI_VALUE, "PATTERN",
+     "backup file names (default {instance}_{time:%Y%m%d-%H%M%S}.zip)"},
+    {"chunk-size", 0, CLI_VALUE, "SIZE", "upload chunk size, a power of two (default 16M)"},
+    {"connections", 0, CLI_VALUE, "N", "parallel upload connections (default 4)"},
+    {"no-check", 0, CLI_FLAG, NULL, "save without checking that the receiver answers"},
+    CLI_OPTIONS_END,
+};
+
+static const struct cli_option json_options[] = {
+    {"json", 0, CLI_FLAG, NULL, "print JSON"},
+    CLI_OPTIONS_END,
+};
+
+static const struct cli_option remove_options[] = {
+    {"force", 0, CLI_FLAG, NULL, "remove it even though an upload waits to be resumed there"},
+    CLI_OPTIONS_END,
+};
+
+/* Applies every option given to t; the token is read last. */
+static mfb_status apply_options(const struct cli_args *args, struct config_target *t,
+                                struct mfb_error *err)
+{
+    mfb_status st = MFB_OK;
+    const char *v;
+    const char *fingerprint = cli_string(args, "fingerprint", NULL);
+    const char *ca_file = cli_string(args, "ca-file", NULL);
+    if (fingerprint && ca_file) {
+        mfb_error_set(err, MFB_ERR_USAGE, "--fingerprint and --ca-file exclude each other");
+        mfb_error_hint(err, "pin the certificate or name a CA file, not both");
+        return MFB_ERR_USAGE;
+    }
+    if ((v = cli_string(args, "url", NULL)) != NULL)
+        st = config_str_set(&t->url, v, err);
+    if (st == MFB_OK && fingerprint) {
+        st = config_str_set(&t->fingerprint, fingerprint, err);
+        if (st == MFB_OK)
+            st = config_str_set(&t->ca_file, NULL, err);
+    }
+    if (st == MFB_OK && ca_file) {
+        st = config_cli_set_path(&t->ca_file, "ca-file", ca_file, err);
+        if (st == MFB_OK)
+            st = config_str_set(&t->fingerprint, NULL, err);
+    }
+    if (st == MFB_OK && (v = cli_string(args, "directory", NULL)) != NULL)
+        st = config_str_set(&t->directory, *v ? v : NULL, err);
+    if (st == MFB_OK && (v = cli_string(args, "naming", NULL)) != NULL)
+        st = config_str_set(&t->naming, *v ? v : CONFIG_DEFAULT_NAMING, err);
+    if (st == MFB_OK && t->naming == NULL)
+        st = config_str_set(&t->naming, CONFIG_DEFAULT_NAMING, err);
+    if (st == MFB_OK)
+        st = cli_size(args, "chunk-size", t->chunk_size, &t->chunk_size, err);
+    uint64_t connections = t->connections;
+    if (st == MFB_OK)
+        st = cli_uint(args, "connections", t->connections, 1, VALIDATE_CONNECTIONS_MAX,
+                      &connections, err);
+    t->connections = (unsigned)connections;
+    if (st == MFB_OK && t->url == NULL) {
+        mfb_error_set(err, MFB_ERR_USAGE, "no receiver URL given");
+        mfb_error_hint(err, "pass --url https://HOST:PORT");
+        return MFB_ERR_USAGE;
+    }
+    const char *token_file = cli_string(args, "token-file", NULL);
+    if (st == MFB_OK && token_file) {
+        char *secret = NULL;
+        st = fs_read_secret(token_file, &secret, err);
+        if (st == MFB_OK)
+            st = config_str_set(&t->token, secret, err);
+        config_secret_free(secret);
+    }
+    if (st == MFB_OK && t->token == NULL) {
+        mfb_error_set(err, MFB_ERR_USAGE, "no token given");
+        mfb_error_hint(err, "pass --token-file FILE (or - for standard input) with the token "
+                            "'mfb-server client add' printed");
+        return MFB_ERR_USAGE;
+    }
+    return st;
+}
+
+static mfb_status check_before_saving(const struct cli_args *args, struct config_target *t,
+                                      const char *action, struct mfb_error *err)
+{
+    mfb_status st = validate_target_record(t, err);
+    if (st != MFB_OK || cli_flag(args, "no-check"))
+        return st;
+    struct validate_report report;
+    validate_target_live(t, &report);
+    return config_cli_report(&report, "target", t->name, action, err);
+}
+
+static mfb_status run_add(struct cli_args *args, struct mfb_error *err)
+{
+    struct config_db *db = NULL;
+    struct config_target t;
+    config_target_init(&t);
+    const char *name = args->positional[0];
+    snprintf(t.name, sizeof(t.name), "%s", name);
+    mfb_status st = MFB_OK;
+    if (strlen(name) >= sizeof(t.name))
+        st = mfb_error_set(err, MFB_ERR_USAGE, "target name '%s' is too long", name);
+    if (st == MFB_OK)
+        st = apply_options(args, &t, err);
+    if (st == MFB_OK)
+        st = config_cli_open(args, false, &db, NULL, err);
+    if (st == MFB_OK)
+        st = config_target_check_new(db, t.name, err);
+    if (st == MFB_OK)
+        st = check_before_saving(args, &t, "not added", err);
+    if (st == MFB_OK)
+        st = config_target_add(db, &t, err);
+    if (st == MFB_OK) {
+        printf("added target '%s'\n", t.name);
+        if (cli_flag(args, "no-check"))
+            config_cli_warn_unchecked("target", t.name);
+    }
+    config_target_free(&t);
+    config_db_close(db);
+    return st;
+}
+
+static mfb_status run_set(struct cli_args *args, struct mfb_error *err)
+{
+    struct config_db *db = NULL;
+    struct config_target t;
+    config_target_init(&t);
+    mfb_status st = config_cli_open(args, false, &db, NULL, err);
+    if (st == MFB_OK)
+        st = config_target_get(db, args->positional[0], &t, err);
+    if (st == MFB_OK)
+        st = apply_options(args, &t, err);
+    if (st == MFB_OK)
+        st = check_before_saving(args, &t, "not changed", err);
+    if (st == MFB_OK)
+        st = config_target_update(db, &t, err);
+    if (st == MFB_OK) {
+        printf("updated target '%s'\n", t.name);
+        if (cli_flag(args, "no-check"))
+            config_cli_warn_unchecked("target", t.name);
+    }
+    config_target_free(&t);
+    config_db_close(db);
+    return st;
+}
+
+/* The JSON of a target, without its token. */
+static json_t *target_json(const struct config_target *t)
+{
+    return json_pack("{s:s, s:o, s:b, s:o, s:o, s:o, s:o, s:I, s:i, s:o, s:o}", "name", t->name,
+                     "url", config_cli_json_str(t->url), "token_set", t->token != NULL,
+                     "fingerprint", config_cli_json_str(t->fingerprint), "ca_file",
+                     config_cli_json_str(t->ca_file), "directory",
+                     config_cli_json_str(t->directory), "naming", config_cli_json_str(t->naming),
+                     "chunk_size", (json_int_t)t->chunk_size, "connections", (int)t->connections,
+                     "created", config_cli_json_time(t->created), "updated",
+                     config_cli_json_time(t->updated));
+}
+
+static const char *verify_text(const struct config_target *t, char *buf, size_t len)
+{
+    if (t->fingerprint)
+        snprintf(buf, len, "pin %s", t->fingerprint);
+    else
+        snprintf(buf, len, "ca %s", t->ca_file ? t->ca_file : "?");
+    return buf;
+}
+
+static mfb_status run_list(struct cli_args *args, struct mfb_error *err)
+{
+    struct config_db *db = NULL;
+    struct config_target *list = NULL;
+    size_t count = 0;
+    mfb_status st = config_cli_open(args, false, &db, NULL, err);
+    if (st == MFB_OK)
+        st = config_target_list(db, &list, &count, err);
+    if (st == MFB_OK && cli_flag(args, "json")) {
+        json_t *array = json_array();
+        for (size_t i = 0; i < count; i++)
+            json_array_append_new(array, target_json(&list[i]));
+        st = config_cli_print_json(array, err);
+    } else if (st == MFB_OK) {
+        enum { COLS = 4 };
+        static const char *const header[COLS] = {"NAME", "URL", "DIRECTORY", "NAMING"};
+        const char **cells = calloc(count * COLS + 1, sizeof(*cells));
+        if (cells == NULL) {
+            st = mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+        } else {
+            for (size_t i = 0; i < count; i++) {
+                const char **row = cells + i * COLS;
+                row[0] = list[i].name;
+                row[1] = list[i].url;
+                row[2] = list[i].directory;
+                row[3] = list[i].naming;
+            }
+            if (count == 0)
+                printf("no targets; add one with 'mfb target add NAME ...'\n");
+            else
+                config_cli_table(header, COLS, cells, count);
+        }
+        free(cells);
+    }
+    config_target_list_free(list, count);
+    config_db_close(db);
+    return st;
+}
+
+static mfb_status run_show(struct cli_args *args, struct mfb_error *err)
+{
+    struct config_db *db = NULL;
+    struct config_target t;
+    config_target_init(&t);
+    mfb_status st = config_cli_open(args, false, &db, NULL, err);
+    if (st == MFB_OK)
+        st = config_target_get(db, args->positional[0], &t, err);
+    if (st == MFB_OK && cli_flag(args, "json")) {
+        st = config_cli_print_json(target_json(&t), err);
+    } else if (st == MFB_OK) {
+        char buf[600], when[64];
+        printf("name: %s\n", t.name);
+        printf("url: %s\n", t.url);
+        printf("token: %s\n", t.token ? "(set)" : "(none)");
+        printf("certificate: %s\n", verify_text(&t, buf, sizeof(buf)));
+        printf("directory: %s\n", t.directory ? t.directory : "-");
+        printf("naming: %s\n", t.naming);
+        printf("chunk size: %s\n", format_size(t.chunk_size, buf, sizeof(buf)));
+        printf("connections: %u\n", t.connections);
+        printf("created: %s\n", config_cli_time(t.created, when, sizeof(when)));
+        printf("updated: %s\n", config_cli_time(t.updated, when, sizeof(when)));
+    }
+    config_target_free(&t);
+    config_db_close(db);
+    return st;
+}
+
+static mfb_status run_remove(struct cli_args *args, struct mfb_error *err)
+{
+    struct config_db *db = NULL;
+    mfb_status st = config_cli_open(args, false, &db, NULL, err);
+    if (st == MFB_OK)
+        st = config_job_fail_orphans(db, NULL, err);
+    if (st == MFB_OK)
+        st = config_target_remove(db, args->positional[0], cli_flag(args, "force"), err);
+    if (st == MFB_OK)
+        printf("removed target '%s'\n", args->positional[0]);
+    config_db_close(db);
+    return st;
+}
+
+static mfb_status run_check(struct cli_args *args, struct mfb_error *err)
+{
+    struct config_db *db = NULL;
+    struct config_target t;
+    config_target_init(&t);
+    mfb_status st = config_cli_open(args, false, &db, NULL, err);
+    if (st == MFB_OK)
+        st = config_target_get(db, args->positional[0], &t, err);
+    if (st == MFB_OK)
+        st = validate_target_record(&t, err);
+    if (st == MFB_OK) {
+        struct validate_report report;
+        validate_target_live(&t, &report);
+        st = config_cli_report(&report, "target", t.name, "has problems", err);
+        if (st != MFB_OK)
+            mfb_error_hint(err, "fix them with 'mfb target set %s ...'", t.name);
+    }
+    if (st == MFB_OK)
+        printf("target '%s' is ready\n", t.name);
+    config_target_free(&t);
+    config_db_close(db);
+    return st;
+}
+
+static const struct cli_command target_add = {
+    .name = "add",
+    .usage = "NAME --url URL --token-file FILE (--fingerprint SHA256 | --ca-file FILE) ...",
+    .summary = "add a receiver, after checking that it answers and accepts the token",
+    .options = edit_options,
+    .min_args = 1,
+    .max_args = 1,
+    .run = run_add};
+static const struct cli_command target_set = {
+    .name = "set",
+    .usage = "NAME [OPTIONS]",
+    .summary = "change a target: the options of 'add'; only those given change",
+    .options = edit_options,
+    .min_args = 1,
+    .max_args = 1,
+    .run = run_set};
+static const struct cli_command target_list = {.name = "list",
+                                               .summary = "list the targets",
+                                               .options = json_options,
+                                               .max_args = 0,
+                                               .run = run_list};
+static const struct cli_command target_show = {.name = "show",
+                                               .usage = "NAME",
+                                               .summary = "show a target",
+                                               .options = json_options,
+                                               .min_args = 1,
+                                               .max_args = 1,
+                                               .run = run_show};
+static const struct cli_command target_remove = {.name = "remove",
+                                                 .usage = "NAME",
+                                                 .summary = "remove a target",
+                                                 .options = remove_options,
+                                                 .min_args = 1,
+                                                 .max_args = 1,
+                                                 .run = run_remove};
+static const struct cli_command target_check = {
+    .name = "check",
+    .usage = "NAME",
+    .summary = "check a saved target: health, certificate, token",
+    .min_args = 1,
+    .max_args = 1,
+    .run = run_check};
+
+static const struct cli_command *const target_commands[] = {
+    &target_add, &target_list, &target_show, &target_set, &target_remove, &target_check, NULL,
+};
+
+const struct cli_command cmd_target = {.name = "target",
+                                       .summary = "add, list, show, change or remove the "
+                                                  "receivers backups are sent to",
+                                       .subcommands = target_commands};
