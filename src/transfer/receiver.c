@@ -120,6 +120,10 @@ mfb_status receiver_upload_create(struct transfer_conn *conn, const struct uploa
     json_object_set_new(body, "size",
                         ureq->size_known ? json_integer((json_int_t)ureq->size) : json_null());
     json_object_set_new(body, "chunk_size", json_integer((json_int_t)ureq->chunk_size));
+    if (!ureq->size_known && ureq->expected_size > 0)
+        json_object_set_new(body, "expected_size", json_integer((json_int_t)ureq->expected_size));
+    if (ureq->metadata)
+        json_object_set(body, "metadata", (json_t *)ureq->metadata);
     struct http_request req = {
         .method = "POST", .path = "/v1/uploads", .what = "cannot open the upload"};
     json_t *answer = NULL;

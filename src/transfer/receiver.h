@@ -9,6 +9,7 @@
 #ifndef MFB_TRANSFER_RECEIVER_H
 #define MFB_TRANSFER_RECEIVER_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -28,6 +29,10 @@ struct upload_request {
     bool size_known;
     uint64_t size;
     uint64_t chunk_size;
+    /* When size is not known yet: an estimate the receiver checks its free
+     * space against (507 when it has no room), binding nothing; 0 for none. */
+    uint64_t expected_size;
+    const json_t *metadata; /* stored beside the backup (NAME.json); may be NULL */
 };
 
 struct upload_state {
