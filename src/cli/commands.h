@@ -14,6 +14,8 @@ extern const struct cli_command cmd_fetch;
 extern const struct cli_command cmd_init;
 extern const struct cli_command cmd_instance; /* group: add, list, show, set, remove, check */
 extern const struct cli_command cmd_target;   /* group: add, list, show, set, remove, check */
+extern const struct cli_command cmd_list;
+extern const struct cli_command cmd_restore;
 
 /* mfb-server */
 extern const struct cli_command srv_init;

@@ -10,6 +10,8 @@ static const struct cli_command *const commands[] = {
     &cmd_archive,
     &cmd_push,
     &cmd_fetch,
+    &cmd_list,
+    &cmd_restore,
     NULL,
 };
 

@@ -127,8 +127,13 @@ static void *watch_main(void *arg)
             continue;
         if (atomic_load(&w->done))
             return NULL;
-        if (atomic_load(&w->signo) != 0)
+        if (atomic_load(&w->signo) != 0 && !w->keep_running)
             _exit(128 + sig); /* a second signal: stop now */
+        if (atomic_load(&w->signo) != 0) {
+            log_warn("interrupt", "signal=%s note=already_stopping_safely",
+                     sig == SIGINT ? "INT" : "TERM");
+            continue;
+        }
         atomic_store(&w->signo, sig);
         log_warn("interrupt", "signal=%s note=stopping_transfer", sig == SIGINT ? "INT" : "TERM");
         transfer_cancel_request(w->cancel);

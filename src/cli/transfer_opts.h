@@ -59,6 +59,10 @@ struct interrupt_watch {
     struct transfer_cancel *cancel;
     atomic_int signo; /* the signal that cancelled, or 0 */
     atomic_bool done;
+    /* Set before interrupt_watch_start when the command must finish a safe
+     * path after a cancel (a restore putting directories back): a second
+     * signal is then only logged instead of ending the process. */
+    bool keep_running;
 };
 
 mfb_status interrupt_watch_start(struct interrupt_watch *w, struct transfer_cancel *cancel,

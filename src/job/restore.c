@@ -33,7 +33,6 @@
 #include "common/log.h"
 #include "common/parse.h"
 #include "job/compat.h"
-#include "job/config_map.h"
 #include "job/ownership.h"
 #include "job/restore_fetch.h"
 #include "job/swap.h"
@@ -57,6 +56,8 @@ struct root_state {
     mode_t old_mode;
     bool moved;    /* it is at aside now */
     bool touched;  /* the restore created the destination */
+    bool failed;   /* the restored files were moved to failed[] */
+    char failed_dir[PATH_MAX];
 };
 
 struct run {
@@ -71,9 +72,10 @@ struct run {
     struct restore_tops tops;
     struct restore_plan plan;
     struct root_state *roots;
-    struct mysql_method method;
-    bool have_method;
-    struct mysql_endpoint ep;
+    const struct mysql_method *method;
+    const struct mysql_endpoint *ep;
+    const char *target; /* its name */
+    const struct transfer_client *client;
     struct mysql_server_info *info; /* when the server ran */
     bool was_running;
     bool started; /* a start command ran after the stop */
@@ -98,10 +100,13 @@ __attribute__((format(printf, 3, 4))) static void say(struct run *r, const char 
     va_start(ap, fmt);
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
-    log_info("restore", "step=%s msg=\"%s\"", step, line);
     job_event(r, CONFIG_LEVEL_INFO, step, line);
-    if (r->o->report)
+    if (r->o->report) { /* it is shown already: the log has it for debugging */
+        log_debug("restore", "step=%s msg=\"%s\"", step, line);
         r->o->report(r->o->report_ctx, line);
+    } else {
+        log_info("restore", "step=%s msg=\"%s\"", step, line);
+    }
 }
 
 static bool cancelled(const struct run *r)
@@ -131,7 +136,7 @@ static mfb_status find_backup(struct run *r, struct mfb_error *err)
     const struct restore_options *o = r->o;
     struct transfer_conn *conn = NULL;
     struct backup_list list = {0};
-    mfb_status st = transfer_conn_open(o->client, o->cancel, &conn, err);
+    mfb_status st = transfer_conn_open(r->client, o->cancel, &conn, err);
     if (st == MFB_OK)
         st = receiver_backup_list(conn, r->inst->name, &list, err);
     const struct backup_entry *e = st == MFB_OK ? backup_list_find(&list, o->backup) : NULL;
@@ -148,14 +153,14 @@ static mfb_status find_backup(struct run *r, struct mfb_error *err)
     }
     if (st == MFB_ERR_NOT_FOUND && !mfb_error_is_set(err)) {
         if (list.count == 0)
-            mfb_error_set(err, st, "target '%s' holds no backup of instance '%s'", o->target,
+            mfb_error_set(err, st, "target '%s' holds no backup of instance '%s'", r->target,
                           r->inst->name);
         else
             mfb_error_set(err, st, "target '%s' holds no backup '%s' of instance '%s'",
-                          o->target, o->backup, r->inst->name);
+                          r->target, o->backup, r->inst->name);
         mfb_error_hint(err, "'mfb list %s --target %s' shows the backups there; give an id, a "
                             "name or 'latest'",
-                       r->inst->name, o->target);
+                       r->inst->name, r->target);
     }
     backup_list_free(&list);
     transfer_conn_close(conn);
@@ -174,7 +179,7 @@ static mfb_status find_backup(struct run *r, struct mfb_error *err)
 static mfb_status fetch(struct run *r, struct mfb_error *err)
 {
     const struct restore_options *o = r->o;
-    struct restore_fetch f = {.client = o->client,
+    struct restore_fetch f = {.client = r->client,
                               .backup = &r->res->backup,
                               .spool = o->spool ? o->spool : r->inst->spool,
                               .cancel = o->cancel,
@@ -245,23 +250,34 @@ static mfb_status verify_archive(struct run *r, struct mfb_error *err)
 
 /* ---- 2. --to DIR ---- */
 
-static mfb_status extract_to(struct run *r, struct mfb_error *err)
+/* Before the download: DIR is new or empty. */
+static mfb_status check_to_dir(const char *dir, struct mfb_error *err)
 {
-    const char *dir = r->o->to_dir;
     struct stat sb;
-    if (stat(dir, &sb) == 0 && !S_ISDIR(sb.st_mode))
+    if (stat(dir, &sb) != 0)
+        return MFB_OK;
+    if (!S_ISDIR(sb.st_mode))
         return mfb_error_set(err, MFB_ERR_INVALID, "--to '%s' is not a directory", dir);
-    if (stat(dir, &sb) == 0 && !swap_dir_is_empty(dir)) {
+    if (!swap_dir_is_empty(dir)) {
         mfb_error_set(err, MFB_ERR_EXISTS, "--to '%s' is not empty", dir);
         mfb_error_hint(err, "give a new or empty directory; mfb never overwrites files");
         return MFB_ERR_EXISTS;
     }
+    return MFB_OK;
+}
+
+static mfb_status extract_to(struct run *r, struct mfb_error *err)
+{
+    const char *dir = r->o->to_dir;
+    mfb_status st = check_to_dir(dir, err); /* again: time has passed */
+    if (st != MFB_OK)
+        return st;
     uint64_t need = 0, dev = 0, avail = 0;
     for (size_t i = 0; i < r->tops.count; i++)
         need += r->tops.items[i].bytes + r->tops.items[i].entries * ENTRY_OVERHEAD;
     char probe[PATH_MAX];
     snprintf(probe, sizeof(probe), "%s/x", dir);
-    mfb_status st = swap_free_space(probe, &dev, &avail, err);
+    st = swap_free_space(probe, &dev, &avail, err);
     if (st == MFB_OK && need > avail) {
         char a[32], b[32];
         st = mfb_error_set(err, MFB_ERR_NO_SPACE,
@@ -309,10 +325,9 @@ static mfb_status make_plan(struct run *r, struct mfb_error *err)
 /* Is the server up? If so, what is it and where are its pid file and socket. */
 static mfb_status inspect_server(struct run *r, struct mfb_error *err)
 {
-    config_map_endpoint(r->inst, &r->ep);
     struct mysql_client *c = NULL;
     struct mfb_error local = {0};
-    mfb_status st = mysql_client_connect(&r->ep, CONNECT_MS, &c, &local);
+    mfb_status st = mysql_client_connect(r->ep, CONNECT_MS, &c, &local);
     if (st == MFB_ERR_NETWORK) {
         r->was_running = false;
         say(r, "preflight", "the server of instance '%s' is not running (%s)", r->inst->name,
@@ -374,19 +389,16 @@ static mfb_status check_compat(struct run *r, struct mfb_error *err)
         return MFB_OK;
     }
     mysql_error_forward(err, &local);
-    if (st == MFB_ERR_NOT_FOUND && r->metadata == NULL)
-        mfb_error_hint(err, "an archive without metadata cannot be checked: pass --force to "
-                            "restore it anyway, or extract it with --to DIR");
+    if (st == MFB_ERR_NOT_FOUND)
+        mfb_error_hint(err, "without them the backup cannot be checked against the server: pass "
+                            "--force to restore it anyway, or extract it with --to DIR");
     return st;
 }
 
-/* Every destination can be moved aside and has room, and the method is usable. */
+/* Every destination can be moved aside and has room. */
 static mfb_status check_places(struct run *r, struct mfb_error *err)
 {
-    mfb_status st = config_map_method(r->inst, &r->method, err);
-    if (st != MFB_OK)
-        return st;
-    r->have_method = true;
+    mfb_status st = MFB_OK;
     size_t n = r->plan.count;
     uint64_t *dev = calloc(n, sizeof(*dev)), *avail = calloc(n, sizeof(*avail));
     if (dev == NULL || avail == NULL)
@@ -450,10 +462,10 @@ static mfb_status stop_now(struct run *r, const atomic_bool *cancel, uint64_t *w
     mfb_status st = watch_init(r, &watch, err);
     struct mysql_client *c = NULL;
     uint64_t deadline = mysql_clock_ms() + timeout(r, CONFIG_TIMEOUT_STOP);
-    if (st == MFB_OK && r->method.kind == MYSQL_METHOD_SHUTDOWN_SQL)
-        st = mysql_client_connect(&r->ep, CONNECT_MS, &c, err);
+    if (st == MFB_OK && r->method->kind == MYSQL_METHOD_SHUTDOWN_SQL)
+        st = mysql_client_connect(r->ep, CONNECT_MS, &c, err);
     if (st == MFB_OK)
-        st = mysql_control_stop(&r->method, c, mysql_clock_left(deadline), cancel, NULL, err);
+        st = mysql_control_stop(r->method, c, mysql_clock_left(deadline), cancel, NULL, err);
     mysql_client_close(c);
     if (st == MFB_OK)
         st = mysql_wait_stopped(&watch, mysql_clock_left(deadline), cancel, waited_ms, err);
@@ -476,7 +488,7 @@ static mfb_status stop_server(struct run *r, struct mfb_error *err)
     if (!r->was_running)
         return MFB_OK;
     char method[300];
-    mysql_method_str(&r->method, method, sizeof(method));
+    mysql_method_str(r->method, method, sizeof(method));
     uint64_t begin = mysql_clock_ms();
     mfb_status st = stop_now(r, cancel_flag(r), NULL, err);
     r->job.step_ms[CONFIG_STEP_STOP] = (int64_t)(mysql_clock_ms() - begin);
@@ -556,12 +568,12 @@ static mfb_status start_server(struct run *r, const char *step, struct mfb_error
 {
     uint64_t begin = mysql_clock_ms();
     r->started = true;
-    mfb_status st = mysql_control_start(&r->method, timeout(r, CONFIG_TIMEOUT_START), NULL, err);
+    mfb_status st = mysql_control_start(r->method, timeout(r, CONFIG_TIMEOUT_START), NULL, err);
     uint64_t mid = mysql_clock_ms();
     r->job.step_ms[CONFIG_STEP_START] = (int64_t)(mid - begin);
     struct mysql_ping_result ping = {0};
     if (st == MFB_OK)
-        st = mysql_client_ping_until(&r->ep, timeout(r, CONFIG_TIMEOUT_VERIFY), 0, NULL, &ping,
+        st = mysql_client_ping_until(r->ep, timeout(r, CONFIG_TIMEOUT_VERIFY), 0, NULL, &ping,
                                      err);
     r->job.step_ms[CONFIG_STEP_VERIFY] = (int64_t)(mysql_clock_ms() - mid);
     if (st == MFB_OK) {
@@ -605,9 +617,10 @@ static void critical(struct run *r, struct mfb_error *err, const char *what)
 static void roll_back(struct run *r, struct mfb_error *err)
 {
     struct mfb_error e = {0};
+    bool tried_restored = r->started; /* a server was started on the restored files */
     r->res->rolled_back = true;
     say(r, "restore", "restore failed (%s); putting the old directories back", err->message);
-    if (r->started) {
+    if (tried_restored) {
         /* a server on the restored files may run, or half run: it must go first */
         if (!server_gone(r) && stop_now(r, NULL, NULL, &e) != MFB_OK && !server_gone(r)) {
             critical(r, err, "a server started on the restored files would not stop, so the old "
@@ -619,14 +632,15 @@ static void roll_back(struct run *r, struct mfb_error *err)
         struct root_state *rs = &r->roots[i];
         struct stat sb;
         if (rs->touched && lstat(rs->plan->dest, &sb) == 0) {
-            char failed[PATH_MAX];
-            if (swap_sibling(rs->plan->dest, SWAP_FAILED_SUFFIX, r->stamp, failed,
-                             sizeof(failed), &e) != MFB_OK ||
-                swap_move(rs->plan->dest, failed, &e) != MFB_OK) {
+            if (swap_sibling(rs->plan->dest, SWAP_FAILED_SUFFIX, r->stamp, rs->failed_dir,
+                             sizeof(rs->failed_dir), &e) != MFB_OK ||
+                swap_move(rs->plan->dest, rs->failed_dir, &e) != MFB_OK) {
                 critical(r, err, e.message);
                 return;
             }
-            say(r, "restore", "moved the partly restored %s to %s", rs->plan->dest, failed);
+            rs->failed = true;
+            say(r, "restore", "moved the partly restored %s to %s", rs->plan->dest,
+                rs->failed_dir);
         }
         if (rs->moved) {
             if (swap_move(rs->aside, rs->plan->dest, &e) != MFB_OK) {
@@ -645,9 +659,20 @@ static void roll_back(struct run *r, struct mfb_error *err)
         critical(r, err, why);
         return;
     }
-    char hint[sizeof(err->hint) + 128];
-    snprintf(hint, sizeof(hint), "the old directories were put back and the server answers%s%s",
-             err->hint[0] ? "; " : "", err->hint);
+    char hint[sizeof(err->hint) + 2 * PATH_MAX];
+    size_t len = (size_t)snprintf(hint, sizeof(hint),
+                                  "the old directories were put back and the server answers");
+    for (size_t i = 0; i < r->plan.count && len < sizeof(hint); i++)
+        if (r->roots[i].failed)
+            len += (size_t)snprintf(hint + len, sizeof(hint) - len, "; the restored files are in %.*s",
+                                    PATH_MAX / 2, r->roots[i].failed_dir);
+    const char *log = r->info ? mysql_rows_lookup(r->info->variables, "log_error") : NULL;
+    if (len < sizeof(hint) && tried_restored && log != NULL && log[0] != '\0')
+        len += (size_t)snprintf(hint + len, sizeof(hint) - len,
+                                "; the server's error log %.*s says why they would not start",
+                                PATH_MAX / 2, log);
+    else if (len < sizeof(hint) && err->hint[0])
+        snprintf(hint + len, sizeof(hint) - len, "; %s", err->hint);
     set_hint(err, hint);
 }
 
@@ -702,6 +727,8 @@ static mfb_status restore_in_place(struct run *r, struct mfb_error *err)
     st = move_aside(r, err);
     if (st == MFB_OK)
         st = extract_roots(r, err);
+    if (st == MFB_OK && cancelled(r)) /* the last chance: from here on it is done */
+        st = cancel_error(err);
     if (st == MFB_OK)
         st = start_server(r, "start", err);
     if (st != MFB_OK) {
@@ -738,14 +765,22 @@ mfb_status restore_run(const struct restore_options *o, struct restore_result *r
     result->downtime_ms = -1;
     struct mfb_error local = {0};
     struct mfb_error *e = err ? err : &local;
-    struct run r = {.o = o, .inst = o->instance, .res = result};
+    struct run r = {.o = o,
+                    .inst = &o->instance->record,
+                    .method = &o->instance->method,
+                    .ep = &o->instance->endpoint,
+                    .target = o->target->record.name,
+                    .client = o->target->client,
+                    .res = result};
     swap_stamp(time(NULL), r.stamp, sizeof(r.stamp));
     if (o->db != NULL &&
-        config_job_create(o->db, o->instance->name, o->target, "restore", &r.job, e) == MFB_OK) {
+        config_job_create(o->db, r.inst->name, r.target, "restore", &r.job, e) == MFB_OK) {
         r.have_job = true;
         result->job_id = r.job.id;
     }
     mfb_status st = mfb_error_is_set(e) ? e->status : MFB_OK;
+    if (st == MFB_OK && o->to_dir)
+        st = check_to_dir(o->to_dir, e);
     if (st == MFB_OK)
         st = find_backup(&r, e);
     if (st == MFB_OK)
@@ -770,8 +805,6 @@ mfb_status restore_run(const struct restore_options *o, struct restore_result *r
     restore_tops_free(&r.tops);
     restore_plan_free(&r.plan);
     free(r.roots);
-    if (r.have_method)
-        mysql_method_free(&r.method);
     mysql_server_info_free(r.info);
     return st;
 }

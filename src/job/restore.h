@@ -40,6 +40,7 @@
 #include <stdint.h>
 
 #include "common/status.h"
+#include "job/endpoints.h"
 #include "job/restore_plan.h"
 #include "store/config_db.h"
 #include "transfer/cancel.h"
@@ -49,9 +50,8 @@
 
 struct restore_options {
     struct config_db *db; /* for the job log; may be NULL */
-    const struct config_instance *instance;
-    const struct transfer_client *client; /* the target's receiver */
-    const char *target;                   /* its name, for messages and the job log */
+    const struct job_instance *instance;
+    const struct job_target *target;
     const char *backup;                   /* backup id, name, or "latest" */
     const char *to_dir;                   /* --to: only extract there; NULL: in place */
     const struct restore_map *maps;
