@@ -16,7 +16,6 @@ push`; metadata can be overridden to forge a MySQL or a future backup.)
 
 import json
 import os
-import subprocess
 import sys
 
 import mfbtest
@@ -173,7 +172,9 @@ class RestoreTestCase(mfbtest.TempDirTestCase):
         self.assertTrue(self.db.is_running(), "the server is not running")
         self.assertEqual(self.db.query_value("SELECT 1"), "1")
 
-
-def subprocess_ok(argv, **kw):
-    return subprocess.run(argv, check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, **kw)
+    def assert_untouched(self, pid, checksums):
+        """A refusal changed nothing: same server process, nothing moved, same data."""
+        self.assertEqual(self.db.server_pid(), pid)
+        self.assertEqual(self.env.asides(), [])
+        self.assertEqual(self.env.failed(), [])
+        self.assertEqual(self.db.checksum_tables(), checksums)
