@@ -24,6 +24,7 @@
 #include "job/backup.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -631,8 +632,10 @@ static mfb_status archive_and_upload(struct backup *b, enum restart_point rp, st
         archive_writer_set_metadata(w, b->metadata);
         st = file_sink_open(&fs, b->zip_path, &seal.inner, &aerr);
     }
-    if (st == MFB_OK && (up_fd = dup(fs.fd)) < 0)
-        st = mfb_error_errno(&aerr, errno, MFB_ERR_IO, "cannot open '%s'", b->zip_path);
+    /* The uploader reads through a descriptor of its own: the sink's is
+     * write-only and is closed when the archive is published. */
+    if (st == MFB_OK && (up_fd = open(fs.tmp_path, O_RDONLY | O_CLOEXEC)) < 0)
+        st = mfb_error_errno(&aerr, errno, MFB_ERR_IO, "cannot open '%s'", fs.tmp_path);
     if (st == MFB_OK) {
         struct uploader_config uc = {
             .client = b->tgt.client,
