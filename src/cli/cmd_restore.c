@@ -120,7 +120,8 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
     char *to_dir = NULL, *spool = NULL;
     struct transfer_cancel cancel;
     transfer_cancel_init(&cancel, NULL);
-    struct interrupt_watch watch = {.keep_running = true};
+    struct interrupt_watch watch = {
+        .patient = true, .patient_note = "the restore is putting things back; wait for it"};
     struct progress_bar bar;
     progress_bar_init(&bar);
     struct transfer_observer observer = progress_bar_observer(&bar);

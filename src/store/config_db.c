@@ -118,6 +118,15 @@ static const struct migration migrations[] = {
         "  INSERT INTO jobs_fts(rowid, instance, target, backup_name, error, hint)"
         "    VALUES (new.id, new.instance, new.target, new.backup_name, new.error, new.hint);"
         "  END;"},
+    /* Alert channels (docs/alerts.md). */
+    {2, "CREATE TABLE alerts ("
+        "  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+        "  kind TEXT NOT NULL CHECK (kind IN ('webhook', 'email', 'command')),"
+        "  min_severity TEXT NOT NULL DEFAULT 'warning'"
+        "    CHECK (min_severity IN ('info', 'warning', 'error', 'critical')),"
+        "  url TEXT, secret TEXT, smtp_user TEXT, mail_from TEXT, mail_to TEXT,"
+        "  ca_file TEXT, command TEXT,"
+        "  created INTEGER NOT NULL, updated INTEGER NOT NULL);"},
 };
 
 #define MIGRATION_COUNT (sizeof(migrations) / sizeof(migrations[0]))
@@ -133,12 +142,12 @@ static const char *const timeout_names[CONFIG_TIMEOUT_COUNT] = {
  * buffer pool may take minutes; archive and upload scale with the data
  * (hours for hundreds of GB); a start includes crash recovery if any. */
 static const uint64_t timeout_defaults[CONFIG_TIMEOUT_COUNT] = {
-    5 * 60 * 1000ULL,       /* preflush */
-    10 * 60 * 1000ULL,      /* stop */
-    6 * 3600 * 1000ULL,     /* archive */
-    12 * 3600 * 1000ULL,    /* upload */
-    10 * 60 * 1000ULL,      /* start */
-    5 * 60 * 1000ULL,       /* verify */
+    5 * 60 * 1000ULL,    /* preflush */
+    10 * 60 * 1000ULL,   /* stop */
+    6 * 3600 * 1000ULL,  /* archive */
+    12 * 3600 * 1000ULL, /* upload */
+    10 * 60 * 1000ULL,   /* start */
+    5 * 60 * 1000ULL,    /* verify */
 };
 
 static const char *const control_names[] = {"systemd", "sysv", "shutdown-sql", "command"};
@@ -214,7 +223,7 @@ const char *config_level_str(enum config_level l)
 }
 
 mfb_status config_control_parse(const char *text, enum config_control *control, char **service,
-                                 struct mfb_error *err)
+                                struct mfb_error *err)
 {
     *service = NULL;
     const char *colon = strchr(text, ':');
@@ -461,7 +470,7 @@ void config_instance_free(struct config_instance *inst)
 }
 
 #define INSTANCE_COLUMNS                                                                           \
-    "id, name, socket, host, port, user, password, control, service, start_cmd, stop_cmd, "       \
+    "id, name, socket, host, port, user, password, control, service, start_cmd, stop_cmd, "        \
     "datadir, spool, restart_after, preflush_timeout_ms, stop_timeout_ms, archive_timeout_ms, "    \
     "upload_timeout_ms, start_timeout_ms, verify_timeout_ms, created, updated"
 
@@ -498,15 +507,15 @@ static mfb_status read_instance(sqlite3_stmt *stmt, struct config_instance *out,
     out->port = (unsigned)sqlite3_column_int64(stmt, 4);
     out->user = sqlutil_dup_text(stmt, 5, &oom);
     out->password = sqlutil_dup_text(stmt, 6, &oom);
-    int control = lookup(control_names, COUNT_OF(control_names),
-                         (const char *)sqlite3_column_text(stmt, 7));
+    int control =
+        lookup(control_names, COUNT_OF(control_names), (const char *)sqlite3_column_text(stmt, 7));
     out->service = sqlutil_dup_text(stmt, 8, &oom);
     out->start_cmd = sqlutil_dup_text(stmt, 9, &oom);
     out->stop_cmd = sqlutil_dup_text(stmt, 10, &oom);
     out->datadir = sqlutil_dup_text(stmt, 11, &oom);
     out->spool = sqlutil_dup_text(stmt, 12, &oom);
-    int restart = lookup(restart_names, COUNT_OF(restart_names),
-                         (const char *)sqlite3_column_text(stmt, 13));
+    int restart =
+        lookup(restart_names, COUNT_OF(restart_names), (const char *)sqlite3_column_text(stmt, 13));
     for (int i = 0; i < CONFIG_TIMEOUT_COUNT; i++)
         out->timeout_ms[i] = (uint64_t)sqlite3_column_int64(stmt, 14 + i);
     out->created = sqlite3_column_int64(stmt, 20);
@@ -561,8 +570,7 @@ done:
     return st;
 }
 
-mfb_status config_instance_check_new(struct config_db *db, const char *name,
-                                     struct mfb_error *err)
+mfb_status config_instance_check_new(struct config_db *db, const char *name, struct mfb_error *err)
 {
     return check_new(db, "SELECT 1 FROM instances WHERE name = ?", name, "instance", err);
 }
@@ -594,8 +602,8 @@ done:
     return st;
 }
 
-mfb_status config_instance_get(struct config_db *db, const char *name,
-                               struct config_instance *out, struct mfb_error *err)
+mfb_status config_instance_get(struct config_db *db, const char *name, struct config_instance *out,
+                               struct mfb_error *err)
 {
     config_instance_init(out);
     sqlite3_stmt *stmt = NULL;
@@ -619,8 +627,7 @@ done:
 }
 
 /* Grows *list by one zeroed element of `size` bytes. */
-static mfb_status grow(void **list, size_t *count, size_t *cap, size_t size,
-                       struct mfb_error *err)
+static mfb_status grow(void **list, size_t *count, size_t *cap, size_t size, struct mfb_error *err)
 {
     if (*count == *cap) {
         size_t ncap = *cap ? *cap * 2 : 8;
@@ -634,8 +641,8 @@ static mfb_status grow(void **list, size_t *count, size_t *cap, size_t size,
     return MFB_OK;
 }
 
-mfb_status config_instance_list(struct config_db *db, struct config_instance **list,
-                                size_t *count, struct mfb_error *err)
+mfb_status config_instance_list(struct config_db *db, struct config_instance **list, size_t *count,
+                                struct mfb_error *err)
 {
     *list = NULL;
     *count = 0;
@@ -700,8 +707,8 @@ done:
 }
 
 /* Sets *job_id to a job of `column` = name with status `status`, or 0. */
-static mfb_status find_job(struct config_db *db, const char *sql, const char *name,
-                           int64_t *job_id, struct mfb_error *err)
+static mfb_status find_job(struct config_db *db, const char *sql, const char *name, int64_t *job_id,
+                           struct mfb_error *err)
 {
     *job_id = 0;
     sqlite3_stmt *stmt = NULL;
@@ -760,8 +767,8 @@ mfb_status config_instance_remove(struct config_db *db, const char *name, struct
         st = MFB_ERR_BUSY;
     }
     if (st == MFB_OK)
-        st = delete_named(db, "DELETE FROM instances WHERE name = ?", name, "instance",
-                          "instance", err);
+        st = delete_named(db, "DELETE FROM instances WHERE name = ?", name, "instance", "instance",
+                          err);
     st = finish_tx(db, st, err);
 done:
     pthread_mutex_unlock(&db->lock);
@@ -809,8 +816,7 @@ static void bind_target(sqlite3_stmt *stmt, const struct config_target *t)
     sqlite3_bind_int64(stmt, 12, t->updated);
 }
 
-static mfb_status read_target(sqlite3_stmt *stmt, struct config_target *out,
-                              struct mfb_error *err)
+static mfb_status read_target(sqlite3_stmt *stmt, struct config_target *out, struct mfb_error *err)
 {
     config_target_init(out);
     int oom = 0;
@@ -838,8 +844,7 @@ mfb_status config_target_check_new(struct config_db *db, const char *name, struc
     return check_new(db, "SELECT 1 FROM targets WHERE name = ?", name, "target", err);
 }
 
-mfb_status config_target_add(struct config_db *db, struct config_target *t,
-                             struct mfb_error *err)
+mfb_status config_target_add(struct config_db *db, struct config_target *t, struct mfb_error *err)
 {
     sqlite3_stmt *stmt = NULL;
     pthread_mutex_lock(&db->lock);
@@ -895,8 +900,8 @@ mfb_status config_target_list(struct config_db *db, struct config_target **list,
     size_t cap = 0;
     sqlite3_stmt *stmt = NULL;
     pthread_mutex_lock(&db->lock);
-    mfb_status st = sqlutil_prepare(
-        db->sql, "SELECT " TARGET_COLUMNS " FROM targets ORDER BY name", &stmt, err);
+    mfb_status st = sqlutil_prepare(db->sql, "SELECT " TARGET_COLUMNS " FROM targets ORDER BY name",
+                                    &stmt, err);
     int rc = SQLITE_DONE;
     while (st == MFB_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         st = grow((void **)list, count, &cap, sizeof(**list), err);
@@ -981,8 +986,7 @@ mfb_status config_target_remove(struct config_db *db, const char *name, bool for
         }
     }
     if (st == MFB_OK)
-        st = delete_named(db, "DELETE FROM targets WHERE name = ?", name, "target", "target",
-                          err);
+        st = delete_named(db, "DELETE FROM targets WHERE name = ?", name, "target", "target", err);
     st = finish_tx(db, st, err);
 done:
     pthread_mutex_unlock(&db->lock);
@@ -1021,12 +1025,11 @@ mfb_status config_setting_set(struct config_db *db, const char *key, const char 
 {
     sqlite3_stmt *stmt = NULL;
     pthread_mutex_lock(&db->lock);
-    mfb_status st = sqlutil_prepare(
-        db->sql,
-        value ? "INSERT INTO settings (key, value) VALUES (?1, ?2) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
-              : "DELETE FROM settings WHERE key = ?1",
-        &stmt, err);
+    mfb_status st = sqlutil_prepare(db->sql,
+                                    value ? "INSERT INTO settings (key, value) VALUES (?1, ?2) "
+                                            "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+                                          : "DELETE FROM settings WHERE key = ?1",
+                                    &stmt, err);
     if (st != MFB_OK)
         goto done;
     sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
@@ -1044,7 +1047,7 @@ done:
 
 #define JOB_COLUMNS                                                                                \
     "id, instance, target, kind, status, pid, started, ended, preflight_ms, preflush_ms, "         \
-    "stop_ms, snapshot_ms, archive_ms, upload_ms, start_ms, verify_ms, finish_ms, downtime_ms, "  \
+    "stop_ms, snapshot_ms, archive_ms, upload_ms, start_ms, verify_ms, finish_ms, downtime_ms, "   \
     "bytes_in, bytes_out, upload_id, backup_name, backup_id, error, hint"
 #define JOB_STEP_COLUMN 8 /* preflight_ms, in the order of enum config_step */
 
@@ -1238,9 +1241,8 @@ done:
     return st;
 }
 
-mfb_status config_job_events(struct config_db *db, int64_t job_id,
-                             struct config_job_event **list, size_t *count,
-                             struct mfb_error *err)
+mfb_status config_job_events(struct config_db *db, int64_t job_id, struct config_job_event **list,
+                             size_t *count, struct mfb_error *err)
 {
     *list = NULL;
     *count = 0;
@@ -1412,8 +1414,7 @@ mfb_status config_job_fail_orphans(struct config_db *db, size_t *count, struct m
     mfb_status st = sqlutil_exec(db->sql, "BEGIN IMMEDIATE", "check running jobs", err);
     if (st != MFB_OK)
         goto done;
-    st = sqlutil_prepare(db->sql, "SELECT id, pid FROM jobs WHERE status = 'running'", &stmt,
-                         err);
+    st = sqlutil_prepare(db->sql, "SELECT id, pid FROM jobs WHERE status = 'running'", &stmt, err);
     if (st == MFB_OK)
         st = sqlutil_prepare(db->sql,
                              "UPDATE jobs SET status = 'failed', ended = ?2, "
@@ -1481,6 +1482,178 @@ mfb_status config_job_prune(struct config_db *db, int64_t before_ms, size_t *del
     }
     st = finish_tx(db, st, err);
 done:
+    pthread_mutex_unlock(&db->lock);
+    return st;
+}
+
+/* ---- alert channels ---- */
+
+static const char *const alert_kind_names[] = {"webhook", "email", "command"};
+static const char *const severity_names[] = {"info", "warning", "error", "critical"};
+
+const char *config_alert_kind_str(enum config_alert_kind k)
+{
+    return (unsigned)k < COUNT_OF(alert_kind_names) ? alert_kind_names[k] : "?";
+}
+
+const char *config_severity_str(enum config_severity s)
+{
+    return (unsigned)s < COUNT_OF(severity_names) ? severity_names[s] : "?";
+}
+
+mfb_status config_severity_parse(const char *text, enum config_severity *s, struct mfb_error *err)
+{
+    int i = lookup(severity_names, COUNT_OF(severity_names), text);
+    if (i < 0) {
+        mfb_error_set(err, MFB_ERR_USAGE, "invalid severity '%s'", text ? text : "");
+        mfb_error_hint(err, "use info, warning, error or critical");
+        return MFB_ERR_USAGE;
+    }
+    *s = (enum config_severity)i;
+    return MFB_OK;
+}
+
+void config_alert_init(struct config_alert *a)
+{
+    memset(a, 0, sizeof(*a));
+    a->min_severity = CONFIG_SEVERITY_WARNING;
+}
+
+void config_alert_free(struct config_alert *a)
+{
+    if (a == NULL)
+        return;
+    free(a->url);
+    config_secret_free(a->secret);
+    free(a->smtp_user);
+    free(a->mail_from);
+    free(a->mail_to);
+    free(a->ca_file);
+    free(a->command);
+    memset(a, 0, sizeof(*a));
+}
+
+#define ALERT_COLUMNS                                                                              \
+    "id, name, kind, min_severity, url, secret, smtp_user, mail_from, mail_to, ca_file, "          \
+    "command, created, updated"
+
+static mfb_status read_alert(sqlite3_stmt *stmt, struct config_alert *out, struct mfb_error *err)
+{
+    config_alert_init(out);
+    int oom = 0;
+    out->id = sqlite3_column_int64(stmt, 0);
+    sqlutil_copy_text(out->name, sizeof(out->name), stmt, 1);
+    int kind = lookup(alert_kind_names, COUNT_OF(alert_kind_names),
+                      (const char *)sqlite3_column_text(stmt, 2));
+    int sev = lookup(severity_names, COUNT_OF(severity_names),
+                     (const char *)sqlite3_column_text(stmt, 3));
+    out->url = sqlutil_dup_text(stmt, 4, &oom);
+    out->secret = sqlutil_dup_text(stmt, 5, &oom);
+    out->smtp_user = sqlutil_dup_text(stmt, 6, &oom);
+    out->mail_from = sqlutil_dup_text(stmt, 7, &oom);
+    out->mail_to = sqlutil_dup_text(stmt, 8, &oom);
+    out->ca_file = sqlutil_dup_text(stmt, 9, &oom);
+    out->command = sqlutil_dup_text(stmt, 10, &oom);
+    out->created = sqlite3_column_int64(stmt, 11);
+    out->updated = sqlite3_column_int64(stmt, 12);
+    if (oom) {
+        config_alert_free(out);
+        return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+    }
+    if (kind < 0 || sev < 0) {
+        config_alert_free(out);
+        return mfb_error_set(err, MFB_ERR_CORRUPT, "the stored alert channel has an unknown value");
+    }
+    out->kind = (enum config_alert_kind)kind;
+    out->min_severity = (enum config_severity)sev;
+    return MFB_OK;
+}
+
+mfb_status config_alert_add(struct config_db *db, struct config_alert *a, struct mfb_error *err)
+{
+    sqlite3_stmt *stmt = NULL;
+    pthread_mutex_lock(&db->lock);
+    a->created = a->updated = now_s();
+    mfb_status st = sqlutil_prepare(db->sql,
+                                    "INSERT INTO alerts (" ALERT_COLUMNS ") VALUES "
+                                    "(NULL, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                                    &stmt, err);
+    if (st != MFB_OK)
+        goto done;
+    sqlite3_bind_text(stmt, 2, a->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 3, config_alert_kind_str(a->kind), -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 4, config_severity_str(a->min_severity), -1, SQLITE_STATIC);
+    sqlutil_bind_text(stmt, 5, a->url);
+    sqlutil_bind_text(stmt, 6, a->secret);
+    sqlutil_bind_text(stmt, 7, a->smtp_user);
+    sqlutil_bind_text(stmt, 8, a->mail_from);
+    sqlutil_bind_text(stmt, 9, a->mail_to);
+    sqlutil_bind_text(stmt, 10, a->ca_file);
+    sqlutil_bind_text(stmt, 11, a->command);
+    sqlite3_bind_int64(stmt, 12, a->created);
+    sqlite3_bind_int64(stmt, 13, a->updated);
+    if (sqlite3_step(stmt) != SQLITE_DONE) {
+        if (is_duplicate(db)) {
+            mfb_error_set(err, MFB_ERR_EXISTS, "alert channel '%s' already exists", a->name);
+            mfb_error_hint(err,
+                           "remove it first with 'mfb alert remove %s', or choose another "
+                           "name",
+                           a->name);
+            st = MFB_ERR_EXISTS;
+        } else {
+            st = sqlutil_fail(db->sql, "save the alert channel", err);
+        }
+        goto done;
+    }
+    a->id = sqlite3_last_insert_rowid(db->sql);
+done:
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&db->lock);
+    return st;
+}
+
+mfb_status config_alert_list(struct config_db *db, struct config_alert **list, size_t *count,
+                             struct mfb_error *err)
+{
+    *list = NULL;
+    *count = 0;
+    size_t cap = 0;
+    sqlite3_stmt *stmt = NULL;
+    pthread_mutex_lock(&db->lock);
+    mfb_status st =
+        sqlutil_prepare(db->sql, "SELECT " ALERT_COLUMNS " FROM alerts ORDER BY name", &stmt, err);
+    int rc = SQLITE_DONE;
+    while (st == MFB_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        st = grow((void **)list, count, &cap, sizeof(**list), err);
+        if (st == MFB_OK)
+            st = read_alert(stmt, &(*list)[*count], err);
+        if (st == MFB_OK)
+            (*count)++;
+    }
+    if (st == MFB_OK && rc != SQLITE_DONE)
+        st = sqlutil_fail(db->sql, "list the alert channels", err);
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&db->lock);
+    if (st != MFB_OK) {
+        config_alert_list_free(*list, *count);
+        *list = NULL;
+        *count = 0;
+    }
+    return st;
+}
+
+void config_alert_list_free(struct config_alert *list, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        config_alert_free(&list[i]);
+    free(list);
+}
+
+mfb_status config_alert_remove(struct config_db *db, const char *name, struct mfb_error *err)
+{
+    pthread_mutex_lock(&db->lock);
+    mfb_status st =
+        delete_named(db, "DELETE FROM alerts WHERE name = ?", name, "alert channel", "alert", err);
     pthread_mutex_unlock(&db->lock);
     return st;
 }

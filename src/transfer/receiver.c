@@ -259,6 +259,30 @@ mfb_status receiver_chunk_delete(struct transfer_conn *conn, const char *upload_
     return st;
 }
 
+mfb_status receiver_upload_abandon(struct transfer_conn *conn, const char *upload_id,
+                                   struct mfb_error *err)
+{
+    if (!receiver_id_valid(upload_id))
+        return mfb_error_set(err, MFB_ERR_USAGE, "'%s' is not a valid upload id", upload_id);
+    char path[256];
+    snprintf(path, sizeof(path), "/v1/uploads/%s", upload_id);
+    struct http_request req = {
+        .method = "DELETE", .path = path, .what = "cannot abandon the upload"};
+    struct http_response resp = {0};
+    struct mfb_error local = {0};
+    mfb_status st = transfer_conn_call(conn, &req, &resp, &local);
+    long status = resp.status;
+    http_response_free(&resp);
+    if (st == MFB_ERR_NOT_FOUND && status == 404)
+        return MFB_OK;
+    if (st != MFB_OK) {
+        mfb_error_set(err, st, "%s", local.message);
+        if (local.hint[0])
+            mfb_error_hint(err, "%s", local.hint);
+    }
+    return st;
+}
+
 static mfb_status parse_backup(const char *what, json_t *answer, struct backup_info *backup,
                                struct mfb_error *err)
 {

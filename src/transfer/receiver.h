@@ -78,6 +78,11 @@ mfb_status receiver_chunk_put(struct transfer_conn *conn, const char *upload_id,
 mfb_status receiver_chunk_delete(struct transfer_conn *conn, const char *upload_id, uint64_t index,
                                  struct mfb_error *err);
 
+/* DELETE /v1/uploads/{id}: give up an upload and free its space on the
+ * receiver. A 404 (already gone) is success. */
+mfb_status receiver_upload_abandon(struct transfer_conn *conn, const char *upload_id,
+                                   struct mfb_error *err);
+
 /* POST /v1/uploads/{id}/complete. */
 mfb_status receiver_upload_complete(struct transfer_conn *conn, const char *upload_id,
                                     uint64_t size, const uint8_t sha256[SHA256_LEN],
