@@ -17,11 +17,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "cli/config_cli.h"
 #include "cli/progress.h"
 #include "cli/transfer_opts.h"
+#include "common/log.h"
 #include "common/parse.h"
 #include "job/endpoints.h"
 #include "job/restore.h"
@@ -86,8 +88,7 @@ static void free_maps(struct maps *m)
     }
 }
 
-static void print_result(const struct restore_options *o, const struct restore_result *r,
-                         bool ok)
+static void print_result(const struct restore_options *o, const struct restore_result *r, bool ok)
 {
     if (!ok) {
         /* the error says what failed; the way back was shown step by step */
@@ -121,12 +122,16 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
     struct transfer_cancel cancel;
     transfer_cancel_init(&cancel, NULL);
     struct interrupt_watch watch = {
-        .patient = true, .patient_note = "the restore is putting things back; wait for it"};
+        .patient = true,
+        .patient_note = "already_cancelling:_waiting_for_the_restore_to_finish_safely"};
     struct progress_bar bar;
     progress_bar_init(&bar);
     struct transfer_observer observer = progress_bar_observer(&bar);
     struct restore_result result = {0};
 
+    /* on a terminal the steps are shown on stdout: log lines would repeat them */
+    if (isatty(STDERR_FILENO) == 1 && args->log_level == NULL)
+        mfb_log_init(MFB_LOG_ERROR, NULL);
     mfb_status st = read_maps(args, &maps, err);
     const char *v;
     if (st == MFB_OK && (v = cli_string(args, "to", NULL)) != NULL)

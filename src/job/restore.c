@@ -32,7 +32,10 @@
 #include "archive/reader.h"
 #include "common/log.h"
 #include "common/parse.h"
+#include "job/alert.h"
 #include "job/compat.h"
+#include "job/journal.h"
+#include "job/lock.h"
 #include "job/ownership.h"
 #include "job/restore_fetch.h"
 #include "job/swap.h"
@@ -64,8 +67,9 @@ struct run {
     const struct restore_options *o;
     const struct config_instance *inst;
     struct restore_result *res;
-    struct config_job job;
+    struct job_journal jr;
     bool have_job;
+    struct job_lock lock;
     struct archive_reader *reader;
     struct manifest manifest;
     const json_t *metadata;
@@ -85,10 +89,17 @@ struct run {
 
 /* ---- reporting ---- */
 
+/* An event of the job log (and so of stderr's log), or only the log
+ * before the job exists. step is a config_step name or NULL. */
 static void job_event(struct run *r, enum config_level level, const char *step, const char *text)
 {
     if (r->have_job)
-        config_job_event(r->o->db, r->job.id, level, step, text, NULL);
+        journal_event(&r->jr, level, step, "%s", text);
+    else
+        mfb_log(level == CONFIG_LEVEL_ERROR  ? MFB_LOG_ERROR
+                : level == CONFIG_LEVEL_WARN ? MFB_LOG_WARN
+                                             : MFB_LOG_INFO,
+                "restore", "step=%s message=\"%s\"", step ? step : "-", text);
 }
 
 /* One line for people, the log and the job log. */
@@ -101,12 +112,8 @@ __attribute__((format(printf, 3, 4))) static void say(struct run *r, const char 
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
     job_event(r, CONFIG_LEVEL_INFO, step, line);
-    if (r->o->report) { /* it is shown already: the log has it for debugging */
-        log_debug("restore", "step=%s msg=\"%s\"", step, line);
+    if (r->o->report)
         r->o->report(r->o->report_ctx, line);
-    } else {
-        log_info("restore", "step=%s msg=\"%s\"", step, line);
-    }
 }
 
 static bool cancelled(const struct run *r)
@@ -169,9 +176,10 @@ static mfb_status find_backup(struct run *r, struct mfb_error *err)
         digest_to_hex(r->res->backup.sha256, hex);
         say(r, "preflight", "backup %s: %s, %s, sha256 %s", r->res->backup.backup_id,
             r->res->backup.name, format_size(r->res->backup.size, size, sizeof(size)), hex);
-        snprintf(r->job.backup_id, sizeof(r->job.backup_id), "%s", r->res->backup.backup_id);
-        snprintf(r->job.backup_name, sizeof(r->job.backup_name), "%.*s",
-                 (int)sizeof(r->job.backup_name) - 1, r->res->backup.name);
+        snprintf(r->jr.job.backup_id, sizeof(r->jr.job.backup_id), "%s",
+                 r->res->backup.backup_id);
+        snprintf(r->jr.job.backup_name, sizeof(r->jr.job.backup_name), "%.*s",
+                 (int)sizeof(r->jr.job.backup_name) - 1, r->res->backup.name);
     }
     return st;
 }
@@ -292,11 +300,11 @@ static mfb_status extract_to(struct run *r, struct mfb_error *err)
     r->res->entries = sum.entries;
     r->res->bytes = sum.bytes;
     char size[32];
-    say(r, "extract", "extracted %" PRIu64 " entries (%s) into %s; the server was not touched",
+    say(r, NULL, "extracted %" PRIu64 " entries (%s) into %s; the server was not touched",
         sum.entries, format_size(sum.bytes, size, sizeof(size)), dir);
     for (size_t i = 0; i < r->tops.count; i++)
         if (r->tops.items[i].is_dir)
-            say(r, "extract", "  root %s -> %s/%s", r->tops.items[i].name, dir,
+            say(r, NULL, "  root %s -> %s/%s", r->tops.items[i].name, dir,
                 r->tops.items[i].name);
     return MFB_OK;
 }
@@ -490,8 +498,9 @@ static mfb_status stop_server(struct run *r, struct mfb_error *err)
     char method[300];
     mysql_method_str(r->method, method, sizeof(method));
     uint64_t begin = mysql_clock_ms();
+    journal_step_begin(&r->jr, CONFIG_STEP_STOP, 0);
     mfb_status st = stop_now(r, cancel_flag(r), NULL, err);
-    r->job.step_ms[CONFIG_STEP_STOP] = (int64_t)(mysql_clock_ms() - begin);
+    journal_step_end(&r->jr, CONFIG_STEP_STOP);
     r->res->stopped = true;
     if (st == MFB_OK) {
         char took[32];
@@ -513,7 +522,7 @@ static mfb_status move_aside(struct run *r, struct mfb_error *err)
         if (st != MFB_OK)
             return st;
         rs->moved = true;
-        say(r, "restore", "moved %s aside to %s", rs->plan->dest, rs->aside);
+        say(r, NULL, "moved %s aside to %s", rs->plan->dest, rs->aside);
     }
     return MFB_OK;
 }
@@ -556,7 +565,7 @@ static mfb_status extract_roots(struct run *r, struct mfb_error *err)
         r->res->entries += sum.entries;
         r->res->bytes += sum.bytes;
         char size[32];
-        say(r, "restore", "restored root %s into %s: %" PRIu64 " entries, %s, owner %s, mode %04o",
+        say(r, NULL, "restored root %s into %s: %" PRIu64 " entries, %s, owner %s, mode %04o",
             p->name, p->dest, sum.entries, format_size(sum.bytes, size, sizeof(size)),
             own.set ? own.why : "as archived", (unsigned)mode);
     }
@@ -568,14 +577,16 @@ static mfb_status start_server(struct run *r, const char *step, struct mfb_error
 {
     uint64_t begin = mysql_clock_ms();
     r->started = true;
+    journal_step_begin(&r->jr, CONFIG_STEP_START, 0);
     mfb_status st = mysql_control_start(r->method, timeout(r, CONFIG_TIMEOUT_START), NULL, err);
-    uint64_t mid = mysql_clock_ms();
-    r->job.step_ms[CONFIG_STEP_START] = (int64_t)(mid - begin);
+    journal_step_end(&r->jr, CONFIG_STEP_START);
     struct mysql_ping_result ping = {0};
-    if (st == MFB_OK)
+    if (st == MFB_OK) {
+        journal_step_begin(&r->jr, CONFIG_STEP_VERIFY, 0);
         st = mysql_client_ping_until(r->ep, timeout(r, CONFIG_TIMEOUT_VERIFY), 0, NULL, &ping,
                                      err);
-    r->job.step_ms[CONFIG_STEP_VERIFY] = (int64_t)(mysql_clock_ms() - mid);
+        journal_step_end(&r->jr, CONFIG_STEP_VERIFY);
+    }
     if (st == MFB_OK) {
         char took[32];
         say(r, step, "started the server; it answers (after %s)",
@@ -611,7 +622,7 @@ static void critical(struct run *r, struct mfb_error *err, const char *what)
         snprintf(text + len, sizeof(text) - len, "; start it and read its error log");
     set_hint(err, text);
     log_error("restore", "critical=\"%s\"", text);
-    job_event(r, CONFIG_LEVEL_ERROR, "restore", text);
+    job_event(r, CONFIG_LEVEL_ERROR, NULL, text);
 }
 
 static void roll_back(struct run *r, struct mfb_error *err)
@@ -619,7 +630,7 @@ static void roll_back(struct run *r, struct mfb_error *err)
     struct mfb_error e = {0};
     bool tried_restored = r->started; /* a server was started on the restored files */
     r->res->rolled_back = true;
-    say(r, "restore", "restore failed (%s); putting the old directories back", err->message);
+    say(r, NULL, "restore failed (%s); putting the old directories back", err->message);
     if (tried_restored) {
         /* a server on the restored files may run, or half run: it must go first */
         if (!server_gone(r) && stop_now(r, NULL, NULL, &e) != MFB_OK && !server_gone(r)) {
@@ -639,7 +650,7 @@ static void roll_back(struct run *r, struct mfb_error *err)
                 return;
             }
             rs->failed = true;
-            say(r, "restore", "moved the partly restored %s to %s", rs->plan->dest,
+            say(r, NULL, "moved the partly restored %s to %s", rs->plan->dest,
                 rs->failed_dir);
         }
         if (rs->moved) {
@@ -648,7 +659,7 @@ static void roll_back(struct run *r, struct mfb_error *err)
                 return;
             }
             rs->moved = false;
-            say(r, "restore", "put %s back", rs->plan->dest);
+            say(r, NULL, "put %s back", rs->plan->dest);
         }
     }
     if (start_server(r, "restore", &e) != MFB_OK) {
@@ -715,6 +726,7 @@ static mfb_status restore_in_place(struct run *r, struct mfb_error *err)
             mfb_error_hint(err, "nothing was changed");
         return st;
     }
+    journal_step_end(&r->jr, CONFIG_STEP_PREFLIGHT);
     st = stop_server(r, err);
     if (st != MFB_OK) {
         if (!server_gone(r)) {
@@ -736,26 +748,61 @@ static mfb_status restore_in_place(struct run *r, struct mfb_error *err)
         return st;
     }
     r->res->downtime_ms = (int64_t)(mysql_clock_ms() - r->stop_begin_ms);
-    r->job.downtime_ms = r->res->stopped ? r->res->downtime_ms : -1;
+    r->jr.job.downtime_ms = r->res->stopped ? r->res->downtime_ms : -1;
     record_moved(r);
     return MFB_OK;
+}
+
+/* An alert for in-place restores that stopped the server, or failed after. */
+static void send_alert(struct run *r, mfb_status st, const struct mfb_error *e)
+{
+    if (r->o->to_dir != NULL || !r->res->stopped || !r->have_job)
+        return;
+    char subject[512], text[4096];
+    struct alert a = {.instance = r->inst->name,
+                      .job_id = r->jr.job.id,
+                      .datadir = r->inst->datadir,
+                      .backup_name = r->res->backup.name,
+                      .error = st != MFB_OK ? e->message : NULL,
+                      .hint = st != MFB_OK && e->hint[0] ? e->hint : NULL};
+    if (st == MFB_OK) {
+        a.severity = CONFIG_SEVERITY_INFO;
+        a.event = "restore_succeeded";
+        snprintf(subject, sizeof(subject), "backup %s was restored into '%s'",
+                 r->res->backup.backup_id, r->inst->name);
+    } else if (r->res->server_answers) {
+        a.severity = CONFIG_SEVERITY_ERROR;
+        a.event = "restore_failed";
+        snprintf(subject, sizeof(subject), "restore of '%s' failed; the old data is back",
+                 r->inst->name);
+    } else {
+        a.severity = CONFIG_SEVERITY_CRITICAL;
+        a.event = "server_down";
+        snprintf(subject, sizeof(subject), "restore of '%s' failed and the server is down",
+                 r->inst->name);
+    }
+    a.job_status = config_job_status_str(r->jr.job.status);
+    snprintf(text, sizeof(text), "%s (job %" PRId64 ").\n%s%s%s%s%s", subject, r->jr.job.id,
+             st != MFB_OK ? "Error: " : "", st != MFB_OK ? e->message : "",
+             st != MFB_OK ? "\n" : "", st != MFB_OK && e->hint[0] ? "Hint: " : "",
+             st != MFB_OK && e->hint[0] ? e->hint : "");
+    a.subject = subject;
+    a.text = text;
+    alert_dispatch(r->o->db, &a, NULL, NULL);
 }
 
 static void finish_job(struct run *r, mfb_status st, const struct mfb_error *err)
 {
     if (!r->have_job)
         return;
-    r->job.status = st == MFB_OK             ? CONFIG_JOB_SUCCEEDED
-                    : st == MFB_ERR_CANCELLED ? CONFIG_JOB_CANCELLED
-                                              : CONFIG_JOB_FAILED;
-    r->job.ended_ms = (int64_t)time(NULL) * 1000;
-    r->job.bytes_in = r->res->bytes;
-    if (st != MFB_OK && err != NULL) {
-        r->job.error = strdup(err->message);
-        r->job.hint = err->hint[0] ? strdup(err->hint) : NULL;
-    }
-    config_job_save(r->o->db, &r->job, NULL);
-    config_job_free(&r->job);
+    r->jr.job.bytes_in = r->res->bytes;
+    if (st != MFB_OK)
+        journal_error(&r->jr, NULL, err);
+    journal_end(&r->jr, st == MFB_OK               ? CONFIG_JOB_SUCCEEDED
+                        : st == MFB_ERR_CANCELLED ? CONFIG_JOB_CANCELLED
+                                                  : CONFIG_JOB_FAILED);
+    send_alert(r, st, err);
+    journal_free(&r->jr);
 }
 
 mfb_status restore_run(const struct restore_options *o, struct restore_result *result,
@@ -773,12 +820,25 @@ mfb_status restore_run(const struct restore_options *o, struct restore_result *r
                     .client = o->target->client,
                     .res = result};
     swap_stamp(time(NULL), r.stamp, sizeof(r.stamp));
-    if (o->db != NULL &&
-        config_job_create(o->db, r.inst->name, r.target, "restore", &r.job, e) == MFB_OK) {
-        r.have_job = true;
-        result->job_id = r.job.id;
+    r.lock.fd = -1;
+    const char *lock_dir = r.inst->spool ? r.inst->spool : o->spool;
+    mfb_status st = MFB_OK;
+    if (lock_dir == NULL) {
+        st = mfb_error_set(e, MFB_ERR_USAGE, "instance '%s' has no spool directory", r.inst->name);
+        mfb_error_hint(e, "give one with --spool DIR");
     }
-    mfb_status st = mfb_error_is_set(e) ? e->status : MFB_OK;
+    if (st == MFB_OK)
+        st = job_lock_acquire(o->db, lock_dir, r.inst->name, "restore", &r.lock, e);
+    if (st == MFB_OK) {
+        st = journal_begin(&r.jr, o->db, NULL, r.inst->name, r.target, "restore", e);
+        r.have_job = st == MFB_OK;
+        result->job_id = r.jr.job.id;
+        job_lock_set_job(&r.lock, r.jr.job.id);
+    }
+    if (st == MFB_OK) {
+        journal_step_begin(&r.jr, CONFIG_STEP_PREFLIGHT, 0);
+        job_event(&r, CONFIG_LEVEL_INFO, NULL, o->to_dir ? "restore into a directory" : "restore in place");
+    }
     if (st == MFB_OK && o->to_dir)
         st = check_to_dir(o->to_dir, e);
     if (st == MFB_OK)
@@ -797,9 +857,9 @@ mfb_status restore_run(const struct restore_options *o, struct restore_result *r
     if (st == MFB_OK && !o->keep_download && result->file[0] != '\0' && unlink(result->file) != 0)
         log_warn("restore", "file=\"%s\" error=\"cannot remove: %s\"", result->file,
                  strerror(errno));
-    if (st != MFB_OK)
-        job_event(&r, CONFIG_LEVEL_ERROR, "restore", e->message);
+    journal_step_end(&r.jr, CONFIG_STEP_PREFLIGHT); /* --to, or a refusal */
     finish_job(&r, st, e);
+    job_lock_release(&r.lock);
     archive_reader_free(r.reader);
     manifest_free(&r.manifest);
     restore_tops_free(&r.tops);

@@ -28,8 +28,13 @@
  *
  * Nothing here does byte-level work; each step is one call into
  * src/archive, src/transfer, src/mysql or the helpers beside this file.
- * Every step is reported to a callback as one line for people, logged,
- * and recorded in the job log of the configuration database.
+ * Every step is reported to a callback as one line for people, and
+ * recorded in the job log (journal.h, kind "restore"), which also logs it.
+ * A restore holds the instance's job lock (lock.h): it never runs beside a
+ * backup or another restore of the same instance. An in-place restore that
+ * stopped the server ends with an alert (alert.h): restore_succeeded
+ * (info), restore_failed (error: the old data is back) or server_down
+ * (critical).
  */
 #ifndef MFB_JOB_RESTORE_H
 #define MFB_JOB_RESTORE_H
@@ -49,7 +54,7 @@
 #include "transfer/receiver.h"
 
 struct restore_options {
-    struct config_db *db; /* for the job log; may be NULL */
+    struct config_db *db; /* the job log, alerts, and the instance lock's second witness */
     const struct job_instance *instance;
     const struct job_target *target;
     const char *backup;                   /* backup id, name, or "latest" */

@@ -9,6 +9,7 @@ anything, each refusal leaving the server running and the data as it was:
   mounted).
 """
 
+import fcntl
 import os
 import subprocess
 import sys
@@ -37,7 +38,7 @@ class CheckTest(RestoreTestCase):
                                    r"does not match the receiver's [0-9a-f]{64}\n")
         self.assertNotIn("archive ok", r.stdout)
         self.assert_untouched(pid, sums)
-        self.assertEqual(os.listdir(env.spool), [])  # the bad bytes were not kept
+        self.assertEqual(env.spool_files(), [])  # the bad bytes were not kept
 
     def test_plan_refusals(self):
         env, db = self.env, self.db
@@ -84,6 +85,22 @@ class CheckTest(RestoreTestCase):
                                    rf"'{small}/data': it needs \S+ MiB, \S+ (KiB|MiB) are free\n")
         self.assertIn("HINT: nothing was changed", r.stderr)
         self.assert_untouched(pid, sums)
+
+    def test_busy_instance(self):
+        env, db = self.env, self.db
+        bid = env.backup()
+        pid, sums = db.server_pid(), db.checksum_tables()
+        lock = os.path.join(env.spool, ".mfb-db.lock")
+        with open(lock, "w") as f:
+            f.write("pid=%d job=99 kind=backup started=0\n" % os.getpid())
+            f.flush()
+            fcntl.flock(f, fcntl.LOCK_EX)
+            r = env.restore(bid, expect=1)
+        self.assertIn("mfb: error: instance 'db' is busy: backup job 99 (pid %d) is running\n"
+                      % os.getpid(), r.stderr)
+        self.assertEqual(r.stdout, "")
+        self.assert_untouched(pid, sums)
+        env.restore(bid)  # the lock is free again
 
 
 if __name__ == "__main__":

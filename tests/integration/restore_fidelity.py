@@ -78,7 +78,7 @@ class FidelityTest(RestoreTestCase):
             self.assertEqual((f.st_uid, f.st_gid), (mysql.pw_uid, mysql.pw_gid))
 
         # the download is gone, nothing partial left in the spool
-        self.assertEqual(os.listdir(env.spool), [])
+        self.assertEqual(env.spool_files(), [])
 
     def test_list_and_restore_by_name_and_latest(self):
         env = self.env

@@ -41,7 +41,7 @@ class ToDirTest(RestoreTestCase):
         self.assertEqual(db.server_pid(), pid)
         self.assertEqual(env.asides(), [])
         self.assertEqual(db.checksum_tables(), now)
-        self.assertEqual(os.listdir(env.spool), [])
+        self.assertEqual(env.spool_files(), [])
 
         # a second server on the extracted files, beside the first
         with MariaDB(os.path.join(to, "datadir"), parent_dir=self.tmp) as second:
@@ -63,7 +63,7 @@ class ToDirTest(RestoreTestCase):
         self.assertIn(f"mfb: error: --to '{full}' is not empty\n", r.stderr)
         self.assertIn("HINT: give a new or empty directory; mfb never overwrites files", r.stderr)
         self.assertEqual(os.listdir(full), ["keep.txt"])
-        self.assertEqual(os.listdir(env.spool), [])  # refused before the download
+        self.assertEqual(env.spool_files(), [])  # refused before the download
 
         r = env.restore(bid, "--to", self.path("x"), "--map", "datadir=/tmp/y", expect=2)
         self.assertIn("mfb: error: --to and --map exclude each other", r.stderr)

@@ -135,6 +135,10 @@ class RestoreEnv:
 
     # -- looking at the result -----------------------------------------------
 
+    def spool_files(self):
+        """The spool's files, the instance's job lock (.mfb-INSTANCE.lock) left out."""
+        return sorted(n for n in os.listdir(self.spool) if not n.startswith(".mfb-"))
+
     def asides(self):
         """Directories moved aside next to the datadir."""
         parent, base = os.path.split(self.datadir)
