@@ -42,8 +42,8 @@ class CheckTest(RestoreTestCase):
 
     def test_plan_refusals(self):
         env, db = self.env, self.db
-        bare = env.backup(metadata={"flavour": None, "version": None, "roots": None})
-        elsewhere = env.backup(metadata={"datadir": "/srv/elsewhere/mysql",
+        bare = env.forged_backup(metadata={"flavour": None, "version": None, "roots": None})
+        elsewhere = env.forged_backup(metadata={"datadir": "/srv/elsewhere/mysql",
                                          "roots": [{"name": "datadir",
                                                     "path": "/srv/elsewhere/mysql"}]})
         pid, sums = db.server_pid(), db.checksum_tables()

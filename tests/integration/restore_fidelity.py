@@ -16,14 +16,13 @@ import hashlib
 import json
 import os
 import pwd
-import re
 import stat
 import sys
 
 sys.path.insert(0, os.environ.get("MFB_TEST_LIB") or
                 os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import mfbtest  # noqa: E402
-from restore_testlib import INSTANCE, RestoreTestCase  # noqa: E402
+from restore_testlib import INSTANCE, RestoreEnv, RestoreTestCase  # noqa: E402
 
 
 class FidelityTest(RestoreTestCase):
@@ -49,8 +48,9 @@ class FidelityTest(RestoreTestCase):
         self.assertRegex(out, r"stopped the server \(shutdown-sql\) in ")
         self.assertIn("restored root datadir into " + env.datadir, out)
         self.assertIn("started the server; it answers", out)
-        self.assertRegex(out, rf"restored backup {bid} \(db_1\.zip\) into instance 'db'; "
-                              r"downtime \S+")
+        name = env.list_json()[0]["name"]
+        self.assertRegex(name, r"^db_\d{8}-\d{6}(-\d+)?\.zip$")  # the default naming pattern
+        self.assertIn(f"restored backup {bid} ({name}) into instance 'db'; downtime ", out)
 
         self.assert_running()
         self.assertEqual(db.checksum_tables(), before)
@@ -104,11 +104,11 @@ class FidelityTest(RestoreTestCase):
         self.assertEqual(len(table), 3)
         self.assertTrue(table[1].startswith(second))
         self.assertIn(listed[0]["sha256"], table[1])
-        self.assertIn("db_2.zip", table[1])
+        self.assertIn(listed[0]["name"], table[1])
         self.assertIn("no backup of instance 'other'", env.mfb("list", "other").stdout)
 
         # by name: the first backup, which has no table "second"
-        env.restore("db_1.zip")
+        env.restore(listed[1]["name"])
         self.assertEqual(self.db.query_value("SELECT COUNT(*) FROM information_schema.tables "
                                              "WHERE table_name = 'second'"), "0")
         # "latest" (the second one), kept download
@@ -134,6 +134,38 @@ class FidelityTest(RestoreTestCase):
 
     def _has_logs(self):
         return mfbtest.run([mfbtest.MFB, "logs", "--help"]).returncode == 0
+
+
+class TwoRootsTest(mfbtest.TempDirTestCase):
+    """Binary logs outside the datadir: the backup has two roots, both are
+    moved aside and both come back where they were."""
+
+    def test_datadir_and_binlog(self):
+        binlog = self.path("binlog")
+        os.makedirs(binlog)
+        env = RestoreEnv(self.tmp, tables=2, rows=5000,
+                         options={"log_bin": os.path.join(binlog, "mariadb-bin"),
+                                  "server_id": "1"})
+        self.addCleanup(env.cleanup)
+        db = env.db
+        before = db.checksum_tables()
+        bid = env.backup()
+        logs_at_backup = sorted(os.listdir(binlog))
+        db.execute("FLUSH BINARY LOGS; DROP TABLE sbtest.sbtest2")
+        self.assertNotEqual(sorted(os.listdir(binlog)), logs_at_backup)
+
+        r = env.restore(bid)
+        self.assertIn("restored root datadir into " + env.datadir, r.stdout)
+        self.assertIn("restored root binlog into " + binlog, r.stdout)
+        self.assertEqual(db.checksum_tables(), before)
+        # the server started on the restored binlogs (and opened a new one)
+        restored = sorted(os.listdir(binlog))
+        self.assertTrue(set(logs_at_backup) <= set(restored), (logs_at_backup, restored))
+        self.assertEqual(len(db.query("SHOW BINARY LOGS")), len(restored) - 1)  # minus the index
+        asides = [n for n in os.listdir(self.tmp) if n.startswith("binlog.mfb-before-restore-")]
+        self.assertEqual(len(asides), 1)
+        self.assertEqual(len(env.asides()), 1)
+        self.assertIn(f"(was {binlog})", r.stdout)
 
 
 if __name__ == "__main__":

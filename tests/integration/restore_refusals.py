@@ -29,7 +29,7 @@ class RefusalTest(RestoreTestCase):
     def test_other_flavour_then_force(self):
         env, db = self.env, self.db
         ours = self.server_version()
-        bid = env.backup(metadata={"flavour": "mysql", "version": "8.0.36"})
+        bid = env.forged_backup(metadata={"flavour": "mysql", "version": "8.0.36"})
         db.execute("DROP TABLE sbtest.sbtest2")
         pid, sums = db.server_pid(), db.checksum_tables()
 
@@ -54,7 +54,7 @@ class RefusalTest(RestoreTestCase):
     def test_newer_release_and_a_stopped_server(self):
         env, db = self.env, self.db
         ours = self.server_version()
-        newer = env.backup(metadata={"version": "99.1.2-MariaDB"})
+        newer = env.forged_backup(metadata={"version": "99.1.2-MariaDB"})
         good = env.backup()
         pid, sums = db.server_pid(), db.checksum_tables()
         msg = (f"mfb: error: the backup was made by MariaDB 99.1.2, a newer release than the "

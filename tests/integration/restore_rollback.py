@@ -97,7 +97,7 @@ class RollbackTest(mfbtest.TempDirTestCase):
         os.makedirs(os.path.join(junk, "notes"))
         with open(os.path.join(junk, "notes", "readme.txt"), "w") as f:
             f.write("this is not a data directory\n")
-        bid = env.backup(source=junk)
+        bid = env.forged_backup(source=junk)
         old = self.change_data()
         r = env.restore(bid, expect=1)
         self.assertIn("mfb: error: ", r.stderr)

@@ -7,11 +7,12 @@ with the instance and the target added through the real commands.
     env.mfb("restore", "db", bid)    # the real binary, with MFB_DB set
     env.cleanup()                    # everything stopped and removed (also on failure)
 
-Backups are made the way `mfb backup` makes them: the server stopped, every
-root archived under its name ("datadir/..."), the manifest's metadata giving
-the flavour, the version and each root's original path, then pushed to the
-receiver. (`mfb archive create --root datadir=DIR --metadata FILE` and `mfb
-push`; metadata can be overridden to forge a MySQL or a future backup.)
+Backups are made by `mfb backup` itself. For the refusal tests,
+forged_backup() makes archives it never would (a MySQL or a future server
+in the manifest, no metadata, another directory as the datadir) the same
+way: the server stopped, the root archived under its name ("datadir/...")
+with `mfb archive create --root datadir=DIR --metadata FILE`, then
+`mfb push`.
 """
 
 import json
@@ -92,17 +93,26 @@ class RestoreEnv:
 
     # -- making backups --------------------------------------------------------
 
+    def backup(self):
+        """`mfb backup db`: the real backup job. Returns the backup id."""
+        r = self.mfb("backup", INSTANCE, "--json", "--progress", "none", "--no-alerts")
+        out = json.loads(r.stdout)
+        if out.get("status") != "succeeded" or not out.get("backup_id"):
+            raise AssertionError(f"mfb backup did not store a backup: {r.stdout}\n{r.stderr}")
+        return out["backup_id"]
+
     def metadata(self):
         version = self.db.query_value("SELECT VERSION()")
         return {"flavour": "mariadb", "version": version, "datadir": self.datadir,
                 "roots": [{"name": "datadir", "path": self.datadir,
                            "why": "@@datadir = '%s'" % self.datadir}]}
 
-    def backup(self, metadata=None, source=None, name=None):
-        """Stops the server, archives its datadir (or source, another
-        directory, under the same root name) with metadata (default: the real
-        server's, with overrides from the dict given), pushes the archive, and
-        starts the server again. Returns the backup id."""
+    def forged_backup(self, metadata=None, source=None, name=None):
+        """A backup `mfb backup` would never make, for the refusals: the
+        server stopped, its datadir (or source, another directory) archived
+        under the root "datadir" with the manifest metadata of the real
+        server overridden by the dict given, pushed, the server started.
+        Returns the backup id."""
         self.count += 1
         meta = self.metadata()
         meta.update(metadata or {})
@@ -112,7 +122,7 @@ class RestoreEnv:
         meta_file = os.path.join(work, "meta.json")
         with open(meta_file, "w") as f:
             json.dump(meta, f)
-        zip_path = os.path.join(work, f"{INSTANCE}_{self.count}.zip")
+        zip_path = os.path.join(work, f"{INSTANCE}_forged_{self.count}.zip")
         self.db.stop()
         try:
             self.mfb("archive", "create", empty, zip_path, "--level", "1",
