@@ -30,8 +30,9 @@ static json_t *entry_json(const struct backup_entry *e)
     digest_to_hex(e->info.sha256, hex);
     return json_pack("{s:s, s:o, s:s, s:o, s:o, s:I, s:s}", "backup_id", e->info.backup_id,
                      "instance", config_cli_json_str(e->instance[0] ? e->instance : NULL), "name",
-                     e->info.name, "path", config_cli_json_str(e->info.path[0] ? e->info.path : NULL),
-                     "created", config_cli_json_str(e->created[0] ? e->created : NULL), "size",
+                     e->info.name, "path",
+                     config_cli_json_str(e->info.path[0] ? e->info.path : NULL), "created",
+                     config_cli_json_str(e->created[0] ? e->created : NULL), "size",
                      (json_int_t)e->info.size, "sha256", hex);
 }
 
@@ -51,10 +52,10 @@ static mfb_status print_json(const struct backup_list *list, struct mfb_error *e
 static mfb_status print_table(const struct backup_list *list, struct mfb_error *err)
 {
     static const char *const header[COLUMNS] = {"ID",      "INSTANCE", "NAME",
-                                                 "CREATED", "SIZE",     "SHA256"};
+                                                "CREATED", "SIZE",     "SHA256"};
     const char **cells = calloc(list->count * COLUMNS + 1, sizeof(*cells));
-    char (*sizes)[32] = calloc(list->count + 1, sizeof(*sizes));
-    char (*hexes)[SHA256_HEX_LEN + 1] = calloc(list->count + 1, sizeof(*hexes));
+    char(*sizes)[32] = calloc(list->count + 1, sizeof(*sizes));
+    char(*hexes)[SHA256_HEX_LEN + 1] = calloc(list->count + 1, sizeof(*hexes));
     if (cells == NULL || sizes == NULL || hexes == NULL) {
         free(cells);
         free(sizes);

@@ -29,8 +29,8 @@ bool compat_parse_version(const char *version, struct server_identity *id)
     if (dot == NULL || !isdigit((unsigned char)dot[1]))
         return false;
     mysql_version_parse(version, &id->major, &id->minor, &id->patch);
-    id->flavour = strcasestr(version, "mariadb") != NULL ? MYSQL_FLAVOUR_MARIADB
-                                                         : MYSQL_FLAVOUR_MYSQL;
+    id->flavour =
+        strcasestr(version, "mariadb") != NULL ? MYSQL_FLAVOUR_MARIADB : MYSQL_FLAVOUR_MYSQL;
     snprintf(id->version, sizeof(id->version), "%s", version);
     return true;
 }
@@ -83,8 +83,7 @@ bool compat_parse_version_output(const char *output, struct server_identity *id)
     return false;
 }
 
-mfb_status compat_installed(uint64_t timeout_ms, struct server_identity *id,
-                            struct mfb_error *err)
+mfb_status compat_installed(uint64_t timeout_ms, struct server_identity *id, struct mfb_error *err)
 {
     static const char *const binaries[] = {"mariadbd", "mysqld"};
     char path[4096];
@@ -130,8 +129,9 @@ mfb_status compat_check(const struct server_identity *backup, const struct serve
                       "the backup was made by %s, a newer release than the server of instance "
                       "'%s' (%s): a server cannot read the files of a newer release",
                       b, instance, s);
-        mfb_error_hint(err, "upgrade the server to %u.%u or later first, or restore with --to DIR, "
-                            "or pass --force if you know better",
+        mfb_error_hint(err,
+                       "upgrade the server to %u.%u or later first, or restore with --to DIR, "
+                       "or pass --force if you know better",
                        backup->major, backup->minor);
         return MFB_ERR_UNSUPPORTED;
     }

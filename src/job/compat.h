@@ -51,8 +51,7 @@ mfb_status compat_from_metadata(const json_t *metadata, struct server_identity *
 bool compat_parse_version_output(const char *output, struct server_identity *id);
 
 /* Asks the installed server binary (see above), within timeout_ms. */
-mfb_status compat_installed(uint64_t timeout_ms, struct server_identity *id,
-                            struct mfb_error *err);
+mfb_status compat_installed(uint64_t timeout_ms, struct server_identity *id, struct mfb_error *err);
 
 /* MFB_ERR_UNSUPPORTED, with a message naming both and a hint (--to, --force),
  * when backup cannot go under server; instance names the instance. */

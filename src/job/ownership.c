@@ -53,8 +53,8 @@ mfb_status ownership_apply(const char *dir, const struct ownership *o, mode_t di
             if (e->fts_info == FTS_DP)
                 continue; /* each directory once, in pre-order */
             if (e->fts_info == FTS_ERR || e->fts_info == FTS_DNR || e->fts_info == FTS_NS) {
-                st = mfb_error_errno(err, e->fts_errno, MFB_ERR_IO, "cannot read '%s'",
-                                     e->fts_path);
+                st =
+                    mfb_error_errno(err, e->fts_errno, MFB_ERR_IO, "cannot read '%s'", e->fts_path);
                 break;
             }
             if (lchown(e->fts_accpath, o->uid, o->gid) != 0)

@@ -46,20 +46,20 @@
 #include "mysql/stopped.h"
 #include "transfer/backup_list.h"
 
-#define CONNECT_MS 10000             /* the first look at the server */
-#define VERSION_MS 10000             /* `mariadbd --version` */
-#define MANIFEST_MAX (1024u << 20)   /* the manifest of a few million files */
+#define CONNECT_MS 10000           /* the first look at the server */
+#define VERSION_MS 10000           /* `mariadbd --version` */
+#define MANIFEST_MAX (1024u << 20) /* the manifest of a few million files */
 #define DATADIR_MODE 0750
-#define ENTRY_OVERHEAD 4096          /* bytes a file or directory may cost beyond its data */
+#define ENTRY_OVERHEAD 4096 /* bytes a file or directory may cost beyond its data */
 
 struct root_state {
     const struct restore_root *plan;
     char aside[PATH_MAX];
-    bool existed;  /* the destination was there before */
+    bool existed; /* the destination was there before */
     mode_t old_mode;
-    bool moved;    /* it is at aside now */
-    bool touched;  /* the restore created the destination */
-    bool failed;   /* the restored files were moved to failed[] */
+    bool moved;   /* it is at aside now */
+    bool touched; /* the restore created the destination */
+    bool failed;  /* the restored files were moved to failed[] */
     char failed_dir[PATH_MAX];
 };
 
@@ -104,7 +104,7 @@ static void job_event(struct run *r, enum config_level level, const char *step, 
 
 /* One line for people, the log and the job log. */
 __attribute__((format(printf, 3, 4))) static void say(struct run *r, const char *step,
-                                                       const char *fmt, ...)
+                                                      const char *fmt, ...)
 {
     char line[2048];
     va_list ap;
@@ -163,10 +163,11 @@ static mfb_status find_backup(struct run *r, struct mfb_error *err)
             mfb_error_set(err, st, "target '%s' holds no backup of instance '%s'", r->target,
                           r->inst->name);
         else
-            mfb_error_set(err, st, "target '%s' holds no backup '%s' of instance '%s'",
-                          r->target, o->backup, r->inst->name);
-        mfb_error_hint(err, "'mfb list %s --target %s' shows the backups there; give an id, a "
-                            "name or 'latest'",
+            mfb_error_set(err, st, "target '%s' holds no backup '%s' of instance '%s'", r->target,
+                          o->backup, r->inst->name);
+        mfb_error_hint(err,
+                       "'mfb list %s --target %s' shows the backups there; give an id, a "
+                       "name or 'latest'",
                        r->inst->name, r->target);
     }
     backup_list_free(&list);
@@ -176,8 +177,7 @@ static mfb_status find_backup(struct run *r, struct mfb_error *err)
         digest_to_hex(r->res->backup.sha256, hex);
         say(r, "preflight", "backup %s: %s, %s, sha256 %s", r->res->backup.backup_id,
             r->res->backup.name, format_size(r->res->backup.size, size, sizeof(size)), hex);
-        snprintf(r->jr.job.backup_id, sizeof(r->jr.job.backup_id), "%s",
-                 r->res->backup.backup_id);
+        snprintf(r->jr.job.backup_id, sizeof(r->jr.job.backup_id), "%s", r->res->backup.backup_id);
         snprintf(r->jr.job.backup_name, sizeof(r->jr.job.backup_name), "%.*s",
                  (int)sizeof(r->jr.job.backup_name) - 1, r->res->backup.name);
     }
@@ -194,8 +194,7 @@ static mfb_status fetch(struct run *r, struct mfb_error *err)
                               .observers = o->observers,
                               .observer_count = o->observer_count};
     if (f.spool == NULL) {
-        mfb_error_set(err, MFB_ERR_USAGE, "instance '%s' has no spool directory",
-                      r->inst->name);
+        mfb_error_set(err, MFB_ERR_USAGE, "instance '%s' has no spool directory", r->inst->name);
         mfb_error_hint(err, "give one with --spool DIR");
         return MFB_ERR_USAGE;
     }
@@ -204,16 +203,17 @@ static mfb_status fetch(struct run *r, struct mfb_error *err)
     snprintf(r->res->file, sizeof(r->res->file), "%s", fr.path);
     if (st != MFB_OK) {
         if (st == MFB_ERR_CANCELLED || st == MFB_ERR_NETWORK || st == MFB_ERR_TIMEOUT)
-            mfb_error_hint(err, "nothing was changed; '%s.part' is kept and the same command "
-                                "continues the download",
+            mfb_error_hint(err,
+                           "nothing was changed; '%s.part' is kept and the same command "
+                           "continues the download",
                            fr.path);
         return st;
     }
     if (fr.reused)
         say(r, "preflight", "using the earlier download %s (SHA-256 checked again)", fr.path);
     else if (fr.resumed_from > 0)
-        say(r, "preflight", "downloaded %s (resumed at byte %" PRIu64 "); SHA-256 matches",
-            fr.path, fr.resumed_from);
+        say(r, "preflight", "downloaded %s (resumed at byte %" PRIu64 "); SHA-256 matches", fr.path,
+            fr.resumed_from);
     else
         say(r, "preflight", "downloaded %s; SHA-256 matches the receiver's", fr.path);
     return MFB_OK;
@@ -304,8 +304,7 @@ static mfb_status extract_to(struct run *r, struct mfb_error *err)
         sum.entries, format_size(sum.bytes, size, sizeof(size)), dir);
     for (size_t i = 0; i < r->tops.count; i++)
         if (r->tops.items[i].is_dir)
-            say(r, NULL, "  root %s -> %s/%s", r->tops.items[i].name, dir,
-                r->tops.items[i].name);
+            say(r, NULL, "  root %s -> %s/%s", r->tops.items[i].name, dir, r->tops.items[i].name);
     return MFB_OK;
 }
 
@@ -371,8 +370,9 @@ static mfb_status check_compat(struct run *r, struct mfb_error *err)
     if (st == MFB_OK) {
         if (r->was_running) {
             if (!compat_parse_version(r->info->version, &server))
-                st = mfb_error_set(&local, MFB_ERR_PROTOCOL, "cannot read the server's version "
-                                                             "'%s'",
+                st = mfb_error_set(&local, MFB_ERR_PROTOCOL,
+                                   "cannot read the server's version "
+                                   "'%s'",
                                    r->info->version);
         } else {
             st = compat_installed(VERSION_MS, &server, &local);
@@ -436,11 +436,12 @@ static mfb_status check_places(struct run *r, struct mfb_error *err)
                 need += r->plan.roots[j].bytes + r->plan.roots[j].entries * ENTRY_OVERHEAD;
         if (need > avail[i]) {
             char a[32], b[32];
-            st = mfb_error_set(err, MFB_ERR_NO_SPACE,
-                               "not enough room to restore root '%s' into '%s': it needs %s, "
-                               "%s are free",
-                               r->plan.roots[i].name, r->plan.roots[i].dest,
-                               format_size(need, a, sizeof(a)), format_size(avail[i], b, sizeof(b)));
+            st =
+                mfb_error_set(err, MFB_ERR_NO_SPACE,
+                              "not enough room to restore root '%s' into '%s': it needs %s, "
+                              "%s are free",
+                              r->plan.roots[i].name, r->plan.roots[i].dest,
+                              format_size(need, a, sizeof(a)), format_size(avail[i], b, sizeof(b)));
             mfb_error_hint(err, "nothing was changed; the old files are kept beside the new "
                                 "ones, so free that much space or restore elsewhere with --map "
                                 "or --to");
@@ -458,8 +459,7 @@ static mfb_status watch_init(struct run *r, struct mysql_stop_watch *w, struct m
     const char *pid_file = r->info ? r->info->pid_file : NULL;
     const char *socket = r->info && r->info->socket ? r->info->socket : r->inst->socket;
     unsigned port = r->info ? r->info->port : r->inst->port;
-    return mysql_stop_watch_init(w, pid_file, socket, r->inst->host, r->inst->host ? port : 0,
-                                 err);
+    return mysql_stop_watch_init(w, pid_file, socket, r->inst->host, r->inst->host ? port : 0, err);
 }
 
 /* The configured stop, then the wait until the server is really gone. */
@@ -547,8 +547,7 @@ static mfb_status extract_roots(struct run *r, struct mfb_error *err)
         mfb_status st;
         if (fault_at(r, p->name)) {
             mkdir(p->dest, 0700);
-            st = mfb_error_set(err, MFB_ERR_IO, "root '%s': injected extraction failure",
-                               p->name);
+            st = mfb_error_set(err, MFB_ERR_IO, "root '%s': injected extraction failure", p->name);
         } else {
             st = archive_extract(r->reader, p->dest, &xo, &sum, err);
         }
@@ -583,8 +582,7 @@ static mfb_status start_server(struct run *r, const char *step, struct mfb_error
     struct mysql_ping_result ping = {0};
     if (st == MFB_OK) {
         journal_step_begin(&r->jr, CONFIG_STEP_VERIFY, 0);
-        st = mysql_client_ping_until(r->ep, timeout(r, CONFIG_TIMEOUT_VERIFY), 0, NULL, &ping,
-                                     err);
+        st = mysql_client_ping_until(r->ep, timeout(r, CONFIG_TIMEOUT_VERIFY), 0, NULL, &ping, err);
         journal_step_end(&r->jr, CONFIG_STEP_VERIFY);
     }
     if (st == MFB_OK) {
@@ -609,8 +607,9 @@ static void set_hint(struct mfb_error *err, const char *text)
 static void critical(struct run *r, struct mfb_error *err, const char *what)
 {
     char text[4 * PATH_MAX + 1600];
-    size_t len = (size_t)snprintf(text, sizeof(text), "CRITICAL: %.*s. Recover by hand: stop the "
-                                                      "server",
+    size_t len = (size_t)snprintf(text, sizeof(text),
+                                  "CRITICAL: %.*s. Recover by hand: stop the "
+                                  "server",
                                   1000, what);
     for (size_t i = 0; i < r->plan.count && len < sizeof(text); i++) {
         const struct root_state *rs = &r->roots[i];
@@ -634,8 +633,9 @@ static void roll_back(struct run *r, struct mfb_error *err)
     if (tried_restored) {
         /* a server on the restored files may run, or half run: it must go first */
         if (!server_gone(r) && stop_now(r, NULL, NULL, &e) != MFB_OK && !server_gone(r)) {
-            critical(r, err, "a server started on the restored files would not stop, so the old "
-                             "directories were not put back");
+            critical(r, err,
+                     "a server started on the restored files would not stop, so the old "
+                     "directories were not put back");
             return;
         }
     }
@@ -650,8 +650,7 @@ static void roll_back(struct run *r, struct mfb_error *err)
                 return;
             }
             rs->failed = true;
-            say(r, NULL, "moved the partly restored %s to %s", rs->plan->dest,
-                rs->failed_dir);
+            say(r, NULL, "moved the partly restored %s to %s", rs->plan->dest, rs->failed_dir);
         }
         if (rs->moved) {
             if (swap_move(rs->aside, rs->plan->dest, &e) != MFB_OK) {
@@ -675,8 +674,9 @@ static void roll_back(struct run *r, struct mfb_error *err)
                                   "the old directories were put back and the server answers");
     for (size_t i = 0; i < r->plan.count && len < sizeof(hint); i++)
         if (r->roots[i].failed)
-            len += (size_t)snprintf(hint + len, sizeof(hint) - len, "; the restored files are in %.*s",
-                                    PATH_MAX / 2, r->roots[i].failed_dir);
+            len +=
+                (size_t)snprintf(hint + len, sizeof(hint) - len, "; the restored files are in %.*s",
+                                 PATH_MAX / 2, r->roots[i].failed_dir);
     const char *log = r->info ? mysql_rows_lookup(r->info->variables, "log_error") : NULL;
     if (len < sizeof(hint) && tried_restored && log != NULL && log[0] != '\0')
         len += (size_t)snprintf(hint + len, sizeof(hint) - len,
@@ -798,7 +798,7 @@ static void finish_job(struct run *r, mfb_status st, const struct mfb_error *err
     r->jr.job.bytes_in = r->res->bytes;
     if (st != MFB_OK)
         journal_error(&r->jr, NULL, err);
-    journal_end(&r->jr, st == MFB_OK               ? CONFIG_JOB_SUCCEEDED
+    journal_end(&r->jr, st == MFB_OK              ? CONFIG_JOB_SUCCEEDED
                         : st == MFB_ERR_CANCELLED ? CONFIG_JOB_CANCELLED
                                                   : CONFIG_JOB_FAILED);
     send_alert(r, st, err);
@@ -837,7 +837,8 @@ mfb_status restore_run(const struct restore_options *o, struct restore_result *r
     }
     if (st == MFB_OK) {
         journal_step_begin(&r.jr, CONFIG_STEP_PREFLIGHT, 0);
-        job_event(&r, CONFIG_LEVEL_INFO, NULL, o->to_dir ? "restore into a directory" : "restore in place");
+        job_event(&r, CONFIG_LEVEL_INFO, NULL,
+                  o->to_dir ? "restore into a directory" : "restore in place");
     }
     if (st == MFB_OK && o->to_dir)
         st = check_to_dir(o->to_dir, e);

@@ -57,14 +57,14 @@ struct restore_options {
     struct config_db *db; /* the job log, alerts, and the instance lock's second witness */
     const struct job_instance *instance;
     const struct job_target *target;
-    const char *backup;                   /* backup id, name, or "latest" */
-    const char *to_dir;                   /* --to: only extract there; NULL: in place */
+    const char *backup; /* backup id, name, or "latest" */
+    const char *to_dir; /* --to: only extract there; NULL: in place */
     const struct restore_map *maps;
     size_t map_count;
-    bool force;         /* skip the flavour and version check */
-    bool keep_download; /* keep the downloaded file after a success */
-    const char *spool;  /* NULL: the instance's spool */
-    struct transfer_cancel *cancel; /* may be NULL */
+    bool force;                                /* skip the flavour and version check */
+    bool keep_download;                        /* keep the downloaded file after a success */
+    const char *spool;                         /* NULL: the instance's spool */
+    struct transfer_cancel *cancel;            /* may be NULL */
     const struct transfer_observer *observers; /* download progress */
     size_t observer_count;
     void (*report)(void *ctx, const char *line); /* one line per step; may be NULL */
@@ -86,10 +86,10 @@ struct restore_result {
     bool file_kept;
     uint64_t entries; /* extracted */
     uint64_t bytes;
-    bool stopped;        /* the server was stopped by the restore */
-    int64_t downtime_ms; /* from the stop to the first answer; -1 if not stopped */
-    bool rolled_back;    /* a failure put the old directories back */
-    bool server_answers; /* at the end: the server answered SELECT 1 */
+    bool stopped;                /* the server was stopped by the restore */
+    int64_t downtime_ms;         /* from the stop to the first answer; -1 if not stopped */
+    bool rolled_back;            /* a failure put the old directories back */
+    bool server_answers;         /* at the end: the server answered SELECT 1 */
     struct restore_moved *moved; /* the directories moved aside and kept */
     size_t moved_count;
     int64_t job_id; /* 0 without a database */

@@ -80,8 +80,8 @@ mfb_status restore_fetch_run(const struct restore_fetch *f, struct restore_fetch
                              struct mfb_error *err)
 {
     memset(res, 0, sizeof(*res));
-    int n = snprintf(res->path, sizeof(res->path), "%s/restore-%s.zip", f->spool,
-                     f->backup->backup_id);
+    int n =
+        snprintf(res->path, sizeof(res->path), "%s/restore-%s.zip", f->spool, f->backup->backup_id);
     if (n < 0 || (size_t)n >= sizeof(res->path))
         return mfb_error_set(err, MFB_ERR_INVALID, "spool path too long: '%s'", f->spool);
     mfb_status st = fs_mkdir_p(f->spool, 0700, err);

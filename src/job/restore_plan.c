@@ -123,7 +123,8 @@ static mfb_status check_maps(const struct restore_plan_input *in, struct mfb_err
     for (size_t i = 0; i < in->map_count; i++) {
         bool known = false;
         for (size_t t = 0; t < in->tops->count && !known; t++)
-            known = in->tops->items[t].is_dir && strcmp(in->tops->items[t].name, in->maps[i].name) == 0;
+            known =
+                in->tops->items[t].is_dir && strcmp(in->tops->items[t].name, in->maps[i].name) == 0;
         if (!known) {
             char names[512] = "";
             for (size_t t = 0; t < in->tops->count; t++)
@@ -157,8 +158,9 @@ static mfb_status check_datadir(const struct restore_plan_input *in, const struc
         st = mfb_error_set(err, MFB_ERR_INVALID,
                            "the backup's data directory was '%s', but instance '%s' uses '%s'",
                            r->dest, in->instance, in->instance_datadir);
-        mfb_error_hint(err, "to restore into the instance's data directory add --map datadir=%s; "
-                            "to look at the files elsewhere use --to DIR",
+        mfb_error_hint(err,
+                       "to restore into the instance's data directory add --map datadir=%s; "
+                       "to look at the files elsewhere use --to DIR",
                        in->instance_datadir);
     }
     free(want);

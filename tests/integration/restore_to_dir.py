@@ -74,6 +74,24 @@ class ToDirTest(RestoreTestCase):
         env.restore(bid, "--to", empty)
         self.assertEqual(os.listdir(empty), ["datadir"])
 
+    def test_manual_restore_with_unzip(self):
+        """docs/restore.md: without mfb, `unzip` and `sha256sum` are enough."""
+        db, env = self.db, self.env
+        before = db.checksum_tables()
+        bid = env.backup()
+        stored = env.stored_path(bid)
+        # the receiver's NAME.sha256 checks the file as sha256sum -c expects
+        mfbtest.run(["sha256sum", "-c", os.path.basename(stored) + ".sha256"],
+                    cwd=os.path.dirname(stored), expect=0)
+        zip_path = self.path("backup.zip")
+        env.mfb("fetch", bid, zip_path, *env.target_args())
+        mfbtest.run(["unzip", "-tq", zip_path], expect=0)
+        manual = self.path("manual")
+        mfbtest.run(["unzip", "-q", zip_path, "datadir/*", "-d", manual], expect=0)
+        self.assertEqual(os.listdir(manual), ["datadir"])
+        with MariaDB(os.path.join(manual, "datadir"), parent_dir=self.tmp) as second:
+            self.assertEqual(second.checksum_tables(), before)
+
 
 if __name__ == "__main__":
     mfbtest.main()

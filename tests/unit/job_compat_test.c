@@ -89,9 +89,10 @@ static void test_from_metadata(void **state)
 
 static void test_check(void **state)
 {
-    struct server_identity maria1011 = id_of("10.11.6-MariaDB"), maria106 = id_of("10.6.12-MariaDB"),
-                           maria1011b = id_of("10.11.19-MariaDB"), maria114 = id_of("11.4.2-MariaDB"),
-                           mysql80 = id_of("8.0.36");
+    struct server_identity maria1011 = id_of("10.11.6-MariaDB"),
+                           maria106 = id_of("10.6.12-MariaDB"),
+                           maria1011b = id_of("10.11.19-MariaDB"),
+                           maria114 = id_of("11.4.2-MariaDB"), mysql80 = id_of("8.0.36");
     struct mfb_error err = {0};
     /* same release, any patch level, either way; an older release */
     assert_int_equal(compat_check(&maria1011b, &maria1011, "db", NULL), MFB_OK);

@@ -27,8 +27,8 @@ static int setup(void **state)
     p->f = *f;
     free(f);
     struct rawzip_entry e[] = {
-        {"datadir/", "", S_IFDIR | 0750},         {"datadir/ibdata1", "xxxx", S_IFREG | 0640},
-        {"datadir/db/", "", S_IFDIR | 0700},      {"datadir/db/t.ibd", "yy", S_IFREG | 0640},
+        {"datadir/", "", S_IFDIR | 0750},           {"datadir/ibdata1", "xxxx", S_IFREG | 0640},
+        {"datadir/db/", "", S_IFDIR | 0700},        {"datadir/db/t.ibd", "yy", S_IFREG | 0640},
         {"binlog/log.000001", "z", S_IFREG | 0640},
     };
     rawzip_write(fx_path(&p->f, "b.zip"), e, 5);

@@ -17,9 +17,9 @@ static void test_names(void **state)
                      MFB_OK);
     assert_string_equal(buf, "/var/lib/mysql.mfb-before-restore-20261125-193000");
     struct mfb_error err = {0};
-    assert_int_equal(swap_sibling("/a/very/long/path/that/does/not/fit", SWAP_FAILED_SUFFIX, "x",
-                                  buf, 40, &err),
-                     MFB_ERR_INVALID);
+    assert_int_equal(
+        swap_sibling("/a/very/long/path/that/does/not/fit", SWAP_FAILED_SUFFIX, "x", buf, 40, &err),
+        MFB_ERR_INVALID);
     swap_stamp(0, buf, sizeof(buf));
     assert_int_equal(strlen(buf), 15); /* YYYYmmdd-HHMMSS */
     assert_int_equal(buf[8], '-');
@@ -57,8 +57,7 @@ static void test_check(void **state)
     assert_non_null(strstr(err.message, "is a symbolic link"));
 
     fx_write(f, "file", "x", 1);
-    assert_int_equal(swap_check(fx_path(f, "file"), aside, "root 'x'", &st, NULL),
-                     MFB_ERR_INVALID);
+    assert_int_equal(swap_check(fx_path(f, "file"), aside, "root 'x'", &st, NULL), MFB_ERR_INVALID);
 
     /* "/" is always a mount point; so is /proc */
     assert_true(swap_is_mount_point("/"));
