@@ -17,6 +17,7 @@ with `mfb archive create --root datadir=DIR --metadata FILE`, then
 
 import json
 import os
+import subprocess
 import sys
 
 import mfbtest
@@ -55,7 +56,11 @@ class RestoreEnv:
         self.rx.start()
         self.url = f"https://127.0.0.1:{self.rx.port}"
 
-        self.db = MariaDB(parent_dir=self.tmp, options=options)
+        # Unix socket only: a TCP port freed by a stop could be taken by a
+        # server of a test running beside this one before mfb starts ours again.
+        opts = {"skip_networking": None}
+        opts.update(options or {})
+        self.db = MariaDB(parent_dir=self.tmp, options=opts)
         self.db.start()
         if tables:
             self.db.load_sysbench(tables=tables, rows=rows)
@@ -67,7 +72,9 @@ class RestoreEnv:
         self.mfb("instance", "add", INSTANCE, "--socket", self.db.socket,
                  "--user", self.db.user, "--password-file", self.db.password_file,
                  "--datadir", self.datadir, "--spool", self.spool,
-                 "--control", "shutdown-sql", "--start-cmd", self.start_cmd, *instance_args)
+                 "--control", "shutdown-sql", "--start-cmd", self.start_cmd,
+                 "--stop-timeout", "60s", "--start-timeout", "60s", "--verify-timeout", "60s",
+                 *instance_args)
         self.mfb("target", "add", TARGET, "--url", self.url, "--token-file", self.token_file,
                  "--fingerprint", self.rx.fingerprint)
 
@@ -79,10 +86,17 @@ class RestoreEnv:
     def env(self):
         return dict(mfbtest.UTF8_ENV, MFB_DB=self.mfb_db)
 
-    def mfb(self, *args, expect=0, env=None, timeout=300):
+    def mfb(self, *args, expect=0, env=None, timeout=240):
         e = self.env()
         e.update(env or {})
-        return mfbtest.run([mfbtest.MFB, *map(str, args)], expect=expect, env=e, timeout=timeout)
+        try:
+            return mfbtest.run([mfbtest.MFB, *map(str, args)], expect=expect, env=e,
+                               timeout=timeout)
+        except subprocess.TimeoutExpired as t:
+            raise AssertionError(
+                f"mfb {' '.join(map(str, args))} did not finish in {timeout} s\n"
+                f"--- stdout ---\n{t.stdout}\n--- stderr ---\n{t.stderr}\n"
+                f"--- server error log ---\n{self.db._log_tail(60)}") from None
 
     def restore(self, backup, *args, expect=0, env=None):
         return self.mfb("restore", INSTANCE, backup, *args, expect=expect, env=env)
