@@ -1054,8 +1054,13 @@ end:
     if (b->restart_failed) {
         build_recovery(b);
         res->server_down = true;
-        journal_event(&b->jr, CONFIG_LEVEL_ERROR, "start", "manual recovery needed:\n%s",
-                      res->recovery ? res->recovery : "");
+        /* The full steps go to the job log; the terminal gets them once,
+         * from the command, and the alert channels from send_alert. */
+        journal_event(&b->jr, CONFIG_LEVEL_ERROR, "start",
+                      "the server did not start again: manual recovery needed");
+        struct mfb_error e = {0};
+        if (res->recovery)
+            config_job_event(opt->db, b->jr.job.id, CONFIG_LEVEL_ERROR, "start", res->recovery, &e);
     }
     final_error(b, status, err);
     if (status != CONFIG_JOB_SUCCEEDED && (b->jr.job.error == NULL || b->restart_failed)) {
