@@ -38,9 +38,8 @@ static const struct cli_option edit_options[] = {
     {"spool", 0, CLI_VALUE, "DIR", "directory where Data.zip is written (outside the datadir)"},
     {"control", 0, CLI_VALUE, "METHOD",
      "how to stop and start the server: systemd:UNIT, sysv:NAME, shutdown-sql or command"},
-    {"start-cmd", 0, CLI_VALUE, "CMD",
-     "shell command that starts the server (shutdown-sql, "
-     "command)"},
+    {"start-cmd", 0, CLI_VALUE, "CMD", "shell command that starts the server (shutdown-sql, "
+                                       "command)"},
     {"stop-cmd", 0, CLI_VALUE, "CMD", "shell command that stops the server (command)"},
     {"restart-after", 0, CLI_VALUE, "WHEN",
      "restart after the upload (default), the archive, or a snapshot copy"},
@@ -166,8 +165,7 @@ static mfb_status apply_options(const struct cli_args *args, struct config_insta
     }
     const char *password_file = cli_string(args, "password-file", NULL);
     if (st == MFB_OK && password_file && cli_flag(args, "no-password"))
-        return usage(err, "give one of them",
-                     "--password-file and --no-password exclude each other");
+        return usage(err, "give one of them", "--password-file and --no-password exclude each other");
     if (st == MFB_OK && cli_flag(args, "no-password"))
         st = config_str_set(&inst->password, NULL, err);
     if (st == MFB_OK && password_file) {
@@ -265,19 +263,21 @@ static json_t *instance_json(const struct config_instance *inst)
     for (int i = 0; i < CONFIG_TIMEOUT_COUNT; i++)
         json_object_set_new(timeouts, config_timeout_name((enum config_timeout)i),
                             json_integer((json_int_t)inst->timeout_ms[i]));
-    return json_pack(
-        "{s:s, s:o, s:o, s:o, s:o, s:b, s:s, s:o, s:o, s:o, s:o, s:s, s:o, s:o, "
-        "s:o}",
-        "name", inst->name, "socket", config_cli_json_str(inst->socket), "host",
-        config_cli_json_str(inst->host), "port",
-        inst->host ? json_integer(inst->port) : json_null(), "user",
-        config_cli_json_str(inst->user), "password_set", inst->password != NULL, "control",
-        config_control_format(inst->control, inst->service, control, sizeof(control)), "start_cmd",
-        config_cli_json_str(inst->start_cmd), "stop_cmd", config_cli_json_str(inst->stop_cmd),
-        "datadir", config_cli_json_str(inst->datadir), "spool", config_cli_json_str(inst->spool),
-        "restart_after", config_restart_after_str(inst->restart_after), "timeouts_ms", timeouts,
-        "created", config_cli_json_time(inst->created), "updated",
-        config_cli_json_time(inst->updated));
+    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:b, s:s, s:o, s:o, s:o, s:o, s:s, s:o, s:o, "
+                     "s:o}",
+                     "name", inst->name, "socket", config_cli_json_str(inst->socket), "host",
+                     config_cli_json_str(inst->host), "port",
+                     inst->host ? json_integer(inst->port) : json_null(), "user",
+                     config_cli_json_str(inst->user), "password_set", inst->password != NULL,
+                     "control", config_control_format(inst->control, inst->service, control,
+                                                      sizeof(control)),
+                     "start_cmd", config_cli_json_str(inst->start_cmd), "stop_cmd",
+                     config_cli_json_str(inst->stop_cmd), "datadir",
+                     config_cli_json_str(inst->datadir), "spool",
+                     config_cli_json_str(inst->spool), "restart_after",
+                     config_restart_after_str(inst->restart_after), "timeouts_ms", timeouts,
+                     "created", config_cli_json_time(inst->created), "updated",
+                     config_cli_json_time(inst->updated));
 }
 
 static mfb_status run_list(struct cli_args *args, struct mfb_error *err)
@@ -297,7 +297,7 @@ static mfb_status run_list(struct cli_args *args, struct mfb_error *err)
         enum { COLS = 5 };
         static const char *const header[COLS] = {"NAME", "CONNECTION", "CONTROL", "DATADIR",
                                                  "RESTART"};
-        char(*text)[2][600] = calloc(count ? count : 1, sizeof(*text));
+        char (*text)[2][600] = calloc(count ? count : 1, sizeof(*text));
         const char **cells = calloc(count * COLS + 1, sizeof(*cells));
         if (text == NULL || cells == NULL) {
             st = mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
@@ -307,8 +307,8 @@ static mfb_status run_list(struct cli_args *args, struct mfb_error *err)
                 const char **row = cells + i * COLS;
                 row[0] = in->name;
                 row[1] = connection_text(in, text[i][0], sizeof(text[i][0]));
-                row[2] =
-                    config_control_format(in->control, in->service, text[i][1], sizeof(text[i][1]));
+                row[2] = config_control_format(in->control, in->service, text[i][1],
+                                               sizeof(text[i][1]));
                 row[3] = in->datadir;
                 row[4] = config_restart_after_str(in->restart_after);
             }
@@ -341,8 +341,8 @@ static mfb_status run_show(struct cli_args *args, struct mfb_error *err)
         printf("connection: %s\n", connection_text(&inst, buf, sizeof(buf)));
         printf("user: %s\n", inst.user ? inst.user : "-");
         printf("password: %s\n", inst.password ? "(set)" : "(none)");
-        printf("control: %s\n",
-               config_control_format(inst.control, inst.service, buf, sizeof(buf)));
+        printf("control: %s\n", config_control_format(inst.control, inst.service, buf,
+                                                      sizeof(buf)));
         printf("start command: %s\n", inst.start_cmd ? inst.start_cmd : "-");
         printf("stop command: %s\n", inst.stop_cmd ? inst.stop_cmd : "-");
         printf("datadir: %s\n", inst.datadir);
@@ -444,8 +444,8 @@ static const struct cli_command instance_check = {
     .run = run_check};
 
 static const struct cli_command *const instance_commands[] = {
-    &instance_add,    &instance_list,  &instance_show, &instance_set,
-    &instance_remove, &instance_check, NULL,
+    &instance_add, &instance_list, &instance_show, &instance_set, &instance_remove,
+    &instance_check, NULL,
 };
 
 const struct cli_command cmd_instance = {.name = "instance",

@@ -175,13 +175,14 @@ static mfb_status run_set(struct cli_args *args, struct mfb_error *err)
 /* The JSON of a target, without its token. */
 static json_t *target_json(const struct config_target *t)
 {
-    return json_pack(
-        "{s:s, s:o, s:b, s:o, s:o, s:o, s:o, s:I, s:i, s:o, s:o}", "name", t->name, "url",
-        config_cli_json_str(t->url), "token_set", t->token != NULL, "fingerprint",
-        config_cli_json_str(t->fingerprint), "ca_file", config_cli_json_str(t->ca_file),
-        "directory", config_cli_json_str(t->directory), "naming", config_cli_json_str(t->naming),
-        "chunk_size", (json_int_t)t->chunk_size, "connections", (int)t->connections, "created",
-        config_cli_json_time(t->created), "updated", config_cli_json_time(t->updated));
+    return json_pack("{s:s, s:o, s:b, s:o, s:o, s:o, s:o, s:I, s:i, s:o, s:o}", "name", t->name,
+                     "url", config_cli_json_str(t->url), "token_set", t->token != NULL,
+                     "fingerprint", config_cli_json_str(t->fingerprint), "ca_file",
+                     config_cli_json_str(t->ca_file), "directory",
+                     config_cli_json_str(t->directory), "naming", config_cli_json_str(t->naming),
+                     "chunk_size", (json_int_t)t->chunk_size, "connections", (int)t->connections,
+                     "created", config_cli_json_time(t->created), "updated",
+                     config_cli_json_time(t->updated));
 }
 
 static const char *verify_text(const struct config_target *t, char *buf, size_t len)

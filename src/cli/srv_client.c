@@ -178,5 +178,6 @@ static const struct cli_command client_set = {.name = "set",
 static const struct cli_command *const subcommands[] = {&client_add, &client_list, &client_remove,
                                                         &client_set, NULL};
 
-const struct cli_command srv_client = {
-    .name = "client", .summary = "add, list, remove or change clients", .subcommands = subcommands};
+const struct cli_command srv_client = {.name = "client",
+                                       .summary = "add, list, remove or change clients",
+                                       .subcommands = subcommands};

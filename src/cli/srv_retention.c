@@ -165,7 +165,8 @@ static const struct cli_option apply_options[] = {
     CLI_OPTIONS_END,
 };
 
-static void print_deleted(void *ctx, const struct srv_backup *b, const char *reason, bool dry_run)
+static void print_deleted(void *ctx, const struct srv_backup *b, const char *reason,
+                          bool dry_run)
 {
     char created[32];
     server_format_time(b->created, created, sizeof(created));
@@ -195,8 +196,8 @@ static mfb_status run_apply(struct cli_args *args, struct mfb_error *err)
     if (st == MFB_OK && client)
         st = server_db_client_by_name(db, client, &c, err);
     if (st == MFB_OK)
-        st = retention_apply(db, cfg.storage, c.id, instance, dry_run, print_deleted, NULL, &report,
-                             err);
+        st = retention_apply(db, cfg.storage, c.id, instance, dry_run, print_deleted, NULL,
+                             &report, err);
     if (st == MFB_OK && !dry_run) {
         st = server_open(&srv, db, &cfg, 0, err);
         opened = st == MFB_OK;
