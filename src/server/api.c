@@ -337,9 +337,9 @@ static json_t *upload_json(const struct srv_upload *u)
 {
     char created[32];
     server_format_time(u->created, created, sizeof(created));
-    json_t *o =
-        json_pack("{s:s, s:s, s:s, s:I, s:s}", "upload_id", u->id, "instance", u->instance, "name",
-                  u->name, "chunk_size", (json_int_t)u->chunk_size, "created", created);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s}", "upload_id", u->id, "instance",
+                          u->instance, "name", u->name, "chunk_size", (json_int_t)u->chunk_size,
+                          "created", created);
     json_object_set_new(o, "size", u->size_known ? json_integer((json_int_t)u->size) : json_null());
     if (u->directory[0])
         json_object_set_new(o, "directory", json_string(u->directory));
@@ -371,7 +371,8 @@ static json_t *chunk_json(const struct srv_chunk *ch)
 static json_t *parse_body(struct api_call *c)
 {
     json_error_t jerr;
-    json_t *root = c->json ? json_loadb(c->json, c->json_len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
+    json_t *root = c->json ? json_loadb(c->json, c->json_len, JSON_REJECT_DUPLICATES, &jerr)
+                           : NULL;
     if (root == NULL) {
         fail(c, PROTO_INVALID_JSON, "body is not valid JSON: %s",
              c->json ? jerr.text : "empty body");
@@ -450,8 +451,8 @@ static bool check_space(struct api_call *c, bool size_known, uint64_t size)
         fail_status(c, st, &err, "checking free space");
         return false;
     }
-    uint64_t reserve =
-        srv->cfg.reserve_percent ? total / 100 * srv->cfg.reserve_percent : srv->cfg.reserve_bytes;
+    uint64_t reserve = srv->cfg.reserve_percent ? total / 100 * srv->cfg.reserve_percent
+                                                : srv->cfg.reserve_bytes;
     uint64_t room = avail > reserve + pending ? avail - reserve - pending : 0;
     uint64_t need = size_known ? size : 1;
     if (need > room) {
@@ -544,8 +545,8 @@ static void handle_create(struct api_call *c)
     } else {
         snprintf(c->id, sizeof(c->id), "%s", u.id);
         log_info("upload-open", "client=%s upload=%s instance=%s name=%s size=%lld chunk_size=%llu",
-                 c->client.name, u.id, u.instance, u.name, u.size_known ? (long long)u.size : -1LL,
-                 (unsigned long long)u.chunk_size);
+                 c->client.name, u.id, u.instance, u.name,
+                 u.size_known ? (long long)u.size : -1LL, (unsigned long long)u.chunk_size);
         set_json(c, 201, upload_json(&u));
     }
     free(u.metadata);
@@ -668,12 +669,12 @@ static char *companion_json(const struct api_call *c, const struct srv_backup *b
     char created[32], started[32];
     server_format_time(b->created, created, sizeof(created));
     server_format_time(c->upload.created, started, sizeof(started));
-    json_t *o =
-        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:I}", "backup_id",
-                  b->id, "client", c->client.name, "instance", b->instance, "name", b->name,
-                  "original_name", original_name, "path", b->path, "size", (json_int_t)b->size,
-                  "sha256", b->sha256, "created", created, "upload_started", started, "upload_id",
-                  c->upload.id, "chunk_size", (json_int_t)c->upload.chunk_size);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:I}",
+                          "backup_id", b->id, "client", c->client.name, "instance", b->instance,
+                          "name", b->name, "original_name", original_name, "path", b->path,
+                          "size", (json_int_t)b->size, "sha256", b->sha256, "created", created,
+                          "upload_started", started, "upload_id", c->upload.id, "chunk_size",
+                          (json_int_t)c->upload.chunk_size);
     if (c->upload.directory[0])
         json_object_set_new(o, "directory", json_string(c->upload.directory));
     json_t *meta = b->metadata ? json_loads(b->metadata, 0, NULL) : NULL;
@@ -798,15 +799,16 @@ static void handle_complete(struct api_call *c)
     if (c->upload.complete) {
         struct srv_backup b;
         struct mfb_error err = {0};
-        mfb_status st =
-            server_db_backup_get(c->srv->db, c->upload.backup_id, c->client.id, &b, &err);
+        mfb_status st = server_db_backup_get(c->srv->db, c->upload.backup_id, c->client.id, &b,
+                                             &err);
         if (st == MFB_ERR_NOT_FOUND)
             fail(c, PROTO_CONFLICT, "upload '%s' was completed and its backup since deleted",
                  c->id);
         else if (st != MFB_OK)
             fail_status(c, st, &err, "looking up the backup");
         else if (b.size != size || strcmp(b.sha256, want_hex) != 0)
-            fail(c, PROTO_CONFLICT, "upload '%s' was completed with another size or sha256", c->id);
+            fail(c, PROTO_CONFLICT, "upload '%s' was completed with another size or sha256",
+                 c->id);
         else
             answer_backup(c, 201, &b);
         server_db_backup_free(&b);
@@ -821,7 +823,8 @@ static void handle_complete(struct api_call *c)
         goto done;
     if (!session_close_begin(c->session)) {
         c->resp.retry_after = 1;
-        fail(c, PROTO_UNAVAILABLE, "chunks of upload '%s' are still being received; retry", c->id);
+        fail(c, PROTO_UNAVAILABLE, "chunks of upload '%s' are still being received; retry",
+             c->id);
         goto done;
     }
     char why[256];
@@ -893,7 +896,8 @@ static void handle_backup(struct api_call *c, bool delete)
         if (st != MFB_OK) {
             fail_status(c, st, &err, "deleting the backup");
         } else {
-            log_info("backup-deleted", "client=%s backup=%s path=%s", c->client.name, b.id, b.path);
+            log_info("backup-deleted", "client=%s backup=%s path=%s", c->client.name, b.id,
+                     b.path);
             set_json(c, 204, NULL);
         }
     }
@@ -928,8 +932,8 @@ static void handle_content(struct api_call *c)
     if (range != NULL && api_parse_range(range, size, &start, &len, &satisfiable)) {
         if (!satisfiable) {
             close(fd);
-            fail(c, PROTO_RANGE_NOT_SATISFIABLE, "range '%s' is outside the %llu-byte file", range,
-                 (unsigned long long)size);
+            fail(c, PROTO_RANGE_NOT_SATISFIABLE, "range '%s' is outside the %llu-byte file",
+                 range, (unsigned long long)size);
             snprintf(c->resp.content_range, sizeof(c->resp.content_range), "bytes */%llu",
                      (unsigned long long)size);
             server_db_backup_free(&b);
@@ -975,12 +979,9 @@ static void chunk_begin(struct api_call *c)
     c->exact = 0;
     if (u->size_known) {
         if (c->index >= proto_chunk_count(u->size, cs)) {
-            fail(c, PROTO_CHUNK_OUT_OF_RANGE,
-                 "chunk %llu is past the last chunk (%llu) of %llu bytes",
+            fail(c, PROTO_CHUNK_OUT_OF_RANGE, "chunk %llu is past the last chunk (%llu) of %llu bytes",
                  (unsigned long long)c->index,
-                 (unsigned long long)(proto_chunk_count(u->size, cs)
-                                          ? proto_chunk_count(u->size, cs) - 1
-                                          : 0),
+                 (unsigned long long)(proto_chunk_count(u->size, cs) ? proto_chunk_count(u->size, cs) - 1 : 0),
                  (unsigned long long)u->size);
             return;
         }
@@ -1076,8 +1077,8 @@ static void chunk_data(struct api_call *c, const char *data, size_t len)
         return;
     }
     if (c->bytes_in - c->writeback >= WRITEBACK_STEP) {
-        sync_file_range(c->fd, (off_t)(c->base + c->writeback), (off_t)(c->bytes_in - c->writeback),
-                        SYNC_FILE_RANGE_WRITE);
+        sync_file_range(c->fd, (off_t)(c->base + c->writeback),
+                        (off_t)(c->bytes_in - c->writeback), SYNC_FILE_RANGE_WRITE);
         c->writeback = c->bytes_in;
     }
 }

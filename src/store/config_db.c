@@ -142,12 +142,12 @@ static const char *const timeout_names[CONFIG_TIMEOUT_COUNT] = {
  * buffer pool may take minutes; archive and upload scale with the data
  * (hours for hundreds of GB); a start includes crash recovery if any. */
 static const uint64_t timeout_defaults[CONFIG_TIMEOUT_COUNT] = {
-    5 * 60 * 1000ULL,    /* preflush */
-    10 * 60 * 1000ULL,   /* stop */
-    6 * 3600 * 1000ULL,  /* archive */
-    12 * 3600 * 1000ULL, /* upload */
-    10 * 60 * 1000ULL,   /* start */
-    5 * 60 * 1000ULL,    /* verify */
+    5 * 60 * 1000ULL,       /* preflush */
+    10 * 60 * 1000ULL,      /* stop */
+    6 * 3600 * 1000ULL,     /* archive */
+    12 * 3600 * 1000ULL,    /* upload */
+    10 * 60 * 1000ULL,      /* start */
+    5 * 60 * 1000ULL,       /* verify */
 };
 
 static const char *const control_names[] = {"systemd", "sysv", "shutdown-sql", "command"};
@@ -223,7 +223,7 @@ const char *config_level_str(enum config_level l)
 }
 
 mfb_status config_control_parse(const char *text, enum config_control *control, char **service,
-                                struct mfb_error *err)
+                                 struct mfb_error *err)
 {
     *service = NULL;
     const char *colon = strchr(text, ':');
@@ -470,7 +470,7 @@ void config_instance_free(struct config_instance *inst)
 }
 
 #define INSTANCE_COLUMNS                                                                           \
-    "id, name, socket, host, port, user, password, control, service, start_cmd, stop_cmd, "        \
+    "id, name, socket, host, port, user, password, control, service, start_cmd, stop_cmd, "       \
     "datadir, spool, restart_after, preflush_timeout_ms, stop_timeout_ms, archive_timeout_ms, "    \
     "upload_timeout_ms, start_timeout_ms, verify_timeout_ms, created, updated"
 
@@ -507,15 +507,15 @@ static mfb_status read_instance(sqlite3_stmt *stmt, struct config_instance *out,
     out->port = (unsigned)sqlite3_column_int64(stmt, 4);
     out->user = sqlutil_dup_text(stmt, 5, &oom);
     out->password = sqlutil_dup_text(stmt, 6, &oom);
-    int control =
-        lookup(control_names, COUNT_OF(control_names), (const char *)sqlite3_column_text(stmt, 7));
+    int control = lookup(control_names, COUNT_OF(control_names),
+                         (const char *)sqlite3_column_text(stmt, 7));
     out->service = sqlutil_dup_text(stmt, 8, &oom);
     out->start_cmd = sqlutil_dup_text(stmt, 9, &oom);
     out->stop_cmd = sqlutil_dup_text(stmt, 10, &oom);
     out->datadir = sqlutil_dup_text(stmt, 11, &oom);
     out->spool = sqlutil_dup_text(stmt, 12, &oom);
-    int restart =
-        lookup(restart_names, COUNT_OF(restart_names), (const char *)sqlite3_column_text(stmt, 13));
+    int restart = lookup(restart_names, COUNT_OF(restart_names),
+                         (const char *)sqlite3_column_text(stmt, 13));
     for (int i = 0; i < CONFIG_TIMEOUT_COUNT; i++)
         out->timeout_ms[i] = (uint64_t)sqlite3_column_int64(stmt, 14 + i);
     out->created = sqlite3_column_int64(stmt, 20);
@@ -570,7 +570,8 @@ done:
     return st;
 }
 
-mfb_status config_instance_check_new(struct config_db *db, const char *name, struct mfb_error *err)
+mfb_status config_instance_check_new(struct config_db *db, const char *name,
+                                     struct mfb_error *err)
 {
     return check_new(db, "SELECT 1 FROM instances WHERE name = ?", name, "instance", err);
 }
@@ -602,8 +603,8 @@ done:
     return st;
 }
 
-mfb_status config_instance_get(struct config_db *db, const char *name, struct config_instance *out,
-                               struct mfb_error *err)
+mfb_status config_instance_get(struct config_db *db, const char *name,
+                               struct config_instance *out, struct mfb_error *err)
 {
     config_instance_init(out);
     sqlite3_stmt *stmt = NULL;
@@ -627,7 +628,8 @@ done:
 }
 
 /* Grows *list by one zeroed element of `size` bytes. */
-static mfb_status grow(void **list, size_t *count, size_t *cap, size_t size, struct mfb_error *err)
+static mfb_status grow(void **list, size_t *count, size_t *cap, size_t size,
+                       struct mfb_error *err)
 {
     if (*count == *cap) {
         size_t ncap = *cap ? *cap * 2 : 8;
@@ -641,8 +643,8 @@ static mfb_status grow(void **list, size_t *count, size_t *cap, size_t size, str
     return MFB_OK;
 }
 
-mfb_status config_instance_list(struct config_db *db, struct config_instance **list, size_t *count,
-                                struct mfb_error *err)
+mfb_status config_instance_list(struct config_db *db, struct config_instance **list,
+                                size_t *count, struct mfb_error *err)
 {
     *list = NULL;
     *count = 0;
@@ -707,8 +709,8 @@ done:
 }
 
 /* Sets *job_id to a job of `column` = name with status `status`, or 0. */
-static mfb_status find_job(struct config_db *db, const char *sql, const char *name, int64_t *job_id,
-                           struct mfb_error *err)
+static mfb_status find_job(struct config_db *db, const char *sql, const char *name,
+                           int64_t *job_id, struct mfb_error *err)
 {
     *job_id = 0;
     sqlite3_stmt *stmt = NULL;
@@ -767,8 +769,8 @@ mfb_status config_instance_remove(struct config_db *db, const char *name, struct
         st = MFB_ERR_BUSY;
     }
     if (st == MFB_OK)
-        st = delete_named(db, "DELETE FROM instances WHERE name = ?", name, "instance", "instance",
-                          err);
+        st = delete_named(db, "DELETE FROM instances WHERE name = ?", name, "instance",
+                          "instance", err);
     st = finish_tx(db, st, err);
 done:
     pthread_mutex_unlock(&db->lock);
@@ -816,7 +818,8 @@ static void bind_target(sqlite3_stmt *stmt, const struct config_target *t)
     sqlite3_bind_int64(stmt, 12, t->updated);
 }
 
-static mfb_status read_target(sqlite3_stmt *stmt, struct config_target *out, struct mfb_error *err)
+static mfb_status read_target(sqlite3_stmt *stmt, struct config_target *out,
+                              struct mfb_error *err)
 {
     config_target_init(out);
     int oom = 0;
@@ -844,7 +847,8 @@ mfb_status config_target_check_new(struct config_db *db, const char *name, struc
     return check_new(db, "SELECT 1 FROM targets WHERE name = ?", name, "target", err);
 }
 
-mfb_status config_target_add(struct config_db *db, struct config_target *t, struct mfb_error *err)
+mfb_status config_target_add(struct config_db *db, struct config_target *t,
+                             struct mfb_error *err)
 {
     sqlite3_stmt *stmt = NULL;
     pthread_mutex_lock(&db->lock);
@@ -900,8 +904,8 @@ mfb_status config_target_list(struct config_db *db, struct config_target **list,
     size_t cap = 0;
     sqlite3_stmt *stmt = NULL;
     pthread_mutex_lock(&db->lock);
-    mfb_status st = sqlutil_prepare(db->sql, "SELECT " TARGET_COLUMNS " FROM targets ORDER BY name",
-                                    &stmt, err);
+    mfb_status st = sqlutil_prepare(
+        db->sql, "SELECT " TARGET_COLUMNS " FROM targets ORDER BY name", &stmt, err);
     int rc = SQLITE_DONE;
     while (st == MFB_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         st = grow((void **)list, count, &cap, sizeof(**list), err);
@@ -986,7 +990,8 @@ mfb_status config_target_remove(struct config_db *db, const char *name, bool for
         }
     }
     if (st == MFB_OK)
-        st = delete_named(db, "DELETE FROM targets WHERE name = ?", name, "target", "target", err);
+        st = delete_named(db, "DELETE FROM targets WHERE name = ?", name, "target", "target",
+                          err);
     st = finish_tx(db, st, err);
 done:
     pthread_mutex_unlock(&db->lock);
@@ -1025,11 +1030,12 @@ mfb_status config_setting_set(struct config_db *db, const char *key, const char 
 {
     sqlite3_stmt *stmt = NULL;
     pthread_mutex_lock(&db->lock);
-    mfb_status st = sqlutil_prepare(db->sql,
-                                    value ? "INSERT INTO settings (key, value) VALUES (?1, ?2) "
-                                            "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
-                                          : "DELETE FROM settings WHERE key = ?1",
-                                    &stmt, err);
+    mfb_status st = sqlutil_prepare(
+        db->sql,
+        value ? "INSERT INTO settings (key, value) VALUES (?1, ?2) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+              : "DELETE FROM settings WHERE key = ?1",
+        &stmt, err);
     if (st != MFB_OK)
         goto done;
     sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
@@ -1047,7 +1053,7 @@ done:
 
 #define JOB_COLUMNS                                                                                \
     "id, instance, target, kind, status, pid, started, ended, preflight_ms, preflush_ms, "         \
-    "stop_ms, snapshot_ms, archive_ms, upload_ms, start_ms, verify_ms, finish_ms, downtime_ms, "   \
+    "stop_ms, snapshot_ms, archive_ms, upload_ms, start_ms, verify_ms, finish_ms, downtime_ms, "  \
     "bytes_in, bytes_out, upload_id, backup_name, backup_id, error, hint"
 #define JOB_STEP_COLUMN 8 /* preflight_ms, in the order of enum config_step */
 
@@ -1241,8 +1247,9 @@ done:
     return st;
 }
 
-mfb_status config_job_events(struct config_db *db, int64_t job_id, struct config_job_event **list,
-                             size_t *count, struct mfb_error *err)
+mfb_status config_job_events(struct config_db *db, int64_t job_id,
+                             struct config_job_event **list, size_t *count,
+                             struct mfb_error *err)
 {
     *list = NULL;
     *count = 0;
@@ -1414,7 +1421,8 @@ mfb_status config_job_fail_orphans(struct config_db *db, size_t *count, struct m
     mfb_status st = sqlutil_exec(db->sql, "BEGIN IMMEDIATE", "check running jobs", err);
     if (st != MFB_OK)
         goto done;
-    st = sqlutil_prepare(db->sql, "SELECT id, pid FROM jobs WHERE status = 'running'", &stmt, err);
+    st = sqlutil_prepare(db->sql, "SELECT id, pid FROM jobs WHERE status = 'running'", &stmt,
+                         err);
     if (st == MFB_OK)
         st = sqlutil_prepare(db->sql,
                              "UPDATE jobs SET status = 'failed', ended = ?2, "
