@@ -48,8 +48,7 @@ static mfb_status bad_pattern(struct mfb_error *err, const char *pattern, const 
 
 /* Expands one placeholder: key is the text between the braces. */
 static mfb_status expand_one(const char *pattern, const char *key, size_t key_len,
-                             const struct naming_vars *v, struct out_buf *b,
-                             struct mfb_error *err)
+                             const struct naming_vars *v, struct out_buf *b, struct mfb_error *err)
 {
     const char *colon = memchr(key, ':', key_len);
     size_t name_len = colon ? (size_t)(colon - key) : key_len;
@@ -84,8 +83,7 @@ static mfb_status expand_one(const char *pattern, const char *key, size_t key_le
         size_t n = v->time ? strftime(text, sizeof(text), fmt, v->time) : 0;
         if (n == 0) {
             char what[NAMING_WORK + 64];
-            snprintf(what, sizeof(what), "time format '%s' gives an empty or over-long text",
-                     fmt);
+            snprintf(what, sizeof(what), "time format '%s' gives an empty or over-long text", fmt);
             return bad_pattern(err, pattern, what, "see strftime(3) for the % conversions");
         }
         append(b, text, n);
@@ -112,8 +110,8 @@ static mfb_status expand_one(const char *pattern, const char *key, size_t key_le
                        "use " NAMING_PLACEHOLDERS "; write {{ and }} for literal braces");
 }
 
-mfb_status naming_expand(const char *pattern, const struct naming_vars *vars, char *out,
-                         size_t len, struct mfb_error *err)
+mfb_status naming_expand(const char *pattern, const struct naming_vars *vars, char *out, size_t len,
+                         struct mfb_error *err)
 {
     if (len > 0)
         out[0] = '\0';
@@ -150,13 +148,24 @@ mfb_status naming_expand(const char *pattern, const struct naming_vars *vars, ch
         }
     }
     char why[160];
-    if (b.overflow || !proto_name_valid(b.text, why, sizeof(why))) {
-        if (b.overflow)
-            snprintf(why, sizeof(why), "name is longer than %d bytes", PROTO_NAME_MAX);
-        mfb_error_set(err, MFB_ERR_INVALID, "naming pattern '%s' gives the name '%s', which the "
-                      "receiver refuses: %s", pattern, b.text, why);
-        mfb_error_hint(err, "names must be 1-%d bytes without '/', '\\' or control characters, "
-                       "and must not start with '.'", PROTO_NAME_MAX);
+    if (b.overflow || b.len > PROTO_NAME_MAX) {
+        /* Quote only the start of a pattern and name this long. */
+        mfb_error_set(err, MFB_ERR_INVALID,
+                      "naming pattern '%.40s%s' gives a name of %s%zu bytes, which the receiver "
+                      "refuses: name must be at most %d bytes",
+                      pattern, strlen(pattern) > 40 ? "..." : "", b.overflow ? "over " : "", b.len,
+                      PROTO_NAME_MAX);
+        mfb_error_hint(err, "shorten the pattern or its time format");
+        return MFB_ERR_INVALID;
+    }
+    if (!proto_name_valid(b.text, why, sizeof(why))) {
+        mfb_error_set(err, MFB_ERR_INVALID,
+                      "naming pattern '%s' gives the name '%s', which the receiver refuses: %s",
+                      pattern, b.text, why);
+        mfb_error_hint(err,
+                       "names must be 1-%d bytes without '/', '\\' or control characters, "
+                       "and must not start with '.'",
+                       PROTO_NAME_MAX);
         return MFB_ERR_INVALID;
     }
     if (b.len >= len)

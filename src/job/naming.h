@@ -44,8 +44,8 @@ struct naming_vars {
 /* Expands pattern into out (NAMING_BUF bytes is always enough). Fails with
  * MFB_ERR_INVALID, naming the problem, for an unknown placeholder, an
  * unbalanced brace, or a result the receiver would refuse. */
-mfb_status naming_expand(const char *pattern, const struct naming_vars *vars, char *out,
-                         size_t len, struct mfb_error *err);
+mfb_status naming_expand(const char *pattern, const struct naming_vars *vars, char *out, size_t len,
+                         struct mfb_error *err);
 
 /* Checks a pattern before it is saved: expands it with the given instance
  * name (or a stand-in when NULL), this machine's host name and the current

@@ -96,8 +96,8 @@ mfb_status validate_instance_record(const struct config_instance *inst, struct m
             return invalid(err, "unix socket paths are limited to 107 bytes",
                            "--socket '%s' is too long", inst->socket);
     } else if (inst->port == 0 || inst->port > 65535) {
-        return invalid(err, "give --port from 1 to 65535 (MySQL's is 3306)",
-                       "invalid port %u", inst->port);
+        return invalid(err, "give --port from 1 to 65535 (MySQL's is 3306)", "invalid port %u",
+                       inst->port);
     }
     if (inst->user == NULL || *inst->user == '\0')
         return invalid(err, "give the MySQL user mfb logs in as with --user",
@@ -106,8 +106,9 @@ mfb_status validate_instance_record(const struct config_instance *inst, struct m
         (st = check_absolute("--spool", inst->spool, err)) != MFB_OK)
         return st;
     if (path_within(inst->datadir, inst->spool))
-        return invalid(err, "put the spool outside the data directory, on a disk with room "
-                            "for the archive",
+        return invalid(err,
+                       "put the spool outside the data directory, on a disk with room "
+                       "for the archive",
                        "the spool '%s' is inside the data directory '%s'", inst->spool,
                        inst->datadir);
     if (path_within(inst->spool, inst->datadir))
@@ -164,8 +165,9 @@ mfb_status validate_target_record(struct config_target *t, struct mfb_error *err
         return st;
     char size[32];
     if (!proto_chunk_size_valid(t->chunk_size, VALIDATE_CHUNK_MAX))
-        return invalid(err, "use a power of two from 1M to 1G; receivers accept up to 64M "
-                            "unless configured otherwise",
+        return invalid(err,
+                       "use a power of two from 1M to 1G; receivers accept up to 64M "
+                       "unless configured otherwise",
                        "invalid chunk size %s (%llu bytes)",
                        format_size(t->chunk_size, size, sizeof(size)),
                        (unsigned long long)t->chunk_size);
@@ -368,8 +370,7 @@ static mfb_status get_json(struct transfer_conn *conn, const char *path, const c
         if (!json_is_object(*body)) {
             json_decref(*body);
             *body = NULL;
-            st = mfb_error_set(err, MFB_ERR_PROTOCOL, "%s: the answer is not a JSON object",
-                               what);
+            st = mfb_error_set(err, MFB_ERR_PROTOCOL, "%s: the answer is not a JSON object", what);
             mfb_error_hint(err, "check that --url points at an mfb-server");
         }
     }
@@ -401,9 +402,9 @@ mfb_status validate_target_live(const struct config_target *t, struct validate_r
     c = begin(report, "health");
     struct transfer_target tt;
     config_map_target(t, &tt);
-    /* One quick retry: this is a check with a person waiting, not a job. */
+    /* One attempt: a person is waiting, and the job has its own retries. */
     struct transfer_settings settings = {
-        .retry = {.base_ms = 200, .max_delay_ms = 1000, .max_attempts = 2, .max_total_ms = 3000},
+        .retry = {.base_ms = 200, .max_delay_ms = 1000, .max_attempts = 1, .max_total_ms = 1000},
         .connect_timeout_ms = VALIDATE_TIMEOUT_MS,
         .stall_timeout_ms = VALIDATE_TIMEOUT_MS,
     };
@@ -414,8 +415,11 @@ mfb_status validate_target_live(const struct config_target *t, struct validate_r
     if (st == MFB_OK)
         st = transfer_conn_open(client, NULL, &conn, &c->error);
     if (st == MFB_OK)
-        st = get_json(conn, PROTO_API_PREFIX "/health", "the receiver's health check failed",
-                      &body, &c->error);
+        st = get_json(conn, PROTO_API_PREFIX "/health", "cannot reach the receiver", &body,
+                      &c->error);
+    if (st == MFB_ERR_NETWORK || st == MFB_ERR_TIMEOUT)
+        mfb_error_hint(&c->error, "check that 'mfb-server serve' runs there and that the port is "
+                                  "open; compare --url with the address it listens on");
     if (st == MFB_OK) {
         const char *status = json_string_value(json_object_get(body, "status"));
         const char *version = json_string_value(json_object_get(body, "version"));

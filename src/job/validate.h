@@ -31,7 +31,7 @@
 #include "store/config_db.h"
 
 #define VALIDATE_MAX_CHECKS 8
-#define VALIDATE_TIMEOUT_MS 10000 /* per connection attempt or command */
+#define VALIDATE_TIMEOUT_MS 10000       /* per connection attempt or command */
 #define VALIDATE_CHUNK_MAX (1ULL << 30) /* the largest chunk size mfb accepts */
 #define VALIDATE_CONNECTIONS_MAX 64
 

@@ -31,6 +31,11 @@
 /* Start write-back of a chunk's data every this many bytes, so the fsync at
  * its end has little left to do. */
 #define WRITEBACK_STEP (8ULL << 20)
+/* Chunk bytes are collected into writes of this size: TLS hands them over
+ * 16 KiB at a time, and one write per 16 KiB cost ~10% more server CPU on
+ * ext4 than one copy into this buffer (measured with 4 connections, 64 MiB
+ * chunks). Allocated only while a chunk is being received. */
+#define WRITE_BUFFER (256u << 10)
 /* Largest file offset an upload of unknown size may reach (1 PiB). */
 #define MAX_FILE_BYTES (1ULL << 50)
 
@@ -83,6 +88,9 @@ struct api_call {
     uint64_t limit;     /* most bytes the body may have */
     uint64_t exact;     /* bytes it must have (known size), or 0 */
     uint64_t writeback; /* bytes handed to write-back so far */
+    char *wbuf;         /* WRITE_BUFFER bytes collected before one pwrite */
+    size_t wbuf_len;
+    uint64_t flushed; /* bytes of the body written to the file */
 };
 
 /* ---- answers ---- */
@@ -280,6 +288,8 @@ static bool method_allowed(enum route r, const char *method)
 {
     const char *allow = route_allow(r);
     size_t len = strlen(method);
+    if (len == 0)
+        return false;
     for (const char *p = allow; (p = strstr(p, method)) != NULL; p += len) {
         if ((p == allow || p[-1] == ' ') && (p[len] == '\0' || p[len] == ','))
             return true;
@@ -607,6 +617,7 @@ static void handle_upload_get(struct api_call *c)
         struct srv_chunk *list = NULL;
         size_t n = 0;
         struct mfb_error err = {0};
+        server_db_upload_touch(c->srv->db, c->id, NULL); /* a resuming client is active */
         mfb_status st = server_db_upload_chunks(c->srv->db, c->id, &list, &n, &err);
         if (st != MFB_OK) {
             json_decref(o);
@@ -1049,9 +1060,35 @@ static void chunk_abandon(struct api_call *c)
     c->mode = BODY_DISCARD;
 }
 
+/* Writes the collected bytes at their offset; false (answer set) on error. */
+static bool chunk_flush(struct api_call *c)
+{
+    if (c->wbuf_len == 0)
+        return true;
+    struct mfb_error err = {0};
+    mfb_status st = fs_pwrite_all(c->fd, c->wbuf, c->wbuf_len, c->base + c->flushed,
+                                  c->part_path, &err);
+    if (st != MFB_OK) {
+        if (st == MFB_ERR_NO_SPACE)
+            fail(c, PROTO_INSUFFICIENT_STORAGE,
+                 "the receiver's disk is full; chunks already stored are kept, retry later");
+        else
+            fail_status(c, st, &err, "writing the chunk");
+        chunk_abandon(c);
+        return false;
+    }
+    c->flushed += c->wbuf_len;
+    c->wbuf_len = 0;
+    if (c->flushed - c->writeback >= WRITEBACK_STEP) {
+        sync_file_range(c->fd, (off_t)(c->base + c->writeback), (off_t)(c->flushed - c->writeback),
+                        SYNC_FILE_RANGE_WRITE);
+        c->writeback = c->flushed;
+    }
+    return true;
+}
+
 static void chunk_data(struct api_call *c, const char *data, size_t len)
 {
-    uint64_t received = c->bytes_in - len; /* bytes of this body before data */
     if (c->bytes_in > c->limit || (c->exact && c->bytes_in > c->exact)) {
         if (c->bytes_in > c->limit)
             fail(c, PROTO_TOO_LARGE, "chunk is larger than the chunk size %llu",
@@ -1065,21 +1102,19 @@ static void chunk_data(struct api_call *c, const char *data, size_t len)
     sha256_update(&c->chunk_hash, data, len);
     if (c->inline_hash)
         sha256_update(&c->fork, data, len);
-    struct mfb_error err = {0};
-    mfb_status st = fs_pwrite_all(c->fd, data, len, c->base + received, c->part_path, &err);
-    if (st != MFB_OK) {
-        if (st == MFB_ERR_NO_SPACE)
-            fail(c, PROTO_INSUFFICIENT_STORAGE,
-                 "the receiver's disk is full; chunks already stored are kept, retry later");
-        else
-            fail_status(c, st, &err, "writing the chunk");
+    if (c->wbuf == NULL && (c->wbuf = malloc(WRITE_BUFFER)) == NULL) {
+        fail(c, PROTO_INTERNAL, "out of memory");
         chunk_abandon(c);
         return;
     }
-    if (c->bytes_in - c->writeback >= WRITEBACK_STEP) {
-        sync_file_range(c->fd, (off_t)(c->base + c->writeback),
-                        (off_t)(c->bytes_in - c->writeback), SYNC_FILE_RANGE_WRITE);
-        c->writeback = c->bytes_in;
+    while (len > 0) {
+        size_t n = WRITE_BUFFER - c->wbuf_len < len ? WRITE_BUFFER - c->wbuf_len : len;
+        memcpy(c->wbuf + c->wbuf_len, data, n);
+        c->wbuf_len += n;
+        data += n;
+        len -= n;
+        if (c->wbuf_len == WRITE_BUFFER && !chunk_flush(c))
+            return;
     }
 }
 
@@ -1095,6 +1130,7 @@ static void chunk_finish(struct api_call *c)
                  (unsigned long long)c->index);
             return;
         }
+        server_db_upload_touch(c->srv->db, c->id, NULL); /* a resuming client is active */
         set_json(c, 200, chunk_json(&ch));
         return;
     }
@@ -1117,6 +1153,8 @@ static void chunk_finish(struct api_call *c)
              (unsigned long long)c->index, got, want);
         return;
     }
+    if (!chunk_flush(c))
+        return;
     struct mfb_error err = {0};
     mfb_status st = MFB_OK;
     if (fdatasync(c->fd) != 0)
@@ -1302,6 +1340,7 @@ void api_call_free(struct api_call *c)
         session_chunk_end(c->session, c->index, false, 0, NULL, c->inline_hash, &c->fork);
     if (c->fd >= 0)
         close(c->fd);
+    free(c->wbuf);
     sha256_free(&c->chunk_hash);
     sha256_free(&c->fork);
     session_put(c->session);

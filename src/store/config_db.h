@@ -54,7 +54,8 @@ struct config_db;
  * makes the file (mode 0600, parent directories 0700) when it is missing;
  * without, a missing file is MFB_ERR_NOT_FOUND with a hint to run
  * 'mfb init'. A file that group or others may access is refused
- * (MFB_ERR_PERMISSION). *created says whether the file was made now (may be
+ * (MFB_ERR_PERMISSION), and so is another kind of database, such as the
+ * receiver's catalog (MFB_ERR_INVALID). *created says whether the file was made now (may be
  * NULL). Allocates *db; release with config_db_close. */
 mfb_status config_db_open(const char *path, bool create, struct config_db **db, bool *created,
                           struct mfb_error *err);
@@ -133,7 +134,7 @@ const char *config_control_kind_str(enum config_control c);
  * UNIT or NAME, or NULL. Only the form is checked here: whether the name
  * and the commands make a usable method is mysql_method_parse's call. */
 mfb_status config_control_parse(const char *text, enum config_control *control, char **service,
-                                 struct mfb_error *err);
+                                struct mfb_error *err);
 /* The --control form of an instance's method ("systemd:mariadb.service"). */
 const char *config_control_format(enum config_control control, const char *service, char *buf,
                                   size_t len);
@@ -154,15 +155,14 @@ mfb_status config_instance_add(struct config_db *db, struct config_instance *ins
                                struct mfb_error *err);
 /* MFB_ERR_EXISTS, with a hint, when an instance has this name: lets a
  * command refuse a taken name before slower checks run. */
-mfb_status config_instance_check_new(struct config_db *db, const char *name,
-                                     struct mfb_error *err);
+mfb_status config_instance_check_new(struct config_db *db, const char *name, struct mfb_error *err);
 /* MFB_ERR_NOT_FOUND, with a hint, when there is none. Fills *out
  * (allocated strings; config_instance_free). */
-mfb_status config_instance_get(struct config_db *db, const char *name,
-                               struct config_instance *out, struct mfb_error *err);
+mfb_status config_instance_get(struct config_db *db, const char *name, struct config_instance *out,
+                               struct mfb_error *err);
 /* Every instance, by name. *list is allocated; config_instance_list_free. */
-mfb_status config_instance_list(struct config_db *db, struct config_instance **list,
-                                size_t *count, struct mfb_error *err);
+mfb_status config_instance_list(struct config_db *db, struct config_instance **list, size_t *count,
+                                struct mfb_error *err);
 void config_instance_list_free(struct config_instance *list, size_t count);
 /* Replaces the stored instance of the same name with inst; sets updated. */
 mfb_status config_instance_update(struct config_db *db, struct config_instance *inst,
@@ -195,8 +195,7 @@ void config_target_free(struct config_target *t);
 
 /* MFB_ERR_EXISTS, with a hint, when a target has this name. */
 mfb_status config_target_check_new(struct config_db *db, const char *name, struct mfb_error *err);
-mfb_status config_target_add(struct config_db *db, struct config_target *t,
-                             struct mfb_error *err);
+mfb_status config_target_add(struct config_db *db, struct config_target *t, struct mfb_error *err);
 mfb_status config_target_get(struct config_db *db, const char *name, struct config_target *out,
                              struct mfb_error *err);
 mfb_status config_target_list(struct config_db *db, struct config_target **list, size_t *count,
@@ -260,9 +259,9 @@ struct config_job {
     char target[CONFIG_NAME_BUF]; /* "" when none */
     char kind[32];                /* "backup", "resume", "restore", ... */
     enum config_job_status status;
-    int64_t pid;        /* process that runs (or ran) it */
-    int64_t started_ms; /* Unix ms */
-    int64_t ended_ms;   /* 0 while running */
+    int64_t pid;                        /* process that runs (or ran) it */
+    int64_t started_ms;                 /* Unix ms */
+    int64_t ended_ms;                   /* 0 while running */
     int64_t step_ms[CONFIG_STEP_COUNT]; /* -1: the step did not run */
     int64_t downtime_ms;                /* -1: the server was not stopped */
     uint64_t bytes_in;                  /* bytes read from the server's files */
@@ -299,9 +298,8 @@ void config_job_free(struct config_job *job);
 mfb_status config_job_event(struct config_db *db, int64_t job_id, enum config_level level,
                             const char *step, const char *message, struct mfb_error *err);
 /* A job's events, oldest first. *list is allocated; config_job_events_free. */
-mfb_status config_job_events(struct config_db *db, int64_t job_id,
-                             struct config_job_event **list, size_t *count,
-                             struct mfb_error *err);
+mfb_status config_job_events(struct config_db *db, int64_t job_id, struct config_job_event **list,
+                             size_t *count, struct mfb_error *err);
 void config_job_events_free(struct config_job_event *list, size_t count);
 
 /* Filters for config_job_list; zero/NULL fields match everything. */
@@ -310,7 +308,7 @@ struct config_job_filter {
     const char *target;
     bool by_status;
     enum config_job_status status;
-    int64_t since_ms; /* started at or after */
+    int64_t since_ms;   /* started at or after */
     const char *search; /* words that must all appear in one of the job's
                            events (full-text, FTS5) or in its error */
     size_t limit;       /* 0: no limit */

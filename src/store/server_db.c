@@ -565,6 +565,20 @@ done:
     return st;
 }
 
+mfb_status server_db_upload_touch(struct server_db *db, const char *id, struct mfb_error *err)
+{
+    sqlite3_stmt *stmt;
+    pthread_mutex_lock(&db->lock);
+    mfb_status st = prepare(db, "UPDATE uploads SET updated = ? WHERE id = ?", &stmt, err);
+    if (st == MFB_OK) {
+        sqlite3_bind_int64(stmt, 1, (sqlite3_int64)time(NULL));
+        sqlite3_bind_text(stmt, 2, id, -1, SQLITE_STATIC);
+        st = run_done(db, stmt, "touch the upload", err);
+    }
+    pthread_mutex_unlock(&db->lock);
+    return st;
+}
+
 mfb_status server_db_upload_set_publish_path(struct server_db *db, const char *id,
                                              const char *path, struct mfb_error *err)
 {
