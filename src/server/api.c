@@ -347,9 +347,9 @@ static json_t *upload_json(const struct srv_upload *u)
 {
     char created[32];
     server_format_time(u->created, created, sizeof(created));
-    json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s}", "upload_id", u->id, "instance",
-                          u->instance, "name", u->name, "chunk_size", (json_int_t)u->chunk_size,
-                          "created", created);
+    json_t *o =
+        json_pack("{s:s, s:s, s:s, s:I, s:s}", "upload_id", u->id, "instance", u->instance, "name",
+                  u->name, "chunk_size", (json_int_t)u->chunk_size, "created", created);
     json_object_set_new(o, "size", u->size_known ? json_integer((json_int_t)u->size) : json_null());
     if (u->directory[0])
         json_object_set_new(o, "directory", json_string(u->directory));
@@ -381,8 +381,7 @@ static json_t *chunk_json(const struct srv_chunk *ch)
 static json_t *parse_body(struct api_call *c)
 {
     json_error_t jerr;
-    json_t *root = c->json ? json_loadb(c->json, c->json_len, JSON_REJECT_DUPLICATES, &jerr)
-                           : NULL;
+    json_t *root = c->json ? json_loadb(c->json, c->json_len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
     if (root == NULL) {
         fail(c, PROTO_INVALID_JSON, "body is not valid JSON: %s",
              c->json ? jerr.text : "empty body");
@@ -461,8 +460,8 @@ static bool check_space(struct api_call *c, bool size_known, uint64_t size)
         fail_status(c, st, &err, "checking free space");
         return false;
     }
-    uint64_t reserve = srv->cfg.reserve_percent ? total / 100 * srv->cfg.reserve_percent
-                                                : srv->cfg.reserve_bytes;
+    uint64_t reserve =
+        srv->cfg.reserve_percent ? total / 100 * srv->cfg.reserve_percent : srv->cfg.reserve_bytes;
     uint64_t room = avail > reserve + pending ? avail - reserve - pending : 0;
     uint64_t need = size_known ? size : 1;
     if (need > room) {
@@ -472,7 +471,8 @@ static bool check_space(struct api_call *c, bool size_known, uint64_t size)
              (unsigned long long)need, (unsigned long long)room);
         return false;
     }
-    if (c->client.quota > 0 && usage + (size_known ? size : 0) >= c->client.quota + !size_known) {
+    bool over_quota = size_known ? usage + size > c->client.quota : usage >= c->client.quota;
+    if (c->client.quota > 0 && over_quota) {
         fail(c, PROTO_INSUFFICIENT_STORAGE,
              "quota exceeded: client '%s' holds %llu of %llu bytes and asks for %llu more",
              c->client.name, (unsigned long long)usage, (unsigned long long)c->client.quota,
@@ -555,8 +555,8 @@ static void handle_create(struct api_call *c)
     } else {
         snprintf(c->id, sizeof(c->id), "%s", u.id);
         log_info("upload-open", "client=%s upload=%s instance=%s name=%s size=%lld chunk_size=%llu",
-                 c->client.name, u.id, u.instance, u.name,
-                 u.size_known ? (long long)u.size : -1LL, (unsigned long long)u.chunk_size);
+                 c->client.name, u.id, u.instance, u.name, u.size_known ? (long long)u.size : -1LL,
+                 (unsigned long long)u.chunk_size);
         set_json(c, 201, upload_json(&u));
     }
     free(u.metadata);
@@ -680,12 +680,12 @@ static char *companion_json(const struct api_call *c, const struct srv_backup *b
     char created[32], started[32];
     server_format_time(b->created, created, sizeof(created));
     server_format_time(c->upload.created, started, sizeof(started));
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:I}",
-                          "backup_id", b->id, "client", c->client.name, "instance", b->instance,
-                          "name", b->name, "original_name", original_name, "path", b->path,
-                          "size", (json_int_t)b->size, "sha256", b->sha256, "created", created,
-                          "upload_started", started, "upload_id", c->upload.id, "chunk_size",
-                          (json_int_t)c->upload.chunk_size);
+    json_t *o =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:I}", "backup_id",
+                  b->id, "client", c->client.name, "instance", b->instance, "name", b->name,
+                  "original_name", original_name, "path", b->path, "size", (json_int_t)b->size,
+                  "sha256", b->sha256, "created", created, "upload_started", started, "upload_id",
+                  c->upload.id, "chunk_size", (json_int_t)c->upload.chunk_size);
     if (c->upload.directory[0])
         json_object_set_new(o, "directory", json_string(c->upload.directory));
     json_t *meta = b->metadata ? json_loads(b->metadata, 0, NULL) : NULL;
@@ -810,16 +810,15 @@ static void handle_complete(struct api_call *c)
     if (c->upload.complete) {
         struct srv_backup b;
         struct mfb_error err = {0};
-        mfb_status st = server_db_backup_get(c->srv->db, c->upload.backup_id, c->client.id, &b,
-                                             &err);
+        mfb_status st =
+            server_db_backup_get(c->srv->db, c->upload.backup_id, c->client.id, &b, &err);
         if (st == MFB_ERR_NOT_FOUND)
             fail(c, PROTO_CONFLICT, "upload '%s' was completed and its backup since deleted",
                  c->id);
         else if (st != MFB_OK)
             fail_status(c, st, &err, "looking up the backup");
         else if (b.size != size || strcmp(b.sha256, want_hex) != 0)
-            fail(c, PROTO_CONFLICT, "upload '%s' was completed with another size or sha256",
-                 c->id);
+            fail(c, PROTO_CONFLICT, "upload '%s' was completed with another size or sha256", c->id);
         else
             answer_backup(c, 201, &b);
         server_db_backup_free(&b);
@@ -834,8 +833,7 @@ static void handle_complete(struct api_call *c)
         goto done;
     if (!session_close_begin(c->session)) {
         c->resp.retry_after = 1;
-        fail(c, PROTO_UNAVAILABLE, "chunks of upload '%s' are still being received; retry",
-             c->id);
+        fail(c, PROTO_UNAVAILABLE, "chunks of upload '%s' are still being received; retry", c->id);
         goto done;
     }
     char why[256];
@@ -907,8 +905,7 @@ static void handle_backup(struct api_call *c, bool delete)
         if (st != MFB_OK) {
             fail_status(c, st, &err, "deleting the backup");
         } else {
-            log_info("backup-deleted", "client=%s backup=%s path=%s", c->client.name, b.id,
-                     b.path);
+            log_info("backup-deleted", "client=%s backup=%s path=%s", c->client.name, b.id, b.path);
             set_json(c, 204, NULL);
         }
     }
@@ -943,8 +940,8 @@ static void handle_content(struct api_call *c)
     if (range != NULL && api_parse_range(range, size, &start, &len, &satisfiable)) {
         if (!satisfiable) {
             close(fd);
-            fail(c, PROTO_RANGE_NOT_SATISFIABLE, "range '%s' is outside the %llu-byte file",
-                 range, (unsigned long long)size);
+            fail(c, PROTO_RANGE_NOT_SATISFIABLE, "range '%s' is outside the %llu-byte file", range,
+                 (unsigned long long)size);
             snprintf(c->resp.content_range, sizeof(c->resp.content_range), "bytes */%llu",
                      (unsigned long long)size);
             server_db_backup_free(&b);
@@ -990,9 +987,12 @@ static void chunk_begin(struct api_call *c)
     c->exact = 0;
     if (u->size_known) {
         if (c->index >= proto_chunk_count(u->size, cs)) {
-            fail(c, PROTO_CHUNK_OUT_OF_RANGE, "chunk %llu is past the last chunk (%llu) of %llu bytes",
+            fail(c, PROTO_CHUNK_OUT_OF_RANGE,
+                 "chunk %llu is past the last chunk (%llu) of %llu bytes",
                  (unsigned long long)c->index,
-                 (unsigned long long)(proto_chunk_count(u->size, cs) ? proto_chunk_count(u->size, cs) - 1 : 0),
+                 (unsigned long long)(proto_chunk_count(u->size, cs)
+                                          ? proto_chunk_count(u->size, cs) - 1
+                                          : 0),
                  (unsigned long long)u->size);
             return;
         }
@@ -1066,8 +1066,8 @@ static bool chunk_flush(struct api_call *c)
     if (c->wbuf_len == 0)
         return true;
     struct mfb_error err = {0};
-    mfb_status st = fs_pwrite_all(c->fd, c->wbuf, c->wbuf_len, c->base + c->flushed,
-                                  c->part_path, &err);
+    mfb_status st =
+        fs_pwrite_all(c->fd, c->wbuf, c->wbuf_len, c->base + c->flushed, c->part_path, &err);
     if (st != MFB_OK) {
         if (st == MFB_ERR_NO_SPACE)
             fail(c, PROTO_INSUFFICIENT_STORAGE,
@@ -1202,25 +1202,32 @@ static void dispatch_without_body(struct api_call *c)
     }
 }
 
-/* Whether an answer decided from the headers can go before the body.
- * libmicrohttpd closes the connection after such an answer without reading
- * the body, and a client still sending it may then see a reset instead of
- * the answer. So the body is read and dropped first, unless the client
- * waits for "100 Continue" (as curl does for large bodies), or the body is
- * too large to be worth reading. */
-static bool answer_before_body(struct api_call *c)
+/* Whether the request announces a body. */
+static bool has_body(struct api_call *c)
 {
     uint64_t length = 0;
-    bool has_length = content_length(c, &length);
-    const char *te = header(c, "Transfer-Encoding");
-    if (!has_length && te == NULL)
-        return true; /* no body */
-    if (has_length && length == 0)
-        return true;
+    if (content_length(c, &length))
+        return length > 0;
+    return header(c, "Transfer-Encoding") != NULL;
+}
+
+/* Whether an answer decided from the headers should go before the body.
+ * libmicrohttpd closes the connection after such an answer (it cannot
+ * reuse a connection with an unread body), and a client still sending the
+ * body may then see a reset instead of the answer. So the body is read and
+ * dropped first, unless the client waits for "100 Continue" (as curl does
+ * for large bodies), or the body is too large to be worth reading. A
+ * request without a body is always answered after libmicrohttpd has seen
+ * its end, which keeps the connection alive. */
+static bool answer_before_body(struct api_call *c)
+{
+    if (!has_body(c))
+        return false;
     const char *expect = header(c, "Expect");
     if (expect != NULL && strcasecmp(expect, "100-continue") == 0)
         return true;
-    return has_length && length > DISCARD_LIMIT;
+    uint64_t length = 0;
+    return content_length(c, &length) && length > DISCARD_LIMIT;
 }
 
 struct api_call *api_begin(struct server *srv, const struct api_request *req, bool *decided)
@@ -1258,13 +1265,9 @@ struct api_call *api_begin(struct server *srv, const struct api_request *req, bo
     } else {
         dispatch_without_body(c);
     }
-    *decided = c->decided && c->mode != BODY_CHUNK && c->mode != BODY_DISCARD;
     if (c->decided && c->mode == BODY_NONE)
         c->mode = BODY_DISCARD; /* a body sent anyway is dropped */
-    if (*decided && !answer_before_body(c)) {
-        *decided = false; /* read and drop the body, then answer */
-        c->mode = BODY_DISCARD;
-    }
+    *decided = c->decided && !c->duplicate && answer_before_body(c);
     return c;
 }
 
@@ -1355,14 +1358,16 @@ void api_call_describe(const struct api_call *c, struct api_call_info *info)
 {
     memset(info, 0, sizeof(*info));
     info->client = c->authed ? c->client.name : "-";
-    info->upload = c->id[0] ? c->id : "-";
+    info->id_kind = c->id[0] == 'b' ? "backup" : "upload";
+    info->id = c->id[0] ? c->id : "-";
     info->index = c->has_index ? (long long)c->index : -1;
     info->bytes_in = c->bytes_in;
     info->status = c->resp.status;
     info->error = c->error_code;
     if (c->srv == NULL) {
         info->client = "-";
-        info->upload = "-";
+        info->id_kind = "upload";
+        info->id = "-";
         info->status = 500;
     }
 }

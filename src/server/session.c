@@ -149,9 +149,8 @@ static void slot_remove(struct session *s, uint64_t index)
     }
 }
 
-mfb_status session_get(struct session_registry *r, struct server_db *db,
-                       const struct srv_upload *u, const char *data_path, struct session **out,
-                       struct mfb_error *err)
+mfb_status session_get(struct session_registry *r, struct server_db *db, const struct srv_upload *u,
+                       const char *data_path, struct session **out, struct mfb_error *err)
 {
     *out = NULL;
     pthread_mutex_lock(&r->lock);
@@ -187,9 +186,8 @@ mfb_status session_get(struct session_registry *r, struct server_db *db,
             st = mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
         } else {
             for (size_t i = 0; i < count; i++) {
-                s->slots[i] = (struct slot){.index = chunks[i].index,
-                                            .size = chunks[i].size,
-                                            .recorded = true};
+                s->slots[i] = (struct slot){
+                    .index = chunks[i].index, .size = chunks[i].size, .recorded = true};
                 memcpy(s->slots[i].sha256, chunks[i].sha256, SHA256_LEN);
             }
             s->nslots = s->cap = count;
@@ -379,8 +377,8 @@ enum session_claim session_chunk_begin(struct session *s, uint64_t index,
     } else if (slot != NULL && !slot->recorded) {
         claim = SESSION_BUSY;
     } else if (slot != NULL) {
-        claim = memcmp(slot->sha256, digest, SHA256_LEN) == 0 ? SESSION_DUPLICATE
-                                                                : SESSION_DIFFERENT;
+        claim =
+            memcmp(slot->sha256, digest, SHA256_LEN) == 0 ? SESSION_DUPLICATE : SESSION_DIFFERENT;
     } else if (slot_insert(s, index) == NULL) {
         claim = SESSION_BUSY; /* out of memory: let the client retry */
     } else {
