@@ -280,62 +280,175 @@ static bool decode_path(json_t *file, struct manifest_file *f)
     return true;
 }
 
-mfb_status manifest_parse(const char *text, size_t len, struct manifest *m, struct mfb_error *err)
+static const char *known_type(const char *t)
 {
-    memset(m, 0, sizeof(*m));
-    json_error_t jerr;
-    m->root = json_loadb(text, len, 0, &jerr);
-    if (m->root == NULL)
-        return mfb_error_set(err, MFB_ERR_CORRUPT, "manifest is not valid JSON (line %d: %s)",
-                             jerr.line, jerr.text);
-    json_t *format = json_object_get(m->root, "format");
-    json_t *files = json_object_get(m->root, "files");
-    if (!json_is_integer(format) || !json_is_array(files))
-        return mfb_error_set(err, MFB_ERR_CORRUPT, "manifest lacks \"format\" or \"files\"");
+    static const char *const types[] = {"file", "dir", "symlink"};
+    for (size_t i = 0; i < 3; i++)
+        if (strcmp(t, types[i]) == 0)
+            return types[i];
+    return NULL;
+}
+
+/* One file record into f; i counts from 0, for messages. */
+static mfb_status decode_file(json_t *o, size_t i, struct manifest_file *f, struct mfb_error *err)
+{
+    json_t *type = json_object_get(o, "type");
+    json_t *size = json_object_get(o, "size");
+    json_t *crc = json_object_get(o, "crc32");
+    json_t *mode = json_object_get(o, "mode");
+    json_t *mtime = json_object_get(o, "mtime");
+    json_t *uid = json_object_get(o, "uid");
+    json_t *gid = json_object_get(o, "gid");
+    char *end;
+    if (!json_is_object(o) || !decode_path(o, f) || !json_is_string(type) ||
+        !known_type(json_string_value(type)) || !json_is_integer(size) ||
+        json_integer_value(size) < 0 || !json_is_string(crc) || !json_is_string(mode) ||
+        !json_is_integer(mtime))
+        return mfb_error_set(err, MFB_ERR_CORRUPT, "manifest entry %zu is malformed", i + 1);
+    unsigned long crc_v = strtoul(json_string_value(crc), &end, 16);
+    if (*end != '\0' || json_string_length(crc) != 8)
+        return mfb_error_set(err, MFB_ERR_CORRUPT, "manifest entry %zu has a bad crc32", i + 1);
+    unsigned long mode_v = strtoul(json_string_value(mode), &end, 8);
+    if (*end != '\0' || mode_v > 07777)
+        return mfb_error_set(err, MFB_ERR_CORRUPT, "manifest entry %zu has a bad mode", i + 1);
+    f->type = known_type(json_string_value(type));
+    f->size = (uint64_t)json_integer_value(size);
+    f->crc = (uint32_t)crc_v;
+    f->mode = (uint32_t)mode_v;
+    f->mtime = (int64_t)json_integer_value(mtime);
+    if (json_is_integer(uid) && json_is_integer(gid)) {
+        f->has_owner = true;
+        f->uid = (uint32_t)json_integer_value(uid);
+        f->gid = (uint32_t)json_integer_value(gid);
+    }
+    return MFB_OK;
+}
+
+static mfb_status check_format(json_t *root, struct mfb_error *err)
+{
+    json_t *format = json_object_get(root, "format");
+    if (!json_is_integer(format))
+        return mfb_error_set(err, MFB_ERR_CORRUPT, "manifest lacks \"format\"");
     if (json_integer_value(format) != MANIFEST_FORMAT) {
         mfb_error_set(err, MFB_ERR_UNSUPPORTED, "manifest format %lld is not supported",
                       (long long)json_integer_value(format));
         mfb_error_hint(err, "use a newer mfb to read this archive");
         return MFB_ERR_UNSUPPORTED;
     }
-    m->count = json_array_size(files);
-    m->files = calloc(m->count ? m->count : 1, sizeof(*m->files));
-    if (m->files == NULL)
-        return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory reading the manifest");
-    for (size_t i = 0; i < m->count; i++) {
-        json_t *o = json_array_get(files, i);
-        struct manifest_file *f = &m->files[i];
-        json_t *type = json_object_get(o, "type");
-        json_t *size = json_object_get(o, "size");
-        json_t *crc = json_object_get(o, "crc32");
-        json_t *mode = json_object_get(o, "mode");
-        json_t *mtime = json_object_get(o, "mtime");
-        json_t *uid = json_object_get(o, "uid");
-        json_t *gid = json_object_get(o, "gid");
-        unsigned long crc_v = 0, mode_v = 0;
-        char *end;
-        if (!json_is_object(o) || !decode_path(o, f) || !json_is_string(type) ||
-            !json_is_integer(size) || json_integer_value(size) < 0 || !json_is_string(crc) ||
-            !json_is_string(mode) || !json_is_integer(mtime))
-            return mfb_error_set(err, MFB_ERR_CORRUPT, "manifest entry %zu is malformed", i + 1);
-        crc_v = strtoul(json_string_value(crc), &end, 16);
-        if (*end != '\0' || json_string_length(crc) != 8)
-            return mfb_error_set(err, MFB_ERR_CORRUPT, "manifest entry %zu has a bad crc32", i + 1);
-        mode_v = strtoul(json_string_value(mode), &end, 8);
-        if (*end != '\0' || mode_v > 07777)
-            return mfb_error_set(err, MFB_ERR_CORRUPT, "manifest entry %zu has a bad mode", i + 1);
-        f->type = json_string_value(type);
-        f->size = (uint64_t)json_integer_value(size);
-        f->crc = (uint32_t)crc_v;
-        f->mode = (uint32_t)mode_v;
-        f->mtime = (int64_t)json_integer_value(mtime);
-        if (json_is_integer(uid) && json_is_integer(gid)) {
-            f->has_owner = true;
-            f->uid = (uint32_t)json_integer_value(uid);
-            f->gid = (uint32_t)json_integer_value(gid);
-        }
-    }
     return MFB_OK;
+}
+
+static mfb_status push_file(struct manifest *m, size_t *cap, struct manifest_file **f,
+                            struct mfb_error *err)
+{
+    if (m->count == *cap) {
+        size_t next = *cap ? *cap * 2 : 1024;
+        struct manifest_file *files = realloc(m->files, next * sizeof(*files));
+        if (files == NULL)
+            return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory reading the manifest");
+        m->files = files;
+        *cap = next;
+    }
+    *f = &m->files[m->count++];
+    memset(*f, 0, sizeof(**f));
+    return MFB_OK;
+}
+
+/* The layout the generator writes: a head line ending in "files":[, one
+ * record per line, then "],"metadata":...}". Decoding a line at a time keeps
+ * memory at the compact records instead of a JSON tree of the whole list.
+ * Returns MFB_ERR_UNSUPPORTED (without touching err) for another layout. */
+static mfb_status parse_lines(const char *text, size_t len, struct manifest *m,
+                              struct mfb_error *err)
+{
+    static const char head_end[] = "\"files\":[";
+    static const char tail_start[] = "],\"metadata\":";
+    const char *nl = memchr(text, '\n', len);
+    size_t hlen = nl ? (size_t)(nl - text) : 0;
+    if (nl == NULL || hlen < sizeof(head_end) ||
+        memcmp(nl - (sizeof(head_end) - 1), head_end, sizeof(head_end) - 1) != 0)
+        return MFB_ERR_UNSUPPORTED;
+    char *head = malloc(hlen + 3);
+    if (head == NULL)
+        return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory reading the manifest");
+    memcpy(head, text, hlen);
+    memcpy(head + hlen, "]}", 3);
+    m->root = json_loadb(head, hlen + 2, 0, NULL);
+    free(head);
+    if (m->root == NULL)
+        return MFB_ERR_UNSUPPORTED;
+    mfb_status s = check_format(m->root, err);
+    size_t cap = 0;
+    const char *p = nl + 1, *end = text + len;
+    while (s == MFB_OK) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        size_t llen = eol ? (size_t)(eol - p) : (size_t)(end - p);
+        if (llen > 0 && p[0] == '{') {
+            size_t rlen = p[llen - 1] == ',' ? llen - 1 : llen;
+            json_t *o = json_loadb(p, rlen, 0, NULL);
+            if (o == NULL)
+                return MFB_ERR_UNSUPPORTED;
+            struct manifest_file *f;
+            s = push_file(m, &cap, &f, err);
+            if (s == MFB_OK)
+                s = decode_file(o, m->count - 1, f, err);
+            json_decref(o);
+        } else if (llen >= sizeof(tail_start) - 1 &&
+                   memcmp(p, tail_start, sizeof(tail_start) - 1) == 0) {
+            /* "{" + the rest must be one object holding the metadata object */
+            size_t rest_len = (size_t)(end - p) - 1;
+            char *rest = malloc(rest_len + 1);
+            if (rest == NULL)
+                return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory reading the manifest");
+            rest[0] = '{';
+            memcpy(rest + 1, p + 2, rest_len - 1);
+            json_t *tail = json_loadb(rest, rest_len, 0, NULL);
+            free(rest);
+            bool ok = json_is_object(json_object_get(tail, "metadata"));
+            json_decref(tail);
+            return ok ? s : MFB_ERR_UNSUPPORTED;
+        } else {
+            return MFB_ERR_UNSUPPORTED;
+        }
+        if (eol == NULL)
+            return MFB_ERR_UNSUPPORTED;
+        p = eol + 1;
+    }
+    return s;
+}
+
+/* Any other layout: the whole document as one JSON tree. */
+static mfb_status parse_whole(const char *text, size_t len, struct manifest *m,
+                              struct mfb_error *err)
+{
+    json_error_t jerr;
+    m->root = json_loadb(text, len, 0, &jerr);
+    if (m->root == NULL)
+        return mfb_error_set(err, MFB_ERR_CORRUPT, "manifest is not valid JSON (line %d: %s)",
+                             jerr.line, jerr.text);
+    json_t *files = json_object_get(m->root, "files");
+    if (!json_is_array(files))
+        return mfb_error_set(err, MFB_ERR_CORRUPT, "manifest lacks \"files\"");
+    mfb_status s = check_format(m->root, err);
+    size_t cap = 0;
+    for (size_t i = 0; i < json_array_size(files) && s == MFB_OK; i++) {
+        struct manifest_file *f;
+        s = push_file(m, &cap, &f, err);
+        if (s == MFB_OK)
+            s = decode_file(json_array_get(files, i), i, f, err);
+    }
+    return s;
+}
+
+mfb_status manifest_parse(const char *text, size_t len, struct manifest *m, struct mfb_error *err)
+{
+    memset(m, 0, sizeof(*m));
+    mfb_status s = parse_lines(text, len, m, err);
+    if (s == MFB_ERR_UNSUPPORTED && !mfb_error_is_set(err)) {
+        manifest_free(m);
+        s = parse_whole(text, len, m, err);
+    }
+    return s;
 }
 
 void manifest_free(struct manifest *m)

@@ -13,7 +13,9 @@
  * streamed through the writer, which never seeks back. It is generated a
  * record at a time into the writer's blocks, so a manifest for a million
  * files never sits whole in memory on the writing side. "files" lists every
- * other entry (directories and symlinks too) in archive order; a name that
+ * other entry (directories and symlinks too) in archive order; "created" is
+ * the newest mtime of the input unless the caller gives a time, so the
+ * archive depends only on its input; a name that
  * is not UTF-8 is given as "path_hex" instead of "path". "metadata" is the
  * caller's object (the backup job's server version, variables, sources).
  */

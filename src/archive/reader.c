@@ -246,6 +246,7 @@ static mfb_status parse_central_directory(struct archive_reader *r, const uint8_
         e->name[nlen] = '\0';
         e->name_len = nlen;
         struct zip_extra_info x = {0};
+        e->extra_crc = zip_extra_crc(h + ZIP_CENTRAL_SIZE + nlen, xlen);
         if (!zip_parse_extra(h + ZIP_CENTRAL_SIZE + nlen, xlen, &x))
             return cd_corrupt(r, err, at, i, "malformed extra field");
         size_t zpos = 0;
@@ -429,6 +430,11 @@ static mfb_status check_local_header(struct archive_reader *r, const struct arch
         s = entry_error(err, e, MFB_ERR_CORRUPT, "malformed extra field in the local header");
         goto done;
     }
+    if (r->is_mfb && zip_extra_crc(buf + nlen, xlen) != e->extra_crc) {
+        s = entry_error(err, e, MFB_ERR_CORRUPT,
+                        "extra fields differ between the local header and the central directory");
+        goto done;
+    }
     if (r->is_mfb &&
         ((x.has_mtime != e->has_ut_mtime || (x.has_mtime && x.mtime != e->mtime)) ||
          x.has_owner != e->has_owner || (x.has_owner && (x.uid != e->uid || x.gid != e->gid)))) {
@@ -453,6 +459,17 @@ static mfb_status check_local_header(struct archive_reader *r, const struct arch
                             "and the central directory (%08x, %llu, %llu)",
                             crc, (unsigned long long)usize, (unsigned long long)csize, e->crc,
                             (unsigned long long)e->size, (unsigned long long)e->csize);
+            goto done;
+        }
+    } else if (r->is_mfb) {
+        /* mfb leaves these zero (0xffffffff sizes with a zeroed zip64 field) */
+        uint32_t marker = x.has_zip64 ? ZIP_MAX32 : 0;
+        bool zero64 = !x.has_zip64 ||
+                      (x.zip64_len == 16 && zip_get64(x.zip64) == 0 && zip_get64(x.zip64 + 8) == 0);
+        if (zip_get32(h + 14) != 0 || zip_get32(h + 18) != marker || zip_get32(h + 22) != marker ||
+            !zero64) {
+            s = entry_error(err, e, MFB_ERR_CORRUPT,
+                            "its local header holds sizes although they follow the data");
             goto done;
         }
     }

@@ -51,6 +51,7 @@ struct archive_entry {
     bool has_owner;
     uint32_t uid;
     uint32_t gid;
+    uint32_t extra_crc; /* of its extra fields but zip64 (zip_extra_crc) */
     uint64_t local_offset;
     uint64_t record_offset; /* of its central directory record, for messages */
 };

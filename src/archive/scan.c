@@ -269,6 +269,7 @@ mfb_status scan_tree(struct scan_list *list, const char *dir, const char *prefix
     struct scan_root *r = &roots[list->root_count];
     r->dir = strdup(dir);
     r->prefix = strdup(clean);
+    r->mtime = st.st_mtim.tv_sec;
     if (r->dir == NULL || r->prefix == NULL) {
         free(r->dir);
         free(r->prefix);
@@ -348,6 +349,16 @@ void scan_list_truncate(struct scan_list *list, size_t count, size_t root_count,
     }
     list->root_count = root_count < list->root_count ? root_count : list->root_count;
     list->total_bytes = total_bytes;
+}
+
+int64_t scan_newest_mtime(const struct scan_list *list)
+{
+    int64_t newest = 0;
+    for (size_t i = 0; i < list->root_count; i++)
+        newest = list->roots[i].mtime > newest ? list->roots[i].mtime : newest;
+    for (size_t i = 0; i < list->count; i++)
+        newest = list->entries[i].mtime > newest ? list->entries[i].mtime : newest;
+    return newest;
 }
 
 void scan_list_free(struct scan_list *list)

@@ -58,8 +58,9 @@ struct scan_entry {
 };
 
 struct scan_root {
-    char *dir;    /* source directory */
-    char *prefix; /* archive prefix without the trailing '/', "" for none */
+    char *dir;     /* source directory */
+    char *prefix;  /* archive prefix without the trailing '/', "" for none */
+    int64_t mtime; /* of the directory itself */
 };
 
 struct scan_list {
@@ -107,6 +108,9 @@ bool scan_excluded(const char *rel, const char *archive_name, const char *const 
 /* Drops the entries and roots added after the given counts (a failed scan). */
 void scan_list_truncate(struct scan_list *list, size_t count, size_t root_count,
                         uint64_t total_bytes);
+
+/* The newest mtime of the trees and everything in them (0 when empty). */
+int64_t scan_newest_mtime(const struct scan_list *list);
 
 void scan_list_free(struct scan_list *list);
 

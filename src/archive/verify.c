@@ -163,14 +163,6 @@ mfb_status archive_reader_test(struct archive_reader *r, struct archive_test_sum
         sum.entries++;
         sum.bytes += e->size;
     }
-    if (mindex != SIZE_MAX && !r->is_mfb) {
-        /* only mfb writes the manifest, and always with the directory's CRC */
-        mfb_error_set(err, MFB_ERR_CORRUPT,
-                      "central directory is corrupt: the archive comment with its crc is "
-                      "missing or damaged");
-        mfb_error_hint(err, "the archive is damaged; use another copy of the backup");
-        return MFB_ERR_CORRUPT;
-    }
     if (mindex != SIZE_MAX) {
         mfb_status s = check_manifest(r, mindex, err);
         if (s != MFB_OK)
@@ -178,6 +170,15 @@ mfb_status archive_reader_test(struct archive_reader *r, struct archive_test_sum
         sum.manifest_checked = true;
     } else if (r->is_mfb) {
         mfb_error_set(err, MFB_ERR_CORRUPT, "the manifest '%s' is missing", SCAN_MANIFEST_NAME);
+        mfb_error_hint(err, "the archive is damaged; use another copy of the backup");
+        return MFB_ERR_CORRUPT;
+    }
+    if (mindex != SIZE_MAX && !r->is_mfb) {
+        /* only mfb writes the manifest, and always with the directory's CRC; the
+         * manifest was checked first because it names the entry */
+        mfb_error_set(err, MFB_ERR_CORRUPT,
+                      "central directory is corrupt: the archive comment with its crc is "
+                      "missing or damaged");
         mfb_error_hint(err, "the archive is damaged; use another copy of the backup");
         return MFB_ERR_CORRUPT;
     }

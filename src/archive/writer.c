@@ -402,6 +402,20 @@ static void set_dictionary(struct slot *slot, const struct slot *prev)
     slot->dict_len = n;
 }
 
+/* The slot for an entry's next block: after prev (NULL for the first block),
+ * with prev's tail as its dictionary. */
+static mfb_status next_block(struct archive_writer *w, size_t entry, const struct slot *prev,
+                             struct slot **out, struct mfb_error *err)
+{
+    mfb_status s = acquire(w, entry, out, err);
+    if (s != MFB_OK)
+        return s;
+    (*out)->first = prev == NULL;
+    if (prev && w->level > 0)
+        set_dictionary(*out, prev);
+    return MFB_OK;
+}
+
 /* Hands a filled slot to the ring; to the workers when it needs compressing. */
 static mfb_status publish(struct archive_writer *w, struct slot *slot, bool compress,
                           struct mfb_error *err)
@@ -477,12 +491,9 @@ static mfb_status feed_file(struct archive_writer *w, size_t index, struct mfb_e
     struct slot *prev = NULL;
     while (s == MFB_OK) {
         struct slot *slot;
-        s = acquire(w, index, &slot, err);
+        s = next_block(w, index, prev, &slot, err);
         if (s != MFB_OK)
             break;
-        slot->first = prev == NULL;
-        if (prev && w->level > 0)
-            set_dictionary(slot, prev);
         size_t want = remaining < w->block_size ? (size_t)remaining : w->block_size;
         bool last = want == remaining;
         size_t got;
@@ -566,7 +577,8 @@ static mfb_status feed_manifest(struct archive_writer *w, struct mfb_error *err)
     if (s != MFB_OK)
         return s;
     size_t files = w->list.count;
-    int64_t created = w->opt.created ? w->opt.created : (int64_t)time(NULL);
+    /* not the clock: the archive must depend only on its input and options */
+    int64_t created = w->opt.created ? w->opt.created : scan_newest_mtime(&w->list);
     s = scan_add_special(&w->list, SCAN_MANIFEST_NAME, SCAN_MANIFEST, S_IFREG | 0644, created, err);
     if (s != MFB_OK)
         return s;
@@ -577,12 +589,9 @@ static mfb_status feed_manifest(struct archive_writer *w, struct mfb_error *err)
     struct slot *prev = NULL;
     while (s == MFB_OK) {
         struct slot *slot;
-        s = acquire(w, index, &slot, err);
+        s = next_block(w, index, prev, &slot, err);
         if (s != MFB_OK)
             break;
-        slot->first = prev == NULL;
-        if (prev && w->level > 0)
-            set_dictionary(slot, prev);
         bool done;
         s = manifest_gen_fill(gen, slot->in + DEFLATE_DICT_SIZE, w->block_size, &slot->len, &done,
                               err);

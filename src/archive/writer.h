@@ -57,6 +57,8 @@ enum archive_hook_point {
     ARCHIVE_HOOK_AFTER_FIRST_BLOCK, /* after its first block was read */
 };
 
+/* Pointers in the options (excludes, cancel, callbacks) must stay valid
+ * until archive_writer_free. */
 struct archive_writer_options {
     unsigned threads;            /* compression threads; 0 = the number of cores */
     int level;                   /* 0 = store, 1-3 ISA-L, 4-9 zlib; -1 = ARCHIVE_LEVEL_DEFAULT */
@@ -65,7 +67,7 @@ struct archive_writer_options {
     size_t exclude_count;
     bool no_default_excludes;
     bool force_zip64; /* Zip64 records everywhere (tests) */
-    int64_t created;  /* the manifest's creation time; 0 = now */
+    int64_t created;  /* the manifest's "created"; 0 = the newest mtime of the input */
     bool skip_inode;  /* never archive this file (the output, if inside a tree) */
     uint64_t skip_dev;
     uint64_t skip_ino;

@@ -5,6 +5,7 @@
 #include "archive/zipfmt.h"
 
 #include <time.h>
+#include <zlib.h>
 
 uint32_t zip_dos_datetime(int64_t unix_time)
 {
@@ -150,4 +151,21 @@ bool zip_name_needs_utf8_flag(const char *name, size_t len)
     for (size_t i = 0; i < len && ascii; i++)
         ascii = (unsigned char)name[i] < 0x80;
     return !ascii && zip_utf8_valid(name, len);
+}
+
+uint32_t zip_extra_crc(const uint8_t *extra, size_t len)
+{
+    uLong crc = crc32(0, NULL, 0);
+    size_t pos = 0;
+    while (pos + 4 <= len) {
+        size_t size = 4 + (size_t)zip_get16(extra + pos + 2);
+        if (pos + size > len)
+            size = len - pos;
+        if (zip_get16(extra + pos) != ZIP_EXTRA_ZIP64)
+            crc = crc32(crc, extra + pos, (uInt)size);
+        pos += size;
+    }
+    if (pos < len)
+        crc = crc32(crc, extra + pos, (uInt)(len - pos));
+    return (uint32_t)crc;
 }

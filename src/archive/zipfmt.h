@@ -124,6 +124,10 @@ bool zip_parse_extra(const uint8_t *extra, size_t len, struct zip_extra_info *in
 bool zip_zip64_take(const struct zip_extra_info *info, size_t *pos, uint64_t *field,
                     uint64_t marker);
 
+/* CRC-32 of an extra field area without its zip64 field: mfb writes the
+ * same other fields into both headers, so the reader can compare them. */
+uint32_t zip_extra_crc(const uint8_t *extra, size_t len);
+
 /* Whether name[0..len) is valid UTF-8 with at least one non-ASCII byte; such
  * names get general purpose flag 11. */
 bool zip_name_needs_utf8_flag(const char *name, size_t len);

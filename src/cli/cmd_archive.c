@@ -7,6 +7,8 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +85,30 @@ static void show_progress(void *ctx, uint64_t done, uint64_t total)
     fflush(stderr);
 }
 
+/* Set by SIGINT/SIGTERM during create: the writer stops cleanly and the
+ * temporary file is removed. A signal handler can only reach a global. */
+static atomic_bool interrupted;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    atomic_store(&interrupted, true);
+}
+
+/* Routes SIGINT and SIGTERM to the cancel flag; restores the old handlers on undo. */
+static void catch_signals(bool on, struct sigaction old[2])
+{
+    if (on) {
+        struct sigaction sa = {.sa_handler = on_signal};
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, &old[0]);
+        sigaction(SIGTERM, &sa, &old[1]);
+    } else {
+        sigaction(SIGINT, &old[0], NULL);
+        sigaction(SIGTERM, &old[1], NULL);
+    }
+}
+
 /* SOURCE_DATE_EPOCH, the reproducible-builds convention, fixes the manifest's time. */
 static int64_t creation_time(void)
 {
@@ -127,6 +153,7 @@ static mfb_status run_create(struct cli_args *args, struct mfb_error *err)
         .created = creation_time(),
         .progress = cli_flag(args, "progress") ? show_progress : NULL,
         .progress_ctx = &progress,
+        .cancel = &interrupted,
     };
     struct file_sink fsink;
     struct archive_sink sink;
@@ -156,8 +183,11 @@ static mfb_status run_create(struct cli_args *args, struct mfb_error *err)
         snprintf(name, sizeof(name), "%.*s", (int)(eq - roots[i]), roots[i]);
         s = archive_writer_add_tree(w, eq + 1, name, err);
     }
+    struct sigaction old_handlers[2];
+    catch_signals(true, old_handlers);
     if (s == MFB_OK)
         s = archive_writer_finish(w, &sum, err);
+    catch_signals(false, old_handlers);
     if (progress.shown)
         fprintf(stderr, "\n");
     if (s == MFB_OK)

@@ -23,16 +23,16 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
         printf("created configuration database %s (schema version %d)\n", config_db_path(db),
                version);
     else if (st == MFB_OK)
-        printf("configuration database %s is up to date (schema version %d)\n",
-               config_db_path(db), version);
+        printf("configuration database %s is up to date (schema version %d)\n", config_db_path(db),
+               version);
     if (st == MFB_OK && created)
         printf("next: 'mfb instance add NAME ...' and 'mfb target add NAME ...'\n");
     config_db_close(db);
     return st;
 }
 
-const struct cli_command cmd_init = {
-    .name = "init",
-    .summary = "create the configuration database, or update its schema",
-    .max_args = 0,
-    .run = run};
+const struct cli_command cmd_init = {.name = "init",
+                                     .summary =
+                                         "create the configuration database, or update its schema",
+                                     .max_args = 0,
+                                     .run = run};

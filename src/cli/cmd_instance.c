@@ -38,8 +38,9 @@ static const struct cli_option edit_options[] = {
     {"spool", 0, CLI_VALUE, "DIR", "directory where Data.zip is written (outside the datadir)"},
     {"control", 0, CLI_VALUE, "METHOD",
      "how to stop and start the server: systemd:UNIT, sysv:NAME, shutdown-sql or command"},
-    {"start-cmd", 0, CLI_VALUE, "CMD", "shell command that starts the server (shutdown-sql, "
-                                       "command)"},
+    {"start-cmd", 0, CLI_VALUE, "CMD",
+     "shell command that starts the server (shutdown-sql, "
+     "command)"},
     {"stop-cmd", 0, CLI_VALUE, "CMD", "shell command that stops the server (command)"},
     {"restart-after", 0, CLI_VALUE, "WHEN",
      "restart after the upload (default), the archive, or a snapshot copy"},
@@ -143,9 +144,9 @@ static mfb_status apply_control(const struct cli_args *args, struct config_insta
 /* Applies every option given to inst (see the top of this file). The
  * password is read last, so that a mistake elsewhere does not consume
  * standard input. */
-static mfb_status apply_options(const struct cli_args *args, struct config_instance *inst,
-                                struct mfb_error *err)
+static mfb_status apply_options(const struct cli_args *args, void *rec, struct mfb_error *err)
 {
+    struct config_instance *inst = rec;
     mfb_status st = apply_connection(args, inst, err);
     const char *v;
     if (st == MFB_OK && (v = cli_string(args, "user", NULL)) != NULL)
@@ -165,7 +166,8 @@ static mfb_status apply_options(const struct cli_args *args, struct config_insta
     }
     const char *password_file = cli_string(args, "password-file", NULL);
     if (st == MFB_OK && password_file && cli_flag(args, "no-password"))
-        return usage(err, "give one of them", "--password-file and --no-password exclude each other");
+        return usage(err, "give one of them",
+                     "--password-file and --no-password exclude each other");
     if (st == MFB_OK && cli_flag(args, "no-password"))
         st = config_str_set(&inst->password, NULL, err);
     if (st == MFB_OK && password_file) {
@@ -175,74 +177,6 @@ static mfb_status apply_options(const struct cli_args *args, struct config_insta
             st = config_str_set(&inst->password, secret, err);
         config_secret_free(secret);
     }
-    return st;
-}
-
-/* Checks inst (unless --no-check) and reports; saving is the caller's. */
-static mfb_status check_before_saving(const struct cli_args *args,
-                                      const struct config_instance *inst, const char *action,
-                                      struct mfb_error *err)
-{
-    mfb_status st = validate_instance_record(inst, err);
-    if (st != MFB_OK || cli_flag(args, "no-check"))
-        return st;
-    struct validate_report report;
-    validate_instance_live(inst, &report);
-    return config_cli_report(&report, "instance", inst->name, action, err);
-}
-
-static mfb_status run_add(struct cli_args *args, struct mfb_error *err)
-{
-    struct config_db *db = NULL;
-    struct config_instance inst;
-    config_instance_init(&inst);
-    const char *name = args->positional[0];
-    snprintf(inst.name, sizeof(inst.name), "%s", name);
-    mfb_status st = MFB_OK;
-    if (strlen(name) >= sizeof(inst.name))
-        st = mfb_error_set(err, MFB_ERR_USAGE, "instance name '%s' is too long", name);
-    if (st == MFB_OK)
-        st = apply_options(args, &inst, err);
-    if (st == MFB_OK)
-        st = config_cli_open(args, false, &db, NULL, err);
-    /* A taken name is refused before the slower live checks run. */
-    if (st == MFB_OK)
-        st = config_instance_check_new(db, inst.name, err);
-    if (st == MFB_OK)
-        st = check_before_saving(args, &inst, "not added", err);
-    if (st == MFB_OK)
-        st = config_instance_add(db, &inst, err);
-    if (st == MFB_OK) {
-        printf("added instance '%s'\n", inst.name);
-        if (cli_flag(args, "no-check"))
-            config_cli_warn_unchecked("instance", inst.name);
-    }
-    config_instance_free(&inst);
-    config_db_close(db);
-    return st;
-}
-
-static mfb_status run_set(struct cli_args *args, struct mfb_error *err)
-{
-    struct config_db *db = NULL;
-    struct config_instance inst;
-    config_instance_init(&inst);
-    mfb_status st = config_cli_open(args, false, &db, NULL, err);
-    if (st == MFB_OK)
-        st = config_instance_get(db, args->positional[0], &inst, err);
-    if (st == MFB_OK)
-        st = apply_options(args, &inst, err);
-    if (st == MFB_OK)
-        st = check_before_saving(args, &inst, "not changed", err);
-    if (st == MFB_OK)
-        st = config_instance_update(db, &inst, err);
-    if (st == MFB_OK) {
-        printf("updated instance '%s'\n", inst.name);
-        if (cli_flag(args, "no-check"))
-            config_cli_warn_unchecked("instance", inst.name);
-    }
-    config_instance_free(&inst);
-    config_db_close(db);
     return st;
 }
 
@@ -256,28 +190,126 @@ static const char *connection_text(const struct config_instance *inst, char *buf
 }
 
 /* The JSON of an instance, without its password. */
-static json_t *instance_json(const struct config_instance *inst)
+static json_t *instance_json(const void *rec)
 {
+    const struct config_instance *inst = rec;
     char control[512];
     json_t *timeouts = json_object();
     for (int i = 0; i < CONFIG_TIMEOUT_COUNT; i++)
         json_object_set_new(timeouts, config_timeout_name((enum config_timeout)i),
                             json_integer((json_int_t)inst->timeout_ms[i]));
-    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:b, s:s, s:o, s:o, s:o, s:o, s:s, s:o, s:o, "
-                     "s:o}",
-                     "name", inst->name, "socket", config_cli_json_str(inst->socket), "host",
-                     config_cli_json_str(inst->host), "port",
-                     inst->host ? json_integer(inst->port) : json_null(), "user",
-                     config_cli_json_str(inst->user), "password_set", inst->password != NULL,
-                     "control", config_control_format(inst->control, inst->service, control,
-                                                      sizeof(control)),
-                     "start_cmd", config_cli_json_str(inst->start_cmd), "stop_cmd",
-                     config_cli_json_str(inst->stop_cmd), "datadir",
-                     config_cli_json_str(inst->datadir), "spool",
-                     config_cli_json_str(inst->spool), "restart_after",
-                     config_restart_after_str(inst->restart_after), "timeouts_ms", timeouts,
-                     "created", config_cli_json_time(inst->created), "updated",
-                     config_cli_json_time(inst->updated));
+    return json_pack(
+        "{s:s, s:o, s:o, s:o, s:o, s:b, s:s, s:o, s:o, s:o, s:o, s:s, s:o, s:o, "
+        "s:o}",
+        "name", inst->name, "socket", config_cli_json_str(inst->socket), "host",
+        config_cli_json_str(inst->host), "port",
+        inst->host ? json_integer(inst->port) : json_null(), "user",
+        config_cli_json_str(inst->user), "password_set", inst->password != NULL, "control",
+        config_control_format(inst->control, inst->service, control, sizeof(control)), "start_cmd",
+        config_cli_json_str(inst->start_cmd), "stop_cmd", config_cli_json_str(inst->stop_cmd),
+        "datadir", config_cli_json_str(inst->datadir), "spool", config_cli_json_str(inst->spool),
+        "restart_after", config_restart_after_str(inst->restart_after), "timeouts_ms", timeouts,
+        "created", config_cli_json_time(inst->created), "updated",
+        config_cli_json_time(inst->updated));
+}
+
+static void print_instance(const void *rec)
+{
+    const struct config_instance *inst = rec;
+    char buf[600], when[64];
+    printf("name: %s\n", inst->name);
+    printf("connection: %s\n", connection_text(inst, buf, sizeof(buf)));
+    printf("user: %s\n", inst->user ? inst->user : "-");
+    printf("password: %s\n", inst->password ? "(set)" : "(none)");
+    printf("control: %s\n", config_control_format(inst->control, inst->service, buf, sizeof(buf)));
+    printf("start command: %s\n", inst->start_cmd ? inst->start_cmd : "-");
+    printf("stop command: %s\n", inst->stop_cmd ? inst->stop_cmd : "-");
+    printf("datadir: %s\n", inst->datadir);
+    printf("spool: %s\n", inst->spool);
+    printf("restart after: %s\n", config_restart_after_str(inst->restart_after));
+    printf("timeouts:");
+    for (int i = 0; i < CONFIG_TIMEOUT_COUNT; i++)
+        printf("%s %s %s", i ? "," : "", config_timeout_name((enum config_timeout)i),
+               format_duration_ms(inst->timeout_ms[i], buf, sizeof(buf)));
+    printf("\ncreated: %s\n", config_cli_time(inst->created, when, sizeof(when)));
+    printf("updated: %s\n", config_cli_time(inst->updated, when, sizeof(when)));
+}
+
+static mfb_status run_remove(struct cli_args *args, struct mfb_error *err)
+{
+    struct config_db *db = NULL;
+    mfb_status st = config_cli_open(args, false, &db, NULL, err);
+    /* A job left "running" by a killed process must not block the removal. */
+    if (st == MFB_OK)
+        st = config_job_fail_orphans(db, NULL, err);
+    if (st == MFB_OK)
+        st = config_instance_remove(db, args->positional[0], err);
+    if (st == MFB_OK)
+        printf("removed instance '%s'\n", args->positional[0]);
+    config_db_close(db);
+    return st;
+}
+
+/* The instance as a kind of record for config_cli.h's flows. */
+static void kind_init(void *rec)
+{
+    config_instance_init(rec);
+}
+static void kind_free(void *rec)
+{
+    config_instance_free(rec);
+}
+static char *kind_name(void *rec)
+{
+    return ((struct config_instance *)rec)->name;
+}
+static mfb_status kind_check_record(void *rec, struct mfb_error *err)
+{
+    return validate_instance_record(rec, err);
+}
+static void kind_check_live(const void *rec, struct validate_report *report)
+{
+    validate_instance_live(rec, report);
+}
+static mfb_status kind_get(struct config_db *db, const char *name, void *rec, struct mfb_error *err)
+{
+    return config_instance_get(db, name, rec, err);
+}
+static mfb_status kind_add(struct config_db *db, void *rec, struct mfb_error *err)
+{
+    return config_instance_add(db, rec, err);
+}
+static mfb_status kind_update(struct config_db *db, void *rec, struct mfb_error *err)
+{
+    return config_instance_update(db, rec, err);
+}
+
+static const struct config_kind kind = {
+    .group = "instance",
+    .size = sizeof(struct config_instance),
+    .init = kind_init,
+    .free = kind_free,
+    .name = kind_name,
+    .name_size = CONFIG_NAME_BUF,
+    .apply = apply_options,
+    .check_record = kind_check_record,
+    .check_live = kind_check_live,
+    .check_new = config_instance_check_new,
+    .get = kind_get,
+    .add = kind_add,
+    .update = kind_update,
+    .json = instance_json,
+    .print = print_instance,
+};
+
+static mfb_status run_add(struct cli_args *args, struct mfb_error *err)
+{
+    return config_cli_add(args, &kind, err);
+}
+
+static mfb_status run_set(struct cli_args *args, struct mfb_error *err)
+{
+    return config_cli_set(args, &kind, err);
 }
 
 static mfb_status run_list(struct cli_args *args, struct mfb_error *err)
@@ -289,15 +321,12 @@ static mfb_status run_list(struct cli_args *args, struct mfb_error *err)
     if (st == MFB_OK)
         st = config_instance_list(db, &list, &count, err);
     if (st == MFB_OK && cli_flag(args, "json")) {
-        json_t *array = json_array();
-        for (size_t i = 0; i < count; i++)
-            json_array_append_new(array, instance_json(&list[i]));
-        st = config_cli_print_json(array, err);
+        st = config_cli_print_list_json(&kind, list, count, err);
     } else if (st == MFB_OK) {
         enum { COLS = 5 };
         static const char *const header[COLS] = {"NAME", "CONNECTION", "CONTROL", "DATADIR",
                                                  "RESTART"};
-        char (*text)[2][600] = calloc(count ? count : 1, sizeof(*text));
+        char(*text)[2][600] = calloc(count ? count : 1, sizeof(*text));
         const char **cells = calloc(count * COLS + 1, sizeof(*cells));
         if (text == NULL || cells == NULL) {
             st = mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
@@ -307,8 +336,8 @@ static mfb_status run_list(struct cli_args *args, struct mfb_error *err)
                 const char **row = cells + i * COLS;
                 row[0] = in->name;
                 row[1] = connection_text(in, text[i][0], sizeof(text[i][0]));
-                row[2] = config_control_format(in->control, in->service, text[i][1],
-                                               sizeof(text[i][1]));
+                row[2] =
+                    config_control_format(in->control, in->service, text[i][1], sizeof(text[i][1]));
                 row[3] = in->datadir;
                 row[4] = config_restart_after_str(in->restart_after);
             }
@@ -327,76 +356,12 @@ static mfb_status run_list(struct cli_args *args, struct mfb_error *err)
 
 static mfb_status run_show(struct cli_args *args, struct mfb_error *err)
 {
-    struct config_db *db = NULL;
-    struct config_instance inst;
-    config_instance_init(&inst);
-    mfb_status st = config_cli_open(args, false, &db, NULL, err);
-    if (st == MFB_OK)
-        st = config_instance_get(db, args->positional[0], &inst, err);
-    if (st == MFB_OK && cli_flag(args, "json")) {
-        st = config_cli_print_json(instance_json(&inst), err);
-    } else if (st == MFB_OK) {
-        char buf[600], when[64];
-        printf("name: %s\n", inst.name);
-        printf("connection: %s\n", connection_text(&inst, buf, sizeof(buf)));
-        printf("user: %s\n", inst.user ? inst.user : "-");
-        printf("password: %s\n", inst.password ? "(set)" : "(none)");
-        printf("control: %s\n", config_control_format(inst.control, inst.service, buf,
-                                                      sizeof(buf)));
-        printf("start command: %s\n", inst.start_cmd ? inst.start_cmd : "-");
-        printf("stop command: %s\n", inst.stop_cmd ? inst.stop_cmd : "-");
-        printf("datadir: %s\n", inst.datadir);
-        printf("spool: %s\n", inst.spool);
-        printf("restart after: %s\n", config_restart_after_str(inst.restart_after));
-        printf("timeouts:");
-        for (int i = 0; i < CONFIG_TIMEOUT_COUNT; i++)
-            printf("%s %s %s", i ? "," : "", config_timeout_name((enum config_timeout)i),
-                   format_duration_ms(inst.timeout_ms[i], buf, sizeof(buf)));
-        printf("\ncreated: %s\n", config_cli_time(inst.created, when, sizeof(when)));
-        printf("updated: %s\n", config_cli_time(inst.updated, when, sizeof(when)));
-    }
-    config_instance_free(&inst);
-    config_db_close(db);
-    return st;
-}
-
-static mfb_status run_remove(struct cli_args *args, struct mfb_error *err)
-{
-    struct config_db *db = NULL;
-    mfb_status st = config_cli_open(args, false, &db, NULL, err);
-    /* A job left "running" by a killed process must not block the removal. */
-    if (st == MFB_OK)
-        st = config_job_fail_orphans(db, NULL, err);
-    if (st == MFB_OK)
-        st = config_instance_remove(db, args->positional[0], err);
-    if (st == MFB_OK)
-        printf("removed instance '%s'\n", args->positional[0]);
-    config_db_close(db);
-    return st;
+    return config_cli_show(args, &kind, err);
 }
 
 static mfb_status run_check(struct cli_args *args, struct mfb_error *err)
 {
-    struct config_db *db = NULL;
-    struct config_instance inst;
-    config_instance_init(&inst);
-    mfb_status st = config_cli_open(args, false, &db, NULL, err);
-    if (st == MFB_OK)
-        st = config_instance_get(db, args->positional[0], &inst, err);
-    if (st == MFB_OK)
-        st = validate_instance_record(&inst, err);
-    if (st == MFB_OK) {
-        struct validate_report report;
-        validate_instance_live(&inst, &report);
-        st = config_cli_report(&report, "instance", inst.name, "has problems", err);
-        if (st != MFB_OK)
-            mfb_error_hint(err, "fix them with 'mfb instance set %s ...'", inst.name);
-    }
-    if (st == MFB_OK)
-        printf("instance '%s' is ready\n", inst.name);
-    config_instance_free(&inst);
-    config_db_close(db);
-    return st;
+    return config_cli_check(args, &kind, err);
 }
 
 static const struct cli_command instance_add = {
@@ -444,8 +409,8 @@ static const struct cli_command instance_check = {
     .run = run_check};
 
 static const struct cli_command *const instance_commands[] = {
-    &instance_add, &instance_list, &instance_show, &instance_set, &instance_remove,
-    &instance_check, NULL,
+    &instance_add,    &instance_list,  &instance_show, &instance_set,
+    &instance_remove, &instance_check, NULL,
 };
 
 const struct cli_command cmd_instance = {.name = "instance",

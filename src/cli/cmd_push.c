@@ -197,6 +197,22 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
              format_size(p.chunk_size, chunk_text, sizeof(chunk_text)), p.connections,
              p.resuming ? "yes" : "no", p.plan.held_count);
 
+    if (p.state.complete) {
+        /* Completed before (its answer was lost, say): completing again is
+         * idempotent and returns the backup, if the file is the same. */
+        log_info("push", "upload=%s note=already_complete backup=%s", p.state.upload_id,
+                 p.state.backup_id);
+        struct upload_result done = {.size = p.size};
+        st = upload_hash_file(p.fd, p.file, p.size, done.sha256, err);
+        struct backup_info backup;
+        if (st == MFB_OK)
+            st = receiver_upload_complete(p.conn, p.state.upload_id, done.size, done.sha256,
+                                          &backup, err);
+        if (st == MFB_OK)
+            print_result(&p, &backup, &done);
+        goto done;
+    }
+
     struct uploader_config cfg = {
         .client = p.client,
         .upload_id = p.state.upload_id,

@@ -48,9 +48,9 @@ static const struct cli_option remove_options[] = {
 };
 
 /* Applies every option given to t; the token is read last. */
-static mfb_status apply_options(const struct cli_args *args, struct config_target *t,
-                                struct mfb_error *err)
+static mfb_status apply_options(const struct cli_args *args, void *rec, struct mfb_error *err)
 {
+    struct config_target *t = rec;
     mfb_status st = MFB_OK;
     const char *v;
     const char *fingerprint = cli_string(args, "fingerprint", NULL);
@@ -107,82 +107,17 @@ static mfb_status apply_options(const struct cli_args *args, struct config_targe
     return st;
 }
 
-static mfb_status check_before_saving(const struct cli_args *args, struct config_target *t,
-                                      const char *action, struct mfb_error *err)
-{
-    mfb_status st = validate_target_record(t, err);
-    if (st != MFB_OK || cli_flag(args, "no-check"))
-        return st;
-    struct validate_report report;
-    validate_target_live(t, &report);
-    return config_cli_report(&report, "target", t->name, action, err);
-}
-
-static mfb_status run_add(struct cli_args *args, struct mfb_error *err)
-{
-    struct config_db *db = NULL;
-    struct config_target t;
-    config_target_init(&t);
-    const char *name = args->positional[0];
-    snprintf(t.name, sizeof(t.name), "%s", name);
-    mfb_status st = MFB_OK;
-    if (strlen(name) >= sizeof(t.name))
-        st = mfb_error_set(err, MFB_ERR_USAGE, "target name '%s' is too long", name);
-    if (st == MFB_OK)
-        st = apply_options(args, &t, err);
-    if (st == MFB_OK)
-        st = config_cli_open(args, false, &db, NULL, err);
-    if (st == MFB_OK)
-        st = config_target_check_new(db, t.name, err);
-    if (st == MFB_OK)
-        st = check_before_saving(args, &t, "not added", err);
-    if (st == MFB_OK)
-        st = config_target_add(db, &t, err);
-    if (st == MFB_OK) {
-        printf("added target '%s'\n", t.name);
-        if (cli_flag(args, "no-check"))
-            config_cli_warn_unchecked("target", t.name);
-    }
-    config_target_free(&t);
-    config_db_close(db);
-    return st;
-}
-
-static mfb_status run_set(struct cli_args *args, struct mfb_error *err)
-{
-    struct config_db *db = NULL;
-    struct config_target t;
-    config_target_init(&t);
-    mfb_status st = config_cli_open(args, false, &db, NULL, err);
-    if (st == MFB_OK)
-        st = config_target_get(db, args->positional[0], &t, err);
-    if (st == MFB_OK)
-        st = apply_options(args, &t, err);
-    if (st == MFB_OK)
-        st = check_before_saving(args, &t, "not changed", err);
-    if (st == MFB_OK)
-        st = config_target_update(db, &t, err);
-    if (st == MFB_OK) {
-        printf("updated target '%s'\n", t.name);
-        if (cli_flag(args, "no-check"))
-            config_cli_warn_unchecked("target", t.name);
-    }
-    config_target_free(&t);
-    config_db_close(db);
-    return st;
-}
-
 /* The JSON of a target, without its token. */
-static json_t *target_json(const struct config_target *t)
+static json_t *target_json(const void *rec)
 {
-    return json_pack("{s:s, s:o, s:b, s:o, s:o, s:o, s:o, s:I, s:i, s:o, s:o}", "name", t->name,
-                     "url", config_cli_json_str(t->url), "token_set", t->token != NULL,
-                     "fingerprint", config_cli_json_str(t->fingerprint), "ca_file",
-                     config_cli_json_str(t->ca_file), "directory",
-                     config_cli_json_str(t->directory), "naming", config_cli_json_str(t->naming),
-                     "chunk_size", (json_int_t)t->chunk_size, "connections", (int)t->connections,
-                     "created", config_cli_json_time(t->created), "updated",
-                     config_cli_json_time(t->updated));
+    const struct config_target *t = rec;
+    return json_pack(
+        "{s:s, s:o, s:b, s:o, s:o, s:o, s:o, s:I, s:i, s:o, s:o}", "name", t->name, "url",
+        config_cli_json_str(t->url), "token_set", t->token != NULL, "fingerprint",
+        config_cli_json_str(t->fingerprint), "ca_file", config_cli_json_str(t->ca_file),
+        "directory", config_cli_json_str(t->directory), "naming", config_cli_json_str(t->naming),
+        "chunk_size", (json_int_t)t->chunk_size, "connections", (int)t->connections, "created",
+        config_cli_json_time(t->created), "updated", config_cli_json_time(t->updated));
 }
 
 static const char *verify_text(const struct config_target *t, char *buf, size_t len)
@@ -194,6 +129,84 @@ static const char *verify_text(const struct config_target *t, char *buf, size_t 
     return buf;
 }
 
+static void print_target(const void *rec)
+{
+    const struct config_target *t = rec;
+    char buf[600], when[64];
+    printf("name: %s\n", t->name);
+    printf("url: %s\n", t->url);
+    printf("token: %s\n", t->token ? "(set)" : "(none)");
+    printf("certificate: %s\n", verify_text(t, buf, sizeof(buf)));
+    printf("directory: %s\n", t->directory ? t->directory : "-");
+    printf("naming: %s\n", t->naming);
+    printf("chunk size: %s\n", format_size(t->chunk_size, buf, sizeof(buf)));
+    printf("connections: %u\n", t->connections);
+    printf("created: %s\n", config_cli_time(t->created, when, sizeof(when)));
+    printf("updated: %s\n", config_cli_time(t->updated, when, sizeof(when)));
+}
+
+/* The target as a kind of record for config_cli.h's flows. */
+static void kind_init(void *rec)
+{
+    config_target_init(rec);
+}
+static void kind_free(void *rec)
+{
+    config_target_free(rec);
+}
+static char *kind_name(void *rec)
+{
+    return ((struct config_target *)rec)->name;
+}
+static mfb_status kind_check_record(void *rec, struct mfb_error *err)
+{
+    return validate_target_record(rec, err);
+}
+static void kind_check_live(const void *rec, struct validate_report *report)
+{
+    validate_target_live(rec, report);
+}
+static mfb_status kind_get(struct config_db *db, const char *name, void *rec, struct mfb_error *err)
+{
+    return config_target_get(db, name, rec, err);
+}
+static mfb_status kind_add(struct config_db *db, void *rec, struct mfb_error *err)
+{
+    return config_target_add(db, rec, err);
+}
+static mfb_status kind_update(struct config_db *db, void *rec, struct mfb_error *err)
+{
+    return config_target_update(db, rec, err);
+}
+
+static const struct config_kind kind = {
+    .group = "target",
+    .size = sizeof(struct config_target),
+    .init = kind_init,
+    .free = kind_free,
+    .name = kind_name,
+    .name_size = CONFIG_NAME_BUF,
+    .apply = apply_options,
+    .check_record = kind_check_record,
+    .check_live = kind_check_live,
+    .check_new = config_target_check_new,
+    .get = kind_get,
+    .add = kind_add,
+    .update = kind_update,
+    .json = target_json,
+    .print = print_target,
+};
+
+static mfb_status run_add(struct cli_args *args, struct mfb_error *err)
+{
+    return config_cli_add(args, &kind, err);
+}
+
+static mfb_status run_set(struct cli_args *args, struct mfb_error *err)
+{
+    return config_cli_set(args, &kind, err);
+}
+
 static mfb_status run_list(struct cli_args *args, struct mfb_error *err)
 {
     struct config_db *db = NULL;
@@ -203,10 +216,7 @@ static mfb_status run_list(struct cli_args *args, struct mfb_error *err)
     if (st == MFB_OK)
         st = config_target_list(db, &list, &count, err);
     if (st == MFB_OK && cli_flag(args, "json")) {
-        json_t *array = json_array();
-        for (size_t i = 0; i < count; i++)
-            json_array_append_new(array, target_json(&list[i]));
-        st = config_cli_print_json(array, err);
+        st = config_cli_print_list_json(&kind, list, count, err);
     } else if (st == MFB_OK) {
         enum { COLS = 4 };
         static const char *const header[COLS] = {"NAME", "URL", "DIRECTORY", "NAMING"};
@@ -235,30 +245,12 @@ static mfb_status run_list(struct cli_args *args, struct mfb_error *err)
 
 static mfb_status run_show(struct cli_args *args, struct mfb_error *err)
 {
-    struct config_db *db = NULL;
-    struct config_target t;
-    config_target_init(&t);
-    mfb_status st = config_cli_open(args, false, &db, NULL, err);
-    if (st == MFB_OK)
-        st = config_target_get(db, args->positional[0], &t, err);
-    if (st == MFB_OK && cli_flag(args, "json")) {
-        st = config_cli_print_json(target_json(&t), err);
-    } else if (st == MFB_OK) {
-        char buf[600], when[64];
-        printf("name: %s\n", t.name);
-        printf("url: %s\n", t.url);
-        printf("token: %s\n", t.token ? "(set)" : "(none)");
-        printf("certificate: %s\n", verify_text(&t, buf, sizeof(buf)));
-        printf("directory: %s\n", t.directory ? t.directory : "-");
-        printf("naming: %s\n", t.naming);
-        printf("chunk size: %s\n", format_size(t.chunk_size, buf, sizeof(buf)));
-        printf("connections: %u\n", t.connections);
-        printf("created: %s\n", config_cli_time(t.created, when, sizeof(when)));
-        printf("updated: %s\n", config_cli_time(t.updated, when, sizeof(when)));
-    }
-    config_target_free(&t);
-    config_db_close(db);
-    return st;
+    return config_cli_show(args, &kind, err);
+}
+
+static mfb_status run_check(struct cli_args *args, struct mfb_error *err)
+{
+    return config_cli_check(args, &kind, err);
 }
 
 static mfb_status run_remove(struct cli_args *args, struct mfb_error *err)
@@ -271,30 +263,6 @@ static mfb_status run_remove(struct cli_args *args, struct mfb_error *err)
         st = config_target_remove(db, args->positional[0], cli_flag(args, "force"), err);
     if (st == MFB_OK)
         printf("removed target '%s'\n", args->positional[0]);
-    config_db_close(db);
-    return st;
-}
-
-static mfb_status run_check(struct cli_args *args, struct mfb_error *err)
-{
-    struct config_db *db = NULL;
-    struct config_target t;
-    config_target_init(&t);
-    mfb_status st = config_cli_open(args, false, &db, NULL, err);
-    if (st == MFB_OK)
-        st = config_target_get(db, args->positional[0], &t, err);
-    if (st == MFB_OK)
-        st = validate_target_record(&t, err);
-    if (st == MFB_OK) {
-        struct validate_report report;
-        validate_target_live(&t, &report);
-        st = config_cli_report(&report, "target", t.name, "has problems", err);
-        if (st != MFB_OK)
-            mfb_error_hint(err, "fix them with 'mfb target set %s ...'", t.name);
-    }
-    if (st == MFB_OK)
-        printf("target '%s' is ready\n", t.name);
-    config_target_free(&t);
     config_db_close(db);
     return st;
 }

@@ -109,7 +109,10 @@ static void notify_tty(void *ctx, const struct job_progress *p)
         fprintf(d->out, "job %lld %s after %s", (long long)p->job_id,
                 config_job_status_str(p->status),
                 format_duration_ms(p->elapsed_ms, dur, sizeof(dur)));
-        if (p->downtime_ms > 0)
+        if (p->server_down)
+            fprintf(d->out, "; the server is still DOWN (%s)",
+                    format_duration_ms(p->downtime_ms, dur, sizeof(dur)));
+        else if (p->downtime_ms > 0)
             fprintf(d->out, ", downtime %s", format_duration_ms(p->downtime_ms, dur, sizeof(dur)));
         fprintf(d->out, "\n");
         break;

@@ -88,9 +88,7 @@ static mfb_status run_list(struct cli_args *args, struct mfb_error *err)
                                (json_int_t)list[i].stored_bytes, "created", created));
         }
         json_t *o = json_pack("{s:o}", "clients", arr);
-        json_dumpf(o, stdout, JSON_COMPACT);
-        putchar('\n');
-        json_decref(o);
+        srv_print_json(o);
     } else {
         printf("%-24s %-8s %8s %12s %12s  %s\n", "NAME", "STATE", "BACKUPS", "STORED", "QUOTA",
                "CREATED");
@@ -178,6 +176,5 @@ static const struct cli_command client_set = {.name = "set",
 static const struct cli_command *const subcommands[] = {&client_add, &client_list, &client_remove,
                                                         &client_set, NULL};
 
-const struct cli_command srv_client = {.name = "client",
-                                       .summary = "add, list, remove or change clients",
-                                       .subcommands = subcommands};
+const struct cli_command srv_client = {
+    .name = "client", .summary = "add, list, remove or change clients", .subcommands = subcommands};

@@ -3,6 +3,7 @@
  */
 #include "cli/srv_common.h"
 
+#include <jansson.h>
 #include <stdio.h>
 
 #include "proto/proto.h"
@@ -30,4 +31,11 @@ mfb_status srv_check_name(const char *what, const char *name, struct mfb_error *
     mfb_error_set(err, MFB_ERR_USAGE, "invalid %s '%s': %s", what, name, why);
     mfb_error_hint(err, "use up to 128 printable characters without '/', not starting with '.'");
     return MFB_ERR_USAGE;
+}
+
+void srv_print_json(struct json_t *value)
+{
+    json_dumpf(value, stdout, JSON_COMPACT);
+    putchar('\n');
+    json_decref(value);
 }

@@ -16,6 +16,11 @@ void srv_db_path(const struct cli_args *args, char *buf, size_t len);
 /* Opens the existing catalog. */
 mfb_status srv_open_db(const struct cli_args *args, struct server_db **db, struct mfb_error *err);
 
+struct json_t;
+
+/* Prints a JSON value compactly on one line of standard output and releases it. */
+void srv_print_json(struct json_t *value);
+
 /* Checks a name given on the command line by the protocol's rules. */
 mfb_status srv_check_name(const char *what, const char *name, struct mfb_error *err);
 

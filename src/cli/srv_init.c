@@ -128,8 +128,8 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
     const struct {
         const char *key, *value;
     } settings[] = {
-        {SETTING_STORAGE, storage}, {SETTING_CERT, cert},       {SETTING_KEY, key},
-        {SETTING_LAYOUT, layout},   {SETTING_RESERVE, reserve}, {SETTING_MAX_CHUNK, max_chunk},
+        {SETTING_STORAGE, storage},      {SETTING_CERT, cert},       {SETTING_KEY, key},
+        {SETTING_LAYOUT, layout},        {SETTING_RESERVE, reserve}, {SETTING_MAX_CHUNK, max_chunk},
         {SETTING_UPLOAD_EXPIRY, expiry},
     };
     for (size_t i = 0; st == MFB_OK && i < sizeof(settings) / sizeof(settings[0]); i++) {
@@ -140,11 +140,9 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
     if (st != MFB_OK)
         return st;
     if (cli_flag(args, "json")) {
-        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "database", db_path, "storage",
-                              storage, "cert", cert, "key", key, "fingerprint", fingerprint);
-        json_dumpf(o, stdout, JSON_COMPACT);
-        putchar('\n');
-        json_decref(o);
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "database", db_path, "storage", storage,
+                              "cert", cert, "key", key, "fingerprint", fingerprint);
+        srv_print_json(o);
     } else {
         printf("database:    %s\nstorage:     %s\ncertificate: %s\nkey:         %s\n"
                "fingerprint: %s\n",

@@ -50,9 +50,7 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
             json_array_append_new(arr, o);
         }
         json_t *o = json_pack("{s:o}", "backups", arr);
-        json_dumpf(o, stdout, JSON_COMPACT);
-        putchar('\n');
-        json_decref(o);
+        srv_print_json(o);
     } else {
         printf("%-34s %-16s %-16s %10s  %-20s  %s\n", "BACKUP", "CLIENT", "INSTANCE", "SIZE",
                "CREATED", "PATH");

@@ -149,9 +149,7 @@ static mfb_status run_show(struct cli_args *args, struct mfb_error *err)
     }
     if (json) {
         json_t *o = json_pack("{s:O}", "policies", arr);
-        json_dumpf(o, stdout, JSON_COMPACT);
-        putchar('\n');
-        json_decref(o);
+        srv_print_json(o);
     }
     json_decref(arr);
     free(list);
@@ -165,8 +163,7 @@ static const struct cli_option apply_options[] = {
     CLI_OPTIONS_END,
 };
 
-static void print_deleted(void *ctx, const struct srv_backup *b, const char *reason,
-                          bool dry_run)
+static void print_deleted(void *ctx, const struct srv_backup *b, const char *reason, bool dry_run)
 {
     char created[32];
     server_format_time(b->created, created, sizeof(created));
@@ -196,8 +193,8 @@ static mfb_status run_apply(struct cli_args *args, struct mfb_error *err)
     if (st == MFB_OK && client)
         st = server_db_client_by_name(db, client, &c, err);
     if (st == MFB_OK)
-        st = retention_apply(db, cfg.storage, c.id, instance, dry_run, print_deleted, NULL,
-                             &report, err);
+        st = retention_apply(db, cfg.storage, c.id, instance, dry_run, print_deleted, NULL, &report,
+                             err);
     if (st == MFB_OK && !dry_run) {
         st = server_open(&srv, db, &cfg, 0, err);
         opened = st == MFB_OK;

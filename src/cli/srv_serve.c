@@ -141,8 +141,8 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
     if (st != MFB_OK)
         goto done;
     opened = true;
-    const char *listen = cli_string(args, "listen", listen_setting ? listen_setting
-                                                                   : SERVER_DEFAULT_LISTEN);
+    const char *listen =
+        cli_string(args, "listen", listen_setting ? listen_setting : SERVER_DEFAULT_LISTEN);
     struct http_options opts = {.listen = listen,
                                 .plaintext = plaintext,
                                 .cert_pem = cert,

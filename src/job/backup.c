@@ -49,6 +49,7 @@
 #include "job/recovery.h"
 #include "job/snapshot.h"
 #include "job/spool.h"
+#include "mysql/clock.h"
 #include "mysql/command.h"
 #include "mysql/control.h"
 #include "mysql/discover.h"
@@ -61,6 +62,8 @@
 #define CONNECT_TIMEOUT_MS 30000      /* the preflight's connection */
 #define METHOD_CHECK_TIMEOUT_MS 10000 /* systemctl cat, ... */
 #define QUICK_PING_MS 3000            /* "does it still answer?" after a failed stop */
+#define SECOND_PING_DELAY_MS 500
+#define VERIFY_INTERVAL_MS 25 /* between connection attempts after a start */
 
 /* Where restart_server is called from archive_and_upload. */
 enum restart_point {
@@ -117,6 +120,16 @@ static void set_text(char *dst, size_t len, const char *src)
         n = len - 1;
     memcpy(dst, src, n);
     dst[n] = '\0';
+}
+
+/* A duration for messages: "250ms" below a second, else "1.5s", "2m". */
+static const char *duration(uint64_t ms, char *buf, size_t len)
+{
+    if (ms < 1000) {
+        snprintf(buf, len, "%" PRIu64 "ms", ms);
+        return buf;
+    }
+    return format_duration_ms(ms, buf, len);
 }
 
 static bool cancelled(const struct backup *b)
@@ -215,8 +228,8 @@ static mfb_status restart_server(struct backup *b, struct mfb_error *err)
     struct mysql_ping_result ping = {0};
     struct mfb_error pe = {0};
     mfb_status ps = mysql_client_ping_until(
-        &b->inst.endpoint, start_ok ? timeout_of(b, CONFIG_TIMEOUT_VERIFY) : QUICK_PING_MS, 0, NULL,
-        &ping, &pe);
+        &b->inst.endpoint, start_ok ? timeout_of(b, CONFIG_TIMEOUT_VERIFY) : QUICK_PING_MS,
+        VERIFY_INTERVAL_MS, NULL, &ping, &pe);
     uint64_t up_ms = backoff_now_ms();
     journal_step_end(&b->jr, CONFIG_STEP_VERIFY);
     if (ps == MFB_OK) {
@@ -246,7 +259,11 @@ static mfb_status restart_server(struct backup *b, struct mfb_error *err)
 static mfb_status ensure_running(struct backup *b, struct mfb_error *err)
 {
     struct mysql_ping_result ping = {0};
-    if (mysql_client_ping_until(&b->inst.endpoint, QUICK_PING_MS, 0, NULL, &ping, NULL) == MFB_OK) {
+    /* Twice, a moment apart: a server that is shutting down still answers
+     * for a short while. */
+    if (mysql_client_ping_until(&b->inst.endpoint, QUICK_PING_MS, 0, NULL, &ping, NULL) == MFB_OK &&
+        mysql_sleep_ms(SECOND_PING_DELAY_MS, NULL) &&
+        mysql_client_ping_until(&b->inst.endpoint, QUICK_PING_MS, 0, NULL, &ping, NULL) == MFB_OK) {
         b->down = false;
         job_progress_server(&b->hub, false);
         journal_event(&b->jr, CONFIG_LEVEL_INFO, "stop",
@@ -567,7 +584,7 @@ static mfb_status take_snapshot(struct backup *b, struct mfb_error *err)
         char d[32];
         mfb_error_clear(err);
         st = mfb_error_set(err, MFB_ERR_TIMEOUT, "the snapshot did not finish within %s",
-                           format_duration_ms(timeout_of(b, CONFIG_TIMEOUT_ARCHIVE), d, sizeof(d)));
+                           duration(timeout_of(b, CONFIG_TIMEOUT_ARCHIVE), d, sizeof(d)));
         mfb_error_hint(err, "raise it with 'mfb instance set %s --archive-timeout DURATION'",
                        b->inst.record.name);
     }
@@ -590,7 +607,7 @@ static mfb_status deadline_error(struct backup *b, struct mfb_error *err, const 
     char d[32];
     mfb_error_clear(err);
     mfb_error_set(err, MFB_ERR_TIMEOUT, "the %s did not finish within %s", what,
-                  format_duration_ms(timeout_of(b, t), d, sizeof(d)));
+                  duration(timeout_of(b, t), d, sizeof(d)));
     mfb_error_hint(err, "raise it with 'mfb instance set %s --%s-timeout DURATION'",
                    b->inst.record.name, config_timeout_name(t));
     return MFB_ERR_TIMEOUT;
@@ -1037,8 +1054,13 @@ end:
     if (b->restart_failed) {
         build_recovery(b);
         res->server_down = true;
-        journal_event(&b->jr, CONFIG_LEVEL_ERROR, "start", "manual recovery needed:\n%s",
-                      res->recovery ? res->recovery : "");
+        /* The full steps go to the job log; the terminal gets them once,
+         * from the command, and the alert channels from send_alert. */
+        journal_event(&b->jr, CONFIG_LEVEL_ERROR, "start",
+                      "the server did not start again: manual recovery needed");
+        struct mfb_error e = {0};
+        if (res->recovery)
+            config_job_event(opt->db, b->jr.job.id, CONFIG_LEVEL_ERROR, "start", res->recovery, &e);
     }
     final_error(b, status, err);
     if (status != CONFIG_JOB_SUCCEEDED && (b->jr.job.error == NULL || b->restart_failed)) {

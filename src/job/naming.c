@@ -148,12 +148,19 @@ mfb_status naming_expand(const char *pattern, const struct naming_vars *vars, ch
         }
     }
     char why[160];
-    if (b.overflow || !proto_name_valid(b.text, why, sizeof(why))) {
-        if (b.overflow)
-            snprintf(why, sizeof(why), "name is longer than %d bytes", PROTO_NAME_MAX);
+    if (b.overflow || b.len > PROTO_NAME_MAX) {
+        /* Quote only the start of a pattern and name this long. */
         mfb_error_set(err, MFB_ERR_INVALID,
-                      "naming pattern '%s' gives the name '%s', which the "
-                      "receiver refuses: %s",
+                      "naming pattern '%.40s%s' gives a name of %s%zu bytes, which the receiver "
+                      "refuses: name must be at most %d bytes",
+                      pattern, strlen(pattern) > 40 ? "..." : "", b.overflow ? "over " : "", b.len,
+                      PROTO_NAME_MAX);
+        mfb_error_hint(err, "shorten the pattern or its time format");
+        return MFB_ERR_INVALID;
+    }
+    if (!proto_name_valid(b.text, why, sizeof(why))) {
+        mfb_error_set(err, MFB_ERR_INVALID,
+                      "naming pattern '%s' gives the name '%s', which the receiver refuses: %s",
                       pattern, b.text, why);
         mfb_error_hint(err,
                        "names must be 1-%d bytes without '/', '\\' or control characters, "

@@ -269,7 +269,7 @@ static mfb_status resume_one(const struct resume_options *opt, struct config_job
     backoff_start(&bo, &opt->policy, backoff_now_ms(), backoff_seed());
     while (st == MFB_OK) {
         struct mfb_error e = {0};
-        bo.attempts++;
+        unsigned failed_attempt = bo.attempts;
         mfb_status a = attempt(r, &e);
         if (a == MFB_OK)
             break;
@@ -287,7 +287,7 @@ static mfb_status resume_one(const struct resume_options *opt, struct config_job
         }
         char d[32];
         journal_event(&r->jr, CONFIG_LEVEL_WARN, "upload", "attempt %u failed: %s; next in %s",
-                      bo.attempts, e.message, format_duration_ms(delay, d, sizeof(d)));
+                      failed_attempt, e.message, format_duration_ms(delay, d, sizeof(d)));
         transfer_cancel_sleep(opt->cancel, delay);
     }
     journal_step_end(&r->jr, CONFIG_STEP_UPLOAD);

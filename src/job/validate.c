@@ -402,9 +402,9 @@ mfb_status validate_target_live(const struct config_target *t, struct validate_r
     c = begin(report, "health");
     struct transfer_target tt;
     config_map_target(t, &tt);
-    /* One quick retry: this is a check with a person waiting, not a job. */
+    /* One attempt: a person is waiting, and the job has its own retries. */
     struct transfer_settings settings = {
-        .retry = {.base_ms = 200, .max_delay_ms = 1000, .max_attempts = 2, .max_total_ms = 3000},
+        .retry = {.base_ms = 200, .max_delay_ms = 1000, .max_attempts = 1, .max_total_ms = 1000},
         .connect_timeout_ms = VALIDATE_TIMEOUT_MS,
         .stall_timeout_ms = VALIDATE_TIMEOUT_MS,
     };
@@ -415,8 +415,11 @@ mfb_status validate_target_live(const struct config_target *t, struct validate_r
     if (st == MFB_OK)
         st = transfer_conn_open(client, NULL, &conn, &c->error);
     if (st == MFB_OK)
-        st = get_json(conn, PROTO_API_PREFIX "/health", "the receiver's health check failed", &body,
+        st = get_json(conn, PROTO_API_PREFIX "/health", "cannot reach the receiver", &body,
                       &c->error);
+    if (st == MFB_ERR_NETWORK || st == MFB_ERR_TIMEOUT)
+        mfb_error_hint(&c->error, "check that 'mfb-server serve' runs there and that the port is "
+                                  "open; compare --url with the address it listens on");
     if (st == MFB_OK) {
         const char *status = json_string_value(json_object_get(body, "status"));
         const char *version = json_string_value(json_object_get(body, "version"));

@@ -366,6 +366,8 @@ mfb_status mysql_command_run(const char *const argv[], const char *what, uint64_
             tick = MYSQL_CANCEL_POLL_MS;
         if (tick > left)
             tick = left;
+        if (tick > 1000)
+            tick = 1000;
         struct pollfd pfd[2];
         nfds_t n = 0;
         if (out_fd >= 0)
@@ -378,7 +380,8 @@ mfb_status mysql_command_run(const char *const argv[], const char *what, uint64_
     }
 
     int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    pid_t reaped;
+    while ((reaped = waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
     }
     drain_pipe(&out_fd, res, &tail_len);
     if (out_fd >= 0)
@@ -386,6 +389,9 @@ mfb_status mysql_command_run(const char *const argv[], const char *what, uint64_
     if (pidfd >= 0)
         close(pidfd);
     res->elapsed_ms = mysql_clock_ms() - start;
+    if (reaped != pid) /* someone else reaped it (SIGCHLD ignored?) */
+        return mfb_error_errno(err, errno, MFB_ERR_INTERNAL, "cannot learn how %s '%s' ended", what,
+                               shown);
     if (WIFEXITED(status)) {
         res->exit_code = WEXITSTATUS(status);
     } else if (WIFSIGNALED(status)) {

@@ -9,21 +9,14 @@
 #include "mysql/discover.h"
 
 #include <ctype.h>
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "common/fsutil.h"
 #include "common/log.h"
+#include "mysql/scan.h"
 #include "mysql/sql.h"
-
-#define WHY_MAX 600
 
 const char *mysql_flavour_str(enum mysql_flavour flavour)
 {
@@ -60,15 +53,6 @@ const char *mysql_tablespace_query(enum mysql_flavour flavour, unsigned major, u
     }
     *source = "information_schema.INNODB_SYS_DATAFILES";
     return MYSQL_SQL_TABLESPACES_SYS_DATAFILES;
-}
-
-/* Formats a "why" text; a long one is cut short, which is fine for people. */
-__attribute__((format(printf, 2, 3))) static void whyf(char why[WHY_MAX], const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, WHY_MAX, fmt, ap);
-    va_end(ap);
 }
 
 static bool contains_nocase(const char *haystack, const char *needle)
@@ -115,8 +99,11 @@ mfb_status mysql_gtid_read(struct mysql_client *client, json_t **gtid, struct mf
     json_t *obj = json_object();
     for (size_t r = 0; obj != NULL && r < rows->count; r++) {
         const char *name = mysql_rows_cell(rows, r, 0);
-        if (name != NULL && json_object_set_new(obj, name, json_text(mysql_rows_cell(rows, r, 1))))
-            json_decref(obj), obj = NULL;
+        if (name != NULL &&
+            json_object_set_new(obj, name, json_text(mysql_rows_cell(rows, r, 1))) != 0) {
+            json_decref(obj);
+            obj = NULL;
+        }
     }
     mysql_rows_free(rows);
     if (obj == NULL)
@@ -132,9 +119,8 @@ static mfb_status add_dir_var(struct mysql_server_info *info, const char *kind, 
     const char *value = var(info, name);
     if (value == NULL)
         return MFB_OK;
-    char why[WHY_MAX];
-    whyf(why, "@@%s = '%s'", name, value);
-    return mysql_roots_add(&info->roots, kind, false, info->datadir, value, why, err);
+    return mysql_roots_add(&info->roots, kind, false, info->datadir, value, err, "@@%s = '%s'",
+                           name, value);
 }
 
 /* Adds the directory that holds the file a server variable names. */
@@ -144,9 +130,8 @@ static mfb_status add_file_var(struct mysql_server_info *info, const char *kind,
     const char *value = var(info, name);
     if (!has_value(value))
         return MFB_OK;
-    char why[WHY_MAX];
-    whyf(why, "@@%s = '%s'", name, value);
-    return mysql_roots_add_file(&info->roots, kind, false, info->datadir, value, why, err);
+    return mysql_roots_add_file(&info->roots, kind, false, info->datadir, value, err, "@@%s = '%s'",
+                                name, value);
 }
 
 /* innodb_data_file_path: "ibdata1:12M;/abs/ibdata2:1G:autoextend", names
@@ -171,9 +156,8 @@ static mfb_status add_data_files(struct mysql_server_info *info, struct mfb_erro
             *colon = '\0';
         if (item[0] == '\0' || (colon != NULL && strstr(colon + 1, "raw") != NULL))
             continue;
-        char why[WHY_MAX];
-        whyf(why, "@@innodb_data_file_path names '%s'", item);
-        st = mysql_roots_add_file(&info->roots, "innodb_data", false, home, item, why, err);
+        st = mysql_roots_add_file(&info->roots, "innodb_data", false, home, item, err,
+                                  "@@innodb_data_file_path names '%s'", item);
     }
     free(copy);
     free(home);
@@ -193,9 +177,8 @@ static mfb_status add_innodb_directories(struct mysql_server_info *info, struct 
     char *save = NULL;
     for (char *item = strtok_r(copy, ";", &save); st == MFB_OK && item;
          item = strtok_r(NULL, ";", &save)) {
-        char why[WHY_MAX];
-        whyf(why, "@@innodb_directories names '%s'", item);
-        st = mysql_roots_add(&info->roots, "innodb_directory", true, info->datadir, item, why, err);
+        st = mysql_roots_add(&info->roots, "innodb_directory", true, info->datadir, item, err,
+                             "@@innodb_directories names '%s'", item);
     }
     free(copy);
     return st;
@@ -224,155 +207,18 @@ static mfb_status add_tablespaces(struct mysql_client *client, struct mysql_serv
          * add (and a server may have a hundred thousand of them). */
         if (!has_value(file) || (file[0] != '/' && strstr(file, "..") == NULL))
             continue;
-        char why[WHY_MAX];
-        whyf(why, "%s: %s in '%s'", source, name != NULL ? name : "?", file);
-        st = mysql_roots_add_file(&info->roots, "tablespace", true, info->datadir, file, why, err);
+        st = mysql_roots_add_file(&info->roots, "tablespace", true, info->datadir, file, err,
+                                  "%s: %s in '%s'", source, name != NULL ? name : "?", file);
     }
     mysql_rows_free(rows);
-    return st;
-}
-
-static bool is_dir_entry(int dirfd, const struct dirent *de, bool *is_link)
-{
-    struct stat sb;
-    *is_link = de->d_type == DT_LNK;
-    if (de->d_type == DT_DIR)
-        return true;
-    if (de->d_type != DT_UNKNOWN)
-        return false;
-    if (fstatat(dirfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0)
-        return false;
-    *is_link = S_ISLNK(sb.st_mode);
-    return S_ISDIR(sb.st_mode);
-}
-
-/* A symbolic link at rel (relative to the datadir) that leads outside it. */
-static mfb_status add_symlink(struct mysql_server_info *info, const char *rel,
-                              struct mfb_error *err)
-{
-    char *path = NULL;
-    if (asprintf(&path, "%s/%s", info->datadir, rel) < 0)
-        return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory reading the data directory");
-    char *target = realpath(path, NULL);
-    if (target == NULL)
-        log_warn("mysql_discover", "dangling_symlink=\"%s\"", path);
-    free(path);
-    if (target == NULL)
-        return MFB_OK;
-    mfb_status st = MFB_OK;
-    if (!mysql_path_contains(info->datadir, target)) {
-        struct stat sb;
-        char why[WHY_MAX];
-        whyf(why, "symbolic link %s -> '%s'", rel, target);
-        if (stat(target, &sb) == 0 && S_ISDIR(sb.st_mode))
-            st = mysql_roots_add(&info->roots, "tablespace", true, NULL, target, why, err);
-        else
-            st = mysql_roots_add_file(&info->roots, "tablespace", true, NULL, target, why, err);
-    }
-    free(target);
-    return st;
-}
-
-/* An .isl file: one line, the path of a remote .ibd file. */
-static mfb_status add_isl(struct mysql_server_info *info, const char *rel, struct mfb_error *err)
-{
-    char *path = NULL;
-    if (asprintf(&path, "%s/%s", info->datadir, rel) < 0)
-        return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory reading the data directory");
-    char *text = NULL;
-    size_t len = 0;
-    mfb_status st = fs_read_file(path, 4096, &text, &len, err);
-    free(path);
-    if (st != MFB_OK)
-        return st;
-    while (len > 0 && isspace((unsigned char)text[len - 1]))
-        text[--len] = '\0';
-    if (len > 0) {
-        char why[WHY_MAX];
-        whyf(why, "%s -> '%s'", rel, text);
-        st = mysql_roots_add_file(&info->roots, "tablespace", true, info->datadir, text, why, err);
-    }
-    free(text);
-    return st;
-}
-
-static mfb_status datadir_unreadable(const char *path, int errnum, struct mfb_error *err)
-{
-    mfb_status st =
-        mfb_error_errno(err, errnum, MFB_ERR_IO, "cannot read the data directory '%s'", path);
-    mfb_error_hint(err, "run mfb as root or as the user the server runs as");
-    return st;
-}
-
-/* One database directory: its .isl files and outbound symbolic links. */
-static mfb_status scan_database(struct mysql_server_info *info, int parent, const char *db,
-                                struct mfb_error *err)
-{
-    int fd = openat(parent, db, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
-    if (dir == NULL) {
-        int e = errno;
-        if (fd >= 0)
-            close(fd);
-        char *path = NULL;
-        if (asprintf(&path, "%s/%s", info->datadir, db) < 0)
-            return mfb_error_set(err, MFB_ERR_NO_MEMORY,
-                                 "out of memory reading the data directory");
-        mfb_status st = datadir_unreadable(path, e, err);
-        free(path);
-        return st;
-    }
-    mfb_status st = MFB_OK;
-    struct dirent *de;
-    while (st == MFB_OK && (de = readdir(dir)) != NULL) {
-        if (de->d_name[0] == '.')
-            continue;
-        bool is_link;
-        is_dir_entry(dirfd(dir), de, &is_link);
-        size_t n = strlen(de->d_name);
-        bool is_isl = !is_link && n > 4 && strcmp(de->d_name + n - 4, ".isl") == 0;
-        if (!is_link && !is_isl)
-            continue;
-        char *rel = NULL;
-        if (asprintf(&rel, "%s/%s", db, de->d_name) < 0) {
-            st = mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory reading the data directory");
-            break;
-        }
-        st = is_link ? add_symlink(info, rel, err) : add_isl(info, rel, err);
-        free(rel);
-    }
-    closedir(dir);
-    return st;
-}
-
-/* The cross-check: the datadir's own pointers to files elsewhere. */
-static mfb_status scan_datadir(struct mysql_server_info *info, struct mfb_error *err)
-{
-    DIR *dir = opendir(info->datadir);
-    if (dir == NULL)
-        return datadir_unreadable(info->datadir, errno, err);
-    mfb_status st = MFB_OK;
-    struct dirent *de;
-    while (st == MFB_OK && (de = readdir(dir)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        bool is_link;
-        bool is_dir = is_dir_entry(dirfd(dir), de, &is_link);
-        if (is_link)
-            st = add_symlink(info, de->d_name, err);
-        else if (is_dir)
-            st = scan_database(info, dirfd(dir), de->d_name, err);
-    }
-    closedir(dir);
     return st;
 }
 
 static mfb_status collect_locations(struct mysql_client *client, struct mysql_server_info *info,
                                     struct mfb_error *err)
 {
-    char why[WHY_MAX];
-    whyf(why, "@@datadir = '%s'", var(info, "datadir"));
-    mfb_status st = mysql_roots_add(&info->roots, "datadir", false, NULL, info->datadir, why, err);
+    mfb_status st = mysql_roots_add(&info->roots, "datadir", false, NULL, info->datadir, err,
+                                    "@@datadir = '%s'", var(info, "datadir"));
     if (st == MFB_OK && has_value(var(info, "innodb_data_home_dir")))
         st = add_dir_var(info, "innodb_data", "innodb_data_home_dir", err);
     if (st == MFB_OK)
@@ -399,7 +245,7 @@ static mfb_status collect_locations(struct mysql_client *client, struct mysql_se
     if (st == MFB_OK)
         st = add_tablespaces(client, info, err);
     if (st == MFB_OK)
-        st = scan_datadir(info, err);
+        st = mysql_scan_datadir(info->datadir, &info->roots, err);
     if (st == MFB_OK)
         st = mysql_roots_finish(&info->roots, err);
     return st;

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,13 +91,15 @@ bool mysql_path_contains(const char *outer, const char *inner)
     return strncmp(outer, inner, n) == 0 && (inner[n] == '\0' || inner[n] == '/');
 }
 
+/* Takes path and why (both allocated; freed on failure). */
 static mfb_status add_resolved(struct mysql_roots *r, const char *kind, bool numbered, char *path,
-                               const char *why, struct mfb_error *err)
+                               char *why, struct mfb_error *err)
 {
     /* The same directory found the same way again adds nothing. */
     for (size_t i = 0; i < r->location_count; i++) {
         if (strcmp(r->locations[i].path, path) == 0 && strcmp(r->locations[i].kind, kind) == 0) {
             free(path);
+            free(why);
             return MFB_OK;
         }
     }
@@ -105,6 +108,7 @@ static mfb_status add_resolved(struct mysql_roots *r, const char *kind, bool num
         struct mysql_location *grown = realloc(r->locations, cap * sizeof(*grown));
         if (grown == NULL) {
             free(path);
+            free(why);
             return no_memory(err);
         }
         r->locations = grown;
@@ -113,12 +117,11 @@ static mfb_status add_resolved(struct mysql_roots *r, const char *kind, bool num
     struct mysql_location *loc = &r->locations[r->location_count];
     memset(loc, 0, sizeof(*loc));
     loc->kind = strdup(kind);
-    loc->why = strdup(why);
+    loc->why = why;
     loc->path = path;
     loc->numbered = numbered;
-    if (loc->kind == NULL || loc->why == NULL) {
-        free(loc->kind);
-        free(loc->why);
+    if (loc->kind == NULL) {
+        free(why);
         free(path);
         return no_memory(err);
     }
@@ -126,31 +129,50 @@ static mfb_status add_resolved(struct mysql_roots *r, const char *kind, bool num
     return MFB_OK;
 }
 
-mfb_status mysql_roots_add(struct mysql_roots *roots, const char *kind, bool numbered,
-                           const char *base, const char *path, const char *why,
-                           struct mfb_error *err)
+/* Resolves path (or, for a file, its directory) and adds it. */
+static mfb_status add_location(struct mysql_roots *r, const char *kind, bool numbered,
+                               const char *base, const char *path, bool is_file,
+                               struct mfb_error *err, const char *why_fmt, va_list ap)
 {
+    char *why = NULL;
+    if (vasprintf(&why, why_fmt, ap) < 0)
+        return no_memory(err);
     char *resolved = NULL;
     mfb_status st = mysql_path_resolve(base, path, &resolved, err);
-    if (st != MFB_OK)
+    if (st != MFB_OK) {
+        free(why);
         return st;
-    return add_resolved(roots, kind, numbered, resolved, why, err);
+    }
+    if (is_file) {
+        char *slash = strrchr(resolved, '/');
+        if (slash == resolved)
+            slash[1] = '\0';
+        else
+            *slash = '\0';
+    }
+    return add_resolved(r, kind, numbered, resolved, why, err);
+}
+
+mfb_status mysql_roots_add(struct mysql_roots *roots, const char *kind, bool numbered,
+                           const char *base, const char *path, struct mfb_error *err,
+                           const char *why_fmt, ...)
+{
+    va_list ap;
+    va_start(ap, why_fmt);
+    mfb_status st = add_location(roots, kind, numbered, base, path, false, err, why_fmt, ap);
+    va_end(ap);
+    return st;
 }
 
 mfb_status mysql_roots_add_file(struct mysql_roots *roots, const char *kind, bool numbered,
-                                const char *base, const char *file, const char *why,
-                                struct mfb_error *err)
+                                const char *base, const char *file, struct mfb_error *err,
+                                const char *why_fmt, ...)
 {
-    char *resolved = NULL;
-    mfb_status st = mysql_path_resolve(base, file, &resolved, err);
-    if (st != MFB_OK)
-        return st;
-    char *slash = strrchr(resolved, '/');
-    if (slash == resolved)
-        slash[1] = '\0';
-    else
-        *slash = '\0';
-    return add_resolved(roots, kind, numbered, resolved, why, err);
+    va_list ap;
+    va_start(ap, why_fmt);
+    mfb_status st = add_location(roots, kind, numbered, base, file, true, err, why_fmt, ap);
+    va_end(ap);
+    return st;
 }
 
 static void free_roots_only(struct mysql_roots *r)

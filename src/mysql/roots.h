@@ -50,15 +50,16 @@ struct mysql_roots {
 /* Adds a directory (nothing when one of the same kind and path is already
  * there: the first reason found is kept). path may be relative (resolved against base) or empty
  * (meaning base itself). When numbered, its root is named "kind-N" (N
- * counting the roots of that kind), else "kind". */
+ * counting the roots of that kind), else "kind". why_fmt and what follows
+ * (printf-style) say where it came from. */
 mfb_status mysql_roots_add(struct mysql_roots *roots, const char *kind, bool numbered,
-                           const char *base, const char *path, const char *why,
-                           struct mfb_error *err);
+                           const char *base, const char *path, struct mfb_error *err,
+                           const char *why_fmt, ...) __attribute__((format(printf, 7, 8)));
 
 /* Like mysql_roots_add for a file: its directory is the location. */
 mfb_status mysql_roots_add_file(struct mysql_roots *roots, const char *kind, bool numbered,
-                                const char *base, const char *file, const char *why,
-                                struct mfb_error *err);
+                                const char *base, const char *file, struct mfb_error *err,
+                                const char *why_fmt, ...) __attribute__((format(printf, 7, 8)));
 
 /* Computes roots[] from the locations (see the top of this file). May be
  * called again after more locations were added. */

@@ -126,8 +126,12 @@ void mysql_server_presence(const struct mysql_stop_watch *watch,
     presence->process = process_alive(watch);
     presence->pid_file = watch->pid_file != NULL && access(watch->pid_file, F_OK) == 0;
     presence->socket = watch->socket != NULL && mysql_probe_unix(watch->socket) == 0;
-    presence->tcp =
-        watch->host != NULL && mysql_probe_tcp(watch->host, watch->port, TCP_PROBE_MS) == 0;
+    if (watch->host != NULL) {
+        /* A listener with a full backlog lets a connect time out: it is
+         * still there. Only a refusal means nothing listens. */
+        int e = mysql_probe_tcp(watch->host, watch->port, TCP_PROBE_MS);
+        presence->tcp = e == 0 || e == ETIMEDOUT;
+    }
 }
 
 bool mysql_server_gone(const struct mysql_server_presence *p)
@@ -163,12 +167,41 @@ static void describe_presence(const struct mysql_stop_watch *w,
 #undef ADD
 }
 
+/* The error once waiting has ended with the server still (partly) there. */
+static mfb_status report_left(const struct mysql_stop_watch *watch, mfb_status st,
+                              uint64_t timeout_ms, bool process_exited,
+                              const struct mysql_server_presence *p, struct mfb_error *err)
+{
+    char what[1024], dur[32];
+    describe_presence(watch, p, what, sizeof(what));
+    if (st == MFB_ERR_CANCELLED)
+        return mfb_error_set(err, st, "cancelled while waiting for the server to stop: %s", what);
+    if (process_exited)
+        mfb_error_set(err, st, "the server did not stop cleanly: its process %d has exited, but %s",
+                      (int)watch->pid, what);
+    else
+        mfb_error_set(err, st, "the server did not stop within %s: %s",
+                      format_duration_ms(timeout_ms, dur, sizeof(dur)), what);
+    if (!p->process && (p->socket || p->tcp))
+        mfb_error_hint(err, "another server process answers in its place: is a supervisor "
+                            "(mysqld_safe, systemd's Restart=) starting it again?");
+    else if (!p->process && p->pid_file)
+        mfb_error_hint(err, "the process is gone but left its pid file: it did not shut down "
+                            "cleanly; read its error log before removing the pid file");
+    else
+        mfb_error_hint(err, "a large buffer pool can take long to flush; read the server's error "
+                            "log, and raise the stop timeout if it needs longer");
+    return st;
+}
+
 mfb_status mysql_wait_stopped(const struct mysql_stop_watch *watch, uint64_t timeout_ms,
                               const atomic_bool *cancel, uint64_t *elapsed_ms,
                               struct mfb_error *err)
 {
     uint64_t start = mysql_clock_ms();
     uint64_t deadline = start + timeout_ms;
+    uint64_t exited_at = 0; /* when the known process was first seen gone */
+    bool early = false;
     struct mysql_server_presence p;
     mfb_status st = MFB_OK;
     for (;;) {
@@ -179,6 +212,14 @@ mfb_status mysql_wait_stopped(const struct mysql_stop_watch *watch, uint64_t tim
             mysql_server_presence(watch, &p);
             if (mysql_server_gone(&p))
                 break;
+            /* Its process is gone: what is left will not go by waiting. */
+            if (watch->pid > 0 && exited_at == 0)
+                exited_at = mysql_clock_ms();
+            if (exited_at != 0 && mysql_clock_ms() - exited_at >= MYSQL_STOPPED_GRACE_MS) {
+                st = MFB_ERR_TIMEOUT;
+                early = true;
+                break;
+            }
         }
         if (mysql_clock_left(deadline) == 0) {
             st = MFB_ERR_TIMEOUT;
@@ -194,26 +235,12 @@ mfb_status mysql_wait_stopped(const struct mysql_stop_watch *watch, uint64_t tim
     uint64_t elapsed = mysql_clock_ms() - start;
     if (elapsed_ms != NULL)
         *elapsed_ms = elapsed;
-    if (st == MFB_OK) {
-        log_info("mysql_stopped", "pid=%d elapsed_ms=%llu", (int)watch->pid,
-                 (unsigned long long)elapsed);
-        return MFB_OK;
+    if (st != MFB_OK) {
+        mysql_server_presence(watch, &p);
+        if (!mysql_server_gone(&p)) /* else it went in the last instant */
+            return report_left(watch, st, timeout_ms, early && !p.process, &p, err);
     }
-    mysql_server_presence(watch, &p);
-    char what[1024];
-    describe_presence(watch, &p, what, sizeof(what));
-    if (mysql_server_gone(&p)) /* it went in the last instant */
-        return MFB_OK;
-    if (st == MFB_ERR_CANCELLED)
-        return mfb_error_set(err, st, "cancelled while waiting for the server to stop: %s", what);
-    char dur[32];
-    mfb_error_set(err, st, "the server did not stop within %s: %s",
-                  format_duration_ms(timeout_ms, dur, sizeof(dur)), what);
-    if (!p.process && p.pid_file)
-        mfb_error_hint(err, "the process is gone but left its pid file: it did not shut down "
-                            "cleanly; read its error log before removing the pid file");
-    else
-        mfb_error_hint(err, "a large buffer pool can take long to flush; read the server's error "
-                            "log, and raise the stop timeout if it needs longer");
-    return st;
+    log_info("mysql_stopped", "pid=%d elapsed_ms=%llu", (int)watch->pid,
+             (unsigned long long)elapsed);
+    return MFB_OK;
 }

@@ -14,6 +14,10 @@
  *   from passing, and the message says so);
  * - its socket (and, when given, its TCP port) no longer accepts
  *   connections.
+ * Once the process has exited, the rest has MYSQL_STOPPED_GRACE_MS to go:
+ * a pid file left by a crash, or a socket that answers because a supervisor
+ * started the server again, will not go away by waiting, so the wait ends
+ * there rather than at its timeout.
  * While the process lives it is polled every 10 ms (a signal-0 kill, no
  * I/O); the socket is tried only once the process is gone or unknown, so
  * the server's log does not fill with aborted connections.
@@ -27,6 +31,8 @@
 #include <sys/types.h>
 
 #include "common/status.h"
+
+#define MYSQL_STOPPED_GRACE_MS 2000
 
 /* What to watch. Strings are borrowed; NULL means "not checked". */
 struct mysql_stop_watch {
@@ -64,9 +70,9 @@ void mysql_server_presence(const struct mysql_stop_watch *watch,
 /* True when none of it remains. */
 bool mysql_server_gone(const struct mysql_server_presence *presence);
 
-/* Waits until the server is gone, at most timeout_ms. MFB_ERR_TIMEOUT names
- * what is still there; MFB_ERR_CANCELLED when cancel (may be NULL) is set.
- * elapsed_ms may be NULL. */
+/* Waits until the server is gone, at most timeout_ms (less when its
+ * process has exited; see above). MFB_ERR_TIMEOUT names what is still there; MFB_ERR_CANCELLED when
+ * cancel (may be NULL) is set. elapsed_ms may be NULL. */
 mfb_status mysql_wait_stopped(const struct mysql_stop_watch *watch, uint64_t timeout_ms,
                               const atomic_bool *cancel, uint64_t *elapsed_ms,
                               struct mfb_error *err);

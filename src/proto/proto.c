@@ -114,8 +114,7 @@ static bool name_check(const char *name, size_t len, char *why, size_t why_len)
             return fail(why, why_len, "name must not contain '\\'");
         size_t n = utf8_printable((const unsigned char *)name + i);
         if (n == 0 || i + n > len)
-            return fail(why, why_len,
-                        "name must be printable UTF-8 without control characters");
+            return fail(why, why_len, "name must be printable UTF-8 without control characters");
         i += n;
     }
     return true;
@@ -197,9 +196,8 @@ bool proto_path_upload(char *buf, size_t len, const char *upload_id)
 
 bool proto_path_chunk(char *buf, size_t len, const char *upload_id, uint64_t index)
 {
-    return fmt_ok(snprintf(buf, len, PROTO_API_PREFIX "/uploads/%s/chunks/%" PRIu64, upload_id,
-                           index),
-                  len);
+    return fmt_ok(
+        snprintf(buf, len, PROTO_API_PREFIX "/uploads/%s/chunks/%" PRIu64, upload_id, index), len);
 }
 
 bool proto_path_complete(char *buf, size_t len, const char *upload_id)

@@ -19,9 +19,9 @@
 #define PROTO_DIR_MAX_COMPONENTS 8 /* components of a client's sub-directory */
 #define PROTO_CHUNK_MIN (1ULL << 20)
 #define PROTO_CHUNK_DEFAULT_MAX (64ULL << 20)
-#define PROTO_ID_HEX 32        /* hex digits after the "u_" / "b_" prefix */
-#define PROTO_ID_LEN (2 + 32)  /* "u_" + 32 hex */
-#define PROTO_TOKEN_HEX 64     /* a token: 32 random bytes as lowercase hex */
+#define PROTO_ID_HEX 32       /* hex digits after the "u_" / "b_" prefix */
+#define PROTO_ID_LEN (2 + 32) /* "u_" + 32 hex */
+#define PROTO_TOKEN_HEX 64    /* a token: 32 random bytes as lowercase hex */
 #define PROTO_JSON_BODY_MAX (64 * 1024)
 
 /* Every error a receiver answers, with its "error" code and HTTP status. */

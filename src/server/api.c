@@ -31,6 +31,11 @@
 /* Start write-back of a chunk's data every this many bytes, so the fsync at
  * its end has little left to do. */
 #define WRITEBACK_STEP (8ULL << 20)
+/* Chunk bytes are collected into writes of this size: TLS hands them over
+ * 16 KiB at a time, and one write per 16 KiB cost ~10% more server CPU on
+ * ext4 than one copy into this buffer (measured with 4 connections, 64 MiB
+ * chunks). Allocated only while a chunk is being received. */
+#define WRITE_BUFFER (256u << 10)
 /* Largest file offset an upload of unknown size may reach (1 PiB). */
 #define MAX_FILE_BYTES (1ULL << 50)
 
@@ -83,6 +88,9 @@ struct api_call {
     uint64_t limit;     /* most bytes the body may have */
     uint64_t exact;     /* bytes it must have (known size), or 0 */
     uint64_t writeback; /* bytes handed to write-back so far */
+    char *wbuf;         /* WRITE_BUFFER bytes collected before one pwrite */
+    size_t wbuf_len;
+    uint64_t flushed; /* bytes of the body written to the file */
 };
 
 /* ---- answers ---- */
@@ -280,6 +288,8 @@ static bool method_allowed(enum route r, const char *method)
 {
     const char *allow = route_allow(r);
     size_t len = strlen(method);
+    if (len == 0)
+        return false;
     for (const char *p = allow; (p = strstr(p, method)) != NULL; p += len) {
         if ((p == allow || p[-1] == ' ') && (p[len] == '\0' || p[len] == ','))
             return true;
@@ -461,7 +471,8 @@ static bool check_space(struct api_call *c, bool size_known, uint64_t size)
              (unsigned long long)need, (unsigned long long)room);
         return false;
     }
-    if (c->client.quota > 0 && usage + (size_known ? size : 0) >= c->client.quota + !size_known) {
+    bool over_quota = size_known ? usage + size > c->client.quota : usage >= c->client.quota;
+    if (c->client.quota > 0 && over_quota) {
         fail(c, PROTO_INSUFFICIENT_STORAGE,
              "quota exceeded: client '%s' holds %llu of %llu bytes and asks for %llu more",
              c->client.name, (unsigned long long)usage, (unsigned long long)c->client.quota,
@@ -606,6 +617,7 @@ static void handle_upload_get(struct api_call *c)
         struct srv_chunk *list = NULL;
         size_t n = 0;
         struct mfb_error err = {0};
+        server_db_upload_touch(c->srv->db, c->id, NULL); /* a resuming client is active */
         mfb_status st = server_db_upload_chunks(c->srv->db, c->id, &list, &n, &err);
         if (st != MFB_OK) {
             json_decref(o);
@@ -1048,9 +1060,35 @@ static void chunk_abandon(struct api_call *c)
     c->mode = BODY_DISCARD;
 }
 
+/* Writes the collected bytes at their offset; false (answer set) on error. */
+static bool chunk_flush(struct api_call *c)
+{
+    if (c->wbuf_len == 0)
+        return true;
+    struct mfb_error err = {0};
+    mfb_status st =
+        fs_pwrite_all(c->fd, c->wbuf, c->wbuf_len, c->base + c->flushed, c->part_path, &err);
+    if (st != MFB_OK) {
+        if (st == MFB_ERR_NO_SPACE)
+            fail(c, PROTO_INSUFFICIENT_STORAGE,
+                 "the receiver's disk is full; chunks already stored are kept, retry later");
+        else
+            fail_status(c, st, &err, "writing the chunk");
+        chunk_abandon(c);
+        return false;
+    }
+    c->flushed += c->wbuf_len;
+    c->wbuf_len = 0;
+    if (c->flushed - c->writeback >= WRITEBACK_STEP) {
+        sync_file_range(c->fd, (off_t)(c->base + c->writeback), (off_t)(c->flushed - c->writeback),
+                        SYNC_FILE_RANGE_WRITE);
+        c->writeback = c->flushed;
+    }
+    return true;
+}
+
 static void chunk_data(struct api_call *c, const char *data, size_t len)
 {
-    uint64_t received = c->bytes_in - len; /* bytes of this body before data */
     if (c->bytes_in > c->limit || (c->exact && c->bytes_in > c->exact)) {
         if (c->bytes_in > c->limit)
             fail(c, PROTO_TOO_LARGE, "chunk is larger than the chunk size %llu",
@@ -1064,21 +1102,19 @@ static void chunk_data(struct api_call *c, const char *data, size_t len)
     sha256_update(&c->chunk_hash, data, len);
     if (c->inline_hash)
         sha256_update(&c->fork, data, len);
-    struct mfb_error err = {0};
-    mfb_status st = fs_pwrite_all(c->fd, data, len, c->base + received, c->part_path, &err);
-    if (st != MFB_OK) {
-        if (st == MFB_ERR_NO_SPACE)
-            fail(c, PROTO_INSUFFICIENT_STORAGE,
-                 "the receiver's disk is full; chunks already stored are kept, retry later");
-        else
-            fail_status(c, st, &err, "writing the chunk");
+    if (c->wbuf == NULL && (c->wbuf = malloc(WRITE_BUFFER)) == NULL) {
+        fail(c, PROTO_INTERNAL, "out of memory");
         chunk_abandon(c);
         return;
     }
-    if (c->bytes_in - c->writeback >= WRITEBACK_STEP) {
-        sync_file_range(c->fd, (off_t)(c->base + c->writeback), (off_t)(c->bytes_in - c->writeback),
-                        SYNC_FILE_RANGE_WRITE);
-        c->writeback = c->bytes_in;
+    while (len > 0) {
+        size_t n = WRITE_BUFFER - c->wbuf_len < len ? WRITE_BUFFER - c->wbuf_len : len;
+        memcpy(c->wbuf + c->wbuf_len, data, n);
+        c->wbuf_len += n;
+        data += n;
+        len -= n;
+        if (c->wbuf_len == WRITE_BUFFER && !chunk_flush(c))
+            return;
     }
 }
 
@@ -1094,6 +1130,7 @@ static void chunk_finish(struct api_call *c)
                  (unsigned long long)c->index);
             return;
         }
+        server_db_upload_touch(c->srv->db, c->id, NULL); /* a resuming client is active */
         set_json(c, 200, chunk_json(&ch));
         return;
     }
@@ -1116,6 +1153,8 @@ static void chunk_finish(struct api_call *c)
              (unsigned long long)c->index, got, want);
         return;
     }
+    if (!chunk_flush(c))
+        return;
     struct mfb_error err = {0};
     mfb_status st = MFB_OK;
     if (fdatasync(c->fd) != 0)
@@ -1163,25 +1202,32 @@ static void dispatch_without_body(struct api_call *c)
     }
 }
 
-/* Whether an answer decided from the headers can go before the body.
- * libmicrohttpd closes the connection after such an answer without reading
- * the body, and a client still sending it may then see a reset instead of
- * the answer. So the body is read and dropped first, unless the client
- * waits for "100 Continue" (as curl does for large bodies), or the body is
- * too large to be worth reading. */
-static bool answer_before_body(struct api_call *c)
+/* Whether the request announces a body. */
+static bool has_body(struct api_call *c)
 {
     uint64_t length = 0;
-    bool has_length = content_length(c, &length);
-    const char *te = header(c, "Transfer-Encoding");
-    if (!has_length && te == NULL)
-        return true; /* no body */
-    if (has_length && length == 0)
-        return true;
+    if (content_length(c, &length))
+        return length > 0;
+    return header(c, "Transfer-Encoding") != NULL;
+}
+
+/* Whether an answer decided from the headers should go before the body.
+ * libmicrohttpd closes the connection after such an answer (it cannot
+ * reuse a connection with an unread body), and a client still sending the
+ * body may then see a reset instead of the answer. So the body is read and
+ * dropped first, unless the client waits for "100 Continue" (as curl does
+ * for large bodies), or the body is too large to be worth reading. A
+ * request without a body is always answered after libmicrohttpd has seen
+ * its end, which keeps the connection alive. */
+static bool answer_before_body(struct api_call *c)
+{
+    if (!has_body(c))
+        return false;
     const char *expect = header(c, "Expect");
     if (expect != NULL && strcasecmp(expect, "100-continue") == 0)
         return true;
-    return has_length && length > DISCARD_LIMIT;
+    uint64_t length = 0;
+    return content_length(c, &length) && length > DISCARD_LIMIT;
 }
 
 struct api_call *api_begin(struct server *srv, const struct api_request *req, bool *decided)
@@ -1219,13 +1265,9 @@ struct api_call *api_begin(struct server *srv, const struct api_request *req, bo
     } else {
         dispatch_without_body(c);
     }
-    *decided = c->decided && c->mode != BODY_CHUNK && c->mode != BODY_DISCARD;
     if (c->decided && c->mode == BODY_NONE)
         c->mode = BODY_DISCARD; /* a body sent anyway is dropped */
-    if (*decided && !answer_before_body(c)) {
-        *decided = false; /* read and drop the body, then answer */
-        c->mode = BODY_DISCARD;
-    }
+    *decided = c->decided && !c->duplicate && answer_before_body(c);
     return c;
 }
 
@@ -1301,6 +1343,7 @@ void api_call_free(struct api_call *c)
         session_chunk_end(c->session, c->index, false, 0, NULL, c->inline_hash, &c->fork);
     if (c->fd >= 0)
         close(c->fd);
+    free(c->wbuf);
     sha256_free(&c->chunk_hash);
     sha256_free(&c->fork);
     session_put(c->session);
@@ -1315,14 +1358,16 @@ void api_call_describe(const struct api_call *c, struct api_call_info *info)
 {
     memset(info, 0, sizeof(*info));
     info->client = c->authed ? c->client.name : "-";
-    info->upload = c->id[0] ? c->id : "-";
+    info->id_kind = c->id[0] == 'b' ? "backup" : "upload";
+    info->id = c->id[0] ? c->id : "-";
     info->index = c->has_index ? (long long)c->index : -1;
     info->bytes_in = c->bytes_in;
     info->status = c->resp.status;
     info->error = c->error_code;
     if (c->srv == NULL) {
         info->client = "-";
-        info->upload = "-";
+        info->id_kind = "upload";
+        info->id = "-";
         info->status = 500;
     }
 }

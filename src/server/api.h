@@ -70,9 +70,10 @@ void api_call_free(struct api_call *call);
 
 /* For the request log: who, what, how much. Valid until api_call_free. */
 struct api_call_info {
-    const char *client; /* "-" before authentication */
-    const char *upload; /* "-" when none */
-    long long index;    /* chunk index or -1 */
+    const char *client;  /* "-" before authentication */
+    const char *id_kind; /* "upload" or "backup" */
+    const char *id;      /* the upload or backup id, "-" when none */
+    long long index;     /* chunk index or -1 */
     uint64_t bytes_in;
     unsigned status;
     const char *error; /* error code or NULL */

@@ -89,9 +89,8 @@ static enum MHD_Result send_answer(struct http_request *r)
 /* libmicrohttpd's access handler: called once with the headers, once per
  * piece of body, and once more at the end of the body. */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     struct http_server *h = cls;
     struct http_request *r = *con_cls;
@@ -106,11 +105,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         clock_gettime(CLOCK_MONOTONIC, &r->start);
         snprintf(r->method, sizeof(r->method), "%s", method);
         snprintf(r->url, sizeof(r->url), "%s", url);
-        r->req = (struct api_request){.method = method,
-                                      .url = url,
-                                      .header = lookup_header,
-                                      .query = lookup_query,
-                                      .ctx = r};
+        r->req = (struct api_request){
+            .method = method, .url = url, .header = lookup_header, .query = lookup_query, .ctx = r};
         bool decided;
         r->call = api_begin(h->srv, &r->req, &decided);
         return decided ? send_answer(r) : MHD_YES;
@@ -153,17 +149,17 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    long long ms = (now.tv_sec - r->start.tv_sec) * 1000LL +
-                   (now.tv_nsec - r->start.tv_nsec) / 1000000LL;
+    long long ms =
+        (now.tv_sec - r->start.tv_sec) * 1000LL + (now.tv_nsec - r->start.tv_nsec) / 1000000LL;
     struct api_call_info info;
     api_call_describe(r->call, &info);
     enum mfb_log_level level = code != MHD_REQUEST_TERMINATED_COMPLETED_OK || info.status >= 500
                                    ? MFB_LOG_WARN
                                    : MFB_LOG_INFO;
     mfb_log(level, "request",
-            "client=%s method=%s path=%s status=%u upload=%s index=%lld bytes=%llu ms=%lld "
+            "client=%s method=%s path=%s status=%u %s=%s index=%lld bytes=%llu ms=%lld "
             "end=%s%s%s",
-            info.client, r->method, r->url, info.status, info.upload, info.index,
+            info.client, r->method, r->url, info.status, info.id_kind, info.id, info.index,
             (unsigned long long)info.bytes_in, ms, termination_name(code),
             info.error ? " error=" : "", info.error ? info.error : "");
     api_call_free(r->call);
@@ -251,11 +247,10 @@ mfb_status http_start(struct server *srv, const struct http_options *o, struct h
     struct MHD_OptionItem no_opts[] = {{MHD_OPTION_END, 0, NULL}};
     h->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_CONNECTION_TIMEOUT,
-        o->idle_timeout_s, MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, o->memory_limit, MHD_OPTION_THREAD_STACK_SIZE,
-        (size_t)(1u << 20), MHD_OPTION_ARRAY,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+        h, MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
+        o->max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT, o->memory_limit,
+        MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1u << 20), MHD_OPTION_ARRAY,
         o->plaintext ? no_opts : tls_opts, MHD_OPTION_END);
     if (h->daemon == NULL) {
         free(h);

@@ -42,8 +42,8 @@ mfb_status http_parse_listen(const char *listen, void *sockaddr_storage, unsigne
                              struct mfb_error *err);
 
 /* Starts serving srv. Allocates; stop with http_stop. */
-mfb_status http_start(struct server *srv, const struct http_options *opts,
-                      struct http_server **out, struct mfb_error *err);
+mfb_status http_start(struct server *srv, const struct http_options *opts, struct http_server **out,
+                      struct mfb_error *err);
 
 /* The port actually bound. */
 uint16_t http_port(const struct http_server *h);

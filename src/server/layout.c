@@ -30,8 +30,8 @@ static mfb_status expand_raw(const char *pattern, const struct layout_vars *vars
     for (const char *p = pattern; *p;) {
         if (*p != '{') {
             if (*p == '}' || (unsigned char)*p < 0x20)
-                return mfb_error_set(err, MFB_ERR_INVALID, "layout '%s' has a stray '%c'",
-                                     pattern, *p == '}' ? '}' : '?');
+                return mfb_error_set(err, MFB_ERR_INVALID, "layout '%s' has a stray '%c'", pattern,
+                                     *p == '}' ? '}' : '?');
             if (!append(out, out_len, &used, p, 1))
                 goto too_long;
             p++;
@@ -39,8 +39,7 @@ static mfb_status expand_raw(const char *pattern, const struct layout_vars *vars
         }
         const char *close = strchr(p, '}');
         if (close == NULL)
-            return mfb_error_set(err, MFB_ERR_INVALID, "layout '%s' has an unclosed '{'",
-                                 pattern);
+            return mfb_error_set(err, MFB_ERR_INVALID, "layout '%s' has an unclosed '{'", pattern);
         size_t len = (size_t)(close - p - 1);
         const char *key = p + 1;
         const char *value = NULL;
@@ -96,8 +95,8 @@ static mfb_status normalise(const char *pattern, const char *raw, char *out, siz
                                  "layout '%s' gives a '.' or '..' path component", pattern);
         for (size_t i = 0; i < len; i++) {
             if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
-                return mfb_error_set(err, MFB_ERR_INVALID,
-                                     "layout '%s' gives a control character", pattern);
+                return mfb_error_set(err, MFB_ERR_INVALID, "layout '%s' gives a control character",
+                                     pattern);
         }
         if ((used > 0 && !append(out, out_len, &used, "/", 1)) ||
             !append(out, out_len, &used, p, len))

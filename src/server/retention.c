@@ -61,8 +61,7 @@ size_t retention_select(struct retention_item *items, size_t count,
 /* Applies the limits to the backups of one client and instance. */
 static mfb_status apply_instance(struct server_db *db, const char *storage, int64_t client_id,
                                  const char *instance, bool dry_run, retention_fn on_delete,
-                                 void *ctx, struct retention_report *report,
-                                 struct mfb_error *err)
+                                 void *ctx, struct retention_report *report, struct mfb_error *err)
 {
     struct srv_policy own, dflt;
     bool have_own, have_default;
@@ -153,8 +152,8 @@ mfb_status retention_apply(struct server_db *db, const char *storage, int64_t cl
     struct retention_report sub;
     for (size_t j = 0; j < npairs && st == MFB_OK; j++) {
         memset(&sub, 0, sizeof(sub));
-        st = apply_instance(db, storage, pairs[j].client_id, pairs[j].instance, dry_run,
-                            on_delete, ctx, &sub, err);
+        st = apply_instance(db, storage, pairs[j].client_id, pairs[j].instance, dry_run, on_delete,
+                            ctx, &sub, err);
         if (report) {
             report->deleted += sub.deleted;
             report->bytes += sub.bytes;

@@ -118,25 +118,24 @@ mfb_status server_expire_uploads(struct server *srv, int64_t now, size_t *expire
     *expired = 0;
     char(*ids)[SRV_ID_BUF] = NULL;
     size_t count = 0;
-    mfb_status st =
-        server_db_uploads_stale(srv->db, now - (int64_t)srv->cfg.upload_expiry_s, &ids, &count,
-                                err);
+    mfb_status st = server_db_uploads_stale(srv->db, now - (int64_t)srv->cfg.upload_expiry_s, &ids,
+                                            &count, err);
     for (size_t i = 0; i < count && st == MFB_OK; i++) {
         struct srv_upload u;
         if (server_db_upload_get(srv->db, ids[i], 0, &u, NULL) != MFB_OK)
             continue;
         bool busy = false;
+        struct session *s = NULL;
         if (!u.complete && srv->sessions) {
             char path[PATH_MAX];
             storage_partial_path(srv->cfg.storage, u.id, path, sizeof(path));
-            struct session *s = NULL;
-            if (session_get(srv->sessions, srv->db, &u, path, &s, NULL) == MFB_OK) {
+            if (session_get(srv->sessions, srv->db, &u, path, &s, NULL) == MFB_OK)
                 busy = !session_close_begin(s);
-                session_put(s);
-            }
         }
         if (!busy) {
             st = server_db_upload_delete(srv->db, u.id, err);
+            if (st != MFB_OK && s != NULL)
+                session_close_abort(s);
             if (st == MFB_OK) {
                 if (!u.complete)
                     storage_partial_remove(srv->cfg.storage, u.id);
@@ -147,6 +146,7 @@ mfb_status server_expire_uploads(struct server *srv, int64_t now, size_t *expire
                 (*expired)++;
             }
         }
+        session_put(s);
         server_db_upload_free(&u);
     }
     free(ids);

@@ -12,6 +12,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/fsutil.h"
@@ -147,9 +149,8 @@ static void slot_remove(struct session *s, uint64_t index)
     }
 }
 
-mfb_status session_get(struct session_registry *r, struct server_db *db,
-                       const struct srv_upload *u, const char *data_path, struct session **out,
-                       struct mfb_error *err)
+mfb_status session_get(struct session_registry *r, struct server_db *db, const struct srv_upload *u,
+                       const char *data_path, struct session **out, struct mfb_error *err)
 {
     *out = NULL;
     pthread_mutex_lock(&r->lock);
@@ -185,9 +186,8 @@ mfb_status session_get(struct session_registry *r, struct server_db *db,
             st = mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
         } else {
             for (size_t i = 0; i < count; i++) {
-                s->slots[i] = (struct slot){.index = chunks[i].index,
-                                            .size = chunks[i].size,
-                                            .recorded = true};
+                s->slots[i] = (struct slot){
+                    .index = chunks[i].index, .size = chunks[i].size, .recorded = true};
                 memcpy(s->slots[i].sha256, chunks[i].sha256, SHA256_LEN);
             }
             s->nslots = s->cap = count;
@@ -258,11 +258,47 @@ static void advance_prefix(struct session *s, uint64_t size)
         s->prefix_ended = true;
 }
 
+/* Hashes [off, off+size) of fd into h. The range is mapped rather than
+ * read, so data still in the page cache is hashed where it lies, without a
+ * copy; pread is the fallback. Returns NULL or the reason it failed. */
+static const char *hash_range(int fd, uint64_t off, uint64_t size, struct sha256 *h)
+{
+    if (size == 0)
+        return NULL;
+    void *map = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, (off_t)off);
+    if (map != MAP_FAILED) {
+        madvise(map, (size_t)size, MADV_SEQUENTIAL);
+        for (uint64_t done = 0; done < size; done += HASH_READ_BLOCK) {
+            size_t n = size - done < HASH_READ_BLOCK ? (size_t)(size - done) : HASH_READ_BLOCK;
+            sha256_update(h, (const char *)map + done, n);
+        }
+        munmap(map, (size_t)size);
+        return NULL;
+    }
+    char *buf = malloc(HASH_READ_BLOCK);
+    if (buf == NULL)
+        return "out of memory";
+    const char *failure = NULL;
+    for (uint64_t done = 0; failure == NULL && done < size;) {
+        size_t want = size - done < HASH_READ_BLOCK ? (size_t)(size - done) : HASH_READ_BLOCK;
+        ssize_t n = pread(fd, buf, want, (off_t)(off + done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            failure = n < 0 ? strerror(errno) : "the partial file is shorter than its chunks";
+            break;
+        }
+        sha256_update(h, buf, (size_t)n);
+        done += (uint64_t)n;
+    }
+    free(buf);
+    return failure;
+}
+
 /* Hashes stored chunks at the prefix from the partial file until the next
  * one is missing, in flight or owned by an inline writer. */
 static void hash_from_file(struct session *s)
 {
-    char *buf = NULL;
     int fd = -1;
     pthread_mutex_lock(&s->lock);
     for (;;) {
@@ -272,22 +308,13 @@ static void hash_from_file(struct session *s)
         uint64_t off = s->prefix_off;
         pthread_mutex_unlock(&s->lock);
         const char *failure = NULL;
-        if (buf == NULL && (buf = malloc(HASH_READ_BLOCK)) == NULL)
-            failure = "out of memory";
-        if (failure == NULL && fd < 0 && (fd = open(s->data_path, O_RDONLY | O_CLOEXEC)) < 0)
+        struct stat sb;
+        if (fd < 0 && (fd = open(s->data_path, O_RDONLY | O_CLOEXEC)) < 0)
             failure = strerror(errno);
-        for (uint64_t done = 0; failure == NULL && done < size;) {
-            size_t want = size - done < HASH_READ_BLOCK ? (size_t)(size - done) : HASH_READ_BLOCK;
-            ssize_t n = pread(fd, buf, want, (off_t)(off + done));
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0) {
-                failure = n < 0 ? strerror(errno) : "the partial file is shorter than its chunks";
-                break;
-            }
-            sha256_update(&s->hash, buf, (size_t)n);
-            done += (uint64_t)n;
-        }
+        else if (fstat(fd, &sb) != 0 || (uint64_t)sb.st_size < off + size)
+            failure = "the partial file is shorter than its chunks"; /* never map past the end */
+        else
+            failure = hash_range(fd, off, size, &s->hash);
         pthread_mutex_lock(&s->lock);
         s->hash_busy = false;
         if (failure != NULL) {
@@ -303,7 +330,6 @@ static void hash_from_file(struct session *s)
     pthread_mutex_unlock(&s->lock);
     if (fd >= 0)
         close(fd);
-    free(buf);
 }
 
 /* Hasher thread task: one session's catch-up. */
@@ -351,8 +377,8 @@ enum session_claim session_chunk_begin(struct session *s, uint64_t index,
     } else if (slot != NULL && !slot->recorded) {
         claim = SESSION_BUSY;
     } else if (slot != NULL) {
-        claim = memcmp(slot->sha256, digest, SHA256_LEN) == 0 ? SESSION_DUPLICATE
-                                                                : SESSION_DIFFERENT;
+        claim =
+            memcmp(slot->sha256, digest, SHA256_LEN) == 0 ? SESSION_DUPLICATE : SESSION_DIFFERENT;
     } else if (slot_insert(s, index) == NULL) {
         claim = SESSION_BUSY; /* out of memory: let the client retry */
     } else {

@@ -48,9 +48,8 @@ void session_registry_destroy(struct session_registry *r);
 
 /* The session of open upload u, created from the catalog's chunk records
  * if needed; data_path is its partial file. Takes a reference. */
-mfb_status session_get(struct session_registry *r, struct server_db *db,
-                       const struct srv_upload *u, const char *data_path, struct session **out,
-                       struct mfb_error *err);
+mfb_status session_get(struct session_registry *r, struct server_db *db, const struct srv_upload *u,
+                       const char *data_path, struct session **out, struct mfb_error *err);
 void session_put(struct session *s);
 /* Drops the registry's reference (after complete or delete). */
 void session_forget(struct session_registry *r, const char *upload_id);

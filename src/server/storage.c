@@ -65,9 +65,9 @@ static bool exists(const char *path)
     return lstat(path, &sb) == 0 || errno != ENOENT;
 }
 
-mfb_status storage_publish(const char *root, const char *reldir, const char *name,
-                           const char *from, storage_publish_hook hook, void *ctx, char *rel_path, size_t rel_len, char *final_name,
-                           size_t final_len, struct mfb_error *err)
+mfb_status storage_publish(const char *root, const char *reldir, const char *name, const char *from,
+                           storage_publish_hook hook, void *ctx, char *rel_path, size_t rel_len,
+                           char *final_name, size_t final_len, struct mfb_error *err)
 {
     char dir[PATH_MAX];
     snprintf(dir, sizeof(dir), "%s%s%s", root, reldir[0] ? "/" : "", reldir);
@@ -119,15 +119,14 @@ mfb_status storage_publish(const char *root, const char *reldir, const char *nam
     return mfb_error_set(err, MFB_ERR_EXISTS, "no free name for '%s' in '%s'", name, dir);
 }
 
-mfb_status storage_write_companions(const char *root, const char *rel_path,
-                                    const char *final_name, const char *sha256_hex,
-                                    const char *json, bool replace, struct mfb_error *err)
+mfb_status storage_write_companions(const char *root, const char *rel_path, const char *final_name,
+                                    const char *sha256_hex, const char *json, bool replace,
+                                    struct mfb_error *err)
 {
     char path[PATH_MAX + 16], line[PATH_MAX + 80];
     snprintf(path, sizeof(path), "%s/%s.sha256", root, rel_path);
     int n = snprintf(line, sizeof(line), "%s  %s\n", sha256_hex, final_name);
-    mfb_status st =
-        fs_write_file_atomic(path, line, (size_t)n, STORAGE_FILE_MODE, !replace, err);
+    mfb_status st = fs_write_file_atomic(path, line, (size_t)n, STORAGE_FILE_MODE, !replace, err);
     if (st != MFB_OK)
         return st;
     snprintf(path, sizeof(path), "%s/%s.json", root, rel_path);

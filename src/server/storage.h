@@ -51,14 +51,14 @@ typedef mfb_status (*storage_publish_hook)(void *ctx, const char *rel_path, stru
 /* Publishes the file at `from` into root/reldir under a unique variant of
  * name. Fills rel_path (storage-relative path of the file) and final_name.
  * Does not write the companions. hook may be NULL. */
-mfb_status storage_publish(const char *root, const char *reldir, const char *name,
-                           const char *from, storage_publish_hook hook, void *ctx, char *rel_path, size_t rel_len, char *final_name,
-                           size_t final_len, struct mfb_error *err);
+mfb_status storage_publish(const char *root, const char *reldir, const char *name, const char *from,
+                           storage_publish_hook hook, void *ctx, char *rel_path, size_t rel_len,
+                           char *final_name, size_t final_len, struct mfb_error *err);
 
 /* Writes <file>.sha256 and <file>.json next to the published file (mode 0440). */
-mfb_status storage_write_companions(const char *root, const char *rel_path,
-                                    const char *final_name, const char *sha256_hex,
-                                    const char *json, bool replace, struct mfb_error *err);
+mfb_status storage_write_companions(const char *root, const char *rel_path, const char *final_name,
+                                    const char *sha256_hex, const char *json, bool replace,
+                                    struct mfb_error *err);
 
 /* Deletes a published backup and its companions, then any directories
  * left empty between it and the root. */

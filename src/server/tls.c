@@ -11,9 +11,9 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static mfb_status ssl_fail(struct mfb_error *err, const char *what)
@@ -102,8 +102,8 @@ mfb_status tls_generate_self_signed(const char *key_path, const char *cert_path,
               X509_set_serialNumber(cert, asn_serial) == 1 &&
               X509_gmtime_adj(X509_getm_notBefore(cert), -3600) != NULL &&
               X509_gmtime_adj(X509_getm_notAfter(cert), 3650L * 86400) != NULL &&
-              X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)host,
-                                         -1, -1, 0) == 1 &&
+              X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)host, -1,
+                                         -1, 0) == 1 &&
               X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
                                          (const unsigned char *)"mfb-server", -1, -1, 0) == 1 &&
               X509_set_issuer_name(cert, name) == 1 && X509_set_pubkey(cert, key) == 1 &&
@@ -111,8 +111,7 @@ mfb_status tls_generate_self_signed(const char *key_path, const char *cert_path,
               add_ext(cert, NID_key_usage, "critical,digitalSignature,keyCertSign") &&
               add_ext(cert, NID_ext_key_usage, "serverAuth") &&
               add_ext(cert, NID_subject_key_identifier, "hash") &&
-              add_ext(cert, NID_subject_alt_name, san) &&
-              X509_sign(cert, key, EVP_sha256()) > 0;
+              add_ext(cert, NID_subject_alt_name, san) && X509_sign(cert, key, EVP_sha256()) > 0;
     ASN1_INTEGER_free(asn_serial);
     if (!ok) {
         st = ssl_fail(err, "cannot build the self-signed certificate");
@@ -194,8 +193,7 @@ done:
     return st;
 }
 
-mfb_status tls_cert_fingerprint(const char *cert_path, char *out, size_t len,
-                                struct mfb_error *err)
+mfb_status tls_cert_fingerprint(const char *cert_path, char *out, size_t len, struct mfb_error *err)
 {
     X509 *cert = read_cert(cert_path, err);
     if (cert == NULL)

@@ -131,6 +131,9 @@ static const struct migration migrations[] = {
 
 #define MIGRATION_COUNT (sizeof(migrations) / sizeof(migrations[0]))
 
+/* PRAGMA application_id of the client's database: "mfbc". */
+#define CONFIG_DB_APPLICATION_ID 0x6d666263
+
 /* ---- names of the enumerations ---- */
 
 static const char *const timeout_names[CONFIG_TIMEOUT_COUNT] = {
@@ -307,30 +310,6 @@ static int64_t now_ms(void)
 
 /* ---- opening ---- */
 
-static mfb_status create_file(const char *path, struct mfb_error *err)
-{
-    char dir[4096];
-    snprintf(dir, sizeof(dir), "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash && slash != dir) {
-        *slash = '\0';
-        mfb_status st = fs_mkdir_p(dir, 0700, err);
-        if (st != MFB_OK)
-            return st;
-    }
-    /* SQLite gives the -wal and -shm files the mode of the main file. */
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return mfb_error_errno(err, errno, MFB_ERR_IO, "cannot create '%s'", path);
-    /* A umask such as 0277 would leave it unwritable; 0600 exactly. */
-    int rc = fchmod(fd, 0600);
-    int saved = errno;
-    close(fd);
-    if (rc != 0)
-        return mfb_error_errno(err, saved, MFB_ERR_IO, "cannot set the mode of '%s'", path);
-    return MFB_OK;
-}
-
 /* The file must be a regular file that only its owner may read or write. */
 static mfb_status check_mode(const char *path, struct mfb_error *err)
 {
@@ -368,7 +347,7 @@ mfb_status config_db_open(const char *path, bool create, struct config_db **out,
             mfb_error_hint(err, "run 'mfb init' first, or pass --db PATH");
             return MFB_ERR_NOT_FOUND;
         }
-        mfb_status st = create_file(path, err);
+        mfb_status st = sqlutil_create_private(path, err);
         if (st != MFB_OK)
             return st;
         made = true;
@@ -381,27 +360,8 @@ mfb_status config_db_open(const char *path, bool create, struct config_db **out,
         return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
     pthread_mutex_init(&db->lock, NULL);
     snprintf(db->path, sizeof(db->path), "%s", path);
-    if (sqlite3_open_v2(path, &db->sql, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL) !=
-        SQLITE_OK) {
-        st = mfb_error_set(err, MFB_ERR_DATABASE, "cannot open '%s': %s", path,
-                           db->sql ? sqlite3_errmsg(db->sql) : "out of memory");
-        goto done;
-    }
-    sqlite3_busy_timeout(db->sql, 10000);
-    sqlite3_extended_result_codes(db->sql, 1);
-    char *msg = NULL;
-    if (sqlite3_exec(db->sql,
-                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
-                     NULL, NULL, &msg) != SQLITE_OK) {
-        st = mfb_error_set(err, MFB_ERR_DATABASE, "cannot open '%s': %s", path,
-                           msg ? msg : sqlite3_errmsg(db->sql));
-        if (sqlite3_errcode(db->sql) == SQLITE_NOTADB)
-            mfb_error_hint(err, "it is not an mfb database; pass --db with the right path");
-        sqlite3_free(msg);
-        goto done;
-    }
-    st = migrate_run(db->sql, "configuration database", migrations, MIGRATION_COUNT, err);
-done:
+    st = sqlutil_open(path, "configuration database", CONFIG_DB_APPLICATION_ID, migrations,
+                      MIGRATION_COUNT, &db->sql, err);
     if (st != MFB_OK) {
         config_db_close(db);
         if (made)
@@ -469,14 +429,155 @@ void config_instance_free(struct config_instance *inst)
     memset(inst, 0, sizeof(*inst));
 }
 
+static mfb_status not_found(struct mfb_error *err, const char *group, const char *name)
+{
+    mfb_error_set(err, MFB_ERR_NOT_FOUND, "no %s named '%s'", group, name);
+    mfb_error_hint(err, "'mfb %s list' shows the configured %ss", group, group);
+    return MFB_ERR_NOT_FOUND;
+}
+
+static mfb_status exists(struct mfb_error *err, const char *group, const char *name)
+{
+    mfb_error_set(err, MFB_ERR_EXISTS, "%s '%s' already exists", group, name);
+    mfb_error_hint(err, "change it with 'mfb %s set %s ...', or choose another name", group, name);
+    return MFB_ERR_EXISTS;
+}
+
+/* Grows *list by one zeroed element of `size` bytes. */
+static mfb_status grow(void **list, size_t *count, size_t *cap, size_t size, struct mfb_error *err)
+{
+    if (*count == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 8;
+        void *n = realloc(*list, ncap * size);
+        if (n == NULL)
+            return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+        *list = n;
+        *cap = ncap;
+    }
+    memset((char *)*list + *count * size, 0, size);
+    return MFB_OK;
+}
+
+/* Reads one row into a record; void * so that one list reader serves all. */
+typedef mfb_status (*row_reader)(sqlite3_stmt *stmt, void *out, struct mfb_error *err);
+typedef void (*row_dropper)(void *row);
+
+/* Steps stmt (prepared and bound, under the lock) and reads every row into
+ * a growing array of `size`-byte records; finalizes stmt. On failure drops
+ * what was read and returns an empty list. */
+static mfb_status read_rows(struct config_db *db, sqlite3_stmt *stmt, size_t size, row_reader read,
+                            row_dropper drop, void **list, size_t *count, const char *what,
+                            struct mfb_error *err)
+{
+    *list = NULL;
+    *count = 0;
+    size_t cap = 0;
+    mfb_status st = MFB_OK;
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        st = grow(list, count, &cap, size, err);
+        if (st == MFB_OK)
+            st = read(stmt, (char *)*list + *count * size, err);
+        if (st != MFB_OK)
+            break;
+        (*count)++;
+    }
+    if (st == MFB_OK && rc != SQLITE_DONE)
+        st = sqlutil_fail(db->sql, what, err);
+    sqlite3_finalize(stmt);
+    if (st != MFB_OK) {
+        for (size_t i = 0; i < *count; i++)
+            drop((char *)*list + i * size);
+        free(*list);
+        *list = NULL;
+        *count = 0;
+    }
+    return st;
+}
+
+/* Every row of a query without parameters. */
+static mfb_status list_all(struct config_db *db, const char *sql, size_t size, row_reader read,
+                           row_dropper drop, void **list, size_t *count, const char *what,
+                           struct mfb_error *err)
+{
+    *list = NULL;
+    *count = 0;
+    sqlite3_stmt *stmt = NULL;
+    pthread_mutex_lock(&db->lock);
+    mfb_status st = sqlutil_prepare(db->sql, sql, &stmt, err);
+    if (st == MFB_OK)
+        st = read_rows(db, stmt, size, read, drop, list, count, what, err);
+    pthread_mutex_unlock(&db->lock);
+    return st;
+}
+
+/* The one row of `group` (instance, target) called name; sql has one
+ * parameter. */
+static mfb_status get_named(struct config_db *db, const char *sql, const char *name,
+                            row_reader read, void *out, const char *group, struct mfb_error *err)
+{
+    sqlite3_stmt *stmt = NULL;
+    pthread_mutex_lock(&db->lock);
+    mfb_status st = sqlutil_prepare(db->sql, sql, &stmt, err);
+    if (st != MFB_OK)
+        goto done;
+    sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        st = read(stmt, out, err);
+    } else if (rc == SQLITE_DONE) {
+        st = not_found(err, group, name);
+    } else {
+        char what[64];
+        snprintf(what, sizeof(what), "read the %s", group);
+        st = sqlutil_fail(db->sql, what, err);
+    }
+done:
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&db->lock);
+    return st;
+}
+
+/* Binds a record's columns, its name at ?2 and the rest after it. */
+typedef void (*row_binder)(sqlite3_stmt *stmt, const void *rec);
+
+/* Inserts a record of `group` (insert: sql is an INSERT, *id gets the new
+ * row's id) or updates the one with its name (an UPDATE ... WHERE name =
+ * ?2). A taken name is MFB_ERR_EXISTS, a missing one MFB_ERR_NOT_FOUND. */
+static mfb_status save_named(struct config_db *db, const char *sql, row_binder bind,
+                             const void *rec, const char *group, const char *name, int64_t *id,
+                             struct mfb_error *err)
+{
+    char what[64];
+    snprintf(what, sizeof(what), "save the %s", group);
+    sqlite3_stmt *stmt = NULL;
+    pthread_mutex_lock(&db->lock);
+    mfb_status st = sqlutil_prepare(db->sql, sql, &stmt, err);
+    if (st != MFB_OK)
+        goto done;
+    bind(stmt, rec);
+    if (sqlite3_step(stmt) != SQLITE_DONE)
+        st = is_duplicate(db) ? exists(err, group, name) : sqlutil_fail(db->sql, what, err);
+    else if (id != NULL)
+        *id = sqlite3_last_insert_rowid(db->sql);
+    else if (sqlite3_changes(db->sql) == 0)
+        st = not_found(err, group, name);
+done:
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&db->lock);
+    return st;
+}
+
 #define INSTANCE_COLUMNS                                                                           \
     "id, name, socket, host, port, user, password, control, service, start_cmd, stop_cmd, "        \
     "datadir, spool, restart_after, preflush_timeout_ms, stop_timeout_ms, archive_timeout_ms, "    \
     "upload_timeout_ms, start_timeout_ms, verify_timeout_ms, created, updated"
 
 /* Binds the columns after id and name (3..), in INSTANCE_COLUMNS order. */
-static void bind_instance(sqlite3_stmt *stmt, const struct config_instance *inst)
+static void bind_instance(sqlite3_stmt *stmt, const void *rec)
 {
+    const struct config_instance *inst = rec;
+    sqlite3_bind_text(stmt, 2, inst->name, -1, SQLITE_STATIC);
     sqlutil_bind_text(stmt, 3, inst->socket);
     sqlutil_bind_text(stmt, 4, inst->host);
     sqlite3_bind_int64(stmt, 5, inst->port);
@@ -495,9 +596,9 @@ static void bind_instance(sqlite3_stmt *stmt, const struct config_instance *inst
     sqlite3_bind_int64(stmt, 22, inst->updated);
 }
 
-static mfb_status read_instance(sqlite3_stmt *stmt, struct config_instance *out,
-                                struct mfb_error *err)
+static mfb_status read_instance(sqlite3_stmt *stmt, void *row, struct mfb_error *err)
 {
+    struct config_instance *out = row;
     config_instance_init(out);
     int oom = 0;
     out->id = sqlite3_column_int64(stmt, 0);
@@ -533,22 +634,6 @@ static mfb_status read_instance(sqlite3_stmt *stmt, struct config_instance *out,
     return MFB_OK;
 }
 
-static mfb_status not_found(struct mfb_error *err, const char *what, const char *name,
-                            const char *group)
-{
-    mfb_error_set(err, MFB_ERR_NOT_FOUND, "no %s named '%s'", what, name);
-    mfb_error_hint(err, "'mfb %s list' shows the configured %ss", group, group);
-    return MFB_ERR_NOT_FOUND;
-}
-
-static mfb_status exists(struct mfb_error *err, const char *what, const char *name,
-                         const char *group)
-{
-    mfb_error_set(err, MFB_ERR_EXISTS, "%s '%s' already exists", what, name);
-    mfb_error_hint(err, "change it with 'mfb %s set %s ...', or choose another name", group, name);
-    return MFB_ERR_EXISTS;
-}
-
 /* MFB_ERR_EXISTS when sql (SELECT ... WHERE name = ?) finds a row. */
 static mfb_status check_new(struct config_db *db, const char *sql, const char *name,
                             const char *what, struct mfb_error *err)
@@ -561,7 +646,7 @@ static mfb_status check_new(struct config_db *db, const char *sql, const char *n
     sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
     int rc = sqlite3_step(stmt);
     if (rc == SQLITE_ROW)
-        st = exists(err, what, name, what);
+        st = exists(err, what, name);
     else if (rc != SQLITE_DONE)
         st = sqlutil_fail(db->sql, "look up the name", err);
 done:
@@ -578,97 +663,32 @@ mfb_status config_instance_check_new(struct config_db *db, const char *name, str
 mfb_status config_instance_add(struct config_db *db, struct config_instance *inst,
                                struct mfb_error *err)
 {
-    sqlite3_stmt *stmt = NULL;
-    pthread_mutex_lock(&db->lock);
     inst->created = inst->updated = now_s();
-    mfb_status st = sqlutil_prepare(db->sql,
-                                    "INSERT INTO instances (" INSTANCE_COLUMNS ") VALUES "
-                                    "(NULL, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-                                    "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
-                                    &stmt, err);
-    if (st != MFB_OK)
-        goto done;
-    sqlite3_bind_text(stmt, 2, inst->name, -1, SQLITE_STATIC);
-    bind_instance(stmt, inst);
-    if (sqlite3_step(stmt) != SQLITE_DONE) {
-        st = is_duplicate(db) ? exists(err, "instance", inst->name, "instance")
-                              : sqlutil_fail(db->sql, "save the instance", err);
-        goto done;
-    }
-    inst->id = sqlite3_last_insert_rowid(db->sql);
-done:
-    sqlite3_finalize(stmt);
-    pthread_mutex_unlock(&db->lock);
-    return st;
+    return save_named(db,
+                      "INSERT INTO instances (" INSTANCE_COLUMNS ") VALUES "
+                      "(NULL, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+                      "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
+                      bind_instance, inst, "instance", inst->name, &inst->id, err);
 }
 
 mfb_status config_instance_get(struct config_db *db, const char *name, struct config_instance *out,
                                struct mfb_error *err)
 {
     config_instance_init(out);
-    sqlite3_stmt *stmt = NULL;
-    pthread_mutex_lock(&db->lock);
-    mfb_status st = sqlutil_prepare(
-        db->sql, "SELECT " INSTANCE_COLUMNS " FROM instances WHERE name = ?", &stmt, err);
-    if (st != MFB_OK)
-        goto done;
-    sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW)
-        st = read_instance(stmt, out, err);
-    else if (rc == SQLITE_DONE)
-        st = not_found(err, "instance", name, "instance");
-    else
-        st = sqlutil_fail(db->sql, "read the instance", err);
-done:
-    sqlite3_finalize(stmt);
-    pthread_mutex_unlock(&db->lock);
-    return st;
+    return get_named(db, "SELECT " INSTANCE_COLUMNS " FROM instances WHERE name = ?", name,
+                     read_instance, out, "instance", err);
 }
 
-/* Grows *list by one zeroed element of `size` bytes. */
-static mfb_status grow(void **list, size_t *count, size_t *cap, size_t size, struct mfb_error *err)
+static void drop_instance(void *row)
 {
-    if (*count == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 8;
-        void *n = realloc(*list, ncap * size);
-        if (n == NULL)
-            return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
-        *list = n;
-        *cap = ncap;
-    }
-    memset((char *)*list + *count * size, 0, size);
-    return MFB_OK;
+    config_instance_free(row);
 }
 
 mfb_status config_instance_list(struct config_db *db, struct config_instance **list, size_t *count,
                                 struct mfb_error *err)
 {
-    *list = NULL;
-    *count = 0;
-    size_t cap = 0;
-    sqlite3_stmt *stmt = NULL;
-    pthread_mutex_lock(&db->lock);
-    mfb_status st = sqlutil_prepare(
-        db->sql, "SELECT " INSTANCE_COLUMNS " FROM instances ORDER BY name", &stmt, err);
-    int rc = SQLITE_DONE;
-    while (st == MFB_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        st = grow((void **)list, count, &cap, sizeof(**list), err);
-        if (st == MFB_OK)
-            st = read_instance(stmt, &(*list)[*count], err);
-        if (st == MFB_OK)
-            (*count)++;
-    }
-    if (st == MFB_OK && rc != SQLITE_DONE)
-        st = sqlutil_fail(db->sql, "list the instances", err);
-    sqlite3_finalize(stmt);
-    pthread_mutex_unlock(&db->lock);
-    if (st != MFB_OK) {
-        config_instance_list_free(*list, *count);
-        *list = NULL;
-        *count = 0;
-    }
-    return st;
+    return list_all(db, "SELECT " INSTANCE_COLUMNS " FROM instances ORDER BY name", sizeof(**list),
+                    read_instance, drop_instance, (void **)list, count, "list the instances", err);
 }
 
 void config_instance_list_free(struct config_instance *list, size_t count)
@@ -681,29 +701,15 @@ void config_instance_list_free(struct config_instance *list, size_t count)
 mfb_status config_instance_update(struct config_db *db, struct config_instance *inst,
                                   struct mfb_error *err)
 {
-    sqlite3_stmt *stmt = NULL;
-    pthread_mutex_lock(&db->lock);
     inst->updated = now_s();
-    mfb_status st = sqlutil_prepare(
-        db->sql,
+    return save_named(
+        db,
         "UPDATE instances SET socket = ?3, host = ?4, port = ?5, user = ?6, password = ?7, "
         "control = ?8, service = ?9, start_cmd = ?10, stop_cmd = ?11, datadir = ?12, "
         "spool = ?13, restart_after = ?14, preflush_timeout_ms = ?15, stop_timeout_ms = ?16, "
         "archive_timeout_ms = ?17, upload_timeout_ms = ?18, start_timeout_ms = ?19, "
         "verify_timeout_ms = ?20, updated = ?22 WHERE name = ?2",
-        &stmt, err);
-    if (st != MFB_OK)
-        goto done;
-    sqlite3_bind_text(stmt, 2, inst->name, -1, SQLITE_STATIC);
-    bind_instance(stmt, inst);
-    if (sqlite3_step(stmt) != SQLITE_DONE)
-        st = sqlutil_fail(db->sql, "save the instance", err);
-    else if (sqlite3_changes(db->sql) == 0)
-        st = not_found(err, "instance", inst->name, "instance");
-done:
-    sqlite3_finalize(stmt);
-    pthread_mutex_unlock(&db->lock);
-    return st;
+        bind_instance, inst, "instance", inst->name, NULL, err);
 }
 
 /* Sets *job_id to a job of `column` = name with status `status`, or 0. */
@@ -736,7 +742,7 @@ static mfb_status delete_named(struct config_db *db, const char *sql, const char
     sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
     st = sqlutil_run(db->sql, stmt, "remove it", err);
     if (st == MFB_OK && sqlite3_changes(db->sql) == 0)
-        st = not_found(err, what, name, group);
+        st = not_found(err, group, name);
     return st;
 }
 
@@ -801,8 +807,9 @@ void config_target_free(struct config_target *t)
     "id, name, url, token, fingerprint, ca_file, directory, naming, chunk_size, connections, "     \
     "created, updated"
 
-static void bind_target(sqlite3_stmt *stmt, const struct config_target *t)
+static void bind_target(sqlite3_stmt *stmt, const void *rec)
 {
+    const struct config_target *t = rec;
     sqlite3_bind_text(stmt, 2, t->name, -1, SQLITE_STATIC);
     sqlutil_bind_text(stmt, 3, t->url);
     sqlutil_bind_text(stmt, 4, t->token);
@@ -816,8 +823,9 @@ static void bind_target(sqlite3_stmt *stmt, const struct config_target *t)
     sqlite3_bind_int64(stmt, 12, t->updated);
 }
 
-static mfb_status read_target(sqlite3_stmt *stmt, struct config_target *out, struct mfb_error *err)
+static mfb_status read_target(sqlite3_stmt *stmt, void *row, struct mfb_error *err)
 {
+    struct config_target *out = row;
     config_target_init(out);
     int oom = 0;
     out->id = sqlite3_column_int64(stmt, 0);
@@ -846,80 +854,31 @@ mfb_status config_target_check_new(struct config_db *db, const char *name, struc
 
 mfb_status config_target_add(struct config_db *db, struct config_target *t, struct mfb_error *err)
 {
-    sqlite3_stmt *stmt = NULL;
-    pthread_mutex_lock(&db->lock);
     t->created = t->updated = now_s();
-    mfb_status st = sqlutil_prepare(db->sql,
-                                    "INSERT INTO targets (" TARGET_COLUMNS ") VALUES "
-                                    "(NULL, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                                    &stmt, err);
-    if (st != MFB_OK)
-        goto done;
-    bind_target(stmt, t);
-    if (sqlite3_step(stmt) != SQLITE_DONE) {
-        st = is_duplicate(db) ? exists(err, "target", t->name, "target")
-                              : sqlutil_fail(db->sql, "save the target", err);
-        goto done;
-    }
-    t->id = sqlite3_last_insert_rowid(db->sql);
-done:
-    sqlite3_finalize(stmt);
-    pthread_mutex_unlock(&db->lock);
-    return st;
+    return save_named(db,
+                      "INSERT INTO targets (" TARGET_COLUMNS ") VALUES "
+                      "(NULL, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                      bind_target, t, "target", t->name, &t->id, err);
 }
 
 mfb_status config_target_get(struct config_db *db, const char *name, struct config_target *out,
                              struct mfb_error *err)
 {
     config_target_init(out);
-    sqlite3_stmt *stmt = NULL;
-    pthread_mutex_lock(&db->lock);
-    mfb_status st = sqlutil_prepare(
-        db->sql, "SELECT " TARGET_COLUMNS " FROM targets WHERE name = ?", &stmt, err);
-    if (st != MFB_OK)
-        goto done;
-    sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW)
-        st = read_target(stmt, out, err);
-    else if (rc == SQLITE_DONE)
-        st = not_found(err, "target", name, "target");
-    else
-        st = sqlutil_fail(db->sql, "read the target", err);
-done:
-    sqlite3_finalize(stmt);
-    pthread_mutex_unlock(&db->lock);
-    return st;
+    return get_named(db, "SELECT " TARGET_COLUMNS " FROM targets WHERE name = ?", name, read_target,
+                     out, "target", err);
+}
+
+static void drop_target(void *row)
+{
+    config_target_free(row);
 }
 
 mfb_status config_target_list(struct config_db *db, struct config_target **list, size_t *count,
                               struct mfb_error *err)
 {
-    *list = NULL;
-    *count = 0;
-    size_t cap = 0;
-    sqlite3_stmt *stmt = NULL;
-    pthread_mutex_lock(&db->lock);
-    mfb_status st = sqlutil_prepare(db->sql, "SELECT " TARGET_COLUMNS " FROM targets ORDER BY name",
-                                    &stmt, err);
-    int rc = SQLITE_DONE;
-    while (st == MFB_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        st = grow((void **)list, count, &cap, sizeof(**list), err);
-        if (st == MFB_OK)
-            st = read_target(stmt, &(*list)[*count], err);
-        if (st == MFB_OK)
-            (*count)++;
-    }
-    if (st == MFB_OK && rc != SQLITE_DONE)
-        st = sqlutil_fail(db->sql, "list the targets", err);
-    sqlite3_finalize(stmt);
-    pthread_mutex_unlock(&db->lock);
-    if (st != MFB_OK) {
-        config_target_list_free(*list, *count);
-        *list = NULL;
-        *count = 0;
-    }
-    return st;
+    return list_all(db, "SELECT " TARGET_COLUMNS " FROM targets ORDER BY name", sizeof(**list),
+                    read_target, drop_target, (void **)list, count, "list the targets", err);
 }
 
 void config_target_list_free(struct config_target *list, size_t count)
@@ -932,26 +891,12 @@ void config_target_list_free(struct config_target *list, size_t count)
 mfb_status config_target_update(struct config_db *db, struct config_target *t,
                                 struct mfb_error *err)
 {
-    sqlite3_stmt *stmt = NULL;
-    pthread_mutex_lock(&db->lock);
     t->updated = now_s();
-    mfb_status st = sqlutil_prepare(
-        db->sql,
-        "UPDATE targets SET url = ?3, token = ?4, fingerprint = ?5, ca_file = ?6, "
-        "directory = ?7, naming = ?8, chunk_size = ?9, connections = ?10, updated = ?12 "
-        "WHERE name = ?2",
-        &stmt, err);
-    if (st != MFB_OK)
-        goto done;
-    bind_target(stmt, t);
-    if (sqlite3_step(stmt) != SQLITE_DONE)
-        st = sqlutil_fail(db->sql, "save the target", err);
-    else if (sqlite3_changes(db->sql) == 0)
-        st = not_found(err, "target", t->name, "target");
-done:
-    sqlite3_finalize(stmt);
-    pthread_mutex_unlock(&db->lock);
-    return st;
+    return save_named(db,
+                      "UPDATE targets SET url = ?3, token = ?4, fingerprint = ?5, ca_file = ?6, "
+                      "directory = ?7, naming = ?8, chunk_size = ?9, connections = ?10, "
+                      "updated = ?12 WHERE name = ?2",
+                      bind_target, t, "target", t->name, NULL, err);
 }
 
 mfb_status config_target_remove(struct config_db *db, const char *name, bool force,
@@ -1074,8 +1019,9 @@ static int64_t column_or(sqlite3_stmt *stmt, int col, int64_t fallback)
                                                          : sqlite3_column_int64(stmt, col);
 }
 
-static mfb_status read_job(sqlite3_stmt *stmt, struct config_job *out, struct mfb_error *err)
+static mfb_status read_job(sqlite3_stmt *stmt, void *row, struct mfb_error *err)
 {
+    struct config_job *out = row;
     job_reset(out);
     int oom = 0;
     out->id = sqlite3_column_int64(stmt, 0);
@@ -1103,6 +1049,11 @@ static mfb_status read_job(sqlite3_stmt *stmt, struct config_job *out, struct mf
         return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
     }
     return MFB_OK;
+}
+
+static void drop_job(void *row)
+{
+    config_job_free(row);
 }
 
 static const char *empty_to_null(const char *s)
@@ -1241,49 +1192,45 @@ done:
     return st;
 }
 
+static mfb_status read_event(sqlite3_stmt *stmt, void *row, struct mfb_error *err)
+{
+    struct config_job_event *e = row;
+    int oom = 0;
+    e->id = sqlite3_column_int64(stmt, 0);
+    e->job_id = sqlite3_column_int64(stmt, 1);
+    e->time_ms = sqlite3_column_int64(stmt, 2);
+    int level =
+        lookup(level_names, COUNT_OF(level_names), (const char *)sqlite3_column_text(stmt, 3));
+    e->level = level < 0 ? CONFIG_LEVEL_INFO : (enum config_level)level;
+    sqlutil_copy_text(e->step, sizeof(e->step), stmt, 4);
+    e->message = sqlutil_dup_text(stmt, 5, &oom);
+    if (oom)
+        return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+    return MFB_OK;
+}
+
+static void drop_event(void *row)
+{
+    free(((struct config_job_event *)row)->message);
+}
+
 mfb_status config_job_events(struct config_db *db, int64_t job_id, struct config_job_event **list,
                              size_t *count, struct mfb_error *err)
 {
     *list = NULL;
     *count = 0;
-    size_t cap = 0;
     sqlite3_stmt *stmt = NULL;
     pthread_mutex_lock(&db->lock);
     mfb_status st = sqlutil_prepare(db->sql,
                                     "SELECT id, job_id, time, level, step, message "
                                     "FROM job_events WHERE job_id = ? ORDER BY id",
                                     &stmt, err);
-    if (st == MFB_OK)
+    if (st == MFB_OK) {
         sqlite3_bind_int64(stmt, 1, job_id);
-    int rc = SQLITE_DONE;
-    while (st == MFB_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        st = grow((void **)list, count, &cap, sizeof(**list), err);
-        if (st != MFB_OK)
-            break;
-        struct config_job_event *e = &(*list)[*count];
-        int oom = 0;
-        e->id = sqlite3_column_int64(stmt, 0);
-        e->job_id = sqlite3_column_int64(stmt, 1);
-        e->time_ms = sqlite3_column_int64(stmt, 2);
-        int level =
-            lookup(level_names, COUNT_OF(level_names), (const char *)sqlite3_column_text(stmt, 3));
-        e->level = level < 0 ? CONFIG_LEVEL_INFO : (enum config_level)level;
-        sqlutil_copy_text(e->step, sizeof(e->step), stmt, 4);
-        e->message = sqlutil_dup_text(stmt, 5, &oom);
-        if (oom)
-            st = mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
-        else
-            (*count)++;
+        st = read_rows(db, stmt, sizeof(**list), read_event, drop_event, (void **)list, count,
+                       "read the job's events", err);
     }
-    if (st == MFB_OK && rc != SQLITE_DONE)
-        st = sqlutil_fail(db->sql, "read the job's events", err);
-    sqlite3_finalize(stmt);
     pthread_mutex_unlock(&db->lock);
-    if (st != MFB_OK) {
-        config_job_events_free(*list, *count);
-        *list = NULL;
-        *count = 0;
-    }
     return st;
 }
 
@@ -1337,7 +1284,6 @@ mfb_status config_job_list(struct config_db *db, const struct config_job_filter 
     const struct config_job_filter *f = filter ? filter : &all;
     *list = NULL;
     *count = 0;
-    size_t cap = 0;
     int oom = 0;
     char *query = f->search ? fts_query(f->search, &oom) : NULL;
     if (oom)
@@ -1366,26 +1312,13 @@ mfb_status config_job_list(struct config_db *db, const struct config_job_filter 
     sqlite3_bind_int64(stmt, 5, f->limit ? (sqlite3_int64)f->limit : -1);
     if (query)
         sqlite3_bind_text(stmt, 6, query, -1, SQLITE_STATIC);
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        st = grow((void **)list, count, &cap, sizeof(**list), err);
-        if (st == MFB_OK)
-            st = read_job(stmt, &(*list)[*count], err);
-        if (st != MFB_OK)
-            break;
-        (*count)++;
-    }
-    if (st == MFB_OK && rc != SQLITE_DONE)
-        st = sqlutil_fail(db->sql, "list the jobs", err);
+    st = read_rows(db, stmt, sizeof(**list), read_job, drop_job, (void **)list, count,
+                   "list the jobs", err);
+    stmt = NULL;
 done:
     sqlite3_finalize(stmt);
     pthread_mutex_unlock(&db->lock);
     free(query);
-    if (st != MFB_OK) {
-        config_job_list_free(*list, *count);
-        *list = NULL;
-        *count = 0;
-    }
     return st;
 }
 

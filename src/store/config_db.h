@@ -54,7 +54,8 @@ struct config_db;
  * makes the file (mode 0600, parent directories 0700) when it is missing;
  * without, a missing file is MFB_ERR_NOT_FOUND with a hint to run
  * 'mfb init'. A file that group or others may access is refused
- * (MFB_ERR_PERMISSION). *created says whether the file was made now (may be
+ * (MFB_ERR_PERMISSION), and so is another kind of database, such as the
+ * receiver's catalog (MFB_ERR_INVALID). *created says whether the file was made now (may be
  * NULL). Allocates *db; release with config_db_close. */
 mfb_status config_db_open(const char *path, bool create, struct config_db **db, bool *created,
                           struct mfb_error *err);

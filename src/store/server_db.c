@@ -103,6 +103,44 @@ static void bind_text_or_null(sqlite3_stmt *stmt, int col, const char *text)
         sqlite3_bind_null(stmt, col);
 }
 
+/* Steps stmt to the end, appending one element of elem_size per row, filled
+ * by read. Finalizes stmt. On failure *list is freed (elements that own
+ * memory are released by the caller's free_elem, if any). */
+static mfb_status collect_rows(struct server_db *db, sqlite3_stmt *stmt, void **list, size_t *count,
+                               size_t elem_size, void (*read)(sqlite3_stmt *stmt, void *elem),
+                               void (*free_elem)(void *elem), const char *what,
+                               struct mfb_error *err)
+{
+    mfb_status st = MFB_OK;
+    size_t cap = 0;
+    int rc;
+    *list = NULL;
+    *count = 0;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (*count == cap) {
+            cap = cap ? cap * 2 : 16;
+            void *grown = realloc(*list, cap * elem_size);
+            if (grown == NULL) {
+                st = mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+                break;
+            }
+            *list = grown;
+        }
+        read(stmt, (char *)*list + (*count)++ * elem_size);
+    }
+    if (st == MFB_OK && rc != SQLITE_DONE)
+        st = db_fail(db, err, what);
+    sqlite3_finalize(stmt);
+    if (st != MFB_OK) {
+        for (size_t i = 0; free_elem && i < *count; i++)
+            free_elem((char *)*list + i * elem_size);
+        free(*list);
+        *list = NULL;
+        *count = 0;
+    }
+    return st;
+}
+
 void server_db_default_path(char *buf, size_t len)
 {
     const char *env = getenv("MFB_DB");
@@ -331,23 +369,30 @@ done:
 mfb_status server_db_client_by_token(struct server_db *db, const uint8_t token_hash[SHA256_LEN],
                                      struct srv_client *out, struct mfb_error *err)
 {
-    return client_one(db,
-                      "SELECT " CLIENT_COLUMNS
-                      " FROM clients WHERE token_sha256 = ? AND active = 1",
-                      token_hash, SHA256_LEN, out, err);
+    return client_one(
+        db, "SELECT " CLIENT_COLUMNS " FROM clients WHERE token_sha256 = ? AND active = 1",
+        token_hash, SHA256_LEN, out, err);
 }
 
-mfb_status server_db_client_by_name(struct server_db *db, const char *name,
-                                    struct srv_client *out, struct mfb_error *err)
+mfb_status server_db_client_by_name(struct server_db *db, const char *name, struct srv_client *out,
+                                    struct mfb_error *err)
 {
-    mfb_status st = client_one(db, "SELECT " CLIENT_COLUMNS " FROM clients WHERE name = ?", name,
-                               -1, out, err);
+    mfb_status st =
+        client_one(db, "SELECT " CLIENT_COLUMNS " FROM clients WHERE name = ?", name, -1, out, err);
     if (st == MFB_ERR_NOT_FOUND && err) {
         mfb_error_clear(err);
         mfb_error_set(err, MFB_ERR_NOT_FOUND, "no client named '%s'", name);
         mfb_error_hint(err, "'mfb-server client list' shows the clients");
     }
     return st;
+}
+
+static void read_client_usage(sqlite3_stmt *stmt, void *elem)
+{
+    struct srv_client *c = elem;
+    read_client(stmt, c);
+    c->stored_bytes = (uint64_t)sqlite3_column_int64(stmt, 5);
+    c->backups = (uint64_t)sqlite3_column_int64(stmt, 6);
 }
 
 mfb_status server_db_client_list(struct server_db *db, struct srv_client **list, size_t *count,
@@ -363,35 +408,10 @@ mfb_status server_db_client_list(struct server_db *db, struct srv_client **list,
                             "FROM clients c LEFT JOIN backups b ON b.client_id = c.id "
                             "GROUP BY c.id ORDER BY c.name",
                             &stmt, err);
-    if (st != MFB_OK)
-        goto done;
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (*count == cap) {
-            cap = cap ? cap * 2 : 16;
-            struct srv_client *grown = realloc(*list, cap * sizeof(**list));
-            if (grown == NULL) {
-                st = mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
-                break;
-            }
-            *list = grown;
-        }
-        struct srv_client *c = &(*list)[(*count)++];
-        read_client(stmt, c);
-        c->stored_bytes = (uint64_t)sqlite3_column_int64(stmt, 5);
-        c->backups = (uint64_t)sqlite3_column_int64(stmt, 6);
-    }
-    if (st == MFB_OK && rc != SQLITE_DONE)
-        st = db_fail(db, err, "list clients");
-    sqlite3_finalize(stmt);
-done:
+    if (st == MFB_OK)
+        st = collect_rows(db, stmt, (void **)list, count, sizeof(**list), read_client_usage, NULL,
+                          "list clients", err);
     pthread_mutex_unlock(&db->lock);
-    if (st != MFB_OK) {
-        free(*list);
-        *list = NULL;
-        *count = 0;
-    }
     return st;
 }
 
@@ -478,6 +498,16 @@ void server_db_upload_free(struct srv_upload *u)
     u->metadata = u->publish_path = NULL;
 }
 
+static void read_chunk(sqlite3_stmt *stmt, void *elem)
+{
+    struct srv_chunk *c = elem;
+    c->index = (uint64_t)sqlite3_column_int64(stmt, 0);
+    c->size = (uint64_t)sqlite3_column_int64(stmt, 1);
+    memset(c->sha256, 0, SHA256_LEN);
+    if (sqlite3_column_bytes(stmt, 2) == SHA256_LEN)
+        memcpy(c->sha256, sqlite3_column_blob(stmt, 2), SHA256_LEN);
+}
+
 mfb_status server_db_upload_chunks(struct server_db *db, const char *id, struct srv_chunk **chunks,
                                    size_t *count, struct mfb_error *err)
 {
@@ -487,38 +517,12 @@ mfb_status server_db_upload_chunks(struct server_db *db, const char *id, struct 
     pthread_mutex_lock(&db->lock);
     mfb_status st = prepare(
         db, "SELECT idx, size, sha256 FROM chunks WHERE upload_id = ? ORDER BY idx", &stmt, err);
-    if (st != MFB_OK)
-        goto done;
-    sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (*count == cap) {
-            cap = cap ? cap * 2 : 64;
-            struct srv_chunk *grown = realloc(*chunks, cap * sizeof(**chunks));
-            if (grown == NULL) {
-                st = mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
-                break;
-            }
-            *chunks = grown;
-        }
-        struct srv_chunk *c = &(*chunks)[(*count)++];
-        c->index = (uint64_t)sqlite3_column_int64(stmt, 0);
-        c->size = (uint64_t)sqlite3_column_int64(stmt, 1);
-        memset(c->sha256, 0, SHA256_LEN);
-        if (sqlite3_column_bytes(stmt, 2) == SHA256_LEN)
-            memcpy(c->sha256, sqlite3_column_blob(stmt, 2), SHA256_LEN);
+    if (st == MFB_OK) {
+        sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
+        st = collect_rows(db, stmt, (void **)chunks, count, sizeof(**chunks), read_chunk, NULL,
+                          "list the chunks", err);
     }
-    if (st == MFB_OK && rc != SQLITE_DONE)
-        st = db_fail(db, err, "list the chunks");
-    sqlite3_finalize(stmt);
-done:
     pthread_mutex_unlock(&db->lock);
-    if (st != MFB_OK) {
-        free(*chunks);
-        *chunks = NULL;
-        *count = 0;
-    }
     return st;
 }
 
@@ -565,8 +569,22 @@ done:
     return st;
 }
 
-mfb_status server_db_upload_set_publish_path(struct server_db *db, const char *id,
-                                             const char *path, struct mfb_error *err)
+mfb_status server_db_upload_touch(struct server_db *db, const char *id, struct mfb_error *err)
+{
+    sqlite3_stmt *stmt;
+    pthread_mutex_lock(&db->lock);
+    mfb_status st = prepare(db, "UPDATE uploads SET updated = ? WHERE id = ?", &stmt, err);
+    if (st == MFB_OK) {
+        sqlite3_bind_int64(stmt, 1, (sqlite3_int64)time(NULL));
+        sqlite3_bind_text(stmt, 2, id, -1, SQLITE_STATIC);
+        st = run_done(db, stmt, "touch the upload", err);
+    }
+    pthread_mutex_unlock(&db->lock);
+    return st;
+}
+
+mfb_status server_db_upload_set_publish_path(struct server_db *db, const char *id, const char *path,
+                                             struct mfb_error *err)
 {
     sqlite3_stmt *stmt;
     pthread_mutex_lock(&db->lock);
@@ -606,8 +624,7 @@ mfb_status server_db_upload_finish(struct server_db *db, const char *upload_id,
         st = run_done(db, stmt, "record the backup", err);
     }
     if (st == MFB_OK)
-        st = prepare(db,
-                     "UPDATE uploads SET complete = 1, backup_id = ?, updated = ? WHERE id = ?",
+        st = prepare(db, "UPDATE uploads SET complete = 1, backup_id = ?, updated = ? WHERE id = ?",
                      &stmt, err);
     if (st == MFB_OK) {
         sqlite3_bind_text(stmt, 1, b->id, -1, SQLITE_STATIC);
@@ -643,9 +660,13 @@ mfb_status server_db_upload_delete(struct server_db *db, const char *id, struct 
     return st;
 }
 
-mfb_status server_db_uploads_stale(struct server_db *db, int64_t before,
-                                   char (**ids)[SRV_ID_BUF], size_t *count,
-                                   struct mfb_error *err)
+static void read_id(sqlite3_stmt *stmt, void *elem)
+{
+    copy_text(elem, SRV_ID_BUF, stmt, 0);
+}
+
+mfb_status server_db_uploads_stale(struct server_db *db, int64_t before, char (**ids)[SRV_ID_BUF],
+                                   size_t *count, struct mfb_error *err)
 {
     *ids = NULL;
     *count = 0;
@@ -653,33 +674,12 @@ mfb_status server_db_uploads_stale(struct server_db *db, int64_t before,
     pthread_mutex_lock(&db->lock);
     mfb_status st =
         prepare(db, "SELECT id FROM uploads WHERE updated < ? ORDER BY updated", &stmt, err);
-    if (st != MFB_OK)
-        goto done;
-    sqlite3_bind_int64(stmt, 1, before);
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (*count == cap) {
-            cap = cap ? cap * 2 : 16;
-            char(*grown)[SRV_ID_BUF] = realloc(*ids, cap * sizeof(**ids));
-            if (grown == NULL) {
-                st = mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
-                break;
-            }
-            *ids = grown;
-        }
-        copy_text((*ids)[(*count)++], SRV_ID_BUF, stmt, 0);
+    if (st == MFB_OK) {
+        sqlite3_bind_int64(stmt, 1, before);
+        st = collect_rows(db, stmt, (void **)ids, count, sizeof(**ids), read_id, NULL,
+                          "list stale uploads", err);
     }
-    if (st == MFB_OK && rc != SQLITE_DONE)
-        st = db_fail(db, err, "list stale uploads");
-    sqlite3_finalize(stmt);
-done:
     pthread_mutex_unlock(&db->lock);
-    if (st != MFB_OK) {
-        free(*ids);
-        *ids = NULL;
-        *count = 0;
-    }
     return st;
 }
 
@@ -728,7 +728,7 @@ mfb_status server_db_client_usage(struct server_db *db, int64_t client_id, uint6
 /* ---- backups ---- */
 
 #define BACKUP_COLUMNS                                                                             \
-    "b.id, b.client_id, c.name, b.instance, b.name, b.path, b.size, b.sha256, b.created, "        \
+    "b.id, b.client_id, c.name, b.instance, b.name, b.path, b.size, b.sha256, b.created, "         \
     "b.metadata, b.upload_id FROM backups b JOIN clients c ON c.id = b.client_id"
 
 static void read_backup(sqlite3_stmt *stmt, struct srv_backup *b)
@@ -769,9 +769,9 @@ mfb_status server_db_backup_get(struct server_db *db, const char *id, int64_t cl
     memset(out, 0, sizeof(*out));
     sqlite3_stmt *stmt;
     pthread_mutex_lock(&db->lock);
-    mfb_status st = prepare(
-        db, "SELECT " BACKUP_COLUMNS " WHERE b.id = ?1 AND (?2 = 0 OR b.client_id = ?2)", &stmt,
-        err);
+    mfb_status st =
+        prepare(db, "SELECT " BACKUP_COLUMNS " WHERE b.id = ?1 AND (?2 = 0 OR b.client_id = ?2)",
+                &stmt, err);
     if (st != MFB_OK)
         goto done;
     sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
@@ -789,6 +789,16 @@ done:
     return st;
 }
 
+static void read_backup_elem(sqlite3_stmt *stmt, void *elem)
+{
+    read_backup(stmt, elem);
+}
+
+static void free_backup_elem(void *elem)
+{
+    server_db_backup_free(elem);
+}
+
 mfb_status server_db_backup_list(struct server_db *db, int64_t client_id, const char *instance,
                                  struct srv_backup **list, size_t *count, struct mfb_error *err)
 {
@@ -801,34 +811,13 @@ mfb_status server_db_backup_list(struct server_db *db, int64_t client_id, const 
                             "AND (?2 IS NULL OR b.instance = ?2) "
                             "ORDER BY b.created DESC, b.rowid DESC",
                             &stmt, err);
-    if (st != MFB_OK)
-        goto done;
-    sqlite3_bind_int64(stmt, 1, client_id);
-    bind_text_or_null(stmt, 2, instance);
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (*count == cap) {
-            cap = cap ? cap * 2 : 16;
-            struct srv_backup *grown = realloc(*list, cap * sizeof(**list));
-            if (grown == NULL) {
-                st = mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
-                break;
-            }
-            *list = grown;
-        }
-        read_backup(stmt, &(*list)[(*count)++]);
+    if (st == MFB_OK) {
+        sqlite3_bind_int64(stmt, 1, client_id);
+        bind_text_or_null(stmt, 2, instance);
+        st = collect_rows(db, stmt, (void **)list, count, sizeof(**list), read_backup_elem,
+                          free_backup_elem, "list backups", err);
     }
-    if (st == MFB_OK && rc != SQLITE_DONE)
-        st = db_fail(db, err, "list backups");
-    sqlite3_finalize(stmt);
-done:
     pthread_mutex_unlock(&db->lock);
-    if (st != MFB_OK) {
-        server_db_backup_list_free(*list, *count);
-        *list = NULL;
-        *count = 0;
-    }
     return st;
 }
 
@@ -852,14 +841,15 @@ mfb_status server_db_policy_set(struct server_db *db, const struct srv_policy *p
 {
     sqlite3_stmt *stmt;
     pthread_mutex_lock(&db->lock);
-    mfb_status st = prepare(
-        db,
-        "INSERT INTO retention(client_id, instance, keep_last, max_age_s, max_bytes) "
-        "VALUES(?1, ?2, MAX(?3, -1), MAX(?4, -1), MAX(?5, -1)) ON CONFLICT(client_id, instance) DO UPDATE SET "
-        "keep_last = CASE ?3 WHEN -1 THEN keep_last WHEN -2 THEN -1 ELSE ?3 END, "
-        "max_age_s = CASE ?4 WHEN -1 THEN max_age_s WHEN -2 THEN -1 ELSE ?4 END, "
-        "max_bytes = CASE ?5 WHEN -1 THEN max_bytes WHEN -2 THEN -1 ELSE ?5 END",
-        &stmt, err);
+    mfb_status st =
+        prepare(db,
+                "INSERT INTO retention(client_id, instance, keep_last, max_age_s, max_bytes) "
+                "VALUES(?1, ?2, MAX(?3, -1), MAX(?4, -1), MAX(?5, -1)) ON CONFLICT(client_id, "
+                "instance) DO UPDATE SET "
+                "keep_last = CASE ?3 WHEN -1 THEN keep_last WHEN -2 THEN -1 ELSE ?3 END, "
+                "max_age_s = CASE ?4 WHEN -1 THEN max_age_s WHEN -2 THEN -1 ELSE ?4 END, "
+                "max_bytes = CASE ?5 WHEN -1 THEN max_bytes WHEN -2 THEN -1 ELSE ?5 END",
+                &stmt, err);
     if (st == MFB_OK) {
         sqlite3_bind_int64(stmt, 1, p->client_id);
         sqlite3_bind_text(stmt, 2, p->instance, -1, SQLITE_STATIC);
@@ -874,7 +864,7 @@ mfb_status server_db_policy_set(struct server_db *db, const struct srv_policy *p
 }
 
 #define POLICY_COLUMNS                                                                             \
-    "r.client_id, c.name, r.instance, r.keep_last, r.max_age_s, r.max_bytes "                     \
+    "r.client_id, c.name, r.instance, r.keep_last, r.max_age_s, r.max_bytes "                      \
     "FROM retention r JOIN clients c ON c.id = r.client_id"
 
 static void read_policy(sqlite3_stmt *stmt, struct srv_policy *p)
@@ -916,6 +906,11 @@ mfb_status server_db_policy_get(struct server_db *db, int64_t client_id, const c
     return st;
 }
 
+static void read_policy_elem(sqlite3_stmt *stmt, void *elem)
+{
+    read_policy(stmt, elem);
+}
+
 mfb_status server_db_policy_list(struct server_db *db, struct srv_policy **list, size_t *count,
                                  struct mfb_error *err)
 {
@@ -925,31 +920,9 @@ mfb_status server_db_policy_list(struct server_db *db, struct srv_policy **list,
     pthread_mutex_lock(&db->lock);
     mfb_status st =
         prepare(db, "SELECT " POLICY_COLUMNS " ORDER BY c.name, r.instance", &stmt, err);
-    if (st != MFB_OK)
-        goto done;
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (*count == cap) {
-            cap = cap ? cap * 2 : 16;
-            struct srv_policy *grown = realloc(*list, cap * sizeof(**list));
-            if (grown == NULL) {
-                st = mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
-                break;
-            }
-            *list = grown;
-        }
-        read_policy(stmt, &(*list)[(*count)++]);
-    }
-    if (st == MFB_OK && rc != SQLITE_DONE)
-        st = db_fail(db, err, "list retention policies");
-    sqlite3_finalize(stmt);
-done:
+    if (st == MFB_OK)
+        st = collect_rows(db, stmt, (void **)list, count, sizeof(**list), read_policy_elem, NULL,
+                          "list retention policies", err);
     pthread_mutex_unlock(&db->lock);
-    if (st != MFB_OK) {
-        free(*list);
-        *list = NULL;
-        *count = 0;
-    }
     return st;
 }

@@ -115,8 +115,8 @@ mfb_status server_db_client_set_quota(struct server_db *db, const char *name, ui
                                       struct mfb_error *err);
 mfb_status server_db_client_by_token(struct server_db *db, const uint8_t token_hash[SHA256_LEN],
                                      struct srv_client *out, struct mfb_error *err);
-mfb_status server_db_client_by_name(struct server_db *db, const char *name,
-                                    struct srv_client *out, struct mfb_error *err);
+mfb_status server_db_client_by_name(struct server_db *db, const char *name, struct srv_client *out,
+                                    struct mfb_error *err);
 /* Every client, active or removed, by name. *list is allocated (free()). */
 mfb_status server_db_client_list(struct server_db *db, struct srv_client **list, size_t *count,
                                  struct mfb_error *err);
@@ -133,8 +133,10 @@ mfb_status server_db_upload_chunks(struct server_db *db, const char *id, struct 
                                    size_t *count, struct mfb_error *err);
 mfb_status server_db_chunk_insert(struct server_db *db, const char *upload_id,
                                   const struct srv_chunk *chunk, struct mfb_error *err);
-mfb_status server_db_upload_set_publish_path(struct server_db *db, const char *id,
-                                             const char *path, struct mfb_error *err);
+/* Marks an upload as active now (it does not expire while clients use it). */
+mfb_status server_db_upload_touch(struct server_db *db, const char *id, struct mfb_error *err);
+mfb_status server_db_upload_set_publish_path(struct server_db *db, const char *id, const char *path,
+                                             struct mfb_error *err);
 /* Records backup b, marks upload_id complete with b's id and deletes its
  * chunk records, in one transaction. */
 mfb_status server_db_upload_finish(struct server_db *db, const char *upload_id,
@@ -142,9 +144,8 @@ mfb_status server_db_upload_finish(struct server_db *db, const char *upload_id,
 mfb_status server_db_upload_delete(struct server_db *db, const char *id, struct mfb_error *err);
 /* Ids of uploads not touched since `before` (open ones, and the records of
  * completed ones kept for repeated completes). *ids is allocated (free()). */
-mfb_status server_db_uploads_stale(struct server_db *db, int64_t before,
-                                   char (**ids)[SRV_ID_BUF], size_t *count,
-                                   struct mfb_error *err);
+mfb_status server_db_uploads_stale(struct server_db *db, int64_t before, char (**ids)[SRV_ID_BUF],
+                                   size_t *count, struct mfb_error *err);
 /* Bytes that open uploads with a declared size have yet to receive. */
 mfb_status server_db_pending_bytes(struct server_db *db, uint64_t *bytes, struct mfb_error *err);
 /* Bytes a client holds: its backups plus the declared size of its open uploads. */

@@ -12,8 +12,30 @@
 
 #include <sqlite3.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/status.h"
+#include "store/migrate.h"
+
+/* Creates an empty database file for a program's private use: the missing
+ * parent directories with mode 0700, the file itself with mode 0600
+ * exactly (whatever the umask), never replacing an existing file. SQLite
+ * gives the -wal and -shm files the same mode. */
+mfb_status sqlutil_create_private(const char *path, struct mfb_error *err);
+
+/* Opens an existing database the way every mfb database is used: one
+ * serialized connection, extended result codes, a 10 s busy timeout, WAL
+ * with synchronous=FULL, foreign keys on; then migrates it. `what` names it
+ * in messages ("configuration database").
+ *
+ * application_id (PRAGMA application_id), when not 0, says which kind of
+ * mfb database this is: a new database gets it, and one with another id,
+ * or with a schema but no id, is refused (MFB_ERR_INVALID) before any
+ * migration touches it, so that a --db or $MFB_DB pointing at the other
+ * program's database cannot damage it. Allocates *db (sqlite3_close). */
+mfb_status sqlutil_open(const char *path, const char *what, int32_t application_id,
+                        const struct migration *migrations, size_t count, sqlite3 **db,
+                        struct mfb_error *err);
 
 /* Sets err from the connection's last error; what is "save the instance". */
 mfb_status sqlutil_fail(sqlite3 *db, const char *what, struct mfb_error *err);

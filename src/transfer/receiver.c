@@ -179,6 +179,11 @@ mfb_status receiver_upload_get(struct transfer_conn *conn, const char *upload_id
     if (st == MFB_OK) {
         get_text(answer, "instance", state->instance, sizeof(state->instance));
         get_text(answer, "name", state->name, sizeof(state->name));
+        state->complete = json_is_true(json_object_get(answer, "complete"));
+        if (state->complete && !get_id(answer, "backup_id", state->backup_id))
+            st = bad_answer(what, "backup_id", err);
+    }
+    if (st == MFB_OK) {
         size_t n = json_array_size(chunks);
         state->chunks = n ? calloc(n, sizeof(*state->chunks)) : NULL;
         if (n && state->chunks == NULL)

@@ -42,7 +42,9 @@ struct upload_state {
     uint64_t chunk_size;
     bool size_known;
     uint64_t size;
-    struct remote_chunk *chunks; /* allocated; upload_state_free */
+    bool complete;                   /* completed already (its chunks are gone) */
+    char backup_id[RECEIVER_ID_MAX]; /* the backup it became, when complete */
+    struct remote_chunk *chunks;     /* allocated; upload_state_free */
     size_t chunk_count;
 };
 

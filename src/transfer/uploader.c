@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,6 +21,7 @@
 
 /* The reader hashes what it just read while it is still in cache. */
 #define READ_PIECE (256u << 10)
+#define HUGE_PAGE (2u << 20)
 
 struct chunk_buf {
     uint8_t *data;
@@ -345,9 +347,14 @@ mfb_status uploader_start(const struct uploader_config *cfg, struct uploader **o
         st = mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
         goto done;
     }
-    /* Pages are touched only when filled, so a small file costs little. */
+    /* Pages are touched only when filled, so a small file costs little.
+     * Huge pages, where the kernel allows them, spare the TLB on the copy
+     * into the buffer and the two passes over it. */
     for (size_t i = 0; i < u->buf_count; i++) {
-        u->bufs[i].data = malloc(u->chunk_size);
+        void *p = NULL;
+        if (posix_memalign(&p, HUGE_PAGE, u->chunk_size) == 0)
+            madvise(p, u->chunk_size, MADV_HUGEPAGE);
+        u->bufs[i].data = p;
         if (u->bufs[i].data == NULL) {
             st = mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory for %zu chunk buffers",
                                u->buf_count);
@@ -475,4 +482,39 @@ void uploader_free(struct uploader *u)
     free(u->upload_id);
     free(u->path);
     free(u);
+}
+
+mfb_status upload_hash_file(int fd, const char *path, uint64_t size, uint8_t sha256[SHA256_LEN],
+                            struct mfb_error *err)
+{
+    struct sha256 h;
+    mfb_status st = sha256_init(&h, err);
+    if (st != MFB_OK)
+        return st;
+    size_t cap = 1u << 20;
+    uint8_t *buf = malloc(cap);
+    if (buf == NULL) {
+        sha256_free(&h);
+        return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+    }
+    for (uint64_t off = 0; st == MFB_OK && off < size;) {
+        size_t want = size - off < cap ? (size_t)(size - off) : cap;
+        ssize_t n = pread(fd, buf, want, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            st = mfb_error_errno(err, errno, MFB_ERR_IO, "cannot read '%s'", path);
+        else if (n == 0)
+            st = mfb_error_set(err, MFB_ERR_CHANGED, "'%s' is shorter than %" PRIu64 " bytes", path,
+                               size);
+        else {
+            sha256_update(&h, buf, (size_t)n);
+            off += (uint64_t)n;
+        }
+    }
+    if (st == MFB_OK)
+        sha256_final(&h, sha256);
+    free(buf);
+    sha256_free(&h);
+    return st;
 }

@@ -93,4 +93,10 @@ mfb_status uploader_wait(struct uploader *u, struct upload_result *result, struc
 
 void uploader_free(struct uploader *u);
 
+/* The SHA-256 of the first size bytes of fd, read in order. For a resume
+ * that finds the upload already complete: only the whole-file digest is
+ * needed to ask the receiver (idempotently) for the backup it became. */
+mfb_status upload_hash_file(int fd, const char *path, uint64_t size, uint8_t sha256[SHA256_LEN],
+                            struct mfb_error *err);
+
 #endif

@@ -1,13 +1,16 @@
 """archive_roundtrip.py - `mfb archive create` then `extract` gives back the
 tree byte for byte, with modes, mtimes, owners (as root), symlinks and empty
 directories (issue 2, B.1 and B.2); plus what create promises about its
-input and output: determinism, default and explicit excludes, FIFOs and
-sockets skipped with a warning, no overwriting.
+input and output: determinism (same bytes for the same input, options and
+SOURCE_DATE_EPOCH, whatever the thread count), default and explicit
+excludes, FIFOs and sockets skipped with a warning, no overwriting.
 """
 
 import os
 import socket
 import sys
+import time
+import zipfile
 
 sys.path.insert(0, os.environ.get("MFB_TEST_LIB") or
                 os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -19,6 +22,20 @@ import ziptools  # noqa: E402
 # Whether extract also writes mfb-manifest.json into DIR is mfb's choice;
 # the comparison leaves it out either way.
 IGNORE = [mfbtest.MANIFEST]
+FIXED_CLOCK = dict(mfbtest.UTF8_ENV, SOURCE_DATE_EPOCH="1700000000")
+
+
+def assert_same_bytes(a, b, what):
+    """Fails with the first differing entry when two archives differ."""
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        if fa.read() == fb.read():
+            return
+    with zipfile.ZipFile(a) as za, zipfile.ZipFile(b) as zb:
+        for x, y in zip(za.infolist(), zb.infolist()):
+            fields = ("filename", "date_time", "CRC", "compress_size", "extra", "external_attr")
+            if any(getattr(x, f) != getattr(y, f) for f in fields) or za.read(x) != zb.read(y):
+                raise AssertionError(f"{what}: first difference in entry {x.filename!r}")
+    raise AssertionError(f"{what} (entries agree; the difference is in the structure)")
 
 
 def names_in(path):
@@ -59,19 +76,34 @@ class RoundTrip(mfbtest.TempDirTestCase):
         self.roundtrip("--threads", "8", "--block-size", "128K")
 
     def test_same_input_gives_same_bytes(self):
+        # the manifest records its creation time; SOURCE_DATE_EPOCH (the
+        # reproducible-builds convention) fixes it, and then nothing else
+        # may differ, even across a clock tick
         a, b = self.path("a.zip"), self.path("b.zip")
         opts = ("--threads", "4", "--block-size", "128K")
-        mfbtest.archive_create(self.src, a, *opts)
-        mfbtest.archive_create(self.src, b, *opts)
+        mfbtest.archive_create(self.src, a, *opts, env=FIXED_CLOCK)
+        time.sleep(1.1)
+        mfbtest.archive_create(self.src, b, *opts, env=FIXED_CLOCK)
+        assert_same_bytes(a, b, "two runs gave different archives")
+
+    def test_without_a_fixed_clock_only_the_manifest_differs(self):
+        a, b = self.path("a.zip"), self.path("b.zip")
+        mfbtest.archive_create(self.src, a)
+        time.sleep(1.1)
+        mfbtest.archive_create(self.src, b)
+        with zipfile.ZipFile(a) as z:
+            manifest_at = z.getinfo(mfbtest.MANIFEST).header_offset
         with open(a, "rb") as fa, open(b, "rb") as fb:
-            self.assertTrue(fa.read() == fb.read(), "two runs gave different archives")
+            self.assertTrue(fa.read(manifest_at) == fb.read(manifest_at),
+                            "entries before the manifest differ between two runs")
 
     def test_thread_count_does_not_change_the_bytes(self):
         a, b = self.path("t1.zip"), self.path("t4.zip")
-        mfbtest.archive_create(self.src, a, "--threads", "1", "--block-size", "128K")
-        mfbtest.archive_create(self.src, b, "--threads", "4", "--block-size", "128K")
-        with open(a, "rb") as fa, open(b, "rb") as fb:
-            self.assertTrue(fa.read() == fb.read(), "--threads 1 and 4 gave different archives")
+        mfbtest.archive_create(self.src, a, "--threads", "1", "--block-size", "128K",
+                               env=FIXED_CLOCK)
+        mfbtest.archive_create(self.src, b, "--threads", "4", "--block-size", "128K",
+                               env=FIXED_CLOCK)
+        assert_same_bytes(a, b, "--threads 1 and 4 gave different archives")
 
     def test_refuses_to_overwrite_output(self):
         out = self.path("exists.zip")

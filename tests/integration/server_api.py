@@ -284,6 +284,35 @@ def test_log_never_has_tokens():
                      r"status=201 upload=u_[0-9a-f]{32} index=\d+ bytes=\d+", text), text[-2000:]
 
 
+def test_connection_limit():
+    """Connections past --max-connections are closed at once; the held ones
+    keep working (keep-alive), and a freed slot is used again."""
+    rx.stop()
+    rx.start("--max-connections", "2", "--reserve", "0")
+    held = [rx.connect(), rx.connect()]
+    for c in held:
+        assert rx.json("GET", "/v1/health", conn=c)[0] == 200
+    extra = socket.create_connection(("127.0.0.1", rx.port), timeout=20)
+    try:
+        assert extra.recv(100) == b""
+    except ConnectionError:
+        pass
+    extra.close()
+    for c in held:  # the same connections again: kept alive
+        assert rx.json("GET", "/v1/health", conn=c)[0] == 200
+    held.pop().close()
+    deadline = time.time() + 20
+    while True:
+        try:
+            assert rx.healthy()
+            break
+        except (ConnectionError, ssl.SSLError, OSError):
+            if time.time() > deadline:
+                raise
+            time.sleep(0.1)
+    held.pop().close()
+
+
 def main():
     try:
         setup()
@@ -292,7 +321,7 @@ def main():
             test_upload_out_of_order_and_repeat, test_parallel_chunks, test_chunk_rejects,
             test_names_and_json, test_namespaces, test_range_download,
             test_huge_headers_and_idle_timeout, test_serves_others_during_hostile_input,
-            test_log_never_has_tokens,
+            test_log_never_has_tokens, test_connection_limit,
         ])
     finally:
         rx.cleanup()

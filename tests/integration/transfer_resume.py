@@ -144,6 +144,19 @@ class ResumeTest(TransferTest):
         self.assertIn('"chunks_sent":0,"chunks_verified":3,"chunks_replaced":0', res.stdout)
         self.assertEqual(self.rx.puts_of(uid), {0: 1, 1: 1, 2: 1})
 
+    def test_resume_of_a_completed_upload(self):
+        path = self.make_file("Data.zip", 2 * MiB + 5)
+        res = self.run_mfb(self.push_args(path, "--chunk-size", "1M"))
+        self.assert_ok(res)
+        first = self.fields(res.stdout)
+        uid = self.upload_id(res.stderr)
+        res = self.resume(uid, path)
+        self.assert_ok(res)
+        self.assertEqual(self.fields(res.stdout), first)
+        self.assertEqual(self.rx.puts_of(uid), {0: 1, 1: 1, 2: 1})
+        self.assertEqual(len(self.rx.backups), 1)
+        self.assertIn("note=already_complete", res.stderr)
+
     def test_resume_refuses_another_file(self):
         path = self.make_file("Data.zip", 3 * MiB)
         self.rx.add_fault("status", method="POST", path="/complete$", status=400, count=1)

@@ -267,10 +267,11 @@ def make_handler(rx):
             for k, v in (headers or {}).items():
                 self.send_header(k, v)
             self.send_header("Content-Length", str(len(body)))
+            # Record before answering: a test may look as soon as mfb exits.
+            self.record(status)
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(body)
-            self.record(status)
 
         def error(self, status, code, message, headers=None):
             self.reply(status, {"error": code, "message": message}, headers)
@@ -415,9 +416,12 @@ def make_handler(rx):
                         d = hashlib.sha256(b"not the same" + up.chunks[i]).hexdigest()
                     chunks.append({"index": i, "size": len(up.chunks[i]), "sha256": d})
                 received = sum(len(c) for c in up.chunks.values())
-            self.reply(200, {"upload_id": uid, "instance": up.instance, "name": up.name,
-                             "size": up.size, "chunk_size": up.chunk_size, "chunks": chunks,
-                             "received_bytes": received})
+            answer = {"upload_id": uid, "instance": up.instance, "name": up.name,
+                      "size": up.size, "chunk_size": up.chunk_size, "chunks": chunks,
+                      "received_bytes": received, "complete": up.backup is not None}
+            if up.backup is not None:
+                answer["backup_id"] = up.backup["backup_id"]
+            self.reply(200, answer)
 
         def abandon(self, client, fault, uid):
             up = self.upload_of(client, uid)
@@ -501,9 +505,11 @@ def make_handler(rx):
             up = self.upload_of(client, uid)
             if up is None:
                 return
-            if up.backup is not None:
-                return self.reply(201, backup_json(up.backup))
             size, sha = body.get("size"), body.get("sha256")
+            if up.backup is not None:
+                if (size, sha) != (up.backup["size"], up.backup["sha256"]):
+                    return self.error(409, "conflict", "completed with another size or sha256")
+                return self.reply(201, backup_json(up.backup))
             if not isinstance(size, int) or not isinstance(sha, str):
                 return self.error(400, "bad_request", "size and sha256 required")
             if up.size is not None and size != up.size:
@@ -567,17 +573,22 @@ def make_handler(rx):
             for k, v in headers.items():
                 self.send_header(k, v)
             self.send_header("Content-Length", str(len(body)))
+            self.record(status if not (fault and fault.kind == "drop") else None)
             self.end_headers()
             if fault and fault.kind == "drop":
                 self.wfile.write(body[:fault.after_bytes])
                 self.wfile.flush()
-                return self.drop()
+                self.close_connection = True
+                try:
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                return
             view = memoryview(body)
             for off in range(0, len(body), 1 << 20):
                 self.wfile.write(view[off:off + (1 << 20)])
                 if fault and fault.kind == "slow" and fault.rate:
                     time.sleep(min(1 << 20, len(body) - off) / fault.rate)
-            self.record(status)
 
     return Handler
 

@@ -121,6 +121,16 @@ class Receiver:
         if self.proc:
             self.log.close()
         self.proc = None
+        self.check_log()
+
+    def check_log(self):
+        """Fails on sanitizer reports in the receiver's log."""
+        text = self.log_text() if os.path.exists(self.log_path) else ""
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                       "WARNING: ThreadSanitizer"):
+            if marker in text:
+                i = text.index(marker)
+                raise AssertionError("sanitizer report in serve log:\n" + text[i:i + 3000])
 
     def kill9(self):
         self.proc.send_signal(signal.SIGKILL)
@@ -133,8 +143,10 @@ class Receiver:
             return f.read()
 
     def cleanup(self):
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        try:
+            self.stop()
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
     # -- HTTP -----------------------------------------------------------
     def ssl_context(self):

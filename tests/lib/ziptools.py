@@ -73,7 +73,7 @@ def zipfile_test(path, metadata_encoding=None):
 
 
 def check_all(path, expect_names=None, timeout=600, metadata_encoding=None,
-              unzip_members=()):
+              unzip_members=(), bsdtar_data=True):
     """Asserts that unzip, 7z, bsdtar and zipfile all accept path and list the
     same names (and expect_names, when given). Returns the sorted names.
 
@@ -84,15 +84,18 @@ def check_all(path, expect_names=None, timeout=600, metadata_encoding=None,
 
     unzip_members limits `unzip -t` to those entries: its CRC code runs at
     about 200 MB/s, so for a multi-GiB stored entry the other three readers
-    check the data and unzip checks that it finds the entries behind it."""
+    check the data and unzip checks that it finds the entries behind it.
+    bsdtar_data=False leaves out the `bsdtar -xOf` data pass (issue 2 asks
+    only for `bsdtar -tf`) where three other readers already inflate gigabytes."""
     procs = {
         "unzip -t": _spawn(["unzip", "-t", "-qq", path, *unzip_members]),
         "unzip -Z1": _spawn(["unzip", "-Z1", path]),
         "7z t": _spawn(["7z", "t", "-bd", "-y", path]),
         "7z l": _spawn(["7z", "l", "-slt", "-bd", path]),
         "bsdtar -tf": _spawn(["bsdtar", "-tf", path]),
-        "bsdtar -xOf": _spawn(["bsdtar", "-xOf", path], stdout=subprocess.DEVNULL),
     }
+    if bsdtar_data:
+        procs["bsdtar -xOf"] = _spawn(["bsdtar", "-xOf", path], stdout=subprocess.DEVNULL)
     errors, outputs = [], {}
     try:
         zf_names = zipfile_test(path, metadata_encoding)

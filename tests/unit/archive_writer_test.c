@@ -630,6 +630,52 @@ static void test_many_entries_manifest_blocks(void **state)
     assert_int_equal(fx_test(fx_path(f, "a.zip"), &err), MFB_OK);
 }
 
+static void test_non_utf8_name(void **state)
+{
+    /* names are bytes: one that is not UTF-8 round-trips, and the manifest lists it as hex */
+    struct fixture *f = *state;
+    fx_write(f, "src/latin1-\xe9t\xe9.txt", "summer", 6);
+    struct archive_writer_options o = fx_options();
+    struct mfb_error err = {0};
+    assert_int_equal(fx_create(fx_path(f, "src"), fx_path(f, "a.zip"), &o, NULL, &err), MFB_OK);
+    struct archive_reader *r = NULL;
+    assert_int_equal(archive_reader_open(fx_path(f, "a.zip"), &r, NULL), MFB_OK);
+    assert_false(archive_reader_entry(r, 0)->flags & ZIP_FLAG_UTF8);
+    char *text = NULL;
+    assert_int_equal(archive_reader_read_alloc(r, 1, 1 << 20, &text, NULL, NULL), MFB_OK);
+    assert_non_null(strstr(text, "\"path_hex\":\"6c6174696e312de974e92e747874\""));
+    free(text);
+    archive_reader_free(r);
+    assert_int_equal(fx_test(fx_path(f, "a.zip"), &err), MFB_OK);
+    assert_int_equal(fx_extract(fx_path(f, "a.zip"), fx_path(f, "out"), &err), MFB_OK);
+    assert_int_equal(access(fx_path(f, "out/latin1-\xe9t\xe9.txt"), F_OK), 0);
+}
+
+static void test_created_is_newest_mtime(void **state)
+{
+    /* no clock in the archive: "created" is the newest mtime of the input */
+    struct fixture *f = *state;
+    fx_write(f, "src/a", "a", 1);
+    fx_write(f, "src/b", "b", 1);
+    struct timespec t1[2] = {{1600000000, 0}, {1600000000, 0}};
+    struct timespec t2[2] = {{1650000000, 0}, {1650000000, 0}};
+    struct timespec t0[2] = {{1500000000, 0}, {1500000000, 0}};
+    utimensat(AT_FDCWD, fx_path(f, "src/a"), t1, 0);
+    utimensat(AT_FDCWD, fx_path(f, "src/b"), t2, 0);
+    utimensat(AT_FDCWD, fx_path(f, "src"), t0, 0);
+    struct archive_writer_options o = fx_options();
+    o.created = 0;
+    assert_int_equal(fx_create(fx_path(f, "src"), fx_path(f, "a.zip"), &o, NULL, NULL), MFB_OK);
+    struct archive_reader *r = NULL;
+    assert_int_equal(archive_reader_open(fx_path(f, "a.zip"), &r, NULL), MFB_OK);
+    char *text = NULL;
+    assert_int_equal(archive_reader_read_alloc(r, 2, 1 << 20, &text, NULL, NULL), MFB_OK);
+    assert_non_null(strstr(text, "\"created\":\"2022-04-15T05:20:00Z\""));
+    assert_int_equal(archive_reader_entry(r, 2)->mtime, 1650000000);
+    free(text);
+    archive_reader_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -661,6 +707,9 @@ int main(void)
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_output_inside_tree, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_many_entries_manifest_blocks, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_non_utf8_name, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_created_is_newest_mtime, fixture_setup,
                                         fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

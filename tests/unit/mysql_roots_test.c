@@ -15,6 +15,8 @@
 
 #include "unit.h"
 
+#include "mysql_unit.h"
+
 #include "mysql/roots.h"
 
 #define NX "/nonexistent-mfb-roots-test"
@@ -63,11 +65,7 @@ struct tmpdir {
 static int tmpdir_setup(void **state)
 {
     struct tmpdir *t = calloc(1, sizeof(*t));
-    const char *tmp = getenv("MFB_TEST_TMP");
-    if (tmp != NULL)
-        mkdir(tmp, 0755);
-    snprintf(t->dir, sizeof(t->dir), "%s/mysql_roots_XXXXXX", tmp != NULL ? tmp : "/tmp");
-    if (mkdtemp(t->dir) == NULL)
+    if (!mysql_test_mkdtemp("mysql_roots", t->dir, sizeof(t->dir)))
         return -1;
     snprintf(t->real, sizeof(t->real), "%s/real", t->dir);
     snprintf(t->link, sizeof(t->link), "%s/link", t->dir);
@@ -78,9 +76,7 @@ static int tmpdir_setup(void **state)
 static int tmpdir_teardown(void **state)
 {
     struct tmpdir *t = *state;
-    unlink(t->link);
-    rmdir(t->real);
-    rmdir(t->dir);
+    mysql_test_rm_rf(t->dir);
     free(t);
     return 0;
 }
@@ -98,9 +94,9 @@ static void test_resolve_symlink(void **state)
     free(via_link);
 
     struct mysql_roots roots = {0};
-    assert_int_equal(mysql_roots_add(&roots, "datadir", false, NULL, t->link, "link", NULL),
+    assert_int_equal(mysql_roots_add(&roots, "datadir", false, NULL, t->link, NULL, "link"),
                      MFB_OK);
-    assert_int_equal(mysql_roots_add(&roots, "innodb_log", false, NULL, t->real, "real", NULL),
+    assert_int_equal(mysql_roots_add(&roots, "innodb_log", false, NULL, t->real, NULL, "real"),
                      MFB_OK);
     assert_int_equal(mysql_roots_finish(&roots, NULL), MFB_OK);
     assert_int_equal(roots.count, 1);
@@ -119,7 +115,7 @@ static void test_contains(void **state)
 
 static void add(struct mysql_roots *r, const char *kind, bool numbered, const char *path)
 {
-    assert_int_equal(mysql_roots_add(r, kind, numbered, NX "/d", path, kind, NULL), MFB_OK);
+    assert_int_equal(mysql_roots_add(r, kind, numbered, NX "/d", path, NULL, "%s", kind), MFB_OK);
 }
 
 static void test_reduce(void **state)
@@ -192,9 +188,9 @@ static void test_names_and_ties(void **state)
 static void test_add_file(void **state)
 {
     struct mysql_roots r = {0};
-    assert_int_equal(mysql_roots_add_file(&r, "binlog", false, NX "/d", "mysql-bin", "why", NULL),
+    assert_int_equal(mysql_roots_add_file(&r, "binlog", false, NX "/d", "mysql-bin", NULL, "why"),
                      MFB_OK);
-    assert_int_equal(mysql_roots_add_file(&r, "tablespace", true, NX "/d", "/t.ibd", "why", NULL),
+    assert_int_equal(mysql_roots_add_file(&r, "tablespace", true, NX "/d", "/t.ibd", NULL, "why"),
                      MFB_OK);
     assert_string_equal(r.locations[0].path, NX "/d");
     assert_string_equal(r.locations[1].path, "/");

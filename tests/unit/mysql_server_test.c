@@ -24,6 +24,8 @@
 
 #include "unit.h"
 
+#include "mysql_unit.h"
+
 #include "common/fsutil.h"
 #include "mysql/client.h"
 #include "mysql/clock.h"
@@ -43,7 +45,6 @@ struct server {
     const char *pid_file;
     const char *datadir;
     const char *binlog_dir; /* where the wrapper put the binary logs, or NULL */
-    const char *tmp;
     char start_cmd[1024];
     struct mysql_endpoint ep;
 };
@@ -61,7 +62,6 @@ static int group_setup(void **state)
     s->pid_file = getenv("MFB_MARIADB_PID_FILE");
     s->datadir = getenv("MFB_MARIADB_DATADIR");
     s->binlog_dir = getenv("MFB_TEST_MYSQL_BINLOG_DIR");
-    s->tmp = getenv("MFB_TEST_TMP") != NULL ? getenv("MFB_TEST_TMP") : "/tmp";
     snprintf(s->start_cmd, sizeof(s->start_cmd), "mariadbd --defaults-file=%s &",
              getenv("MFB_MARIADB_SERVER_CNF"));
     struct mfb_error err = {0};
@@ -214,10 +214,8 @@ static int ext_setup(void **state)
         return 0;
     struct ext_dirs *x = calloc(1, sizeof(*x));
     x->s = s;
-    mkdir(s->tmp, 0755);
-    snprintf(x->innodb, sizeof(x->innodb), "%s/mysql_ext_XXXXXX", s->tmp);
-    snprintf(x->aria, sizeof(x->aria), "%s/mysql_aria_XXXXXX", s->tmp);
-    if (mkdtemp(x->innodb) == NULL || mkdtemp(x->aria) == NULL)
+    if (!mysql_test_mkdtemp("mysql_ext", x->innodb, sizeof(x->innodb)) ||
+        !mysql_test_mkdtemp("mysql_aria", x->aria, sizeof(x->aria)))
         return -1;
     *state = x;
     return 0;
@@ -234,9 +232,8 @@ static int ext_teardown(void **state)
         mysql_client_exec(c, "DROP USER IF EXISTS 'mfb_noproc'@'localhost'", NULL);
     }
     mysql_client_close(c);
-    char cmd[1200];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", x->innodb, x->aria);
-    mysql_command_run_shell(cmd, "cleanup", 30000, NULL, NULL, NULL);
+    mysql_test_rm_rf(x->innodb);
+    mysql_test_rm_rf(x->aria);
     *state = x->s;
     free(x);
     return 0;

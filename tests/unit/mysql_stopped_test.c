@@ -164,8 +164,33 @@ static void test_timeout_names_what_is_left(void **state)
     assert_string_equal(err.message, expect);
     assert_string_equal(err.hint, "the process is gone but left its pid file: it did not shut "
                                   "down cleanly; read its error log before removing the pid file");
+    /* With a long timeout, the wait ends soon after the process is gone:
+     * a pid file left behind will not go away by waiting. */
+    mfb_error_clear(&err);
+    assert_int_equal(mysql_wait_stopped(&f->watch, 600000, NULL, NULL, &err), MFB_ERR_TIMEOUT);
+    snprintf(expect, sizeof(expect),
+             "the server did not stop cleanly: its process %d has exited, but pid file '%s' "
+             "still exists",
+             (int)f->watch.pid, f->pid_file);
+    assert_string_equal(err.message, expect);
 
+    /* A socket answering after the process exited: someone started it again. */
+    close(f->listen_fd);
+    f->listen_fd = -1;
     unlink(f->pid_file);
+    struct mysql_stop_watch tcp_watch = f->watch;
+    tcp_watch.host = "127.0.0.1";
+    tcp_watch.port = f->tcp_port;
+    mfb_error_clear(&err);
+    assert_int_equal(mysql_wait_stopped(&tcp_watch, 600000, NULL, NULL, &err), MFB_ERR_TIMEOUT);
+    snprintf(expect, sizeof(expect),
+             "the server did not stop cleanly: its process %d has exited, but 127.0.0.1:%u still "
+             "accepts connections",
+             (int)f->watch.pid, f->tcp_port);
+    assert_string_equal(err.message, expect);
+    assert_string_equal(err.hint, "another server process answers in its place: is a supervisor "
+                                  "(mysqld_safe, systemd's Restart=) starting it again?");
+
     assert_int_equal(mysql_wait_stopped(&f->watch, 100, NULL, NULL, NULL), MFB_OK);
 }
 

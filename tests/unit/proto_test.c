@@ -118,8 +118,10 @@ static void test_errors_and_paths(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_names),  cmocka_unit_test(test_directories),
-        cmocka_unit_test(test_ids),    cmocka_unit_test(test_chunks),
+        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_directories),
+        cmocka_unit_test(test_ids),
+        cmocka_unit_test(test_chunks),
         cmocka_unit_test(test_errors_and_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -34,7 +34,8 @@ static void test_layout_rejects(void **state)
 {
     struct mfb_error err = {0};
     assert_int_equal(layout_check("{client}/{nope}", &err), MFB_ERR_INVALID);
-    assert_string_equal(err.message, "layout '{client}/{nope}' has an unknown placeholder '{nope}'");
+    assert_string_equal(err.message,
+                        "layout '{client}/{nope}' has an unknown placeholder '{nope}'");
     assert_int_equal(layout_check("/abs/{client}", NULL), MFB_ERR_INVALID);
     assert_int_equal(layout_check("{client", NULL), MFB_ERR_INVALID);
     assert_int_equal(layout_check("a}b", NULL), MFB_ERR_INVALID);

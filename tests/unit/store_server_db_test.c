@@ -119,8 +119,12 @@ static void test_uploads_backups_policies(void **state)
     struct srv_client c;
     assert_int_equal(server_db_client_by_name(db, "db1", &c, NULL), MFB_OK);
 
-    struct srv_upload u = {.client_id = c.id, .size_known = true, .size = 3 << 20,
-                           .chunk_size = 1 << 20, .created = 1, .updated = 1};
+    struct srv_upload u = {.client_id = c.id,
+                           .size_known = true,
+                           .size = 3 << 20,
+                           .chunk_size = 1 << 20,
+                           .created = 1,
+                           .updated = 1};
     snprintf(u.id, sizeof(u.id), "u_0123456789abcdef0123456789abcdef");
     snprintf(u.instance, sizeof(u.instance), "prod");
     snprintf(u.name, sizeof(u.name), "a.zip");

@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# bench/transfer.sh - how fast `mfb push` moves a large file over TLS on
+# loopback, next to `curl -T` to nginx (a WebDAV PUT location).
+#
+# In one run, on the same file (2 GiB of random bytes; BENCH_TRANSFER_MB to
+# change), each of these is measured BENCH_RUNS times (default 2),
+# interleaved so that they share whatever else the machine is doing:
+#   curl     curl -T FILE https://127.0.0.1:P/dav/FILE   -> nginx
+#   mfb>ngx  mfb push -> nginx standing in for a receiver: chunk PUTs go to
+#            the same DAV module, the JSON endpoints are canned answers. The
+#            server side does the same work as for curl, so this isolates
+#            the client's cost (two SHA-256 passes and N connections).
+#   mfb      mfb push -> mfb-server serve (the real receiver: it also hashes
+#            every byte twice, fsyncs each chunk and publishes the file)
+# Both servers keep their files on tmpfs (/dev/shm) when it has room, so the
+# figures compare CPU and protocol, not this machine's disk; set BENCH_DIR
+# to measure on a disk instead.
+#
+# Reported per run: MB/s (10^6 bytes per second of wall time), and the CPU
+# seconds per GB (10^9 bytes) of the client (GNU time: user + system) and of
+# the server (utime + stime from /proc/PID/stat, summed over nginx's master
+# and workers). The best run of each counts.
+#
+# Goal (issue 3): mfb >= 0.8x curl-to-nginx throughput with 4 connections.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+MFB=${MFB:-$ROOT/build/mfb}
+MFB_SERVER=${MFB_SERVER:-$ROOT/build/mfb-server}
+SIZE_MB=${BENCH_TRANSFER_MB:-2048}
+RUNS=${BENCH_RUNS:-2}
+CONNECTIONS=${BENCH_CONNECTIONS:-4}
+CHUNK=${BENCH_CHUNK:-16M}
+
+for tool in "$MFB" curl nginx openssl python3 /usr/bin/time; do
+  command -v "$tool" >/dev/null || { echo "bench/transfer.sh: $tool is missing (run make deps)" >&2; exit 1; }
+done
+
+need_kb=$((SIZE_MB * 1024 * 4))
+if [ -n "${BENCH_DIR:-}" ]; then
+  base=$BENCH_DIR
+elif [ "$(df -Pk /dev/shm 2>/dev/null | awk 'NR==2 {print $4}')" -gt "$need_kb" ] 2>/dev/null; then
+  base=/dev/shm
+else
+  base=$ROOT/bench/out
+fi
+mkdir -p "$base"
+WORK=$(mktemp -d "$base/mfb-transfer.XXXXXX")
+chmod 755 "$WORK" # nginx workers run as another user
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  [ -n "${BENCH_KEEP:-}" ] || rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+wait_port() { # PORT
+  for _ in $(seq 100); do
+    python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $1), 1)" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+ticks=$(getconf CLK_TCK)
+cpu_of() { # PID... -> CPU seconds (utime + stime) of those processes
+  local total=0 p
+  for p in "$@"; do
+    [ -r "/proc/$p/stat" ] || continue
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+  done
+  echo "$total $ticks" | awk '{printf "%.3f", $1 / $2}'
+}
+
+echo "bench/transfer.sh: $SIZE_MB MiB, $CONNECTIONS connections, chunk $CHUNK, $RUNS runs each, files in $base"
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+
+FILE=$WORK/data.bin
+head -c $((SIZE_MB * 1048576)) /dev/urandom >"$FILE"
+BYTES=$(stat -c %s "$FILE")
+SHA=$(openssl dgst -sha256 -r "$FILE" | cut -c1-64)
+cat "$FILE" >/dev/null # warm the page cache
+
+# -- nginx: a DAV PUT location for curl, and a stand-in receiver for mfb ---------
+NGX=$WORK/nginx
+mkdir -p "$NGX"/{data,tmp,logs}
+chmod 777 "$NGX/data" "$NGX/tmp"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$NGX/key.pem" \
+  -out "$NGX/cert.pem" -days 2 -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>/dev/null
+NGX_FP=$(openssl x509 -noout -fingerprint -sha256 -in "$NGX/cert.pem" | cut -d= -f2)
+NGX_PORT=$(free_port)
+CHUNK_BYTES=$(python3 -c "import re,sys; m=re.fullmatch(r'(\d+)([KMG]?)', '$CHUNK'); print(int(m[1]) << {'':0,'K':10,'M':20,'G':30}[m[2]])")
+cat >"$NGX/nginx.conf" <<EOF
+worker_processes $(nproc);
+daemon off;
+error_log $NGX/logs/error.log warn;
+pid $NGX/nginx.pid;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path $NGX/tmp;
+  client_max_body_size 0;
+  server {
+    listen 127.0.0.1:$NGX_PORT ssl;
+    ssl_certificate $NGX/cert.pem;
+    ssl_certificate_key $NGX/key.pem;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    root $NGX/data;
+    location /dav/ { dav_methods PUT; create_full_put_path on; }
+    location = /v1/uploads {
+      default_type application/json;
+      return 201 '{"upload_id":"u_bench","chunk_size":$CHUNK_BYTES,"size":$BYTES}';
+    }
+    location /v1/uploads/u_bench/chunks/ { dav_methods PUT; create_full_put_path on; }
+    location = /v1/uploads/u_bench/complete {
+      default_type application/json;
+      return 201 '{"backup_id":"b_bench","name":"data.bin","path":"data.bin","size":$BYTES,"sha256":"$SHA"}';
+    }
+  }
+}
+EOF
+nginx -p "$NGX" -c "$NGX/nginx.conf" &
+NGX_PID=$!
+pids+=("$NGX_PID")
+wait_port "$NGX_PORT" || { echo "nginx did not start: $(cat "$NGX/logs/error.log")" >&2; exit 1; }
+printf 'bench' >"$WORK/token"
+chmod 600 "$WORK/token"
+
+# -- mfb-server, when it is there ---------------------------------------------------
+SRV=$WORK/receiver
+SRV_PID=
+if [ -x "$MFB_SERVER" ] && "$MFB_SERVER" init --db "$SRV/db/rx.db" --storage "$SRV/store" --json \
+  >"$WORK/init.json" 2>"$WORK/init.err"; then
+  SRV_FP=$(python3 -c "import json; print(json.load(open('$WORK/init.json'))['fingerprint'])")
+  "$MFB_SERVER" client add bench --db "$SRV/db/rx.db" 2>/dev/null | tr -d '\n' >"$WORK/srv-token"
+  chmod 600 "$WORK/srv-token"
+  SRV_PORT=$(free_port)
+  "$MFB_SERVER" serve --db "$SRV/db/rx.db" --log-level warn --listen "127.0.0.1:$SRV_PORT" \
+    >"$WORK/serve.log" 2>&1 &
+  SRV_PID=$!
+  pids+=("$SRV_PID")
+  wait_port "$SRV_PORT" || { echo "mfb-server did not start: $(cat "$WORK/serve.log")" >&2; SRV_PID=; }
+else
+  echo "mfb-server: not usable here ($(head -c 200 "$WORK/init.err" 2>/dev/null)); measuring the client only"
+fi
+
+# -- measuring ---------------------------------------------------------------------
+RESULTS=$WORK/results
+: >"$RESULTS"
+measure() { # NAME SERVER_PIDS -- COMMAND...
+  local name=$1 spids=$2
+  shift 3
+  local before after
+  # shellcheck disable=SC2086
+  before=$(cpu_of $spids)
+  if ! /usr/bin/time -f '%e %U %S' -o "$WORK/time" "$@" >"$WORK/out" 2>"$WORK/err"; then
+    echo "$name: FAILED: $(tail -3 "$WORK/err")" >&2
+    return 1
+  fi
+  # shellcheck disable=SC2086
+  after=$(cpu_of $spids)
+  read -r wall user sys <"$WORK/time"
+  awk -v n="$name" -v b="$BYTES" -v w="$wall" -v u="$user" -v s="$sys" -v s0="$before" -v s1="$after" \
+    'BEGIN { gb = b / 1e9; printf "%-8s %8.1f MB/s   client %5.2f s/GB   server %5.2f s/GB   (%.2f s)\n",
+             n, b / 1e6 / w, (u + s) / gb, (s1 - s0) / gb, w }' | tee -a "$RESULTS"
+}
+
+ngx_pids() { echo "$NGX_PID $(pgrep -P "$NGX_PID" | tr '\n' ' ')"; }
+
+for run in $(seq "$RUNS"); do
+  rm -f "$NGX/data/dav/data.bin"
+  measure curl "$(ngx_pids)" -- curl -sS --fail -T "$FILE" --cacert "$NGX/cert.pem" \
+    "https://127.0.0.1:$NGX_PORT/dav/data.bin"
+  measure 'mfb>ngx' "$(ngx_pids)" -- "$MFB" push "$FILE" --log-level warn \
+    --url "https://127.0.0.1:$NGX_PORT" --token-file "$WORK/token" --fingerprint "$NGX_FP" \
+    --instance bench --chunk-size "$CHUNK" --connections "$CONNECTIONS"
+  if [ -n "$SRV_PID" ]; then
+    measure mfb "$SRV_PID" -- "$MFB" push "$FILE" --log-level warn \
+      --url "https://127.0.0.1:$SRV_PORT" --token-file "$WORK/srv-token" --fingerprint "$SRV_FP" \
+      --instance bench --name "run$run.bin" --chunk-size "$CHUNK" --connections "$CONNECTIONS"
+    rm -rf "${SRV:?}/store/bench"
+  fi
+done
+
+echo
+best() { grep "^$1 " "$RESULTS" | sort -k2 -n -r | head -1 | awk '{print $2}'; }
+curl_best=$(best curl)
+for name in 'mfb>ngx' mfb; do
+  b=$(best "$name")
+  [ -n "$b" ] && awk -v n="$name" -v b="$b" -v c="$curl_best" \
+    'BEGIN { printf "best %-8s %8.1f MB/s = %.2fx curl-to-nginx (%.1f MB/s)%s\n", n, b, b / c, c,
+             n == "mfb" ? (b / c >= 0.8 ? "  goal >= 0.8x: met" : "  goal >= 0.8x: NOT met") : "" }'
+done

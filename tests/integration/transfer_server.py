@@ -1,0 +1,137 @@
+"""transfer_server.py - `mfb push` and `mfb fetch` against the real receiver
+(`mfb-server serve` over TLS, pinned by the fingerprint `init` printed).
+
+A push lands as a published backup whose .sha256 file agrees; fetch brings
+it back byte for byte; kill -9 of the client mid-push, then --resume,
+re-sends at most the chunks that were in flight; a wrong token and a wrong
+fingerprint are refused with one clear line; a resume that finds a chunk on
+the receiver differing from the local file asks to replace it."""
+
+import os
+import shlex
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.environ.get("MFB_TEST_LIB", os.path.join(os.path.dirname(__file__),
+                                                               "..", "lib")))
+from server_testlib import Receiver  # noqa: E402
+from transfer_testlib import MFB, MiB, TransferTest, main  # noqa: E402
+
+
+class RealServerTest(TransferTest):
+    def setUp(self):
+        super().setUp()  # also gives a fake receiver, unused here
+        self.srv = Receiver(tmp=os.path.join(self.tmp, "receiver"))
+        os.makedirs(self.srv.dir)
+        self.addCleanup(self.srv.stop)
+        self.srv.init()
+        self.token = self.srv.add_client("db1")
+        self.srv_token_file = self.write_secret("db1.token", self.token)
+        self.srv.start()
+        self.url = "https://127.0.0.1:%d" % self.srv.port
+
+    def target(self, fingerprint=None, token_file=None):
+        return ["--url", self.url, "--token-file", token_file or self.srv_token_file,
+                "--fingerprint", fingerprint or self.srv.fingerprint]
+
+    def push(self, path, *extra):
+        return self.run_mfb([MFB, "push", path] + self.target() + ["--instance", "prod"] +
+                            list(extra))
+
+    def stored_chunks(self, uid):
+        status, j = self.srv.json("GET", "/v1/uploads/" + uid, self.token)
+        self.assertEqual(status, 200, j)
+        return {c["index"] for c in j["chunks"]}
+
+    def test_push_then_fetch(self):
+        path = self.make_file("Data.zip", 7 * MiB + 4321)
+        res = self.push(path, "--chunk-size", "1M", "--directory", "nightly")
+        self.assert_ok(res)
+        out = self.fields(res.stdout)
+        self.assertEqual(out["sha256"], self.sha256_of(path))
+        stored = os.path.join(self.srv.storage, out["path"])
+        self.assertEqual(self.sha256_of(stored), out["sha256"])
+        check = subprocess.run(["sha256sum", "-c", os.path.basename(stored) + ".sha256"],
+                               cwd=os.path.dirname(stored), capture_output=True, text=True)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        # The resume state is gone once complete (5.5): no chunks left.
+        uid = self.upload_id(res.stderr)
+        status, j = self.srv.json("GET", "/v1/uploads/" + uid, self.token)
+        self.assertEqual((status, j["complete"], j["chunks"], j["backup_id"]),
+                         (200, True, [], out["backup_id"]))
+        # Resuming a completed upload just returns its backup.
+        res = self.run_mfb([MFB, "push", "--resume", uid, path] + self.target())
+        self.assert_ok(res)
+        self.assertEqual(self.fields(res.stdout)["backup_id"], out["backup_id"])
+
+        restored = os.path.join(self.tmp, "restored.zip")
+        res = self.run_mfb([MFB, "fetch", out["backup_id"], restored] + self.target())
+        self.assert_ok(res)
+        self.assertEqual(self.sha256_of(restored), self.sha256_of(path))
+
+    def test_kill_9_client_then_resume(self):
+        path = self.make_file("Data.zip", 48 * MiB)
+        proc = subprocess.Popen([MFB, "push", path] + self.target() +
+                                ["--instance", "prod", "--chunk-size", "1M", "-j", "2"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(proc.stderr.close)
+        uid = self.upload_id(proc.stderr.readline())
+        self.assertIsNotNone(uid)
+        end = time.monotonic() + 30
+        while time.monotonic() < end and len(self.stored_chunks(uid)) < 3:
+            time.sleep(0.01)
+        proc.kill()
+        proc.wait()
+        before = self.stored_chunks(uid)
+        if len(before) == 48:
+            self.skipTest("the push finished before it could be killed")
+        res = self.run_mfb([MFB, "push", "--resume", uid, path] + self.target() + ["--json"])
+        self.assert_ok(res)
+        self.assertIn('"sha256":"%s"' % self.sha256_of(path), res.stdout)
+        self.assertIn('"chunks_verified":%d' % len(before), res.stdout)
+        # Everything not verified was sent; the receiver had every held chunk intact.
+        self.assertIn('"chunks_sent":%d' % (48 - len(before)), res.stdout)
+        self.assertIn('"chunks_replaced":0', res.stdout)
+
+    def test_wrong_token_and_fingerprint(self):
+        path = self.make_file("Data.zip", 1000)
+        bad = self.write_secret("bad.token", "f" * 64)
+        res = self.run_mfb([MFB, "push", path] + self.target(token_file=bad) +
+                           ["--instance", "prod"])
+        self.assertEqual(res.returncode, 1)
+        errors = self.error_lines(res.stderr)
+        self.assertEqual(len(errors), 1, res.stderr)
+        self.assertTrue(errors[0].startswith(
+            "mfb: error: cannot open the upload: the receiver answered 401 unauthorized"),
+            errors[0])
+        wrong = "00:" + self.srv.fingerprint[3:]
+        res = self.run_mfb([MFB, "push", path] + self.target(fingerprint=wrong) +
+                           ["--instance", "prod"])
+        self.assertEqual(res.returncode, 1)
+        self.assertIn("expected %s, presented %s" % (wrong, self.srv.fingerprint), res.stderr)
+
+    def test_resume_with_a_changed_chunk(self):
+        # The receiver holds three chunks of one file; the resume is run with
+        # another file of the same size, so every chunk differs.
+        path = self.make_file("Data.zip", 3 * MiB)
+        path2 = self.make_file("Data2.zip", 3 * MiB, seed=5)
+        uid = self.srv.open_upload(self.token, size=3 * MiB, chunk_size=MiB)
+        with open(path, "rb") as f:
+            for i in range(3):
+                status, j = self.srv.put_chunk(self.token, uid, i, f.read(MiB))
+                self.assertEqual(status, 201, j)
+        res = self.run_mfb([MFB, "push", "--resume", uid, path2] + self.target())
+        if res.returncode == 0:  # the receiver can replace chunks (DELETE of a chunk)
+            self.assertEqual(self.fields(res.stdout)["sha256"], self.sha256_of(path2))
+            return
+        self.assertEqual(res.returncode, 1)
+        self.assertIn("cannot replace it (it does not support DELETE of a chunk)", res.stderr)
+        resume = [l for l in res.stderr.splitlines() if l.startswith("  mfb push --resume")]
+        self.assertEqual(len(resume), 1)
+        self.assertEqual(shlex.split(resume[0])[3], uid)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+/*
+ * server_session_test.c - many chunks of one upload received at once on
+ * different threads, with the hasher threads catching the running hash up
+ * (src/server/session.c under concurrency; run under TSan by check-tsan).
+ */
+#include "unit.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "common/digest.h"
+#include "server/api.h"
+#include "server/server.h"
+
+#define TOKEN "1111111111111111111111111111111111111111111111111111111111111111"
+#define CHUNK (1u << 20)
+#define CHUNKS 24
+#define THREADS 8
+
+static struct server srv;
+static char *data;
+static char upload_id[64];
+
+struct hdrs {
+    const char *kv[8];
+};
+
+static const char *lookup(void *ctx, const char *name)
+{
+    struct hdrs *h = ctx;
+    for (int i = 0; h->kv[i]; i += 2) {
+        if (strcasecmp(h->kv[i], name) == 0)
+            return h->kv[i + 1];
+    }
+    return NULL;
+}
+
+static unsigned run(const char *method, const char *url, const char *digest, const char *body,
+                    size_t len, char *out, size_t out_len)
+{
+    char cl[32];
+    snprintf(cl, sizeof(cl), "%zu", len);
+    struct hdrs h = {{"Authorization", "Bearer " TOKEN, "Content-Length", cl,
+                      digest ? "Content-Digest" : NULL, digest, NULL, NULL}};
+    struct api_request req = {method, url, lookup, NULL, &h};
+    bool decided;
+    struct api_call *c = api_begin(&srv, &req, &decided);
+    for (size_t off = 0; !decided && off < len; off += 16384)
+        api_body(c, body + off, len - off < 16384 ? len - off : 16384);
+    struct api_response resp;
+    api_finish(c, &resp);
+    if (out)
+        snprintf(out, out_len, "%.*s", (int)resp.body_len, resp.body ? resp.body : "");
+    unsigned status = resp.status;
+    api_response_release(&resp);
+    api_call_free(c);
+    return status;
+}
+
+/* Worker thread: sends chunks t, t+THREADS, ... */
+static void *sender(void *arg)
+{
+    int t = (int)(intptr_t)arg;
+    for (int i = CHUNKS - 1 - t; i >= 0; i -= THREADS) {
+        char url[128], dh[80];
+        uint8_t d[SHA256_LEN];
+        sha256_buffer(data + (size_t)i * CHUNK, CHUNK, d);
+        content_digest_format(d, dh, sizeof(dh));
+        snprintf(url, sizeof(url), "/v1/uploads/%s/chunks/%d", upload_id, i);
+        if (run("PUT", url, dh, data + (size_t)i * CHUNK, CHUNK, NULL, 0) != 201)
+            return (void *)1;
+    }
+    return NULL;
+}
+
+static void test_parallel_chunks_one_upload(void **state)
+{
+    const char *base = getenv("MFB_TEST_TMP");
+    char dir[1024], path[1100];
+    snprintf(dir, sizeof(dir), "%s/server-session-XXXXXX", base && *base ? base : "/tmp");
+    mkdir(base && *base ? base : "/tmp", 0755);
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/catalog.db", dir);
+    struct server_db *db;
+    assert_int_equal(server_db_open(path, true, &db, NULL), MFB_OK);
+    uint8_t h[SHA256_LEN];
+    sha256_buffer(TOKEN, 64, h);
+    assert_int_equal(server_db_client_add(db, "db1", h, 0, NULL), MFB_OK);
+    struct server_config cfg = {.max_chunk = 64u << 20, .upload_expiry_s = 3600};
+    snprintf(cfg.storage, sizeof(cfg.storage), "%s/store", dir);
+    snprintf(cfg.layout, sizeof(cfg.layout), "{client}");
+    assert_int_equal(server_open(&srv, db, &cfg, 2, NULL), MFB_OK);
+
+    size_t size = (size_t)CHUNKS * CHUNK;
+    data = malloc(size);
+    for (size_t i = 0; i < size; i++)
+        data[i] = (char)(i * 2654435761u >> 13);
+    char out[512], body[256];
+    snprintf(body, sizeof(body),
+             "{\"instance\":\"p\",\"name\":\"par.zip\",\"size\":%zu,\"chunk_size\":%u}", size,
+             CHUNK);
+    assert_int_equal(run("POST", "/v1/uploads", NULL, body, strlen(body), out, sizeof(out)), 201);
+    char *id = strstr(out, "\"upload_id\":\"");
+    assert_non_null(id);
+    snprintf(upload_id, sizeof(upload_id), "%.34s", id + 13);
+
+    pthread_t threads[THREADS];
+    for (int t = 0; t < THREADS; t++)
+        pthread_create(&threads[t], NULL, sender, (void *)(intptr_t)t);
+    for (int t = 0; t < THREADS; t++) {
+        void *rc;
+        pthread_join(threads[t], &rc);
+        assert_null(rc);
+    }
+    uint8_t d[SHA256_LEN];
+    char hex[SHA256_HEX_LEN + 1], url[128];
+    sha256_buffer(data, size, d);
+    digest_to_hex(d, hex);
+    snprintf(body, sizeof(body), "{\"size\":%zu,\"sha256\":\"%s\"}", size, hex);
+    snprintf(url, sizeof(url), "/v1/uploads/%s/complete", upload_id);
+    assert_int_equal(run("POST", url, NULL, body, strlen(body), out, sizeof(out)), 201);
+    assert_non_null(strstr(out, hex));
+    assert_int_equal(session_count(srv.sessions), 0);
+
+    server_close(&srv);
+    server_db_close(db);
+    free(data);
+    char cmd[1200];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parallel_chunks_one_upload),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
