@@ -82,11 +82,11 @@ echo "warming the page cache (tar cf - > /dev/null) ..." >&2
 tar cf - -C "$DATA" . >/dev/null
 echo "running (each tool $RUNS time(s)) ..." >&2
 measure "read: tar cf - > /dev/null" /dev/null "tar cf - -C '$DATA' . >/dev/null"
-measure "mfb archive create (default)" "$OUT/mfb.zip" "'$MFB' archive create '$DATA' '$OUT/mfb.zip' >/dev/null"
+measure "mfb archive create (default)" "$OUT/mfb.zip" "'$MFB' archive create --log-level warn '$DATA' '$OUT/mfb.zip' >/dev/null"
 "$MFB" archive test "$OUT/mfb.zip" >/dev/null || { echo "mfb archive test failed on its own output" >&2; exit 1; }
 mfb_default_size=$(stat -c %s "$OUT/mfb.zip")
 rm -f "$OUT/mfb.zip"
-measure "mfb archive create --level 1" "$OUT/mfb1.zip" "'$MFB' archive create '$DATA' '$OUT/mfb1.zip' --level 1 >/dev/null"
+measure "mfb archive create --level 1" "$OUT/mfb1.zip" "'$MFB' archive create --log-level warn '$DATA' '$OUT/mfb1.zip' --level 1 >/dev/null"
 rm -f "$OUT/mfb1.zip"
 measure "zip -r (default, -6)" "$OUT/zip.zip" "cd '$DATA' && zip -q -r '$OUT/zip.zip' ."
 rm -f "$OUT/zip.zip"
