@@ -44,6 +44,7 @@
 #include "mysql/control.h"
 #include "mysql/discover.h"
 #include "mysql/stopped.h"
+#include "proto/proto.h"
 #include "transfer/backup_list.h"
 
 #define CONNECT_MS 10000           /* the first look at the server */
@@ -149,7 +150,7 @@ static mfb_status find_backup(struct run *r, struct mfb_error *err)
     const struct backup_entry *e = st == MFB_OK ? backup_list_find(&list, o->backup) : NULL;
     if (e != NULL) {
         r->res->backup = e->info;
-    } else if (st == MFB_OK && strncmp(o->backup, "b_", 2) == 0 && receiver_id_valid(o->backup)) {
+    } else if (st == MFB_OK && proto_id_valid(o->backup, 'b')) {
         /* an id of another instance's backup: cloning one server onto another */
         struct mfb_error local = {0};
         st = receiver_backup_get(conn, o->backup, &r->res->backup, &local);

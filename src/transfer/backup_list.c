@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/proto.h"
+
 static bool copy_text(json_t *obj, const char *key, char *out, size_t cap, bool required)
 {
     json_t *v = json_object_get(obj, key);
@@ -28,7 +30,7 @@ static const char *parse_entry(json_t *o, struct backup_entry *e)
     if (!json_is_object(o))
         return "backups[]";
     if (!copy_text(o, "backup_id", e->info.backup_id, sizeof(e->info.backup_id), true) ||
-        !receiver_id_valid(e->info.backup_id))
+        !proto_id_valid(e->info.backup_id, 'b'))
         return "backup_id";
     json_t *size = json_object_get(o, "size");
     if (!json_is_integer(size) || json_integer_value(size) < 0)

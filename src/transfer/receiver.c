@@ -262,8 +262,9 @@ mfb_status receiver_chunk_delete(struct transfer_conn *conn, const char *upload_
 mfb_status receiver_upload_abandon(struct transfer_conn *conn, const char *upload_id,
                                    struct mfb_error *err)
 {
-    if (!receiver_id_valid(upload_id))
-        return mfb_error_set(err, MFB_ERR_USAGE, "'%s' is not a valid upload id", upload_id);
+    mfb_status idst = check_id(upload_id, 'u', err);
+    if (idst != MFB_OK)
+        return idst;
     char path[256];
     snprintf(path, sizeof(path), "/v1/uploads/%s", upload_id);
     struct http_request req = {
