@@ -604,22 +604,50 @@ static void set_hint(struct mfb_error *err, const char *text)
     err->hint_is_generic = false;
 }
 
+/* The server's error log as a path ("" when it logs elsewhere). */
+static void error_log_path(const struct run *r, char *out, size_t len)
+{
+    const char *log = r->info ? mysql_rows_lookup(r->info->variables, "log_error") : NULL;
+    out[0] = '\0';
+    if (log == NULL || log[0] == '\0' || strcmp(log, "stderr") == 0)
+        return;
+    if (log[0] == '/')
+        snprintf(out, len, "%s", log);
+    else /* relative to the datadir, as the server resolves it */
+        snprintf(out, len, "%s/%s", r->info->datadir,
+                 log[0] == '.' && log[1] == '/' ? log + 2 : log);
+}
+
 /* The way back failed: what is where, and the commands that finish it. */
 static void critical(struct run *r, struct mfb_error *err, const char *what)
 {
-    char text[4 * PATH_MAX + 1600];
-    size_t len = (size_t)snprintf(text, sizeof(text),
-                                  "CRITICAL: %.*s. Recover by hand: stop the "
-                                  "server",
-                                  1000, what);
+    char text[8 * PATH_MAX + 1600];
+    size_t len =
+        (size_t)snprintf(text, sizeof(text), "CRITICAL: %.*s. Recover by hand:", 1000, what);
+    bool moves = false;
     for (size_t i = 0; i < r->plan.count && len < sizeof(text); i++) {
         const struct root_state *rs = &r->roots[i];
-        if (rs->moved)
+        if (!rs->moved)
+            continue;
+        struct stat sb;
+        char failed[PATH_MAX];
+        if (!moves)
+            len += (size_t)snprintf(text + len, sizeof(text) - len, " stop the server");
+        moves = true;
+        if (len < sizeof(text) && lstat(rs->plan->dest, &sb) == 0 &&
+            swap_sibling(rs->plan->dest, SWAP_FAILED_SUFFIX, r->stamp, failed, sizeof(failed),
+                         NULL) == MFB_OK)
+            len += (size_t)snprintf(text + len, sizeof(text) - len, "; mv '%.*s' '%.*s'",
+                                    PATH_MAX / 2, rs->plan->dest, PATH_MAX / 2, failed);
+        if (len < sizeof(text))
             len += (size_t)snprintf(text + len, sizeof(text) - len, "; mv '%.*s' '%.*s'",
                                     PATH_MAX / 2, rs->aside, PATH_MAX / 2, rs->plan->dest);
     }
+    char log[PATH_MAX];
+    error_log_path(r, log, sizeof(log));
     if (len < sizeof(text))
-        snprintf(text + len, sizeof(text) - len, "; start it and read its error log");
+        snprintf(text + len, sizeof(text) - len, "%sstart the server and read its error log%s%s",
+                 moves ? "; " : " ", log[0] ? " " : "", log);
     set_hint(err, text);
     log_error("restore", "critical=\"%s\"", text);
     job_event(r, CONFIG_LEVEL_ERROR, NULL, text);
@@ -630,7 +658,11 @@ static void roll_back(struct run *r, struct mfb_error *err)
     struct mfb_error e = {0};
     bool tried_restored = r->started; /* a server was started on the restored files */
     r->res->rolled_back = true;
-    say(r, NULL, "restore failed (%s); putting the old directories back", err->message);
+    bool changed = false;
+    for (size_t i = 0; i < r->plan.count; i++)
+        changed |= r->roots[i].moved || r->roots[i].touched;
+    say(r, NULL, "restore failed (%s); %s", err->message,
+        changed ? "putting the old directories back" : "starting the server again");
     if (tried_restored) {
         /* a server on the restored files may run, or half run: it must go first */
         if (!server_gone(r) && stop_now(r, NULL, NULL, &e) != MFB_OK && !server_gone(r)) {
@@ -671,15 +703,18 @@ static void roll_back(struct run *r, struct mfb_error *err)
         return;
     }
     char hint[sizeof(err->hint) + 2 * PATH_MAX];
-    size_t len = (size_t)snprintf(hint, sizeof(hint),
-                                  "the old directories were put back and the server answers");
+    size_t len = (size_t)snprintf(hint, sizeof(hint), "%s",
+                                  changed ? "the old directories were put back and the server "
+                                            "answers"
+                                          : "nothing was changed and the server answers");
     for (size_t i = 0; i < r->plan.count && len < sizeof(hint); i++)
         if (r->roots[i].failed)
             len +=
                 (size_t)snprintf(hint + len, sizeof(hint) - len, "; the restored files are in %.*s",
                                  PATH_MAX / 2, r->roots[i].failed_dir);
-    const char *log = r->info ? mysql_rows_lookup(r->info->variables, "log_error") : NULL;
-    if (len < sizeof(hint) && tried_restored && log != NULL && log[0] != '\0')
+    char log[PATH_MAX];
+    error_log_path(r, log, sizeof(log));
+    if (len < sizeof(hint) && tried_restored && log[0] != '\0')
         len += (size_t)snprintf(hint + len, sizeof(hint) - len,
                                 "; the server's error log %.*s says why they would not start",
                                 PATH_MAX / 2, log);

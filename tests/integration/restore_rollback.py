@@ -82,6 +82,34 @@ class RollbackTest(mfbtest.TempDirTestCase):
         self.assertFalse(os.path.exists(os.path.join(failed, "sbtest", "newer.ibd")))
         self.assertTrue(os.path.isfile(os.path.join(failed, "sbtest", "sbtest1.ibd")))
 
+    def test_server_does_not_come_back(self):
+        """The start fails on the restored files and again on the old ones: a
+        CRITICAL error naming what to do; the old directories are in place."""
+        flag = self.path("start-is-broken")
+        script = self.path("start.sh")
+        with open(script, "w") as f:
+            f.write("#!/bin/sh\nexit 1\n")
+        os.chmod(script, stat.S_IRWXU)
+        env = self.make_env(tables=1, rows=1000, start_cmd=script)
+        with open(script, "w") as f:
+            f.write("#!/bin/sh\n"
+                    f"if [ -e '{flag}' ]; then echo 'start is broken' >&2; exit 4; fi\n"
+                    f"{env.default_start_cmd()}\n")
+        bid = env.backup()
+        old = self.change_data()
+        open(flag, "w").close()
+        r = env.restore(bid, expect=1)
+        self.assertIn(f"mfb: error: start command '{script}' failed with exit status 4", r.stderr)
+        self.assertIn("HINT: CRITICAL: the old directories are back in place, but the server did "
+                      "not start: start command", r.stderr)
+        self.assertIn("Recover by hand: start the server and read its error log "
+                      f"{self.db.error_log}", r.stderr)
+        self.assertFalse(self.db.is_running())
+        self.assertEqual(self.env.asides(), [])
+        os.unlink(flag)
+        self.db.start()
+        self.assertEqual(self.db.checksum_tables(), old)
+
     def test_extraction_fails(self):
         env = self.make_env(tables=2, rows=5000)
         bid = env.backup()
