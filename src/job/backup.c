@@ -63,6 +63,9 @@
 #define METHOD_CHECK_TIMEOUT_MS 10000 /* systemctl cat, ... */
 #define QUICK_PING_MS 3000            /* "does it still answer?" after a failed stop */
 #define SECOND_PING_DELAY_MS 500
+#define QUICK_ATTEMPTS 3 /* receiver requests around the job: opening, abandoning */
+#define QUICK_RETRY_MS 30000
+#define QUICK_STALL_MS 15000
 #define VERIFY_INTERVAL_MS 25 /* between connection attempts after a start */
 
 /* Where restart_server is called from archive_and_upload. */
@@ -77,7 +80,7 @@ struct backup {
     struct backup_result *res;
     struct job_instance inst;
     struct job_target tgt;
-    struct transfer_client *quick; /* few retries: abandoning an upload */
+    struct transfer_client *quick; /* few retries: opening and abandoning the upload */
     struct job_lock lock;
     struct job_progress_hub hub;
     struct job_journal jr;
@@ -458,7 +461,8 @@ static mfb_status preflight(struct backup *b, struct mfb_error *err)
     json_object_set_new(b->metadata, "job", job_json(b, name));
 
     /* The receiver says now whether it can take the backup (507: no). */
-    st = transfer_conn_open(b->tgt.client, b->opt->cancel, &b->conn, err);
+    struct transfer_conn *conn = NULL;
+    st = transfer_conn_open(b->quick, b->opt->cancel, &conn, err);
     if (st != MFB_OK)
         return st;
     json_t *meta = upload_metadata(b, name);
@@ -471,8 +475,9 @@ static mfb_status preflight(struct backup *b, struct mfb_error *err)
         .expected_size = b->estimate,
         .metadata = meta,
     };
-    st = receiver_upload_create(b->conn, &req, &b->upload, err);
+    st = receiver_upload_create(conn, &req, &b->upload, err);
     json_decref(meta);
+    transfer_conn_close(conn);
     if (st != MFB_OK)
         return st;
     b->upload_open = true;
@@ -749,8 +754,10 @@ done:
 static mfb_status complete_upload(struct backup *b, struct mfb_error *err)
 {
     journal_step_begin(&b->jr, CONFIG_STEP_FINISH, 0);
-    mfb_status st = receiver_upload_complete(b->conn, b->upload.upload_id, b->upres.size,
-                                             b->upres.sha256, &b->backup, err);
+    mfb_status st = transfer_conn_open(b->tgt.client, b->opt->cancel, &b->conn, err);
+    if (st == MFB_OK)
+        st = receiver_upload_complete(b->conn, b->upload.upload_id, b->upres.size, b->upres.sha256,
+                                      &b->backup, err);
     if (st == MFB_OK) {
         b->stored = true;
         snprintf(b->jr.job.backup_id, sizeof(b->jr.job.backup_id), "%s", b->backup.backup_id);
@@ -952,10 +959,15 @@ mfb_status backup_run(const struct backup_options *opt, struct backup_result *re
     if (st == MFB_OK) {
         struct transfer_target tt;
         config_map_target(&b->tgt.record, &tt);
+        /* Opening and abandoning the upload must not hold the job up for
+         * the full retry policy: a few attempts, within half a minute. */
         struct transfer_settings quick = opt->transfer ? *opt->transfer : TRANSFER_SETTINGS_DEFAULT;
-        quick.retry.max_attempts = 2;
-        quick.retry.max_total_ms = 5000;
-        quick.stall_timeout_ms = 10000;
+        if (quick.retry.max_attempts > QUICK_ATTEMPTS)
+            quick.retry.max_attempts = QUICK_ATTEMPTS;
+        if (quick.retry.max_total_ms > QUICK_RETRY_MS)
+            quick.retry.max_total_ms = QUICK_RETRY_MS;
+        if (quick.stall_timeout_ms > QUICK_STALL_MS)
+            quick.stall_timeout_ms = QUICK_STALL_MS;
         st = transfer_client_create(&tt, &quick, &b->quick, err);
     }
     if (st == MFB_OK)
