@@ -237,6 +237,7 @@ static mfb_status restart_server(struct backup *b, struct mfb_error *err)
     journal_step_end(&b->jr, CONFIG_STEP_VERIFY);
     if (ps == MFB_OK) {
         b->down = false;
+        journal_defer(&b->jr, false);
         b->jr.job.downtime_ms = (int64_t)(up_ms - b->stop_issued_ms);
         b->res->downtime_ms = b->jr.job.downtime_ms;
         job_progress_server(&b->hub, false);
@@ -268,6 +269,7 @@ static mfb_status ensure_running(struct backup *b, struct mfb_error *err)
         mysql_sleep_ms(SECOND_PING_DELAY_MS, NULL) &&
         mysql_client_ping_until(&b->inst.endpoint, QUICK_PING_MS, 0, NULL, &ping, NULL) == MFB_OK) {
         b->down = false;
+        journal_defer(&b->jr, false);
         job_progress_server(&b->hub, false);
         journal_event(&b->jr, CONFIG_LEVEL_INFO, "stop",
                       "the server still runs and answers; nothing was archived");
@@ -545,6 +547,7 @@ static mfb_status stop_server(struct backup *b, struct mfb_error *err)
 
     uint64_t limit = timeout_of(b, CONFIG_TIMEOUT_STOP);
     journal_step_begin(&b->jr, CONFIG_STEP_STOP, 0);
+    journal_defer(&b->jr, true); /* no fsync of the job log while the server is down */
     b->stop_issued = true;
     b->down = true;
     b->stop_issued_ms = backoff_now_ms();
@@ -653,6 +656,9 @@ static mfb_status archive_and_upload(struct backup *b, enum restart_point rp, st
     if (st == MFB_OK) {
         archive_writer_set_metadata(w, b->metadata);
         st = file_sink_open(&fs, b->zip_path, &seal.inner, &aerr);
+        /* Data.zip is made durable only if it has to wait for a resume
+         * (sync_data_zip), after the server was started again. */
+        fs.defer_sync = true;
     }
     /* The uploader reads through a descriptor of its own: the sink's is
      * write-only and is closed when the archive is published. */
@@ -771,6 +777,22 @@ static mfb_status complete_upload(struct backup *b, struct mfb_error *err)
                           re.message);
     }
     journal_step_end(&b->jr, CONFIG_STEP_FINISH);
+    return st;
+}
+
+/* Makes a Data.zip that waits for `mfb resume` durable, before the job is
+ * recorded as pending_upload: a resume must never read a torn file. */
+static mfb_status sync_data_zip(struct backup *b, struct mfb_error *err)
+{
+    int fd = open(b->zip_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return mfb_error_errno(err, errno, MFB_ERR_IO, "cannot open '%s'", b->zip_path);
+    mfb_status st = MFB_OK;
+    if (fsync(fd) != 0)
+        st = mfb_error_errno(err, errno, MFB_ERR_IO, "cannot fsync '%s'", b->zip_path);
+    close(fd);
+    if (st == MFB_OK)
+        st = fs_fsync_dir_of(b->zip_path, false, err);
     return st;
 }
 
@@ -1048,6 +1070,7 @@ mfb_status backup_run(const struct backup_options *opt, struct backup_result *re
     }
 
 end:
+    journal_defer(&b->jr, false);
     if (b->stored && !b->restart_failed)
         status = CONFIG_JOB_SUCCEEDED;
     else if (b->restart_failed || !b->archive_done)
@@ -1057,8 +1080,17 @@ end:
     else
         status = cancelled(b) ? CONFIG_JOB_CANCELLED : CONFIG_JOB_PENDING_UPLOAD;
     if (status == CONFIG_JOB_PENDING_UPLOAD) {
-        snprintf(res->data_zip, sizeof(res->data_zip), "%s", b->zip_path);
-    } else if (!b->stored) {
+        struct mfb_error se = {0};
+        if (sync_data_zip(b, &se) != MFB_OK) {
+            journal_error(&b->jr, "upload", &se);
+            status = CONFIG_JOB_FAILED;
+        } else {
+            snprintf(res->data_zip, sizeof(res->data_zip), "%s", b->zip_path);
+        }
+    }
+    if (b->restart_failed && b->archive_done && !b->stored)
+        sync_data_zip(b, NULL); /* the recovery steps point at it */
+    if (status != CONFIG_JOB_PENDING_UPLOAD && !b->stored) {
         abandon_upload(b);
         if (b->job_dir[0] && !(b->restart_failed && b->archive_done))
             spool_remove_tree(b->job_dir, NULL);
