@@ -11,11 +11,11 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli/commands.h"
 #include "cli/config_cli.h"
 #include "cli/job_cli.h"
-#include "cli/transfer_opts.h"
 #include "common/parse.h"
 #include "job/backup.h"
 
@@ -57,40 +57,26 @@ static void print_result(const struct cli_args *args, const struct backup_result
 
 static mfb_status run(struct cli_args *args, struct mfb_error *err)
 {
-    struct config_db *db = NULL;
-    struct transfer_settings settings;
-    enum job_progress_mode mode;
-    struct transfer_cancel cancel;
-    transfer_cancel_init(&cancel, NULL);
-    struct interrupt_watch watch = {
-        .patient = true, .patient_note = "cancelling_already:_the_server_is_being_restarted"};
+    struct job_cli jc;
     uint64_t threads = 0, level = 0;
-    mfb_status st = job_cli_settings(args, &settings, err);
-    if (st == MFB_OK)
-        st = job_cli_progress(args, &mode, err);
-    if (st == MFB_OK)
-        st = cli_uint(args, "threads", 0, 0, 256, &threads, err);
+    mfb_status st = cli_uint(args, "threads", 0, 0, 256, &threads, err);
     if (st == MFB_OK)
         st = cli_uint(args, "level", 2, 0, 9, &level, err);
     if (st == MFB_OK)
-        st = config_cli_open(args, false, &db, NULL, err);
-    if (st == MFB_OK)
-        st = interrupt_watch_start(&watch, &cancel, err);
+        st = job_cli_begin(args, true, "cancelling_already:_the_server_is_being_restarted", &jc,
+                           err);
+    else
+        memset(&jc, 0, sizeof(jc));
     if (st != MFB_OK)
         goto done;
-
-    struct job_display display;
-    job_display_init(&display, mode);
-    struct job_observer obs;
-    size_t nobs = job_display_observer(&display, &obs);
     struct backup_options opt = {
-        .db = db,
+        .db = jc.db,
         .instance = args->positional[0],
         .target = cli_string(args, "target", NULL),
-        .observers = &obs,
-        .observer_count = nobs,
-        .cancel = &cancel,
-        .transfer = &settings,
+        .observers = &jc.observer,
+        .observer_count = jc.observer_count,
+        .cancel = &jc.cancel,
+        .transfer = &jc.settings,
         .threads = (unsigned)threads,
         .level = (int)level,
         .no_alerts = cli_flag(args, "no-alerts"),
@@ -103,9 +89,7 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
         fprintf(stderr, "\n%s\n", res.recovery);
     backup_result_free(&res);
 done:
-    interrupt_watch_stop(&watch);
-    transfer_cancel_destroy(&cancel);
-    config_db_close(db);
+    job_cli_end(&jc);
     return st;
 }
 

@@ -6,11 +6,10 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli/commands.h"
-#include "cli/config_cli.h"
 #include "cli/job_cli.h"
-#include "cli/transfer_opts.h"
 #include "job/resume.h"
 
 static const struct cli_option options[] = {
@@ -23,42 +22,30 @@ static const struct cli_option options[] = {
 
 static mfb_status run(struct cli_args *args, struct mfb_error *err)
 {
-    struct config_db *db = NULL;
-    struct transfer_settings settings;
-    enum job_progress_mode mode;
-    struct transfer_cancel cancel;
-    transfer_cancel_init(&cancel, NULL);
-    struct interrupt_watch watch = {0};
+    struct job_cli jc;
     struct resume_options opt = {.policy = RESUME_POLICY_DEFAULT};
     uint64_t attempts = 0, max_time = 0;
-    mfb_status st = job_cli_settings(args, &settings, err);
-    if (st == MFB_OK)
-        st = job_cli_progress(args, &mode, err);
-    if (st == MFB_OK)
-        st = cli_uint(args, "attempts", opt.policy.max_attempts, 1, 1000, &attempts, err);
+    mfb_status st = cli_uint(args, "attempts", opt.policy.max_attempts, 1, 1000, &attempts, err);
     if (st == MFB_OK)
         st = cli_duration_ms(args, "max-time", opt.policy.max_total_ms, &max_time, err);
     if (st == MFB_OK)
-        st = config_cli_open(args, false, &db, NULL, err);
-    if (st == MFB_OK)
-        st = interrupt_watch_start(&watch, &cancel, err);
+        st = job_cli_begin(args, false, NULL, &jc, err);
+    else
+        memset(&jc, 0, sizeof(jc));
     if (st != MFB_OK)
         goto done;
-    struct job_display display;
-    job_display_init(&display, mode);
-    struct job_observer obs;
-    opt.db = db;
+    opt.db = jc.db;
     opt.selector = args->positional_count > 0 ? args->positional[0] : NULL;
-    opt.observers = &obs;
-    opt.observer_count = job_display_observer(&display, &obs);
-    opt.cancel = &cancel;
-    opt.transfer = &settings;
+    opt.observers = &jc.observer;
+    opt.observer_count = jc.observer_count;
+    opt.cancel = &jc.cancel;
+    opt.transfer = &jc.settings;
     opt.policy.max_attempts = (unsigned)attempts;
     opt.policy.max_total_ms = max_time;
     opt.no_alerts = cli_flag(args, "no-alerts");
     struct resume_summary sum;
     st = resume_run(&opt, &sum, err);
-    if (mode != JOB_PROGRESS_JSON) {
+    if (jc.mode != JOB_PROGRESS_JSON) {
         if (sum.pending == 0 && st == MFB_OK)
             printf("no upload waits to be resumed\n");
         else
@@ -66,9 +53,7 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
                    sum.failed);
     }
 done:
-    interrupt_watch_stop(&watch);
-    transfer_cancel_destroy(&cancel);
-    config_db_close(db);
+    job_cli_end(&jc);
     return st;
 }
 

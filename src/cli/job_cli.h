@@ -6,8 +6,13 @@
 #ifndef MFB_CLI_JOB_CLI_H
 #define MFB_CLI_JOB_CLI_H
 
+#include <stdbool.h>
+
 #include "cli/job_progress.h"
 #include "cli/options.h"
+#include "cli/transfer_opts.h"
+#include "store/config_db.h"
+#include "transfer/cancel.h"
 #include "transfer/client.h"
 
 #define JOB_CLI_OPTIONS                                                                            \
@@ -21,6 +26,27 @@
         "stall-timeout", 0, CLI_VALUE, "DURATION",                                                 \
             "fail a request that moves no data for this long (default 60s)"                        \
     }
+
+/* What a job command sets up before it runs a job, and takes down after. */
+struct job_cli {
+    struct config_db *db;
+    struct transfer_settings settings;
+    enum job_progress_mode mode;
+    struct transfer_cancel cancel; /* Ctrl-C and SIGTERM */
+    struct interrupt_watch watch;
+    struct job_display display;
+    struct job_observer observer;
+    size_t observer_count; /* 0 or 1 */
+    bool begun;
+};
+
+/* Parses the shared options, opens the configuration database, prepares
+ * the display and starts the signal watch (patient: a second signal is
+ * only logged, with patient_note). Release with job_cli_end, also after a
+ * failure, and on a zeroed struct. */
+mfb_status job_cli_begin(const struct cli_args *args, bool patient, const char *patient_note,
+                         struct job_cli *jc, struct mfb_error *err);
+void job_cli_end(struct job_cli *jc);
 
 /* The transfer settings the options ask for. */
 mfb_status job_cli_settings(const struct cli_args *args, struct transfer_settings *settings,

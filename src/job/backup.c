@@ -63,6 +63,9 @@
 #define METHOD_CHECK_TIMEOUT_MS 10000 /* systemctl cat, ... */
 #define QUICK_PING_MS 3000            /* "does it still answer?" after a failed stop */
 #define SECOND_PING_DELAY_MS 500
+#define QUICK_ATTEMPTS 3 /* receiver requests around the job: opening, abandoning */
+#define QUICK_RETRY_MS 30000
+#define QUICK_STALL_MS 15000
 #define VERIFY_INTERVAL_MS 25 /* between connection attempts after a start */
 
 /* Where restart_server is called from archive_and_upload. */
@@ -77,7 +80,7 @@ struct backup {
     struct backup_result *res;
     struct job_instance inst;
     struct job_target tgt;
-    struct transfer_client *quick; /* few retries: abandoning an upload */
+    struct transfer_client *quick; /* few retries: opening and abandoning the upload */
     struct job_lock lock;
     struct job_progress_hub hub;
     struct job_journal jr;
@@ -234,6 +237,7 @@ static mfb_status restart_server(struct backup *b, struct mfb_error *err)
     journal_step_end(&b->jr, CONFIG_STEP_VERIFY);
     if (ps == MFB_OK) {
         b->down = false;
+        journal_defer(&b->jr, false);
         b->jr.job.downtime_ms = (int64_t)(up_ms - b->stop_issued_ms);
         b->res->downtime_ms = b->jr.job.downtime_ms;
         job_progress_server(&b->hub, false);
@@ -265,6 +269,7 @@ static mfb_status ensure_running(struct backup *b, struct mfb_error *err)
         mysql_sleep_ms(SECOND_PING_DELAY_MS, NULL) &&
         mysql_client_ping_until(&b->inst.endpoint, QUICK_PING_MS, 0, NULL, &ping, NULL) == MFB_OK) {
         b->down = false;
+        journal_defer(&b->jr, false);
         job_progress_server(&b->hub, false);
         journal_event(&b->jr, CONFIG_LEVEL_INFO, "stop",
                       "the server still runs and answers; nothing was archived");
@@ -458,7 +463,8 @@ static mfb_status preflight(struct backup *b, struct mfb_error *err)
     json_object_set_new(b->metadata, "job", job_json(b, name));
 
     /* The receiver says now whether it can take the backup (507: no). */
-    st = transfer_conn_open(b->tgt.client, b->opt->cancel, &b->conn, err);
+    struct transfer_conn *conn = NULL;
+    st = transfer_conn_open(b->quick, b->opt->cancel, &conn, err);
     if (st != MFB_OK)
         return st;
     json_t *meta = upload_metadata(b, name);
@@ -471,8 +477,9 @@ static mfb_status preflight(struct backup *b, struct mfb_error *err)
         .expected_size = b->estimate,
         .metadata = meta,
     };
-    st = receiver_upload_create(b->conn, &req, &b->upload, err);
+    st = receiver_upload_create(conn, &req, &b->upload, err);
     json_decref(meta);
+    transfer_conn_close(conn);
     if (st != MFB_OK)
         return st;
     b->upload_open = true;
@@ -540,6 +547,7 @@ static mfb_status stop_server(struct backup *b, struct mfb_error *err)
 
     uint64_t limit = timeout_of(b, CONFIG_TIMEOUT_STOP);
     journal_step_begin(&b->jr, CONFIG_STEP_STOP, 0);
+    journal_defer(&b->jr, true); /* no fsync of the job log while the server is down */
     b->stop_issued = true;
     b->down = true;
     b->stop_issued_ms = backoff_now_ms();
@@ -648,6 +656,9 @@ static mfb_status archive_and_upload(struct backup *b, enum restart_point rp, st
     if (st == MFB_OK) {
         archive_writer_set_metadata(w, b->metadata);
         st = file_sink_open(&fs, b->zip_path, &seal.inner, &aerr);
+        /* Data.zip is made durable only if it has to wait for a resume
+         * (sync_data_zip), after the server was started again. */
+        fs.defer_sync = true;
     }
     /* The uploader reads through a descriptor of its own: the sink's is
      * write-only and is closed when the archive is published. */
@@ -749,8 +760,10 @@ done:
 static mfb_status complete_upload(struct backup *b, struct mfb_error *err)
 {
     journal_step_begin(&b->jr, CONFIG_STEP_FINISH, 0);
-    mfb_status st = receiver_upload_complete(b->conn, b->upload.upload_id, b->upres.size,
-                                             b->upres.sha256, &b->backup, err);
+    mfb_status st = transfer_conn_open(b->tgt.client, b->opt->cancel, &b->conn, err);
+    if (st == MFB_OK)
+        st = receiver_upload_complete(b->conn, b->upload.upload_id, b->upres.size, b->upres.sha256,
+                                      &b->backup, err);
     if (st == MFB_OK) {
         b->stored = true;
         snprintf(b->jr.job.backup_id, sizeof(b->jr.job.backup_id), "%s", b->backup.backup_id);
@@ -764,6 +777,22 @@ static mfb_status complete_upload(struct backup *b, struct mfb_error *err)
                           re.message);
     }
     journal_step_end(&b->jr, CONFIG_STEP_FINISH);
+    return st;
+}
+
+/* Makes a Data.zip that waits for `mfb resume` durable, before the job is
+ * recorded as pending_upload: a resume must never read a torn file. */
+static mfb_status sync_data_zip(struct backup *b, struct mfb_error *err)
+{
+    int fd = open(b->zip_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return mfb_error_errno(err, errno, MFB_ERR_IO, "cannot open '%s'", b->zip_path);
+    mfb_status st = MFB_OK;
+    if (fsync(fd) != 0)
+        st = mfb_error_errno(err, errno, MFB_ERR_IO, "cannot fsync '%s'", b->zip_path);
+    close(fd);
+    if (st == MFB_OK)
+        st = fs_fsync_dir_of(b->zip_path, false, err);
     return st;
 }
 
@@ -952,10 +981,15 @@ mfb_status backup_run(const struct backup_options *opt, struct backup_result *re
     if (st == MFB_OK) {
         struct transfer_target tt;
         config_map_target(&b->tgt.record, &tt);
+        /* Opening and abandoning the upload must not hold the job up for
+         * the full retry policy: a few attempts, within half a minute. */
         struct transfer_settings quick = opt->transfer ? *opt->transfer : TRANSFER_SETTINGS_DEFAULT;
-        quick.retry.max_attempts = 2;
-        quick.retry.max_total_ms = 5000;
-        quick.stall_timeout_ms = 10000;
+        if (quick.retry.max_attempts > QUICK_ATTEMPTS)
+            quick.retry.max_attempts = QUICK_ATTEMPTS;
+        if (quick.retry.max_total_ms > QUICK_RETRY_MS)
+            quick.retry.max_total_ms = QUICK_RETRY_MS;
+        if (quick.stall_timeout_ms > QUICK_STALL_MS)
+            quick.stall_timeout_ms = QUICK_STALL_MS;
         st = transfer_client_create(&tt, &quick, &b->quick, err);
     }
     if (st == MFB_OK)
@@ -1036,6 +1070,7 @@ mfb_status backup_run(const struct backup_options *opt, struct backup_result *re
     }
 
 end:
+    journal_defer(&b->jr, false);
     if (b->stored && !b->restart_failed)
         status = CONFIG_JOB_SUCCEEDED;
     else if (b->restart_failed || !b->archive_done)
@@ -1045,8 +1080,17 @@ end:
     else
         status = cancelled(b) ? CONFIG_JOB_CANCELLED : CONFIG_JOB_PENDING_UPLOAD;
     if (status == CONFIG_JOB_PENDING_UPLOAD) {
-        snprintf(res->data_zip, sizeof(res->data_zip), "%s", b->zip_path);
-    } else if (!b->stored) {
+        struct mfb_error se = {0};
+        if (sync_data_zip(b, &se) != MFB_OK) {
+            journal_error(&b->jr, "upload", &se);
+            status = CONFIG_JOB_FAILED;
+        } else {
+            snprintf(res->data_zip, sizeof(res->data_zip), "%s", b->zip_path);
+        }
+    }
+    if (b->restart_failed && b->archive_done && !b->stored)
+        sync_data_zip(b, NULL); /* the recovery steps point at it */
+    if (status != CONFIG_JOB_PENDING_UPLOAD && !b->stored) {
         abandon_upload(b);
         if (b->job_dir[0] && !(b->restart_failed && b->archive_done))
             spool_remove_tree(b->job_dir, NULL);

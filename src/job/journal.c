@@ -13,6 +13,20 @@
 #include "common/log.h"
 #include "transfer/backoff.h"
 
+struct journal_deferred {
+    int64_t time_ms;
+    enum config_level level;
+    char step[32];
+    char *message;
+};
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void db_failed(struct job_journal *j, const struct mfb_error *e)
 {
     if (j->db_broken)
@@ -40,6 +54,10 @@ mfb_status journal_begin(struct job_journal *j, struct config_db *db, struct job
 
 void journal_save(struct job_journal *j)
 {
+    if (j->deferring) {
+        j->row_dirty = true;
+        return;
+    }
     struct mfb_error e = {0};
     if (config_job_save(j->db, &j->job, &e) != MFB_OK)
         db_failed(j, &e);
@@ -78,8 +96,28 @@ static void event_v(struct job_journal *j, enum config_level level, const char *
     char msg[2048];
     vsnprintf(msg, sizeof(msg), fmt, ap);
     struct mfb_error e = {0};
-    if (config_job_event(j->db, j->job.id, level, step ? step : "", msg, &e) != MFB_OK)
+    if (j->deferring) {
+        if (j->deferred_count == j->deferred_cap) {
+            size_t cap = j->deferred_cap ? j->deferred_cap * 2 : 16;
+            struct journal_deferred *d = realloc(j->deferred, cap * sizeof(*d));
+            if (d != NULL) {
+                j->deferred = d;
+                j->deferred_cap = cap;
+            }
+        }
+        char *copy = strdup(msg);
+        if (j->deferred_count < j->deferred_cap && copy != NULL) {
+            struct journal_deferred *d = &j->deferred[j->deferred_count++];
+            d->time_ms = wall_ms();
+            d->level = level;
+            snprintf(d->step, sizeof(d->step), "%s", step ? step : "");
+            d->message = copy;
+        } else {
+            free(copy);
+        }
+    } else if (config_job_event(j->db, j->job.id, level, step ? step : "", msg, &e) != MFB_OK) {
         db_failed(j, &e);
+    }
     enum mfb_log_level ll = level == CONFIG_LEVEL_ERROR  ? MFB_LOG_ERROR
                             : level == CONFIG_LEVEL_WARN ? MFB_LOG_WARN
                             : level == CONFIG_LEVEL_INFO ? MFB_LOG_INFO
@@ -99,6 +137,30 @@ void journal_event(struct job_journal *j, enum config_level level, const char *s
     va_end(ap);
 }
 
+void journal_defer(struct job_journal *j, bool on)
+{
+    if (on) {
+        j->deferring = true;
+        return;
+    }
+    if (!j->deferring)
+        return;
+    j->deferring = false;
+    for (size_t i = 0; i < j->deferred_count; i++) {
+        struct journal_deferred *d = &j->deferred[i];
+        struct mfb_error e = {0};
+        if (config_job_event_at(j->db, j->job.id, d->time_ms, d->level, d->step, d->message, &e) !=
+            MFB_OK)
+            db_failed(j, &e);
+        free(d->message);
+    }
+    j->deferred_count = 0;
+    if (j->row_dirty) {
+        j->row_dirty = false;
+        journal_save(j);
+    }
+}
+
 void journal_error(struct job_journal *j, const char *step, const struct mfb_error *e)
 {
     if (j->job.error == NULL) {
@@ -113,10 +175,9 @@ void journal_error(struct job_journal *j, const char *step, const struct mfb_err
 
 void journal_end(struct job_journal *j, enum config_job_status status)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    journal_defer(j, false);
     j->job.status = status;
-    j->job.ended_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    j->job.ended_ms = wall_ms();
     journal_save(j);
     log_info("job",
              "id=%" PRId64 " status=%s downtime_ms=%" PRId64 " bytes_in=%" PRIu64
@@ -129,5 +190,10 @@ void journal_end(struct job_journal *j, enum config_job_status status)
 
 void journal_free(struct job_journal *j)
 {
+    for (size_t i = 0; i < j->deferred_count; i++)
+        free(j->deferred[i].message);
+    free(j->deferred);
+    j->deferred = NULL;
+    j->deferred_count = j->deferred_cap = 0;
     config_job_free(&j->job);
 }

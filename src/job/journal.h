@@ -8,6 +8,14 @@
  * server must be restarted whatever happens to the log. Such a failure is
  * logged once on stderr and the job goes on.
  *
+ * While the database server is stopped, writes are deferred (journal_defer):
+ * SQLite's fsync on a disk that has just taken a gigabyte of Data.zip can
+ * stall for a second, and that second would be downtime. Events keep their
+ * own time and are written, in order, when the server answers again. A
+ * crash meanwhile loses those events only: the job's row, with its upload
+ * id, was written before the stop, and the orphaned "running" job is marked
+ * failed by the next command.
+ *
  * Only the job's own thread uses a journal.
  */
 #ifndef MFB_JOB_JOURNAL_H
@@ -20,12 +28,19 @@
 #include "job/progress.h"
 #include "store/config_db.h"
 
+struct journal_deferred; /* an event waiting to be written */
+
 struct job_journal {
     struct config_db *db;
     struct job_progress_hub *hub;
     struct config_job job;
     uint64_t step_started_ms[CONFIG_STEP_COUNT]; /* monotonic; 0: not running */
     bool db_broken;                              /* a write failed; logged once */
+    bool deferring;                              /* writes wait for journal_defer(false) */
+    bool row_dirty;                              /* the row changed while deferring */
+    struct journal_deferred *deferred;
+    size_t deferred_count;
+    size_t deferred_cap;
 };
 
 /* Records a new running job. hub may be NULL. */
@@ -51,8 +66,11 @@ void journal_event(struct job_journal *j, enum config_level level, const char *s
  * error is usually the informative one), and logs it as an event. */
 void journal_error(struct job_journal *j, const char *step, const struct mfb_error *e);
 
-/* Saves the row as it is now. */
+/* Saves the row as it is now (or later, while deferring). */
 void journal_save(struct job_journal *j);
+
+/* Starts deferring the writes (on), or writes what waited and stops (off). */
+void journal_defer(struct job_journal *j, bool on);
 
 /* Ends the job with status (ended now), saves, and tells the observers. */
 void journal_end(struct job_journal *j, enum config_job_status status);

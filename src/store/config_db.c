@@ -1171,6 +1171,13 @@ done:
 mfb_status config_job_event(struct config_db *db, int64_t job_id, enum config_level level,
                             const char *step, const char *message, struct mfb_error *err)
 {
+    return config_job_event_at(db, job_id, now_ms(), level, step, message, err);
+}
+
+mfb_status config_job_event_at(struct config_db *db, int64_t job_id, int64_t time_ms,
+                               enum config_level level, const char *step, const char *message,
+                               struct mfb_error *err)
+{
     sqlite3_stmt *stmt = NULL;
     pthread_mutex_lock(&db->lock);
     mfb_status st = sqlutil_prepare(db->sql,
@@ -1180,7 +1187,7 @@ mfb_status config_job_event(struct config_db *db, int64_t job_id, enum config_le
     if (st != MFB_OK)
         goto done;
     sqlite3_bind_int64(stmt, 1, job_id);
-    sqlite3_bind_int64(stmt, 2, now_ms());
+    sqlite3_bind_int64(stmt, 2, time_ms);
     sqlite3_bind_text(stmt, 3, config_level_str(level), -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 4, step ? step : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 5, message, -1, SQLITE_STATIC);

@@ -297,6 +297,12 @@ void config_job_free(struct config_job *job);
 /* Appends an event to a job's log. */
 mfb_status config_job_event(struct config_db *db, int64_t job_id, enum config_level level,
                             const char *step, const char *message, struct mfb_error *err);
+/* The same, for an event that happened at time_ms (Unix ms): written
+ * later, as the backup job does for what it logs while the database is
+ * stopped. */
+mfb_status config_job_event_at(struct config_db *db, int64_t job_id, int64_t time_ms,
+                               enum config_level level, const char *step, const char *message,
+                               struct mfb_error *err);
 /* A job's events, oldest first. *list is allocated; config_job_events_free. */
 mfb_status config_job_events(struct config_db *db, int64_t job_id, struct config_job_event **list,
                              size_t *count, struct mfb_error *err);
