@@ -29,6 +29,8 @@ struct extractor {
     const char *dir;
     int root_fd;
     bool owners;
+    const char *prefix; /* NULL: every entry */
+    size_t prefix_len;
     struct archive_extract_summary sum;
 };
 
@@ -295,6 +297,20 @@ static mfb_status extract_dir(struct extractor *x, const struct archive_entry *e
     return MFB_OK;
 }
 
+/* With a prefix, turns norm into the name below it (in place); false when
+ * the entry lies outside it and is skipped. */
+static bool strip_prefix(const struct extractor *x, char *norm)
+{
+    if (x->prefix == NULL)
+        return true;
+    size_t n = x->prefix_len;
+    if (strncmp(norm, x->prefix, n) != 0 || (norm[n] != '\0' && norm[n] != '/'))
+        return false;
+    size_t skip = norm[n] == '/' ? n + 1 : n;
+    memmove(norm, norm + skip, strlen(norm + skip) + 1);
+    return true;
+}
+
 /* Creates one entry. norm is its normalized name (modified). */
 static mfb_status extract_one(struct extractor *x, size_t index, char *norm, bool metadata_pass,
                               struct mfb_error *err)
@@ -333,6 +349,10 @@ mfb_status archive_extract(struct archive_reader *r, const char *dir,
 {
     struct extractor x = {.r = r, .dir = dir, .root_fd = -1};
     x.owners = geteuid() == 0 && !(options && options->no_owner);
+    if (options && options->prefix && options->prefix[0]) {
+        x.prefix = options->prefix;
+        x.prefix_len = strlen(options->prefix);
+    }
     size_t skip = archive_reader_manifest_index(r);
     char *norm = malloc(ZIP_NAME_BUF);
     if (norm == NULL)
@@ -349,6 +369,8 @@ mfb_status archive_extract(struct archive_reader *r, const char *dir,
         if (i == skip)
             continue;
         normalize(r->entries[i].name, r->entries[i].name_len, norm);
+        if (!strip_prefix(&x, norm))
+            continue;
         s = extract_one(&x, i, norm, false, err);
         if (s == MFB_OK)
             x.sum.entries++;
@@ -358,7 +380,8 @@ mfb_status archive_extract(struct archive_reader *r, const char *dir,
         if (r->entries[i].type != ARCHIVE_ENTRY_DIR || i == skip)
             continue;
         normalize(r->entries[i].name, r->entries[i].name_len, norm);
-        s = extract_one(&x, i, norm, true, err);
+        if (strip_prefix(&x, norm))
+            s = extract_one(&x, i, norm, true, err);
     }
     if (x.root_fd >= 0)
         close(x.root_fd);

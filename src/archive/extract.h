@@ -27,6 +27,11 @@
 
 struct archive_extract_options {
     bool no_owner; /* do not restore owners even when running as root */
+    /* Extract only the entries under this top-level directory of the
+     * archive ("datadir"), written with it stripped: "datadir/db/t.ibd"
+     * becomes DIR/db/t.ibd. NULL or "" extracts everything. The restore of
+     * a backup uses it to put each root in its own place. */
+    const char *prefix;
 };
 
 struct archive_extract_summary {

@@ -57,7 +57,7 @@ mfb_status file_sink_open(struct file_sink *fs, const char *path, struct archive
 
 mfb_status file_sink_publish(struct file_sink *fs, struct mfb_error *err)
 {
-    if (fsync(fs->fd) != 0)
+    if (!fs->defer_sync && fsync(fs->fd) != 0)
         return mfb_error_errno(err, errno, MFB_ERR_IO, "cannot fsync '%s'", fs->tmp_path);
     int fd = fs->fd;
     fs->fd = -1;
@@ -70,7 +70,7 @@ mfb_status file_sink_publish(struct file_sink *fs, struct mfb_error *err)
         return s;
     free(fs->tmp_path);
     fs->tmp_path = NULL;
-    return fs_fsync_dir_of(fs->path, false, err);
+    return fs->defer_sync ? MFB_OK : fs_fsync_dir_of(fs->path, false, err);
 }
 
 void file_sink_close(struct file_sink *fs)

@@ -21,6 +21,10 @@ struct file_sink {
     char *tmp_path; /* where the bytes go until publish */
     uint64_t dev;   /* of the temporary file, so the writer can skip it */
     uint64_t ino;
+    /* Set by the caller before publish: rename without the fsyncs, which the
+     * caller then owes (the backup job does them after the database was
+     * started again, so they cost no downtime). */
+    bool defer_sync;
 };
 
 /* Refuses an existing path (MFB_ERR_EXISTS, with a hint), else creates the

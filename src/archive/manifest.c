@@ -404,7 +404,10 @@ static mfb_status parse_lines(const char *text, size_t len, struct manifest *m,
             memcpy(rest + 1, p + 2, rest_len - 1);
             json_t *tail = json_loadb(rest, rest_len, 0, NULL);
             free(rest);
-            bool ok = json_is_object(json_object_get(tail, "metadata"));
+            json_t *meta = json_object_get(tail, "metadata");
+            bool ok = json_is_object(meta);
+            if (ok) /* root keeps everything but "files": the metadata too */
+                json_object_set(m->root, "metadata", meta);
             json_decref(tail);
             return ok ? s : MFB_ERR_UNSUPPORTED;
         } else {

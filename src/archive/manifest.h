@@ -64,7 +64,7 @@ struct manifest_file {
 };
 
 struct manifest {
-    json_t *root;
+    json_t *root; /* the document; its "files" may be empty (see files[]), its "metadata" is kept */
     struct manifest_file *files;
     size_t count;
 };

@@ -5,6 +5,7 @@
  * and prints one summary line; the work is done there.
  */
 #include <inttypes.h>
+#include <jansson.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -31,8 +32,29 @@ static const struct cli_option create_options[] = {
     {"no-default-excludes", 0, CLI_FLAG, NULL, "also archive *.sock, *.sock.lock and *.pid files"},
     {"root", 0, CLI_REPEATED, "NAME=DIR", "also archive DIR's contents under NAME/"},
     {"progress", 0, CLI_FLAG, NULL, "show progress on standard error"},
+    {"metadata", 0, CLI_VALUE, "FILE", "a JSON object to record as the manifest's metadata"},
     CLI_OPTIONS_END,
 };
+
+/* --metadata FILE: the manifest's "metadata" object (what mfb backup fills
+ * with the server's flavour, version and roots). *out is NULL without it. */
+static mfb_status read_metadata(const struct cli_args *args, json_t **out, struct mfb_error *err)
+{
+    *out = NULL;
+    const char *path = cli_string(args, "metadata", NULL);
+    if (path == NULL)
+        return MFB_OK;
+    json_error_t jerr;
+    json_t *m = json_load_file(path, 0, &jerr);
+    if (!json_is_object(m)) {
+        json_decref(m);
+        mfb_error_set(err, MFB_ERR_USAGE, "--metadata '%s': not a JSON object (%s)", path,
+                      jerr.text);
+        return MFB_ERR_USAGE;
+    }
+    *out = m;
+    return MFB_OK;
+}
 
 struct progress_state {
     struct timespec last;
@@ -116,6 +138,10 @@ static mfb_status run_create(struct cli_args *args, struct mfb_error *err)
     size_t nexcl = cli_all(args, "exclude", excludes, CLI_MAX_VALUES);
     const char *roots[CLI_MAX_VALUES];
     size_t nroots = cli_all(args, "root", roots, CLI_MAX_VALUES);
+    json_t *metadata = NULL;
+    s = read_metadata(args, &metadata, err);
+    if (s != MFB_OK)
+        return s;
     struct progress_state progress = {0};
     struct archive_writer_options o = {
         .threads = (unsigned)threads,
@@ -134,12 +160,17 @@ static mfb_status run_create(struct cli_args *args, struct mfb_error *err)
     struct archive_writer *w = NULL;
     struct archive_summary sum = {0};
     s = file_sink_open(&fsink, out, &sink, err);
-    if (s != MFB_OK)
+    if (s != MFB_OK) {
+        json_decref(metadata);
         return s;
+    }
     o.skip_inode = true;
     o.skip_dev = fsink.dev;
     o.skip_ino = fsink.ino;
     s = archive_writer_open(&o, &sink, &w, err);
+    if (s == MFB_OK && metadata != NULL)
+        archive_writer_set_metadata(w, metadata);
+    json_decref(metadata);
     if (s == MFB_OK)
         s = archive_writer_add_tree(w, dir, "", err);
     for (size_t i = 0; i < nroots && s == MFB_OK; i++) {

@@ -11,9 +11,14 @@
 extern const struct cli_command cmd_archive; /* group: create, test, extract, list */
 extern const struct cli_command cmd_push;
 extern const struct cli_command cmd_fetch;
+extern const struct cli_command cmd_backup;
+extern const struct cli_command cmd_resume;
+extern const struct cli_command cmd_alert; /* group: add, list, remove, test */
 extern const struct cli_command cmd_init;
 extern const struct cli_command cmd_instance; /* group: add, list, show, set, remove, check */
 extern const struct cli_command cmd_target;   /* group: add, list, show, set, remove, check */
+extern const struct cli_command cmd_list;
+extern const struct cli_command cmd_restore;
 
 /* mfb-server */
 extern const struct cli_command srv_init;

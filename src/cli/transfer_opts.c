@@ -136,6 +136,11 @@ static void *watch_main(void *arg)
             continue;
         if (atomic_load(&w->done))
             return NULL;
+        if (atomic_load(&w->signo) != 0 && w->patient) {
+            log_warn("interrupt", "signal=%s note=%s", sig == SIGINT ? "INT" : "TERM",
+                     w->patient_note ? w->patient_note : "already_stopping");
+            continue;
+        }
         if (atomic_load(&w->signo) != 0)
             _exit(128 + sig); /* a second signal: stop now */
         atomic_store(&w->signo, sig);

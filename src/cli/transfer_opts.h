@@ -7,7 +7,8 @@
  * The watcher blocks SIGINT and SIGTERM in the calling thread before any
  * transfer thread exists (they inherit the mask) and waits for them with
  * sigwait in a thread of its own, which cancels the token: no signal
- * handler, no global flag. A second signal ends the process at once.
+ * handler, no global flag. A second signal ends the process at once,
+ * unless the watch is patient (then it is only logged).
  */
 #ifndef MFB_CLI_TRANSFER_OPTS_H
 #define MFB_CLI_TRANSFER_OPTS_H
@@ -63,6 +64,10 @@ struct interrupt_watch {
     struct transfer_cancel *cancel;
     atomic_int signo; /* the signal that cancelled, or 0 */
     atomic_bool done;
+    /* Set before start: a second signal is only logged instead of ending
+     * the process (`mfb backup` must always start the server again). */
+    bool patient;
+    const char *patient_note; /* logged on a second signal */
 };
 
 mfb_status interrupt_watch_start(struct interrupt_watch *w, struct transfer_cancel *cancel,

@@ -20,6 +20,7 @@
 #define MYSQL_SQL_DISCOVERY_VARIABLES                                                              \
     "SHOW GLOBAL VARIABLES WHERE Variable_name IN ("                                               \
     "'version', 'version_comment', 'hostname', 'port', 'socket', 'pid_file', 'server_id', "        \
+    "'log_error', "                                                                                \
     "'server_uuid', 'datadir', 'innodb_data_home_dir', 'innodb_data_file_path', "                  \
     "'innodb_log_group_home_dir', 'innodb_undo_directory', 'innodb_undo_tablespaces', "            \
     "'innodb_doublewrite_dir', 'innodb_directories', 'innodb_temp_data_file_path', "               \

@@ -527,7 +527,13 @@ static void handle_create(struct api_call *c)
         fail(c, PROTO_BAD_REQUEST, "'metadata' must be an object");
         goto done;
     }
-    if (!check_space(c, size_present, u.size))
+    /* Without a size, an optional expected_size (an estimate that binds
+     * nothing) is what the free space is checked against. */
+    bool expected_present = false;
+    uint64_t expected = 0;
+    if (!size_present && !get_size(c, root, "expected_size", false, &expected_present, &expected))
+        goto done;
+    if (!check_space(c, size_present || expected_present, size_present ? u.size : expected))
         goto done;
     struct mfb_error err = {0};
     mfb_status st = server_new_id('u', u.id, &err);

@@ -118,6 +118,15 @@ static const struct migration migrations[] = {
         "  INSERT INTO jobs_fts(rowid, instance, target, backup_name, error, hint)"
         "    VALUES (new.id, new.instance, new.target, new.backup_name, new.error, new.hint);"
         "  END;"},
+    /* Alert channels (docs/alerts.md). */
+    {2, "CREATE TABLE alerts ("
+        "  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+        "  kind TEXT NOT NULL CHECK (kind IN ('webhook', 'email', 'command')),"
+        "  min_severity TEXT NOT NULL DEFAULT 'warning'"
+        "    CHECK (min_severity IN ('info', 'warning', 'error', 'critical')),"
+        "  url TEXT, secret TEXT, smtp_user TEXT, mail_from TEXT, mail_to TEXT,"
+        "  ca_file TEXT, command TEXT,"
+        "  created INTEGER NOT NULL, updated INTEGER NOT NULL);"},
 };
 
 #define MIGRATION_COUNT (sizeof(migrations) / sizeof(migrations[0]))
@@ -1162,6 +1171,13 @@ done:
 mfb_status config_job_event(struct config_db *db, int64_t job_id, enum config_level level,
                             const char *step, const char *message, struct mfb_error *err)
 {
+    return config_job_event_at(db, job_id, now_ms(), level, step, message, err);
+}
+
+mfb_status config_job_event_at(struct config_db *db, int64_t job_id, int64_t time_ms,
+                               enum config_level level, const char *step, const char *message,
+                               struct mfb_error *err)
+{
     sqlite3_stmt *stmt = NULL;
     pthread_mutex_lock(&db->lock);
     mfb_status st = sqlutil_prepare(db->sql,
@@ -1171,7 +1187,7 @@ mfb_status config_job_event(struct config_db *db, int64_t job_id, enum config_le
     if (st != MFB_OK)
         goto done;
     sqlite3_bind_int64(stmt, 1, job_id);
-    sqlite3_bind_int64(stmt, 2, now_ms());
+    sqlite3_bind_int64(stmt, 2, time_ms);
     sqlite3_bind_text(stmt, 3, config_level_str(level), -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 4, step ? step : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 5, message, -1, SQLITE_STATIC);
@@ -1406,6 +1422,178 @@ mfb_status config_job_prune(struct config_db *db, int64_t before_ms, size_t *del
     }
     st = finish_tx(db, st, err);
 done:
+    pthread_mutex_unlock(&db->lock);
+    return st;
+}
+
+/* ---- alert channels ---- */
+
+static const char *const alert_kind_names[] = {"webhook", "email", "command"};
+static const char *const severity_names[] = {"info", "warning", "error", "critical"};
+
+const char *config_alert_kind_str(enum config_alert_kind k)
+{
+    return (unsigned)k < COUNT_OF(alert_kind_names) ? alert_kind_names[k] : "?";
+}
+
+const char *config_severity_str(enum config_severity s)
+{
+    return (unsigned)s < COUNT_OF(severity_names) ? severity_names[s] : "?";
+}
+
+mfb_status config_severity_parse(const char *text, enum config_severity *s, struct mfb_error *err)
+{
+    int i = lookup(severity_names, COUNT_OF(severity_names), text);
+    if (i < 0) {
+        mfb_error_set(err, MFB_ERR_USAGE, "invalid severity '%s'", text ? text : "");
+        mfb_error_hint(err, "use info, warning, error or critical");
+        return MFB_ERR_USAGE;
+    }
+    *s = (enum config_severity)i;
+    return MFB_OK;
+}
+
+void config_alert_init(struct config_alert *a)
+{
+    memset(a, 0, sizeof(*a));
+    a->min_severity = CONFIG_SEVERITY_WARNING;
+}
+
+void config_alert_free(struct config_alert *a)
+{
+    if (a == NULL)
+        return;
+    free(a->url);
+    config_secret_free(a->secret);
+    free(a->smtp_user);
+    free(a->mail_from);
+    free(a->mail_to);
+    free(a->ca_file);
+    free(a->command);
+    memset(a, 0, sizeof(*a));
+}
+
+#define ALERT_COLUMNS                                                                              \
+    "id, name, kind, min_severity, url, secret, smtp_user, mail_from, mail_to, ca_file, "          \
+    "command, created, updated"
+
+static mfb_status read_alert(sqlite3_stmt *stmt, struct config_alert *out, struct mfb_error *err)
+{
+    config_alert_init(out);
+    int oom = 0;
+    out->id = sqlite3_column_int64(stmt, 0);
+    sqlutil_copy_text(out->name, sizeof(out->name), stmt, 1);
+    int kind = lookup(alert_kind_names, COUNT_OF(alert_kind_names),
+                      (const char *)sqlite3_column_text(stmt, 2));
+    int sev = lookup(severity_names, COUNT_OF(severity_names),
+                     (const char *)sqlite3_column_text(stmt, 3));
+    out->url = sqlutil_dup_text(stmt, 4, &oom);
+    out->secret = sqlutil_dup_text(stmt, 5, &oom);
+    out->smtp_user = sqlutil_dup_text(stmt, 6, &oom);
+    out->mail_from = sqlutil_dup_text(stmt, 7, &oom);
+    out->mail_to = sqlutil_dup_text(stmt, 8, &oom);
+    out->ca_file = sqlutil_dup_text(stmt, 9, &oom);
+    out->command = sqlutil_dup_text(stmt, 10, &oom);
+    out->created = sqlite3_column_int64(stmt, 11);
+    out->updated = sqlite3_column_int64(stmt, 12);
+    if (oom) {
+        config_alert_free(out);
+        return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+    }
+    if (kind < 0 || sev < 0) {
+        config_alert_free(out);
+        return mfb_error_set(err, MFB_ERR_CORRUPT, "the stored alert channel has an unknown value");
+    }
+    out->kind = (enum config_alert_kind)kind;
+    out->min_severity = (enum config_severity)sev;
+    return MFB_OK;
+}
+
+mfb_status config_alert_add(struct config_db *db, struct config_alert *a, struct mfb_error *err)
+{
+    sqlite3_stmt *stmt = NULL;
+    pthread_mutex_lock(&db->lock);
+    a->created = a->updated = now_s();
+    mfb_status st = sqlutil_prepare(db->sql,
+                                    "INSERT INTO alerts (" ALERT_COLUMNS ") VALUES "
+                                    "(NULL, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                                    &stmt, err);
+    if (st != MFB_OK)
+        goto done;
+    sqlite3_bind_text(stmt, 2, a->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 3, config_alert_kind_str(a->kind), -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 4, config_severity_str(a->min_severity), -1, SQLITE_STATIC);
+    sqlutil_bind_text(stmt, 5, a->url);
+    sqlutil_bind_text(stmt, 6, a->secret);
+    sqlutil_bind_text(stmt, 7, a->smtp_user);
+    sqlutil_bind_text(stmt, 8, a->mail_from);
+    sqlutil_bind_text(stmt, 9, a->mail_to);
+    sqlutil_bind_text(stmt, 10, a->ca_file);
+    sqlutil_bind_text(stmt, 11, a->command);
+    sqlite3_bind_int64(stmt, 12, a->created);
+    sqlite3_bind_int64(stmt, 13, a->updated);
+    if (sqlite3_step(stmt) != SQLITE_DONE) {
+        if (is_duplicate(db)) {
+            mfb_error_set(err, MFB_ERR_EXISTS, "alert channel '%s' already exists", a->name);
+            mfb_error_hint(err,
+                           "remove it first with 'mfb alert remove %s', or choose another "
+                           "name",
+                           a->name);
+            st = MFB_ERR_EXISTS;
+        } else {
+            st = sqlutil_fail(db->sql, "save the alert channel", err);
+        }
+        goto done;
+    }
+    a->id = sqlite3_last_insert_rowid(db->sql);
+done:
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&db->lock);
+    return st;
+}
+
+mfb_status config_alert_list(struct config_db *db, struct config_alert **list, size_t *count,
+                             struct mfb_error *err)
+{
+    *list = NULL;
+    *count = 0;
+    size_t cap = 0;
+    sqlite3_stmt *stmt = NULL;
+    pthread_mutex_lock(&db->lock);
+    mfb_status st =
+        sqlutil_prepare(db->sql, "SELECT " ALERT_COLUMNS " FROM alerts ORDER BY name", &stmt, err);
+    int rc = SQLITE_DONE;
+    while (st == MFB_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        st = grow((void **)list, count, &cap, sizeof(**list), err);
+        if (st == MFB_OK)
+            st = read_alert(stmt, &(*list)[*count], err);
+        if (st == MFB_OK)
+            (*count)++;
+    }
+    if (st == MFB_OK && rc != SQLITE_DONE)
+        st = sqlutil_fail(db->sql, "list the alert channels", err);
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&db->lock);
+    if (st != MFB_OK) {
+        config_alert_list_free(*list, *count);
+        *list = NULL;
+        *count = 0;
+    }
+    return st;
+}
+
+void config_alert_list_free(struct config_alert *list, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        config_alert_free(&list[i]);
+    free(list);
+}
+
+mfb_status config_alert_remove(struct config_db *db, const char *name, struct mfb_error *err)
+{
+    pthread_mutex_lock(&db->lock);
+    mfb_status st =
+        delete_named(db, "DELETE FROM alerts WHERE name = ?", name, "alert channel", "alert", err);
     pthread_mutex_unlock(&db->lock);
     return st;
 }

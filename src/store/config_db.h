@@ -297,6 +297,12 @@ void config_job_free(struct config_job *job);
 /* Appends an event to a job's log. */
 mfb_status config_job_event(struct config_db *db, int64_t job_id, enum config_level level,
                             const char *step, const char *message, struct mfb_error *err);
+/* The same, for an event that happened at time_ms (Unix ms): written
+ * later, as the backup job does for what it logs while the database is
+ * stopped. */
+mfb_status config_job_event_at(struct config_db *db, int64_t job_id, int64_t time_ms,
+                               enum config_level level, const char *step, const char *message,
+                               struct mfb_error *err);
 /* A job's events, oldest first. *list is allocated; config_job_events_free. */
 mfb_status config_job_events(struct config_db *db, int64_t job_id, struct config_job_event **list,
                              size_t *count, struct mfb_error *err);
@@ -327,5 +333,55 @@ mfb_status config_job_fail_orphans(struct config_db *db, size_t *count, struct m
  * Jobs waiting to resume an upload are kept whatever their age. */
 mfb_status config_job_prune(struct config_db *db, int64_t before_ms, size_t *deleted,
                             struct mfb_error *err);
+
+/* ---- alert channels (docs/alerts.md) ---- */
+
+enum config_alert_kind {
+    CONFIG_ALERT_WEBHOOK, /* JSON POST, optionally HMAC-signed */
+    CONFIG_ALERT_EMAIL,   /* SMTP with STARTTLS */
+    CONFIG_ALERT_COMMAND, /* a shell command with the alert in its environment */
+};
+
+/* How bad an alert is; a channel gets the alerts at or above its minimum. */
+enum config_severity {
+    CONFIG_SEVERITY_INFO,     /* a backup succeeded */
+    CONFIG_SEVERITY_WARNING,  /* the upload waits to be resumed */
+    CONFIG_SEVERITY_ERROR,    /* a backup failed; the server runs */
+    CONFIG_SEVERITY_CRITICAL, /* the server did not come back */
+};
+
+struct config_alert {
+    int64_t id;
+    char name[CONFIG_NAME_BUF];
+    enum config_alert_kind kind;
+    enum config_severity min_severity;
+    char *url;       /* webhook: https://...; email: smtp://HOST:PORT or smtps:// */
+    char *secret;    /* webhook: HMAC-SHA256 key; email: SMTP password; secret; or NULL */
+    char *smtp_user; /* email, or NULL */
+    char *mail_from; /* email */
+    char *mail_to;   /* email: recipients, separated by commas */
+    char *ca_file;   /* CA bundle for the TLS of url, or NULL for the system's */
+    char *command;   /* command */
+    int64_t created;
+    int64_t updated;
+};
+
+/* "webhook", "email", "command". */
+const char *config_alert_kind_str(enum config_alert_kind k);
+/* "info", "warning", "error", "critical". */
+const char *config_severity_str(enum config_severity s);
+mfb_status config_severity_parse(const char *text, enum config_severity *s, struct mfb_error *err);
+
+/* Zeroes a and sets the defaults (minimum severity warning). */
+void config_alert_init(struct config_alert *a);
+/* Frees the strings (wiping the secret). */
+void config_alert_free(struct config_alert *a);
+/* MFB_ERR_EXISTS when the name is taken. */
+mfb_status config_alert_add(struct config_db *db, struct config_alert *a, struct mfb_error *err);
+/* Every channel, by name. *list is allocated; config_alert_list_free. */
+mfb_status config_alert_list(struct config_db *db, struct config_alert **list, size_t *count,
+                             struct mfb_error *err);
+void config_alert_list_free(struct config_alert *list, size_t count);
+mfb_status config_alert_remove(struct config_db *db, const char *name, struct mfb_error *err);
 
 #endif

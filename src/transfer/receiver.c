@@ -118,6 +118,10 @@ mfb_status receiver_upload_create(struct transfer_conn *conn, const struct uploa
     json_object_set_new(body, "size",
                         ureq->size_known ? json_integer((json_int_t)ureq->size) : json_null());
     json_object_set_new(body, "chunk_size", json_integer((json_int_t)ureq->chunk_size));
+    if (!ureq->size_known && ureq->expected_size > 0)
+        json_object_set_new(body, "expected_size", json_integer((json_int_t)ureq->expected_size));
+    if (ureq->metadata)
+        json_object_set(body, "metadata", (json_t *)ureq->metadata);
     struct http_request req = {
         .method = "POST", .path = "/v1/uploads", .what = "cannot open the upload"};
     json_t *answer = NULL;
@@ -247,6 +251,31 @@ mfb_status receiver_chunk_delete(struct transfer_conn *conn, const char *upload_
         mfb_error_hint(err, "start a new upload without --resume, or upgrade the receiver");
         return MFB_ERR_UNSUPPORTED;
     }
+    if (st != MFB_OK) {
+        mfb_error_set(err, st, "%s", local.message);
+        if (local.hint[0])
+            mfb_error_hint(err, "%s", local.hint);
+    }
+    return st;
+}
+
+mfb_status receiver_upload_abandon(struct transfer_conn *conn, const char *upload_id,
+                                   struct mfb_error *err)
+{
+    mfb_status idst = check_id(upload_id, 'u', err);
+    if (idst != MFB_OK)
+        return idst;
+    char path[256];
+    snprintf(path, sizeof(path), "/v1/uploads/%s", upload_id);
+    struct http_request req = {
+        .method = "DELETE", .path = path, .what = "cannot abandon the upload"};
+    struct http_response resp = {0};
+    struct mfb_error local = {0};
+    mfb_status st = transfer_conn_call(conn, &req, &resp, &local);
+    long status = resp.status;
+    http_response_free(&resp);
+    if (st == MFB_ERR_NOT_FOUND && status == 404)
+        return MFB_OK;
     if (st != MFB_OK) {
         mfb_error_set(err, st, "%s", local.message);
         if (local.hint[0])

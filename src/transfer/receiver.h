@@ -9,6 +9,7 @@
 #ifndef MFB_TRANSFER_RECEIVER_H
 #define MFB_TRANSFER_RECEIVER_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,6 +30,10 @@ struct upload_request {
     bool size_known;
     uint64_t size;
     uint64_t chunk_size;
+    /* When size is not known yet: an estimate the receiver checks its free
+     * space against (507 when it has no room), binding nothing; 0 for none. */
+    uint64_t expected_size;
+    const json_t *metadata; /* stored beside the backup (NAME.json); may be NULL */
 };
 
 struct upload_state {
@@ -72,6 +77,11 @@ mfb_status receiver_chunk_put(struct transfer_conn *conn, const char *upload_id,
  * is success. */
 mfb_status receiver_chunk_delete(struct transfer_conn *conn, const char *upload_id, uint64_t index,
                                  struct mfb_error *err);
+
+/* DELETE /v1/uploads/{id}: give up an upload and free its space on the
+ * receiver. A 404 (already gone) is success. */
+mfb_status receiver_upload_abandon(struct transfer_conn *conn, const char *upload_id,
+                                   struct mfb_error *err);
 
 /* POST /v1/uploads/{id}/complete. */
 mfb_status receiver_upload_complete(struct transfer_conn *conn, const char *upload_id,

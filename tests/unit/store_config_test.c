@@ -121,7 +121,7 @@ static void test_create_mode_0600(void **state)
     assert_int_equal(sb.st_mode & 07777, 0700);
     int version = 0;
     assert_int_equal(config_db_schema_version(f->db, &version, &err), MFB_OK);
-    assert_int_equal(version, 1);
+    assert_int_equal(version, 2); /* 2: the alerts table */
     assert_string_equal(config_db_path(f->db), f->path);
     /* WAL mode: a write leaves a -wal file with the same mode while open. */
     assert_int_equal(config_setting_set(f->db, "k", "v", &err), MFB_OK);
@@ -224,7 +224,7 @@ static void test_migrations(void **state)
     struct mfb_error err = {0};
     assert_int_equal(config_db_open(f->path, false, &f->db, NULL, &err), MFB_ERR_UNSUPPORTED);
     assert_string_equal(err.message, "the configuration database has schema version 99, newer "
-                                     "than this program knows (1)");
+                                     "than this program knows (2)");
 }
 
 static void test_other_kind_of_database_refused(void **state)

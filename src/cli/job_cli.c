@@ -1,0 +1,74 @@
+/*
+ * job_cli.c - options shared by the job commands (see job_cli.h).
+ */
+#include "cli/job_cli.h"
+
+#include "cli/config_cli.h"
+
+#include <string.h>
+
+#include "common/log.h"
+
+mfb_status job_cli_settings(const struct cli_args *args, struct transfer_settings *settings,
+                            struct mfb_error *err)
+{
+    *settings = TRANSFER_SETTINGS_DEFAULT;
+    uint64_t retries = 0, max_time = 0, stall = 0;
+    mfb_status st = cli_uint(args, "retries", settings->retry.max_attempts, 1, 1000, &retries, err);
+    if (st == MFB_OK)
+        st = cli_duration_ms(args, "retry-max-time", settings->retry.max_total_ms, &max_time, err);
+    if (st == MFB_OK)
+        st = cli_duration_ms(args, "stall-timeout", settings->stall_timeout_ms, &stall, err);
+    if (st != MFB_OK)
+        return st;
+    if (stall < 1000) {
+        mfb_error_set(err, MFB_ERR_USAGE, "--stall-timeout must be at least 1s");
+        return MFB_ERR_USAGE;
+    }
+    settings->retry.max_attempts = (unsigned)retries;
+    settings->retry.max_total_ms = max_time;
+    settings->stall_timeout_ms = stall;
+    return MFB_OK;
+}
+
+mfb_status job_cli_progress(const struct cli_args *args, enum job_progress_mode *mode,
+                            struct mfb_error *err)
+{
+    mfb_status st = job_progress_mode_parse(cli_string(args, "progress", "auto"), mode, err);
+    if (st == MFB_OK && *mode == JOB_PROGRESS_TTY && args->log_level == NULL)
+        mfb_log_init(MFB_LOG_ERROR, NULL);
+    return st;
+}
+
+mfb_status job_cli_begin(const struct cli_args *args, bool patient, const char *patient_note,
+                         struct job_cli *jc, struct mfb_error *err)
+{
+    memset(jc, 0, sizeof(*jc));
+    transfer_cancel_init(&jc->cancel, NULL);
+    jc->begun = true;
+    jc->watch.patient = patient;
+    jc->watch.patient_note = patient_note;
+    mfb_status st = job_cli_settings(args, &jc->settings, err);
+    if (st == MFB_OK)
+        st = job_cli_progress(args, &jc->mode, err);
+    if (st == MFB_OK)
+        st = config_cli_open(args, false, &jc->db, NULL, err);
+    if (st == MFB_OK)
+        st = interrupt_watch_start(&jc->watch, &jc->cancel, err);
+    if (st == MFB_OK) {
+        job_display_init(&jc->display, jc->mode);
+        jc->observer_count = job_display_observer(&jc->display, &jc->observer);
+    }
+    return st;
+}
+
+void job_cli_end(struct job_cli *jc)
+{
+    if (!jc->begun)
+        return;
+    interrupt_watch_stop(&jc->watch);
+    transfer_cancel_destroy(&jc->cancel);
+    config_db_close(jc->db);
+    jc->db = NULL;
+    jc->begun = false;
+}

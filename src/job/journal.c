@@ -1,0 +1,199 @@
+/*
+ * journal.c - the job's row, events, log lines and progress (see journal.h).
+ */
+#include "job/journal.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "transfer/backoff.h"
+
+struct journal_deferred {
+    int64_t time_ms;
+    enum config_level level;
+    char step[32];
+    char *message;
+};
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void db_failed(struct job_journal *j, const struct mfb_error *e)
+{
+    if (j->db_broken)
+        return;
+    j->db_broken = true;
+    log_error("job", "id=%" PRId64 " note=cannot_write_job_log error=\"%s\"", j->job.id,
+              e->message);
+}
+
+mfb_status journal_begin(struct job_journal *j, struct config_db *db, struct job_progress_hub *hub,
+                         const char *instance, const char *target, const char *kind,
+                         struct mfb_error *err)
+{
+    memset(j, 0, sizeof(*j));
+    j->db = db;
+    j->hub = hub;
+    mfb_status st = config_job_create(db, instance, target, kind, &j->job, err);
+    if (st == MFB_OK && hub)
+        job_progress_set_job(hub, j->job.id);
+    if (st == MFB_OK)
+        log_info("job", "id=%" PRId64 " kind=%s instance=%s target=%s", j->job.id, kind, instance,
+                 target && target[0] ? target : "-");
+    return st;
+}
+
+void journal_save(struct job_journal *j)
+{
+    if (j->deferring) {
+        j->row_dirty = true;
+        return;
+    }
+    struct mfb_error e = {0};
+    if (config_job_save(j->db, &j->job, &e) != MFB_OK)
+        db_failed(j, &e);
+}
+
+void journal_step_begin(struct job_journal *j, enum config_step step, uint64_t total)
+{
+    j->step_started_ms[step] = backoff_now_ms();
+    log_info("job-step", "id=%" PRId64 " step=%s begin=yes", j->job.id, config_step_name(step));
+    if (j->hub)
+        job_progress_step_begin(j->hub, step, total);
+}
+
+void journal_step_mark(struct job_journal *j, enum config_step step)
+{
+    j->step_started_ms[step] = backoff_now_ms();
+}
+
+void journal_step_end(struct job_journal *j, enum config_step step)
+{
+    if (j->step_started_ms[step] == 0)
+        return;
+    uint64_t ms = backoff_now_ms() - j->step_started_ms[step];
+    j->step_started_ms[step] = 0;
+    j->job.step_ms[step] = (j->job.step_ms[step] < 0 ? 0 : j->job.step_ms[step]) + (int64_t)ms;
+    log_info("job-step", "id=%" PRId64 " step=%s elapsed_ms=%" PRIu64, j->job.id,
+             config_step_name(step), ms);
+    if (j->hub)
+        job_progress_step_end(j->hub, step, ms);
+    journal_save(j);
+}
+
+static void event_v(struct job_journal *j, enum config_level level, const char *step,
+                    const char *fmt, va_list ap)
+{
+    char msg[2048];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    struct mfb_error e = {0};
+    if (j->deferring) {
+        if (j->deferred_count == j->deferred_cap) {
+            size_t cap = j->deferred_cap ? j->deferred_cap * 2 : 16;
+            struct journal_deferred *d = realloc(j->deferred, cap * sizeof(*d));
+            if (d != NULL) {
+                j->deferred = d;
+                j->deferred_cap = cap;
+            }
+        }
+        char *copy = strdup(msg);
+        if (j->deferred_count < j->deferred_cap && copy != NULL) {
+            struct journal_deferred *d = &j->deferred[j->deferred_count++];
+            d->time_ms = wall_ms();
+            d->level = level;
+            snprintf(d->step, sizeof(d->step), "%s", step ? step : "");
+            d->message = copy;
+        } else {
+            free(copy);
+        }
+    } else if (config_job_event(j->db, j->job.id, level, step ? step : "", msg, &e) != MFB_OK) {
+        db_failed(j, &e);
+    }
+    enum mfb_log_level ll = level == CONFIG_LEVEL_ERROR  ? MFB_LOG_ERROR
+                            : level == CONFIG_LEVEL_WARN ? MFB_LOG_WARN
+                            : level == CONFIG_LEVEL_INFO ? MFB_LOG_INFO
+                                                         : MFB_LOG_DEBUG;
+    mfb_log(ll, "job-event", "id=%" PRId64 " step=%s message=\"%s\"", j->job.id, step ? step : "-",
+            msg);
+    if (j->hub && level != CONFIG_LEVEL_DEBUG)
+        job_progress_message(j->hub, level, msg);
+}
+
+void journal_event(struct job_journal *j, enum config_level level, const char *step,
+                   const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    event_v(j, level, step, fmt, ap);
+    va_end(ap);
+}
+
+void journal_defer(struct job_journal *j, bool on)
+{
+    if (on) {
+        j->deferring = true;
+        return;
+    }
+    if (!j->deferring)
+        return;
+    j->deferring = false;
+    for (size_t i = 0; i < j->deferred_count; i++) {
+        struct journal_deferred *d = &j->deferred[i];
+        struct mfb_error e = {0};
+        if (config_job_event_at(j->db, j->job.id, d->time_ms, d->level, d->step, d->message, &e) !=
+            MFB_OK)
+            db_failed(j, &e);
+        free(d->message);
+    }
+    j->deferred_count = 0;
+    if (j->row_dirty) {
+        j->row_dirty = false;
+        journal_save(j);
+    }
+}
+
+void journal_error(struct job_journal *j, const char *step, const struct mfb_error *e)
+{
+    if (j->job.error == NULL) {
+        j->job.error = strdup(e->message);
+        j->job.hint = e->hint[0] ? strdup(e->hint) : NULL;
+    }
+    if (e->hint[0])
+        journal_event(j, CONFIG_LEVEL_ERROR, step, "%s (hint: %s)", e->message, e->hint);
+    else
+        journal_event(j, CONFIG_LEVEL_ERROR, step, "%s", e->message);
+}
+
+void journal_end(struct job_journal *j, enum config_job_status status)
+{
+    journal_defer(j, false);
+    j->job.status = status;
+    j->job.ended_ms = wall_ms();
+    journal_save(j);
+    log_info("job",
+             "id=%" PRId64 " status=%s downtime_ms=%" PRId64 " bytes_in=%" PRIu64
+             " bytes_out=%" PRIu64 " backup=%s",
+             j->job.id, config_job_status_str(status), j->job.downtime_ms, j->job.bytes_in,
+             j->job.bytes_out, j->job.backup_name[0] ? j->job.backup_name : "-");
+    if (j->hub)
+        job_progress_done(j->hub, status, j->job.error, j->job.hint);
+}
+
+void journal_free(struct job_journal *j)
+{
+    for (size_t i = 0; i < j->deferred_count; i++)
+        free(j->deferred[i].message);
+    free(j->deferred);
+    j->deferred = NULL;
+    j->deferred_count = j->deferred_cap = 0;
+    config_job_free(&j->job);
+}

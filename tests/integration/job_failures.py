@@ -1,0 +1,237 @@
+#!/usr/bin/env python3
+"""job_failures.py - every way `mfb backup` can go wrong before or while the
+server is stopped, against a real MariaDB and a real mfb-server, and the
+promise kept in each: the database runs and answers at the end.
+
+- The spool has no room: refused in the preflight, no downtime.
+- The stop command fails, hangs (killed at the stop timeout), or half works
+  (it stopped the server but failed): abort, nothing archived, the server
+  runs (restarted in the last case) (9.1).
+- Archiving fails: the spool's disk fills up while the server is stopped
+  (a small tmpfs), a file cannot be read, the archive times out: the server
+  is restarted and the failure reported (9.2, 9.5); no partial Data.zip is
+  left, and the receiver's upload is abandoned.
+- Ctrl-C or SIGTERM during the archive: the same safe path (6.5); a second
+  Ctrl-C does not skip the restart.
+- Two backups of one instance at once: the second is refused, naming the
+  first.
+"""
+import os
+import signal
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.environ.get("MFB_TEST_LIB") or
+                os.path.join(os.path.dirname(__file__), "..", "lib"))
+from jobtestlib import FAST_RETRY, JobEnv, finish, wait_for_event  # noqa: E402
+from mfbtest import IS_ROOT, main  # noqa: E402
+
+
+class Failures(unittest.TestCase):
+    env = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.env = JobEnv("fail").__enter__()
+        cls.addClassCleanup(cls.env.cleanup)
+        cls.env.add_target()
+
+    def setUp(self):
+        self.env.assert_running()
+
+    def tearDown(self):
+        # The promise of every test: the database runs and answers.
+        self.env.assert_running()
+
+    # -- helpers -----------------------------------------------------------
+    def instance(self, name, **kw):
+        self.env.add_instance(name=name, **kw)
+        self.env.instance = name
+
+    def stop_by_signal(self, then=""):
+        """A stop command that sends SIGTERM (a clean shutdown) and waits
+        until the server is gone, then runs `then`."""
+        pid = self.env.db.pid_file
+        return (f"kill $(cat {pid}); while [ -e {pid} ]; do sleep 0.05; done; {then}")
+
+    def assert_no_upload_left(self, job):
+        status, _ = self.env.rx.json("GET", f"/v1/uploads/{job['upload_id']}", self.env.token())
+        self.assertEqual(status, 404, "the upload was not abandoned")
+
+    def assert_failed(self, r, status="failed"):
+        self.assertNotEqual(r.returncode, 0, r)
+        job = self.env.job(r.job_id)
+        self.assertEqual(job["status"], status, r)
+        self.assertEqual(r.done["status"], status)
+        return job
+
+    def sparse_file(self, size="512M"):
+        """Makes the archive take a while (zeros read from a sparse file)."""
+        path = os.path.join(self.env.db.datadir, "mfb-test-sparse.bin")
+        subprocess.run(["truncate", "-s", size, path], check=True)
+        self.addCleanup(os.unlink, path)
+
+    # -- before the stop ----------------------------------------------------
+    @unittest.skipUnless(IS_ROOT, "mounting a tmpfs needs root")
+    def test_spool_too_small_is_refused_before_the_stop(self):
+        spool = self.tmpfs("small", "16m")
+        self.instance("small", spool=spool)
+        r = self.env.backup(expect=1)
+        job = self.assert_failed(r)
+        self.assertRegex(r.stderr, rf"mfb: error: the spool '{spool}' has 1[56]\.\d MiB free; the "
+                                   r"backup needs about [\d.]+ MiB \([\d.]+ MiB of server files, "
+                                   r"plus a margin\)")
+        self.assertIn("HINT: free space there, or choose a larger spool", r.stderr)
+        self.assertIsNone(job["stop_ms"])
+        self.assertIsNone(job["downtime_ms"])
+        self.assertIn("the server was not stopped: no downtime", self.env.events(job["id"]))
+
+    # -- the stop -----------------------------------------------------------
+    def test_stop_command_fails(self):
+        self.instance("stopfails", control="command",
+                      stop_cmd="echo 'stopping'; echo 'permission denied' >&2; exit 3")
+        r = self.env.backup(expect=1)
+        job = self.assert_failed(r)
+        self.assertIn("mfb: error: stop command 'echo 'stopping'; echo 'permission denied' >&2; "
+                      "exit 3' failed with exit status 3: stopping | permission denied",
+                      r.stderr)
+        self.assertIn("the server still runs and answers; nothing was archived",
+                      self.env.events(job["id"]))
+        self.assertIsNone(job["archive_ms"])
+        self.assertIsNone(job["downtime_ms"])
+        self.assertEqual(self.env.spool_files(), [])
+        self.assert_no_upload_left(job)
+
+    def test_stop_command_hangs_until_the_timeout(self):
+        self.instance("stophangs", control="command", stop_cmd="sleep 60",
+                      extra=["--stop-timeout", "1s"])
+        started = time.monotonic()
+        r = self.env.backup(expect=1)
+        self.assertLess(time.monotonic() - started, 30)
+        job = self.assert_failed(r)
+        self.assertIn("mfb: error: stop command 'sleep 60' did not finish within 1.0s and was "
+                      "killed", r.stderr)
+        self.assertIsNone(job["archive_ms"])
+        self.assertIn("the server still runs and answers; nothing was archived",
+                      self.env.events(job["id"]))
+
+    def test_stop_command_half_works(self):
+        # It stops the server, then fails: mfb must start it again.
+        self.instance("stophalf", control="command", stop_cmd=self.stop_by_signal("exit 1"))
+        r = self.env.backup(expect=1)
+        job = self.assert_failed(r)
+        self.assertRegex(r.stderr, r"mfb: error: stop command .* failed with exit status 1")
+        ev = self.env.events(job["id"])
+        self.assertIn("the stop half-worked: the server is down; starting it again", ev)
+        self.assertTrue(any(e.startswith("the server answers again") for e in ev), ev)
+        self.assertIsNone(job["archive_ms"])
+        self.assertGreater(job["downtime_ms"], 0)
+
+    # -- the archive --------------------------------------------------------
+    def tmpfs(self, name, size):
+        path = os.path.join(self.env.dir, name)
+        os.makedirs(path, exist_ok=True)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", path],
+                       check=True)
+        self.addCleanup(subprocess.run, ["umount", "-l", path])
+        return path
+
+    @unittest.skipUnless(IS_ROOT, "mounting a tmpfs needs root")
+    def test_spool_fills_up_during_the_archive(self):
+        spool = self.tmpfs("full", "140m")
+        # The disk fills up once the server is stopped, after the preflight
+        # found enough room.
+        fill = f"dd if=/dev/zero of={spool}/filler bs=1M 2>/dev/null; true"
+        self.instance("diskfull", spool=spool, control="command",
+                      stop_cmd=self.stop_by_signal(fill))
+        r = self.env.backup(expect=1)
+        job = self.assert_failed(r)
+        self.assertRegex(r.stderr, r"mfb: error: .*No space left on device")
+        ev = self.env.events(job["id"])
+        self.assertTrue(any(e.startswith("the server answers again") for e in ev), ev)
+        self.assertIsNone(job["upload_ms"])
+        self.assertEqual(sorted(os.listdir(spool)), [".mfb-diskfull.lock", "filler"])
+        self.assert_no_upload_left(job)
+
+    @unittest.skipUnless(IS_ROOT and os.path.exists("/usr/bin/setpriv"),
+                         "needs root and setpriv to drop CAP_DAC_OVERRIDE")
+    def test_unreadable_file(self):
+        path = os.path.join(self.env.db.datadir, "mfb-test-unreadable.bin")
+        with open(path, "wb") as f:
+            f.write(b"x" * 1000)
+        os.chmod(path, 0)
+        self.addCleanup(os.unlink, path)
+        self.instance("unreadable")
+        # Root reads anything; without CAP_DAC_OVERRIDE it is refused like
+        # any user would be.
+        caps = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--inh-caps",
+                "-all", "--"]
+        env = self.env
+        p = subprocess.run(caps + [os.environ.get("MFB") or "build/mfb", "backup", "unreadable",
+                                   "--progress=json"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env.env, text=True,
+                           timeout=120)
+        from jobtestlib import Result
+        r = Result(p, p.stdout, p.stderr)
+        job = self.assert_failed(r)
+        self.assertIn(f"cannot open '{path}': Permission denied", r.stderr)
+        ev = env.events(job["id"])
+        self.assertTrue(any(e.startswith("the server answers again") for e in ev), ev)
+        self.assertEqual(env.spool_files(), [])
+
+    def test_archive_timeout(self):
+        self.instance("archtimeout", extra=["--archive-timeout", "1ms"])
+        r = self.env.backup(expect=1)
+        job = self.assert_failed(r)
+        self.assertIn("mfb: error: the archive did not finish within 1ms", r.stderr)
+        self.assertIn("HINT: raise it with 'mfb instance set archtimeout --archive-timeout "
+                      "DURATION'", r.stderr)
+        self.assertGreater(job["downtime_ms"], 0)
+        self.assertEqual(self.env.spool_files(), [])
+
+    # -- cancel ---------------------------------------------------------------
+    def cancel_during_archive(self, signals):
+        self.sparse_file()
+        p = self.env.spawn_backup()
+        lines = wait_for_event(p, lambda e: e["event"] == "step" and e["step"] == "archive")
+        for sig in signals:
+            p.send_signal(sig)
+            time.sleep(0.2)
+        r = finish(p, lines)
+        job = self.assert_failed(r, "cancelled")
+        self.assertIn("mfb: error: backup cancelled; the server runs again", r.stderr)
+        ev = self.env.events(job["id"])
+        self.assertTrue(any(e.startswith("the server answers again") for e in ev), ev)
+        self.assertEqual(self.env.spool_files(), [])
+        self.assert_no_upload_left(job)
+        return r
+
+    def test_ctrl_c_during_the_archive_twice(self):
+        self.instance("cancel2")
+        r = self.cancel_during_archive([signal.SIGINT, signal.SIGINT])
+        self.assertIn("note=cancelling_already:_the_server_is_being_restarted", r.stderr)
+
+    def test_sigterm_during_the_archive(self):
+        self.instance("cancelterm")
+        self.cancel_during_archive([signal.SIGTERM])
+
+    # -- the lock -------------------------------------------------------------
+    def test_two_backups_of_one_instance(self):
+        self.instance("locked", control="command",
+                      stop_cmd="sleep 2; " + self.stop_by_signal())
+        first = self.env.spawn_backup()
+        lines = wait_for_event(first, lambda e: e["event"] == "step" and e["step"] == "stop")
+        job_id = next(e["job_id"] for e in map(__import__("json").loads, lines[:1]))
+        second = self.env.backup(expect=1)
+        self.assertIn(f"mfb: error: instance 'locked' is busy: backup job {job_id} (pid "
+                      f"{first.pid}) is running", second.stderr)
+        self.assertIn("HINT: two jobs of one instance never run at once", second.stderr)
+        r = finish(first, lines)
+        self.assertEqual(r.returncode, 0, r)
+        self.assertEqual(self.env.job(job_id)["status"], "succeeded")
+
+
+if __name__ == "__main__":
+    main()
