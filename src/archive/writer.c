@@ -175,6 +175,25 @@ static size_t put_unix_extras(uint8_t *p, const struct scan_entry *e)
     return ZIP_EXTRA_TIMESTAMP_SIZE + ZIP_EXTRA_UNIX_SIZE;
 }
 
+/* Writes a header's fixed part, the entry's name and the extra fields;
+ * folds them into *crc when crc is not NULL. */
+static mfb_status write_header(struct archive_writer *w, const uint8_t *h, size_t hlen,
+                               const struct scan_entry *e, const uint8_t *x, size_t xlen,
+                               uint32_t *crc, struct mfb_error *err)
+{
+    if (crc) {
+        *crc = deflate_crc32(*crc, h, hlen);
+        *crc = deflate_crc32(*crc, e->name, e->name_len);
+        *crc = deflate_crc32(*crc, x, xlen);
+    }
+    mfb_status s = out_write(w, h, hlen, err);
+    if (s == MFB_OK)
+        s = out_write(w, e->name, e->name_len, err);
+    if (s == MFB_OK)
+        s = out_write(w, x, xlen, err);
+    return s;
+}
+
 static mfb_status write_local_header(struct archive_writer *w, const struct scan_entry *e,
                                      bool sizes_known, struct mfb_error *err)
 {
@@ -205,12 +224,7 @@ static mfb_status write_local_header(struct archive_writer *w, const struct scan
     zip_put32(h + 22, usize);
     zip_put16(h + 26, (uint16_t)e->name_len);
     zip_put16(h + 28, (uint16_t)xlen);
-    mfb_status s = out_write(w, h, ZIP_LOCAL_SIZE, err);
-    if (s == MFB_OK)
-        s = out_write(w, e->name, e->name_len, err);
-    if (s == MFB_OK)
-        s = out_write(w, x, xlen, err);
-    return s;
+    return write_header(w, h, ZIP_LOCAL_SIZE, e, x, xlen, NULL, err);
 }
 
 static mfb_status write_descriptor(struct archive_writer *w, const struct scan_entry *e,
@@ -659,15 +673,7 @@ static mfb_status write_central_record(struct archive_writer *w, const struct sc
     zip_put16(h + 36, 0); /* internal attributes */
     zip_put32(h + 38, external);
     zip_put32(h + 42, fields[2]);
-    *cd_crc = deflate_crc32(*cd_crc, h, ZIP_CENTRAL_SIZE);
-    *cd_crc = deflate_crc32(*cd_crc, e->name, e->name_len);
-    *cd_crc = deflate_crc32(*cd_crc, x, xlen);
-    mfb_status s = out_write(w, h, ZIP_CENTRAL_SIZE, err);
-    if (s == MFB_OK)
-        s = out_write(w, e->name, e->name_len, err);
-    if (s == MFB_OK)
-        s = out_write(w, x, xlen, err);
-    return s;
+    return write_header(w, h, ZIP_CENTRAL_SIZE, e, x, xlen, cd_crc, err);
 }
 
 static mfb_status write_central_directory(struct archive_writer *w, struct mfb_error *err)
