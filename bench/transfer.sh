@@ -114,12 +114,12 @@ http {
     location /dav/ { dav_methods PUT; create_full_put_path on; }
     location = /v1/uploads {
       default_type application/json;
-      return 201 '{"upload_id":"u_bench","chunk_size":$CHUNK_BYTES,"size":$BYTES}';
+      return 201 '{"upload_id":"u_0123456789abcdef0123456789abcdef","chunk_size":$CHUNK_BYTES,"size":$BYTES}';
     }
-    location /v1/uploads/u_bench/chunks/ { dav_methods PUT; create_full_put_path on; }
-    location = /v1/uploads/u_bench/complete {
+    location /v1/uploads/u_0123456789abcdef0123456789abcdef/chunks/ { dav_methods PUT; create_full_put_path on; }
+    location = /v1/uploads/u_0123456789abcdef0123456789abcdef/complete {
       default_type application/json;
-      return 201 '{"backup_id":"b_bench","name":"data.bin","path":"data.bin","size":$BYTES,"sha256":"$SHA"}';
+      return 201 '{"backup_id":"b_0123456789abcdef0123456789abcdef","name":"data.bin","path":"data.bin","size":$BYTES,"sha256":"$SHA"}';
     }
   }
 }

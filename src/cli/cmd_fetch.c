@@ -32,11 +32,7 @@ static void print_result(const struct cli_args *args, const char *out,
             json_pack("{s:s, s:s, s:s, s:I, s:s, s:I}", "backup_id", r->backup.backup_id, "path",
                       r->backup.path, "file", out, "size", (json_int_t)r->backup.size, "sha256",
                       hex, "resumed_from", (json_int_t)r->resumed_from);
-        char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-        if (text)
-            printf("%s\n", text);
-        free(text);
-        json_decref(o);
+        transfer_opts_print_json(o);
         return;
     }
     printf("backup_id: %s\nfile: %s\nsize: %" PRIu64 "\nsha256: %s\n", r->backup.backup_id, out,

@@ -147,11 +147,7 @@ static void print_result(const struct push *p, const struct backup_info *b,
             p->state.upload_id, "name", b->name, "path", b->path, "size", (json_int_t)b->size,
             "sha256", hex, "chunks_sent", (json_int_t)r->chunks_sent, "chunks_verified",
             (json_int_t)r->chunks_verified, "chunks_replaced", (json_int_t)r->chunks_replaced);
-        char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-        if (text)
-            printf("%s\n", text);
-        free(text);
-        json_decref(o);
+        transfer_opts_print_json(o);
         return;
     }
     printf("backup_id: %s\npath: %s\nsize: %" PRIu64 "\nsha256: %s\n", b->backup_id, b->path,
@@ -187,7 +183,7 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
     if (st != MFB_OK)
         goto done;
 
-    uint64_t chunks = plan_chunk_count(p.size, p.chunk_size);
+    uint64_t chunks = proto_chunk_count(p.size, p.chunk_size);
     char chunk_text[32];
     fprintf(stderr, "upload id: %s\n", p.state.upload_id);
     log_info("push",

@@ -117,6 +117,15 @@ void transfer_opts_append(const struct cli_args *args, char *buf, size_t cap)
     append_option(args, buf, cap, "stall-timeout", false);
 }
 
+void transfer_opts_print_json(json_t *object)
+{
+    char *text = object ? json_dumps(object, JSON_COMPACT) : NULL;
+    if (text)
+        printf("%s\n", text);
+    free(text);
+    json_decref(object);
+}
+
 /* Thread role: waits for SIGINT/SIGTERM and cancels the transfer. */
 static void *watch_main(void *arg)
 {

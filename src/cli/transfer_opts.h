@@ -13,6 +13,7 @@
 #ifndef MFB_CLI_TRANSFER_OPTS_H
 #define MFB_CLI_TRANSFER_OPTS_H
 
+#include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -51,6 +52,9 @@ void transfer_opts_append(const struct cli_args *args, char *buf, size_t cap);
 
 /* Appends one shell-quoted word (with a leading space) to buf. */
 void transfer_opts_append_word(char *buf, size_t cap, const char *word);
+
+/* Prints a JSON object as one line on stdout and releases it (--json). */
+void transfer_opts_print_json(json_t *object);
 
 struct interrupt_watch {
     pthread_t thread;

@@ -16,6 +16,7 @@
 
 #include "common/fsutil.h"
 #include "common/log.h"
+#include "proto/proto.h"
 #include "transfer/plan.h"
 
 struct download {
@@ -128,7 +129,7 @@ static mfb_status fetch_content(struct download *d, struct transfer_conn *conn,
                                 struct mfb_error *err)
 {
     char path[256], what[256];
-    snprintf(path, sizeof(path), "/v1/backups/%s/content", d->backup->backup_id);
+    proto_path_backup_content(path, sizeof(path), d->backup->backup_id);
     snprintf(what, sizeof(what), "cannot download backup %s", d->backup->backup_id);
     const struct transfer_settings *s = transfer_client_settings(d->cfg->client);
     struct backoff b;

@@ -9,23 +9,9 @@
 #include <string.h>
 #include <strings.h>
 
-uint64_t plan_chunk_count(uint64_t size, uint64_t chunk_size)
-{
-    return size / chunk_size + (size % chunk_size != 0);
-}
-
-uint64_t plan_chunk_len(uint64_t size, uint64_t chunk_size, uint64_t index)
-{
-    if (index >= plan_chunk_count(size, chunk_size))
-        return 0;
-    uint64_t start = index * chunk_size;
-    return size - start < chunk_size ? size - start : chunk_size;
-}
-
 mfb_status plan_check_chunk_size(uint64_t chunk_size, struct mfb_error *err)
 {
-    if (chunk_size < PLAN_MIN_CHUNK || chunk_size > PLAN_MAX_CHUNK ||
-        (chunk_size & (chunk_size - 1)) != 0) {
+    if (!proto_chunk_size_valid(chunk_size, PLAN_MAX_CHUNK)) {
         mfb_error_set(err, MFB_ERR_USAGE, "invalid chunk size %" PRIu64 " bytes", chunk_size);
         mfb_error_hint(err, "use a power of two from 1M to 1G, e.g. 16M");
         return MFB_ERR_USAGE;
@@ -39,7 +25,7 @@ bool plan_chunk_ready(uint64_t index, uint64_t chunk_size, uint64_t sealed, bool
     *past_end = false;
     *len = 0;
     if (finished) {
-        *len = plan_chunk_len(size, chunk_size, index);
+        *len = proto_chunk_length(size, chunk_size, index);
         *past_end = *len == 0;
         return !*past_end;
     }
@@ -66,7 +52,7 @@ mfb_status plan_resume(uint64_t local_size, uint64_t chunk_size, int64_t remote_
                             "upload without --resume");
         return MFB_ERR_CHANGED;
     }
-    plan->chunk_count = plan_chunk_count(local_size, chunk_size);
+    plan->chunk_count = proto_chunk_count(local_size, chunk_size);
     if (plan->chunk_count > 0) {
         plan->held = calloc(plan->chunk_count, sizeof(*plan->held));
         if (plan->held == NULL)
@@ -79,7 +65,7 @@ mfb_status plan_resume(uint64_t local_size, uint64_t chunk_size, int64_t remote_
             mfb_error_set(err, MFB_ERR_CHANGED,
                           "the receiver holds chunk %" PRIu64 " but the local file of %" PRIu64
                           " bytes has only %" PRIu64 " chunks",
-                          c->index, local_size, plan_chunk_count(local_size, chunk_size));
+                          c->index, local_size, proto_chunk_count(local_size, chunk_size));
             mfb_error_hint(err, "resume with the file the upload was started from, or start a "
                                 "new upload without --resume");
             return MFB_ERR_CHANGED;

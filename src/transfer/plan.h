@@ -2,7 +2,8 @@
  * plan.h - how a file maps onto chunks, and what a resume has to do.
  *
  * Chunk i covers bytes [i*chunk_size, i*chunk_size + len) of the file; every
- * chunk but the last is exactly chunk_size bytes (docs/protocol.md). The
+ * chunk but the last is exactly chunk_size bytes (docs/protocol.md; the
+ * arithmetic is src/proto's, shared with the receiver). The
  * chunk size is a power of two so offsets are shifts, and it is bounded
  * below by the protocol (1 MiB) and above by memory: the uploader holds
  * (connections + 1) chunks in memory.
@@ -23,8 +24,11 @@
 
 #include "common/digest.h"
 #include "common/status.h"
+#include "proto/proto.h"
 
-#define PLAN_MIN_CHUNK (1ull << 20)
+/* The protocol's minimum; the upper bound is the client's (memory), the
+ * receiver may allow less. */
+#define PLAN_MIN_CHUNK PROTO_CHUNK_MIN
 #define PLAN_MAX_CHUNK (1ull << 30)
 
 /* One chunk the receiver says it holds. */
@@ -34,10 +38,7 @@ struct remote_chunk {
     uint8_t sha256[SHA256_LEN];
 };
 
-uint64_t plan_chunk_count(uint64_t size, uint64_t chunk_size);
-
-/* Length of chunk `index` of a file of `size` bytes (0 past the end). */
-uint64_t plan_chunk_len(uint64_t size, uint64_t chunk_size, uint64_t index);
+/* Chunk counts and lengths are proto_chunk_count / proto_chunk_length. */
 
 /* A power of two within [PLAN_MIN_CHUNK, PLAN_MAX_CHUNK]. */
 mfb_status plan_check_chunk_size(uint64_t chunk_size, struct mfb_error *err);

@@ -11,17 +11,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool receiver_id_valid(const char *id)
+/* Ids go into URL paths: only the protocol's form is accepted. */
+static mfb_status check_id(const char *id, char prefix, struct mfb_error *err)
 {
-    size_t n = 0;
-    for (const char *p = id; *p; p++, n++) {
-        char c = *p;
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '_' || c == '-';
-        if (!ok || n >= RECEIVER_ID_MAX - 1)
-            return false;
-    }
-    return n > 0;
+    if (proto_id_valid(id, prefix))
+        return MFB_OK;
+    mfb_error_set(err, MFB_ERR_USAGE, "'%s' is not a valid %s id", id,
+                  prefix == 'u' ? "upload" : "backup");
+    mfb_error_hint(err, "use the id 'mfb push' printed: %c_ and 32 hex digits", prefix);
+    return MFB_ERR_USAGE;
 }
 
 static mfb_status bad_answer(const char *what, const char *field, struct mfb_error *err)
@@ -64,9 +62,9 @@ static bool get_text(json_t *obj, const char *key, char *out, size_t cap)
     return true;
 }
 
-static bool get_id(json_t *obj, const char *key, char out[RECEIVER_ID_MAX])
+static bool get_id(json_t *obj, const char *key, char prefix, char out[RECEIVER_ID_MAX])
 {
-    return get_text(obj, key, out, RECEIVER_ID_MAX) && receiver_id_valid(out);
+    return get_text(obj, key, out, RECEIVER_ID_MAX) && proto_id_valid(out, prefix);
 }
 
 static bool get_sha256(json_t *obj, const char *key, uint8_t out[SHA256_LEN])
@@ -131,7 +129,7 @@ mfb_status receiver_upload_create(struct transfer_conn *conn, const struct uploa
     json_decref(body);
     if (st != MFB_OK)
         return st;
-    if (!get_id(answer, "upload_id", state->upload_id))
+    if (!get_id(answer, "upload_id", 'u', state->upload_id))
         st = bad_answer(req.what, "upload_id", err);
     else if (!get_u64(answer, "chunk_size", &state->chunk_size) ||
              plan_check_chunk_size(state->chunk_size, NULL) != MFB_OK)
@@ -150,13 +148,10 @@ mfb_status receiver_upload_get(struct transfer_conn *conn, const char *upload_id
                                struct upload_state *state, struct mfb_error *err)
 {
     memset(state, 0, sizeof(*state));
-    if (!receiver_id_valid(upload_id)) {
-        mfb_error_set(err, MFB_ERR_USAGE, "'%s' is not a valid upload id", upload_id);
-        mfb_error_hint(err, "use the id 'mfb push' printed, like u_...");
-        return MFB_ERR_USAGE;
-    }
     char path[256], what[256];
-    snprintf(path, sizeof(path), "/v1/uploads/%s", upload_id);
+    if (check_id(upload_id, 'u', err) != MFB_OK)
+        return MFB_ERR_USAGE;
+    proto_path_upload(path, sizeof(path), upload_id);
     snprintf(what, sizeof(what), "cannot read the state of upload %s", upload_id);
     struct http_request req = {.method = "GET", .path = path, .what = what};
     json_t *answer = NULL;
@@ -180,7 +175,7 @@ mfb_status receiver_upload_get(struct transfer_conn *conn, const char *upload_id
         get_text(answer, "instance", state->instance, sizeof(state->instance));
         get_text(answer, "name", state->name, sizeof(state->name));
         state->complete = json_is_true(json_object_get(answer, "complete"));
-        if (state->complete && !get_id(answer, "backup_id", state->backup_id))
+        if (state->complete && !get_id(answer, "backup_id", 'b', state->backup_id))
             st = bad_answer(what, "backup_id", err);
     }
     if (st == MFB_OK) {
@@ -217,7 +212,7 @@ mfb_status receiver_chunk_put(struct transfer_conn *conn, const char *upload_id,
                               struct mfb_error *err)
 {
     char path[256], what[256], digest[80];
-    snprintf(path, sizeof(path), "/v1/uploads/%s/chunks/%" PRIu64, upload_id, index);
+    proto_path_chunk(path, sizeof(path), upload_id, index);
     snprintf(what, sizeof(what), "cannot upload chunk %" PRIu64, index);
     content_digest_format(sha256, digest, sizeof(digest));
     /* A zero-length body still needs a non-NULL pointer to be sent as a body. */
@@ -238,7 +233,7 @@ mfb_status receiver_chunk_delete(struct transfer_conn *conn, const char *upload_
                                  struct mfb_error *err)
 {
     char path[256], what[256];
-    snprintf(path, sizeof(path), "/v1/uploads/%s/chunks/%" PRIu64, upload_id, index);
+    proto_path_chunk(path, sizeof(path), upload_id, index);
     snprintf(what, sizeof(what), "cannot replace chunk %" PRIu64 " on the receiver", index);
     struct http_request req = {.method = "DELETE", .path = path, .what = what};
     struct mfb_error local = {0};
@@ -291,7 +286,7 @@ mfb_status receiver_upload_abandon(struct transfer_conn *conn, const char *uploa
 static mfb_status parse_backup(const char *what, json_t *answer, struct backup_info *backup,
                                struct mfb_error *err)
 {
-    if (!get_id(answer, "backup_id", backup->backup_id))
+    if (!get_id(answer, "backup_id", 'b', backup->backup_id))
         return bad_answer(what, "backup_id", err);
     if (!get_u64(answer, "size", &backup->size))
         return bad_answer(what, "size", err);
@@ -308,7 +303,7 @@ mfb_status receiver_upload_complete(struct transfer_conn *conn, const char *uplo
 {
     memset(backup, 0, sizeof(*backup));
     char path[256], what[256], hex[SHA256_HEX_LEN + 1];
-    snprintf(path, sizeof(path), "/v1/uploads/%s/complete", upload_id);
+    proto_path_complete(path, sizeof(path), upload_id);
     snprintf(what, sizeof(what), "cannot complete upload %s", upload_id);
     digest_to_hex(sha256, hex);
     json_t *body = json_object();
@@ -333,13 +328,10 @@ mfb_status receiver_backup_get(struct transfer_conn *conn, const char *backup_id
                                struct backup_info *backup, struct mfb_error *err)
 {
     memset(backup, 0, sizeof(*backup));
-    if (!receiver_id_valid(backup_id)) {
-        mfb_error_set(err, MFB_ERR_USAGE, "'%s' is not a valid backup id", backup_id);
-        mfb_error_hint(err, "use the id 'mfb push' printed, like b_...");
-        return MFB_ERR_USAGE;
-    }
     char path[256], what[256];
-    snprintf(path, sizeof(path), "/v1/backups/%s", backup_id);
+    if (check_id(backup_id, 'b', err) != MFB_OK)
+        return MFB_ERR_USAGE;
+    proto_path_backup(path, sizeof(path), backup_id);
     snprintf(what, sizeof(what), "cannot read backup %s", backup_id);
     struct http_request req = {.method = "GET", .path = path, .what = what};
     json_t *answer = NULL;

@@ -16,10 +16,11 @@
 
 #include "common/digest.h"
 #include "common/status.h"
+#include "proto/proto.h"
 #include "transfer/client.h"
 #include "transfer/plan.h"
 
-#define RECEIVER_ID_MAX 128
+#define RECEIVER_ID_MAX (PROTO_ID_LEN + 1)
 #define RECEIVER_TEXT_MAX 1024
 
 struct upload_request {
@@ -55,9 +56,6 @@ struct backup_info {
     uint64_t size;
     uint8_t sha256[SHA256_LEN];
 };
-
-/* Ids are 1-127 characters of [A-Za-z0-9_-]. */
-bool receiver_id_valid(const char *id);
 
 /* POST /v1/uploads. Fills state (no chunks) from the answer. */
 mfb_status receiver_upload_create(struct transfer_conn *conn, const struct upload_request *req,

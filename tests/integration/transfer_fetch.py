@@ -118,12 +118,12 @@ class FetchTest(TransferTest):
         self.assertEqual(self.rx.requests, [])
 
     def test_unknown_backup(self):
-        self.bid = "b_nope"
+        self.bid = "b_0123456789abcdef0123456789abcdef"
         res = self.fetch()
         self.assertEqual(res.returncode, 1)
         self.assertEqual(self.error_lines(res.stderr), [
-            "mfb: error: cannot read backup b_nope: the receiver answered 404 not_found: "
-            "no such backup"])
+            "mfb: error: cannot read backup %s: the receiver answered 404 not_found: "
+            "no such backup" % self.bid])
         self.assertFalse(os.path.exists(self.out + ".part"))
 
 

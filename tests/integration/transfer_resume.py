@@ -171,15 +171,16 @@ class ResumeTest(TransferTest):
 
     def test_resume_unknown_id(self):
         path = self.make_file("Data.zip", 1000)
-        res = self.resume("u_doesnotexist", path)
+        res = self.resume("u_0123456789abcdef0123456789abcdef", path)
         self.assertEqual(res.returncode, 1)
         self.assertEqual(self.error_lines(res.stderr), [
-            "mfb: error: cannot read the state of upload u_doesnotexist: the receiver answered "
+            "mfb: error: cannot read the state of upload u_0123456789abcdef0123456789abcdef: the receiver answered "
             "404 not_found: no such upload"])
         self.assertIn("HINT: the upload may have completed, expired or been removed", res.stderr)
-        res = self.resume("../../etc", path)
-        self.assertEqual(res.returncode, 2)
-        self.assertIn("mfb: error: '../../etc' is not a valid upload id", res.stderr)
+        for bad in ("../../etc", "u_123", "b_0123456789abcdef0123456789abcdef"):
+            res = self.resume(bad, path)
+            self.assertEqual(res.returncode, 2)
+            self.assertIn("mfb: error: '%s' is not a valid upload id" % bad, res.stderr)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 Retried with backoff: 503, 429 (honouring Retry-After), 408, a connection
 dropped mid-chunk, an answer lost after the receiver acted, a receiver that
 hangs (stall timeout). Final at once, with one clear error line: 401, 400,
-409, 507 at creation. Retrying ends after --retries attempts or
+409, 422, 507 at creation. Retrying ends after --retries attempts or
 --retry-max-time, reporting the first error and the count."""
 
 import os
@@ -91,6 +91,15 @@ class RetryTest(TransferTest):
             "injected fault 401"])
         self.assertEqual(self.statuses("PUT", "/chunks/0$"), [401])
         self.assertIn("Resume with:", res.stderr)
+
+    def test_422_is_final(self):
+        self.rx.add_fault("status", method="PUT", path="/chunks/0$", status=422, count=1)
+        path, res = self.push(1000)
+        self.assertEqual(res.returncode, 1)
+        self.assertEqual(self.statuses("PUT", "/chunks/0$"), [422])
+        self.assertEqual(self.error_lines(res.stderr), [
+            "mfb: error: cannot upload chunk 0: the receiver answered 422 injected: "
+            "injected fault 422"])
 
     def test_400_and_409_are_final(self):
         self.rx.add_fault("status", method="PUT", path="/chunks/0$", status=400, count=1)

@@ -44,7 +44,7 @@ class PinTest(TransferTest):
         self.assertEqual(self.rx.requests, [])  # no request got through
         self.assertNotIn("warn retry", res.stderr)  # and it was not retried
         # fetch refuses the same way
-        res = self.run_mfb([MFB, "fetch", "b_x", os.path.join(self.tmp, "out")] +
+        res = self.run_mfb([MFB, "fetch", "b_0123456789abcdef0123456789abcdef", os.path.join(self.tmp, "out")] +
                            self.target_args(wrong))
         self.assertEqual(res.returncode, 1)
         self.assertIn("does not match the pinned fingerprint", res.stderr)

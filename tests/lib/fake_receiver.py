@@ -227,7 +227,7 @@ class FakeReceiver:
 
     def add_backup(self, data, instance="prod", name="b.zip", client="db1"):
         """Stores a backup directly (for fetch tests). Returns its id."""
-        bid = "b_" + secrets.token_hex(8)
+        bid = "b_" + secrets.token_hex(16)
         digest = hashlib.sha256(data).hexdigest()
         with self.lock:
             self.backups[bid] = {
@@ -386,7 +386,7 @@ def make_handler(rx):
             cs = body.get("chunk_size")
             if not isinstance(cs, int) or cs < (1 << 20) or cs > rx.max_chunk or cs & (cs - 1):
                 return self.error(400, "bad_request", "chunk_size must be a power of two")
-            uid = "u_" + secrets.token_hex(8)
+            uid = "u_" + secrets.token_hex(16)
             up = Upload(uid, client, body)
             with rx.lock:
                 rx.uploads[uid] = up

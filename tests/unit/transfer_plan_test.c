@@ -12,15 +12,15 @@
 
 static void test_chunk_arithmetic(void **state)
 {
-    assert_int_equal(plan_chunk_count(0, MiB), 0);
-    assert_int_equal(plan_chunk_count(1, MiB), 1);
-    assert_int_equal(plan_chunk_count(MiB, MiB), 1);
-    assert_int_equal(plan_chunk_count(MiB + 1, MiB), 2);
-    assert_int_equal(plan_chunk_count(100 * MiB, 16 * MiB), 7);
-    assert_int_equal(plan_chunk_len(100 * MiB, 16 * MiB, 0), 16 * MiB);
-    assert_int_equal(plan_chunk_len(100 * MiB, 16 * MiB, 6), 4 * MiB);
-    assert_int_equal(plan_chunk_len(100 * MiB, 16 * MiB, 7), 0);
-    assert_int_equal(plan_chunk_len(0, MiB, 0), 0);
+    assert_int_equal(proto_chunk_count(0, MiB), 0);
+    assert_int_equal(proto_chunk_count(1, MiB), 1);
+    assert_int_equal(proto_chunk_count(MiB, MiB), 1);
+    assert_int_equal(proto_chunk_count(MiB + 1, MiB), 2);
+    assert_int_equal(proto_chunk_count(100 * MiB, 16 * MiB), 7);
+    assert_int_equal(proto_chunk_length(100 * MiB, 16 * MiB, 0), 16 * MiB);
+    assert_int_equal(proto_chunk_length(100 * MiB, 16 * MiB, 6), 4 * MiB);
+    assert_int_equal(proto_chunk_length(100 * MiB, 16 * MiB, 7), 0);
+    assert_int_equal(proto_chunk_length(0, MiB, 0), 0);
 }
 
 static void test_chunk_size_check(void **state)
