@@ -16,6 +16,7 @@ import sys
 import tempfile
 import textwrap
 import time
+import unittest
 
 sys.path.insert(0, os.environ.get("MFB_TEST_LIB") or
                 os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -42,6 +43,7 @@ def wait_until(cond, timeout=30):
     return cond()
 
 
+@unittest.skipIf(mfbtest.SANITIZED, "tests the Python harness, not mfb; the plain build runs it")
 class HarnessTest(mfbtest.TempDirTestCase):
 
     def assert_nothing_left(self):
