@@ -213,6 +213,8 @@ static mfb_status restart_server(struct backup *b, struct mfb_error *err)
 {
     if (!b->down)
         return MFB_OK;
+    if (b->restart_failed) /* tried once: the recovery steps take over */
+        return MFB_ERR_MYSQL;
     struct mfb_error e = {0};
     journal_step_begin(&b->jr, CONFIG_STEP_START, 0);
     struct mysql_command_result cres;

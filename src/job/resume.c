@@ -100,6 +100,14 @@ static mfb_status attempt(struct resume *r, struct mfb_error *err)
         mfb_error_set(err, st, "%s", ge.message);
         if (ge.hint[0])
             mfb_error_hint(err, "%s", ge.hint);
+    } else if (state.complete) {
+        /* Completed before, the answer lost: completing again is
+         * idempotent and returns the backup, if the file is the same. */
+        uint8_t sha[SHA256_LEN];
+        st = upload_hash_file(r->fd, r->zip_path, r->size, sha, err);
+        if (st == MFB_OK)
+            st = receiver_upload_complete(conn, state.upload_id, r->size, sha, &r->backup, err);
+        goto done;
     } else {
         st = plan_resume(r->size, state.chunk_size, state.size_known ? (int64_t)state.size : -1,
                          state.chunks, state.chunk_count, &plan, err);

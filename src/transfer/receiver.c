@@ -262,16 +262,16 @@ mfb_status receiver_chunk_delete(struct transfer_conn *conn, const char *upload_
 mfb_status receiver_upload_abandon(struct transfer_conn *conn, const char *upload_id,
                                    struct mfb_error *err)
 {
-    mfb_status idst = check_id(upload_id, 'u', err);
-    if (idst != MFB_OK)
-        return idst;
+    mfb_status st = check_id(upload_id, 'u', err);
+    if (st != MFB_OK)
+        return st;
     char path[256];
-    snprintf(path, sizeof(path), "/v1/uploads/%s", upload_id);
+    proto_path_upload(path, sizeof(path), upload_id);
     struct http_request req = {
         .method = "DELETE", .path = path, .what = "cannot abandon the upload"};
     struct http_response resp = {0};
     struct mfb_error local = {0};
-    mfb_status st = transfer_conn_call(conn, &req, &resp, &local);
+    st = transfer_conn_call(conn, &req, &resp, &local);
     long status = resp.status;
     http_response_free(&resp);
     if (st == MFB_ERR_NOT_FOUND && status == 404)

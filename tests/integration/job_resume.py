@@ -12,7 +12,8 @@ and a real mfb-server.
   with exponential backoff and completes the backup; the original job then
   says succeeded with its backup id, and the spool is empty.
 - An upload that times out (9.5) is resumed the same way.
-- A receiver that forgot the upload gets the whole file again.
+- A receiver that forgot the upload gets the whole file again; one that
+  completed it (the answer lost) just says which backup it became.
 """
 import hashlib
 import json
@@ -185,6 +186,20 @@ class ReceiverTrouble(unittest.TestCase):
                             for e in env.events(
                                 env.sql("SELECT max(id) AS id FROM jobs WHERE kind = 'resume'")
                                 [0]["id"])))
+
+    def test_upload_completed_but_the_answer_was_lost(self):
+        env = self.env
+        self.instance("answerlost", extra=["--upload-timeout", "1ms"])
+        r = env.backup(expect=1)
+        job, zip_path = self.pending_job(r)
+        digest = self.assert_resumed(job, zip_path)
+        # The upload is completed behind the job's back (as if mfb had
+        # crashed after sending complete): the resume only asks for it.
+        env.mfb("push", "--resume", job["upload_id"], zip_path, "--url",
+                f"https://127.0.0.1:{env.rx.port}", "--token-file", env.token_file,
+                "--fingerprint", env.rx.fingerprint)
+        env.mfb("resume", str(job["id"]))
+        self.check_completed(job, digest)
 
     def test_resume_of_nothing(self):
         r = self.env.mfb("resume", "999", expect=1)
