@@ -119,6 +119,67 @@ class RealServerTest(TransferTest):
         self.assertEqual(res.returncode, 1)
         self.assertIn("expected %s, presented %s" % (wrong, self.srv.fingerprint), res.stderr)
 
+    def test_stored_target(self):
+        # `mfb target add` (its live checks run against this receiver), then
+        # push and fetch with --target alone: the stored directory, chunk size
+        # and connections apply; inline options override stored values.
+        db = os.path.join(self.tmp, "client", "mfb.db")
+        env = dict(os.environ, MFB_DB=db)
+        self.assert_ok(self.run_mfb([MFB, "init"], env=env))
+        res = self.run_mfb([MFB, "target", "add", "rx"] + self.target() +
+                           ["--directory", "stored/dir", "--chunk-size", "2M",
+                            "--connections", "3"], env=env)
+        self.assert_ok(res)
+        path = self.make_file("Data.zip", 5 * MiB + 17)
+        res = self.run_mfb([MFB, "push", path, "--target", "rx", "--instance", "prod", "--json"],
+                           env=env)
+        self.assert_ok(res)
+        out = json.loads(res.stdout)
+        self.assertEqual(out["sha256"], self.sha256_of(path))
+        self.assertTrue(out["path"].startswith("db1/prod/"), out["path"])
+        stored = os.path.join(self.srv.storage, out["path"])
+        with open(stored + ".json") as f:
+            meta = json.load(f)
+        self.assertEqual((meta["directory"], meta["chunk_size"]), ("stored/dir", 2 * MiB))
+        self.assertIn("connections=3", res.stderr)
+        # Inline options win: chunk size, directory, and --db instead of $MFB_DB.
+        res = self.run_mfb([MFB, "push", path, "--target", "rx", "--db", db, "--instance",
+                            "prod", "--chunk-size", "1M", "--directory", "inline", "--json"])
+        self.assert_ok(res)
+        with open(os.path.join(self.srv.storage, json.loads(res.stdout)["path"]) + ".json") as f:
+            meta = json.load(f)
+        self.assertEqual((meta["directory"], meta["chunk_size"]), ("inline", MiB))
+
+        restored = os.path.join(self.tmp, "restored.zip")
+        res = self.run_mfb([MFB, "fetch", out["backup_id"], restored, "--target", "rx"], env=env)
+        self.assert_ok(res)
+        self.assertEqual(self.sha256_of(restored), self.sha256_of(path))
+
+        # An inline certificate pin or token replaces the stored one.
+        wrong = "00:" + self.srv.fingerprint[3:]
+        res = self.run_mfb([MFB, "fetch", out["backup_id"], restored + "2", "--target", "rx",
+                            "--fingerprint", wrong], env=env)
+        self.assertEqual(res.returncode, 1)
+        self.assertIn("expected %s, presented %s" % (wrong, self.srv.fingerprint), res.stderr)
+        bad = self.write_secret("bad.token", "f" * 64)
+        res = self.run_mfb([MFB, "push", path, "--target", "rx", "--token-file", bad,
+                            "--instance", "prod"], env=env)
+        self.assertEqual(res.returncode, 1)
+        self.assertIn("the receiver answered 401 unauthorized", res.stderr)
+
+        # A target that does not exist, and no receiver at all.
+        res = self.run_mfb([MFB, "push", path, "--target", "nope", "--instance", "prod"], env=env)
+        self.assertEqual(res.returncode, 1)
+        self.assertEqual(self.error_lines(res.stderr), ["mfb: error: no target named 'nope'"])
+        self.assertIn("HINT: 'mfb target list' shows the configured targets", res.stderr)
+        for cmd in ([MFB, "push", path, "--instance", "prod"],
+                    [MFB, "fetch", out["backup_id"], restored + "3"]):
+            res = self.run_mfb(cmd, env=env)
+            self.assertEqual(res.returncode, 2, res.stderr)
+            self.assertEqual(self.error_lines(res.stderr), ["mfb: error: no receiver given"])
+            self.assertIn("HINT: pass --target NAME", res.stderr)
+        self.assertFalse(os.path.exists(restored + "2") or os.path.exists(restored + "3"))
+
     def test_resume_with_a_changed_chunk(self):
         # The receiver holds three of four chunks of one file; the resume is
         # run with another file of the same size whose chunks 0 and 2 differ:

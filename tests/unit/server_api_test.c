@@ -585,7 +585,6 @@ static void test_space_and_quota(void **state)
     answer_free(&a);
 }
 
-
 /* Starts a chunk PUT and feeds it `fed` bytes, leaving it in flight. */
 static struct api_call *chunk_in_flight(struct fixture *fx, const char *uid, unsigned index,
                                         const char *data, size_t len, size_t fed, char *dh,
@@ -596,8 +595,8 @@ static struct api_call *chunk_in_flight(struct fixture *fx, const char *uid, uns
     digest_header(data, len, dh, 80);
     snprintf(auth, 128, "Bearer %s", TOKEN1);
     snprintf(cl, 32, "%zu", len);
-    *f = (struct fake){.headers = {"Authorization", auth, "Content-Digest", dh, "Content-Length",
-                                   cl, NULL}};
+    *f = (struct fake){
+        .headers = {"Authorization", auth, "Content-Digest", dh, "Content-Length", cl, NULL}};
     *req = (struct api_request){"PUT", url, fake_header, fake_query, f};
     bool decided;
     struct api_call *c = api_begin(&fx->srv, req, &decided);
@@ -718,8 +717,8 @@ static void test_chunk_delete_while_busy(void **state)
     struct fake f;
     struct api_request req;
     char purl[128], dh[80], auth[128], cl[32];
-    struct api_call *c = chunk_in_flight(fx, uid, 5, old + 5 * MIB, MIB, MIB / 2, dh, &f, &req,
-                                         purl, auth, cl);
+    struct api_call *c =
+        chunk_in_flight(fx, uid, 5, old + 5 * MIB, MIB, MIB / 2, dh, &f, &req, purl, auth, cl);
     chunk_url(url, sizeof(url), uid, 5);
     struct answer a = request(fx, "DELETE", url, TOKEN1, NULL);
     assert_int_equal(a.status, 503);

@@ -118,8 +118,9 @@ static void env_close(struct env *e)
 static void open_upload(const char *name)
 {
     char out[512], body[256];
-    snprintf(body, sizeof(body), "{\"instance\":\"p\",\"name\":\"%s\",\"size\":%zu,\"chunk_size\":%u}",
-             name, (size_t)CHUNKS * CHUNK, CHUNK);
+    snprintf(body, sizeof(body),
+             "{\"instance\":\"p\",\"name\":\"%s\",\"size\":%zu,\"chunk_size\":%u}", name,
+             (size_t)CHUNKS * CHUNK, CHUNK);
     assert_int_equal(run("POST", "/v1/uploads", NULL, body, strlen(body), out, sizeof(out)), 201);
     char *id = strstr(out, "\"upload_id\":\"");
     assert_non_null(id);
