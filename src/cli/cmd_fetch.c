@@ -51,7 +51,7 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
     progress_bar_init(&bar);
     struct transfer_observer observer = progress_bar_observer(&bar);
 
-    mfb_status st = transfer_opts_client(args, &client, err);
+    mfb_status st = transfer_opts_client(args, &client, NULL, err);
     if (st == MFB_OK)
         st = interrupt_watch_start(&watch, &cancel, err);
     if (st == MFB_OK) {
@@ -82,7 +82,8 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
 
 const struct cli_command cmd_fetch = {
     .name = "fetch",
-    .usage = "BACKUP_ID OUT --url URL --token-file FILE (--fingerprint SHA256 | --ca-file FILE)",
+    .usage = "BACKUP_ID OUT (--target NAME | --url URL --token-file FILE (--fingerprint SHA256 | "
+             "--ca-file FILE))",
     .summary = "download a backup from a receiver, resumably, and verify its SHA-256",
     .options = options,
     .min_args = 2,

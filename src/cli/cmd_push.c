@@ -40,9 +40,11 @@ static const struct cli_option options[] = {
     TRANSFER_TARGET_OPTIONS,
     {"instance", 0, CLI_VALUE, "NAME", "the instance this backup belongs to (new uploads)"},
     {"name", 0, CLI_VALUE, "NAME", "name to store the file under (default: its base name)"},
-    {"directory", 0, CLI_VALUE, "SUBDIR", "sub-directory inside this client's namespace"},
-    {"chunk-size", 0, CLI_VALUE, "SIZE", "chunk size, a power of two from 1M (default 16M)"},
-    {"connections", 'j', CLI_VALUE, "N", "parallel connections (default 4)"},
+    {"directory", 0, CLI_VALUE, "SUBDIR",
+     "sub-directory inside this client's namespace (default: the target's)"},
+    {"chunk-size", 0, CLI_VALUE, "SIZE",
+     "chunk size, a power of two from 1M (default: the target's, else 16M)"},
+    {"connections", 'j', CLI_VALUE, "N", "parallel connections (default: the target's, else 4)"},
     {"resume", 0, CLI_VALUE, "UPLOAD_ID", "continue an interrupted upload"},
     {"json", 0, CLI_FLAG, NULL, "print the result as JSON"},
     CLI_OPTIONS_END,
@@ -56,6 +58,7 @@ struct push {
     uint64_t chunk_size;
     uint64_t connections;
     struct transfer_client *client;
+    struct transfer_opts_stored stored; /* from --target */
     struct transfer_conn *conn;
     struct upload_state state;
     struct resume_plan plan;
@@ -105,7 +108,7 @@ static mfb_status open_upload(struct push *p, struct mfb_error *err)
     struct upload_request req = {
         .instance = instance,
         .name = cli_string(p->args, "name", basename(base)),
-        .directory = cli_string(p->args, "directory", NULL),
+        .directory = cli_string(p->args, "directory", p->stored.directory),
         .size_known = true,
         .size = p->size,
         .chunk_size = p->chunk_size,
@@ -165,15 +168,20 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
     progress_bar_init(&bar);
     struct transfer_observer observer = progress_bar_observer(&bar);
 
-    mfb_status st = cli_size(args, "chunk-size", DEFAULT_CHUNK_SIZE, &p.chunk_size, err);
+    /* A stored target's chunk size, connections and directory apply unless
+     * given here. */
+    mfb_status st = transfer_opts_client(args, &p.client, &p.stored, err);
+    if (st == MFB_OK)
+        st = cli_size(args, "chunk-size", p.stored.found ? p.stored.chunk_size : DEFAULT_CHUNK_SIZE,
+                      &p.chunk_size, err);
     if (st == MFB_OK)
         st = plan_check_chunk_size(p.chunk_size, err);
     if (st == MFB_OK)
-        st = cli_uint(args, "connections", DEFAULT_CONNECTIONS, 1, 64, &p.connections, err);
+        st = cli_uint(args, "connections",
+                      p.stored.found ? p.stored.connections : DEFAULT_CONNECTIONS, 1, 64,
+                      &p.connections, err);
     if (st == MFB_OK)
         st = open_file(&p, err);
-    if (st == MFB_OK)
-        st = transfer_opts_client(args, &p.client, err);
     if (st == MFB_OK)
         st = interrupt_watch_start(&watch, &cancel, err);
     if (st == MFB_OK)
@@ -261,6 +269,7 @@ done:
     upload_state_free(&p.state);
     transfer_conn_close(p.conn);
     transfer_client_free(p.client);
+    transfer_opts_stored_free(&p.stored);
     transfer_cancel_destroy(&cancel);
     if (p.fd >= 0)
         close(p.fd);
@@ -269,8 +278,8 @@ done:
 
 const struct cli_command cmd_push = {
     .name = "push",
-    .usage = "FILE --url URL --token-file FILE (--fingerprint SHA256 | --ca-file FILE) "
-             "--instance NAME [--resume UPLOAD_ID]",
+    .usage = "FILE (--target NAME | --url URL --token-file FILE (--fingerprint SHA256 | "
+             "--ca-file FILE)) --instance NAME [--resume UPLOAD_ID]",
     .summary = "upload a file to a receiver in resumable, checksummed chunks",
     .options = options,
     .min_args = 1,

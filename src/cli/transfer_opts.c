@@ -10,13 +10,49 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/config_cli.h"
 #include "common/fsutil.h"
 #include "common/log.h"
+#include "job/config_map.h"
+
+void transfer_opts_stored_free(struct transfer_opts_stored *stored)
+{
+    if (stored == NULL)
+        return;
+    free(stored->directory);
+    memset(stored, 0, sizeof(*stored));
+}
+
+/* Loads the stored target `name` from the configuration database. */
+static mfb_status load_target(const struct cli_args *args, const char *name,
+                              struct config_target *t, struct mfb_error *err)
+{
+    struct config_db *db = NULL;
+    mfb_status st = config_cli_open(args, false, &db, NULL, err);
+    if (st == MFB_OK)
+        st = config_target_get(db, name, t, err);
+    config_db_close(db);
+    return st;
+}
+
+/* Copies what push takes from a stored target. */
+static mfb_status keep_stored(const struct config_target *t, struct transfer_opts_stored *stored,
+                              struct mfb_error *err)
+{
+    stored->found = true;
+    stored->chunk_size = t->chunk_size;
+    stored->connections = t->connections;
+    if (t->directory != NULL && (stored->directory = strdup(t->directory)) == NULL)
+        return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+    return MFB_OK;
+}
 
 mfb_status transfer_opts_client(const struct cli_args *args, struct transfer_client **client,
-                                struct mfb_error *err)
+                                struct transfer_opts_stored *stored, struct mfb_error *err)
 {
     *client = NULL;
+    if (stored != NULL)
+        memset(stored, 0, sizeof(*stored));
     struct transfer_settings settings = TRANSFER_SETTINGS_DEFAULT;
     uint64_t retries = 0, max_time = 0, stall = 0;
     mfb_status st = cli_uint(args, "retries", settings.retry.max_attempts, 1, 1000, &retries, err);
@@ -34,28 +70,54 @@ mfb_status transfer_opts_client(const struct cli_args *args, struct transfer_cli
     settings.retry.max_total_ms = max_time;
     settings.stall_timeout_ms = stall;
 
+    const char *name = cli_string(args, "target", NULL);
     const char *token_file = cli_string(args, "token-file", NULL);
-    if (token_file == NULL) {
+    if (name == NULL && cli_string(args, "url", NULL) == NULL) {
+        mfb_error_set(err, MFB_ERR_USAGE, "no receiver given");
+        mfb_error_hint(err, "pass --target NAME (a receiver saved with 'mfb target add'), or "
+                            "--url, --token-file and --fingerprint or --ca-file");
+        return MFB_ERR_USAGE;
+    }
+    if (name == NULL && token_file == NULL) {
         mfb_error_set(err, MFB_ERR_USAGE, "no token given");
         mfb_error_hint(err, "pass --token-file FILE (mode 0600) holding the token 'mfb-server "
                             "client add' printed, or --token-file - to read it from standard "
                             "input");
         return MFB_ERR_USAGE;
     }
+    struct config_target stored_target;
+    config_target_init(&stored_target);
+    struct transfer_target target = {0};
     char *token = NULL;
-    st = fs_read_secret(token_file, &token, err);
+    if (name != NULL) {
+        st = load_target(args, name, &stored_target, err);
+        if (st == MFB_OK && stored != NULL)
+            st = keep_stored(&stored_target, stored, err);
+        config_map_target(&stored_target, &target);
+    }
+    /* Inline options override the stored ones; a certificate setting
+     * replaces the other kind, as in 'mfb target set'. */
+    const char *fingerprint = cli_string(args, "fingerprint", NULL);
+    const char *ca_file = cli_string(args, "ca-file", NULL);
+    target.url = cli_string(args, "url", target.url);
+    if (fingerprint != NULL || ca_file != NULL) {
+        target.fingerprint = fingerprint;
+        target.ca_file = ca_file;
+    }
+    target.allow_plaintext = cli_flag(args, "insecure-plaintext");
+    if (st == MFB_OK && token_file != NULL) {
+        st = fs_read_secret(token_file, &token, err);
+        target.token = token;
+    }
+    if (st == MFB_OK)
+        st = transfer_client_create(&target, &settings, client, err);
+    if (token != NULL) {
+        OPENSSL_cleanse(token, strlen(token));
+        free(token);
+    }
+    config_target_free(&stored_target);
     if (st != MFB_OK)
-        return st;
-    struct transfer_target target = {
-        .url = cli_string(args, "url", NULL),
-        .token = token,
-        .fingerprint = cli_string(args, "fingerprint", NULL),
-        .ca_file = cli_string(args, "ca-file", NULL),
-        .allow_plaintext = cli_flag(args, "insecure-plaintext"),
-    };
-    st = transfer_client_create(&target, &settings, client, err);
-    OPENSSL_cleanse(token, strlen(token));
-    free(token);
+        transfer_opts_stored_free(stored);
     return st;
 }
 
@@ -106,6 +168,14 @@ static void append_option(const struct cli_args *args, char *buf, size_t cap, co
 
 void transfer_opts_append(const struct cli_args *args, char *buf, size_t cap)
 {
+    if (cli_string(args, "target", NULL) != NULL && args->db_path != NULL) {
+        char abs[PATH_MAX];
+        transfer_opts_append_word(buf, cap, "--db");
+        transfer_opts_append_word(
+            buf, cap,
+            args->db_path[0] != '/' && realpath(args->db_path, abs) != NULL ? abs : args->db_path);
+    }
+    append_option(args, buf, cap, "target", false);
     append_option(args, buf, cap, "url", false);
     append_option(args, buf, cap, "token-file", true);
     append_option(args, buf, cap, "fingerprint", false);

@@ -1,8 +1,9 @@
 /*
  * transfer_opts.h - what `mfb push` and `mfb fetch` share: the options that
- * describe a receiver inline (until stored targets exist), turning them into
- * a transfer_client, and the Ctrl-C / SIGTERM watcher that cancels a
- * transfer cleanly instead of killing it.
+ * name a receiver (a stored target, --target NAME, and/or the inline --url,
+ * --token-file, --fingerprint, --ca-file, which override the stored
+ * values), turning them into a transfer_client, and the Ctrl-C / SIGTERM
+ * watcher that cancels a transfer cleanly instead of killing it.
  *
  * The watcher blocks SIGINT and SIGTERM in the calling thread before any
  * transfer thread exists (they inherit the mask) and waits for them with
@@ -25,7 +26,9 @@
 #include "transfer/client.h"
 
 #define TRANSFER_TARGET_OPTIONS                                                                    \
-    {"url", 0, CLI_VALUE, "URL", "receiver base URL, https://HOST:PORT"},                          \
+    {"target", 0, CLI_VALUE, "NAME",                                                               \
+     "a receiver stored with 'mfb target add'; the options below override its values"},            \
+        {"url", 0, CLI_VALUE, "URL", "receiver base URL, https://HOST:PORT"},                      \
         {"token-file", 0, CLI_VALUE, "FILE",                                                       \
          "file holding this client's token (mode 0600), or - for standard input"},                 \
         {"fingerprint", 0, CLI_VALUE, "SHA256",                                                    \
@@ -42,9 +45,22 @@
             "fail a request that moves no data for this long (default 60s)"                        \
     }
 
-/* Reads the target options (and the token file) into a client. Allocates. */
+/* What a stored target says beyond how to reach the receiver: the upload
+ * settings `mfb push` uses unless its own options say otherwise. */
+struct transfer_opts_stored {
+    bool found;          /* --target was given */
+    uint64_t chunk_size; /* 0 when no target */
+    unsigned connections;
+    char *directory; /* allocated, or NULL */
+};
+void transfer_opts_stored_free(struct transfer_opts_stored *stored);
+
+/* Reads the receiver options (the stored target from the configuration
+ * database, then the inline options and the token file over it) into a
+ * client. stored may be NULL; otherwise it is filled (release it with
+ * transfer_opts_stored_free). Allocates. */
 mfb_status transfer_opts_client(const struct cli_args *args, struct transfer_client **client,
-                                struct mfb_error *err);
+                                struct transfer_opts_stored *stored, struct mfb_error *err);
 
 /* Appends the target options, as given, to a shell command line in buf
  * (for the resume command an interrupted push prints). */

@@ -136,12 +136,23 @@ mfb_status fs_rename_noreplace(const char *oldpath, const char *newpath, struct 
 mfb_status fs_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
                                 bool no_replace, struct mfb_error *err)
 {
+    /* Replacing is only for regular files mfb wrote itself: never a device,
+     * a FIFO, a socket, a directory or a symbolic link someone put there
+     * (rename would replace the link, not follow it, so /dev/null or a link
+     * to it would become a regular file). */
+    struct stat sb;
+    if (!no_replace && lstat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+        return mfb_error_set(err, MFB_ERR_EXISTS,
+                             "'%s' exists and is not a regular file; refusing to replace it", path);
     char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
         return mfb_error_set(err, MFB_ERR_INVALID, "path too long: '%s'", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    /* mkostemp creates a new file (O_EXCL): nothing that exists under the
+     * temporary name, such as a planted symbolic link, is ever written. */
+    int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0)
-        return mfb_error_errno(err, errno, MFB_ERR_IO, "cannot create '%s'", tmp);
+        return mfb_error_errno(err, errno, MFB_ERR_IO, "cannot create a temporary file for '%s'",
+                               path);
     mfb_status st = fs_write_all(fd, data, len, tmp, err);
     if (st == MFB_OK && fchmod(fd, mode) != 0)
         st = mfb_error_errno(err, errno, MFB_ERR_IO, "cannot set the mode of '%s'", tmp);

@@ -39,8 +39,12 @@ mfb_status fs_fsync_dir_of(const char *path, bool is_dir, struct mfb_error *err)
 /* rename(2) that fails with MFB_ERR_EXISTS instead of replacing newpath. */
 mfb_status fs_rename_noreplace(const char *oldpath, const char *newpath, struct mfb_error *err);
 
-/* Durably writes data to path with mode. Replaces an existing file unless
- * no_replace, in which case an existing file is an MFB_ERR_EXISTS error. */
+/* Durably writes data to path with mode. With no_replace, an existing path
+ * (of any kind) is an MFB_ERR_EXISTS error. Without, an existing regular
+ * file is replaced: only for files mfb owns (its own state, a receiver's
+ * companion files); anything else at path (a device such as /dev/null, a
+ * FIFO, a symbolic link) is refused with MFB_ERR_EXISTS. The temporary
+ * file is always newly created (O_EXCL). */
 mfb_status fs_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
                                 bool no_replace, struct mfb_error *err);
 

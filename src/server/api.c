@@ -277,7 +277,7 @@ static const char *route_allow(enum route r)
     case ROUTE_BACKUP:
         return "GET, DELETE";
     case ROUTE_CHUNK:
-        return "PUT";
+        return "PUT, DELETE";
     case ROUTE_NONE:
         break;
     }
@@ -1030,7 +1030,8 @@ static void chunk_begin(struct api_call *c)
         c->mode = BODY_DISCARD;
         return;
     case SESSION_DIFFERENT:
-        fail(c, PROTO_CONFLICT, "chunk %llu is already stored with a different digest",
+        fail(c, PROTO_CONFLICT,
+             "chunk %llu is already stored with a different digest; DELETE it to replace it",
              (unsigned long long)c->index);
         return;
     case SESSION_BUSY:
@@ -1039,6 +1040,7 @@ static void chunk_begin(struct api_call *c)
              (unsigned long long)c->index);
         return;
     case SESSION_CLOSED:
+    case SESSION_ABSENT: /* only for forgetting */
         fail(c, PROTO_CONFLICT, "upload '%s' is being completed or deleted", c->id);
         return;
     }
@@ -1170,6 +1172,52 @@ static void chunk_finish(struct api_call *c)
     set_json(c, 201, chunk_json(&ch));
 }
 
+/* ---- chunk DELETE ---- */
+
+/* Forgets a stored chunk so that a resuming client can send it again
+ * (its stored digest differs from the client's file). */
+static void handle_chunk_delete(struct api_call *c)
+{
+    if (!load_upload(c))
+        return;
+    if (c->upload.complete) {
+        fail(c, PROTO_CONFLICT, "upload '%s' is already complete", c->id);
+        return;
+    }
+    if (!get_session(c))
+        return;
+    switch (session_chunk_forget_begin(c->session, c->index)) {
+    case SESSION_WRITE:
+        break;
+    case SESSION_ABSENT:
+        fail(c, PROTO_NOT_FOUND, "chunk %llu of upload '%s' is not stored",
+             (unsigned long long)c->index, c->id);
+        return;
+    case SESSION_BUSY:
+        c->resp.retry_after = 1;
+        fail(c, PROTO_UNAVAILABLE, "chunk %llu is being received on another connection; retry",
+             (unsigned long long)c->index);
+        return;
+    case SESSION_CLOSED:
+    case SESSION_DUPLICATE: /* only for PUTs */
+    case SESSION_DIFFERENT:
+        fail(c, PROTO_CONFLICT, "upload '%s' is being completed or deleted", c->id);
+        return;
+    }
+    struct mfb_error err = {0};
+    mfb_status st = server_db_chunk_delete(c->srv->db, c->id, c->index, &err);
+    /* NOT_FOUND cannot happen while the session holds the chunk; if the
+     * catalog was changed behind its back, the chunk is gone all the same. */
+    session_chunk_forget_end(c->session, c->index, st == MFB_OK || st == MFB_ERR_NOT_FOUND);
+    if (st != MFB_OK && st != MFB_ERR_NOT_FOUND) {
+        fail_status(c, st, &err, "forgetting the chunk");
+        return;
+    }
+    log_info("chunk-forgotten", "client=%s upload=%s index=%llu", c->client.name, c->id,
+             (unsigned long long)c->index);
+    set_json(c, 204, NULL);
+}
+
 /* ---- the three steps ---- */
 
 static void dispatch_without_body(struct api_call *c)
@@ -1195,6 +1243,9 @@ static void dispatch_without_body(struct api_call *c)
         break;
     case ROUTE_CONTENT:
         handle_content(c);
+        break;
+    case ROUTE_CHUNK:
+        handle_chunk_delete(c);
         break;
     default:
         fail(c, PROTO_INTERNAL, "internal error: no handler");
@@ -1260,7 +1311,7 @@ struct api_call *api_begin(struct server *srv, const struct api_request *req, bo
             fail(c, PROTO_TOO_LARGE, "JSON body larger than %d bytes", PROTO_JSON_BODY_MAX);
         else
             c->mode = BODY_JSON;
-    } else if (c->route == ROUTE_CHUNK) {
+    } else if (c->route == ROUTE_CHUNK && strcmp(c->method, "PUT") == 0) {
         chunk_begin(c);
     } else {
         dispatch_without_body(c);

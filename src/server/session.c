@@ -19,13 +19,24 @@
 #include "common/fsutil.h"
 #include "common/log.h"
 
-#define HASH_READ_BLOCK (1u << 20)
+#define HASH_MAP_WINDOW (1u << 20)
+/* The running hash is copied every this many bytes of prefix, so that
+ * forgetting a chunk the prefix already covers re-hashes at most this much
+ * before it (plus what follows it), not the whole file. A copy of an
+ * OpenSSL SHA-256 state is a few hundred bytes: 1 KiB per TiB uploaded. */
+#define MARK_EVERY_BYTES (1ULL << 30)
 
 struct slot {
     uint64_t index;
     uint64_t size;
     uint8_t sha256[SHA256_LEN];
     bool recorded; /* false: in flight */
+};
+
+/* The running hash as it was at the start of chunk `index`. */
+struct mark {
+    uint64_t index;
+    struct sha256 hash;
 };
 
 struct session {
@@ -49,12 +60,22 @@ struct session {
     bool advance_queued;
     bool hash_failed;
     char hash_error[4400];
+    /* Copies of the running hash at chunk boundaries, by index (see
+     * MARK_EVERY_BYTES); mark_every is in chunks. */
+    struct mark *marks;
+    size_t nmarks, marks_cap;
+    uint64_t mark_every;
+    /* A forgotten chunk the prefix covers, while the hash was busy: the
+     * prefix goes back to it as soon as the owner lets go. */
+    bool rewind_pending;
+    uint64_t rewind_index;
 };
 
 struct session_registry {
     pthread_mutex_t lock;
     struct session *head;
     struct threadpool *hashers;
+    uint64_t mark_every_bytes;
 };
 
 mfb_status session_registry_create(struct threadpool *hashers, struct session_registry **out,
@@ -65,6 +86,7 @@ mfb_status session_registry_create(struct threadpool *hashers, struct session_re
         return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
     pthread_mutex_init(&r->lock, NULL);
     r->hashers = hashers;
+    r->mark_every_bytes = MARK_EVERY_BYTES;
     *out = r;
     return MFB_OK;
 }
@@ -72,6 +94,9 @@ mfb_status session_registry_create(struct threadpool *hashers, struct session_re
 static void session_free(struct session *s)
 {
     sha256_free(&s->hash);
+    for (size_t i = 0; i < s->nmarks; i++)
+        sha256_free(&s->marks[i].hash);
+    free(s->marks);
     free(s->slots);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->idle);
@@ -90,6 +115,13 @@ void session_registry_destroy(struct session_registry *r)
     }
     pthread_mutex_destroy(&r->lock);
     free(r);
+}
+
+void session_registry_set_mark_interval(struct session_registry *r, uint64_t bytes)
+{
+    pthread_mutex_lock(&r->lock);
+    r->mark_every_bytes = bytes;
+    pthread_mutex_unlock(&r->lock);
 }
 
 size_t session_count(struct session_registry *r)
@@ -177,6 +209,9 @@ mfb_status session_get(struct session_registry *r, struct server_db *db, const s
     snprintf(s->id, sizeof(s->id), "%s", u->id);
     snprintf(s->data_path, sizeof(s->data_path), "%s", data_path);
     s->chunk_size = u->chunk_size;
+    s->mark_every = u->chunk_size && u->chunk_size < r->mark_every_bytes
+                        ? r->mark_every_bytes / u->chunk_size
+                        : 1;
     st = sha256_init(&s->hash, err);
     if (st == MFB_OK)
         st = server_db_upload_chunks(db, u->id, &chunks, &count, err);
@@ -249,6 +284,29 @@ static uint64_t next_to_hash(struct session *s)
     return slot->size;
 }
 
+/* Keeps a copy of the running hash at the current prefix (lock held). A
+ * copy that cannot be made is skipped: a rewind then goes further back. */
+static void save_mark(struct session *s)
+{
+    if (s->nmarks == s->marks_cap) {
+        size_t cap = s->marks_cap ? s->marks_cap * 2 : 8;
+        struct mark *grown = realloc(s->marks, cap * sizeof(*grown));
+        if (grown == NULL)
+            return;
+        s->marks = grown;
+        s->marks_cap = cap;
+    }
+    struct mark *m = &s->marks[s->nmarks];
+    m->index = s->prefix_idx;
+    if (sha256_init(&m->hash, NULL) != MFB_OK)
+        return;
+    if (sha256_copy(&m->hash, &s->hash, NULL) != MFB_OK) {
+        sha256_free(&m->hash);
+        return;
+    }
+    s->nmarks++;
+}
+
 /* Marks one step done (lock held). */
 static void advance_prefix(struct session *s, uint64_t size)
 {
@@ -256,31 +314,76 @@ static void advance_prefix(struct session *s, uint64_t size)
     s->prefix_off += size;
     if (size < s->chunk_size)
         s->prefix_ended = true;
+    else if (s->prefix_idx % s->mark_every == 0)
+        save_mark(s);
 }
 
-/* Hashes [off, off+size) of fd into h. The range is mapped rather than
- * read, so data still in the page cache is hashed where it lies, without a
- * copy; pread is the fallback. Returns NULL or the reason it failed. */
+/* Takes the prefix back to the start of chunk `index` or before: to the
+ * last mark at or before it, or to byte 0. The chunks between that point
+ * and `index` are hashed again from the file later, like out-of-order
+ * chunks. Lock held, hash not busy. */
+static void rewind_prefix(struct session *s, uint64_t index)
+{
+    s->rewind_pending = false;
+    if (index >= s->prefix_idx)
+        return;
+    while (s->nmarks > 0 && s->marks[s->nmarks - 1].index > index)
+        sha256_free(&s->marks[--s->nmarks].hash);
+    mfb_status st;
+    if (s->nmarks > 0) {
+        st = sha256_copy(&s->hash, &s->marks[s->nmarks - 1].hash, NULL);
+        s->prefix_idx = s->marks[s->nmarks - 1].index;
+    } else {
+        uint8_t discard[SHA256_LEN];
+        sha256_final(&s->hash, discard); /* resets it to the empty state */
+        st = MFB_OK;
+        s->prefix_idx = 0;
+    }
+    s->prefix_off = s->prefix_idx * s->chunk_size;
+    s->prefix_ended = false;
+    if (st != MFB_OK && !s->hash_failed) {
+        s->hash_failed = true;
+        snprintf(s->hash_error, sizeof(s->hash_error), "cannot restore a SHA-256 state");
+    }
+    log_info("upload-hash-rewind", "upload=%s chunk=%llu from_chunk=%llu", s->id,
+             (unsigned long long)index, (unsigned long long)s->prefix_idx);
+}
+
+/* The owner of the running hash lets go of it (lock held). */
+static void release_hash(struct session *s)
+{
+    s->hash_busy = false;
+    if (s->rewind_pending)
+        rewind_prefix(s, s->rewind_index);
+    pthread_cond_broadcast(&s->idle);
+}
+
+/* Hashes [off, off+size) of fd into h, HASH_MAP_WINDOW bytes at a time.
+ * Each window is mapped rather than read, so data still in the page cache
+ * is hashed where it lies, without a copy; pread into a buffer is the
+ * fallback. Mapping a window, not the whole chunk, keeps what a hashing
+ * thread has mapped (and so the receiver's RSS, which counts mapped page
+ * cache) at one window: with 32 uploads completing at once, whole 16 MiB
+ * chunks mapped by 32 threads made a 300 MiB peak of VmHWM. off is a
+ * multiple of the chunk size, so every window starts on a page boundary.
+ * Returns NULL or the reason it failed. */
 static const char *hash_range(int fd, uint64_t off, uint64_t size, struct sha256 *h)
 {
-    if (size == 0)
-        return NULL;
-    void *map = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, (off_t)off);
-    if (map != MAP_FAILED) {
-        madvise(map, (size_t)size, MADV_SEQUENTIAL);
-        for (uint64_t done = 0; done < size; done += HASH_READ_BLOCK) {
-            size_t n = size - done < HASH_READ_BLOCK ? (size_t)(size - done) : HASH_READ_BLOCK;
-            sha256_update(h, (const char *)map + done, n);
-        }
-        munmap(map, (size_t)size);
-        return NULL;
-    }
-    char *buf = malloc(HASH_READ_BLOCK);
-    if (buf == NULL)
-        return "out of memory";
+    char *buf = NULL;
     const char *failure = NULL;
     for (uint64_t done = 0; failure == NULL && done < size;) {
-        size_t want = size - done < HASH_READ_BLOCK ? (size_t)(size - done) : HASH_READ_BLOCK;
+        size_t want = size - done < HASH_MAP_WINDOW ? (size_t)(size - done) : HASH_MAP_WINDOW;
+        void *map =
+            buf ? MAP_FAILED : mmap(NULL, want, PROT_READ, MAP_SHARED, fd, (off_t)(off + done));
+        if (map != MAP_FAILED) {
+            madvise(map, want, MADV_SEQUENTIAL);
+            sha256_update(h, map, want);
+            munmap(map, want);
+            done += want;
+            continue;
+        }
+        if (buf == NULL && (buf = malloc(HASH_MAP_WINDOW)) == NULL)
+            return "out of memory";
         ssize_t n = pread(fd, buf, want, (off_t)(off + done));
         if (n < 0 && errno == EINTR)
             continue;
@@ -316,8 +419,8 @@ static void hash_from_file(struct session *s)
         else
             failure = hash_range(fd, off, size, &s->hash);
         pthread_mutex_lock(&s->lock);
-        s->hash_busy = false;
         if (failure != NULL) {
+            s->hash_busy = false;
             s->hash_failed = true;
             snprintf(s->hash_error, sizeof(s->hash_error), "cannot read '%s' back: %s",
                      s->data_path, failure);
@@ -325,6 +428,7 @@ static void hash_from_file(struct session *s)
             break;
         }
         advance_prefix(s, size);
+        release_hash(s);
     }
     pthread_cond_broadcast(&s->idle);
     pthread_mutex_unlock(&s->lock);
@@ -413,9 +517,51 @@ void session_chunk_end(struct session *s, uint64_t index, bool recorded, uint64_
             *fork = tmp;
             advance_prefix(s, size);
         }
-        s->hash_busy = false;
-        pthread_cond_broadcast(&s->idle);
+        release_hash(s);
     }
+    maybe_schedule(s);
+    pthread_mutex_unlock(&s->lock);
+}
+
+enum session_claim session_chunk_forget_begin(struct session *s, uint64_t index)
+{
+    enum session_claim claim = SESSION_WRITE;
+    pthread_mutex_lock(&s->lock);
+    struct slot *slot = slot_find(s, index);
+    if (s->closing) {
+        claim = SESSION_CLOSED;
+    } else if (slot == NULL) {
+        claim = SESSION_ABSENT;
+    } else if (!slot->recorded) {
+        claim = SESSION_BUSY;
+    } else {
+        slot->recorded = false; /* in flight: PUTs of it answer 503, hashers skip it */
+        s->in_flight++;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return claim;
+}
+
+void session_chunk_forget_end(struct session *s, uint64_t index, bool forgotten)
+{
+    pthread_mutex_lock(&s->lock);
+    struct slot *slot = slot_find(s, index);
+    if (!forgotten && slot != NULL) {
+        slot->recorded = true;
+    } else {
+        slot_remove(s, index);
+        /* Folded into the running hash already, or being folded by a hasher
+         * right now (it took the chunk before it was claimed): go back. */
+        if (index < s->prefix_idx || (index == s->prefix_idx && s->hash_busy)) {
+            if (!s->hash_busy) {
+                rewind_prefix(s, index);
+            } else if (!s->rewind_pending || index < s->rewind_index) {
+                s->rewind_pending = true;
+                s->rewind_index = index;
+            }
+        }
+    }
+    s->in_flight--;
     maybe_schedule(s);
     pthread_mutex_unlock(&s->lock);
 }

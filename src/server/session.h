@@ -22,6 +22,12 @@
  *   uploads) is recorded without that; once the prefix reaches it, a
  *   hasher thread reads it back from the partial file (normally still in
  *   the page cache) and hashes it.
+ * - A chunk that is forgotten (DELETE of a chunk, so a resuming client can
+ *   send it again) after the prefix covered it takes the prefix back: to
+ *   the last copy of the running hash at or before the chunk (one is kept
+ *   every MARK_EVERY_BYTES of prefix), and the stored chunks from there on
+ *   are hashed again from the file, lazily, like out-of-order chunks. If
+ *   the hash is busy at that moment, the owner rewinds it when it lets go.
  * Only one party owns the running hash at a time (hash_busy).
  */
 #ifndef MFB_SERVER_SESSION_H
@@ -53,6 +59,9 @@ mfb_status session_get(struct session_registry *r, struct server_db *db, const s
 void session_put(struct session *s);
 /* Drops the registry's reference (after complete or delete). */
 void session_forget(struct session_registry *r, const char *upload_id);
+/* How often a copy of the running hash is kept, in bytes of prefix (default
+ * 1 GiB); for sessions created afterwards. For tests. */
+void session_registry_set_mark_interval(struct session_registry *r, uint64_t bytes);
 /* Number of live sessions (for tests and logs). */
 size_t session_count(struct session_registry *r);
 
@@ -62,6 +71,7 @@ enum session_claim {
     SESSION_DIFFERENT, /* stored already with another digest */
     SESSION_BUSY,      /* the same index is being received on another connection */
     SESSION_CLOSED,    /* the upload is being completed or deleted */
+    SESSION_ABSENT,    /* (forget) the chunk is not stored */
 };
 
 /* Claims chunk `index`. On SESSION_WRITE with *inline_hash true, fork (an
@@ -74,6 +84,14 @@ enum session_claim session_chunk_begin(struct session *s, uint64_t index,
 /* Ends a claim: recorded says whether the chunk is now in the catalog. */
 void session_chunk_end(struct session *s, uint64_t index, bool recorded, uint64_t size,
                        const uint8_t sha256[SHA256_LEN], bool inline_hash, struct sha256 *fork);
+
+/* Claims stored chunk `index` to forget it: SESSION_WRITE means go ahead
+ * (delete its record, then call session_chunk_forget_end); meanwhile PUTs
+ * of the same index answer SESSION_BUSY and complete cannot start. */
+enum session_claim session_chunk_forget_begin(struct session *s, uint64_t index);
+/* Ends that claim: forgotten says whether the record is gone. When the
+ * running hash already covered the chunk, it is taken back (see above). */
+void session_chunk_forget_end(struct session *s, uint64_t index, bool forgotten);
 
 /* The stored chunk `index`, if any. */
 bool session_chunk_get(struct session *s, uint64_t index, struct srv_chunk *out);

@@ -502,6 +502,20 @@ static mfb_status exec_locked(struct server_db *db, const char *sql, const char 
     return MFB_OK;
 }
 
+/* Marks an upload active now (lock held). */
+static mfb_status touch_locked(struct server_db *db, const char *id, const char *what,
+                               struct mfb_error *err)
+{
+    sqlite3_stmt *stmt;
+    mfb_status st = prepare(db, "UPDATE uploads SET updated = ? WHERE id = ?", &stmt, err);
+    if (st == MFB_OK) {
+        sqlite3_bind_int64(stmt, 1, (sqlite3_int64)time(NULL));
+        sqlite3_bind_text(stmt, 2, id, -1, SQLITE_STATIC);
+        st = run_done(db, stmt, what, err);
+    }
+    return st;
+}
+
 mfb_status server_db_chunk_insert(struct server_db *db, const char *upload_id,
                                   const struct srv_chunk *chunk, struct mfb_error *err)
 {
@@ -519,14 +533,8 @@ mfb_status server_db_chunk_insert(struct server_db *db, const char *upload_id,
         sqlite3_bind_blob(stmt, 4, chunk->sha256, SHA256_LEN, SQLITE_STATIC);
         st = run_done(db, stmt, "record the chunk", err);
     }
-    if (st == MFB_OK) {
-        st = prepare(db, "UPDATE uploads SET updated = ? WHERE id = ?", &stmt, err);
-        if (st == MFB_OK) {
-            sqlite3_bind_int64(stmt, 1, (sqlite3_int64)time(NULL));
-            sqlite3_bind_text(stmt, 2, upload_id, -1, SQLITE_STATIC);
-            st = run_done(db, stmt, "record the chunk", err);
-        }
-    }
+    if (st == MFB_OK)
+        st = touch_locked(db, upload_id, "record the chunk", err);
     if (st == MFB_OK)
         st = exec_locked(db, "COMMIT", "record the chunk", err);
     if (st != MFB_OK)
@@ -536,16 +544,38 @@ done:
     return st;
 }
 
+mfb_status server_db_chunk_delete(struct server_db *db, const char *upload_id, uint64_t index,
+                                  struct mfb_error *err)
+{
+    sqlite3_stmt *stmt = NULL;
+    pthread_mutex_lock(&db->lock);
+    mfb_status st = exec_locked(db, "BEGIN IMMEDIATE", "forget the chunk", err);
+    if (st != MFB_OK)
+        goto done;
+    st = prepare(db, "DELETE FROM chunks WHERE upload_id = ? AND idx = ?", &stmt, err);
+    if (st == MFB_OK) {
+        sqlite3_bind_text(stmt, 1, upload_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 2, (sqlite3_int64)index);
+        st = run_done(db, stmt, "forget the chunk", err);
+    }
+    if (st == MFB_OK && sqlite3_changes(db->sql) == 0)
+        st = mfb_error_set(err, MFB_ERR_NOT_FOUND, "no chunk %llu in upload '%s'",
+                           (unsigned long long)index, upload_id);
+    if (st == MFB_OK)
+        st = touch_locked(db, upload_id, "forget the chunk", err);
+    if (st == MFB_OK)
+        st = exec_locked(db, "COMMIT", "forget the chunk", err);
+    if (st != MFB_OK)
+        sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+done:
+    pthread_mutex_unlock(&db->lock);
+    return st;
+}
+
 mfb_status server_db_upload_touch(struct server_db *db, const char *id, struct mfb_error *err)
 {
-    sqlite3_stmt *stmt;
     pthread_mutex_lock(&db->lock);
-    mfb_status st = prepare(db, "UPDATE uploads SET updated = ? WHERE id = ?", &stmt, err);
-    if (st == MFB_OK) {
-        sqlite3_bind_int64(stmt, 1, (sqlite3_int64)time(NULL));
-        sqlite3_bind_text(stmt, 2, id, -1, SQLITE_STATIC);
-        st = run_done(db, stmt, "touch the upload", err);
-    }
+    mfb_status st = touch_locked(db, id, "touch the upload", err);
     pthread_mutex_unlock(&db->lock);
     return st;
 }

@@ -129,6 +129,10 @@ mfb_status server_db_upload_chunks(struct server_db *db, const char *id, struct 
                                    size_t *count, struct mfb_error *err);
 mfb_status server_db_chunk_insert(struct server_db *db, const char *upload_id,
                                   const struct srv_chunk *chunk, struct mfb_error *err);
+/* Forgets one chunk record (so it can be sent again) and marks the upload
+ * active, in one transaction; MFB_ERR_NOT_FOUND when there is none. */
+mfb_status server_db_chunk_delete(struct server_db *db, const char *upload_id, uint64_t index,
+                                  struct mfb_error *err);
 /* Marks an upload as active now (it does not expire while clients use it). */
 mfb_status server_db_upload_touch(struct server_db *db, const char *id, struct mfb_error *err);
 mfb_status server_db_upload_set_publish_path(struct server_db *db, const char *id, const char *path,

@@ -225,7 +225,8 @@ mfb_status download_backup(const struct download_config *cfg, struct download_re
     struct transfer_conn *conn = NULL;
     bool hashing = false;
     mfb_status st = MFB_OK;
-    if (access(cfg->out_path, F_OK) == 0) {
+    struct stat sb;
+    if (lstat(cfg->out_path, &sb) == 0) { /* whatever it is: a file, a device, a link */
         st = mfb_error_set(err, MFB_ERR_EXISTS, "'%s' already exists", cfg->out_path);
         mfb_error_hint(err, "choose another output name, or remove the file first");
         goto done;
@@ -242,9 +243,20 @@ mfb_status download_backup(const struct download_config *cfg, struct download_re
     if (st != MFB_OK)
         goto done;
     hashing = true;
-    d.fd = open(d.part, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    /* OUT.part is ours to create or continue, and only as a regular file:
+     * never through a symbolic link, never a FIFO (O_NONBLOCK: opening one
+     * must not hang) or a device. */
+    d.fd = open(d.part, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
     if (d.fd < 0) {
         st = mfb_error_errno(err, errno, MFB_ERR_IO, "cannot open '%s'", d.part);
+        if (errno == ELOOP)
+            mfb_error_hint(err, "'%s' is a symbolic link; mfb does not write through links",
+                           d.part);
+        goto done;
+    }
+    if (fstat(d.fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        st = mfb_error_set(err, MFB_ERR_EXISTS, "'%s' exists and is not a regular file", d.part);
+        mfb_error_hint(err, "remove it, or choose another output name");
         goto done;
     }
     st = hash_existing(&d, err);

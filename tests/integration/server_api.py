@@ -91,6 +91,18 @@ def test_upload_out_of_order_and_repeat():
     assert status == 200 and j["sha256"] == sha256_hex(data[2 * MIB:3 * MIB]), (status, j)
     status, j = rx.put_chunk(T1, uid, 2, data[:MIB])
     assert status == 409 and j["error"] == "conflict", (status, j)
+    # Replacing a chunk: DELETE it (another client's token: 404), then PUT.
+    chunk2 = "/v1/uploads/%s/chunks/2" % uid
+    status, j = rx.json("DELETE", chunk2, T2)
+    assert status == 404 and j["error"] == "not_found", (status, j)
+    status, hdrs, body = rx.request("DELETE", chunk2, T1)
+    assert (status, body) == (204, b""), (status, body)
+    status, j = rx.json("DELETE", chunk2, T1)
+    assert status == 404 and j["error"] == "not_found", (status, j)
+    status, j = rx.json("GET", "/v1/uploads/" + uid, T1)
+    assert [c["index"] for c in j["chunks"]] == [0, 1, 3, 4], j
+    status, j = rx.put_chunk(T1, uid, 2, data[2 * MIB:3 * MIB])
+    assert status == 201, (status, j)
     status, j = rx.json("GET", "/v1/uploads/" + uid, T1)
     assert [c["index"] for c in j["chunks"]] == [0, 1, 2, 3, 4]
     assert j["received_bytes"] == len(data)
@@ -101,6 +113,8 @@ def test_upload_out_of_order_and_repeat():
     assert status == 201, (status, j)
     again = rx.complete(T1, uid, len(data), sha256_hex(data))
     assert again == (201, j)
+    status, j2 = rx.json("DELETE", chunk2, T1)
+    assert status == 409 and j2["error"] == "conflict", (status, j2)
     with open(os.path.join(rx.storage, j["path"]), "rb") as f:
         assert hashlib.sha256(f.read()).hexdigest() == sha256_hex(data)
 

@@ -117,6 +117,46 @@ class FetchTest(TransferTest):
             self.assertEqual(f.read(), "precious")
         self.assertEqual(self.rx.requests, [])
 
+    def test_never_writes_through_devices_or_links(self):
+        # An existing device (whatever /dev/null is on this machine, it
+        # exists), a FIFO, a symbolic link, even a dangling one: refused
+        # before any request, and left as they were.
+        fifo = os.path.join(self.tmp, "fifo")
+        os.mkfifo(fifo)
+        dangling = os.path.join(self.tmp, "dangling")
+        os.symlink(os.path.join(self.tmp, "nowhere"), dangling)
+        for out in ("/dev/null", fifo, dangling):
+            before = os.lstat(out)
+            res = self.fetch(out=out)
+            self.assertEqual(res.returncode, 1, res.stderr)
+            self.assertEqual(self.error_lines(res.stderr),
+                             ["mfb: error: '%s' already exists" % out])
+            after = os.lstat(out)
+            self.assertEqual((after.st_mode, after.st_ino, after.st_rdev),
+                             (before.st_mode, before.st_ino, before.st_rdev))
+            self.assertFalse(os.path.exists(out + ".part"))
+        self.assertEqual(self.rx.requests, [])
+        # OUT.part that is a link to someone's file, or a FIFO: refused, and
+        # nothing is written through it (and opening the FIFO does not hang).
+        victim = os.path.join(self.tmp, "victim")
+        with open(victim, "w") as f:
+            f.write("precious")
+        os.symlink(victim, self.out + ".part")
+        res = self.fetch()
+        self.assertEqual(res.returncode, 1)
+        self.assertEqual(len(self.error_lines(res.stderr)), 1, res.stderr)
+        self.assertIn("cannot open '%s.part'" % self.out, res.stderr)
+        self.assertIn("is a symbolic link", res.stderr)
+        with open(victim) as f:
+            self.assertEqual(f.read(), "precious")
+        os.unlink(self.out + ".part")
+        os.mkfifo(self.out + ".part")
+        res = self.fetch()
+        self.assertEqual(res.returncode, 1)
+        self.assertEqual(self.error_lines(res.stderr),
+                         ["mfb: error: '%s.part' exists and is not a regular file" % self.out])
+        self.assertFalse(os.path.exists(self.out))
+
     def test_unknown_backup(self):
         self.bid = "b_0123456789abcdef0123456789abcdef"
         res = self.fetch()

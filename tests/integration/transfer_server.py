@@ -4,11 +4,11 @@
 A push lands as a published backup whose .sha256 file agrees; fetch brings
 it back byte for byte; kill -9 of the client mid-push, then --resume,
 re-sends at most the chunks that were in flight; a wrong token and a wrong
-fingerprint are refused with one clear line; a resume that finds a chunk on
-the receiver differing from the local file asks to replace it."""
+fingerprint are refused with one clear line; a resume that finds chunks on
+the receiver differing from the local file deletes and replaces them."""
 
+import json
 import os
-import shlex
 import subprocess
 import sys
 import time
@@ -119,25 +119,95 @@ class RealServerTest(TransferTest):
         self.assertEqual(res.returncode, 1)
         self.assertIn("expected %s, presented %s" % (wrong, self.srv.fingerprint), res.stderr)
 
-    def test_resume_with_a_changed_chunk(self):
-        # The receiver holds three chunks of one file; the resume is run with
-        # another file of the same size, so every chunk differs.
-        path = self.make_file("Data.zip", 3 * MiB)
-        path2 = self.make_file("Data2.zip", 3 * MiB, seed=5)
-        uid = self.srv.open_upload(self.token, size=3 * MiB, chunk_size=MiB)
-        with open(path, "rb") as f:
-            for i in range(3):
-                status, j = self.srv.put_chunk(self.token, uid, i, f.read(MiB))
-                self.assertEqual(status, 201, j)
-        res = self.run_mfb([MFB, "push", "--resume", uid, path2] + self.target())
-        if res.returncode == 0:  # the receiver can replace chunks (DELETE of a chunk)
-            self.assertEqual(self.fields(res.stdout)["sha256"], self.sha256_of(path2))
-            return
+    def test_stored_target(self):
+        # `mfb target add` (its live checks run against this receiver), then
+        # push and fetch with --target alone: the stored directory, chunk size
+        # and connections apply; inline options override stored values.
+        db = os.path.join(self.tmp, "client", "mfb.db")
+        env = dict(os.environ, MFB_DB=db)
+        self.assert_ok(self.run_mfb([MFB, "init"], env=env))
+        res = self.run_mfb([MFB, "target", "add", "rx"] + self.target() +
+                           ["--directory", "stored/dir", "--chunk-size", "2M",
+                            "--connections", "3"], env=env)
+        self.assert_ok(res)
+        path = self.make_file("Data.zip", 5 * MiB + 17)
+        res = self.run_mfb([MFB, "push", path, "--target", "rx", "--instance", "prod", "--json"],
+                           env=env)
+        self.assert_ok(res)
+        out = json.loads(res.stdout)
+        self.assertEqual(out["sha256"], self.sha256_of(path))
+        self.assertTrue(out["path"].startswith("db1/prod/"), out["path"])
+        stored = os.path.join(self.srv.storage, out["path"])
+        with open(stored + ".json") as f:
+            meta = json.load(f)
+        self.assertEqual((meta["directory"], meta["chunk_size"]), ("stored/dir", 2 * MiB))
+        self.assertIn("connections=3", res.stderr)
+        # Inline options win: chunk size, directory, and --db instead of $MFB_DB.
+        res = self.run_mfb([MFB, "push", path, "--target", "rx", "--db", db, "--instance",
+                            "prod", "--chunk-size", "1M", "--directory", "inline", "--json"])
+        self.assert_ok(res)
+        with open(os.path.join(self.srv.storage, json.loads(res.stdout)["path"]) + ".json") as f:
+            meta = json.load(f)
+        self.assertEqual((meta["directory"], meta["chunk_size"]), ("inline", MiB))
+
+        restored = os.path.join(self.tmp, "restored.zip")
+        res = self.run_mfb([MFB, "fetch", out["backup_id"], restored, "--target", "rx"], env=env)
+        self.assert_ok(res)
+        self.assertEqual(self.sha256_of(restored), self.sha256_of(path))
+
+        # An inline certificate pin or token replaces the stored one.
+        wrong = "00:" + self.srv.fingerprint[3:]
+        res = self.run_mfb([MFB, "fetch", out["backup_id"], restored + "2", "--target", "rx",
+                            "--fingerprint", wrong], env=env)
         self.assertEqual(res.returncode, 1)
-        self.assertIn("cannot replace it (it does not support DELETE of a chunk)", res.stderr)
-        resume = [l for l in res.stderr.splitlines() if l.startswith("  mfb push --resume")]
-        self.assertEqual(len(resume), 1)
-        self.assertEqual(shlex.split(resume[0])[3], uid)
+        self.assertIn("expected %s, presented %s" % (wrong, self.srv.fingerprint), res.stderr)
+        bad = self.write_secret("bad.token", "f" * 64)
+        res = self.run_mfb([MFB, "push", path, "--target", "rx", "--token-file", bad,
+                            "--instance", "prod"], env=env)
+        self.assertEqual(res.returncode, 1)
+        self.assertIn("the receiver answered 401 unauthorized", res.stderr)
+
+        # A target that does not exist, and no receiver at all.
+        res = self.run_mfb([MFB, "push", path, "--target", "nope", "--instance", "prod"], env=env)
+        self.assertEqual(res.returncode, 1)
+        self.assertEqual(self.error_lines(res.stderr), ["mfb: error: no target named 'nope'"])
+        self.assertIn("HINT: 'mfb target list' shows the configured targets", res.stderr)
+        for cmd in ([MFB, "push", path, "--instance", "prod"],
+                    [MFB, "fetch", out["backup_id"], restored + "3"]):
+            res = self.run_mfb(cmd, env=env)
+            self.assertEqual(res.returncode, 2, res.stderr)
+            self.assertEqual(self.error_lines(res.stderr), ["mfb: error: no receiver given"])
+            self.assertIn("HINT: pass --target NAME", res.stderr)
+        self.assertFalse(os.path.exists(restored + "2") or os.path.exists(restored + "3"))
+
+    def test_resume_with_a_changed_chunk(self):
+        # The receiver holds three of four chunks of one file; the resume is
+        # run with another file of the same size whose chunks 0 and 2 differ:
+        # those are deleted on the receiver and sent again, chunk 1 is
+        # verified, chunk 3 is sent.
+        path = self.make_file("Data.zip", 4 * MiB)
+        other = self.make_file("Other.zip", 4 * MiB, seed=5)
+        with open(path, "rb") as f:
+            old = f.read()
+        with open(other, "rb") as f:
+            new = f.read()
+        changed = new[:MiB] + old[MiB:2 * MiB] + new[2 * MiB:]
+        path2 = os.path.join(self.tmp, "Data2.zip")
+        with open(path2, "wb") as f:
+            f.write(changed)
+        uid = self.srv.open_upload(self.token, size=4 * MiB, chunk_size=MiB)
+        for i in range(3):
+            status, j = self.srv.put_chunk(self.token, uid, i, old[i * MiB:(i + 1) * MiB])
+            self.assertEqual(status, 201, j)
+        res = self.run_mfb([MFB, "push", "--resume", uid, path2] + self.target() + ["--json"])
+        self.assert_ok(res)
+        out = json.loads(res.stdout)
+        self.assertEqual(out["sha256"], self.sha256_of(path2))
+        self.assertEqual((out["chunks_replaced"], out["chunks_verified"], out["chunks_sent"]),
+                         (2, 1, 3))
+        stored = os.path.join(self.srv.storage, out["path"])
+        self.assertEqual(self.sha256_of(stored), self.sha256_of(path2))
+        self.assertEqual(self.srv.log_text().count(" chunk-forgotten "), 2)
 
 
 if __name__ == "__main__":

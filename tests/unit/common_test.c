@@ -151,7 +151,29 @@ static void test_atomic_write_and_secret(void **state)
     assert_int_equal(fs_write_file_atomic(path, "hunter2\n", 8, 0600, true, NULL), MFB_OK);
     struct mfb_error err = {0};
     assert_int_equal(fs_write_file_atomic(path, "x", 1, 0600, true, &err), MFB_ERR_EXISTS);
+    /* Replacing: a regular file yes; a FIFO or a symbolic link (to a file
+     * that must stay untouched) never. */
+    assert_int_equal(fs_write_file_atomic(path, "hunter2\n", 8, 0600, false, NULL), MFB_OK);
+    char fifo[256], link_path[256], victim[256];
+    snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+    snprintf(link_path, sizeof(link_path), "%s/link", dir);
+    snprintf(victim, sizeof(victim), "%s/victim", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    assert_int_equal(fs_write_file_atomic(victim, "keep", 4, 0600, true, NULL), MFB_OK);
+    assert_int_equal(symlink(victim, link_path), 0);
+    mfb_error_clear(&err);
+    assert_int_equal(fs_write_file_atomic(fifo, "x", 1, 0600, false, &err), MFB_ERR_EXISTS);
+    assert_non_null(strstr(err.message, "is not a regular file"));
+    assert_int_equal(fs_write_file_atomic(link_path, "x", 1, 0600, false, NULL), MFB_ERR_EXISTS);
+    struct stat sb;
+    assert_int_equal(lstat(fifo, &sb), 0);
+    assert_true(S_ISFIFO(sb.st_mode));
+    assert_int_equal(lstat(link_path, &sb), 0);
+    assert_true(S_ISLNK(sb.st_mode));
     char *secret;
+    assert_int_equal(fs_read_secret(victim, &secret, NULL), MFB_OK);
+    assert_string_equal(secret, "keep");
+    free(secret);
     assert_int_equal(fs_read_secret(path, &secret, NULL), MFB_OK);
     assert_string_equal(secret, "hunter2");
     free(secret);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/digest.h"
 #include "server/api.h"
@@ -77,47 +78,74 @@ static void *sender(void *arg)
     return NULL;
 }
 
-static void test_parallel_chunks_one_upload(void **state)
+struct env {
+    char dir[1024];
+    struct server_db *db;
+};
+
+static void env_open(struct env *e)
 {
     const char *base = getenv("MFB_TEST_TMP");
-    char dir[1024], path[1100];
-    snprintf(dir, sizeof(dir), "%s/server-session-XXXXXX", base && *base ? base : "/tmp");
+    char path[1100];
+    snprintf(e->dir, sizeof(e->dir), "%s/server-session-XXXXXX", base && *base ? base : "/tmp");
     mkdir(base && *base ? base : "/tmp", 0755);
-    assert_non_null(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/catalog.db", dir);
-    struct server_db *db;
-    assert_int_equal(server_db_open(path, true, &db, NULL), MFB_OK);
+    assert_non_null(mkdtemp(e->dir));
+    snprintf(path, sizeof(path), "%s/catalog.db", e->dir);
+    assert_int_equal(server_db_open(path, true, &e->db, NULL), MFB_OK);
     uint8_t h[SHA256_LEN];
     sha256_buffer(TOKEN, 64, h);
-    assert_int_equal(server_db_client_add(db, "db1", h, 0, NULL), MFB_OK);
+    assert_int_equal(server_db_client_add(e->db, "db1", h, 0, NULL), MFB_OK);
     struct server_config cfg = {.max_chunk = 64u << 20, .upload_expiry_s = 3600};
-    snprintf(cfg.storage, sizeof(cfg.storage), "%s/store", dir);
+    snprintf(cfg.storage, sizeof(cfg.storage), "%s/store", e->dir);
     snprintf(cfg.layout, sizeof(cfg.layout), "{client}");
-    assert_int_equal(server_open(&srv, db, &cfg, 2, NULL), MFB_OK);
-
+    assert_int_equal(server_open(&srv, e->db, &cfg, 2, NULL), MFB_OK);
     size_t size = (size_t)CHUNKS * CHUNK;
     data = malloc(size);
     for (size_t i = 0; i < size; i++)
         data[i] = (char)(i * 2654435761u >> 13);
+}
+
+static void env_close(struct env *e)
+{
+    server_close(&srv);
+    server_db_close(e->db);
+    free(data);
+    char cmd[1200];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void open_upload(const char *name)
+{
     char out[512], body[256];
     snprintf(body, sizeof(body),
-             "{\"instance\":\"p\",\"name\":\"par.zip\",\"size\":%zu,\"chunk_size\":%u}", size,
-             CHUNK);
+             "{\"instance\":\"p\",\"name\":\"%s\",\"size\":%zu,\"chunk_size\":%u}", name,
+             (size_t)CHUNKS * CHUNK, CHUNK);
     assert_int_equal(run("POST", "/v1/uploads", NULL, body, strlen(body), out, sizeof(out)), 201);
     char *id = strstr(out, "\"upload_id\":\"");
     assert_non_null(id);
     snprintf(upload_id, sizeof(upload_id), "%.34s", id + 13);
+}
 
+static void run_threads(void *(*fn)(void *))
+{
     pthread_t threads[THREADS];
     for (int t = 0; t < THREADS; t++)
-        pthread_create(&threads[t], NULL, sender, (void *)(intptr_t)t);
+        pthread_create(&threads[t], NULL, fn, (void *)(intptr_t)t);
     for (int t = 0; t < THREADS; t++) {
         void *rc;
         pthread_join(threads[t], &rc);
         assert_null(rc);
     }
+}
+
+/* Completes the upload with data's digest: 201 means the running hash
+ * agrees with every byte. */
+static void complete_upload(void)
+{
+    size_t size = (size_t)CHUNKS * CHUNK;
     uint8_t d[SHA256_LEN];
-    char hex[SHA256_HEX_LEN + 1], url[128];
+    char hex[SHA256_HEX_LEN + 1], url[128], out[512], body[256];
     sha256_buffer(data, size, d);
     digest_to_hex(d, hex);
     snprintf(body, sizeof(body), "{\"size\":%zu,\"sha256\":\"%s\"}", size, hex);
@@ -125,19 +153,74 @@ static void test_parallel_chunks_one_upload(void **state)
     assert_int_equal(run("POST", url, NULL, body, strlen(body), out, sizeof(out)), 201);
     assert_non_null(strstr(out, hex));
     assert_int_equal(session_count(srv.sessions), 0);
+}
 
-    server_close(&srv);
-    server_db_close(db);
-    free(data);
-    char cmd[1200];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+static void test_parallel_chunks_one_upload(void **state)
+{
+    (void)state;
+    struct env e;
+    env_open(&e);
+    open_upload("par.zip");
+    run_threads(sender);
+    complete_upload();
+    env_close(&e);
+}
+
+/* Thread: makes the chunks it shares with one other thread hold the right
+ * bytes, the way a resuming client does: PUT, and on 409 DELETE then PUT
+ * again. Both threads of a pair race on the same chunks. */
+static void *replacer(void *arg)
+{
+    int t = (int)(intptr_t)arg % (THREADS / 2);
+    for (int i = t; i < CHUNKS; i += THREADS / 2) {
+        char url[128], dh[80];
+        uint8_t d[SHA256_LEN];
+        sha256_buffer(data + (size_t)i * CHUNK, CHUNK, d);
+        content_digest_format(d, dh, sizeof(dh));
+        snprintf(url, sizeof(url), "/v1/uploads/%s/chunks/%d", upload_id, i);
+        for (int attempt = 0;; attempt++) {
+            if (attempt > 20000)
+                return (void *)1;
+            unsigned st = run("PUT", url, dh, data + (size_t)i * CHUNK, CHUNK, NULL, 0);
+            if (st == 200 || st == 201)
+                break;
+            if (st == 409) {
+                st = run("DELETE", url, NULL, NULL, 0, NULL, 0);
+                if (st != 204 && st != 404 && st != 503)
+                    return (void *)2;
+            } else if (st != 503) {
+                return (void *)3;
+            } else {
+                usleep(1000); /* the other thread has it in flight */
+            }
+        }
+    }
+    return NULL;
+}
+
+static void test_replace_chunks_in_parallel(void **state)
+{
+    (void)state;
+    struct env e;
+    env_open(&e);
+    session_registry_set_mark_interval(srv.sessions, 4 * CHUNK); /* before the session exists */
+    open_upload("rep.zip");
+    /* Store other bytes first, hashed inline and by the hasher threads. */
+    for (size_t i = 0; i < (size_t)CHUNKS * CHUNK; i++)
+        data[i] ^= 0x5a;
+    run_threads(sender);
+    for (size_t i = 0; i < (size_t)CHUNKS * CHUNK; i++)
+        data[i] ^= 0x5a;
+    run_threads(replacer);
+    complete_upload();
+    env_close(&e);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parallel_chunks_one_upload),
+        cmocka_unit_test(test_replace_chunks_in_parallel),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
