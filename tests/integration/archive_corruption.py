@@ -127,29 +127,29 @@ class Corruption(mfbtest.SharedTempDirTestCase):
         return bad
 
     # A forged archive cannot carry mfb's checksum of its central directory
-    # (the archive comment), so mfb may reject it for that before it gets
-    # to the manifest; either way it must be rejected.
+    # (the archive comment); mfb checks the manifest first, so the error
+    # names the entry the manifest disagrees with.
 
-    def test_manifest_size_mismatch_is_rejected(self):
+    def test_manifest_size_mismatch_names_the_entry(self):
         def edit(m):
             for f in m["files"]:
                 if f["path"] == VICTIM:
                     f["size"] += 1
-        self.assert_test_fails(self.rewrite_manifest(edit))
+        self.assert_test_fails(self.rewrite_manifest(edit), VICTIM, "manifest")
 
-    def test_manifest_crc_mismatch_is_rejected(self):
+    def test_manifest_crc_mismatch_names_the_entry(self):
         def edit(m):
             for f in m["files"]:
                 if f["path"] == VICTIM:
                     crc = f["crc32"]
                     f["crc32"] = crc ^ 1 if isinstance(crc, int) else f"{int(crc, 16) ^ 1:08x}"
-        self.assert_test_fails(self.rewrite_manifest(edit))
+        self.assert_test_fails(self.rewrite_manifest(edit), VICTIM, "manifest")
 
-    def test_manifest_listing_a_missing_entry_is_rejected(self):
+    def test_manifest_listing_a_missing_entry_names_it(self):
         def edit(m):  # a well-formed record (a copy of a real one) for a file that is not there
             ghost = dict(next(f for f in m["files"] if f["path"] == VICTIM), path="db/ghost.ibd")
             m["files"].append(ghost)
-        self.assert_test_fails(self.rewrite_manifest(edit))
+        self.assert_test_fails(self.rewrite_manifest(edit), "db/ghost.ibd", "manifest")
 
     def test_damaged_manifest_names_the_manifest(self):
         start, length = ziptools.data_range(self.good, mfbtest.MANIFEST)

@@ -8,6 +8,7 @@ Each case gets its own parent directory, so "nothing behind" is simply
 "the parent is empty afterwards" (but for the cached template datadir).
 """
 
+import glob
 import os
 import signal
 import stat
@@ -151,14 +152,15 @@ class HarnessTest(mfbtest.TempDirTestCase):
         with MariaDB(datadir, parent_dir=self.path("kept")) as db:
             self.assertEqual(db.query_value("SELECT a FROM k.t"), "42")
 
-    def _child(self, body):
+    def _child(self, body, parent=None):
         """A separate Python process that starts a server, prints its pid and
         directory, then runs body; returns (Popen, server pid, root)."""
+        parent = parent or self.tmp
         code = textwrap.dedent(f"""
             import sys, time
             sys.path.insert(0, {LIB!r})
             from mariadb import MariaDB
-            db = MariaDB(parent_dir={self.tmp!r}).start()
+            db = MariaDB(parent_dir={parent!r}).start()
             print(db.server_pid(), db.root, flush=True)
             {body}
         """)
@@ -191,14 +193,31 @@ class HarnessTest(mfbtest.TempDirTestCase):
     def test_sigkill_of_test_process(self):
         # nothing in the process can run: the server goes by PR_SET_PDEATHSIG,
         # the files by the sweep the next instance does
-        p, server, root = self._child("time.sleep(120)")
+        # (a deep parent, so the socket sits in a directory of its own in /tmp)
+        deep = self.path("d" * 60, "e" * 60)
+        p, server, root = self._child("time.sleep(120)", parent=deep)
         p.kill()
         p.wait(timeout=30)
         self.assertTrue(wait_until(lambda: not alive(server), 60), "server outlived SIGKILL")
         self.assertTrue(os.path.exists(root))
-        MariaDB(parent_dir=self.tmp).cleanup()
+        self.assertTrue(glob.glob(os.path.join(tempfile.gettempdir(), f"mfb-mariadb-{p.pid}-*")))
+        MariaDB(parent_dir=deep).cleanup()
+        self.assertEqual(os.listdir(deep), [])
+        mfbtest.rmtree(self.path("d" * 60))
         self.assertFalse(os.path.exists(root))
         self.assert_nothing_left()
+        self.assertEqual(glob.glob(os.path.join(tempfile.gettempdir(), f"mfb-mariadb-{p.pid}-*")),
+                         [], "the dead process's socket directory was not swept")
+
+    def test_long_paths_put_the_socket_in_a_short_directory(self):
+        deep = self.path("d" * 60, "e" * 60)
+        with MariaDB(parent_dir=deep) as db:
+            self.assertLess(len(db.socket), 100)
+            self.assertFalse(db.socket.startswith(deep))
+            self.assertEqual(db.query_value("SELECT 1"), "1")
+            socket_dir = os.path.dirname(db.socket)
+        self.assertFalse(os.path.exists(socket_dir))
+        self.assertEqual(os.listdir(deep), [])
 
     def test_command_line_run(self):
         tool = os.path.join(LIB, "mariadb-env")

@@ -30,7 +30,9 @@ Trade-offs:
   manager; an atexit hook; SIGTERM/SIGHUP turned into SystemExit so stacks
   unwind; the server gets PR_SET_PDEATHSIG so it is shut down even when the
   Python process is SIGKILLed (as CTest does on timeout); and a new instance
-  sweeps away the directories of dead earlier processes. Stopping escalates
+  sweeps away the directories of dead earlier processes (in its parent
+  directory, and in the system temp directory, which holds the socket when
+  the instance path is too long for one). Stopping escalates
   from SHUTDOWN to SIGTERM to SIGKILL.
 - Bootstrapping copies a template datadir that mariadb-install-db made once
   and that is cached beside the instances ($MFB_TEST_TMP), keyed by the
@@ -248,7 +250,8 @@ class MariaDB:
         _install_hooks()
         parent = os.path.abspath(parent_dir or default_parent_dir())
         os.makedirs(parent, exist_ok=True)
-        sweep_stale(parent)
+        for leftovers in {parent, tempfile.gettempdir()}:  # the latter: short socket dirs
+            sweep_stale(leftovers)
         self.root = tempfile.mkdtemp(prefix=f"{INSTANCE_PREFIX}{os.getpid()}-", dir=parent)
         _live.append(self)
         self.datadir = os.path.abspath(datadir) if datadir else os.path.join(self.root, "data")
