@@ -1392,8 +1392,13 @@ done:
     return st;
 }
 
-mfb_status config_job_prune(struct config_db *db, int64_t before_ms, size_t *deleted,
-                            struct mfb_error *err)
+/* Deletes the jobs whose ids `ids` (SQL with one parameter, ?1 = param)
+ * selects, events first, explicitly: the FTS delete trigger needs each row. */
+#define DELETE_JOBS(ids)                                                                           \
+    "DELETE FROM job_events WHERE job_id IN (" ids ")", "DELETE FROM jobs WHERE id IN (" ids ")"
+
+static mfb_status delete_jobs(struct config_db *db, const char *events_sql, const char *jobs_sql,
+                              int64_t param, size_t *deleted, struct mfb_error *err)
 {
     if (deleted)
         *deleted = 0;
@@ -1402,25 +1407,14 @@ mfb_status config_job_prune(struct config_db *db, int64_t before_ms, size_t *del
     mfb_status st = sqlutil_exec(db->sql, "BEGIN IMMEDIATE", "prune the job log", err);
     if (st != MFB_OK)
         goto done;
-    /* Events first, explicitly: the FTS delete trigger needs each row. */
-    st = sqlutil_prepare(db->sql,
-                         "DELETE FROM job_events WHERE job_id IN (SELECT id FROM jobs WHERE "
-                         "ended IS NOT NULL AND ended < ?1 "
-                         "AND status NOT IN ('running', 'pending_upload'))",
-                         &stmt, err);
-    if (st == MFB_OK) {
-        sqlite3_bind_int64(stmt, 1, before_ms);
+    const char *const sql[2] = {events_sql, jobs_sql};
+    for (int i = 0; i < 2 && st == MFB_OK; i++) {
+        st = sqlutil_prepare(db->sql, sql[i], &stmt, err);
+        if (st != MFB_OK)
+            break;
+        sqlite3_bind_int64(stmt, 1, param);
         st = sqlutil_run(db->sql, stmt, "prune the job log", err);
-    }
-    if (st == MFB_OK)
-        st = sqlutil_prepare(db->sql,
-                             "DELETE FROM jobs WHERE ended IS NOT NULL AND ended < ?1 "
-                             "AND status NOT IN ('running', 'pending_upload')",
-                             &stmt, err);
-    if (st == MFB_OK) {
-        sqlite3_bind_int64(stmt, 1, before_ms);
-        st = sqlutil_run(db->sql, stmt, "prune the job log", err);
-        if (st == MFB_OK && deleted)
+        if (st == MFB_OK && i == 1 && deleted)
             *deleted = (size_t)sqlite3_changes(db->sql);
     }
     st = finish_tx(db, st, err);
@@ -1429,42 +1423,24 @@ done:
     return st;
 }
 
-/* The finished jobs that count against log_retention_count, newest first. */
-#define PRUNABLE_JOBS                                                                              \
-    "SELECT id FROM jobs WHERE ended IS NOT NULL "                                                 \
-    "AND status NOT IN ('running', 'pending_upload') ORDER BY started DESC, id DESC "              \
-    "LIMIT -1 OFFSET ?1"
+mfb_status config_job_prune(struct config_db *db, int64_t before_ms, size_t *deleted,
+                            struct mfb_error *err)
+{
+    return delete_jobs(db,
+                       DELETE_JOBS("SELECT id FROM jobs WHERE ended IS NOT NULL AND ended < ?1 "
+                                   "AND status NOT IN ('running', 'pending_upload')"),
+                       before_ms, deleted, err);
+}
 
 mfb_status config_job_prune_count(struct config_db *db, size_t keep, size_t *deleted,
                                   struct mfb_error *err)
 {
-    if (deleted)
-        *deleted = 0;
-    sqlite3_stmt *stmt = NULL;
-    pthread_mutex_lock(&db->lock);
-    mfb_status st = sqlutil_exec(db->sql, "BEGIN IMMEDIATE", "prune the job log", err);
-    if (st != MFB_OK)
-        goto done;
-    /* Events first, explicitly: the FTS delete trigger needs each row. */
-    st = sqlutil_prepare(db->sql, "DELETE FROM job_events WHERE job_id IN (" PRUNABLE_JOBS ")",
-                         &stmt, err);
-    if (st == MFB_OK) {
-        sqlite3_bind_int64(stmt, 1, (sqlite3_int64)keep);
-        st = sqlutil_run(db->sql, stmt, "prune the job log", err);
-    }
-    if (st == MFB_OK)
-        st = sqlutil_prepare(db->sql, "DELETE FROM jobs WHERE id IN (" PRUNABLE_JOBS ")", &stmt,
-                             err);
-    if (st == MFB_OK) {
-        sqlite3_bind_int64(stmt, 1, (sqlite3_int64)keep);
-        st = sqlutil_run(db->sql, stmt, "prune the job log", err);
-        if (st == MFB_OK && deleted)
-            *deleted = (size_t)sqlite3_changes(db->sql);
-    }
-    st = finish_tx(db, st, err);
-done:
-    pthread_mutex_unlock(&db->lock);
-    return st;
+    /* The finished jobs beyond the newest keep ones. */
+    return delete_jobs(db,
+                       DELETE_JOBS("SELECT id FROM jobs WHERE ended IS NOT NULL "
+                                   "AND status NOT IN ('running', 'pending_upload') "
+                                   "ORDER BY started DESC, id DESC LIMIT -1 OFFSET ?1"),
+                       (int64_t)keep, deleted, err);
 }
 
 mfb_status config_job_error_step(struct config_db *db, int64_t job_id, char *step, size_t len,
