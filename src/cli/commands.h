@@ -19,6 +19,8 @@ extern const struct cli_command cmd_instance; /* group: add, list, show, set, re
 extern const struct cli_command cmd_target;   /* group: add, list, show, set, remove, check */
 extern const struct cli_command cmd_list;
 extern const struct cli_command cmd_restore;
+extern const struct cli_command cmd_logs; /* and: show JOB */
+extern const struct cli_command cmd_report;
 
 /* mfb-server */
 extern const struct cli_command srv_init;

@@ -46,6 +46,10 @@ static void print_help(FILE *out, const char *path, const struct cli_command *cm
         for (const struct cli_command *const *c = cmd ? cmd->subcommands : NULL; c && *c; c++)
             fprintf(out, "  %-14s %s\n", (*c)->name, (*c)->summary);
         fprintf(out, "\nRun '%s COMMAND --help' for a command's options.\n", path);
+        if (cmd && cmd->run && cmd->options && cmd->options->name) {
+            fprintf(out, "\nwithout a command, %s takes these options:\n", path);
+            print_option_table(out, cmd->options);
+        }
         return;
     }
     fprintf(out, "usage: %s [OPTIONS]%s%s\n\n%s\n", path, cmd->usage ? " " : "",
@@ -198,6 +202,8 @@ int cli_main(const char *program, const char *about, const struct cli_command *c
     const struct cli_command *cmd = &group;
     int i = 1;
     while (cmd->subcommands) {
+        if (i >= argc && cmd->run)
+            break; /* a group that runs by itself too ("mfb logs") */
         if (i >= argc || strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             print_help(i >= argc ? stderr : stdout, path, cmd, cmd == &group ? about : NULL);
             return i >= argc ? 2 : 0;
@@ -221,6 +227,8 @@ int cli_main(const char *program, const char *about, const struct cli_command *c
             if (strcmp((*c)->name, argv[i]) == 0)
                 next = *c;
         }
+        if (next == NULL && cmd->run)
+            break; /* its own options or arguments follow */
         if (next == NULL) {
             mfb_error_set(&err, MFB_ERR_USAGE, "unknown command '%s %s'", path, argv[i]);
             mfb_error_hint(&err, "run '%s --help' to see the commands", path);

@@ -60,6 +60,8 @@ struct cli_command {
     int min_args;
     int max_args;                                 /* -1: no limit */
     const struct cli_command *const *subcommands; /* NULL-terminated list, for groups */
+    /* run: the command; a group may have one too, run when no subcommand
+     * follows ("mfb logs --json" next to "mfb logs show 3"). */
     mfb_status (*run)(struct cli_args *args, struct mfb_error *err);
 };
 

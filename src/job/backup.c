@@ -49,6 +49,7 @@
 #include "job/recovery.h"
 #include "job/snapshot.h"
 #include "job/spool.h"
+#include "job/sysstate.h"
 #include "mysql/clock.h"
 #include "mysql/command.h"
 #include "mysql/control.h"
@@ -1114,6 +1115,12 @@ end:
         free(b->jr.job.hint);
         b->jr.job.error = strdup(err->message);
         b->jr.job.hint = err->hint[0] ? strdup(err->hint) : NULL;
+    }
+    if (status != CONFIG_JOB_SUCCEEDED) {
+        char state[512];
+        journal_event(
+            &b->jr, CONFIG_LEVEL_INFO, "finish", "system state: %s",
+            sysstate_describe(b->inst.record.spool, b->inst.record.datadir, state, sizeof(state)));
     }
     journal_end(&b->jr, status);
     send_alert(b, status);

@@ -173,6 +173,38 @@ void journal_error(struct job_journal *j, const char *step, const struct mfb_err
         journal_event(j, CONFIG_LEVEL_ERROR, step, "%s", e->message);
 }
 
+/* A retention setting as a count; fallback when unset or not a number. */
+static uint64_t setting_u64(struct config_db *db, const char *key, uint64_t fallback)
+{
+    char *text = NULL;
+    struct mfb_error e = {0};
+    uint64_t v = fallback;
+    if (config_setting_get(db, key, &text, &e) == MFB_OK && text != NULL) {
+        char *end = NULL;
+        unsigned long long n = strtoull(text, &end, 10);
+        if (end != text && *end == '\0' && text[0] != '-')
+            v = n;
+    }
+    free(text);
+    return v;
+}
+
+void journal_prune(struct config_db *db)
+{
+    uint64_t days = setting_u64(db, "log_retention_days", JOURNAL_RETENTION_DAYS);
+    uint64_t keep = setting_u64(db, "log_retention_count", JOURNAL_RETENTION_COUNT);
+    size_t by_age = 0, by_count = 0;
+    struct mfb_error e = {0};
+    if (days > 0 && days < 1000000 &&
+        config_job_prune(db, wall_ms() - (int64_t)days * 86400000, &by_age, &e) != MFB_OK)
+        log_warn("job-log", "note=cannot_prune error=\"%s\"", e.message);
+    if (keep > 0 && config_job_prune_count(db, (size_t)keep, &by_count, &e) != MFB_OK)
+        log_warn("job-log", "note=cannot_prune error=\"%s\"", e.message);
+    if (by_age + by_count > 0)
+        log_info("job-log", "pruned=%zu older_than_days=%" PRIu64 " keep=%" PRIu64,
+                 by_age + by_count, days, keep);
+}
+
 void journal_end(struct job_journal *j, enum config_job_status status)
 {
     journal_defer(j, false);
@@ -184,6 +216,8 @@ void journal_end(struct job_journal *j, enum config_job_status status)
              " bytes_out=%" PRIu64 " backup=%s",
              j->job.id, config_job_status_str(status), j->job.downtime_ms, j->job.bytes_in,
              j->job.bytes_out, j->job.backup_name[0] ? j->job.backup_name : "-");
+    if (!j->db_broken)
+        journal_prune(j->db);
     if (j->hub)
         job_progress_done(j->hub, status, j->job.error, j->job.hint);
 }

@@ -72,7 +72,18 @@ void journal_save(struct job_journal *j);
 /* Starts deferring the writes (on), or writes what waited and stops (off). */
 void journal_defer(struct job_journal *j, bool on);
 
-/* Ends the job with status (ended now), saves, and tells the observers. */
+/* Job-log retention (7.5): the defaults of the settings log_retention_days
+ * and log_retention_count (0 turns either off). */
+#define JOURNAL_RETENTION_DAYS 90
+#define JOURNAL_RETENTION_COUNT 10000
+
+/* Deletes the finished jobs older than log_retention_days and those beyond
+ * the newest log_retention_count; jobs waiting to resume an upload stay.
+ * Failures are logged, never returned: retention never fails a job. */
+void journal_prune(struct config_db *db);
+
+/* Ends the job with status (ended now), saves, prunes the job log
+ * (journal_prune), and tells the observers. */
 void journal_end(struct job_journal *j, enum config_job_status status);
 
 void journal_free(struct job_journal *j);

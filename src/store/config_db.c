@@ -1301,14 +1301,16 @@ mfb_status config_job_list(struct config_db *db, const struct config_job_filter 
         db->sql,
         query ? "SELECT " JOB_COLUMNS " FROM jobs WHERE (?1 IS NULL OR instance = ?1) "
                 "AND (?2 IS NULL OR target = ?2) AND (?3 IS NULL OR status = ?3) "
-                "AND started >= ?4 AND (id IN (SELECT e.job_id FROM job_events e "
+                "AND started >= ?4 AND (?7 <= 0 OR started < ?7) "
+                "AND (id IN (SELECT e.job_id FROM job_events e "
                 "JOIN job_events_fts ON job_events_fts.rowid = e.id "
                 "WHERE job_events_fts MATCH ?6) "
                 "OR id IN (SELECT rowid FROM jobs_fts WHERE jobs_fts MATCH ?6)) "
                 "ORDER BY started DESC, id DESC LIMIT ?5"
               : "SELECT " JOB_COLUMNS " FROM jobs WHERE (?1 IS NULL OR instance = ?1) "
                 "AND (?2 IS NULL OR target = ?2) AND (?3 IS NULL OR status = ?3) "
-                "AND started >= ?4 ORDER BY started DESC, id DESC LIMIT ?5",
+                "AND started >= ?4 AND (?7 <= 0 OR started < ?7) "
+                "ORDER BY started DESC, id DESC LIMIT ?5",
         &stmt, err);
     if (st != MFB_OK)
         goto done;
@@ -1319,6 +1321,7 @@ mfb_status config_job_list(struct config_db *db, const struct config_job_filter 
     sqlite3_bind_int64(stmt, 5, f->limit ? (sqlite3_int64)f->limit : -1);
     if (query)
         sqlite3_bind_text(stmt, 6, query, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 7, f->until_ms);
     st = read_rows(db, stmt, sizeof(**list), read_job, drop_job, (void **)list, count,
                    "list the jobs", err);
     stmt = NULL;
@@ -1389,8 +1392,13 @@ done:
     return st;
 }
 
-mfb_status config_job_prune(struct config_db *db, int64_t before_ms, size_t *deleted,
-                            struct mfb_error *err)
+/* Deletes the jobs whose ids `ids` (SQL with one parameter, ?1 = param)
+ * selects, events first, explicitly: the FTS delete trigger needs each row. */
+#define DELETE_JOBS(ids)                                                                           \
+    "DELETE FROM job_events WHERE job_id IN (" ids ")", "DELETE FROM jobs WHERE id IN (" ids ")"
+
+static mfb_status delete_jobs(struct config_db *db, const char *events_sql, const char *jobs_sql,
+                              int64_t param, size_t *deleted, struct mfb_error *err)
 {
     if (deleted)
         *deleted = 0;
@@ -1399,29 +1407,61 @@ mfb_status config_job_prune(struct config_db *db, int64_t before_ms, size_t *del
     mfb_status st = sqlutil_exec(db->sql, "BEGIN IMMEDIATE", "prune the job log", err);
     if (st != MFB_OK)
         goto done;
-    /* Events first, explicitly: the FTS delete trigger needs each row. */
-    st = sqlutil_prepare(db->sql,
-                         "DELETE FROM job_events WHERE job_id IN (SELECT id FROM jobs WHERE "
-                         "ended IS NOT NULL AND ended < ?1 "
-                         "AND status NOT IN ('running', 'pending_upload'))",
-                         &stmt, err);
-    if (st == MFB_OK) {
-        sqlite3_bind_int64(stmt, 1, before_ms);
+    const char *const sql[2] = {events_sql, jobs_sql};
+    for (int i = 0; i < 2 && st == MFB_OK; i++) {
+        st = sqlutil_prepare(db->sql, sql[i], &stmt, err);
+        if (st != MFB_OK)
+            break;
+        sqlite3_bind_int64(stmt, 1, param);
         st = sqlutil_run(db->sql, stmt, "prune the job log", err);
-    }
-    if (st == MFB_OK)
-        st = sqlutil_prepare(db->sql,
-                             "DELETE FROM jobs WHERE ended IS NOT NULL AND ended < ?1 "
-                             "AND status NOT IN ('running', 'pending_upload')",
-                             &stmt, err);
-    if (st == MFB_OK) {
-        sqlite3_bind_int64(stmt, 1, before_ms);
-        st = sqlutil_run(db->sql, stmt, "prune the job log", err);
-        if (st == MFB_OK && deleted)
+        if (st == MFB_OK && i == 1 && deleted)
             *deleted = (size_t)sqlite3_changes(db->sql);
     }
     st = finish_tx(db, st, err);
 done:
+    pthread_mutex_unlock(&db->lock);
+    return st;
+}
+
+mfb_status config_job_prune(struct config_db *db, int64_t before_ms, size_t *deleted,
+                            struct mfb_error *err)
+{
+    return delete_jobs(db,
+                       DELETE_JOBS("SELECT id FROM jobs WHERE ended IS NOT NULL AND ended < ?1 "
+                                   "AND status NOT IN ('running', 'pending_upload')"),
+                       before_ms, deleted, err);
+}
+
+mfb_status config_job_prune_count(struct config_db *db, size_t keep, size_t *deleted,
+                                  struct mfb_error *err)
+{
+    /* The finished jobs beyond the newest keep ones. */
+    return delete_jobs(db,
+                       DELETE_JOBS("SELECT id FROM jobs WHERE ended IS NOT NULL "
+                                   "AND status NOT IN ('running', 'pending_upload') "
+                                   "ORDER BY started DESC, id DESC LIMIT -1 OFFSET ?1"),
+                       (int64_t)keep, deleted, err);
+}
+
+mfb_status config_job_error_step(struct config_db *db, int64_t job_id, char *step, size_t len,
+                                 struct mfb_error *err)
+{
+    step[0] = '\0';
+    sqlite3_stmt *stmt = NULL;
+    pthread_mutex_lock(&db->lock);
+    mfb_status st = sqlutil_prepare(db->sql,
+                                    "SELECT step FROM job_events WHERE job_id = ? "
+                                    "AND level = 'error' ORDER BY id LIMIT 1",
+                                    &stmt, err);
+    if (st == MFB_OK) {
+        sqlite3_bind_int64(stmt, 1, job_id);
+        int rc = sqlite3_step(stmt);
+        if (rc == SQLITE_ROW)
+            sqlutil_copy_text(step, len, stmt, 0);
+        else if (rc != SQLITE_DONE)
+            st = sqlutil_fail(db->sql, "read the job's events", err);
+    }
+    sqlite3_finalize(stmt);
     pthread_mutex_unlock(&db->lock);
     return st;
 }

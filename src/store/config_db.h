@@ -315,6 +315,7 @@ struct config_job_filter {
     bool by_status;
     enum config_job_status status;
     int64_t since_ms;   /* started at or after */
+    int64_t until_ms;   /* started before; 0: no bound */
     const char *search; /* words that must all appear in one of the job's
                            events (full-text, FTS5) or in its error */
     size_t limit;       /* 0: no limit */
@@ -333,6 +334,14 @@ mfb_status config_job_fail_orphans(struct config_db *db, size_t *count, struct m
  * Jobs waiting to resume an upload are kept whatever their age. */
 mfb_status config_job_prune(struct config_db *db, int64_t before_ms, size_t *deleted,
                             struct mfb_error *err);
+/* Deletes the finished jobs (and their events) beyond the newest keep ones;
+ * running jobs and jobs waiting to resume an upload are neither deleted nor
+ * counted. */
+mfb_status config_job_prune_count(struct config_db *db, size_t keep, size_t *deleted,
+                                  struct mfb_error *err);
+/* The step of a job's first error event, in step (size len); "" when none. */
+mfb_status config_job_error_step(struct config_db *db, int64_t job_id, char *step, size_t len,
+                                 struct mfb_error *err);
 
 /* ---- alert channels (docs/alerts.md) ---- */
 
