@@ -3,7 +3,7 @@
 
 Starts a throwaway MariaDB with the test harness (tests/lib/mariadb.py),
 with its binary logs in a directory outside the datadir, and runs the
-server-backed cmocka tests (tests/unit/mysql_server_test.c) with the
+server-backed cmocka tests (tests/unit/mysql/mysql_server_test.c) with the
 harness's MFB_MARIADB_* variables set. Those tests connect, discover the
 files (a table with DATA DIRECTORY, the binary logs), pre-flush, and stop
 and start the server with the shutdown-sql and command methods, including a

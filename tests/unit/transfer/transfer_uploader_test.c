@@ -45,7 +45,7 @@ static void fake_path(char *out, size_t cap)
     char src[PATH_MAX];
     snprintf(src, sizeof(src), "%s", __FILE__);
     char *unit_dir = dirname(src);
-    snprintf(out, cap, "%s/../lib/fake_receiver.py", unit_dir);
+    snprintf(out, cap, "%s/../../lib/fake_receiver.py", unit_dir);
 }
 
 static int setup(void **state)
