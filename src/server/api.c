@@ -81,6 +81,7 @@ struct api_call {
     bool duplicate;
     bool inline_hash;
     struct sha256 chunk_hash, fork;
+    struct session_alongside alongside;
     uint8_t want[SHA256_LEN];
     int fd;
     char part_path[PATH_MAX];
@@ -1060,6 +1061,7 @@ static void chunk_begin(struct api_call *c)
 static void chunk_abandon(struct api_call *c)
 {
     c->mode = BODY_DISCARD;
+    session_alongside_end(c->session, &c->alongside);
 }
 
 /* Writes the collected bytes at their offset; false (answer set) on error. */
@@ -1101,9 +1103,10 @@ static void chunk_data(struct api_call *c, const char *data, size_t len)
         chunk_abandon(c);
         return;
     }
-    sha256_update(&c->chunk_hash, data, len);
     if (c->inline_hash)
-        sha256_update(&c->fork, data, len);
+        sha256_update2(&c->chunk_hash, data, &c->fork, data, len);
+    else
+        session_hash_alongside(c->session, &c->alongside, &c->chunk_hash, data, len);
     if (c->wbuf == NULL && (c->wbuf = malloc(WRITE_BUFFER)) == NULL) {
         fail(c, PROTO_INTERNAL, "out of memory");
         chunk_abandon(c);
@@ -1122,6 +1125,8 @@ static void chunk_data(struct api_call *c, const char *data, size_t len)
 
 static void chunk_finish(struct api_call *c)
 {
+    if (c->session != NULL)
+        session_alongside_end(c->session, &c->alongside);
     if (c->decided) /* an error was decided while the body arrived */
         return;
     struct srv_chunk ch = {.index = c->index, .size = c->bytes_in};
@@ -1390,6 +1395,8 @@ void api_call_free(struct api_call *c)
 {
     if (c == NULL || c->srv == NULL)
         return;
+    if (c->session != NULL)
+        session_alongside_end(c->session, &c->alongside);
     if (c->claimed) /* not recorded: the connection dropped, or the chunk failed */
         session_chunk_end(c->session, c->index, false, 0, NULL, c->inline_hash, &c->fork);
     if (c->fd >= 0)

@@ -20,6 +20,8 @@
 #include "common/log.h"
 
 #define HASH_MAP_WINDOW (1u << 20)
+/* Most bytes of the prefix read per pass alongside an arriving chunk. */
+#define ALONGSIDE_PIECE (256u << 10)
 /* The running hash is copied every this many bytes of prefix, so that
  * forgetting a chunk the prefix already covers re-hashes at most this much
  * before it (plus what follows it), not the whole file. A copy of an
@@ -55,6 +57,9 @@ struct session {
     /* the running hash of [0, prefix_off): owned by whoever set hash_busy */
     struct sha256 hash;
     uint64_t prefix_idx, prefix_off;
+    uint64_t prefix_done; /* bytes of chunk prefix_idx already in hash */
+    /* How the prefix was hashed, in bytes (logged at complete). */
+    uint64_t hashed_inline, hashed_alongside, hashed_after;
     bool prefix_ended; /* a short (last) chunk was hashed: nothing can follow */
     bool hash_busy;
     bool advance_queued;
@@ -281,7 +286,7 @@ static uint64_t next_to_hash(struct session *s)
     if (slot == NULL || !slot->recorded)
         return 0;
     s->hash_busy = true;
-    return slot->size;
+    return slot->size - s->prefix_done;
 }
 
 /* Keeps a copy of the running hash at the current prefix (lock held). A
@@ -312,6 +317,7 @@ static void advance_prefix(struct session *s, uint64_t size)
 {
     s->prefix_idx++;
     s->prefix_off += size;
+    s->prefix_done = 0;
     if (size < s->chunk_size)
         s->prefix_ended = true;
     else if (s->prefix_idx % s->mark_every == 0)
@@ -340,6 +346,7 @@ static void rewind_prefix(struct session *s, uint64_t index)
         s->prefix_idx = 0;
     }
     s->prefix_off = s->prefix_idx * s->chunk_size;
+    s->prefix_done = 0;
     s->prefix_ended = false;
     if (st != MFB_OK && !s->hash_failed) {
         s->hash_failed = true;
@@ -364,21 +371,24 @@ static void release_hash(struct session *s)
  * fallback. Mapping a window, not the whole chunk, keeps what a hashing
  * thread has mapped (and so the receiver's RSS, which counts mapped page
  * cache) at one window: with 32 uploads completing at once, whole 16 MiB
- * chunks mapped by 32 threads made a 300 MiB peak of VmHWM. off is a
- * multiple of the chunk size, so every window starts on a page boundary.
- * Returns NULL or the reason it failed. */
+ * chunks mapped by 32 threads made a 300 MiB peak of VmHWM. A window that
+ * does not start on a page (a chunk partly hashed alongside another) maps
+ * from the page before. Returns NULL or the reason it failed. */
 static const char *hash_range(int fd, uint64_t off, uint64_t size, struct sha256 *h)
 {
     char *buf = NULL;
     const char *failure = NULL;
+    const uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
     for (uint64_t done = 0; failure == NULL && done < size;) {
         size_t want = size - done < HASH_MAP_WINDOW ? (size_t)(size - done) : HASH_MAP_WINDOW;
+        size_t skip = (size_t)((off + done) % page); /* mappings start on a page */
         void *map =
-            buf ? MAP_FAILED : mmap(NULL, want, PROT_READ, MAP_SHARED, fd, (off_t)(off + done));
+            buf ? MAP_FAILED
+                : mmap(NULL, skip + want, PROT_READ, MAP_SHARED, fd, (off_t)(off + done - skip));
         if (map != MAP_FAILED) {
-            madvise(map, want, MADV_SEQUENTIAL);
-            sha256_update(h, map, want);
-            munmap(map, want);
+            madvise(map, skip + want, MADV_SEQUENTIAL);
+            sha256_update(h, (const char *)map + skip, want);
+            munmap(map, skip + want);
             done += want;
             continue;
         }
@@ -408,7 +418,8 @@ static void hash_from_file(struct session *s)
         uint64_t size = next_to_hash(s);
         if (size == 0)
             break;
-        uint64_t off = s->prefix_off;
+        /* The chunk may be partly hashed already, alongside another one. */
+        uint64_t off = s->prefix_off + s->prefix_done, whole = s->prefix_done + size;
         pthread_mutex_unlock(&s->lock);
         const char *failure = NULL;
         struct stat sb;
@@ -427,7 +438,8 @@ static void hash_from_file(struct session *s)
             log_error("upload-hash", "upload=%s error=\"%s\"", s->id, s->hash_error);
             break;
         }
-        advance_prefix(s, size);
+        s->hashed_after += size;
+        advance_prefix(s, whole);
         release_hash(s);
     }
     pthread_cond_broadcast(&s->idle);
@@ -451,7 +463,9 @@ static void advance_task(void *arg)
 static void maybe_schedule(struct session *s)
 {
     struct threadpool *pool = s->registry->hashers;
-    if (pool == NULL || s->advance_queued || s->hash_busy || s->prefix_ended || s->closing)
+    /* While chunks arrive, their connections carry the prefix alongside. */
+    if (pool == NULL || s->advance_queued || s->hash_busy || s->prefix_ended || s->closing ||
+        s->in_flight > 0)
         return;
     struct slot *slot = slot_find(s, s->prefix_idx);
     if (slot == NULL || !slot->recorded)
@@ -465,6 +479,104 @@ static void maybe_schedule(struct session *s)
         pthread_mutex_lock(&s->registry->lock);
         s->refs--; /* the registry still holds one, so this is never the last */
         pthread_mutex_unlock(&s->registry->lock);
+    }
+}
+
+/* Takes the running hash to carry it alongside an arriving chunk, when it
+ * is free and the chunk at the prefix is stored (lock held). */
+static bool claim_alongside(struct session *s, struct session_alongside *a)
+{
+    if (s->hash_busy || s->prefix_ended || s->hash_failed || s->closing)
+        return false;
+    struct slot *slot = slot_find(s, s->prefix_idx);
+    if (slot == NULL || !slot->recorded)
+        return false;
+    s->hash_busy = true;
+    a->owns = true;
+    a->prefix_chunk = slot->size;
+    return true;
+}
+
+/* After a stored chunk was hashed to its end: keeps the running hash if
+ * the next one is stored too, else lets go (lock held). */
+static void step_alongside(struct session *s, struct session_alongside *a)
+{
+    advance_prefix(s, a->prefix_chunk);
+    struct slot *next = s->prefix_ended ? NULL : slot_find(s, s->prefix_idx);
+    if (next != NULL && next->recorded && !s->rewind_pending && !s->closing) {
+        a->prefix_chunk = next->size;
+        return;
+    }
+    a->owns = false;
+    release_hash(s);
+}
+
+static void let_go_alongside(struct session *s, struct session_alongside *a)
+{
+    pthread_mutex_lock(&s->lock);
+    a->owns = false;
+    release_hash(s);
+    pthread_mutex_unlock(&s->lock);
+}
+
+void session_hash_alongside(struct session *s, struct session_alongside *a,
+                            struct sha256 *chunk_hash, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    while (len > 0) {
+        if (!a->owns) {
+            pthread_mutex_lock(&s->lock);
+            bool took = claim_alongside(s, a);
+            pthread_mutex_unlock(&s->lock);
+            if (took && a->buf == NULL) {
+                a->buf = malloc(ALONGSIDE_PIECE);
+                a->fd = a->buf ? open(s->data_path, O_RDONLY | O_CLOEXEC) : -1;
+                if (a->fd < 0) {
+                    free(a->buf);
+                    a->buf = NULL;
+                }
+            }
+            if (took && a->buf == NULL)
+                let_go_alongside(s, a);
+            if (!a->owns)
+                break;
+        }
+        /* Owned: prefix_off and prefix_done change only here until let go. */
+        size_t n = len < ALONGSIDE_PIECE ? len : ALONGSIDE_PIECE;
+        if (n > a->prefix_chunk - s->prefix_done)
+            n = (size_t)(a->prefix_chunk - s->prefix_done);
+        ssize_t got = pread(a->fd, a->buf, n, (off_t)(s->prefix_off + s->prefix_done));
+        if (got <= 0) { /* a hasher thread tries again, and reports what is wrong */
+            let_go_alongside(s, a);
+            break;
+        }
+        sha256_update2(chunk_hash, p, &s->hash, a->buf, (size_t)got);
+        s->prefix_done += (uint64_t)got;
+        s->hashed_alongside += (uint64_t)got;
+        p += got;
+        len -= (size_t)got;
+        if (s->prefix_done == a->prefix_chunk) {
+            pthread_mutex_lock(&s->lock);
+            step_alongside(s, a);
+            pthread_mutex_unlock(&s->lock);
+        }
+    }
+    sha256_update(chunk_hash, p, len); /* what could not go alongside */
+}
+
+void session_alongside_end(struct session *s, struct session_alongside *a)
+{
+    if (a->owns) {
+        pthread_mutex_lock(&s->lock);
+        a->owns = false;
+        release_hash(s);
+        maybe_schedule(s);
+        pthread_mutex_unlock(&s->lock);
+    }
+    if (a->buf != NULL) {
+        close(a->fd);
+        free(a->buf);
+        a->buf = NULL;
     }
 }
 
@@ -488,7 +600,7 @@ enum session_claim session_chunk_begin(struct session *s, uint64_t index,
     } else {
         s->in_flight++;
         if (!s->hash_busy && !s->prefix_ended && !s->hash_failed && s->prefix_idx == index &&
-            sha256_copy(fork, &s->hash, NULL) == MFB_OK) {
+            s->prefix_done == 0 && sha256_copy(fork, &s->hash, NULL) == MFB_OK) {
             s->hash_busy = true;
             *inline_hash = true;
         }
@@ -515,6 +627,7 @@ void session_chunk_end(struct session *s, uint64_t index, bool recorded, uint64_
             struct sha256 tmp = s->hash; /* the fork saw exactly this chunk: adopt it */
             s->hash = *fork;
             *fork = tmp;
+            s->hashed_inline += size;
             advance_prefix(s, size);
         }
         release_hash(s);
@@ -651,6 +764,10 @@ mfb_status session_digest(struct session *s, uint8_t out[SHA256_LEN], uint64_t *
             sha256_final(&copy, out);
         sha256_free(&copy);
         *prefix_bytes = s->prefix_off;
+        log_info("upload-hashed",
+                 "upload=%s inline_bytes=%llu alongside_bytes=%llu read_back_bytes=%llu", s->id,
+                 (unsigned long long)s->hashed_inline, (unsigned long long)s->hashed_alongside,
+                 (unsigned long long)s->hashed_after);
     }
     pthread_mutex_unlock(&s->lock);
     return st;

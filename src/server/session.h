@@ -19,9 +19,14 @@
  *   chunk is recorded the fork becomes the running hash; when the chunk
  *   fails the fork is dropped. In-order data is therefore never re-read.
  * - A chunk that arrives ahead of the prefix (parallel or out-of-order
- *   uploads) is recorded without that; once the prefix reaches it, a
- *   hasher thread reads it back from the partial file (normally still in
- *   the page cache) and hashes it.
+ *   uploads) cannot feed the running hash, but the connection receiving it
+ *   can carry the prefix forward meanwhile: when the chunk at the prefix
+ *   is stored and nobody else holds the running hash, it reads as many
+ *   bytes of the prefix from the partial file (normally still in the page
+ *   cache) as it receives and hashes both in one pass (sha256_update2),
+ *   so the receiver's two digests of every byte cost about one. A hasher
+ *   thread catches up what is left once no chunk is in flight, and
+ *   complete hashes whatever remains.
  * - A chunk that is forgotten (DELETE of a chunk, so a resuming client can
  *   send it again) after the prefix covered it takes the prefix back: to
  *   the last copy of the running hash at or before the chunk (one is kept
@@ -80,6 +85,24 @@ enum session_claim {
 enum session_claim session_chunk_begin(struct session *s, uint64_t index,
                                        const uint8_t digest[SHA256_LEN], struct sha256 *fork,
                                        bool *inline_hash);
+
+/* A connection carrying the running hash forward while it receives an
+ * out-of-order chunk (see above). All zero is the idle state. */
+struct session_alongside {
+    bool owns;             /* holds the running hash */
+    uint64_t prefix_chunk; /* size of the stored chunk at the prefix */
+    int fd;                /* the partial file, read-only; open when buf is set */
+    uint8_t *buf;
+};
+
+/* Feeds len arriving bytes of a chunk claimed without inline hashing to
+ * chunk_hash and, whenever the running hash can be taken, as many stored
+ * bytes at the prefix to the running hash in the same pass. */
+void session_hash_alongside(struct session *s, struct session_alongside *a,
+                            struct sha256 *chunk_hash, const void *data, size_t len);
+/* Lets go of the running hash (wherever the prefix stands) and frees a's
+ * resources. Call when the chunk's body ends or fails; idempotent. */
+void session_alongside_end(struct session *s, struct session_alongside *a);
 
 /* Ends a claim: recorded says whether the chunk is now in the catalog. */
 void session_chunk_end(struct session *s, uint64_t index, bool recorded, uint64_t size,

@@ -45,7 +45,8 @@ void storage_partial_remove(const char *root, const char *upload_id);
  * an extension gets it at the end). */
 void storage_candidate_name(const char *name, unsigned attempt, char *buf, size_t len);
 
-/* Called with each storage-relative path just before the rename to it is tried. */
+/* Called with each storage-relative path just before the rename to it is
+ * tried; MFB_ERR_EXISTS from it means the name is taken: try the next. */
 typedef mfb_status (*storage_publish_hook)(void *ctx, const char *rel_path, struct mfb_error *err);
 
 /* Publishes the file at `from` into root/reldir under a unique variant of

@@ -585,7 +585,18 @@ mfb_status server_db_upload_set_publish_path(struct server_db *db, const char *i
 {
     sqlite3_stmt *stmt;
     pthread_mutex_lock(&db->lock);
-    mfb_status st = prepare(db, "UPDATE uploads SET publish_path = ? WHERE id = ?", &stmt, err);
+    mfb_status st = prepare(db, "SELECT 1 FROM backups WHERE path = ?", &stmt, err);
+    if (st == MFB_OK) {
+        sqlite3_bind_text(stmt, 1, path, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(stmt);
+        if (rc == SQLITE_ROW)
+            st = mfb_error_set(err, MFB_ERR_EXISTS, "the catalog has a backup at '%s'", path);
+        else if (rc != SQLITE_DONE)
+            st = db_fail(db, err, "look up a backup path");
+        sqlite3_finalize(stmt);
+    }
+    if (st == MFB_OK)
+        st = prepare(db, "UPDATE uploads SET publish_path = ? WHERE id = ?", &stmt, err);
     if (st == MFB_OK) {
         bind_text_or_null(stmt, 1, path);
         sqlite3_bind_text(stmt, 2, id, -1, SQLITE_STATIC);

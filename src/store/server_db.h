@@ -135,6 +135,9 @@ mfb_status server_db_chunk_delete(struct server_db *db, const char *upload_id, u
                                   struct mfb_error *err);
 /* Marks an upload as active now (it does not expire while clients use it). */
 mfb_status server_db_upload_touch(struct server_db *db, const char *id, struct mfb_error *err);
+/* Remembers the path an upload is about to be published at; MFB_ERR_EXISTS
+ * when a backup in the catalog has that path already (its file may have
+ * been removed behind the receiver's back: the name stays taken). */
 mfb_status server_db_upload_set_publish_path(struct server_db *db, const char *id, const char *path,
                                              struct mfb_error *err);
 /* Records backup b, marks upload_id complete with b's id and deletes its

@@ -27,6 +27,7 @@ struct chunk_buf {
     uint8_t *data;
     uint64_t index;
     size_t len;
+    uint8_t sha256[SHA256_LEN]; /* of data[0..len) */
 };
 
 struct worker {
@@ -34,7 +35,6 @@ struct worker {
     pthread_t thread;
     bool started;
     struct transfer_conn *conn;
-    struct sha256 hash;
     atomic_uint_fast64_t inflight; /* body bytes of the current PUT handed to curl */
 };
 
@@ -63,6 +63,7 @@ struct uploader {
     pthread_t reader;
     bool reader_started;
     struct sha256 file_hash;
+    struct sha256 chunk_hash; /* the reader's, for the chunk it reads */
     uint8_t file_sha256[SHA256_LEN];
     uint64_t chunks_read;
     bool read_all; /* the reader reached the end of a finished file */
@@ -168,14 +169,16 @@ static mfb_status read_chunk(struct uploader *u, struct chunk_buf *b, struct mfb
             mfb_error_hint(err, "do not modify a file while it is being pushed");
             return MFB_ERR_CHANGED;
         }
-        sha256_update(&u->file_hash, b->data + done, (size_t)n);
+        sha256_update2(&u->file_hash, b->data + done, &u->chunk_hash, b->data + done, (size_t)n);
         done += (size_t)n;
     }
+    sha256_final(&u->chunk_hash, b->sha256);
     return MFB_OK;
 }
 
-/* Thread role: the reader. Reads sealed chunks in order, feeds the
- * whole-file digest, hands the buffers to the workers. */
+/* Thread role: the reader. Reads sealed chunks in order, computes each
+ * chunk's digest and the whole file's in one pass over the bytes just
+ * read, hands the buffers to the workers. */
 static void *reader_main(void *arg)
 {
     struct uploader *u = arg;
@@ -242,9 +245,7 @@ static void upload_chunk(struct worker *w, struct chunk_buf *b)
 {
     struct uploader *u = w->u;
     struct mfb_error err = {0};
-    uint8_t sha[SHA256_LEN];
-    sha256_update(&w->hash, b->data, b->len);
-    sha256_final(&w->hash, sha);
+    const uint8_t *sha = b->sha256;
 
     const struct remote_chunk *held = NULL;
     if (u->resume && b->index < u->resume->chunk_count)
@@ -363,13 +364,13 @@ mfb_status uploader_start(const struct uploader_config *cfg, struct uploader **o
         queue_push(&u->free_q, &u->bufs[i]);
     }
     st = sha256_init(&u->file_hash, err);
+    if (st == MFB_OK)
+        st = sha256_init(&u->chunk_hash, err);
     for (size_t i = 0; st == MFB_OK && i < u->worker_count; i++) {
         struct worker *w = &u->workers[i];
         w->u = u;
         atomic_init(&w->inflight, 0);
-        st = sha256_init(&w->hash, err);
-        if (st == MFB_OK)
-            st = transfer_conn_open(u->client, &u->cancel, &w->conn, err);
+        st = transfer_conn_open(u->client, &u->cancel, &w->conn, err);
         if (st == MFB_OK)
             transfer_conn_set_retry_hook(w->conn, on_retry, w);
     }
@@ -465,11 +466,11 @@ void uploader_free(struct uploader *u)
     join_all(u);
     for (size_t i = 0; u->workers && i < u->worker_count; i++) {
         transfer_conn_close(u->workers[i].conn);
-        sha256_free(&u->workers[i].hash);
     }
     for (size_t i = 0; u->bufs && i < u->buf_count; i++)
         free(u->bufs[i].data);
     sha256_free(&u->file_hash);
+    sha256_free(&u->chunk_hash);
     queue_destroy(&u->free_q);
     queue_destroy(&u->work_q);
     free(u->bufs);

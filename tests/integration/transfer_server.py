@@ -5,7 +5,8 @@ A push lands as a published backup whose .sha256 file agrees; fetch brings
 it back byte for byte; kill -9 of the client mid-push, then --resume,
 re-sends at most the chunks that were in flight; a wrong token and a wrong
 fingerprint are refused with one clear line; a resume that finds chunks on
-the receiver differing from the local file deletes and replaces them."""
+the receiver differing from the local file deletes and replaces them; a
+name whose file was removed behind the receiver's back stays taken."""
 
 import json
 import os
@@ -70,6 +71,23 @@ class RealServerTest(TransferTest):
         res = self.run_mfb([MFB, "fetch", out["backup_id"], restored] + self.target())
         self.assert_ok(res)
         self.assertEqual(self.sha256_of(restored), self.sha256_of(path))
+
+    def test_name_of_a_file_removed_behind_the_receiver_stays_taken(self):
+        # An operator deletes a published file by hand; its catalog entry
+        # remains. The next backup of that name gets the next free name
+        # instead of failing on the catalog's unique path forever.
+        path = self.make_file("Data.zip", 3 * MiB, seed=7)
+        first = self.push(path, "--chunk-size", "1M", "--name", "same.zip", "-j", "4")
+        self.assert_ok(first)
+        stored = os.path.join(self.srv.storage, self.fields(first.stdout)["path"])
+        for suffix in ("", ".sha256", ".json"):
+            os.remove(stored + suffix)
+        second = self.push(path, "--chunk-size", "1M", "--name", "same.zip", "-j", "4")
+        self.assert_ok(second)
+        out = self.fields(second.stdout)
+        self.assertEqual(os.path.basename(out["path"]), "same-1.zip")
+        self.assertEqual(self.sha256_of(os.path.join(self.srv.storage, out["path"])),
+                         self.sha256_of(path))
 
     def test_kill_9_client_then_resume(self):
         path = self.make_file("Data.zip", 48 * MiB)

@@ -1,12 +1,15 @@
 /*
- * common_digest_test.c - SHA-256 wrappers and the Content-Digest header.
+ * common_digest_test.c - SHA-256 wrappers, the two-stream update checked
+ * against OpenSSL's one-shot digest, and the Content-Digest header.
  */
 #include "unit.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/digest.h"
+#include "common/sha256_x2.h"
 
 static void test_sha256_known_vector(void **state)
 {
@@ -34,6 +37,102 @@ static void test_sha256_known_vector(void **state)
     assert_false(digest_from_hex("zz", back));
 }
 
+/* Deterministic bytes that differ at every offset. */
+static void fill(uint8_t *p, size_t n, uint32_t seed)
+{
+    for (size_t i = 0; i < n; i++) {
+        seed = seed * 1103515245u + 12345u;
+        p[i] = (uint8_t)(seed >> 16);
+    }
+}
+
+/* Feeds a and b through sha256_update2 in pieces of `piece` bytes, after
+ * `skew_a` / `skew_b` bytes fed alone (so their block positions differ),
+ * and checks both digests against one-shot digests of the same bytes. */
+static void check_update2(const uint8_t *a, const uint8_t *b, size_t len, size_t piece,
+                          size_t skew_a, size_t skew_b)
+{
+    struct sha256 ha, hb;
+    sha256_init(&ha, NULL);
+    sha256_init(&hb, NULL);
+    sha256_update(&ha, a, skew_a);
+    sha256_update(&hb, b, skew_b);
+    size_t left_a = len - skew_a, left_b = len - skew_b;
+    const uint8_t *pa = a + skew_a, *pb = b + skew_b;
+    while (left_a > 0 && left_b > 0) {
+        size_t n = piece;
+        if (n > left_a)
+            n = left_a;
+        if (n > left_b)
+            n = left_b;
+        sha256_update2(&ha, pa, &hb, pb, n);
+        pa += n;
+        pb += n;
+        left_a -= n;
+        left_b -= n;
+    }
+    sha256_update(&ha, pa, left_a);
+    sha256_update(&hb, pb, left_b);
+    uint8_t got_a[SHA256_LEN], got_b[SHA256_LEN], want_a[SHA256_LEN], want_b[SHA256_LEN];
+    sha256_final(&ha, got_a);
+    sha256_final(&hb, got_b);
+    sha256_buffer(a, len, want_a);
+    sha256_buffer(b, len, want_b);
+    assert_memory_equal(got_a, want_a, SHA256_LEN);
+    assert_memory_equal(got_b, want_b, SHA256_LEN);
+}
+
+static void test_sha256_update2_matches_openssl(void **state)
+{
+    enum { MAX = 1 << 16 };
+    uint8_t *a = malloc(MAX), *b = malloc(MAX);
+    assert_non_null(a);
+    assert_non_null(b);
+    fill(a, MAX, 1);
+    fill(b, MAX, 2);
+    static const size_t lengths[] = {0, 1, 55, 56, 63, 64, 65, 127, 128, 1000, 4096, MAX};
+    static const size_t pieces[] = {1, 13, 64, 100, 4096, MAX};
+    static const size_t skews[][2] = {{0, 0}, {0, 1}, {7, 7}, {64, 0}, {33, 63}};
+    for (size_t l = 0; l < sizeof(lengths) / sizeof(*lengths); l++)
+        for (size_t p = 0; p < sizeof(pieces) / sizeof(*pieces); p++)
+            for (size_t k = 0; k < sizeof(skews) / sizeof(*skews); k++) {
+                size_t len = lengths[l];
+                if (skews[k][0] > len || skews[k][1] > len)
+                    continue;
+                check_update2(a, b, len, pieces[p], skews[k][0], skews[k][1]); /* two streams */
+                check_update2(a, a, len, pieces[p], skews[k][0], skews[k][1]); /* shared bytes */
+            }
+    free(a);
+    free(b);
+}
+
+/* A chunk's digest and the file's, fed the same bytes in one pass from
+ * the middle of the file, as the uploader and the receiver do. */
+static void test_sha256_update2_chunk_and_file(void **state)
+{
+    enum { CHUNK = 4096, CHUNKS = 5 };
+    uint8_t *file = malloc(CHUNK * CHUNKS);
+    assert_non_null(file);
+    fill(file, CHUNK * CHUNKS, 3);
+    struct sha256 whole, chunk;
+    sha256_init(&whole, NULL);
+    sha256_init(&chunk, NULL);
+    for (int i = 0; i < CHUNKS; i++) {
+        sha256_update2(&whole, file + i * CHUNK, &chunk, file + i * CHUNK, CHUNK);
+        uint8_t got[SHA256_LEN], want[SHA256_LEN];
+        sha256_final(&chunk, got);
+        sha256_buffer(file + i * CHUNK, CHUNK, want);
+        assert_memory_equal(got, want, SHA256_LEN);
+    }
+    uint8_t got[SHA256_LEN], want[SHA256_LEN];
+    sha256_final(&whole, got);
+    sha256_buffer(file, CHUNK * CHUNKS, want);
+    assert_memory_equal(got, want, SHA256_LEN);
+    free(file);
+    if (!sha256_x2_supported())
+        print_message("note: no SHA extensions on this CPU; the one-by-one path was tested\n");
+}
+
 static void test_content_digest_round_trip(void **state)
 {
     uint8_t d[SHA256_LEN], back[SHA256_LEN];
@@ -56,6 +155,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sha256_known_vector),
+        cmocka_unit_test(test_sha256_update2_matches_openssl),
+        cmocka_unit_test(test_sha256_update2_chunk_and_file),
         cmocka_unit_test(test_content_digest_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

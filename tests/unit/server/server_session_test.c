@@ -1,7 +1,8 @@
 /*
  * server_session_test.c - many chunks of one upload received at once on
  * different threads, with the hasher threads catching the running hash up
- * (src/server/session.c under concurrency; run under TSan by check-tsan).
+ * (src/server/session.c under concurrency; run under TSan by check-tsan),
+ * and the running hash carried alongside out-of-order chunks.
  */
 #include "unit.h"
 
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/digest.h"
+#include "common/log.h"
 #include "server/api.h"
 #include "server/server.h"
 
@@ -83,7 +85,9 @@ struct env {
     struct server_db *db;
 };
 
-static void env_open(struct env *e)
+/* hashers: receiver hasher threads (0: the prefix advances only inline,
+ * alongside other chunks, and at complete). */
+static void env_open_with(struct env *e, unsigned hashers)
 {
     const char *base = getenv("MFB_TEST_TMP");
     char path[1100];
@@ -98,11 +102,16 @@ static void env_open(struct env *e)
     struct server_config cfg = {.max_chunk = 64u << 20, .upload_expiry_s = 3600};
     snprintf(cfg.storage, sizeof(cfg.storage), "%s/store", e->dir);
     snprintf(cfg.layout, sizeof(cfg.layout), "{client}");
-    assert_int_equal(server_open(&srv, e->db, &cfg, 2, NULL), MFB_OK);
+    assert_int_equal(server_open(&srv, e->db, &cfg, hashers, NULL), MFB_OK);
     size_t size = (size_t)CHUNKS * CHUNK;
     data = malloc(size);
     for (size_t i = 0; i < size; i++)
         data[i] = (char)(i * 2654435761u >> 13);
+}
+
+static void env_open(struct env *e)
+{
+    env_open_with(e, 2);
 }
 
 static void env_close(struct env *e)
@@ -216,11 +225,59 @@ static void test_replace_chunks_in_parallel(void **state)
     env_close(&e);
 }
 
+static void put_chunk(int i)
+{
+    char url[128], dh[80];
+    uint8_t d[SHA256_LEN];
+    sha256_buffer(data + (size_t)i * CHUNK, CHUNK, d);
+    content_digest_format(d, dh, sizeof(dh));
+    snprintf(url, sizeof(url), "/v1/uploads/%s/chunks/%d", upload_id, i);
+    assert_int_equal(run("PUT", url, dh, data + (size_t)i * CHUNK, CHUNK, NULL, 0), 201);
+}
+
+/* Without hasher threads, chunks stored ahead of the prefix are hashed
+ * while later chunks arrive: each later chunk carries one stored chunk of
+ * the prefix as it is received, and complete hashes the rest. */
+static void test_prefix_carried_alongside(void **state)
+{
+    (void)state;
+    struct env e;
+    env_open_with(&e, 0);
+    char log_path[1200];
+    snprintf(log_path, sizeof(log_path), "%s/log", e.dir);
+    FILE *log = fopen(log_path, "w+");
+    assert_non_null(log);
+    mfb_log_init(MFB_LOG_INFO, log);
+    open_upload("along.zip");
+    for (int i = 1; i < CHUNKS / 2; i++) /* ahead of the prefix: nothing to carry yet */
+        put_chunk(i);
+    put_chunk(0); /* at the prefix: hashed inline */
+    for (int i = CHUNKS / 2; i < CHUNKS; i++)
+        put_chunk(i);
+    complete_upload();
+    fflush(log);
+    mfb_log_init(MFB_LOG_WARN, stderr);
+    char text[8192] = "";
+    rewind(log);
+    size_t n = fread(text, 1, sizeof(text) - 1, log);
+    text[n] = '\0';
+    fclose(log);
+    /* 0 inline; chunk 12+k, arriving, carries 1+k (k = 0..11); 13..23 are
+     * read back at complete */
+    char want[200];
+    snprintf(want, sizeof(want), "inline_bytes=%u alongside_bytes=%u read_back_bytes=%u", CHUNK,
+             (CHUNKS / 2) * CHUNK, (CHUNKS / 2 - 1) * CHUNK);
+    if (strstr(text, want) == NULL)
+        fail_msg("expected \"%s\" in the log:\n%s", want, text);
+    env_close(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parallel_chunks_one_upload),
         cmocka_unit_test(test_replace_chunks_in_parallel),
+        cmocka_unit_test(test_prefix_carried_alongside),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
