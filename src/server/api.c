@@ -1061,7 +1061,7 @@ static void chunk_begin(struct api_call *c)
 static void chunk_abandon(struct api_call *c)
 {
     c->mode = BODY_DISCARD;
-    session_alongside_end(c->session, &c->alongside);
+    session_alongside_end(&c->alongside);
 }
 
 /* Writes the collected bytes at their offset; false (answer set) on error. */
@@ -1125,8 +1125,7 @@ static void chunk_data(struct api_call *c, const char *data, size_t len)
 
 static void chunk_finish(struct api_call *c)
 {
-    if (c->session != NULL)
-        session_alongside_end(c->session, &c->alongside);
+    session_alongside_end(&c->alongside);
     if (c->decided) /* an error was decided while the body arrived */
         return;
     struct srv_chunk ch = {.index = c->index, .size = c->bytes_in};
@@ -1395,8 +1394,7 @@ void api_call_free(struct api_call *c)
 {
     if (c == NULL || c->srv == NULL)
         return;
-    if (c->session != NULL)
-        session_alongside_end(c->session, &c->alongside);
+    session_alongside_end(&c->alongside);
     if (c->claimed) /* not recorded: the connection dropped, or the chunk failed */
         session_chunk_end(c->session, c->index, false, 0, NULL, c->inline_hash, &c->fork);
     if (c->fd >= 0)

@@ -62,6 +62,7 @@ struct session {
     uint64_t hashed_inline, hashed_alongside, hashed_after;
     bool prefix_ended; /* a short (last) chunk was hashed: nothing can follow */
     bool hash_busy;
+    bool hash_carried; /* held by a connection for one piece (see claim_piece) */
     bool advance_queued;
     bool hash_failed;
     char hash_error[4400];
@@ -360,6 +361,7 @@ static void rewind_prefix(struct session *s, uint64_t index)
 static void release_hash(struct session *s)
 {
     s->hash_busy = false;
+    s->hash_carried = false;
     if (s->rewind_pending)
         rewind_prefix(s, s->rewind_index);
     pthread_cond_broadcast(&s->idle);
@@ -482,97 +484,87 @@ static void maybe_schedule(struct session *s)
     }
 }
 
-/* Takes the running hash to carry it alongside an arriving chunk, when it
- * is free and the chunk at the prefix is stored (lock held). */
-static bool claim_alongside(struct session *s, struct session_alongside *a)
+/* Takes the running hash for one piece carried alongside an arriving
+ * chunk, when it is free and the chunk at the prefix is stored (lock
+ * held). Returns how many bytes of that chunk are left to hash (0: not
+ * taken) and where they start. */
+static uint64_t claim_piece(struct session *s, uint64_t *offset)
 {
+    /* Another connection's piece takes microseconds: wait for it rather
+     * than hash alone (which would leave its share to be read back). */
+    while (s->hash_busy && s->hash_carried)
+        pthread_cond_wait(&s->idle, &s->lock);
     if (s->hash_busy || s->prefix_ended || s->hash_failed || s->closing)
-        return false;
+        return 0;
     struct slot *slot = slot_find(s, s->prefix_idx);
     if (slot == NULL || !slot->recorded)
-        return false;
+        return 0;
     s->hash_busy = true;
-    a->owns = true;
-    a->prefix_chunk = slot->size;
-    return true;
+    s->hash_carried = true;
+    *offset = s->prefix_off + s->prefix_done;
+    return slot->size - s->prefix_done;
 }
 
-/* After a stored chunk was hashed to its end: keeps the running hash if
- * the next one is stored too, else lets go (lock held). */
-static void step_alongside(struct session *s, struct session_alongside *a)
+/* Counts a carried piece and lets go of the running hash (lock held). */
+static void carried_piece(struct session *s, uint64_t bytes, uint64_t left_in_chunk)
 {
-    advance_prefix(s, a->prefix_chunk);
-    struct slot *next = s->prefix_ended ? NULL : slot_find(s, s->prefix_idx);
-    if (next != NULL && next->recorded && !s->rewind_pending && !s->closing) {
-        a->prefix_chunk = next->size;
-        return;
-    }
-    a->owns = false;
+    s->prefix_done += bytes;
+    s->hashed_alongside += bytes;
+    if (bytes == left_in_chunk)
+        advance_prefix(s, s->prefix_done);
     release_hash(s);
 }
 
-static void let_go_alongside(struct session *s, struct session_alongside *a)
+static bool open_alongside(struct session *s, struct session_alongside *a)
 {
-    pthread_mutex_lock(&s->lock);
-    a->owns = false;
-    release_hash(s);
-    pthread_mutex_unlock(&s->lock);
+    if (a->buf != NULL)
+        return true;
+    a->fd = open(s->data_path, O_RDONLY | O_CLOEXEC);
+    if (a->fd >= 0 && (a->buf = malloc(ALONGSIDE_PIECE)) == NULL)
+        close(a->fd);
+    return a->buf != NULL;
 }
 
+/* The running hash is taken one piece at a time, so every connection
+ * receiving a chunk takes its turn: the prefix moves at the rate of all
+ * of them together, not of one. A connection that finds it held for
+ * longer (an inline chunk, a hasher thread) or the prefix waiting for a
+ * chunk in flight hashes its bytes alone; what nobody carried is read
+ * back later. */
 void session_hash_alongside(struct session *s, struct session_alongside *a,
                             struct sha256 *chunk_hash, const void *data, size_t len)
 {
     const uint8_t *p = data;
     while (len > 0) {
-        if (!a->owns) {
-            pthread_mutex_lock(&s->lock);
-            bool took = claim_alongside(s, a);
-            pthread_mutex_unlock(&s->lock);
-            if (took && a->buf == NULL) {
-                a->buf = malloc(ALONGSIDE_PIECE);
-                a->fd = a->buf ? open(s->data_path, O_RDONLY | O_CLOEXEC) : -1;
-                if (a->fd < 0) {
-                    free(a->buf);
-                    a->buf = NULL;
-                }
-            }
-            if (took && a->buf == NULL)
-                let_go_alongside(s, a);
-            if (!a->owns)
-                break;
-        }
-        /* Owned: prefix_off and prefix_done change only here until let go. */
-        size_t n = len < ALONGSIDE_PIECE ? len : ALONGSIDE_PIECE;
-        if (n > a->prefix_chunk - s->prefix_done)
-            n = (size_t)(a->prefix_chunk - s->prefix_done);
-        ssize_t got = pread(a->fd, a->buf, n, (off_t)(s->prefix_off + s->prefix_done));
-        if (got <= 0) { /* a hasher thread tries again, and reports what is wrong */
-            let_go_alongside(s, a);
+        uint64_t offset = 0;
+        pthread_mutex_lock(&s->lock);
+        uint64_t left = claim_piece(s, &offset);
+        pthread_mutex_unlock(&s->lock);
+        if (left == 0)
             break;
-        }
-        sha256_update2(chunk_hash, p, &s->hash, a->buf, (size_t)got);
-        s->prefix_done += (uint64_t)got;
-        s->hashed_alongside += (uint64_t)got;
+        size_t n = len < ALONGSIDE_PIECE ? len : ALONGSIDE_PIECE;
+        if (n > left)
+            n = (size_t)left;
+        /* Taken: only this thread touches the running hash until let go. */
+        ssize_t got = open_alongside(s, a) ? pread(a->fd, a->buf, n, (off_t)offset) : -1;
+        if (got > 0)
+            sha256_update2(chunk_hash, p, &s->hash, a->buf, (size_t)got);
+        pthread_mutex_lock(&s->lock);
+        if (got > 0)
+            carried_piece(s, (uint64_t)got, left);
+        else
+            release_hash(s); /* a hasher thread tries again, and reports what is wrong */
+        pthread_mutex_unlock(&s->lock);
+        if (got <= 0)
+            break;
         p += got;
         len -= (size_t)got;
-        if (s->prefix_done == a->prefix_chunk) {
-            pthread_mutex_lock(&s->lock);
-            step_alongside(s, a);
-            pthread_mutex_unlock(&s->lock);
-        }
     }
     sha256_update(chunk_hash, p, len); /* what could not go alongside */
 }
 
-void session_alongside_end(struct session *s, struct session_alongside *a)
+void session_alongside_end(struct session_alongside *a)
 {
-    if (a->owns) {
-        pthread_mutex_lock(&s->lock);
-        a->owns = false;
-        release_hash(s);
-        maybe_schedule(s);
-        pthread_mutex_unlock(&s->lock);
-    }
     if (a->buf != NULL) {
         close(a->fd);
         free(a->buf);

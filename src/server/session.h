@@ -87,22 +87,21 @@ enum session_claim session_chunk_begin(struct session *s, uint64_t index,
                                        bool *inline_hash);
 
 /* A connection carrying the running hash forward while it receives an
- * out-of-order chunk (see above). All zero is the idle state. */
+ * out-of-order chunk (see above): its read-only descriptor of the partial
+ * file and its buffer. All zero is the idle state. */
 struct session_alongside {
-    bool owns;             /* holds the running hash */
-    uint64_t prefix_chunk; /* size of the stored chunk at the prefix */
-    int fd;                /* the partial file, read-only; open when buf is set */
+    int fd; /* open when buf is set */
     uint8_t *buf;
 };
 
 /* Feeds len arriving bytes of a chunk claimed without inline hashing to
- * chunk_hash and, whenever the running hash can be taken, as many stored
- * bytes at the prefix to the running hash in the same pass. */
+ * chunk_hash and, whenever the running hash is free and the chunk at the
+ * prefix is stored, as many stored bytes at the prefix to the running hash
+ * in the same pass. */
 void session_hash_alongside(struct session *s, struct session_alongside *a,
                             struct sha256 *chunk_hash, const void *data, size_t len);
-/* Lets go of the running hash (wherever the prefix stands) and frees a's
- * resources. Call when the chunk's body ends or fails; idempotent. */
-void session_alongside_end(struct session *s, struct session_alongside *a);
+/* Frees a's resources; idempotent. */
+void session_alongside_end(struct session_alongside *a);
 
 /* Ends a claim: recorded says whether the chunk is now in the catalog. */
 void session_chunk_end(struct session *s, uint64_t index, bool recorded, uint64_t size,
