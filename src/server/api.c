@@ -81,7 +81,6 @@ struct api_call {
     bool duplicate;
     bool inline_hash;
     struct sha256 chunk_hash, fork;
-    struct session_alongside alongside;
     uint8_t want[SHA256_LEN];
     int fd;
     char part_path[PATH_MAX];
@@ -1061,7 +1060,6 @@ static void chunk_begin(struct api_call *c)
 static void chunk_abandon(struct api_call *c)
 {
     c->mode = BODY_DISCARD;
-    session_alongside_end(&c->alongside);
 }
 
 /* Writes the collected bytes at their offset; false (answer set) on error. */
@@ -1106,7 +1104,7 @@ static void chunk_data(struct api_call *c, const char *data, size_t len)
     if (c->inline_hash)
         sha256_update2(&c->chunk_hash, data, &c->fork, data, len);
     else
-        session_hash_alongside(c->session, &c->alongside, &c->chunk_hash, data, len);
+        session_hash_alongside(c->session, &c->chunk_hash, data, len);
     if (c->wbuf == NULL && (c->wbuf = malloc(WRITE_BUFFER)) == NULL) {
         fail(c, PROTO_INTERNAL, "out of memory");
         chunk_abandon(c);
@@ -1125,7 +1123,6 @@ static void chunk_data(struct api_call *c, const char *data, size_t len)
 
 static void chunk_finish(struct api_call *c)
 {
-    session_alongside_end(&c->alongside);
     if (c->decided) /* an error was decided while the body arrived */
         return;
     struct srv_chunk ch = {.index = c->index, .size = c->bytes_in};
@@ -1394,7 +1391,6 @@ void api_call_free(struct api_call *c)
 {
     if (c == NULL || c->srv == NULL)
         return;
-    session_alongside_end(&c->alongside);
     if (c->claimed) /* not recorded: the connection dropped, or the chunk failed */
         session_chunk_end(c->session, c->index, false, 0, NULL, c->inline_hash, &c->fork);
     if (c->fd >= 0)

@@ -60,6 +60,12 @@ struct session {
     uint64_t prefix_done; /* bytes of chunk prefix_idx already in hash */
     /* How the prefix was hashed, in bytes (logged at complete). */
     uint64_t hashed_inline, hashed_alongside, hashed_after;
+    /* A read-only mapping of the partial file at the prefix, used by the
+     * connection holding the running hash to carry it (see carry_window). */
+    int window_fd; /* -1 until first needed */
+    const uint8_t *window;
+    uint64_t window_off;
+    size_t window_len;
     bool prefix_ended; /* a short (last) chunk was hashed: nothing can follow */
     bool hash_busy;
     bool hash_carried; /* held by a connection for one piece (see claim_piece) */
@@ -97,8 +103,19 @@ mfb_status session_registry_create(struct threadpool *hashers, struct session_re
     return MFB_OK;
 }
 
+static void window_close(struct session *s)
+{
+    if (s->window != NULL)
+        munmap((void *)s->window, s->window_len);
+    s->window = NULL;
+    if (s->window_fd >= 0)
+        close(s->window_fd);
+    s->window_fd = -1;
+}
+
 static void session_free(struct session *s)
 {
+    window_close(s);
     sha256_free(&s->hash);
     for (size_t i = 0; i < s->nmarks; i++)
         sha256_free(&s->marks[i].hash);
@@ -212,6 +229,7 @@ mfb_status session_get(struct session_registry *r, struct server_db *db, const s
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->idle, NULL);
     s->registry = r;
+    s->window_fd = -1;
     snprintf(s->id, sizeof(s->id), "%s", u->id);
     snprintf(s->data_path, sizeof(s->data_path), "%s", data_path);
     s->chunk_size = u->chunk_size;
@@ -515,14 +533,29 @@ static void carried_piece(struct session *s, uint64_t bytes, uint64_t left_in_ch
     release_hash(s);
 }
 
-static bool open_alongside(struct session *s, struct session_alongside *a)
+/* The stored bytes [off, off + len) of the partial file, through a window
+ * of HASH_MAP_WINDOW bytes mapped where the prefix is and moved along with
+ * it: one mmap per MiB carried, no copy. Only the holder of the running
+ * hash calls this. len is at most ALONGSIDE_PIECE. NULL if it cannot map. */
+static const uint8_t *carry_window(struct session *s, uint64_t off, size_t len)
 {
-    if (a->buf != NULL)
-        return true;
-    a->fd = open(s->data_path, O_RDONLY | O_CLOEXEC);
-    if (a->fd >= 0 && (a->buf = malloc(ALONGSIDE_PIECE)) == NULL)
-        close(a->fd);
-    return a->buf != NULL;
+    if (s->window != NULL && off >= s->window_off && off + len <= s->window_off + s->window_len)
+        return s->window + (off - s->window_off);
+    if (s->window != NULL)
+        munmap((void *)s->window, s->window_len);
+    s->window = NULL;
+    if (s->window_fd < 0 && (s->window_fd = open(s->data_path, O_RDONLY | O_CLOEXEC)) < 0)
+        return NULL;
+    /* Only stored bytes are touched, so no page past the end of the file
+     * is ever read, even where the window reaches beyond it. */
+    uint64_t start = off - off % (uint64_t)sysconf(_SC_PAGESIZE);
+    void *map = mmap(NULL, HASH_MAP_WINDOW, PROT_READ, MAP_SHARED, s->window_fd, (off_t)start);
+    if (map == MAP_FAILED)
+        return NULL;
+    s->window = map;
+    s->window_off = start;
+    s->window_len = HASH_MAP_WINDOW;
+    return off + len <= start + HASH_MAP_WINDOW ? s->window + (off - start) : NULL;
 }
 
 /* The running hash is taken one piece at a time, so every connection
@@ -531,8 +564,8 @@ static bool open_alongside(struct session *s, struct session_alongside *a)
  * longer (an inline chunk, a hasher thread) or the prefix waiting for a
  * chunk in flight hashes its bytes alone; what nobody carried is read
  * back later. */
-void session_hash_alongside(struct session *s, struct session_alongside *a,
-                            struct sha256 *chunk_hash, const void *data, size_t len)
+void session_hash_alongside(struct session *s, struct sha256 *chunk_hash, const void *data,
+                            size_t len)
 {
     const uint8_t *p = data;
     while (len > 0) {
@@ -545,31 +578,23 @@ void session_hash_alongside(struct session *s, struct session_alongside *a,
         size_t n = len < ALONGSIDE_PIECE ? len : ALONGSIDE_PIECE;
         if (n > left)
             n = (size_t)left;
-        /* Taken: only this thread touches the running hash until let go. */
-        ssize_t got = open_alongside(s, a) ? pread(a->fd, a->buf, n, (off_t)offset) : -1;
-        if (got > 0)
-            sha256_update2(chunk_hash, p, &s->hash, a->buf, (size_t)got);
+        /* Taken: only this thread touches the running hash and the window
+         * until it lets go. */
+        const uint8_t *prefix = carry_window(s, offset, n);
+        if (prefix != NULL)
+            sha256_update2(chunk_hash, p, &s->hash, prefix, n);
         pthread_mutex_lock(&s->lock);
-        if (got > 0)
-            carried_piece(s, (uint64_t)got, left);
+        if (prefix != NULL)
+            carried_piece(s, n, left);
         else
             release_hash(s); /* a hasher thread tries again, and reports what is wrong */
         pthread_mutex_unlock(&s->lock);
-        if (got <= 0)
+        if (prefix == NULL)
             break;
-        p += got;
-        len -= (size_t)got;
+        p += n;
+        len -= n;
     }
     sha256_update(chunk_hash, p, len); /* what could not go alongside */
-}
-
-void session_alongside_end(struct session_alongside *a)
-{
-    if (a->buf != NULL) {
-        close(a->fd);
-        free(a->buf);
-        a->buf = NULL;
-    }
 }
 
 enum session_claim session_chunk_begin(struct session *s, uint64_t index,

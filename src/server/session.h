@@ -86,22 +86,12 @@ enum session_claim session_chunk_begin(struct session *s, uint64_t index,
                                        const uint8_t digest[SHA256_LEN], struct sha256 *fork,
                                        bool *inline_hash);
 
-/* A connection carrying the running hash forward while it receives an
- * out-of-order chunk (see above): its read-only descriptor of the partial
- * file and its buffer. All zero is the idle state. */
-struct session_alongside {
-    int fd; /* open when buf is set */
-    uint8_t *buf;
-};
-
 /* Feeds len arriving bytes of a chunk claimed without inline hashing to
  * chunk_hash and, whenever the running hash is free and the chunk at the
  * prefix is stored, as many stored bytes at the prefix to the running hash
  * in the same pass. */
-void session_hash_alongside(struct session *s, struct session_alongside *a,
-                            struct sha256 *chunk_hash, const void *data, size_t len);
-/* Frees a's resources; idempotent. */
-void session_alongside_end(struct session_alongside *a);
+void session_hash_alongside(struct session *s, struct sha256 *chunk_hash, const void *data,
+                            size_t len);
 
 /* Ends a claim: recorded says whether the chunk is now in the catalog. */
 void session_chunk_end(struct session *s, uint64_t index, bool recorded, uint64_t size,
