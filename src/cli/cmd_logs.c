@@ -26,7 +26,7 @@
 static const struct cli_option logs_options[] = {
     {"instance", 'i', CLI_VALUE, "NAME", "only this instance's jobs"},
     {"status", 's', CLI_VALUE, "STATUS",
-     "only jobs with this status: running, succeeded, failed, pending_upload, cancelled"},
+     "only jobs with this status: ok, failed, critical, pending_upload, cancelled, running"},
     {"since", 0, CLI_VALUE, "WHEN", "jobs started since: a duration ago (7d, 12h) or a date"},
     {"until", 0, CLI_VALUE, "WHEN", "jobs started before: a duration ago or a date"},
     {"search", 0, CLI_VALUE, "TEXT", "jobs whose events or error contain all these words"},
@@ -82,13 +82,27 @@ static json_t *time_ms_json(int64_t ms)
     return ms > 0 ? config_cli_json_time(ms / 1000) : json_null();
 }
 
+/* The backtrace text, one frame a line, as a JSON array (null: none). */
+static json_t *backtrace_json(const char *text)
+{
+    if (text == NULL)
+        return json_null();
+    json_t *frames = json_array();
+    while (*text) {
+        size_t n = strcspn(text, "\n");
+        json_array_append_new(frames, json_stringn(text, n));
+        text += n + (text[n] == '\n');
+    }
+    return frames;
+}
+
 json_t *logs_cli_job_json(const struct config_job *j)
 {
     json_t *steps = json_object();
     for (int s = 0; s < CONFIG_STEP_COUNT; s++)
         json_object_set_new(steps, config_step_name((enum config_step)s),
                             ms_or_null(j->step_ms[s]));
-    return json_pack("{s:I, s:s, s:o, s:s, s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:o, "
+    json_t *o = json_pack("{s:I, s:s, s:o, s:s, s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:o, "
                      "s:o, s:o, s:o, s:o}",
                      "id", (json_int_t)j->id, "instance", j->instance, "target",
                      config_cli_json_str(j->target[0] ? j->target : NULL), "kind", j->kind,
@@ -102,6 +116,11 @@ json_t *logs_cli_job_json(const struct config_job *j)
                      config_cli_json_str(j->backup_id[0] ? j->backup_id : NULL), "upload_id",
                      config_cli_json_str(j->upload_id[0] ? j->upload_id : NULL), "error",
                      config_cli_json_str(j->error), "hint", config_cli_json_str(j->hint));
+    json_object_set_new(o, "error_step",
+                        config_cli_json_str(j->error_step[0] ? j->error_step : NULL));
+    json_object_set_new(o, "backtrace", backtrace_json(j->backtrace));
+    json_object_set_new(o, "system_state", config_cli_json_str(j->system_state));
+    return o;
 }
 
 static mfb_status build_filter(const struct cli_args *args, struct config_job_filter *f,
@@ -114,7 +133,8 @@ static mfb_status build_filter(const struct cli_args *args, struct config_job_fi
     if (status) {
         if (!config_job_status_parse(status, &f->status)) {
             mfb_error_set(err, MFB_ERR_USAGE, "invalid --status '%s'", status);
-            mfb_error_hint(err, "use running, succeeded, failed, pending_upload or cancelled");
+            mfb_error_hint(err,
+                           "use ok, failed, critical, pending_upload, cancelled or running");
             return MFB_ERR_USAGE;
         }
         f->by_status = true;
@@ -246,6 +266,18 @@ static void print_job(const struct config_job *j, const struct config_job_event 
         printf("  error:     %s\n", j->error);
     if (j->hint)
         printf("  hint:      %s\n", j->hint);
+    if (j->error_step[0])
+        printf("  step:      %s\n", j->error_step);
+    if (j->system_state)
+        printf("  system:    %s\n", j->system_state);
+    if (j->backtrace) {
+        printf("  backtrace: (the failing thread, where the first error was set)\n");
+        for (const char *f = j->backtrace; *f;) {
+            size_t len = strcspn(f, "\n");
+            printf("    %.*s\n", (int)len, f);
+            f += len + (f[len] == '\n');
+        }
+    }
     printf("events:\n");
     for (size_t i = 0; i < n; i++) {
         char t[32];

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "job/sysstate.h"
 #include "transfer/backoff.h"
 
 struct journal_deferred {
@@ -166,11 +167,23 @@ void journal_error(struct job_journal *j, const char *step, const struct mfb_err
     if (j->job.error == NULL) {
         j->job.error = strdup(e->message);
         j->job.hint = e->hint[0] ? strdup(e->hint) : NULL;
+        snprintf(j->job.error_step, sizeof(j->job.error_step), "%s", step ? step : "");
     }
+    if (j->job.backtrace == NULL)
+        j->job.backtrace = mfb_error_backtrace(e);
     if (e->hint[0])
         journal_event(j, CONFIG_LEVEL_ERROR, step, "%s (hint: %s)", e->message, e->hint);
     else
         journal_event(j, CONFIG_LEVEL_ERROR, step, "%s", e->message);
+}
+
+void journal_system_state(struct job_journal *j, const char *spool, const char *datadir)
+{
+    char state[512];
+    sysstate_describe(spool, datadir, state, sizeof(state));
+    free(j->job.system_state);
+    j->job.system_state = strdup(state);
+    journal_event(j, CONFIG_LEVEL_INFO, "finish", "system state: %s", state);
 }
 
 /* A retention setting as a count; fallback when unset or not a number. */

@@ -832,11 +832,17 @@ static void finish_job(struct run *r, mfb_status st, const struct mfb_error *err
     if (!r->have_job)
         return;
     r->jr.job.bytes_in = r->res->bytes;
-    if (st != MFB_OK)
+    enum config_job_status status = CONFIG_JOB_OK;
+    if (st != MFB_OK) {
         journal_error(&r->jr, NULL, err);
-    journal_end(&r->jr, st == MFB_OK              ? CONFIG_JOB_SUCCEEDED
-                        : st == MFB_ERR_CANCELLED ? CONFIG_JOB_CANCELLED
-                                                  : CONFIG_JOB_FAILED);
+        journal_system_state(&r->jr, r->inst->spool ? r->inst->spool : r->o->spool,
+                             r->o->to_dir ? r->o->to_dir : r->inst->datadir);
+        if (r->o->to_dir == NULL && r->res->stopped && !r->res->server_answers)
+            status = CONFIG_JOB_CRITICAL; /* the server did not come back */
+        else
+            status = st == MFB_ERR_CANCELLED ? CONFIG_JOB_CANCELLED : CONFIG_JOB_FAILED;
+    }
+    journal_end(&r->jr, status);
     send_alert(r, st, err);
     journal_free(&r->jr);
 }

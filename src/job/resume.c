@@ -164,7 +164,7 @@ done:
 static void finish_original(struct resume *r)
 {
     struct config_job *p = r->pending;
-    p->status = CONFIG_JOB_SUCCEEDED;
+    p->status = CONFIG_JOB_OK;
     snprintf(p->backup_id, sizeof(p->backup_id), "%s", r->backup.backup_id);
     size_t n = strlen(r->backup.name);
     if (n >= sizeof(p->backup_name))
@@ -316,7 +316,7 @@ static mfb_status resume_one(const struct resume_options *opt, struct config_job
         snprintf(msg, sizeof(msg), "resume job %" PRId64 " failed: %s", r->jr.job.id, err->message);
         config_job_event(opt->db, pending->id, CONFIG_LEVEL_WARN, "upload", msg, &e);
     }
-    journal_end(&r->jr, st == MFB_OK              ? CONFIG_JOB_SUCCEEDED
+    journal_end(&r->jr, st == MFB_OK              ? CONFIG_JOB_OK
                         : st == MFB_ERR_CANCELLED ? CONFIG_JOB_CANCELLED
                                                   : CONFIG_JOB_FAILED);
     alert_outcome(r, st == MFB_OK);

@@ -133,7 +133,8 @@ class Alerts(unittest.TestCase):
             self.assertIn("The backup taken just before is safe on the receiver: broken_",
                           r.stderr)
             job = env.job(r.job_id)
-            self.assertEqual(job["status"], "failed")
+            self.assertEqual(job["status"], "critical")
+            self.assertEqual(r.done["status"], "critical")
             self.assertTrue(job["backup_id"].startswith("b_"))
             self.assertIn("did not start again", job["error"])
 
@@ -192,7 +193,7 @@ class Alerts(unittest.TestCase):
         env.instance = "fine"
         hooks = len(self.hook.requests)
         r = env.backup()
-        self.assertEqual(r.done["status"], "succeeded")
+        self.assertEqual(r.done["status"], "ok")
         self.assertRegex(r.stderr, r"alert channel=dead-info kind=webhook event=backup_succeeded "
                                    r"sent=no")
         # The hook's minimum is warning: no alert for a success.

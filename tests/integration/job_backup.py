@@ -58,9 +58,9 @@ class HappyPath(unittest.TestCase):
             env.add_target()
         env.instance = name
         r = env.backup()
-        self.assertEqual(r.done["status"], "succeeded", r)
+        self.assertEqual(r.done["status"], "ok", r)
         job = env.job(r.job_id)
-        self.assertEqual(job["status"], "succeeded")
+        self.assertEqual(job["status"], "ok")
         self.assertEqual(job["kind"], "backup")
         self.assertGreater(job["downtime_ms"], 0)
         for step in STEPS + list(extra_steps):
@@ -170,13 +170,13 @@ class HappyPath(unittest.TestCase):
         jobs = len(env.sql("SELECT id FROM jobs WHERE instance = 'prod' AND kind = 'backup'"))
         r = env.mfb("backup", "prod", "--progress=tty", "--json")
         result = json.loads(r.stdout)
-        self.assertEqual(result["status"], "succeeded")
+        self.assertEqual(result["status"], "ok")
         self.assertEqual(result["backup_name"], f"prod-full-{jobs + 1:04d}.zip")
         self.assertGreater(result["downtime_ms"], 0)
         # The display: one line per finished step, and the job's end.
         for step in ("preflight", "stop", "archive", "upload", "start", "verify", "finish"):
             self.assertRegex(r.stderr, rf"  {step} +done in [\d.]+m?s")
-        self.assertRegex(r.stderr, rf"job {result['job_id']} succeeded after [\d.]+m?s, "
+        self.assertRegex(r.stderr, rf"job {result['job_id']} ok after [\d.]+m?s, "
                                    r"downtime [\d.]+m?s")
         env.mfb("target", "set", "rx", "--naming", "")
 

@@ -16,6 +16,7 @@ promise kept in each: the database runs and answers at the end.
 - Two backups of one instance at once: the second is refused, naming the
   first.
 """
+import json
 import os
 import signal
 import subprocess
@@ -103,6 +104,27 @@ class Failures(unittest.TestCase):
         self.assertIsNone(job["downtime_ms"])
         self.assertEqual(self.env.spool_files(), [])
         self.assert_no_upload_left(job)
+        self.assert_failure_detail(job["id"], "stop")
+
+    def assert_failure_detail(self, job_id, step):
+        """The record of a failed job (7.4): the failing step, the stack of
+        the failing thread with mfb's function names, and the system state,
+        in `mfb logs show` as text and as JSON."""
+        shown = json.loads(self.env.mfb("logs", "show", str(job_id), "--json").stdout)
+        self.assertEqual(shown["status"], "failed")
+        self.assertEqual(shown["error_step"], step)
+        frames = shown["backtrace"]
+        self.assertIsInstance(frames, list)
+        self.assertIn("(mfb_error_set", frames[0])  # innermost first: where it was set
+        self.assertTrue(any("(backup_run+" in f for f in frames), frames)
+        self.assertRegex(shown["system_state"],
+                         r"^spool_free=\S+ \S+ datadir_free=\S+ \S+ load=[\d.]+/[\d.]+/[\d.]+ "
+                         r"mem_available=\S+ \S+ open_fds=\d+$")
+        text = self.env.mfb("logs", "show", str(job_id)).stdout
+        self.assertIn(f"\n  step:      {step}\n", text)
+        self.assertIn("\n  system:    spool_free=", text)
+        self.assertRegex(text, r"\n  backtrace: .*\n    \S*\(mfb_error_set\+0x[0-9a-f]+\) ")
+        self.assertRegex(text, r"\n    \S*\(backup_run\+0x[0-9a-f]+\) ")
 
     def test_stop_command_hangs_until_the_timeout(self):
         self.instance("stophangs", control="command", stop_cmd="sleep 60",
@@ -230,7 +252,7 @@ class Failures(unittest.TestCase):
         self.assertIn("HINT: two jobs of one instance never run at once", second.stderr)
         r = finish(first, lines)
         self.assertEqual(r.returncode, 0, r)
-        self.assertEqual(self.env.job(job_id)["status"], "succeeded")
+        self.assertEqual(self.env.job(job_id)["status"], "ok")
 
 
 if __name__ == "__main__":
