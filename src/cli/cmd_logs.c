@@ -102,20 +102,20 @@ json_t *logs_cli_job_json(const struct config_job *j)
     for (int s = 0; s < CONFIG_STEP_COUNT; s++)
         json_object_set_new(steps, config_step_name((enum config_step)s),
                             ms_or_null(j->step_ms[s]));
-    json_t *o = json_pack("{s:I, s:s, s:o, s:s, s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:o, "
-                     "s:o, s:o, s:o, s:o}",
-                     "id", (json_int_t)j->id, "instance", j->instance, "target",
-                     config_cli_json_str(j->target[0] ? j->target : NULL), "kind", j->kind,
-                     "status", config_job_status_str(j->status), "pid", (json_int_t)j->pid,
-                     "started", time_ms_json(j->started_ms), "ended", time_ms_json(j->ended_ms),
-                     "duration_ms",
-                     j->ended_ms > 0 ? json_integer(j->ended_ms - j->started_ms) : json_null(),
-                     "downtime_ms", ms_or_null(j->downtime_ms), "steps_ms", steps, "bytes_in",
-                     (json_int_t)j->bytes_in, "bytes_out", (json_int_t)j->bytes_out, "backup_name",
-                     config_cli_json_str(j->backup_name[0] ? j->backup_name : NULL), "backup_id",
-                     config_cli_json_str(j->backup_id[0] ? j->backup_id : NULL), "upload_id",
-                     config_cli_json_str(j->upload_id[0] ? j->upload_id : NULL), "error",
-                     config_cli_json_str(j->error), "hint", config_cli_json_str(j->hint));
+    json_t *o =
+        json_pack("{s:I, s:s, s:o, s:s, s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:o, "
+                  "s:o, s:o, s:o, s:o}",
+                  "id", (json_int_t)j->id, "instance", j->instance, "target",
+                  config_cli_json_str(j->target[0] ? j->target : NULL), "kind", j->kind, "status",
+                  config_job_status_str(j->status), "pid", (json_int_t)j->pid, "started",
+                  time_ms_json(j->started_ms), "ended", time_ms_json(j->ended_ms), "duration_ms",
+                  j->ended_ms > 0 ? json_integer(j->ended_ms - j->started_ms) : json_null(),
+                  "downtime_ms", ms_or_null(j->downtime_ms), "steps_ms", steps, "bytes_in",
+                  (json_int_t)j->bytes_in, "bytes_out", (json_int_t)j->bytes_out, "backup_name",
+                  config_cli_json_str(j->backup_name[0] ? j->backup_name : NULL), "backup_id",
+                  config_cli_json_str(j->backup_id[0] ? j->backup_id : NULL), "upload_id",
+                  config_cli_json_str(j->upload_id[0] ? j->upload_id : NULL), "error",
+                  config_cli_json_str(j->error), "hint", config_cli_json_str(j->hint));
     json_object_set_new(o, "error_step",
                         config_cli_json_str(j->error_step[0] ? j->error_step : NULL));
     json_object_set_new(o, "backtrace", backtrace_json(j->backtrace));
@@ -133,8 +133,7 @@ static mfb_status build_filter(const struct cli_args *args, struct config_job_fi
     if (status) {
         if (!config_job_status_parse(status, &f->status)) {
             mfb_error_set(err, MFB_ERR_USAGE, "invalid --status '%s'", status);
-            mfb_error_hint(err,
-                           "use ok, failed, critical, pending_upload, cancelled or running");
+            mfb_error_hint(err, "use ok, failed, critical, pending_upload, cancelled or running");
             return MFB_ERR_USAGE;
         }
         f->by_status = true;

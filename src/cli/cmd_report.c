@@ -45,8 +45,8 @@ static json_t *report_json(const struct report_instance *r)
                                                   "count", (json_int_t)r->causes[i].count));
     return json_pack(
         "{s:s, s:I, s:I, s:f, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "instance",
-        r->instance, "jobs", (json_int_t)r->jobs, "ok", (json_int_t)r->ok,
-        "success_rate", r->success_rate, "last_success",
+        r->instance, "jobs", (json_int_t)r->jobs, "ok", (json_int_t)r->ok, "success_rate",
+        r->success_rate, "last_success",
         r->last_success_ms > 0 ? config_cli_json_time(r->last_success_ms / 1000) : json_null(),
         "avg_duration_ms", (json_int_t)r->avg_duration_ms, "max_duration_ms",
         (json_int_t)r->max_duration_ms, "avg_downtime_ms", (json_int_t)r->avg_downtime_ms,
@@ -80,8 +80,7 @@ static void print_text(const struct report_instance *list, size_t count, const c
     for (size_t i = 0; i < count; i++) {
         const struct report_instance *r = &list[i];
         printf("\ninstance %s\n", r->instance);
-        printf("  jobs:          %zu, %zu ok (%.1f%%)\n", r->jobs, r->ok,
-               r->success_rate * 100.0);
+        printf("  jobs:          %zu, %zu ok (%.1f%%)\n", r->jobs, r->ok, r->success_rate * 100.0);
         printf("  last success:  %s\n",
                r->last_success_ms > 0 ? time_text(r->last_success_ms, buf, sizeof(buf)) : "never");
         printf("  duration:      avg %s, max ",

@@ -54,9 +54,9 @@ struct mfb_error {
     mfb_status status;
     char message[1024];
     char hint[512];
-    bool hint_is_generic;               /* set from errno; a caller's own hint replaces it */
-    int frame_count;                    /* valid entries in frames */
-    void *frames[MFB_ERROR_FRAMES];     /* the stack where the error was set, innermost first */
+    bool hint_is_generic;           /* set from errno; a caller's own hint replaces it */
+    int frame_count;                /* valid entries in frames */
+    void *frames[MFB_ERROR_FRAMES]; /* the stack where the error was set, innermost first */
 };
 
 /* A short lower-case name for a status ("no_space"), stable for logs and JSON. */

@@ -79,7 +79,8 @@ void journal_save(struct job_journal *j);
 void journal_defer(struct job_journal *j, bool on);
 
 /* Job-log retention (7.5): the defaults of the settings log_retention_days
- * and log_retention_count (0 turns either off). */
+ * and log_retention_count (0 turns either off; job/settings.h, and
+ * `mfb settings` to see and change them). */
 #define JOURNAL_RETENTION_DAYS 90
 #define JOURNAL_RETENTION_COUNT 10000
 

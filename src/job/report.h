@@ -31,7 +31,7 @@ struct report_cause {
 
 struct report_instance {
     char instance[CONFIG_NAME_BUF];
-    size_t jobs; /* finished jobs (running ones are not counted) */
+    size_t jobs;             /* finished jobs (running ones are not counted) */
     size_t ok;               /* finished with status ok */
     double success_rate;     /* ok / jobs, 0..1 (0 when no job) */
     int64_t last_success_ms; /* end of the newest success; 0: none */

@@ -44,43 +44,43 @@ struct config_db {
  * them in step: made by migration 1 and made again by migration 3, which
  * rebuilds the jobs table. */
 #define JOB_EVENTS_DDL                                                                             \
-    "CREATE TABLE job_events (" \
-    "  id INTEGER PRIMARY KEY," \
-    "  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE," \
-    "  time INTEGER NOT NULL," \
-    "  level TEXT NOT NULL CHECK (level IN ('error', 'warn', 'info', 'debug'))," \
-    "  step TEXT NOT NULL DEFAULT '', message TEXT NOT NULL);" \
-    "CREATE INDEX job_events_by_job ON job_events(job_id, id);" \
-    "CREATE VIRTUAL TABLE job_events_fts USING fts5(" \
-    "  step, message, content='job_events', content_rowid='id');" \
-    "CREATE TRIGGER job_events_fts_insert AFTER INSERT ON job_events BEGIN" \
-    "  INSERT INTO job_events_fts(rowid, step, message)" \
-    "    VALUES (new.id, new.step, new.message); END;" \
-    "CREATE TRIGGER job_events_fts_delete AFTER DELETE ON job_events BEGIN" \
-    "  INSERT INTO job_events_fts(job_events_fts, rowid, step, message)" \
-    "    VALUES ('delete', old.id, old.step, old.message); END;" \
-    "CREATE TRIGGER job_events_fts_update AFTER UPDATE ON job_events BEGIN" \
-    "  INSERT INTO job_events_fts(job_events_fts, rowid, step, message)" \
-    "    VALUES ('delete', old.id, old.step, old.message);" \
-    "  INSERT INTO job_events_fts(rowid, step, message)" \
-    "    VALUES (new.id, new.step, new.message); END;" \
-    "CREATE VIRTUAL TABLE jobs_fts USING fts5(" \
-    "  instance, target, backup_name, error, hint, content='jobs', content_rowid='id');" \
-    "CREATE TRIGGER jobs_fts_insert AFTER INSERT ON jobs BEGIN" \
-    "  INSERT INTO jobs_fts(rowid, instance, target, backup_name, error, hint)" \
-    "    VALUES (new.id, new.instance, new.target, new.backup_name, new.error, new.hint);" \
-    "  END;" \
-    "CREATE TRIGGER jobs_fts_delete AFTER DELETE ON jobs BEGIN" \
-    "  INSERT INTO jobs_fts(jobs_fts, rowid, instance, target, backup_name, error, hint)" \
-    "    VALUES ('delete', old.id, old.instance, old.target, old.backup_name, old.error," \
-    "            old.hint); END;" \
-    "CREATE TRIGGER jobs_fts_update AFTER UPDATE OF instance, target, backup_name, error," \
-    "  hint ON jobs BEGIN" \
-    "  INSERT INTO jobs_fts(jobs_fts, rowid, instance, target, backup_name, error, hint)" \
-    "    VALUES ('delete', old.id, old.instance, old.target, old.backup_name, old.error," \
-    "            old.hint);" \
-    "  INSERT INTO jobs_fts(rowid, instance, target, backup_name, error, hint)" \
-    "    VALUES (new.id, new.instance, new.target, new.backup_name, new.error, new.hint);" \
+    "CREATE TABLE job_events ("                                                                    \
+    "  id INTEGER PRIMARY KEY,"                                                                    \
+    "  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"                             \
+    "  time INTEGER NOT NULL,"                                                                     \
+    "  level TEXT NOT NULL CHECK (level IN ('error', 'warn', 'info', 'debug')),"                   \
+    "  step TEXT NOT NULL DEFAULT '', message TEXT NOT NULL);"                                     \
+    "CREATE INDEX job_events_by_job ON job_events(job_id, id);"                                    \
+    "CREATE VIRTUAL TABLE job_events_fts USING fts5("                                              \
+    "  step, message, content='job_events', content_rowid='id');"                                  \
+    "CREATE TRIGGER job_events_fts_insert AFTER INSERT ON job_events BEGIN"                        \
+    "  INSERT INTO job_events_fts(rowid, step, message)"                                           \
+    "    VALUES (new.id, new.step, new.message); END;"                                             \
+    "CREATE TRIGGER job_events_fts_delete AFTER DELETE ON job_events BEGIN"                        \
+    "  INSERT INTO job_events_fts(job_events_fts, rowid, step, message)"                           \
+    "    VALUES ('delete', old.id, old.step, old.message); END;"                                   \
+    "CREATE TRIGGER job_events_fts_update AFTER UPDATE ON job_events BEGIN"                        \
+    "  INSERT INTO job_events_fts(job_events_fts, rowid, step, message)"                           \
+    "    VALUES ('delete', old.id, old.step, old.message);"                                        \
+    "  INSERT INTO job_events_fts(rowid, step, message)"                                           \
+    "    VALUES (new.id, new.step, new.message); END;"                                             \
+    "CREATE VIRTUAL TABLE jobs_fts USING fts5("                                                    \
+    "  instance, target, backup_name, error, hint, content='jobs', content_rowid='id');"           \
+    "CREATE TRIGGER jobs_fts_insert AFTER INSERT ON jobs BEGIN"                                    \
+    "  INSERT INTO jobs_fts(rowid, instance, target, backup_name, error, hint)"                    \
+    "    VALUES (new.id, new.instance, new.target, new.backup_name, new.error, new.hint);"         \
+    "  END;"                                                                                       \
+    "CREATE TRIGGER jobs_fts_delete AFTER DELETE ON jobs BEGIN"                                    \
+    "  INSERT INTO jobs_fts(jobs_fts, rowid, instance, target, backup_name, error, hint)"          \
+    "    VALUES ('delete', old.id, old.instance, old.target, old.backup_name, old.error,"          \
+    "            old.hint); END;"                                                                  \
+    "CREATE TRIGGER jobs_fts_update AFTER UPDATE OF instance, target, backup_name, error,"         \
+    "  hint ON jobs BEGIN"                                                                         \
+    "  INSERT INTO jobs_fts(jobs_fts, rowid, instance, target, backup_name, error, hint)"          \
+    "    VALUES ('delete', old.id, old.instance, old.target, old.backup_name, old.error,"          \
+    "            old.hint);"                                                                       \
+    "  INSERT INTO jobs_fts(rowid, instance, target, backup_name, error, hint)"                    \
+    "    VALUES (new.id, new.instance, new.target, new.backup_name, new.error, new.hint);"         \
     "  END;"
 
 #define JOB_INDEXES_DDL                                                                            \
@@ -89,43 +89,44 @@ struct config_db {
     "CREATE INDEX jobs_by_status ON jobs(status);"
 
 static const struct migration migrations[] = {
-    {1, "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
-        "CREATE TABLE instances ("
-        "  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
-        "  socket TEXT, host TEXT, port INTEGER NOT NULL DEFAULT 0,"
-        "  user TEXT, password TEXT,"
-        "  control TEXT NOT NULL"
-        "    CHECK (control IN ('systemd', 'sysv', 'shutdown-sql', 'command')),"
-        "  service TEXT, start_cmd TEXT, stop_cmd TEXT,"
-        "  datadir TEXT NOT NULL, spool TEXT NOT NULL,"
-        "  restart_after TEXT NOT NULL DEFAULT 'upload'"
-        "    CHECK (restart_after IN ('upload', 'archive', 'snapshot')),"
-        "  preflush_timeout_ms INTEGER NOT NULL, stop_timeout_ms INTEGER NOT NULL,"
-        "  archive_timeout_ms INTEGER NOT NULL, upload_timeout_ms INTEGER NOT NULL,"
-        "  start_timeout_ms INTEGER NOT NULL, verify_timeout_ms INTEGER NOT NULL,"
-        "  created INTEGER NOT NULL, updated INTEGER NOT NULL,"
-        "  CHECK ((socket IS NULL) <> (host IS NULL)));"
-        "CREATE TABLE targets ("
-        "  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
-        "  url TEXT NOT NULL, token TEXT NOT NULL, fingerprint TEXT, ca_file TEXT,"
-        "  directory TEXT, naming TEXT NOT NULL,"
-        "  chunk_size INTEGER NOT NULL, connections INTEGER NOT NULL,"
-        "  created INTEGER NOT NULL, updated INTEGER NOT NULL,"
-        "  CHECK ((fingerprint IS NULL) <> (ca_file IS NULL)));"
-        /* Jobs name their instance and target by name, without foreign
-         * keys: the history outlives a removed instance or target. */
-        "CREATE TABLE jobs ("
-        "  id INTEGER PRIMARY KEY, instance TEXT NOT NULL, target TEXT,"
-        "  kind TEXT NOT NULL,"
-        "  status TEXT NOT NULL CHECK (status IN"
-        "    ('running', 'succeeded', 'failed', 'pending_upload', 'cancelled')),"
-        "  pid INTEGER NOT NULL, started INTEGER NOT NULL, ended INTEGER,"
-        "  preflight_ms INTEGER, preflush_ms INTEGER, stop_ms INTEGER, snapshot_ms INTEGER,"
-        "  archive_ms INTEGER, upload_ms INTEGER, start_ms INTEGER, verify_ms INTEGER,"
-        "  finish_ms INTEGER, downtime_ms INTEGER,"
-        "  bytes_in INTEGER NOT NULL DEFAULT 0, bytes_out INTEGER NOT NULL DEFAULT 0,"
-        "  upload_id TEXT, backup_name TEXT, backup_id TEXT, error TEXT, hint TEXT);"
-        JOB_INDEXES_DDL JOB_EVENTS_DDL},
+    {1,
+     "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
+     "CREATE TABLE instances ("
+     "  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+     "  socket TEXT, host TEXT, port INTEGER NOT NULL DEFAULT 0,"
+     "  user TEXT, password TEXT,"
+     "  control TEXT NOT NULL"
+     "    CHECK (control IN ('systemd', 'sysv', 'shutdown-sql', 'command')),"
+     "  service TEXT, start_cmd TEXT, stop_cmd TEXT,"
+     "  datadir TEXT NOT NULL, spool TEXT NOT NULL,"
+     "  restart_after TEXT NOT NULL DEFAULT 'upload'"
+     "    CHECK (restart_after IN ('upload', 'archive', 'snapshot')),"
+     "  preflush_timeout_ms INTEGER NOT NULL, stop_timeout_ms INTEGER NOT NULL,"
+     "  archive_timeout_ms INTEGER NOT NULL, upload_timeout_ms INTEGER NOT NULL,"
+     "  start_timeout_ms INTEGER NOT NULL, verify_timeout_ms INTEGER NOT NULL,"
+     "  created INTEGER NOT NULL, updated INTEGER NOT NULL,"
+     "  CHECK ((socket IS NULL) <> (host IS NULL)));"
+     "CREATE TABLE targets ("
+     "  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+     "  url TEXT NOT NULL, token TEXT NOT NULL, fingerprint TEXT, ca_file TEXT,"
+     "  directory TEXT, naming TEXT NOT NULL,"
+     "  chunk_size INTEGER NOT NULL, connections INTEGER NOT NULL,"
+     "  created INTEGER NOT NULL, updated INTEGER NOT NULL,"
+     "  CHECK ((fingerprint IS NULL) <> (ca_file IS NULL)));"
+     /* Jobs name their instance and target by name, without foreign
+      * keys: the history outlives a removed instance or target. */
+     "CREATE TABLE jobs ("
+     "  id INTEGER PRIMARY KEY, instance TEXT NOT NULL, target TEXT,"
+     "  kind TEXT NOT NULL,"
+     "  status TEXT NOT NULL CHECK (status IN"
+     "    ('running', 'succeeded', 'failed', 'pending_upload', 'cancelled')),"
+     "  pid INTEGER NOT NULL, started INTEGER NOT NULL, ended INTEGER,"
+     "  preflight_ms INTEGER, preflush_ms INTEGER, stop_ms INTEGER, snapshot_ms INTEGER,"
+     "  archive_ms INTEGER, upload_ms INTEGER, start_ms INTEGER, verify_ms INTEGER,"
+     "  finish_ms INTEGER, downtime_ms INTEGER,"
+     "  bytes_in INTEGER NOT NULL DEFAULT 0, bytes_out INTEGER NOT NULL DEFAULT 0,"
+     "  upload_id TEXT, backup_name TEXT, backup_id TEXT, error TEXT, hint TEXT);" JOB_INDEXES_DDL
+         JOB_EVENTS_DDL},
     /* Alert channels (docs/alerts.md). */
     {2, "CREATE TABLE alerts ("
         "  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"

@@ -271,13 +271,13 @@ struct config_job {
     char upload_id[CONFIG_ID_BUF];      /* the resume token; "" when none */
     char backup_name[CONFIG_NAME_BUF];
     char backup_id[CONFIG_ID_BUF];
-    char *error;        /* the first error, or NULL; allocated */
-    char *hint;         /* what to do about it, or NULL; allocated */
+    char *error;         /* the first error, or NULL; allocated */
+    char *hint;          /* what to do about it, or NULL; allocated */
     char error_step[32]; /* the step the first error happened in, or "" */
-    char *backtrace;    /* the failing thread's stack at the first error, one
-                           frame a line (mfb_error_backtrace), or NULL; allocated */
-    char *system_state; /* free space, load, memory, descriptors when the job
-                           failed (job/sysstate.h), or NULL; allocated */
+    char *backtrace;     /* the failing thread's stack at the first error, one
+                            frame a line (mfb_error_backtrace), or NULL; allocated */
+    char *system_state;  /* free space, load, memory, descriptors when the job
+                            failed (job/sysstate.h), or NULL; allocated */
 };
 
 struct config_job_event {

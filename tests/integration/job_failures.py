@@ -106,6 +106,24 @@ class Failures(unittest.TestCase):
         self.assert_no_upload_left(job)
         self.assert_failure_detail(job["id"], "stop")
 
+    def test_job_log_retention_runs_after_each_job(self):
+        """`mfb settings set log_retention_count N`: after the next job only
+        the newest N finished jobs are left (7.5); reset restores the default."""
+        env = self.env
+        self.instance("retention", control="command", stop_cmd="exit 3")
+        for _ in range(2):
+            env.backup(expect=1)
+        self.assertGreaterEqual(env.sql("SELECT COUNT(*) AS n FROM jobs")[0]["n"], 2)
+        env.mfb("settings", "set", "log_retention_count", "1")
+        self.addCleanup(env.mfb, "settings", "reset", "log_retention_count")
+        r = env.backup(expect=1)
+        self.assertEqual([j["id"] for j in env.sql("SELECT id FROM jobs WHERE status NOT IN "
+                                                  "('pending_upload', 'running')")], [r.job_id])
+        self.assertEqual(env.sql("SELECT COUNT(*) AS n FROM job_events WHERE job_id NOT IN "
+                                 "(SELECT id FROM jobs)")[0]["n"], 0)
+        self.assertEqual(json.loads(env.mfb("logs", "--json", "--status", "failed").stdout)[0]["id"],
+                         r.job_id)
+
     def assert_failure_detail(self, job_id, step):
         """The record of a failed job (7.4): the failing step, the stack of
         the failing thread with mfb's function names, and the system state,

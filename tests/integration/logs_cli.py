@@ -164,6 +164,64 @@ class LogsCli(mfbtest.TempDirTestCase):
         self.assertEqual(r.stderr.splitlines()[0],
                          "mfb: error: give only one of --json and --csv")
 
+    def settings(self):
+        return {x["name"]: x for x in json.loads(self.mfb("settings", "--json").stdout)}
+
+    def test_settings(self):
+        """`mfb settings`: the retention knobs, their defaults, validated changes."""
+        got = self.settings()
+        self.assertEqual(sorted(got), ["log_retention_count", "log_retention_days"])
+        self.assertEqual((got["log_retention_days"]["value"], got["log_retention_days"]["set"]),
+                         (90, False))
+        self.assertEqual(got["log_retention_count"]["value"], 10000)
+        out = self.mfb("settings").stdout.splitlines()
+        self.assertEqual(out[0].split(), ["NAME", "VALUE", "DEFAULT", "DESCRIPTION"])
+        self.assertRegex(out[1], r"^log_retention_days\s+90 days \(default\)\s+90\s+after each")
+        r = self.mfb("settings", "set", "log_retention_days", "030")
+        self.assertEqual(r.stdout, "log_retention_days = 30 days; applies after the next job\n")
+        self.mfb("settings", "set", "log_retention_count", "0")
+        got = self.settings()
+        self.assertEqual((got["log_retention_days"]["value"], got["log_retention_days"]["set"]),
+                         (30, True))
+        self.assertEqual(got["log_retention_count"]["value"], 0)
+        self.assertIn("0 jobs (off)", self.mfb("settings", "show").stdout)
+        con = sqlite3.connect(self.db)
+        try:
+            stored = dict(con.execute("SELECT key, value FROM settings").fetchall())
+        finally:
+            con.close()
+        self.assertEqual(stored, {"log_retention_days": "30", "log_retention_count": "0"})
+        # bad values: one line, a hint, exit status 2, nothing changed
+        for name, value, hint in (
+                ("log_retention_days", "1.5", "HINT: give a whole number of days from 0 (off) "
+                                              "to 36500"),
+                ("log_retention_days", "36501", "HINT: give a whole number of days from 0 (off) "
+                                                "to 36500"),
+                ("log_retention_count", "many", "HINT: give a whole number of jobs from 0 (off) "
+                                                "to 100000000")):
+            r = self.mfb("settings", "set", name, value, expect=2)
+            self.assertEqual(r.stderr.splitlines(),
+                             [f"mfb: error: invalid value '{value}' for {name}", hint])
+        r = self.mfb("settings", "set", "log_retention", "5", expect=2)
+        self.assertEqual(r.stderr.splitlines(),
+                         ["mfb: error: unknown setting 'log_retention'",
+                          "HINT: the settings are log_retention_days and log_retention_count; "
+                          "'mfb settings' shows them"])
+        self.assertEqual(self.settings()["log_retention_days"]["value"], 30)
+        r = self.mfb("settings", "reset", "log_retention_days")
+        self.assertEqual(r.stdout, "log_retention_days = 90 days (the default); applies after "
+                                   "the next job\n")
+        self.assertFalse(self.settings()["log_retention_days"]["set"])
+        # a value stored by hand that makes no sense is ignored, not obeyed
+        con = sqlite3.connect(self.db)
+        try:
+            con.execute("INSERT OR REPLACE INTO settings VALUES ('log_retention_count', '-5')")
+            con.commit()
+        finally:
+            con.close()
+        got = self.settings()["log_retention_count"]
+        self.assertEqual((got["value"], got["set"]), (10000, False))
+
     def test_report(self):
         rep = {r["instance"]: r for r in json.loads(self.mfb("report", "--json").stdout)}
         self.assertEqual(sorted(rep), ["alpha", "beta", "gamma"])

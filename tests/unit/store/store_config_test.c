@@ -749,7 +749,8 @@ static void test_job_record(void **state)
     assert_string_equal(got.error, "cannot reach the receiver: connection refused");
     assert_string_equal(got.hint, "run 'mfb resume'");
     assert_string_equal(got.error_step, "upload");
-    assert_string_equal(got.backtrace, "mfb(mfb_error_set+0x9f) [0x1]\nmfb(backup_run+0x2c4) [0x2]");
+    assert_string_equal(got.backtrace,
+                        "mfb(mfb_error_set+0x9f) [0x1]\nmfb(backup_run+0x2c4) [0x2]");
     assert_string_equal(got.system_state, "spool_free=1.0 GiB load=0.10/0.20/0.30");
     config_job_free(&got);
     config_job_free(&job);
