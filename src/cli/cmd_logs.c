@@ -120,6 +120,9 @@ json_t *logs_cli_job_json(const struct config_job *j)
                         config_cli_json_str(j->error_step[0] ? j->error_step : NULL));
     json_object_set_new(o, "backtrace", backtrace_json(j->backtrace));
     json_object_set_new(o, "system_state", config_cli_json_str(j->system_state));
+    json_object_set_new(o, "host", config_cli_json_str(j->host[0] ? j->host : NULL));
+    json_object_set_new(o, "chunks", json_integer((json_int_t)j->chunks));
+    json_object_set_new(o, "retries", json_integer((json_int_t)j->retries));
     return o;
 }
 
@@ -244,13 +247,15 @@ static void print_job(const struct config_job *j, const struct config_job_event 
     fill_row(j, &r);
     char ended[32], buf[32];
     printf("job %" PRId64 "\n", j->id);
-    printf("  instance:  %s\n  target:    %s\n  kind:      %s\n  status:    %s\n", j->instance,
-           j->target[0] ? j->target : "-", j->kind, config_job_status_str(j->status));
+    printf("  instance:  %s\n  target:    %s\n  host:      %s (pid %" PRId64 ")\n", j->instance,
+           j->target[0] ? j->target : "-", j->host[0] ? j->host : "-", j->pid);
+    printf("  kind:      %s\n  status:    %s\n", j->kind, config_job_status_str(j->status));
     printf("  started:   %s\n  ended:     %s\n  duration:  %s\n  downtime:  %s\n", r.start,
            j->ended_ms > 0 ? config_cli_time(j->ended_ms / 1000, ended, sizeof(ended)) : "-",
            r.duration, r.downtime);
     printf("  read:      %s\n", format_size(j->bytes_in, buf, sizeof(buf)));
-    printf("  stored:    %s\n", format_size(j->bytes_out, buf, sizeof(buf)));
+    printf("  stored:    %s in %" PRIu64 " chunks, %" PRIu64 " retries\n",
+           format_size(j->bytes_out, buf, sizeof(buf)), j->chunks, j->retries);
     printf("  backup:    %s%s%s%s\n", j->backup_name[0] ? j->backup_name : "-",
            j->backup_id[0] ? " (id " : "", j->backup_id, j->backup_id[0] ? ")" : "");
     if (j->upload_id[0])

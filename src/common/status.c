@@ -70,6 +70,15 @@ mfb_status mfb_error_setv(struct mfb_error *err, mfb_status status, const char *
     return status;
 }
 
+mfb_status mfb_error_copy(struct mfb_error *err, const struct mfb_error *from)
+{
+    if (from == NULL || from->status == MFB_OK)
+        return MFB_OK;
+    if (err != NULL && err != from && err->status == MFB_OK)
+        *err = *from;
+    return from->status;
+}
+
 char *mfb_error_backtrace(const struct mfb_error *err)
 {
     if (err == NULL || err->frame_count <= 0)

@@ -77,6 +77,13 @@ mfb_status mfb_error_setv(struct mfb_error *err, mfb_status status, const char *
 mfb_status mfb_error_errno(struct mfb_error *err, int errnum, mfb_status fallback, const char *fmt,
                            ...) __attribute__((format(printf, 4, 5)));
 
+/* Copies from (message, hint and the frames of where it was set) into err
+ * unless err already holds an error, as mfb_error_set would. For passing an
+ * error on from another thread or a retry loop without losing the stack of
+ * the thread that failed. Returns from's status (MFB_OK when from is unset
+ * or NULL). */
+mfb_status mfb_error_copy(struct mfb_error *err, const struct mfb_error *from);
+
 /* Sets the hint of an error that has been set. A no-op on NULL, or when a
  * specific hint is already there; a generic hint from errno is replaced. */
 void mfb_error_hint(struct mfb_error *err, const char *fmt, ...)

@@ -731,8 +731,10 @@ static mfb_status archive_and_upload(struct backup *b, enum restart_point rp, st
     st = uploader_wait(up, &b->upres, &uerr);
     if (st == MFB_ERR_CANCELLED && step_deadline_expired(&udl))
         st = deadline_error(b, &uerr, "upload", CONFIG_TIMEOUT_UPLOAD);
-    journal_step_end(&b->jr, CONFIG_STEP_UPLOAD);
     b->jr.job.bytes_out = b->upres.bytes_sent;
+    b->jr.job.chunks = b->upres.chunks;
+    b->jr.job.retries = b->upres.retries;
+    journal_step_end(&b->jr, CONFIG_STEP_UPLOAD);
     if (st == MFB_OK) {
         b->chunks_done = true;
         char s[32];

@@ -37,6 +37,7 @@ struct resume {
     uint64_t size;
     struct backup_info backup;
     uint64_t bytes_sent;
+    uint64_t chunks, retries; /* of the file; retried chunk uploads over the attempts */
 };
 
 static void on_upload_event(void *ctx, const struct transfer_event *ev)
@@ -147,6 +148,8 @@ static mfb_status attempt(struct resume *r, struct mfb_error *err)
     if (st != MFB_OK)
         goto done;
     r->bytes_sent += res.bytes_sent;
+    r->chunks = res.chunks;
+    r->retries += res.retries;
     journal_event(&r->jr, CONFIG_LEVEL_INFO, "upload",
                   "%" PRIu64 " chunks sent, %" PRIu64 " verified on the receiver, %" PRIu64
                   " replaced",
@@ -172,6 +175,8 @@ static void finish_original(struct resume *r)
     memcpy(p->backup_name, r->backup.name, n);
     p->backup_name[n] = '\0';
     p->bytes_out += r->bytes_sent;
+    p->chunks = r->chunks;
+    p->retries += r->retries;
     free(p->error);
     free(p->hint);
     p->error = p->hint = NULL;
@@ -300,6 +305,8 @@ static mfb_status resume_one(const struct resume_options *opt, struct config_job
     }
     journal_step_end(&r->jr, CONFIG_STEP_UPLOAD);
     r->jr.job.bytes_out = r->bytes_sent;
+    r->jr.job.chunks = r->chunks;
+    r->jr.job.retries = r->retries;
     if (st == MFB_OK) {
         snprintf(r->jr.job.backup_id, sizeof(r->jr.job.backup_id), "%s", r->backup.backup_id);
         journal_event(&r->jr, CONFIG_LEVEL_INFO, "finish",

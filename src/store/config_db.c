@@ -137,8 +137,9 @@ static const struct migration migrations[] = {
         "  ca_file TEXT, command TEXT,"
         "  created INTEGER NOT NULL, updated INTEGER NOT NULL);"},
     /* The final statuses of issue 5 ('ok' for 'succeeded', and 'critical':
-     * the server did not come back), and the detail of a failed job: its
-     * failing step, the stack of the failing thread and the system state.
+     * the server did not come back), the host that ran a job, its chunk
+     * and retry counts, and the detail of a failed job: its failing step,
+     * the stack of the failing thread and the system state.
      * A CHECK cannot be altered, so jobs is rebuilt; job_events is copied
      * aside first, since dropping jobs (foreign keys on) would delete its
      * rows. Ids are kept, and the FTS indexes rebuilt from the content. */
@@ -155,7 +156,8 @@ static const struct migration migrations[] = {
         "  finish_ms INTEGER, downtime_ms INTEGER,"
         "  bytes_in INTEGER NOT NULL DEFAULT 0, bytes_out INTEGER NOT NULL DEFAULT 0,"
         "  upload_id TEXT, backup_name TEXT, backup_id TEXT, error TEXT, hint TEXT,"
-        "  error_step TEXT, backtrace TEXT, system_state TEXT);"
+        "  error_step TEXT, backtrace TEXT, system_state TEXT,"
+        "  host TEXT, chunks INTEGER NOT NULL DEFAULT 0, retries INTEGER NOT NULL DEFAULT 0);"
         "INSERT INTO jobs_v3 (id, instance, target, kind, status, pid, started, ended,"
         "  preflight_ms, preflush_ms, stop_ms, snapshot_ms, archive_ms, upload_ms, start_ms,"
         "  verify_ms, finish_ms, downtime_ms, bytes_in, bytes_out, upload_id, backup_name,"
@@ -1042,7 +1044,7 @@ done:
     "id, instance, target, kind, status, pid, started, ended, preflight_ms, preflush_ms, "         \
     "stop_ms, snapshot_ms, archive_ms, upload_ms, start_ms, verify_ms, finish_ms, downtime_ms, "   \
     "bytes_in, bytes_out, upload_id, backup_name, backup_id, error, hint, error_step, backtrace, " \
-    "system_state"
+    "system_state, host, chunks, retries"
 #define JOB_STEP_COLUMN 8 /* preflight_ms, in the order of enum config_step */
 
 static void job_reset(struct config_job *job)
@@ -1097,6 +1099,9 @@ static mfb_status read_job(sqlite3_stmt *stmt, void *row, struct mfb_error *err)
     sqlutil_copy_text(out->error_step, sizeof(out->error_step), stmt, 25);
     out->backtrace = sqlutil_dup_text(stmt, 26, &oom);
     out->system_state = sqlutil_dup_text(stmt, 27, &oom);
+    sqlutil_copy_text(out->host, sizeof(out->host), stmt, 28);
+    out->chunks = (uint64_t)sqlite3_column_int64(stmt, 29);
+    out->retries = (uint64_t)sqlite3_column_int64(stmt, 30);
     out->status = status < 0 ? CONFIG_JOB_FAILED : (enum config_job_status)status;
     if (oom) {
         config_job_free(out);
@@ -1125,11 +1130,14 @@ mfb_status config_job_create(struct config_db *db, const char *instance, const c
     job->status = CONFIG_JOB_RUNNING;
     job->pid = (int64_t)getpid();
     job->started_ms = now_ms();
+    if (gethostname(job->host, sizeof(job->host)) != 0)
+        job->host[0] = '\0';
+    job->host[sizeof(job->host) - 1] = '\0';
     sqlite3_stmt *stmt = NULL;
     pthread_mutex_lock(&db->lock);
     mfb_status st = sqlutil_prepare(db->sql,
                                     "INSERT INTO jobs (instance, target, kind, status, pid, "
-                                    "started) VALUES (?, ?, ?, 'running', ?, ?)",
+                                    "started, host) VALUES (?, ?, ?, 'running', ?, ?, ?)",
                                     &stmt, err);
     if (st != MFB_OK)
         goto done;
@@ -1138,6 +1146,7 @@ mfb_status config_job_create(struct config_db *db, const char *instance, const c
     sqlite3_bind_text(stmt, 3, job->kind, -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 4, job->pid);
     sqlite3_bind_int64(stmt, 5, job->started_ms);
+    sqlutil_bind_text(stmt, 6, empty_to_null(job->host));
     if (sqlite3_step(stmt) != SQLITE_DONE)
         st = sqlutil_fail(db->sql, "record the job", err);
     else
@@ -1167,7 +1176,8 @@ mfb_status config_job_save(struct config_db *db, const struct config_job *job,
         "preflush_ms = ?6, stop_ms = ?7, snapshot_ms = ?8, archive_ms = ?9, upload_ms = ?10, "
         "start_ms = ?11, verify_ms = ?12, finish_ms = ?13, downtime_ms = ?14, bytes_in = ?15, "
         "bytes_out = ?16, upload_id = ?17, backup_name = ?18, backup_id = ?19, error = ?20, "
-        "hint = ?21, error_step = ?22, backtrace = ?23, system_state = ?24 WHERE id = ?1",
+        "hint = ?21, error_step = ?22, backtrace = ?23, system_state = ?24, chunks = ?25, "
+        "retries = ?26 WHERE id = ?1",
         &stmt, err);
     if (st != MFB_OK)
         goto done;
@@ -1188,6 +1198,8 @@ mfb_status config_job_save(struct config_db *db, const struct config_job *job,
     sqlutil_bind_text(stmt, 22, empty_to_null(job->error_step));
     sqlutil_bind_text(stmt, 23, job->backtrace);
     sqlutil_bind_text(stmt, 24, job->system_state);
+    sqlite3_bind_int64(stmt, 25, (sqlite3_int64)job->chunks);
+    sqlite3_bind_int64(stmt, 26, (sqlite3_int64)job->retries);
     if (sqlite3_step(stmt) != SQLITE_DONE)
         st = sqlutil_fail(db->sql, "save the job", err);
     else if (sqlite3_changes(db->sql) == 0)

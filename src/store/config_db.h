@@ -261,6 +261,7 @@ struct config_job {
     char target[CONFIG_NAME_BUF]; /* "" when none */
     char kind[32];                /* "backup", "resume", "restore", ... */
     enum config_job_status status;
+    char host[256];                     /* the machine that runs (ran) it; "" unknown */
     int64_t pid;                        /* process that runs (or ran) it */
     int64_t started_ms;                 /* Unix ms */
     int64_t ended_ms;                   /* 0 while running */
@@ -268,6 +269,8 @@ struct config_job {
     int64_t downtime_ms;                /* -1: the server was not stopped */
     uint64_t bytes_in;                  /* bytes read from the server's files */
     uint64_t bytes_out;                 /* bytes of Data.zip sent */
+    uint64_t chunks;                    /* chunks of Data.zip (0: no upload) */
+    uint64_t retries;                   /* chunk uploads retried */
     char upload_id[CONFIG_ID_BUF];      /* the resume token; "" when none */
     char backup_name[CONFIG_NAME_BUF];
     char backup_id[CONFIG_ID_BUF];
@@ -290,11 +293,12 @@ struct config_job_event {
 };
 
 /* Records a new running job of this process (started now). Fills job's
- * id, pid, started_ms and resets the rest. */
+ * id, host, pid, started_ms and resets the rest. */
 mfb_status config_job_create(struct config_db *db, const char *instance, const char *target,
                              const char *kind, struct config_job *job, struct mfb_error *err);
 /* Stores every mutable field of job (status, ended, steps, downtime, bytes,
- * ids, name, error, hint, error step, backtrace, system state). */
+ * chunks, retries, ids, name, error, hint, error step, backtrace, system
+ * state). */
 mfb_status config_job_save(struct config_db *db, const struct config_job *job,
                            struct mfb_error *err);
 mfb_status config_job_get(struct config_db *db, int64_t id, struct config_job *out,

@@ -152,6 +152,7 @@ class Alerts(unittest.TestCase):
             self.assertEqual(doc["event"], "server_down")
             self.assertEqual(doc["instance"], "broken")
             self.assertEqual(doc["job_id"], r.job_id)
+            self.assertEqual(doc["job_status"], "critical")
             self.assertEqual(doc["datadir"], datadir)
             for needle in (f"Data directory: {datadir}", f"The command that failed: {broken}",
                            f"Error log to read: {env.db.error_log}"):
@@ -176,6 +177,7 @@ class Alerts(unittest.TestCase):
             self.assertIn(f"MFB_DATADIR={datadir}\n", crit_env[0])
             self.assertIn("MFB_INSTANCE=broken\n", crit_env[0])
             self.assertIn(f"MFB_JOB_ID={r.job_id}\n", crit_env[0])
+            self.assertIn("MFB_JOB_STATUS=critical\n", crit_env[0])
 
             # The dead channel was retried, logged, and changed nothing.
             self.assertRegex(r.stderr, r"alert channel=dead kind=webhook event=server_down "

@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import unittest
@@ -31,6 +32,11 @@ from mfbtest import main  # noqa: E402
 
 STEPS = ["preflight_ms", "preflush_ms", "stop_ms", "archive_ms", "upload_ms", "start_ms",
          "verify_ms", "finish_ms"]
+
+
+def b_size(env, job):
+    """The size of the backup a job stored, as the receiver lists it."""
+    return [b for b in env.stored_backups() if b["backup_id"] == job["backup_id"]][0]["size"]
 
 
 class HappyPath(unittest.TestCase):
@@ -69,6 +75,13 @@ class HappyPath(unittest.TestCase):
         self.assertGreater(job["bytes_out"], 0)
         self.assertTrue(job["upload_id"].startswith("u_"))
         self.assertIsNone(job["error"])
+        # the record names the host and counts the chunks and retries (7.1)
+        self.assertEqual(job["host"], socket.gethostname())
+        chunk_size = env.sql("SELECT chunk_size FROM targets")[0]["chunk_size"]
+        self.assertEqual(job["chunks"], -(-b_size(env, job) // chunk_size))
+        self.assertEqual(job["retries"], 0)
+        self.assertIsNone(job["backtrace"])
+        self.assertIsNone(job["system_state"])
         # Data.zip and the snapshot are gone from the spool (3.6).
         self.assertEqual(env.spool_files(), [])
         self.assertFalse(os.path.exists(os.path.join(env.spool, f"job-{r.job_id}")))

@@ -90,6 +90,9 @@ class ReceiverTrouble(unittest.TestCase):
         resume_jobs = env.sql("SELECT * FROM jobs WHERE kind = 'resume' AND status = "
                               "'ok' AND backup_id = ?", done["backup_id"])
         self.assertEqual(len(resume_jobs), 1)
+        # both records count the file's chunks
+        self.assertGreater(done["chunks"], 0)
+        self.assertEqual(resume_jobs[0]["chunks"], done["chunks"])
 
     # -- before the stop ------------------------------------------------------
     def test_receiver_down_at_the_preflight(self):

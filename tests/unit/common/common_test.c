@@ -61,6 +61,18 @@ static void test_error_backtrace(void **state)
     text = mfb_error_backtrace(&copy);
     assert_non_null(strstr(text, "common_test_fail_deep"));
     free(text);
+    /* passed on (from a worker thread, a retry loop) with its frames */
+    struct mfb_error passed = {0};
+    assert_int_equal(mfb_error_copy(&passed, &err), MFB_ERR_IO);
+    assert_string_equal(passed.message, "deep failure");
+    assert_int_equal(passed.frame_count, err.frame_count);
+    struct mfb_error other = {0};
+    mfb_error_set(&other, MFB_ERR_NETWORK, "later");
+    assert_int_equal(mfb_error_copy(&passed, &other), MFB_ERR_NETWORK); /* first wins */
+    assert_string_equal(passed.message, "deep failure");
+    struct mfb_error unset = {0};
+    assert_int_equal(mfb_error_copy(&passed, &unset), MFB_OK);
+    assert_int_equal(mfb_error_copy(NULL, &other), MFB_ERR_NETWORK);
     mfb_error_clear(&err);
     assert_null(mfb_error_backtrace(&err));
     assert_null(mfb_error_backtrace(NULL));

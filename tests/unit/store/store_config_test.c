@@ -712,6 +712,9 @@ static void test_job_record(void **state)
     assert_int_equal(config_job_create(db, "prod", "offsite", "backup", &job, &err), MFB_OK);
     assert_int_equal(job.status, CONFIG_JOB_RUNNING);
     assert_int_equal(job.pid, getpid());
+    char host[256] = "";
+    gethostname(host, sizeof(host));
+    assert_string_equal(job.host, host);
     assert_int_equal(job.step_ms[CONFIG_STEP_STOP], -1);
     job.step_ms[CONFIG_STEP_PREFLIGHT] = 120;
     job.step_ms[CONFIG_STEP_STOP] = 200;
@@ -719,6 +722,8 @@ static void test_job_record(void **state)
     job.downtime_ms = 2300;
     job.bytes_in = 5ULL << 32;
     job.bytes_out = 1ULL << 33;
+    job.chunks = 512;
+    job.retries = 3;
     job.status = CONFIG_JOB_PENDING_UPLOAD;
     job.ended_ms = job.started_ms + 2500;
     snprintf(job.upload_id, sizeof(job.upload_id), "u_9f2c");
@@ -743,6 +748,9 @@ static void test_job_record(void **state)
     assert_int_equal(got.downtime_ms, 2300);
     assert_int_equal(got.bytes_in, 5ULL << 32);
     assert_int_equal(got.bytes_out, 1ULL << 33);
+    assert_int_equal(got.chunks, 512);
+    assert_int_equal(got.retries, 3);
+    assert_string_equal(got.host, host);
     assert_string_equal(got.upload_id, "u_9f2c");
     assert_string_equal(got.backup_name, "prod_20261125-193000.zip");
     assert_string_equal(got.backup_id, "");
