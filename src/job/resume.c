@@ -105,6 +105,8 @@ static mfb_status attempt(struct resume *r, struct mfb_error *err)
         /* Completed before, the answer lost: completing again is
          * idempotent and returns the backup, if the file is the same. */
         uint8_t sha[SHA256_LEN];
+        if (state.chunk_size > 0) /* the chunks are gone: count them from the size */
+            r->chunks = (r->size + state.chunk_size - 1) / state.chunk_size;
         st = upload_hash_file(r->fd, r->zip_path, r->size, sha, err);
         if (st == MFB_OK)
             st = receiver_upload_complete(conn, state.upload_id, r->size, sha, &r->backup, err);
@@ -175,7 +177,8 @@ static void finish_original(struct resume *r)
     memcpy(p->backup_name, r->backup.name, n);
     p->backup_name[n] = '\0';
     p->bytes_out += r->bytes_sent;
-    p->chunks = r->chunks;
+    if (r->chunks > 0)
+        p->chunks = r->chunks;
     p->retries += r->retries;
     free(p->error);
     free(p->hint);
