@@ -61,12 +61,10 @@ mfb_status mfb_error_setv(struct mfb_error *err, mfb_status status, const char *
     vsnprintf(err->message, sizeof(err->message), fmt, ap);
     err->hint[0] = '\0';
     err->hint_is_generic = false;
-    /* The first frame is this function: drop it, keep its callers. */
-    void *frames[MFB_ERROR_FRAMES + 1];
-    int n = backtrace(frames, MFB_ERROR_FRAMES + 1);
-    err->frame_count = n > 1 ? n - 1 : 0;
-    if (err->frame_count > 0)
-        memcpy(err->frames, frames + 1, (size_t)err->frame_count * sizeof(void *));
+    /* This function's own frame (and a sanitizer's wrapper of backtrace)
+     * come first; mfb_error_backtrace leaves them out. */
+    int n = backtrace(err->frames, MFB_ERROR_FRAMES);
+    err->frame_count = n > 0 ? n : 0;
     return status;
 }
 
@@ -86,13 +84,20 @@ char *mfb_error_backtrace(const struct mfb_error *err)
     char **names = backtrace_symbols(err->frames, err->frame_count);
     if (names == NULL)
         return NULL;
+    /* Skip the capture itself: frames up to mfb_error_setv's. */
+    int first = 0;
+    for (int i = 0; i < err->frame_count - 1 && i < 3; i++)
+        if (strstr(names[i], "(mfb_error_setv+") != NULL) {
+            first = i + 1;
+            break;
+        }
     size_t len = 1;
-    for (int i = 0; i < err->frame_count; i++)
+    for (int i = first; i < err->frame_count; i++)
         len += strlen(names[i]) + 1;
     char *text = malloc(len);
     if (text != NULL) {
         size_t used = 0;
-        for (int i = 0; i < err->frame_count; i++) {
+        for (int i = first; i < err->frame_count; i++) {
             size_t n = strlen(names[i]);
             memcpy(text + used, names[i], n);
             used += n;
