@@ -57,6 +57,7 @@ class RollbackTest(mfbtest.TempDirTestCase):
         self.assertIn(BACK, r.stderr)
         job = self.last_job()
         self.assertIn(job["status"], ("failed", "cancelled"))
+        self.assertIn(job["error_step"], ("stop", "extract", "start"))
         self.assertRegex(job["system_state"] or "", r"^spool_free=.* open_fds=\d+$")
         self.assertTrue(self.db.is_running())
         self.assertEqual(self.db.query_value("SELECT id FROM sbtest.newer"), "42")
@@ -117,7 +118,7 @@ class RollbackTest(mfbtest.TempDirTestCase):
         self.assertFalse(self.db.is_running())
         self.assertEqual(self.env.asides(), [])
         job = self.last_job()  # the database did not come back: critical
-        self.assertEqual(job["status"], "critical")
+        self.assertEqual((job["status"], job["error_step"]), ("critical", "start"))
         self.assertIn("start command", job["error"])
         self.assertTrue(any("(restore_run+" in f for f in job["backtrace"]), job["backtrace"])
         os.unlink(flag)
