@@ -920,10 +920,7 @@ mfb_status archive_writer_finish(struct archive_writer *w, struct archive_summar
     threadpool_destroy(w->pool); /* lets running tasks end before the slots go */
     w->pool = NULL;
     if (atomic_load(&w->failed)) {
-        mfb_error_set(err, w->fail_err.status, "%s", w->fail_err.message);
-        if (w->fail_err.hint[0])
-            mfb_error_hint(err, "%s", w->fail_err.hint);
-        return w->fail_err.status;
+        return mfb_error_copy(err, &w->fail_err); /* with the failing worker's stack */
     }
     s = write_central_directory(w, err);
     if (s != MFB_OK)

@@ -49,7 +49,7 @@ static void print_result(const struct cli_args *args, const struct backup_result
         config_cli_print_json(o, NULL);
         return;
     }
-    if (r->status == CONFIG_JOB_SUCCEEDED)
+    if (r->status == CONFIG_JOB_OK)
         printf("backup stored: %s (%s)\njob %" PRId64 ": downtime %s, Data.zip %s\n",
                r->backup_name, r->backup_id, r->job_id, d,
                format_size(r->archive_bytes, s, sizeof(s)));

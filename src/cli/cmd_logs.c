@@ -26,7 +26,7 @@
 static const struct cli_option logs_options[] = {
     {"instance", 'i', CLI_VALUE, "NAME", "only this instance's jobs"},
     {"status", 's', CLI_VALUE, "STATUS",
-     "only jobs with this status: running, succeeded, failed, pending_upload, cancelled"},
+     "only jobs with this status: ok, failed, critical, pending_upload, cancelled, running"},
     {"since", 0, CLI_VALUE, "WHEN", "jobs started since: a duration ago (7d, 12h) or a date"},
     {"until", 0, CLI_VALUE, "WHEN", "jobs started before: a duration ago or a date"},
     {"search", 0, CLI_VALUE, "TEXT", "jobs whose events or error contain all these words"},
@@ -82,26 +82,48 @@ static json_t *time_ms_json(int64_t ms)
     return ms > 0 ? config_cli_json_time(ms / 1000) : json_null();
 }
 
+/* The backtrace text, one frame a line, as a JSON array (null: none). */
+static json_t *backtrace_json(const char *text)
+{
+    if (text == NULL)
+        return json_null();
+    json_t *frames = json_array();
+    while (*text) {
+        size_t n = strcspn(text, "\n");
+        json_array_append_new(frames, json_stringn(text, n));
+        text += n + (text[n] == '\n');
+    }
+    return frames;
+}
+
 json_t *logs_cli_job_json(const struct config_job *j)
 {
     json_t *steps = json_object();
     for (int s = 0; s < CONFIG_STEP_COUNT; s++)
         json_object_set_new(steps, config_step_name((enum config_step)s),
                             ms_or_null(j->step_ms[s]));
-    return json_pack("{s:I, s:s, s:o, s:s, s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:o, "
-                     "s:o, s:o, s:o, s:o}",
-                     "id", (json_int_t)j->id, "instance", j->instance, "target",
-                     config_cli_json_str(j->target[0] ? j->target : NULL), "kind", j->kind,
-                     "status", config_job_status_str(j->status), "pid", (json_int_t)j->pid,
-                     "started", time_ms_json(j->started_ms), "ended", time_ms_json(j->ended_ms),
-                     "duration_ms",
-                     j->ended_ms > 0 ? json_integer(j->ended_ms - j->started_ms) : json_null(),
-                     "downtime_ms", ms_or_null(j->downtime_ms), "steps_ms", steps, "bytes_in",
-                     (json_int_t)j->bytes_in, "bytes_out", (json_int_t)j->bytes_out, "backup_name",
-                     config_cli_json_str(j->backup_name[0] ? j->backup_name : NULL), "backup_id",
-                     config_cli_json_str(j->backup_id[0] ? j->backup_id : NULL), "upload_id",
-                     config_cli_json_str(j->upload_id[0] ? j->upload_id : NULL), "error",
-                     config_cli_json_str(j->error), "hint", config_cli_json_str(j->hint));
+    json_t *o =
+        json_pack("{s:I, s:s, s:o, s:s, s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:o, "
+                  "s:o, s:o, s:o, s:o}",
+                  "id", (json_int_t)j->id, "instance", j->instance, "target",
+                  config_cli_json_str(j->target[0] ? j->target : NULL), "kind", j->kind, "status",
+                  config_job_status_str(j->status), "pid", (json_int_t)j->pid, "started",
+                  time_ms_json(j->started_ms), "ended", time_ms_json(j->ended_ms), "duration_ms",
+                  j->ended_ms > 0 ? json_integer(j->ended_ms - j->started_ms) : json_null(),
+                  "downtime_ms", ms_or_null(j->downtime_ms), "steps_ms", steps, "bytes_in",
+                  (json_int_t)j->bytes_in, "bytes_out", (json_int_t)j->bytes_out, "backup_name",
+                  config_cli_json_str(j->backup_name[0] ? j->backup_name : NULL), "backup_id",
+                  config_cli_json_str(j->backup_id[0] ? j->backup_id : NULL), "upload_id",
+                  config_cli_json_str(j->upload_id[0] ? j->upload_id : NULL), "error",
+                  config_cli_json_str(j->error), "hint", config_cli_json_str(j->hint));
+    json_object_set_new(o, "error_step",
+                        config_cli_json_str(j->error_step[0] ? j->error_step : NULL));
+    json_object_set_new(o, "backtrace", backtrace_json(j->backtrace));
+    json_object_set_new(o, "system_state", config_cli_json_str(j->system_state));
+    json_object_set_new(o, "host", config_cli_json_str(j->host[0] ? j->host : NULL));
+    json_object_set_new(o, "chunks", json_integer((json_int_t)j->chunks));
+    json_object_set_new(o, "retries", json_integer((json_int_t)j->retries));
+    return o;
 }
 
 static mfb_status build_filter(const struct cli_args *args, struct config_job_filter *f,
@@ -114,7 +136,7 @@ static mfb_status build_filter(const struct cli_args *args, struct config_job_fi
     if (status) {
         if (!config_job_status_parse(status, &f->status)) {
             mfb_error_set(err, MFB_ERR_USAGE, "invalid --status '%s'", status);
-            mfb_error_hint(err, "use running, succeeded, failed, pending_upload or cancelled");
+            mfb_error_hint(err, "use ok, failed, critical, pending_upload, cancelled or running");
             return MFB_ERR_USAGE;
         }
         f->by_status = true;
@@ -225,13 +247,15 @@ static void print_job(const struct config_job *j, const struct config_job_event 
     fill_row(j, &r);
     char ended[32], buf[32];
     printf("job %" PRId64 "\n", j->id);
-    printf("  instance:  %s\n  target:    %s\n  kind:      %s\n  status:    %s\n", j->instance,
-           j->target[0] ? j->target : "-", j->kind, config_job_status_str(j->status));
+    printf("  instance:  %s\n  target:    %s\n  host:      %s (pid %" PRId64 ")\n", j->instance,
+           j->target[0] ? j->target : "-", j->host[0] ? j->host : "-", j->pid);
+    printf("  kind:      %s\n  status:    %s\n", j->kind, config_job_status_str(j->status));
     printf("  started:   %s\n  ended:     %s\n  duration:  %s\n  downtime:  %s\n", r.start,
            j->ended_ms > 0 ? config_cli_time(j->ended_ms / 1000, ended, sizeof(ended)) : "-",
            r.duration, r.downtime);
     printf("  read:      %s\n", format_size(j->bytes_in, buf, sizeof(buf)));
-    printf("  stored:    %s\n", format_size(j->bytes_out, buf, sizeof(buf)));
+    printf("  stored:    %s in %" PRIu64 " chunks, %" PRIu64 " retries\n",
+           format_size(j->bytes_out, buf, sizeof(buf)), j->chunks, j->retries);
     printf("  backup:    %s%s%s%s\n", j->backup_name[0] ? j->backup_name : "-",
            j->backup_id[0] ? " (id " : "", j->backup_id, j->backup_id[0] ? ")" : "");
     if (j->upload_id[0])
@@ -246,6 +270,18 @@ static void print_job(const struct config_job *j, const struct config_job_event 
         printf("  error:     %s\n", j->error);
     if (j->hint)
         printf("  hint:      %s\n", j->hint);
+    if (j->error_step[0])
+        printf("  step:      %s\n", j->error_step);
+    if (j->system_state)
+        printf("  system:    %s\n", j->system_state);
+    if (j->backtrace) {
+        printf("  backtrace: (the failing thread, where the first error was set)\n");
+        for (const char *f = j->backtrace; *f;) {
+            size_t len = strcspn(f, "\n");
+            printf("    %.*s\n", (int)len, f);
+            f += len + (f[len] == '\n');
+        }
+    }
     printf("events:\n");
     for (size_t i = 0; i < n; i++) {
         char t[32];

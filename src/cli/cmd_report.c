@@ -4,7 +4,8 @@
  * docs/logs.md).
  *
  * Reads the period's jobs with config_job_list (restore jobs are left out:
- * the report is about backups), the failing step of each failed one, and
+ * the report is about backups), the failing step of each failed one (its
+ * error_step, else the step of its first error event), and
  * hands them to report_build; this file only prints. CSV has a header line
  * and one line per instance; its failures column is "cause=count" pairs
  * joined with ';'.
@@ -44,8 +45,8 @@ static json_t *report_json(const struct report_instance *r)
                                                   "count", (json_int_t)r->causes[i].count));
     return json_pack(
         "{s:s, s:I, s:I, s:f, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "instance",
-        r->instance, "jobs", (json_int_t)r->jobs, "succeeded", (json_int_t)r->succeeded,
-        "success_rate", r->success_rate, "last_success",
+        r->instance, "jobs", (json_int_t)r->jobs, "ok", (json_int_t)r->ok, "success_rate",
+        r->success_rate, "last_success",
         r->last_success_ms > 0 ? config_cli_json_time(r->last_success_ms / 1000) : json_null(),
         "avg_duration_ms", (json_int_t)r->avg_duration_ms, "max_duration_ms",
         (json_int_t)r->max_duration_ms, "avg_downtime_ms", (json_int_t)r->avg_downtime_ms,
@@ -56,14 +57,14 @@ static json_t *report_json(const struct report_instance *r)
 
 static void print_csv(const struct report_instance *list, size_t count)
 {
-    printf("instance,jobs,succeeded,success_rate,last_success,avg_duration_ms,max_duration_ms,"
+    printf("instance,jobs,ok,success_rate,last_success,avg_duration_ms,max_duration_ms,"
            "avg_downtime_ms,max_downtime_ms,avg_size,total_size,growth,failures\n");
     for (size_t i = 0; i < count; i++) {
         const struct report_instance *r = &list[i];
         char t[32];
         printf("%s,%zu,%zu,%.4f,%s,%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRIu64
                ",%" PRIu64 ",%" PRId64 ",",
-               r->instance, r->jobs, r->succeeded, r->success_rate,
+               r->instance, r->jobs, r->ok, r->success_rate,
                time_text(r->last_success_ms, t, sizeof(t)), r->avg_duration_ms, r->max_duration_ms,
                r->avg_downtime_ms, r->max_downtime_ms, r->avg_size, r->total_size, r->growth);
         for (size_t c = 0; c < r->cause_count; c++)
@@ -79,8 +80,7 @@ static void print_text(const struct report_instance *list, size_t count, const c
     for (size_t i = 0; i < count; i++) {
         const struct report_instance *r = &list[i];
         printf("\ninstance %s\n", r->instance);
-        printf("  jobs:          %zu, %zu succeeded (%.1f%%)\n", r->jobs, r->succeeded,
-               r->success_rate * 100.0);
+        printf("  jobs:          %zu, %zu ok (%.1f%%)\n", r->jobs, r->ok, r->success_rate * 100.0);
         printf("  last success:  %s\n",
                r->last_success_ms > 0 ? time_text(r->last_success_ms, buf, sizeof(buf)) : "never");
         printf("  duration:      avg %s, max ",
@@ -138,7 +138,9 @@ static mfb_status run_report(struct cli_args *args, struct mfb_error *err)
     for (size_t i = 0; st == MFB_OK && i < job_count; i++) {
         if (strcmp(jobs[i].kind, "restore") == 0)
             continue;
-        if (jobs[i].status != CONFIG_JOB_SUCCEEDED && jobs[i].status != CONFIG_JOB_RUNNING)
+        if (jobs[i].error_step[0])
+            snprintf(steps[n], sizeof(steps[n]), "%s", jobs[i].error_step);
+        else if (jobs[i].status != CONFIG_JOB_OK && jobs[i].status != CONFIG_JOB_RUNNING)
             st = config_job_error_step(db, jobs[i].id, steps[n], sizeof(steps[n]), err);
         in[n].job = &jobs[i];
         in[n].failed_step = steps[n];

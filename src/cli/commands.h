@@ -21,6 +21,7 @@ extern const struct cli_command cmd_list;
 extern const struct cli_command cmd_restore;
 extern const struct cli_command cmd_logs; /* and: show JOB */
 extern const struct cli_command cmd_report;
+extern const struct cli_command cmd_settings; /* group: show, set, reset */
 
 /* mfb-server */
 extern const struct cli_command srv_init;

@@ -4,8 +4,9 @@
 #include "cli/commands.h"
 
 static const struct cli_command *const commands[] = {
-    &cmd_init, &cmd_instance, &cmd_target, &cmd_alert,   &cmd_backup, &cmd_resume, &cmd_archive,
-    &cmd_push, &cmd_fetch,    &cmd_list,   &cmd_restore, &cmd_logs,   &cmd_report, NULL,
+    &cmd_init,    &cmd_instance, &cmd_target, &cmd_alert,    &cmd_backup,
+    &cmd_resume,  &cmd_archive,  &cmd_push,   &cmd_fetch,    &cmd_list,
+    &cmd_restore, &cmd_logs,     &cmd_report, &cmd_settings, NULL,
 };
 
 int main(int argc, char **argv)

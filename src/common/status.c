@@ -4,7 +4,9 @@
 #include "common/status.h"
 
 #include <errno.h>
+#include <execinfo.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const status_names[MFB_STATUS_COUNT] = {
@@ -59,7 +61,52 @@ mfb_status mfb_error_setv(struct mfb_error *err, mfb_status status, const char *
     vsnprintf(err->message, sizeof(err->message), fmt, ap);
     err->hint[0] = '\0';
     err->hint_is_generic = false;
+    /* This function's own frame (and a sanitizer's wrapper of backtrace)
+     * come first; mfb_error_backtrace leaves them out. */
+    int n = backtrace(err->frames, MFB_ERROR_FRAMES);
+    err->frame_count = n > 0 ? n : 0;
     return status;
+}
+
+mfb_status mfb_error_copy(struct mfb_error *err, const struct mfb_error *from)
+{
+    if (from == NULL || from->status == MFB_OK)
+        return MFB_OK;
+    if (err != NULL && err != from && err->status == MFB_OK)
+        *err = *from;
+    return from->status;
+}
+
+char *mfb_error_backtrace(const struct mfb_error *err)
+{
+    if (err == NULL || err->frame_count <= 0)
+        return NULL;
+    char **names = backtrace_symbols(err->frames, err->frame_count);
+    if (names == NULL)
+        return NULL;
+    /* Skip the capture itself: frames up to mfb_error_setv's. */
+    int first = 0;
+    for (int i = 0; i < err->frame_count - 1 && i < 3; i++)
+        if (strstr(names[i], "(mfb_error_setv+") != NULL) {
+            first = i + 1;
+            break;
+        }
+    size_t len = 1;
+    for (int i = first; i < err->frame_count; i++)
+        len += strlen(names[i]) + 1;
+    char *text = malloc(len);
+    if (text != NULL) {
+        size_t used = 0;
+        for (int i = first; i < err->frame_count; i++) {
+            size_t n = strlen(names[i]);
+            memcpy(text + used, names[i], n);
+            used += n;
+            text[used++] = '\n';
+        }
+        text[used ? used - 1 : 0] = '\0';
+    }
+    free(names);
+    return text;
 }
 
 mfb_status mfb_error_set(struct mfb_error *err, mfb_status status, const char *fmt, ...)
@@ -134,6 +181,7 @@ void mfb_error_clear(struct mfb_error *err)
     err->message[0] = '\0';
     err->hint[0] = '\0';
     err->hint_is_generic = false;
+    err->frame_count = 0;
 }
 
 void mfb_error_print(const struct mfb_error *err, const char *program)

@@ -7,12 +7,20 @@
  * first error set wins: a cleanup path that fails again does not overwrite
  * the informative one. Programs print it as one line on stderr, plus a
  * "HINT:" line when there is advice.
+ *
+ * Where the first error was set, the error also keeps the return addresses
+ * of the thread that set it (glibc backtrace(), a fixed array: no
+ * allocation, a few microseconds, and only on the first error). The job
+ * log turns them into text (mfb_error_backtrace) when it records a failed
+ * job, so the record shows the stack of the failing thread even when the
+ * error was raised on a worker thread and reported by another.
  */
 #ifndef MFB_COMMON_STATUS_H
 #define MFB_COMMON_STATUS_H
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 typedef enum mfb_status {
     MFB_OK = 0,
@@ -40,11 +48,15 @@ typedef enum mfb_status {
     MFB_STATUS_COUNT
 } mfb_status;
 
+#define MFB_ERROR_FRAMES 24 /* return addresses kept with the first error */
+
 struct mfb_error {
     mfb_status status;
     char message[1024];
     char hint[512];
-    bool hint_is_generic; /* set from errno; a caller's own hint replaces it */
+    bool hint_is_generic;           /* set from errno; a caller's own hint replaces it */
+    int frame_count;                /* valid entries in frames */
+    void *frames[MFB_ERROR_FRAMES]; /* the stack where the error was set, innermost first */
 };
 
 /* A short lower-case name for a status ("no_space"), stable for logs and JSON. */
@@ -65,10 +77,25 @@ mfb_status mfb_error_setv(struct mfb_error *err, mfb_status status, const char *
 mfb_status mfb_error_errno(struct mfb_error *err, int errnum, mfb_status fallback, const char *fmt,
                            ...) __attribute__((format(printf, 4, 5)));
 
+/* Copies from (message, hint and the frames of where it was set) into err
+ * unless err already holds an error, as mfb_error_set would. For passing an
+ * error on from another thread or a retry loop without losing the stack of
+ * the thread that failed. Returns from's status (MFB_OK when from is unset
+ * or NULL). */
+mfb_status mfb_error_copy(struct mfb_error *err, const struct mfb_error *from);
+
 /* Sets the hint of an error that has been set. A no-op on NULL, or when a
  * specific hint is already there; a generic hint from errno is replaced. */
 void mfb_error_hint(struct mfb_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* The stack where err was first set, one frame a line ("mfb(backup_run+0x2c4)
+ * [0x55d0c3a1b2c4]", innermost first), as glibc's backtrace_symbols writes
+ * them; functions have names when the program exports its symbols
+ * (-rdynamic), static ones show as an offset that addr2line resolves.
+ * Allocates the text (free()); NULL when no frames were kept or on
+ * allocation failure. */
+char *mfb_error_backtrace(const struct mfb_error *err);
 
 /* Forgets a recorded error. */
 void mfb_error_clear(struct mfb_error *err);

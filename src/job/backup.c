@@ -49,7 +49,6 @@
 #include "job/recovery.h"
 #include "job/snapshot.h"
 #include "job/spool.h"
-#include "job/sysstate.h"
 #include "mysql/clock.h"
 #include "mysql/command.h"
 #include "mysql/control.h"
@@ -732,8 +731,10 @@ static mfb_status archive_and_upload(struct backup *b, enum restart_point rp, st
     st = uploader_wait(up, &b->upres, &uerr);
     if (st == MFB_ERR_CANCELLED && step_deadline_expired(&udl))
         st = deadline_error(b, &uerr, "upload", CONFIG_TIMEOUT_UPLOAD);
-    journal_step_end(&b->jr, CONFIG_STEP_UPLOAD);
     b->jr.job.bytes_out = b->upres.bytes_sent;
+    b->jr.job.chunks = b->upres.chunks;
+    b->jr.job.retries = b->upres.retries;
+    journal_step_end(&b->jr, CONFIG_STEP_UPLOAD);
     if (st == MFB_OK) {
         b->chunks_done = true;
         char s[32];
@@ -848,7 +849,7 @@ static void send_alert(struct backup *b, enum config_job_status status)
         a.text = b->res->recovery;
     } else {
         switch (status) {
-        case CONFIG_JOB_SUCCEEDED:
+        case CONFIG_JOB_OK:
             a.severity = CONFIG_SEVERITY_INFO;
             a.event = "backup_succeeded";
             snprintf(subject, sizeof(subject), "backup of '%s' stored as %s", b->inst.record.name,
@@ -1074,12 +1075,12 @@ mfb_status backup_run(const struct backup_options *opt, struct backup_result *re
 
 end:
     journal_defer(&b->jr, false);
-    if (b->stored && !b->restart_failed)
-        status = CONFIG_JOB_SUCCEEDED;
-    else if (b->restart_failed || !b->archive_done)
-        status = cancelled(b) && !b->restart_failed ? CONFIG_JOB_CANCELLED : CONFIG_JOB_FAILED;
+    if (b->restart_failed)
+        status = CONFIG_JOB_CRITICAL; /* whatever else happened: the server is down */
     else if (b->stored)
-        status = CONFIG_JOB_FAILED;
+        status = CONFIG_JOB_OK;
+    else if (!b->archive_done)
+        status = cancelled(b) ? CONFIG_JOB_CANCELLED : CONFIG_JOB_FAILED;
     else
         status = cancelled(b) ? CONFIG_JOB_CANCELLED : CONFIG_JOB_PENDING_UPLOAD;
     if (status == CONFIG_JOB_PENDING_UPLOAD) {
@@ -1110,21 +1111,19 @@ end:
             config_job_event(opt->db, b->jr.job.id, CONFIG_LEVEL_ERROR, "start", res->recovery, &e);
     }
     final_error(b, status, err);
-    if (status != CONFIG_JOB_SUCCEEDED && (b->jr.job.error == NULL || b->restart_failed)) {
+    if (status != CONFIG_JOB_OK && (b->jr.job.error == NULL || b->restart_failed)) {
         free(b->jr.job.error);
         free(b->jr.job.hint);
         b->jr.job.error = strdup(err->message);
         b->jr.job.hint = err->hint[0] ? strdup(err->hint) : NULL;
+        if (b->jr.job.backtrace == NULL)
+            b->jr.job.backtrace = mfb_error_backtrace(err);
     }
-    if (status != CONFIG_JOB_SUCCEEDED) {
-        char state[512];
-        journal_event(
-            &b->jr, CONFIG_LEVEL_INFO, "finish", "system state: %s",
-            sysstate_describe(b->inst.record.spool, b->inst.record.datadir, state, sizeof(state)));
-    }
+    if (status != CONFIG_JOB_OK)
+        journal_system_state(&b->jr, b->inst.record.spool, b->inst.record.datadir);
     journal_end(&b->jr, status);
     send_alert(b, status);
-    st = status == CONFIG_JOB_SUCCEEDED ? MFB_OK : (err->status ? err->status : MFB_ERR_INTERNAL);
+    st = status == CONFIG_JOB_OK ? MFB_OK : (err->status ? err->status : MFB_ERR_INTERNAL);
 
 done:
     res->status = b->journal_started ? status : CONFIG_JOB_FAILED;

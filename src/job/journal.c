@@ -11,6 +11,8 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "job/settings.h"
+#include "job/sysstate.h"
 #include "transfer/backoff.h"
 
 struct journal_deferred {
@@ -166,36 +168,32 @@ void journal_error(struct job_journal *j, const char *step, const struct mfb_err
     if (j->job.error == NULL) {
         j->job.error = strdup(e->message);
         j->job.hint = e->hint[0] ? strdup(e->hint) : NULL;
+        snprintf(j->job.error_step, sizeof(j->job.error_step), "%s", step ? step : "");
     }
+    if (j->job.backtrace == NULL)
+        j->job.backtrace = mfb_error_backtrace(e);
     if (e->hint[0])
         journal_event(j, CONFIG_LEVEL_ERROR, step, "%s (hint: %s)", e->message, e->hint);
     else
         journal_event(j, CONFIG_LEVEL_ERROR, step, "%s", e->message);
 }
 
-/* A retention setting as a count; fallback when unset or not a number. */
-static uint64_t setting_u64(struct config_db *db, const char *key, uint64_t fallback)
+void journal_system_state(struct job_journal *j, const char *spool, const char *datadir)
 {
-    char *text = NULL;
-    struct mfb_error e = {0};
-    uint64_t v = fallback;
-    if (config_setting_get(db, key, &text, &e) == MFB_OK && text != NULL) {
-        char *end = NULL;
-        unsigned long long n = strtoull(text, &end, 10);
-        if (end != text && *end == '\0' && text[0] != '-')
-            v = n;
-    }
-    free(text);
-    return v;
+    char state[512];
+    sysstate_describe(spool, datadir, state, sizeof(state));
+    free(j->job.system_state);
+    j->job.system_state = strdup(state);
+    journal_event(j, CONFIG_LEVEL_INFO, "finish", "system state: %s", state);
 }
 
 void journal_prune(struct config_db *db)
 {
-    uint64_t days = setting_u64(db, "log_retention_days", JOURNAL_RETENTION_DAYS);
-    uint64_t keep = setting_u64(db, "log_retention_count", JOURNAL_RETENTION_COUNT);
+    uint64_t days = job_setting_u64(db, "log_retention_days");
+    uint64_t keep = job_setting_u64(db, "log_retention_count");
     size_t by_age = 0, by_count = 0;
     struct mfb_error e = {0};
-    if (days > 0 && days < 1000000 &&
+    if (days > 0 &&
         config_job_prune(db, wall_ms() - (int64_t)days * 86400000, &by_age, &e) != MFB_OK)
         log_warn("job-log", "note=cannot_prune error=\"%s\"", e.message);
     if (keep > 0 && config_job_prune_count(db, (size_t)keep, &by_count, &e) != MFB_OK)

@@ -63,8 +63,14 @@ void journal_event(struct job_journal *j, enum config_level level, const char *s
                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Keeps e as the job's error unless one is recorded already (the first
- * error is usually the informative one), and logs it as an event. */
+ * error is usually the informative one), with its step and the stack of
+ * the thread that set it (mfb_error_backtrace), and logs it as an event. */
 void journal_error(struct job_journal *j, const char *step, const struct mfb_error *e);
+
+/* Records the state of the machine in the job (a failed job's detail:
+ * free space of spool and datadir, load, memory, descriptors) and as an
+ * event. Either path may be NULL. */
+void journal_system_state(struct job_journal *j, const char *spool, const char *datadir);
 
 /* Saves the row as it is now (or later, while deferring). */
 void journal_save(struct job_journal *j);
@@ -73,7 +79,8 @@ void journal_save(struct job_journal *j);
 void journal_defer(struct job_journal *j, bool on);
 
 /* Job-log retention (7.5): the defaults of the settings log_retention_days
- * and log_retention_count (0 turns either off). */
+ * and log_retention_count (0 turns either off; job/settings.h, and
+ * `mfb settings` to see and change them). */
 #define JOURNAL_RETENTION_DAYS 90
 #define JOURNAL_RETENTION_COUNT 10000
 

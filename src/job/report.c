@@ -74,8 +74,8 @@ static mfb_status fold(const struct report_input *jobs, size_t n, struct report_
             if (j->downtime_ms > r->max_downtime_ms)
                 r->max_downtime_ms = j->downtime_ms;
         }
-        if (j->status == CONFIG_JOB_SUCCEEDED) {
-            r->succeeded++;
+        if (j->status == CONFIG_JOB_OK) {
+            r->ok++;
             if (j->ended_ms > r->last_success_ms)
                 r->last_success_ms = j->ended_ms;
             r->total_size += j->bytes_out;
@@ -96,12 +96,12 @@ static mfb_status fold(const struct report_input *jobs, size_t n, struct report_
     }
     if (r->jobs > 0) {
         r->avg_duration_ms = duration_sum / (int64_t)r->jobs;
-        r->success_rate = (double)r->succeeded / (double)r->jobs;
+        r->success_rate = (double)r->ok / (double)r->jobs;
     }
     if (downtime_n > 0)
         r->avg_downtime_ms = downtime_sum / (int64_t)downtime_n;
-    if (r->succeeded > 0)
-        r->avg_size = r->total_size / r->succeeded;
+    if (r->ok > 0)
+        r->avg_size = r->total_size / r->ok;
     r->growth = (int64_t)last_size - (int64_t)first_size;
     if (r->cause_count > 1)
         qsort(r->causes, r->cause_count, sizeof(*r->causes), by_count);

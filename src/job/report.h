@@ -31,9 +31,9 @@ struct report_cause {
 
 struct report_instance {
     char instance[CONFIG_NAME_BUF];
-    size_t jobs; /* finished jobs (running ones are not counted) */
-    size_t succeeded;
-    double success_rate;     /* succeeded / jobs, 0..1 (0 when no job) */
+    size_t jobs;             /* finished jobs (running ones are not counted) */
+    size_t ok;               /* finished with status ok */
+    double success_rate;     /* ok / jobs, 0..1 (0 when no job) */
     int64_t last_success_ms; /* end of the newest success; 0: none */
     int64_t avg_duration_ms, max_duration_ms;
     int64_t avg_downtime_ms, max_downtime_ms; /* over jobs that stopped the server */

@@ -86,6 +86,8 @@ struct run {
     bool started; /* a start command ran after the stop */
     char stamp[32];
     uint64_t stop_begin_ms;
+    const char *step; /* "preflight", "stop", "extract", "start": the job's
+                         error_step when it fails (the first error wins) */
 };
 
 /* ---- reporting ---- */
@@ -763,6 +765,7 @@ static mfb_status restore_in_place(struct run *r, struct mfb_error *err)
         return st;
     }
     journal_step_end(&r->jr, CONFIG_STEP_PREFLIGHT);
+    r->step = "stop";
     st = stop_server(r, err);
     if (st != MFB_OK) {
         if (!server_gone(r)) {
@@ -772,13 +775,16 @@ static mfb_status restore_in_place(struct run *r, struct mfb_error *err)
         roll_back(r, err); /* nothing moved yet: this starts the server again */
         return st;
     }
+    r->step = "extract";
     st = move_aside(r, err);
     if (st == MFB_OK)
         st = extract_roots(r, err);
     if (st == MFB_OK && cancelled(r)) /* the last chance: from here on it is done */
         st = cancel_error(err);
-    if (st == MFB_OK)
+    if (st == MFB_OK) {
+        r->step = "start";
         st = start_server(r, "start", err);
+    }
     if (st != MFB_OK) {
         roll_back(r, err);
         return st;
@@ -832,11 +838,17 @@ static void finish_job(struct run *r, mfb_status st, const struct mfb_error *err
     if (!r->have_job)
         return;
     r->jr.job.bytes_in = r->res->bytes;
-    if (st != MFB_OK)
-        journal_error(&r->jr, NULL, err);
-    journal_end(&r->jr, st == MFB_OK              ? CONFIG_JOB_SUCCEEDED
-                        : st == MFB_ERR_CANCELLED ? CONFIG_JOB_CANCELLED
-                                                  : CONFIG_JOB_FAILED);
+    enum config_job_status status = CONFIG_JOB_OK;
+    if (st != MFB_OK) {
+        journal_error(&r->jr, r->step, err);
+        journal_system_state(&r->jr, r->inst->spool ? r->inst->spool : r->o->spool,
+                             r->o->to_dir ? r->o->to_dir : r->inst->datadir);
+        if (r->o->to_dir == NULL && r->res->stopped && !r->res->server_answers)
+            status = CONFIG_JOB_CRITICAL; /* the server did not come back */
+        else
+            status = st == MFB_ERR_CANCELLED ? CONFIG_JOB_CANCELLED : CONFIG_JOB_FAILED;
+    }
+    journal_end(&r->jr, status);
     send_alert(r, st, err);
     journal_free(&r->jr);
 }
@@ -854,7 +866,8 @@ mfb_status restore_run(const struct restore_options *o, struct restore_result *r
                     .ep = &o->instance->endpoint,
                     .target = o->target->record.name,
                     .client = o->target->client,
-                    .res = result};
+                    .res = result,
+                    .step = "preflight"};
     swap_stamp(time(NULL), r.stamp, sizeof(r.stamp));
     r.lock.fd = -1;
     const char *lock_dir = r.inst->spool ? r.inst->spool : o->spool;
@@ -887,7 +900,7 @@ mfb_status restore_run(const struct restore_options *o, struct restore_result *r
     if (st == MFB_OK && cancelled(&r))
         st = cancel_error(e);
     if (st == MFB_OK)
-        st = o->to_dir ? extract_to(&r, e) : restore_in_place(&r, e);
+        st = o->to_dir ? (r.step = "extract", extract_to(&r, e)) : restore_in_place(&r, e);
 
     /* the download goes once it served; a failed restore keeps it for the retry */
     result->file_kept = result->file[0] != '\0' && (st != MFB_OK || o->keep_download);

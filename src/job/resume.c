@@ -37,6 +37,7 @@ struct resume {
     uint64_t size;
     struct backup_info backup;
     uint64_t bytes_sent;
+    uint64_t chunks, retries; /* of the file; retried chunk uploads over the attempts */
 };
 
 static void on_upload_event(void *ctx, const struct transfer_event *ev)
@@ -104,6 +105,8 @@ static mfb_status attempt(struct resume *r, struct mfb_error *err)
         /* Completed before, the answer lost: completing again is
          * idempotent and returns the backup, if the file is the same. */
         uint8_t sha[SHA256_LEN];
+        if (state.chunk_size > 0) /* the chunks are gone: count them from the size */
+            r->chunks = (r->size + state.chunk_size - 1) / state.chunk_size;
         st = upload_hash_file(r->fd, r->zip_path, r->size, sha, err);
         if (st == MFB_OK)
             st = receiver_upload_complete(conn, state.upload_id, r->size, sha, &r->backup, err);
@@ -147,6 +150,8 @@ static mfb_status attempt(struct resume *r, struct mfb_error *err)
     if (st != MFB_OK)
         goto done;
     r->bytes_sent += res.bytes_sent;
+    r->chunks = res.chunks;
+    r->retries += res.retries;
     journal_event(&r->jr, CONFIG_LEVEL_INFO, "upload",
                   "%" PRIu64 " chunks sent, %" PRIu64 " verified on the receiver, %" PRIu64
                   " replaced",
@@ -164,7 +169,7 @@ done:
 static void finish_original(struct resume *r)
 {
     struct config_job *p = r->pending;
-    p->status = CONFIG_JOB_SUCCEEDED;
+    p->status = CONFIG_JOB_OK;
     snprintf(p->backup_id, sizeof(p->backup_id), "%s", r->backup.backup_id);
     size_t n = strlen(r->backup.name);
     if (n >= sizeof(p->backup_name))
@@ -172,6 +177,9 @@ static void finish_original(struct resume *r)
     memcpy(p->backup_name, r->backup.name, n);
     p->backup_name[n] = '\0';
     p->bytes_out += r->bytes_sent;
+    if (r->chunks > 0)
+        p->chunks = r->chunks;
+    p->retries += r->retries;
     free(p->error);
     free(p->hint);
     p->error = p->hint = NULL;
@@ -300,6 +308,8 @@ static mfb_status resume_one(const struct resume_options *opt, struct config_job
     }
     journal_step_end(&r->jr, CONFIG_STEP_UPLOAD);
     r->jr.job.bytes_out = r->bytes_sent;
+    r->jr.job.chunks = r->chunks;
+    r->jr.job.retries = r->retries;
     if (st == MFB_OK) {
         snprintf(r->jr.job.backup_id, sizeof(r->jr.job.backup_id), "%s", r->backup.backup_id);
         journal_event(&r->jr, CONFIG_LEVEL_INFO, "finish",
@@ -316,7 +326,7 @@ static mfb_status resume_one(const struct resume_options *opt, struct config_job
         snprintf(msg, sizeof(msg), "resume job %" PRId64 " failed: %s", r->jr.job.id, err->message);
         config_job_event(opt->db, pending->id, CONFIG_LEVEL_WARN, "upload", msg, &e);
     }
-    journal_end(&r->jr, st == MFB_OK              ? CONFIG_JOB_SUCCEEDED
+    journal_end(&r->jr, st == MFB_OK              ? CONFIG_JOB_OK
                         : st == MFB_ERR_CANCELLED ? CONFIG_JOB_CANCELLED
                                                   : CONFIG_JOB_FAILED);
     alert_outcome(r, st == MFB_OK);

@@ -435,10 +435,7 @@ mfb_status mysql_client_query_value(struct mysql_client *client, const char *sql
 
 mfb_status mysql_error_forward(struct mfb_error *err, const struct mfb_error *from)
 {
-    mfb_error_set(err, from->status, "%s", from->message);
-    if (from->hint[0] != '\0')
-        mfb_error_hint(err, "%s", from->hint);
-    return from->status;
+    return mfb_error_copy(err, from);
 }
 
 /* One attempt of the availability check: connect, SELECT 1, close. */

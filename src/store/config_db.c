@@ -40,84 +40,93 @@ struct config_db {
     char path[4096];
 };
 
+/* The job events and both full-text indexes, with the triggers that keep
+ * them in step: made by migration 1 and made again by migration 3, which
+ * rebuilds the jobs table. */
+#define JOB_EVENTS_DDL                                                                             \
+    "CREATE TABLE job_events ("                                                                    \
+    "  id INTEGER PRIMARY KEY,"                                                                    \
+    "  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"                             \
+    "  time INTEGER NOT NULL,"                                                                     \
+    "  level TEXT NOT NULL CHECK (level IN ('error', 'warn', 'info', 'debug')),"                   \
+    "  step TEXT NOT NULL DEFAULT '', message TEXT NOT NULL);"                                     \
+    "CREATE INDEX job_events_by_job ON job_events(job_id, id);"                                    \
+    "CREATE VIRTUAL TABLE job_events_fts USING fts5("                                              \
+    "  step, message, content='job_events', content_rowid='id');"                                  \
+    "CREATE TRIGGER job_events_fts_insert AFTER INSERT ON job_events BEGIN"                        \
+    "  INSERT INTO job_events_fts(rowid, step, message)"                                           \
+    "    VALUES (new.id, new.step, new.message); END;"                                             \
+    "CREATE TRIGGER job_events_fts_delete AFTER DELETE ON job_events BEGIN"                        \
+    "  INSERT INTO job_events_fts(job_events_fts, rowid, step, message)"                           \
+    "    VALUES ('delete', old.id, old.step, old.message); END;"                                   \
+    "CREATE TRIGGER job_events_fts_update AFTER UPDATE ON job_events BEGIN"                        \
+    "  INSERT INTO job_events_fts(job_events_fts, rowid, step, message)"                           \
+    "    VALUES ('delete', old.id, old.step, old.message);"                                        \
+    "  INSERT INTO job_events_fts(rowid, step, message)"                                           \
+    "    VALUES (new.id, new.step, new.message); END;"                                             \
+    "CREATE VIRTUAL TABLE jobs_fts USING fts5("                                                    \
+    "  instance, target, backup_name, error, hint, content='jobs', content_rowid='id');"           \
+    "CREATE TRIGGER jobs_fts_insert AFTER INSERT ON jobs BEGIN"                                    \
+    "  INSERT INTO jobs_fts(rowid, instance, target, backup_name, error, hint)"                    \
+    "    VALUES (new.id, new.instance, new.target, new.backup_name, new.error, new.hint);"         \
+    "  END;"                                                                                       \
+    "CREATE TRIGGER jobs_fts_delete AFTER DELETE ON jobs BEGIN"                                    \
+    "  INSERT INTO jobs_fts(jobs_fts, rowid, instance, target, backup_name, error, hint)"          \
+    "    VALUES ('delete', old.id, old.instance, old.target, old.backup_name, old.error,"          \
+    "            old.hint); END;"                                                                  \
+    "CREATE TRIGGER jobs_fts_update AFTER UPDATE OF instance, target, backup_name, error,"         \
+    "  hint ON jobs BEGIN"                                                                         \
+    "  INSERT INTO jobs_fts(jobs_fts, rowid, instance, target, backup_name, error, hint)"          \
+    "    VALUES ('delete', old.id, old.instance, old.target, old.backup_name, old.error,"          \
+    "            old.hint);"                                                                       \
+    "  INSERT INTO jobs_fts(rowid, instance, target, backup_name, error, hint)"                    \
+    "    VALUES (new.id, new.instance, new.target, new.backup_name, new.error, new.hint);"         \
+    "  END;"
+
+#define JOB_INDEXES_DDL                                                                            \
+    "CREATE INDEX jobs_by_started ON jobs(started);"                                               \
+    "CREATE INDEX jobs_by_instance ON jobs(instance, started);"                                    \
+    "CREATE INDEX jobs_by_status ON jobs(status);"
+
 static const struct migration migrations[] = {
-    {1, "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
-        "CREATE TABLE instances ("
-        "  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
-        "  socket TEXT, host TEXT, port INTEGER NOT NULL DEFAULT 0,"
-        "  user TEXT, password TEXT,"
-        "  control TEXT NOT NULL"
-        "    CHECK (control IN ('systemd', 'sysv', 'shutdown-sql', 'command')),"
-        "  service TEXT, start_cmd TEXT, stop_cmd TEXT,"
-        "  datadir TEXT NOT NULL, spool TEXT NOT NULL,"
-        "  restart_after TEXT NOT NULL DEFAULT 'upload'"
-        "    CHECK (restart_after IN ('upload', 'archive', 'snapshot')),"
-        "  preflush_timeout_ms INTEGER NOT NULL, stop_timeout_ms INTEGER NOT NULL,"
-        "  archive_timeout_ms INTEGER NOT NULL, upload_timeout_ms INTEGER NOT NULL,"
-        "  start_timeout_ms INTEGER NOT NULL, verify_timeout_ms INTEGER NOT NULL,"
-        "  created INTEGER NOT NULL, updated INTEGER NOT NULL,"
-        "  CHECK ((socket IS NULL) <> (host IS NULL)));"
-        "CREATE TABLE targets ("
-        "  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
-        "  url TEXT NOT NULL, token TEXT NOT NULL, fingerprint TEXT, ca_file TEXT,"
-        "  directory TEXT, naming TEXT NOT NULL,"
-        "  chunk_size INTEGER NOT NULL, connections INTEGER NOT NULL,"
-        "  created INTEGER NOT NULL, updated INTEGER NOT NULL,"
-        "  CHECK ((fingerprint IS NULL) <> (ca_file IS NULL)));"
-        /* Jobs name their instance and target by name, without foreign
-         * keys: the history outlives a removed instance or target. */
-        "CREATE TABLE jobs ("
-        "  id INTEGER PRIMARY KEY, instance TEXT NOT NULL, target TEXT,"
-        "  kind TEXT NOT NULL,"
-        "  status TEXT NOT NULL CHECK (status IN"
-        "    ('running', 'succeeded', 'failed', 'pending_upload', 'cancelled')),"
-        "  pid INTEGER NOT NULL, started INTEGER NOT NULL, ended INTEGER,"
-        "  preflight_ms INTEGER, preflush_ms INTEGER, stop_ms INTEGER, snapshot_ms INTEGER,"
-        "  archive_ms INTEGER, upload_ms INTEGER, start_ms INTEGER, verify_ms INTEGER,"
-        "  finish_ms INTEGER, downtime_ms INTEGER,"
-        "  bytes_in INTEGER NOT NULL DEFAULT 0, bytes_out INTEGER NOT NULL DEFAULT 0,"
-        "  upload_id TEXT, backup_name TEXT, backup_id TEXT, error TEXT, hint TEXT);"
-        "CREATE INDEX jobs_by_started ON jobs(started);"
-        "CREATE INDEX jobs_by_instance ON jobs(instance, started);"
-        "CREATE INDEX jobs_by_status ON jobs(status);"
-        "CREATE TABLE job_events ("
-        "  id INTEGER PRIMARY KEY,"
-        "  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
-        "  time INTEGER NOT NULL,"
-        "  level TEXT NOT NULL CHECK (level IN ('error', 'warn', 'info', 'debug')),"
-        "  step TEXT NOT NULL DEFAULT '', message TEXT NOT NULL);"
-        "CREATE INDEX job_events_by_job ON job_events(job_id, id);"
-        "CREATE VIRTUAL TABLE job_events_fts USING fts5("
-        "  step, message, content='job_events', content_rowid='id');"
-        "CREATE TRIGGER job_events_fts_insert AFTER INSERT ON job_events BEGIN"
-        "  INSERT INTO job_events_fts(rowid, step, message)"
-        "    VALUES (new.id, new.step, new.message); END;"
-        "CREATE TRIGGER job_events_fts_delete AFTER DELETE ON job_events BEGIN"
-        "  INSERT INTO job_events_fts(job_events_fts, rowid, step, message)"
-        "    VALUES ('delete', old.id, old.step, old.message); END;"
-        "CREATE TRIGGER job_events_fts_update AFTER UPDATE ON job_events BEGIN"
-        "  INSERT INTO job_events_fts(job_events_fts, rowid, step, message)"
-        "    VALUES ('delete', old.id, old.step, old.message);"
-        "  INSERT INTO job_events_fts(rowid, step, message)"
-        "    VALUES (new.id, new.step, new.message); END;"
-        "CREATE VIRTUAL TABLE jobs_fts USING fts5("
-        "  instance, target, backup_name, error, hint, content='jobs', content_rowid='id');"
-        "CREATE TRIGGER jobs_fts_insert AFTER INSERT ON jobs BEGIN"
-        "  INSERT INTO jobs_fts(rowid, instance, target, backup_name, error, hint)"
-        "    VALUES (new.id, new.instance, new.target, new.backup_name, new.error, new.hint);"
-        "  END;"
-        "CREATE TRIGGER jobs_fts_delete AFTER DELETE ON jobs BEGIN"
-        "  INSERT INTO jobs_fts(jobs_fts, rowid, instance, target, backup_name, error, hint)"
-        "    VALUES ('delete', old.id, old.instance, old.target, old.backup_name, old.error,"
-        "            old.hint); END;"
-        "CREATE TRIGGER jobs_fts_update AFTER UPDATE OF instance, target, backup_name, error,"
-        "  hint ON jobs BEGIN"
-        "  INSERT INTO jobs_fts(jobs_fts, rowid, instance, target, backup_name, error, hint)"
-        "    VALUES ('delete', old.id, old.instance, old.target, old.backup_name, old.error,"
-        "            old.hint);"
-        "  INSERT INTO jobs_fts(rowid, instance, target, backup_name, error, hint)"
-        "    VALUES (new.id, new.instance, new.target, new.backup_name, new.error, new.hint);"
-        "  END;"},
+    {1,
+     "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
+     "CREATE TABLE instances ("
+     "  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+     "  socket TEXT, host TEXT, port INTEGER NOT NULL DEFAULT 0,"
+     "  user TEXT, password TEXT,"
+     "  control TEXT NOT NULL"
+     "    CHECK (control IN ('systemd', 'sysv', 'shutdown-sql', 'command')),"
+     "  service TEXT, start_cmd TEXT, stop_cmd TEXT,"
+     "  datadir TEXT NOT NULL, spool TEXT NOT NULL,"
+     "  restart_after TEXT NOT NULL DEFAULT 'upload'"
+     "    CHECK (restart_after IN ('upload', 'archive', 'snapshot')),"
+     "  preflush_timeout_ms INTEGER NOT NULL, stop_timeout_ms INTEGER NOT NULL,"
+     "  archive_timeout_ms INTEGER NOT NULL, upload_timeout_ms INTEGER NOT NULL,"
+     "  start_timeout_ms INTEGER NOT NULL, verify_timeout_ms INTEGER NOT NULL,"
+     "  created INTEGER NOT NULL, updated INTEGER NOT NULL,"
+     "  CHECK ((socket IS NULL) <> (host IS NULL)));"
+     "CREATE TABLE targets ("
+     "  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+     "  url TEXT NOT NULL, token TEXT NOT NULL, fingerprint TEXT, ca_file TEXT,"
+     "  directory TEXT, naming TEXT NOT NULL,"
+     "  chunk_size INTEGER NOT NULL, connections INTEGER NOT NULL,"
+     "  created INTEGER NOT NULL, updated INTEGER NOT NULL,"
+     "  CHECK ((fingerprint IS NULL) <> (ca_file IS NULL)));"
+     /* Jobs name their instance and target by name, without foreign
+      * keys: the history outlives a removed instance or target. */
+     "CREATE TABLE jobs ("
+     "  id INTEGER PRIMARY KEY, instance TEXT NOT NULL, target TEXT,"
+     "  kind TEXT NOT NULL,"
+     "  status TEXT NOT NULL CHECK (status IN"
+     "    ('running', 'succeeded', 'failed', 'pending_upload', 'cancelled')),"
+     "  pid INTEGER NOT NULL, started INTEGER NOT NULL, ended INTEGER,"
+     "  preflight_ms INTEGER, preflush_ms INTEGER, stop_ms INTEGER, snapshot_ms INTEGER,"
+     "  archive_ms INTEGER, upload_ms INTEGER, start_ms INTEGER, verify_ms INTEGER,"
+     "  finish_ms INTEGER, downtime_ms INTEGER,"
+     "  bytes_in INTEGER NOT NULL DEFAULT 0, bytes_out INTEGER NOT NULL DEFAULT 0,"
+     "  upload_id TEXT, backup_name TEXT, backup_id TEXT, error TEXT, hint TEXT);" JOB_INDEXES_DDL
+         JOB_EVENTS_DDL},
     /* Alert channels (docs/alerts.md). */
     {2, "CREATE TABLE alerts ("
         "  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
@@ -127,6 +136,47 @@ static const struct migration migrations[] = {
         "  url TEXT, secret TEXT, smtp_user TEXT, mail_from TEXT, mail_to TEXT,"
         "  ca_file TEXT, command TEXT,"
         "  created INTEGER NOT NULL, updated INTEGER NOT NULL);"},
+    /* The final statuses of issue 5 ('ok' for 'succeeded', and 'critical':
+     * the server did not come back), the host that ran a job, its chunk
+     * and retry counts, and the detail of a failed job: its failing step,
+     * the stack of the failing thread and the system state.
+     * A CHECK cannot be altered, so jobs is rebuilt; job_events is copied
+     * aside first, since dropping jobs (foreign keys on) would delete its
+     * rows. Ids are kept, and the FTS indexes rebuilt from the content. */
+    {3, "CREATE TEMP TABLE job_events_copy AS SELECT * FROM job_events;"
+        "DROP TABLE job_events_fts; DROP TABLE jobs_fts; DROP TABLE job_events;"
+        "CREATE TABLE jobs_v3 ("
+        "  id INTEGER PRIMARY KEY, instance TEXT NOT NULL, target TEXT,"
+        "  kind TEXT NOT NULL,"
+        "  status TEXT NOT NULL CHECK (status IN"
+        "    ('running', 'ok', 'failed', 'pending_upload', 'cancelled', 'critical')),"
+        "  pid INTEGER NOT NULL, started INTEGER NOT NULL, ended INTEGER,"
+        "  preflight_ms INTEGER, preflush_ms INTEGER, stop_ms INTEGER, snapshot_ms INTEGER,"
+        "  archive_ms INTEGER, upload_ms INTEGER, start_ms INTEGER, verify_ms INTEGER,"
+        "  finish_ms INTEGER, downtime_ms INTEGER,"
+        "  bytes_in INTEGER NOT NULL DEFAULT 0, bytes_out INTEGER NOT NULL DEFAULT 0,"
+        "  upload_id TEXT, backup_name TEXT, backup_id TEXT, error TEXT, hint TEXT,"
+        "  error_step TEXT, backtrace TEXT, system_state TEXT,"
+        "  host TEXT, chunks INTEGER NOT NULL DEFAULT 0, retries INTEGER NOT NULL DEFAULT 0);"
+        "INSERT INTO jobs_v3 (id, instance, target, kind, status, pid, started, ended,"
+        "  preflight_ms, preflush_ms, stop_ms, snapshot_ms, archive_ms, upload_ms, start_ms,"
+        "  verify_ms, finish_ms, downtime_ms, bytes_in, bytes_out, upload_id, backup_name,"
+        "  backup_id, error, hint, error_step)"
+        "  SELECT id, instance, target, kind,"
+        "    CASE status WHEN 'succeeded' THEN 'ok' ELSE status END, pid, started, ended,"
+        "    preflight_ms, preflush_ms, stop_ms, snapshot_ms, archive_ms, upload_ms, start_ms,"
+        "    verify_ms, finish_ms, downtime_ms, bytes_in, bytes_out, upload_id, backup_name,"
+        "    backup_id, error, hint,"
+        "    (SELECT NULLIF(e.step, '') FROM job_events_copy e"
+        "       WHERE e.job_id = jobs.id AND e.level = 'error' ORDER BY e.id LIMIT 1)"
+        "  FROM jobs;"
+        "DROP TABLE jobs;"
+        "ALTER TABLE jobs_v3 RENAME TO jobs;" JOB_INDEXES_DDL JOB_EVENTS_DDL
+        "INSERT INTO job_events (id, job_id, time, level, step, message)"
+        "  SELECT id, job_id, time, level, step, message FROM job_events_copy;"
+        "DROP TABLE job_events_copy;"
+        "INSERT INTO job_events_fts(job_events_fts) VALUES ('rebuild');"
+        "INSERT INTO jobs_fts(jobs_fts) VALUES ('rebuild');"},
 };
 
 #define MIGRATION_COUNT (sizeof(migrations) / sizeof(migrations[0]))
@@ -156,7 +206,7 @@ static const uint64_t timeout_defaults[CONFIG_TIMEOUT_COUNT] = {
 static const char *const control_names[] = {"systemd", "sysv", "shutdown-sql", "command"};
 static const char *const restart_names[] = {"upload", "archive", "snapshot"};
 static const char *const status_names[CONFIG_JOB_STATUS_COUNT] = {
-    "running", "succeeded", "failed", "pending_upload", "cancelled",
+    "running", "ok", "failed", "pending_upload", "cancelled", "critical",
 };
 static const char *const step_names[CONFIG_STEP_COUNT] = {
     "preflight", "preflush", "stop", "snapshot", "archive", "upload", "start", "verify", "finish",
@@ -993,7 +1043,8 @@ done:
 #define JOB_COLUMNS                                                                                \
     "id, instance, target, kind, status, pid, started, ended, preflight_ms, preflush_ms, "         \
     "stop_ms, snapshot_ms, archive_ms, upload_ms, start_ms, verify_ms, finish_ms, downtime_ms, "   \
-    "bytes_in, bytes_out, upload_id, backup_name, backup_id, error, hint"
+    "bytes_in, bytes_out, upload_id, backup_name, backup_id, error, hint, error_step, backtrace, " \
+    "system_state, host, chunks, retries"
 #define JOB_STEP_COLUMN 8 /* preflight_ms, in the order of enum config_step */
 
 static void job_reset(struct config_job *job)
@@ -1010,7 +1061,9 @@ void config_job_free(struct config_job *job)
         return;
     free(job->error);
     free(job->hint);
-    job->error = job->hint = NULL;
+    free(job->backtrace);
+    free(job->system_state);
+    job->error = job->hint = job->backtrace = job->system_state = NULL;
 }
 
 static int64_t column_or(sqlite3_stmt *stmt, int col, int64_t fallback)
@@ -1043,6 +1096,12 @@ static mfb_status read_job(sqlite3_stmt *stmt, void *row, struct mfb_error *err)
     sqlutil_copy_text(out->backup_id, sizeof(out->backup_id), stmt, 22);
     out->error = sqlutil_dup_text(stmt, 23, &oom);
     out->hint = sqlutil_dup_text(stmt, 24, &oom);
+    sqlutil_copy_text(out->error_step, sizeof(out->error_step), stmt, 25);
+    out->backtrace = sqlutil_dup_text(stmt, 26, &oom);
+    out->system_state = sqlutil_dup_text(stmt, 27, &oom);
+    sqlutil_copy_text(out->host, sizeof(out->host), stmt, 28);
+    out->chunks = (uint64_t)sqlite3_column_int64(stmt, 29);
+    out->retries = (uint64_t)sqlite3_column_int64(stmt, 30);
     out->status = status < 0 ? CONFIG_JOB_FAILED : (enum config_job_status)status;
     if (oom) {
         config_job_free(out);
@@ -1071,11 +1130,14 @@ mfb_status config_job_create(struct config_db *db, const char *instance, const c
     job->status = CONFIG_JOB_RUNNING;
     job->pid = (int64_t)getpid();
     job->started_ms = now_ms();
+    if (gethostname(job->host, sizeof(job->host)) != 0)
+        job->host[0] = '\0';
+    job->host[sizeof(job->host) - 1] = '\0';
     sqlite3_stmt *stmt = NULL;
     pthread_mutex_lock(&db->lock);
     mfb_status st = sqlutil_prepare(db->sql,
                                     "INSERT INTO jobs (instance, target, kind, status, pid, "
-                                    "started) VALUES (?, ?, ?, 'running', ?, ?)",
+                                    "started, host) VALUES (?, ?, ?, 'running', ?, ?, ?)",
                                     &stmt, err);
     if (st != MFB_OK)
         goto done;
@@ -1084,6 +1146,7 @@ mfb_status config_job_create(struct config_db *db, const char *instance, const c
     sqlite3_bind_text(stmt, 3, job->kind, -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 4, job->pid);
     sqlite3_bind_int64(stmt, 5, job->started_ms);
+    sqlutil_bind_text(stmt, 6, empty_to_null(job->host));
     if (sqlite3_step(stmt) != SQLITE_DONE)
         st = sqlutil_fail(db->sql, "record the job", err);
     else
@@ -1113,7 +1176,8 @@ mfb_status config_job_save(struct config_db *db, const struct config_job *job,
         "preflush_ms = ?6, stop_ms = ?7, snapshot_ms = ?8, archive_ms = ?9, upload_ms = ?10, "
         "start_ms = ?11, verify_ms = ?12, finish_ms = ?13, downtime_ms = ?14, bytes_in = ?15, "
         "bytes_out = ?16, upload_id = ?17, backup_name = ?18, backup_id = ?19, error = ?20, "
-        "hint = ?21 WHERE id = ?1",
+        "hint = ?21, error_step = ?22, backtrace = ?23, system_state = ?24, chunks = ?25, "
+        "retries = ?26 WHERE id = ?1",
         &stmt, err);
     if (st != MFB_OK)
         goto done;
@@ -1131,6 +1195,11 @@ mfb_status config_job_save(struct config_db *db, const struct config_job *job,
     sqlutil_bind_text(stmt, 19, empty_to_null(job->backup_id));
     sqlutil_bind_text(stmt, 20, job->error);
     sqlutil_bind_text(stmt, 21, job->hint);
+    sqlutil_bind_text(stmt, 22, empty_to_null(job->error_step));
+    sqlutil_bind_text(stmt, 23, job->backtrace);
+    sqlutil_bind_text(stmt, 24, job->system_state);
+    sqlite3_bind_int64(stmt, 25, (sqlite3_int64)job->chunks);
+    sqlite3_bind_int64(stmt, 26, (sqlite3_int64)job->retries);
     if (sqlite3_step(stmt) != SQLITE_DONE)
         st = sqlutil_fail(db->sql, "save the job", err);
     else if (sqlite3_changes(db->sql) == 0)

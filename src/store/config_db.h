@@ -219,12 +219,14 @@ mfb_status config_setting_set(struct config_db *db, const char *key, const char 
 
 /* ---- jobs ---- */
 
+/* A job runs, then ends with one of the final statuses of issue 5. */
 enum config_job_status {
     CONFIG_JOB_RUNNING,
-    CONFIG_JOB_SUCCEEDED,
-    CONFIG_JOB_FAILED,
+    CONFIG_JOB_OK,             /* done: the backup is stored (or restored) */
+    CONFIG_JOB_FAILED,         /* it failed; the database server runs */
     CONFIG_JOB_PENDING_UPLOAD, /* the server runs again; Data.zip waits to be resumed */
     CONFIG_JOB_CANCELLED,
+    CONFIG_JOB_CRITICAL, /* the database server did not come back: manual recovery */
     CONFIG_JOB_STATUS_COUNT
 };
 
@@ -244,7 +246,7 @@ enum config_step {
 
 enum config_level { CONFIG_LEVEL_ERROR, CONFIG_LEVEL_WARN, CONFIG_LEVEL_INFO, CONFIG_LEVEL_DEBUG };
 
-/* "running", "succeeded", "failed", "pending_upload", "cancelled". */
+/* "running", "ok", "failed", "pending_upload", "cancelled", "critical". */
 const char *config_job_status_str(enum config_job_status s);
 bool config_job_status_parse(const char *text, enum config_job_status *s);
 /* "preflight", "preflush", "stop", ... */
@@ -259,6 +261,7 @@ struct config_job {
     char target[CONFIG_NAME_BUF]; /* "" when none */
     char kind[32];                /* "backup", "resume", "restore", ... */
     enum config_job_status status;
+    char host[256];                     /* the machine that runs (ran) it; "" unknown */
     int64_t pid;                        /* process that runs (or ran) it */
     int64_t started_ms;                 /* Unix ms */
     int64_t ended_ms;                   /* 0 while running */
@@ -266,11 +269,18 @@ struct config_job {
     int64_t downtime_ms;                /* -1: the server was not stopped */
     uint64_t bytes_in;                  /* bytes read from the server's files */
     uint64_t bytes_out;                 /* bytes of Data.zip sent */
+    uint64_t chunks;                    /* chunks of Data.zip (0: no upload) */
+    uint64_t retries;                   /* chunk uploads retried */
     char upload_id[CONFIG_ID_BUF];      /* the resume token; "" when none */
     char backup_name[CONFIG_NAME_BUF];
     char backup_id[CONFIG_ID_BUF];
-    char *error; /* the first error, or NULL; allocated */
-    char *hint;  /* what to do about it, or NULL; allocated */
+    char *error;         /* the first error, or NULL; allocated */
+    char *hint;          /* what to do about it, or NULL; allocated */
+    char error_step[32]; /* the step the first error happened in, or "" */
+    char *backtrace;     /* the failing thread's stack at the first error, one
+                            frame a line (mfb_error_backtrace), or NULL; allocated */
+    char *system_state;  /* free space, load, memory, descriptors when the job
+                            failed (job/sysstate.h), or NULL; allocated */
 };
 
 struct config_job_event {
@@ -283,11 +293,12 @@ struct config_job_event {
 };
 
 /* Records a new running job of this process (started now). Fills job's
- * id, pid, started_ms and resets the rest. */
+ * id, host, pid, started_ms and resets the rest. */
 mfb_status config_job_create(struct config_db *db, const char *instance, const char *target,
                              const char *kind, struct config_job *job, struct mfb_error *err);
 /* Stores every mutable field of job (status, ended, steps, downtime, bytes,
- * ids, name, error, hint). */
+ * chunks, retries, ids, name, error, hint, error step, backtrace, system
+ * state). */
 mfb_status config_job_save(struct config_db *db, const struct config_job *job,
                            struct mfb_error *err);
 mfb_status config_job_get(struct config_db *db, int64_t id, struct config_job *out,

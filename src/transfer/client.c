@@ -732,10 +732,7 @@ mfb_status transfer_conn_call(struct transfer_conn *conn, const struct http_requ
                 mfb_error_hint(err, "%s", first.hint[0] ? first.hint : attempt.hint);
                 return first.status;
             }
-            mfb_error_set(err, attempt.status, "%s", attempt.message);
-            if (attempt.hint[0])
-                mfb_error_hint(err, "%s", attempt.hint);
-            return attempt.status;
+            return mfb_error_copy(err, &attempt);
         }
         const char *reason = attempt.message;
         log_warn("retry", "what=\"%s\" attempt=%u delay_ms=%" PRIu64 " reason=\"%s\"", req->what,

@@ -163,9 +163,7 @@ static mfb_status fetch_content(struct download *d, struct transfer_conn *conn,
             backoff_reset(&b, backoff_now_ms()); /* progress: count failures afresh */
         uint64_t delay = 0;
         if (!retryable || !backoff_next(&b, backoff_now_ms(), resp.retry_after_ms, &delay)) {
-            st = mfb_error_set(err, attempt.status, "%s", attempt.message);
-            if (attempt.hint[0])
-                mfb_error_hint(err, "%s", attempt.hint);
+            st = mfb_error_copy(err, &attempt);
             if (retryable)
                 mfb_error_hint(err, "run the same command again to continue from byte %" PRIu64,
                                d->offset);

@@ -133,7 +133,8 @@ class Alerts(unittest.TestCase):
             self.assertIn("The backup taken just before is safe on the receiver: broken_",
                           r.stderr)
             job = env.job(r.job_id)
-            self.assertEqual(job["status"], "failed")
+            self.assertEqual(job["status"], "critical")
+            self.assertEqual(r.done["status"], "critical")
             self.assertTrue(job["backup_id"].startswith("b_"))
             self.assertIn("did not start again", job["error"])
 
@@ -151,6 +152,7 @@ class Alerts(unittest.TestCase):
             self.assertEqual(doc["event"], "server_down")
             self.assertEqual(doc["instance"], "broken")
             self.assertEqual(doc["job_id"], r.job_id)
+            self.assertEqual(doc["job_status"], "critical")
             self.assertEqual(doc["datadir"], datadir)
             for needle in (f"Data directory: {datadir}", f"The command that failed: {broken}",
                            f"Error log to read: {env.db.error_log}"):
@@ -175,6 +177,7 @@ class Alerts(unittest.TestCase):
             self.assertIn(f"MFB_DATADIR={datadir}\n", crit_env[0])
             self.assertIn("MFB_INSTANCE=broken\n", crit_env[0])
             self.assertIn(f"MFB_JOB_ID={r.job_id}\n", crit_env[0])
+            self.assertIn("MFB_JOB_STATUS=critical\n", crit_env[0])
 
             # The dead channel was retried, logged, and changed nothing.
             self.assertRegex(r.stderr, r"alert channel=dead kind=webhook event=server_down "
@@ -192,7 +195,7 @@ class Alerts(unittest.TestCase):
         env.instance = "fine"
         hooks = len(self.hook.requests)
         r = env.backup()
-        self.assertEqual(r.done["status"], "succeeded")
+        self.assertEqual(r.done["status"], "ok")
         self.assertRegex(r.stderr, r"alert channel=dead-info kind=webhook event=backup_succeeded "
                                    r"sent=no")
         # The hook's minimum is warning: no alert for a success.

@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import unittest
@@ -31,6 +32,11 @@ from mfbtest import main  # noqa: E402
 
 STEPS = ["preflight_ms", "preflush_ms", "stop_ms", "archive_ms", "upload_ms", "start_ms",
          "verify_ms", "finish_ms"]
+
+
+def b_size(env, job):
+    """The size of the backup a job stored, as the receiver lists it."""
+    return [b for b in env.stored_backups() if b["backup_id"] == job["backup_id"]][0]["size"]
 
 
 class HappyPath(unittest.TestCase):
@@ -58,9 +64,9 @@ class HappyPath(unittest.TestCase):
             env.add_target()
         env.instance = name
         r = env.backup()
-        self.assertEqual(r.done["status"], "succeeded", r)
+        self.assertEqual(r.done["status"], "ok", r)
         job = env.job(r.job_id)
-        self.assertEqual(job["status"], "succeeded")
+        self.assertEqual(job["status"], "ok")
         self.assertEqual(job["kind"], "backup")
         self.assertGreater(job["downtime_ms"], 0)
         for step in STEPS + list(extra_steps):
@@ -69,6 +75,13 @@ class HappyPath(unittest.TestCase):
         self.assertGreater(job["bytes_out"], 0)
         self.assertTrue(job["upload_id"].startswith("u_"))
         self.assertIsNone(job["error"])
+        # the record names the host and counts the chunks and retries (7.1)
+        self.assertEqual(job["host"], socket.gethostname())
+        chunk_size = env.sql("SELECT chunk_size FROM targets")[0]["chunk_size"]
+        self.assertEqual(job["chunks"], -(-b_size(env, job) // chunk_size))
+        self.assertEqual(job["retries"], 0)
+        self.assertIsNone(job["backtrace"])
+        self.assertIsNone(job["system_state"])
         # Data.zip and the snapshot are gone from the spool (3.6).
         self.assertEqual(env.spool_files(), [])
         self.assertFalse(os.path.exists(os.path.join(env.spool, f"job-{r.job_id}")))
@@ -170,13 +183,13 @@ class HappyPath(unittest.TestCase):
         jobs = len(env.sql("SELECT id FROM jobs WHERE instance = 'prod' AND kind = 'backup'"))
         r = env.mfb("backup", "prod", "--progress=tty", "--json")
         result = json.loads(r.stdout)
-        self.assertEqual(result["status"], "succeeded")
+        self.assertEqual(result["status"], "ok")
         self.assertEqual(result["backup_name"], f"prod-full-{jobs + 1:04d}.zip")
         self.assertGreater(result["downtime_ms"], 0)
         # The display: one line per finished step, and the job's end.
         for step in ("preflight", "stop", "archive", "upload", "start", "verify", "finish"):
             self.assertRegex(r.stderr, rf"  {step} +done in [\d.]+m?s")
-        self.assertRegex(r.stderr, rf"job {result['job_id']} succeeded after [\d.]+m?s, "
+        self.assertRegex(r.stderr, rf"job {result['job_id']} ok after [\d.]+m?s, "
                                    r"downtime [\d.]+m?s")
         env.mfb("target", "set", "rx", "--naming", "")
 

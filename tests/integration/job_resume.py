@@ -10,7 +10,7 @@ and a real mfb-server.
   `mfb resume` with the receiver still down fails and keeps everything;
   started while it is down and brought back two seconds later, it waits
   with exponential backoff and completes the backup; the original job then
-  says succeeded with its backup id, and the spool is empty.
+  says ok with its backup id, and the spool is empty.
 - An upload that times out (9.5) is resumed the same way.
 - A receiver that forgot the upload gets the whole file again; one that
   completed it (the answer lost) just says which backup it became.
@@ -78,7 +78,7 @@ class ReceiverTrouble(unittest.TestCase):
     def check_completed(self, job, digest):
         env = self.env
         done = env.job(job["id"])
-        self.assertEqual(done["status"], "succeeded")
+        self.assertEqual(done["status"], "ok")
         self.assertTrue(done["backup_id"].startswith("b_"))
         self.assertIsNone(done["error"])
         stored = [b for b in env.stored_backups() if b["backup_id"] == done["backup_id"]]
@@ -88,8 +88,11 @@ class ReceiverTrouble(unittest.TestCase):
         self.assertTrue(any(e.startswith("upload completed by resume job")
                             for e in env.events(job["id"])))
         resume_jobs = env.sql("SELECT * FROM jobs WHERE kind = 'resume' AND status = "
-                              "'succeeded' AND backup_id = ?", done["backup_id"])
+                              "'ok' AND backup_id = ?", done["backup_id"])
         self.assertEqual(len(resume_jobs), 1)
+        # both records count the file's chunks
+        self.assertGreater(done["chunks"], 0)
+        self.assertEqual(resume_jobs[0]["chunks"], done["chunks"])
 
     # -- before the stop ------------------------------------------------------
     def test_receiver_down_at_the_preflight(self):
@@ -169,7 +172,7 @@ class ReceiverTrouble(unittest.TestCase):
         r2 = env.mfb("resume", job["upload_id"], "--progress=json")
         done = [json.loads(x) for x in r2.stdout.splitlines() if x.startswith("{")]
         self.assertEqual(done[-1]["event"], "done")
-        self.assertEqual(done[-1]["status"], "succeeded")
+        self.assertEqual(done[-1]["status"], "ok")
         self.check_completed(job, digest)
 
     def test_receiver_forgot_the_upload(self):

@@ -33,12 +33,12 @@ class LogsCli(mfbtest.TempDirTestCase):
         self.ids = {}
         # name: instance, status, started (days ago), duration, downtime, size, error, step
         rows = [
-            ("a_ok_old", "alpha", "succeeded", 20, 4000, 1000, 1000, None, None),
+            ("a_ok_old", "alpha", "ok", 20, 4000, 1000, 1000, None, None),
             ("a_fail", "alpha", "failed", 10, 2000, -1, 0, "disk full on target", "upload"),
-            ("a_ok_new", "alpha", "succeeded", 2, 6000, 3000, 1600, None, None),
+            ("a_ok_new", "alpha", "ok", 2, 6000, 3000, 1600, None, None),
             ("b_pending", "beta", "pending_upload", 1, 1000, 500, 0, "connection refused",
              "upload"),
-            ("b_ancient", "beta", "succeeded", 60, 1000, 100, 10, None, None),
+            ("b_ancient", "beta", "ok", 60, 1000, 100, 10, None, None),
         ]
         con = sqlite3.connect(self.db)
         try:
@@ -49,7 +49,7 @@ class LogsCli(mfbtest.TempDirTestCase):
                     "stop_ms, upload_ms, downtime_ms, bytes_in, bytes_out, backup_name, error) "
                     "VALUES (?, 'box', 'backup', ?, 1, ?, ?, 12, 345, ?, ?, ?, ?, ?)",
                     (inst, status, started, started + dur, None if down < 0 else down,
-                     size * 2, size, name if status == "succeeded" else None, error))
+                     size * 2, size, name if status == "ok" else None, error))
                 jid = cur.lastrowid
                 self.ids[name] = jid
                 con.execute("INSERT INTO job_events (job_id, time, level, step, message) "
@@ -58,6 +58,18 @@ class LogsCli(mfbtest.TempDirTestCase):
                 if error:
                     con.execute("INSERT INTO job_events (job_id, time, level, step, message) "
                                 "VALUES (?, ?, 'error', ?, ?)", (jid, started + 2, step, error))
+            # a job whose server did not come back, with the detail a real
+            # failure records: its step, the failing thread's stack, the
+            # system state (no error event: the step comes from the column)
+            started = self.now - 3 * DAY
+            cur = con.execute(
+                "INSERT INTO jobs (instance, kind, status, pid, started, ended, downtime_ms, "
+                "error, hint, error_step, backtrace, system_state) VALUES ('gamma', 'backup', "
+                "'critical', 1, ?, ?, 9000, 'the server did not start again', "
+                "'follow the recovery steps', 'start', ?, 'spool_free=1.0 GiB open_fds=9')",
+                (started, started + 9500,
+                 "mfb(mfb_error_set+0x9f) [0x1]\nmfb(backup_run+0x2c4) [0x2]"))
+            self.ids["g_crit"] = cur.lastrowid
             con.commit()
         finally:
             con.close()
@@ -74,11 +86,15 @@ class LogsCli(mfbtest.TempDirTestCase):
 
     def test_filters(self):
         self.assertEqual(self.names(self.logs_json()),
-                         ["b_pending", "a_ok_new", "a_fail", "a_ok_old", "b_ancient"])
+                         ["b_pending", "a_ok_new", "g_crit", "a_fail", "a_ok_old", "b_ancient"])
         self.assertEqual(self.names(self.logs_json("--status", "failed")), ["a_fail"])
+        self.assertEqual(self.names(self.logs_json("--status", "critical")), ["g_crit"])
+        self.assertEqual(self.names(self.logs_json("--status", "ok")),
+                         ["a_ok_new", "a_ok_old", "b_ancient"])
         self.assertEqual(self.names(self.logs_json("--instance", "beta")),
                          ["b_pending", "b_ancient"])
-        self.assertEqual(self.names(self.logs_json("--since", "7d")), ["b_pending", "a_ok_new"])
+        self.assertEqual(self.names(self.logs_json("--since", "7d")),
+                         ["b_pending", "a_ok_new", "g_crit"])
         self.assertEqual(self.names(self.logs_json("--until", "7d", "--since", "30d")),
                          ["a_fail", "a_ok_old"])
         self.assertEqual(self.names(self.logs_json("--search", "disk full")), ["a_fail"])
@@ -121,26 +137,97 @@ class LogsCli(mfbtest.TempDirTestCase):
         self.assertIn("  status:    pending_upload\n", text)
         self.assertIn("  error:     connection refused\n", text)
         self.assertRegex(text, r"error\s+upload\s+connection refused")
+        crit = json.loads(self.mfb("logs", "show", self.ids["g_crit"], "--json").stdout)
+        self.assertEqual((crit["status"], crit["error_step"]), ("critical", "start"))
+        self.assertEqual(crit["backtrace"], ["mfb(mfb_error_set+0x9f) [0x1]",
+                                             "mfb(backup_run+0x2c4) [0x2]"])
+        self.assertEqual(crit["system_state"], "spool_free=1.0 GiB open_fds=9")
+        self.assertIsNone(job["backtrace"])
+        text = self.mfb("logs", "show", self.ids["g_crit"]).stdout
+        self.assertIn("  status:    critical\n", text)
+        self.assertIn("  step:      start\n  system:    spool_free=1.0 GiB open_fds=9\n"
+                      "  backtrace: (the failing thread, where the first error was set)\n"
+                      "    mfb(mfb_error_set+0x9f) [0x1]\n    mfb(backup_run+0x2c4) [0x2]\n", text)
         r = self.mfb("logs", "show", 9999, expect=1)
         self.assertEqual(r.stderr.splitlines()[0], "mfb: error: no job #9999")
 
     def test_bad_options(self):
         r = self.mfb("logs", "--since", "yesterday", expect=2)
         self.assertEqual(r.stderr.splitlines()[0], "mfb: error: invalid --since 'yesterday'")
-        r = self.mfb("logs", "--status", "ok", expect=2)
-        self.assertEqual(r.stderr.splitlines()[0], "mfb: error: invalid --status 'ok'")
+        r = self.mfb("logs", "--status", "succeeded", expect=2)
+        self.assertEqual(r.stderr.splitlines(),
+                         ["mfb: error: invalid --status 'succeeded'",
+                          "HINT: use ok, failed, critical, pending_upload, cancelled or running"])
         r = self.mfb("logs", "show", "x1", expect=2)
         self.assertEqual(r.stderr.splitlines()[0], "mfb: error: invalid job id 'x1'")
         r = self.mfb("report", "--json", "--csv", expect=2)
         self.assertEqual(r.stderr.splitlines()[0],
                          "mfb: error: give only one of --json and --csv")
 
+    def settings(self):
+        return {x["name"]: x for x in json.loads(self.mfb("settings", "--json").stdout)}
+
+    def test_settings(self):
+        """`mfb settings`: the retention knobs, their defaults, validated changes."""
+        got = self.settings()
+        self.assertEqual(sorted(got), ["log_retention_count", "log_retention_days"])
+        self.assertEqual((got["log_retention_days"]["value"], got["log_retention_days"]["set"]),
+                         (90, False))
+        self.assertEqual(got["log_retention_count"]["value"], 10000)
+        out = self.mfb("settings").stdout.splitlines()
+        self.assertEqual(out[0].split(), ["NAME", "VALUE", "DEFAULT", "DESCRIPTION"])
+        self.assertRegex(out[1], r"^log_retention_days\s+90 days \(default\)\s+90\s+after each")
+        r = self.mfb("settings", "set", "log_retention_days", "030")
+        self.assertEqual(r.stdout, "log_retention_days = 30 days; applies after the next job\n")
+        self.mfb("settings", "set", "log_retention_count", "0")
+        got = self.settings()
+        self.assertEqual((got["log_retention_days"]["value"], got["log_retention_days"]["set"]),
+                         (30, True))
+        self.assertEqual(got["log_retention_count"]["value"], 0)
+        self.assertIn("0 jobs (off)", self.mfb("settings", "show").stdout)
+        con = sqlite3.connect(self.db)
+        try:
+            stored = dict(con.execute("SELECT key, value FROM settings").fetchall())
+        finally:
+            con.close()
+        self.assertEqual(stored, {"log_retention_days": "30", "log_retention_count": "0"})
+        # bad values: one line, a hint, exit status 2, nothing changed
+        for name, value, hint in (
+                ("log_retention_days", "1.5", "HINT: give a whole number of days from 0 (off) "
+                                              "to 36500"),
+                ("log_retention_days", "36501", "HINT: give a whole number of days from 0 (off) "
+                                                "to 36500"),
+                ("log_retention_count", "many", "HINT: give a whole number of jobs from 0 (off) "
+                                                "to 100000000")):
+            r = self.mfb("settings", "set", name, value, expect=2)
+            self.assertEqual(r.stderr.splitlines(),
+                             [f"mfb: error: invalid value '{value}' for {name}", hint])
+        r = self.mfb("settings", "set", "log_retention", "5", expect=2)
+        self.assertEqual(r.stderr.splitlines(),
+                         ["mfb: error: unknown setting 'log_retention'",
+                          "HINT: the settings are log_retention_days and log_retention_count; "
+                          "'mfb settings' shows them"])
+        self.assertEqual(self.settings()["log_retention_days"]["value"], 30)
+        r = self.mfb("settings", "reset", "log_retention_days")
+        self.assertEqual(r.stdout, "log_retention_days = 90 days (the default); applies after "
+                                   "the next job\n")
+        self.assertFalse(self.settings()["log_retention_days"]["set"])
+        # a value stored by hand that makes no sense is ignored, not obeyed
+        con = sqlite3.connect(self.db)
+        try:
+            con.execute("INSERT OR REPLACE INTO settings VALUES ('log_retention_count', '-5')")
+            con.commit()
+        finally:
+            con.close()
+        got = self.settings()["log_retention_count"]
+        self.assertEqual((got["value"], got["set"]), (10000, False))
+
     def test_report(self):
         rep = {r["instance"]: r for r in json.loads(self.mfb("report", "--json").stdout)}
-        self.assertEqual(sorted(rep), ["alpha", "beta"])
+        self.assertEqual(sorted(rep), ["alpha", "beta", "gamma"])
         a = rep["alpha"]
         self.assertEqual(a["jobs"], 3)
-        self.assertEqual(a["succeeded"], 2)
+        self.assertEqual(a["ok"], 2)
         self.assertAlmostEqual(a["success_rate"], 2 / 3, places=6)
         self.assertEqual(a["avg_duration_ms"], 4000)
         self.assertEqual(a["max_duration_ms"], 6000)
@@ -152,19 +239,23 @@ class LogsCli(mfbtest.TempDirTestCase):
         self.assertEqual(a["failures"], [{"cause": "upload failed", "count": 1}])
         self.assertIsNotNone(a["last_success"])
         b = rep["beta"]  # the 60-day-old success is outside the period
-        self.assertEqual((b["jobs"], b["succeeded"], b["last_success"]), (1, 0, None))
+        self.assertEqual((b["jobs"], b["ok"], b["last_success"]), (1, 0, None))
         self.assertEqual(b["failures"], [{"cause": "upload pending_upload", "count": 1}])
+        g = rep["gamma"]
+        self.assertEqual((g["jobs"], g["ok"], g["success_rate"]), (1, 0, 0))
+        self.assertEqual(g["failures"], [{"cause": "start critical", "count": 1}])
         only = json.loads(self.mfb("report", "--period", "90d", "--instance", "beta",
                                    "--json").stdout)
         self.assertEqual([(r["instance"], r["jobs"]) for r in only], [("beta", 2)])
         rows = list(csv.reader(io.StringIO(self.mfb("report", "--csv").stdout)))
-        self.assertEqual(rows[0], ["instance", "jobs", "succeeded", "success_rate",
+        self.assertEqual(rows[0], ["instance", "jobs", "ok", "success_rate",
                                    "last_success", "avg_duration_ms", "max_duration_ms",
                                    "avg_downtime_ms", "max_downtime_ms", "avg_size",
                                    "total_size", "growth", "failures"])
         self.assertEqual(rows[1][:4], ["alpha", "3", "2", "0.6667"])
         self.assertEqual(rows[1][-1], "upload failed=1")
-        self.assertEqual(len(rows), 3)
+        self.assertEqual(rows[3][-1], "start critical=1")
+        self.assertEqual(len(rows), 4)
         self.assertIn("instance alpha", self.mfb("report").stdout)
 
 

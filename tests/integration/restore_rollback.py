@@ -16,6 +16,7 @@ old directories are back, the half-restored directory is kept as
 left, and the data is the data from before the restore.
 """
 
+import json
 import os
 import signal
 import stat
@@ -44,10 +45,20 @@ class RollbackTest(mfbtest.TempDirTestCase):
                         "INSERT INTO sbtest.newer VALUES (42)")
         return self.db.checksum_tables()
 
+    def last_job(self):
+        """The newest job in the job log (the restore), as `mfb logs --json` has it."""
+        jobs = json.loads(self.env.mfb("logs", "--json", "--limit", "1").stdout)
+        self.assertEqual(jobs[0]["kind"], "restore")
+        return jobs[0]
+
     def assert_rolled_back(self, r, old, extracted=True):
         self.assertIn("putting the old directories back", r.stdout)
         self.assertIn(f"put {self.env.datadir} back", r.stdout)
         self.assertIn(BACK, r.stderr)
+        job = self.last_job()
+        self.assertIn(job["status"], ("failed", "cancelled"))
+        self.assertIn(job["error_step"], ("stop", "extract", "start"))
+        self.assertRegex(job["system_state"] or "", r"^spool_free=.* open_fds=\d+$")
         self.assertTrue(self.db.is_running())
         self.assertEqual(self.db.query_value("SELECT id FROM sbtest.newer"), "42")
         self.assertEqual(self.db.checksum_tables(), old)
@@ -106,6 +117,10 @@ class RollbackTest(mfbtest.TempDirTestCase):
                       f"{self.db.error_log}", r.stderr)
         self.assertFalse(self.db.is_running())
         self.assertEqual(self.env.asides(), [])
+        job = self.last_job()  # the database did not come back: critical
+        self.assertEqual((job["status"], job["error_step"]), ("critical", "start"))
+        self.assertIn("start command", job["error"])
+        self.assertTrue(any("(restore_run+" in f for f in job["backtrace"]), job["backtrace"])
         os.unlink(flag)
         self.db.start()
         self.assertEqual(self.db.checksum_tables(), old)

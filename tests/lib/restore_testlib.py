@@ -111,7 +111,7 @@ class RestoreEnv:
         """`mfb backup db`: the real backup job. Returns the backup id."""
         r = self.mfb("backup", INSTANCE, "--json", "--progress", "none", "--no-alerts")
         out = json.loads(r.stdout)
-        if out.get("status") != "succeeded" or not out.get("backup_id"):
+        if out.get("status") != "ok" or not out.get("backup_id"):
             raise AssertionError(f"mfb backup did not store a backup: {r.stdout}\n{r.stderr}")
         return out["backup_id"]
 

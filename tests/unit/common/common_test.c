@@ -31,6 +31,53 @@ static void test_error_first_wins(void **state)
     assert_int_equal(mfb_error_set(NULL, MFB_ERR_USAGE, "ignored"), MFB_ERR_USAGE);
 }
 
+/* Not static: the backtrace names exported functions (ENABLE_EXPORTS). */
+void common_test_fail_deep(struct mfb_error *err, int depth) __attribute__((noinline));
+void common_test_fail_deep(struct mfb_error *err, int depth)
+{
+    if (depth > 0)
+        common_test_fail_deep(err, depth - 1);
+    else
+        mfb_error_set(err, MFB_ERR_IO, "deep failure");
+    mfb_error_set(err, MFB_ERR_INTERNAL, "a later error keeps the first one's stack");
+}
+
+static void test_error_backtrace(void **state)
+{
+    struct mfb_error err = {0};
+    assert_null(mfb_error_backtrace(&err)); /* nothing set, no frames */
+    common_test_fail_deep(&err, 2);
+    assert_true(err.frame_count > 3);
+    char *text = mfb_error_backtrace(&err);
+    assert_non_null(text);
+    /* innermost first: mfb_error_set, then the function that called it */
+    assert_non_null(strstr(text, "mfb_error_set"));
+    assert_true(strstr(text, "mfb_error_set") < strstr(text, "common_test_fail_deep"));
+    assert_null(strstr(text, "mfb_error_setv")); /* the capturing frame is dropped */
+    assert_int_not_equal(text[strlen(text) - 1], '\n');
+    free(text);
+    /* the frames travel with a copy, and clear forgets them */
+    struct mfb_error copy = err;
+    text = mfb_error_backtrace(&copy);
+    assert_non_null(strstr(text, "common_test_fail_deep"));
+    free(text);
+    /* passed on (from a worker thread, a retry loop) with its frames */
+    struct mfb_error passed = {0};
+    assert_int_equal(mfb_error_copy(&passed, &err), MFB_ERR_IO);
+    assert_string_equal(passed.message, "deep failure");
+    assert_int_equal(passed.frame_count, err.frame_count);
+    struct mfb_error other = {0};
+    mfb_error_set(&other, MFB_ERR_NETWORK, "later");
+    assert_int_equal(mfb_error_copy(&passed, &other), MFB_ERR_NETWORK); /* first wins */
+    assert_string_equal(passed.message, "deep failure");
+    struct mfb_error unset = {0};
+    assert_int_equal(mfb_error_copy(&passed, &unset), MFB_OK);
+    assert_int_equal(mfb_error_copy(NULL, &other), MFB_ERR_NETWORK);
+    mfb_error_clear(&err);
+    assert_null(mfb_error_backtrace(&err));
+    assert_null(mfb_error_backtrace(NULL));
+}
+
 static void test_error_errno(void **state)
 {
     struct mfb_error err = {0};
@@ -190,6 +237,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_error_first_wins),
+        cmocka_unit_test(test_error_backtrace),
         cmocka_unit_test(test_error_errno),
         cmocka_unit_test(test_parse_size),
         cmocka_unit_test(test_parse_duration),

@@ -66,12 +66,12 @@ static void test_prune(void **state)
     assert_int_equal(config_db_open(path, true, &db, NULL, &err), MFB_OK);
 
     const int64_t day = 86400000;
-    int64_t old_ok = add_job(db, CONFIG_JOB_SUCCEEDED, 100 * day);
+    int64_t old_ok = add_job(db, CONFIG_JOB_OK, 100 * day);
     int64_t old_pending = add_job(db, CONFIG_JOB_PENDING_UPLOAD, 100 * day);
     int64_t old_failed = add_job(db, CONFIG_JOB_FAILED, 95 * day);
     int64_t recent[4];
     for (int i = 0; i < 4; i++)
-        recent[i] = add_job(db, i == 1 ? CONFIG_JOB_FAILED : CONFIG_JOB_SUCCEEDED, day);
+        recent[i] = add_job(db, i == 1 ? CONFIG_JOB_FAILED : CONFIG_JOB_OK, day);
     int64_t running = add_job(db, CONFIG_JOB_RUNNING, 0);
 
     /* The defaults (90 days, 10000 jobs): only the old finished ones go. */

@@ -86,10 +86,10 @@ static void test_steps_bytes_and_downtime(void **state)
     assert_int_equal(job_progress_downtime(&hub), down); /* it stops growing */
 
     job_progress_message(&hub, CONFIG_LEVEL_WARN, "a warning");
-    job_progress_done(&hub, CONFIG_JOB_SUCCEEDED, NULL, NULL);
+    job_progress_done(&hub, CONFIG_JOB_OK, NULL, NULL);
     last = &r->events[r->count - 1];
     assert_int_equal(last->kind, JOB_PROGRESS_DONE);
-    assert_int_equal(last->status, CONFIG_JOB_SUCCEEDED);
+    assert_int_equal(last->status, CONFIG_JOB_OK);
     assert_false(last->server_down);
     assert_int_equal(last->downtime_ms, down);
     assert_string_equal(r->messages[r->count - 2], "a warning");

@@ -32,8 +32,8 @@ static void test_aggregates(void **state)
     (void)state;
     struct config_job jobs[] = {
         /* out of order on purpose: growth follows the start times */
-        make_job(3, "db1", CONFIG_JOB_SUCCEEDED, 3000000, 4000, 1000, 1300),
-        make_job(1, "db1", CONFIG_JOB_SUCCEEDED, 1000000, 2000, 500, 1000),
+        make_job(3, "db1", CONFIG_JOB_OK, 3000000, 4000, 1000, 1300),
+        make_job(1, "db1", CONFIG_JOB_OK, 1000000, 2000, 500, 1000),
         make_job(2, "db1", CONFIG_JOB_FAILED, 2000000, 6000, -1, 0),
         make_job(4, "db1", CONFIG_JOB_FAILED, 4000000, 1000, 300, 0),
         make_job(5, "db1", CONFIG_JOB_PENDING_UPLOAD, 5000000, 1000, 200, 0),
@@ -52,7 +52,7 @@ static void test_aggregates(void **state)
 
     assert_string_equal(out[0].instance, "alpha");
     assert_int_equal(out[0].jobs, 1);
-    assert_int_equal(out[0].succeeded, 0);
+    assert_int_equal(out[0].ok, 0);
     assert_true(out[0].success_rate == 0.0);
     assert_int_equal(out[0].last_success_ms, 0);
     assert_int_equal(out[0].cause_count, 1);
@@ -63,7 +63,7 @@ static void test_aggregates(void **state)
     const struct report_instance *r = &out[1];
     assert_string_equal(r->instance, "db1");
     assert_int_equal(r->jobs, 5); /* the running job is not counted */
-    assert_int_equal(r->succeeded, 2);
+    assert_int_equal(r->ok, 2);
     assert_true(r->success_rate > 0.399 && r->success_rate < 0.401);
     assert_int_equal(r->last_success_ms, 3004000);
     assert_int_equal(r->avg_duration_ms, (2000 + 6000 + 4000 + 1000 + 1000) / 5);
@@ -85,8 +85,8 @@ static void test_shrinking_and_empty(void **state)
 {
     (void)state;
     struct config_job jobs[] = {
-        make_job(1, "db", CONFIG_JOB_SUCCEEDED, 1000, 10, 5, 5000),
-        make_job(2, "db", CONFIG_JOB_SUCCEEDED, 2000, 30, 7, 4000),
+        make_job(1, "db", CONFIG_JOB_OK, 1000, 10, 5, 5000),
+        make_job(2, "db", CONFIG_JOB_OK, 2000, 30, 7, 4000),
     };
     struct report_input in[] = {{&jobs[0], NULL}, {&jobs[1], NULL}};
     struct report_instance *out = NULL;

@@ -121,7 +121,7 @@ static void test_create_mode_0600(void **state)
     assert_int_equal(sb.st_mode & 07777, 0700);
     int version = 0;
     assert_int_equal(config_db_schema_version(f->db, &version, &err), MFB_OK);
-    assert_int_equal(version, 2); /* 2: the alerts table */
+    assert_int_equal(version, 3); /* 3: the final statuses and a failed job's detail */
     assert_string_equal(config_db_path(f->db), f->path);
     /* WAL mode: a write leaves a -wal file with the same mode while open. */
     assert_int_equal(config_setting_set(f->db, "k", "v", &err), MFB_OK);
@@ -224,7 +224,7 @@ static void test_migrations(void **state)
     struct mfb_error err = {0};
     assert_int_equal(config_db_open(f->path, false, &f->db, NULL, &err), MFB_ERR_UNSUPPORTED);
     assert_string_equal(err.message, "the configuration database has schema version 99, newer "
-                                     "than this program knows (2)");
+                                     "than this program knows (3)");
 }
 
 static void test_other_kind_of_database_refused(void **state)
@@ -420,7 +420,7 @@ static void test_remove_refused_while_running(void **state)
     size_t orphans = 9;
     assert_int_equal(config_job_fail_orphans(db, &orphans, &err), MFB_OK);
     assert_int_equal(orphans, 0);
-    job.status = CONFIG_JOB_SUCCEEDED;
+    job.status = CONFIG_JOB_OK;
     job.ended_ms = job.started_ms + 1000;
     assert_int_equal(config_job_save(db, &job, &err), MFB_OK);
     assert_int_equal(config_instance_remove(db, "prod", &err), MFB_OK);
@@ -582,7 +582,13 @@ static void test_enum_parsing(void **state)
     enum config_job_status s;
     assert_true(config_job_status_parse("pending_upload", &s));
     assert_int_equal(s, CONFIG_JOB_PENDING_UPLOAD);
+    const char *words[] = {"running", "ok", "failed", "pending_upload", "cancelled", "critical"};
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+        assert_true(config_job_status_parse(words[i], &s));
+        assert_string_equal(config_job_status_str(s), words[i]);
+    }
     assert_false(config_job_status_parse("done", &s));
+    assert_false(config_job_status_parse("succeeded", &s)); /* the old word, before schema 3 */
     enum config_step step;
     assert_true(config_step_parse("snapshot", &step));
     assert_string_equal(config_step_name(step), "snapshot");
@@ -606,6 +612,97 @@ static int64_t add_job(struct config_db *db, const char *instance, const char *t
     return id;
 }
 
+/* A database of schema 2 (jobs with 'succeeded', no detail columns) moves
+ * to 3 with its history: statuses renamed, ids and events kept, the failing
+ * step taken from the first error event, search and cascade still working. */
+static void test_migration_to_final_statuses(void **state)
+{
+    struct fixture *f = *state;
+    open_db(f);
+    config_db_close(f->db);
+    f->db = NULL;
+    raw_sql(f->path,
+            "PRAGMA foreign_keys = ON;"
+            "DROP TABLE job_events_fts; DROP TABLE jobs_fts; DROP TABLE job_events;"
+            "DROP TABLE jobs;"
+            "CREATE TABLE jobs (id INTEGER PRIMARY KEY, instance TEXT NOT NULL, target TEXT,"
+            "  kind TEXT NOT NULL, status TEXT NOT NULL CHECK (status IN"
+            "    ('running', 'succeeded', 'failed', 'pending_upload', 'cancelled')),"
+            "  pid INTEGER NOT NULL, started INTEGER NOT NULL, ended INTEGER,"
+            "  preflight_ms INTEGER, preflush_ms INTEGER, stop_ms INTEGER, snapshot_ms INTEGER,"
+            "  archive_ms INTEGER, upload_ms INTEGER, start_ms INTEGER, verify_ms INTEGER,"
+            "  finish_ms INTEGER, downtime_ms INTEGER,"
+            "  bytes_in INTEGER NOT NULL DEFAULT 0, bytes_out INTEGER NOT NULL DEFAULT 0,"
+            "  upload_id TEXT, backup_name TEXT, backup_id TEXT, error TEXT, hint TEXT);"
+            "CREATE TABLE job_events (id INTEGER PRIMARY KEY,"
+            "  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+            "  time INTEGER NOT NULL, level TEXT NOT NULL, step TEXT NOT NULL DEFAULT '',"
+            "  message TEXT NOT NULL);"
+            "CREATE VIRTUAL TABLE job_events_fts USING fts5("
+            "  step, message, content='job_events', content_rowid='id');"
+            "CREATE VIRTUAL TABLE jobs_fts USING fts5("
+            "  instance, target, backup_name, error, hint, content='jobs', content_rowid='id');"
+            "INSERT INTO jobs (id, instance, kind, status, pid, started, ended, stop_ms,"
+            "  downtime_ms, bytes_out, backup_name) VALUES"
+            "  (7, 'prod', 'backup', 'succeeded', 1, 1000, 2000, 30, 400, 99, 'p.zip');"
+            "INSERT INTO jobs (id, instance, kind, status, pid, started, ended, error) VALUES"
+            "  (9, 'prod', 'backup', 'failed', 1, 3000, 4000, 'receiver refused');"
+            "INSERT INTO job_events (id, job_id, time, level, step, message) VALUES"
+            "  (1, 7, 1500, 'info', 'stop', 'stopped quickly'),"
+            "  (2, 9, 3500, 'info', 'preflight', 'checking the receiver'),"
+            "  (3, 9, 3600, 'error', 'upload', 'receiver refused the chunk'),"
+            "  (4, 9, 3700, 'error', 'start', 'later error');"
+            "INSERT INTO job_events_fts(job_events_fts) VALUES ('rebuild');"
+            "INSERT INTO jobs_fts(jobs_fts) VALUES ('rebuild');"
+            "PRAGMA user_version = 2;");
+    struct config_db *db = open_db(f);
+    struct mfb_error err = {0};
+    int version = 0;
+    assert_int_equal(config_db_schema_version(db, &version, &err), MFB_OK);
+    assert_int_equal(version, 3);
+    struct config_job job;
+    assert_int_equal(config_job_get(db, 7, &job, &err), MFB_OK);
+    assert_int_equal(job.status, CONFIG_JOB_OK);
+    assert_int_equal(job.step_ms[CONFIG_STEP_STOP], 30);
+    assert_int_equal(job.downtime_ms, 400);
+    assert_string_equal(job.backup_name, "p.zip");
+    assert_string_equal(job.error_step, "");
+    config_job_free(&job);
+    assert_int_equal(config_job_get(db, 9, &job, &err), MFB_OK);
+    assert_int_equal(job.status, CONFIG_JOB_FAILED);
+    assert_string_equal(job.error_step, "upload"); /* the first error event's */
+    assert_null(job.backtrace);
+    config_job_free(&job);
+    struct config_job_event *events = NULL;
+    size_t count = 0;
+    assert_int_equal(config_job_events(db, 9, &events, &count, &err), MFB_OK);
+    assert_int_equal(count, 3);
+    assert_string_equal(events[1].message, "receiver refused the chunk");
+    config_job_events_free(events, count);
+    /* the old rows are searchable, and the new statuses are accepted */
+    struct config_job_filter by_text = {.search = "stopped quickly"};
+    struct config_job *list = NULL;
+    assert_int_equal(config_job_list(db, &by_text, &list, &count, &err), MFB_OK);
+    assert_int_equal(count, 1);
+    assert_int_equal(list[0].id, 7);
+    config_job_list_free(list, count);
+    struct config_job_filter by_status = {.by_status = true, .status = CONFIG_JOB_OK};
+    assert_int_equal(config_job_list(db, &by_status, &list, &count, &err), MFB_OK);
+    assert_int_equal(count, 1);
+    config_job_list_free(list, count);
+    int64_t critical = add_job(db, "prod", NULL, CONFIG_JOB_CRITICAL, 5000, "server down");
+    assert_int_equal(config_job_get(db, critical, &job, &err), MFB_OK);
+    assert_int_equal(job.status, CONFIG_JOB_CRITICAL);
+    config_job_free(&job);
+    /* deleting a job still takes its events along (the foreign key) */
+    size_t deleted = 0;
+    assert_int_equal(config_job_prune(db, 4500, &deleted, &err), MFB_OK);
+    assert_int_equal(deleted, 2);
+    assert_int_equal(config_job_events(db, 9, &events, &count, &err), MFB_OK);
+    assert_int_equal(count, 0);
+    config_job_events_free(events, count);
+}
+
 static void test_job_record(void **state)
 {
     struct fixture *f = *state;
@@ -615,6 +712,9 @@ static void test_job_record(void **state)
     assert_int_equal(config_job_create(db, "prod", "offsite", "backup", &job, &err), MFB_OK);
     assert_int_equal(job.status, CONFIG_JOB_RUNNING);
     assert_int_equal(job.pid, getpid());
+    char host[256] = "";
+    gethostname(host, sizeof(host));
+    assert_string_equal(job.host, host);
     assert_int_equal(job.step_ms[CONFIG_STEP_STOP], -1);
     job.step_ms[CONFIG_STEP_PREFLIGHT] = 120;
     job.step_ms[CONFIG_STEP_STOP] = 200;
@@ -622,12 +722,17 @@ static void test_job_record(void **state)
     job.downtime_ms = 2300;
     job.bytes_in = 5ULL << 32;
     job.bytes_out = 1ULL << 33;
+    job.chunks = 512;
+    job.retries = 3;
     job.status = CONFIG_JOB_PENDING_UPLOAD;
     job.ended_ms = job.started_ms + 2500;
     snprintf(job.upload_id, sizeof(job.upload_id), "u_9f2c");
     snprintf(job.backup_name, sizeof(job.backup_name), "prod_20261125-193000.zip");
     job.error = strdup("cannot reach the receiver: connection refused");
     job.hint = strdup("run 'mfb resume'");
+    snprintf(job.error_step, sizeof(job.error_step), "upload");
+    job.backtrace = strdup("mfb(mfb_error_set+0x9f) [0x1]\nmfb(backup_run+0x2c4) [0x2]");
+    job.system_state = strdup("spool_free=1.0 GiB load=0.10/0.20/0.30");
     assert_int_equal(config_job_save(db, &job, &err), MFB_OK);
     assert_int_equal(config_job_get(db, job.id, &got, &err), MFB_OK);
     assert_string_equal(got.instance, "prod");
@@ -643,18 +748,25 @@ static void test_job_record(void **state)
     assert_int_equal(got.downtime_ms, 2300);
     assert_int_equal(got.bytes_in, 5ULL << 32);
     assert_int_equal(got.bytes_out, 1ULL << 33);
+    assert_int_equal(got.chunks, 512);
+    assert_int_equal(got.retries, 3);
+    assert_string_equal(got.host, host);
     assert_string_equal(got.upload_id, "u_9f2c");
     assert_string_equal(got.backup_name, "prod_20261125-193000.zip");
     assert_string_equal(got.backup_id, "");
     assert_string_equal(got.error, "cannot reach the receiver: connection refused");
     assert_string_equal(got.hint, "run 'mfb resume'");
+    assert_string_equal(got.error_step, "upload");
+    assert_string_equal(got.backtrace,
+                        "mfb(mfb_error_set+0x9f) [0x1]\nmfb(backup_run+0x2c4) [0x2]");
+    assert_string_equal(got.system_state, "spool_free=1.0 GiB load=0.10/0.20/0.30");
     config_job_free(&got);
     config_job_free(&job);
     assert_int_equal(config_job_get(db, 9999, &got, &err), MFB_ERR_NOT_FOUND);
     assert_string_equal(err.message, "no job #9999");
 
     /* events, oldest first */
-    int64_t id = add_job(db, "prod", NULL, CONFIG_JOB_SUCCEEDED, 1, NULL);
+    int64_t id = add_job(db, "prod", NULL, CONFIG_JOB_OK, 1, NULL);
     assert_int_equal(config_job_event(db, id, CONFIG_LEVEL_INFO, "stop", "stopped in 0.2s", NULL),
                      MFB_OK);
     assert_int_equal(config_job_event(db, id, CONFIG_LEVEL_WARN, NULL, "spool is 91% full", NULL),
@@ -690,10 +802,10 @@ static void test_job_list_and_search(void **state)
 {
     struct fixture *f = *state;
     struct config_db *db = open_db(f);
-    int64_t a = add_job(db, "prod", "offsite", CONFIG_JOB_SUCCEEDED, 10, NULL);
+    int64_t a = add_job(db, "prod", "offsite", CONFIG_JOB_OK, 10, NULL);
     int64_t b = add_job(db, "prod", "local", CONFIG_JOB_FAILED, 20,
                         "archive failed: the spool disk is full");
-    int64_t c = add_job(db, "test", "offsite", CONFIG_JOB_SUCCEEDED, 30, NULL);
+    int64_t c = add_job(db, "test", "offsite", CONFIG_JOB_OK, 30, NULL);
     assert_int_equal(config_job_event(db, a, CONFIG_LEVEL_INFO, "upload",
                                       "uploaded 2.4 GiB to \"offsite\" in 41s", NULL),
                      MFB_OK);
@@ -745,7 +857,7 @@ static void test_job_prune(void **state)
 {
     struct fixture *f = *state;
     struct config_db *db = open_db(f);
-    int64_t old_ok = add_job(db, "prod", "t", CONFIG_JOB_SUCCEEDED, 1000, NULL);
+    int64_t old_ok = add_job(db, "prod", "t", CONFIG_JOB_OK, 1000, NULL);
     int64_t old_pending = add_job(db, "prod", "t", CONFIG_JOB_PENDING_UPLOAD, 1000, NULL);
     int64_t recent = add_job(db, "prod", "t", CONFIG_JOB_FAILED, 5000, "recent failure");
     struct config_job running;
@@ -790,6 +902,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refuse_group_or_other_access, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrations, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_to_final_statuses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_other_kind_of_database_refused, setup, teardown),
         cmocka_unit_test(test_default_path),
         cmocka_unit_test_setup_teardown(test_instance_crud, setup, teardown),
