@@ -445,11 +445,9 @@ mfb_status uploader_wait(struct uploader *u, struct upload_result *result, struc
     mfb_status st = MFB_OK;
     if (!u->failed && transfer_cancel_requested(&u->cancel))
         st = mfb_error_set(err, MFB_ERR_CANCELLED, "upload %s cancelled", u->upload_id);
-    else if (u->failed) {
-        st = mfb_error_set(err, u->first_err.status, "%s", u->first_err.message);
-        if (u->first_err.hint[0])
-            mfb_error_hint(err, "%s", u->first_err.hint);
-    } else if (!u->read_all)
+    else if (u->failed) /* with the stack of the thread that failed */
+        st = mfb_error_copy(err, &u->first_err);
+    else if (!u->read_all)
         st = mfb_error_set(err, MFB_ERR_INTERNAL, "upload %s stopped before the end of the file",
                            u->upload_id);
     if (st == MFB_OK)
