@@ -25,6 +25,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+. bench/lib.sh
 MFB=${MFB:-$ROOT/build/mfb}
 TABLES=${BENCH_TABLES:-8}
 ROWS=${BENCH_ROWS:-1000000}
@@ -38,13 +39,7 @@ for tool in "$MFB" zip pigz igzip tar /usr/bin/time sysbench mariadbd; do
 done
 
 # -- the data ------------------------------------------------------------------
-if [ ! -f "$DATA.ready" ]; then
-  echo "preparing $DATA (sysbench oltp_read_write prepare, $TABLES x $ROWS rows; once) ..."
-  rm -rf "$DATA"
-  mkdir -p "$(dirname "$DATA")"
-  python3 tests/lib/mariadb.py prepare "$DATA" --tables "$TABLES" --rows "$ROWS"
-  touch "$DATA.ready"
-fi
+bench_sysbench_data "$DATA" "$TABLES" "$ROWS"
 rm -rf "$OUT"
 mkdir -p "$OUT"
 trap 'rm -rf "$OUT"' EXIT

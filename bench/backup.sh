@@ -25,6 +25,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+. bench/lib.sh
 export MFB=${MFB:-$ROOT/build/mfb}
 export MFB_SERVER=${MFB_SERVER:-$ROOT/build/mfb-server}
 TABLES=${BENCH_TABLES:-8}
@@ -39,13 +40,7 @@ for tool in "$MFB" "$MFB_SERVER" zip curl nginx openssl sysbench mariadbd mariad
 done
 
 if [ "${1:-}" != --inner ]; then
-  if [ ! -f "$DATA.ready" ]; then
-    echo "preparing $DATA (sysbench oltp_read_write prepare, $TABLES x $ROWS rows; once) ..."
-    rm -rf "$DATA"
-    mkdir -p "$(dirname "$DATA")"
-    python3 tests/lib/mariadb.py prepare "$DATA" --tables "$TABLES" --rows "$ROWS"
-    touch "$DATA.ready"
-  fi
+  bench_sysbench_data "$DATA" "$TABLES" "$ROWS"
   rm -rf "$OUT"
   mkdir -p "$OUT"
   trap 'rm -rf "$OUT"' EXIT
@@ -70,16 +65,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-wait_port() {
-  for _ in $(seq 100); do
-    python3 -c "import socket; socket.create_connection(('127.0.0.1', $1), 1)" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  return 1
-}
 now() { date +%s.%N; }
 
 DATADIR=$MFB_MARIADB_DATADIR
@@ -92,45 +77,12 @@ echo "load:    $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min) at start"
 
 # -- nginx with a WebDAV PUT location, for curl -T --------------------------------
 NGX=$WORK/nginx
-mkdir -p "$NGX"/{data,tmp,logs}
-chmod 777 "$NGX/data" "$NGX/tmp"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$NGX/key.pem" \
-  -out "$NGX/cert.pem" -days 2 -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>/dev/null
-NGX_PORT=$(free_port)
-cat >"$NGX/nginx.conf" <<EOF
-worker_processes $(nproc);
-daemon off;
-error_log $NGX/logs/error.log warn;
-pid $NGX/nginx.pid;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path $NGX/tmp;
-  client_max_body_size 0;
-  server {
-    listen 127.0.0.1:$NGX_PORT ssl;
-    ssl_certificate $NGX/cert.pem;
-    ssl_certificate_key $NGX/key.pem;
-    ssl_protocols TLSv1.2 TLSv1.3;
-    root $NGX/data;
-    location /dav/ { dav_methods PUT; create_full_put_path on; }
-  }
-}
-EOF
-nginx -p "$NGX" -c "$NGX/nginx.conf" &
-pids+=($!)
-wait_port "$NGX_PORT" || { echo "nginx did not start: $(cat "$NGX/logs/error.log")" >&2; exit 1; }
+bench_nginx_start "$NGX"
 
 # -- the receiver, and mfb configured through its commands -----------------------------
-RX=$WORK/receiver
-"$MFB_SERVER" init --db "$RX/rx.db" --storage "$RX/store" --reserve 0 >/dev/null
-FP=$(openssl x509 -in "$RX/mfb-server.crt" -noout -fingerprint -sha256 | cut -d= -f2)
-(umask 077 && "$MFB_SERVER" client add bench --db "$RX/rx.db" >"$WORK/token")
-RX_PORT=$(free_port)
-"$MFB_SERVER" serve --db "$RX/rx.db" --log-level warn --listen "127.0.0.1:$RX_PORT" \
-  >"$WORK/serve.log" 2>&1 &
-pids+=($!)
-wait_port "$RX_PORT" || { echo "mfb-server did not start: $(cat "$WORK/serve.log")" >&2; exit 1; }
+bench_receiver_init "$WORK/receiver" --reserve 0 || { cat "$WORK/receiver/init.err" >&2; exit 1; }
+bench_receiver_client bench "$WORK/token"
+bench_receiver_serve
 
 export MFB_DB=$WORK/mfb.db
 mkdir -p "$WORK/spool"
@@ -142,14 +94,14 @@ for policy in upload archive snapshot; do
     --control shutdown-sql --start-cmd "$start_cmd" --restart-after "$policy" >/dev/null
 done
 "$MFB" target add rx --url "https://127.0.0.1:$RX_PORT" --token-file "$WORK/token" \
-  --fingerprint "$FP" >/dev/null
+  --fingerprint "$RX_FP" >/dev/null
 
 # -- the methods -------------------------------------------------------------------------
 RESULTS=$WORK/results
 : >"$RESULTS"
 
 run_mfb() { # POLICY
-  local policy=$1 t0 t1 job
+  local policy=$1 t0 t1
   t0=$(now)
   "$MFB" backup "bench-$policy" --progress=none --log-level warn --json >"$WORK/mfb.json"
   t1=$(now)
@@ -167,7 +119,7 @@ print(f"mfb-{sys.argv[2]} {job['downtime_ms'] / 1000:.3f} {float(sys.argv[4]) - 
       f"{r['archive_bytes']} {steps}")
 EOF
   # The receiver's disk is not what is measured: drop the backup again.
-  curl -sS --fail -X DELETE --cacert "$RX/mfb-server.crt" -H "Authorization: Bearer $(cat "$WORK/token")" \
+  curl -sS --fail -X DELETE --cacert "$RX_CERT" -H "Authorization: Bearer $(cat "$WORK/token")" \
     "https://127.0.0.1:$RX_PORT/v1/backups/$(python3 -c "import json; print(json.load(open('$WORK/mfb.json'))['backup_id'])")" \
     >/dev/null || true
 }

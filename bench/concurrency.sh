@@ -23,6 +23,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+. bench/lib.sh
 MFB=${MFB:-$ROOT/build/mfb}
 MFB_SERVER=${MFB_SERVER:-$ROOT/build/mfb-server}
 CLIENTS=${BENCH_CLIENTS:-32}
@@ -43,19 +44,14 @@ if [ "$avail_kb" -lt "$need_kb" ]; then
   exit 1
 fi
 WORK=$(mktemp -d "$base/mfb-concurrency.XXXXXX")
-SRV_PID=
+pids=()
 cleanup() {
-  [ -z "$SRV_PID" ] || kill "$SRV_PID" 2>/dev/null || true
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   [ -n "${BENCH_KEEP:-}" ] || rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-ticks=$(getconf CLK_TCK)
-cpu_of() { awk -v t="$ticks" '{printf "%.3f", ($14 + $15) / t}' "/proc/$1/stat"; }
 status_kib() { awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status"; }
 
 echo "bench/concurrency.sh: $CLIENTS clients x $SIZE_MB MB, $CONNECTIONS connections each, chunk $CHUNK, files in $base"
@@ -66,31 +62,20 @@ head -c $((SIZE_MB * 1000000)) /dev/urandom >"$FILE"
 BYTES=$(stat -c %s "$FILE")
 SHA=$(openssl dgst -sha256 -r "$FILE" | cut -c1-64)
 
-DB=$WORK/receiver/db/rx.db
-"$MFB_SERVER" init --db "$DB" --storage "$WORK/receiver/store" --json >"$WORK/init.json"
-FP=$(python3 -c "import json; print(json.load(open('$WORK/init.json'))['fingerprint'])")
-CERT=$(python3 -c "import json; print(json.load(open('$WORK/init.json'))['cert'])")
+bench_receiver_init "$WORK/receiver" || { cat "$WORK/receiver/init.err" >&2; exit 1; }
 for i in $(seq -w 1 "$CLIENTS"); do
-  "$MFB_SERVER" client add "c$i" --db "$DB" 2>/dev/null | tr -d '\n' >"$WORK/c$i.token"
-  chmod 600 "$WORK/c$i.token"
+  bench_receiver_client "c$i" "$WORK/c$i.token"
 done
-PORT=$(free_port)
-"$MFB_SERVER" serve --db "$DB" --log-level warn --listen "127.0.0.1:$PORT" --reserve 0 \
-  --max-connections $((CLIENTS * CONNECTIONS + 16)) >"$WORK/serve.log" 2>&1 &
-SRV_PID=$!
-for _ in $(seq 100); do
-  curl -s --cacert "$CERT" "https://127.0.0.1:$PORT/v1/health" >/dev/null 2>&1 && break
-  sleep 0.1
-done
+bench_receiver_serve --reserve 0 --max-connections $((CLIENTS * CONNECTIONS + 16))
 cat "$FILE" >/dev/null # the source in the page cache
 
-rss_before=$(status_kib "$SRV_PID" VmRSS)
-cpu_before=$(cpu_of "$SRV_PID")
+rss_before=$(status_kib "$RX_PID" VmRSS)
+cpu_before=$(bench_cpu_of "$RX_PID")
 start=$(date +%s.%N)
 client_pids=()
 for i in $(seq -w 1 "$CLIENTS"); do
   /usr/bin/time -f '%U %S' -o "$WORK/c$i.time" "$MFB" push "$FILE" --log-level warn --json \
-    --url "https://127.0.0.1:$PORT" --token-file "$WORK/c$i.token" --fingerprint "$FP" \
+    --url "https://127.0.0.1:$RX_PORT" --token-file "$WORK/c$i.token" --fingerprint "$RX_FP" \
     --instance bench --chunk-size "$CHUNK" --connections "$CONNECTIONS" \
     >"$WORK/c$i.out" 2>"$WORK/c$i.err" &
   client_pids+=($!)
@@ -100,8 +85,8 @@ for idx in "${!client_pids[@]}"; do
   wait "${client_pids[$idx]}" || { failed=$((failed + 1)); echo "client $((idx + 1)) FAILED: $(tail -2 "$WORK/c$(printf %0${#CLIENTS}d $((idx + 1))).err")" >&2; }
 done
 end=$(date +%s.%N)
-cpu_after=$(cpu_of "$SRV_PID")
-peak=$(status_kib "$SRV_PID" VmHWM)
+cpu_after=$(bench_cpu_of "$RX_PID")
+peak=$(status_kib "$RX_PID" VmHWM)
 [ "$failed" -eq 0 ] || { echo "$failed of $CLIENTS pushes failed" >&2; exit 1; }
 
 # -- verify every backup ---------------------------------------------------------
@@ -111,10 +96,10 @@ client_cpu=0
 for i in $(seq -w 1 "$CLIENTS"); do
   read -r bid path sha < <(python3 -c "import json; j=json.load(open('$WORK/c$i.out')); print(j['backup_id'], j['path'], j['sha256'])")
   [ "$sha" = "$SHA" ] || { echo "c$i: pushed sha256 $sha, expected $SHA" >&2; bad=$((bad + 1)); }
-  listed=$(curl -s --fail --cacert "$CERT" -H "Authorization: Bearer $(cat "$WORK/c$i.token")" \
-    "https://127.0.0.1:$PORT/v1/backups" | python3 -c "import json,sys; print(' '.join(b['backup_id'] for b in json.load(sys.stdin)['backups']))")
+  listed=$(curl -s --fail --cacert "$RX_CERT" -H "Authorization: Bearer $(cat "$WORK/c$i.token")" \
+    "https://127.0.0.1:$RX_PORT/v1/backups" | python3 -c "import json,sys; print(' '.join(b['backup_id'] for b in json.load(sys.stdin)['backups']))")
   [ "$listed" = "$bid" ] || { echo "c$i: lists '$listed', expected $bid" >&2; bad=$((bad + 1)); }
-  echo "$WORK/receiver/store/$path"
+  echo "$RX_DIR/store/$path"
   client_cpu=$(awk -v a="$client_cpu" '{printf "%.3f", a + $1 + $2}' "$WORK/c$i.time")
 done >"$WORK/published"
 while read -r f; do

@@ -25,6 +25,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+. bench/lib.sh
 MFB=${MFB:-$ROOT/build/mfb}
 MFB_SERVER=${MFB_SERVER:-$ROOT/build/mfb-server}
 SIZE_MB=${BENCH_TRANSFER_MB:-2048}
@@ -55,28 +56,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-wait_port() { # PORT
-  for _ in $(seq 100); do
-    python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $1), 1)" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  return 1
-}
-
-ticks=$(getconf CLK_TCK)
-cpu_of() { # PID... -> CPU seconds (utime + stime) of those processes
-  local total=0 p
-  for p in "$@"; do
-    [ -r "/proc/$p/stat" ] || continue
-    total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat")))
-  done
-  echo "$total $ticks" | awk '{printf "%.3f", $1 / $2}'
-}
-
 echo "bench/transfer.sh: $SIZE_MB MiB, $CONNECTIONS connections, chunk $CHUNK, $RUNS runs each, files in $base"
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -88,65 +67,28 @@ cat "$FILE" >/dev/null # warm the page cache
 
 # -- nginx: a DAV PUT location for curl, and a stand-in receiver for mfb ---------
 NGX=$WORK/nginx
-mkdir -p "$NGX"/{data,tmp,logs}
-chmod 777 "$NGX/data" "$NGX/tmp"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$NGX/key.pem" \
-  -out "$NGX/cert.pem" -days 2 -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>/dev/null
-NGX_FP=$(openssl x509 -noout -fingerprint -sha256 -in "$NGX/cert.pem" | cut -d= -f2)
-NGX_PORT=$(free_port)
 CHUNK_BYTES=$(python3 -c "import re,sys; m=re.fullmatch(r'(\d+)([KMG]?)', '$CHUNK'); print(int(m[1]) << {'':0,'K':10,'M':20,'G':30}[m[2]])")
-cat >"$NGX/nginx.conf" <<EOF
-worker_processes $(nproc);
-daemon off;
-error_log $NGX/logs/error.log warn;
-pid $NGX/nginx.pid;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path $NGX/tmp;
-  client_max_body_size 0;
-  server {
-    listen 127.0.0.1:$NGX_PORT ssl;
-    ssl_certificate $NGX/cert.pem;
-    ssl_certificate_key $NGX/key.pem;
-    ssl_protocols TLSv1.2 TLSv1.3;
-    root $NGX/data;
-    location /dav/ { dav_methods PUT; create_full_put_path on; }
+UID_PATH=/v1/uploads/u_0123456789abcdef0123456789abcdef
+bench_nginx_start "$NGX" "
     location = /v1/uploads {
       default_type application/json;
-      return 201 '{"upload_id":"u_0123456789abcdef0123456789abcdef","chunk_size":$CHUNK_BYTES,"size":$BYTES}';
+      return 201 '{\"upload_id\":\"u_0123456789abcdef0123456789abcdef\",\"chunk_size\":$CHUNK_BYTES,\"size\":$BYTES}';
     }
-    location /v1/uploads/u_0123456789abcdef0123456789abcdef/chunks/ { dav_methods PUT; create_full_put_path on; }
-    location = /v1/uploads/u_0123456789abcdef0123456789abcdef/complete {
+    location $UID_PATH/chunks/ { dav_methods PUT; create_full_put_path on; }
+    location = $UID_PATH/complete {
       default_type application/json;
-      return 201 '{"backup_id":"b_0123456789abcdef0123456789abcdef","name":"data.bin","path":"data.bin","size":$BYTES,"sha256":"$SHA"}';
-    }
-  }
-}
-EOF
-nginx -p "$NGX" -c "$NGX/nginx.conf" &
-NGX_PID=$!
-pids+=("$NGX_PID")
-wait_port "$NGX_PORT" || { echo "nginx did not start: $(cat "$NGX/logs/error.log")" >&2; exit 1; }
+      return 201 '{\"backup_id\":\"b_0123456789abcdef0123456789abcdef\",\"name\":\"data.bin\",\"path\":\"data.bin\",\"size\":$BYTES,\"sha256\":\"$SHA\"}';
+    }"
 printf 'bench' >"$WORK/token"
 chmod 600 "$WORK/token"
 
 # -- mfb-server, when it is there ---------------------------------------------------
-SRV=$WORK/receiver
-SRV_PID=
-if [ -x "$MFB_SERVER" ] && "$MFB_SERVER" init --db "$SRV/db/rx.db" --storage "$SRV/store" --json \
-  >"$WORK/init.json" 2>"$WORK/init.err"; then
-  SRV_FP=$(python3 -c "import json; print(json.load(open('$WORK/init.json'))['fingerprint'])")
-  "$MFB_SERVER" client add bench --db "$SRV/db/rx.db" 2>/dev/null | tr -d '\n' >"$WORK/srv-token"
-  chmod 600 "$WORK/srv-token"
-  SRV_PORT=$(free_port)
-  "$MFB_SERVER" serve --db "$SRV/db/rx.db" --log-level warn --listen "127.0.0.1:$SRV_PORT" \
-    >"$WORK/serve.log" 2>&1 &
-  SRV_PID=$!
-  pids+=("$SRV_PID")
-  wait_port "$SRV_PORT" || { echo "mfb-server did not start: $(cat "$WORK/serve.log")" >&2; SRV_PID=; }
+RX_PID=
+if [ -x "$MFB_SERVER" ] && bench_receiver_init "$WORK/receiver"; then
+  bench_receiver_client bench "$WORK/srv-token"
+  bench_receiver_serve || RX_PID=
 else
-  echo "mfb-server: not usable here ($(head -c 200 "$WORK/init.err" 2>/dev/null)); measuring the client only"
+  echo "mfb-server: not usable here ($(head -c 200 "$WORK/receiver/init.err" 2>/dev/null)); measuring the client only"
 fi
 
 # -- measuring ---------------------------------------------------------------------
@@ -157,13 +99,13 @@ measure() { # NAME SERVER_PIDS -- COMMAND...
   shift 3
   local before after
   # shellcheck disable=SC2086
-  before=$(cpu_of $spids)
+  before=$(bench_cpu_of $spids)
   if ! /usr/bin/time -f '%e %U %S' -o "$WORK/time" "$@" >"$WORK/out" 2>"$WORK/err"; then
     echo "$name: FAILED: $(tail -3 "$WORK/err")" >&2
     return 1
   fi
   # shellcheck disable=SC2086
-  after=$(cpu_of $spids)
+  after=$(bench_cpu_of $spids)
   read -r wall user sys <"$WORK/time"
   awk -v n="$name" -v b="$BYTES" -v w="$wall" -v u="$user" -v s="$sys" -v s0="$before" -v s1="$after" \
     'BEGIN { gb = b / 1e9; printf "%-8s %8.1f MB/s   client %5.2f s/GB   server %5.2f s/GB   (%.2f s)\n",
@@ -179,11 +121,11 @@ for run in $(seq "$RUNS"); do
   measure 'mfb>ngx' "$(ngx_pids)" -- "$MFB" push "$FILE" --log-level warn \
     --url "https://127.0.0.1:$NGX_PORT" --token-file "$WORK/token" --fingerprint "$NGX_FP" \
     --instance bench --chunk-size "$CHUNK" --connections "$CONNECTIONS"
-  if [ -n "$SRV_PID" ]; then
-    measure mfb "$SRV_PID" -- "$MFB" push "$FILE" --log-level warn \
-      --url "https://127.0.0.1:$SRV_PORT" --token-file "$WORK/srv-token" --fingerprint "$SRV_FP" \
+  if [ -n "$RX_PID" ]; then
+    measure mfb "$RX_PID" -- "$MFB" push "$FILE" --log-level warn \
+      --url "https://127.0.0.1:$RX_PORT" --token-file "$WORK/srv-token" --fingerprint "$RX_FP" \
       --instance bench --name "run$run.bin" --chunk-size "$CHUNK" --connections "$CONNECTIONS"
-    rm -rf "${SRV:?}/store/bench"
+    rm -rf "${RX_DIR:?}/store/bench"
   fi
 done
 

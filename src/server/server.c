@@ -118,12 +118,16 @@ mfb_status server_expire_uploads(struct server *srv, int64_t now, size_t *expire
     *expired = 0;
     char(*ids)[SRV_ID_BUF] = NULL;
     size_t count = 0;
-    mfb_status st = server_db_uploads_stale(srv->db, now - (int64_t)srv->cfg.upload_expiry_s, &ids,
-                                            &count, err);
+    int64_t cutoff = now - (int64_t)srv->cfg.upload_expiry_s;
+    mfb_status st = server_db_uploads_stale(srv->db, cutoff, &ids, &count, err);
     for (size_t i = 0; i < count && st == MFB_OK; i++) {
         struct srv_upload u;
         if (server_db_upload_get(srv->db, ids[i], 0, &u, NULL) != MFB_OK)
             continue;
+        if (u.updated >= cutoff) { /* touched since the list was read */
+            server_db_upload_free(&u);
+            continue;
+        }
         bool busy = false;
         struct session *s = NULL;
         if (!u.complete && srv->sessions) {

@@ -89,6 +89,21 @@ static mfb_status run_done(struct server_db *db, sqlite3_stmt *stmt, const char 
     return st;
 }
 
+/* Steps stmt for its one row, if any, read into elem by read; finalizes
+ * stmt. *found says whether there was a row (the caller words "not found"). */
+static mfb_status read_one_row(struct server_db *db, sqlite3_stmt *stmt,
+                               void (*read)(sqlite3_stmt *stmt, void *elem), void *elem,
+                               bool *found, const char *what, struct mfb_error *err)
+{
+    int rc = sqlite3_step(stmt);
+    *found = rc == SQLITE_ROW;
+    if (*found)
+        read(stmt, elem);
+    mfb_status st = rc == SQLITE_ROW || rc == SQLITE_DONE ? MFB_OK : db_fail(db, err, what);
+    sqlite3_finalize(stmt);
+    return st;
+}
+
 static void copy_text(char *dst, size_t len, sqlite3_stmt *stmt, int col)
 {
     const unsigned char *t = sqlite3_column_text(stmt, col);
@@ -192,23 +207,23 @@ void server_db_close(struct server_db *db)
 
 /* ---- settings ---- */
 
+static void read_setting(sqlite3_stmt *stmt, void *elem)
+{
+    *(char **)elem = dup_text(stmt, 0);
+}
+
 mfb_status server_db_setting_get(struct server_db *db, const char *key, char **value,
                                  struct mfb_error *err)
 {
     *value = NULL;
     sqlite3_stmt *stmt;
+    bool found;
     pthread_mutex_lock(&db->lock);
     mfb_status st = prepare(db, "SELECT value FROM settings WHERE key = ?", &stmt, err);
-    if (st != MFB_OK)
-        goto done;
-    sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW)
-        *value = dup_text(stmt, 0);
-    else if (rc != SQLITE_DONE)
-        st = db_fail(db, err, "read a setting");
-    sqlite3_finalize(stmt);
-done:
+    if (st == MFB_OK) {
+        sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+        st = read_one_row(db, stmt, read_setting, value, &found, "read a setting", err);
+    }
     pthread_mutex_unlock(&db->lock);
     return st;
 }
@@ -235,8 +250,9 @@ mfb_status server_db_setting_set(struct server_db *db, const char *key, const ch
 
 #define CLIENT_COLUMNS "id, name, quota, active, created"
 
-static void read_client(sqlite3_stmt *stmt, struct srv_client *c)
+static void read_client(sqlite3_stmt *stmt, void *elem)
 {
+    struct srv_client *c = elem;
     memset(c, 0, sizeof(*c));
     c->id = sqlite3_column_int64(stmt, 0);
     copy_text(c->name, sizeof(c->name), stmt, 1);
@@ -312,23 +328,18 @@ static mfb_status client_one(struct server_db *db, const char *sql, const void *
                              struct srv_client *out, struct mfb_error *err)
 {
     sqlite3_stmt *stmt;
+    bool found;
     pthread_mutex_lock(&db->lock);
     mfb_status st = prepare(db, sql, &stmt, err);
-    if (st != MFB_OK)
-        goto done;
-    if (key_len < 0)
-        sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_blob(stmt, 1, key, key_len, SQLITE_STATIC);
-    int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW)
-        read_client(stmt, out);
-    else if (rc == SQLITE_DONE)
+    if (st == MFB_OK) {
+        if (key_len < 0)
+            sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_blob(stmt, 1, key, key_len, SQLITE_STATIC);
+        st = read_one_row(db, stmt, read_client, out, &found, "look up a client", err);
+    }
+    if (st == MFB_OK && !found)
         st = mfb_error_set(err, MFB_ERR_NOT_FOUND, "no such client");
-    else
-        st = db_fail(db, err, "look up a client");
-    sqlite3_finalize(stmt);
-done:
     pthread_mutex_unlock(&db->lock);
     return st;
 }
@@ -414,44 +425,44 @@ mfb_status server_db_upload_create(struct server_db *db, const struct srv_upload
     return st;
 }
 
+static void read_upload(sqlite3_stmt *stmt, void *elem)
+{
+    struct srv_upload *u = elem;
+    copy_text(u->id, sizeof(u->id), stmt, 0);
+    u->client_id = sqlite3_column_int64(stmt, 1);
+    copy_text(u->instance, sizeof(u->instance), stmt, 2);
+    copy_text(u->name, sizeof(u->name), stmt, 3);
+    copy_text(u->directory, sizeof(u->directory), stmt, 4);
+    u->size_known = sqlite3_column_type(stmt, 5) != SQLITE_NULL;
+    u->size = (uint64_t)sqlite3_column_int64(stmt, 5);
+    u->chunk_size = (uint64_t)sqlite3_column_int64(stmt, 6);
+    u->metadata = dup_text(stmt, 7);
+    u->created = sqlite3_column_int64(stmt, 8);
+    u->updated = sqlite3_column_int64(stmt, 9);
+    u->complete = sqlite3_column_int(stmt, 10) != 0;
+    copy_text(u->backup_id, sizeof(u->backup_id), stmt, 11);
+    u->publish_path = dup_text(stmt, 12);
+}
+
 mfb_status server_db_upload_get(struct server_db *db, const char *id, int64_t client_id,
                                 struct srv_upload *u, struct mfb_error *err)
 {
     memset(u, 0, sizeof(*u));
     sqlite3_stmt *stmt;
+    bool found;
     pthread_mutex_lock(&db->lock);
     mfb_status st = prepare(db,
                             "SELECT id, client_id, instance, name, directory, size, chunk_size, "
                             "metadata, created, updated, complete, backup_id, publish_path "
                             "FROM uploads WHERE id = ?1 AND (?2 = 0 OR client_id = ?2)",
                             &stmt, err);
-    if (st != MFB_OK)
-        goto done;
-    sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 2, client_id);
-    int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW) {
-        copy_text(u->id, sizeof(u->id), stmt, 0);
-        u->client_id = sqlite3_column_int64(stmt, 1);
-        copy_text(u->instance, sizeof(u->instance), stmt, 2);
-        copy_text(u->name, sizeof(u->name), stmt, 3);
-        copy_text(u->directory, sizeof(u->directory), stmt, 4);
-        u->size_known = sqlite3_column_type(stmt, 5) != SQLITE_NULL;
-        u->size = (uint64_t)sqlite3_column_int64(stmt, 5);
-        u->chunk_size = (uint64_t)sqlite3_column_int64(stmt, 6);
-        u->metadata = dup_text(stmt, 7);
-        u->created = sqlite3_column_int64(stmt, 8);
-        u->updated = sqlite3_column_int64(stmt, 9);
-        u->complete = sqlite3_column_int(stmt, 10) != 0;
-        copy_text(u->backup_id, sizeof(u->backup_id), stmt, 11);
-        u->publish_path = dup_text(stmt, 12);
-    } else if (rc == SQLITE_DONE) {
-        st = mfb_error_set(err, MFB_ERR_NOT_FOUND, "no upload '%s'", id);
-    } else {
-        st = db_fail(db, err, "look up the upload");
+    if (st == MFB_OK) {
+        sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 2, client_id);
+        st = read_one_row(db, stmt, read_upload, u, &found, "look up the upload", err);
     }
-    sqlite3_finalize(stmt);
-done:
+    if (st == MFB_OK && !found)
+        st = mfb_error_set(err, MFB_ERR_NOT_FOUND, "no upload '%s'", id);
     pthread_mutex_unlock(&db->lock);
     return st;
 }
@@ -493,6 +504,20 @@ mfb_status server_db_upload_chunks(struct server_db *db, const char *id, struct 
     return st;
 }
 
+/* Runs sql, a statement that takes one text key (?1) and returns no rows
+ * (lock held). */
+static mfb_status run_with_key_locked(struct server_db *db, const char *sql, const char *key,
+                                      const char *what, struct mfb_error *err)
+{
+    sqlite3_stmt *stmt;
+    mfb_status st = prepare(db, sql, &stmt, err);
+    if (st == MFB_OK) {
+        sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+        st = run_done(db, stmt, what, err);
+    }
+    return st;
+}
+
 /* Runs the statements of a transaction body with the lock held. */
 static mfb_status exec_locked(struct server_db *db, const char *sql, const char *what,
                               struct mfb_error *err)
@@ -500,6 +525,18 @@ static mfb_status exec_locked(struct server_db *db, const char *sql, const char 
     if (sqlite3_exec(db->sql, sql, NULL, NULL, NULL) != SQLITE_OK)
         return db_fail(db, err, what);
     return MFB_OK;
+}
+
+/* Ends the transaction that BEGIN IMMEDIATE opened (lock held): commits it
+ * when st is MFB_OK, else rolls it back. Returns the outcome. */
+static mfb_status end_transaction_locked(struct server_db *db, mfb_status st, const char *what,
+                                         struct mfb_error *err)
+{
+    if (st == MFB_OK)
+        st = exec_locked(db, "COMMIT", what, err);
+    if (st != MFB_OK)
+        sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+    return st;
 }
 
 /* Marks an upload active now (lock held). */
@@ -535,10 +572,7 @@ mfb_status server_db_chunk_insert(struct server_db *db, const char *upload_id,
     }
     if (st == MFB_OK)
         st = touch_locked(db, upload_id, "record the chunk", err);
-    if (st == MFB_OK)
-        st = exec_locked(db, "COMMIT", "record the chunk", err);
-    if (st != MFB_OK)
-        sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+    st = end_transaction_locked(db, st, "record the chunk", err);
 done:
     pthread_mutex_unlock(&db->lock);
     return st;
@@ -563,10 +597,7 @@ mfb_status server_db_chunk_delete(struct server_db *db, const char *upload_id, u
                            (unsigned long long)index, upload_id);
     if (st == MFB_OK)
         st = touch_locked(db, upload_id, "forget the chunk", err);
-    if (st == MFB_OK)
-        st = exec_locked(db, "COMMIT", "forget the chunk", err);
-    if (st != MFB_OK)
-        sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+    st = end_transaction_locked(db, st, "forget the chunk", err);
 done:
     pthread_mutex_unlock(&db->lock);
     return st;
@@ -641,15 +672,9 @@ mfb_status server_db_upload_finish(struct server_db *db, const char *upload_id,
         st = run_done(db, stmt, "record the backup", err);
     }
     if (st == MFB_OK)
-        st = prepare(db, "DELETE FROM chunks WHERE upload_id = ?", &stmt, err);
-    if (st == MFB_OK) {
-        sqlite3_bind_text(stmt, 1, upload_id, -1, SQLITE_STATIC);
-        st = run_done(db, stmt, "record the backup", err);
-    }
-    if (st == MFB_OK)
-        st = exec_locked(db, "COMMIT", "record the backup", err);
-    if (st != MFB_OK)
-        sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+        st = run_with_key_locked(db, "DELETE FROM chunks WHERE upload_id = ?1", upload_id,
+                                 "record the backup", err);
+    st = end_transaction_locked(db, st, "record the backup", err);
 done:
     pthread_mutex_unlock(&db->lock);
     return st;
@@ -657,13 +682,9 @@ done:
 
 mfb_status server_db_upload_delete(struct server_db *db, const char *id, struct mfb_error *err)
 {
-    sqlite3_stmt *stmt;
     pthread_mutex_lock(&db->lock);
-    mfb_status st = prepare(db, "DELETE FROM uploads WHERE id = ?", &stmt, err);
-    if (st == MFB_OK) {
-        sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
-        st = run_done(db, stmt, "delete the upload", err);
-    }
+    mfb_status st =
+        run_with_key_locked(db, "DELETE FROM uploads WHERE id = ?1", id, "delete the upload", err);
     pthread_mutex_unlock(&db->lock);
     return st;
 }
@@ -739,8 +760,9 @@ mfb_status server_db_client_usage(struct server_db *db, int64_t client_id, uint6
     "b.id, b.client_id, c.name, b.instance, b.name, b.path, b.size, b.sha256, b.created, "         \
     "b.metadata, b.upload_id FROM backups b JOIN clients c ON c.id = b.client_id"
 
-static void read_backup(sqlite3_stmt *stmt, struct srv_backup *b)
+static void read_backup(sqlite3_stmt *stmt, void *elem)
 {
+    struct srv_backup *b = elem;
     memset(b, 0, sizeof(*b));
     copy_text(b->id, sizeof(b->id), stmt, 0);
     b->client_id = sqlite3_column_int64(stmt, 1);
@@ -776,30 +798,20 @@ mfb_status server_db_backup_get(struct server_db *db, const char *id, int64_t cl
 {
     memset(out, 0, sizeof(*out));
     sqlite3_stmt *stmt;
+    bool found;
     pthread_mutex_lock(&db->lock);
     mfb_status st =
         prepare(db, "SELECT " BACKUP_COLUMNS " WHERE b.id = ?1 AND (?2 = 0 OR b.client_id = ?2)",
                 &stmt, err);
-    if (st != MFB_OK)
-        goto done;
-    sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 2, client_id);
-    int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW)
-        read_backup(stmt, out);
-    else if (rc == SQLITE_DONE)
+    if (st == MFB_OK) {
+        sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 2, client_id);
+        st = read_one_row(db, stmt, read_backup, out, &found, "look up the backup", err);
+    }
+    if (st == MFB_OK && !found)
         st = mfb_error_set(err, MFB_ERR_NOT_FOUND, "no backup '%s'", id);
-    else
-        st = db_fail(db, err, "look up the backup");
-    sqlite3_finalize(stmt);
-done:
     pthread_mutex_unlock(&db->lock);
     return st;
-}
-
-static void read_backup_elem(sqlite3_stmt *stmt, void *elem)
-{
-    read_backup(stmt, elem);
 }
 
 static void free_backup_elem(void *elem)
@@ -822,7 +834,7 @@ mfb_status server_db_backup_list(struct server_db *db, int64_t client_id, const 
     if (st == MFB_OK) {
         sqlite3_bind_int64(stmt, 1, client_id);
         bind_text_or_null(stmt, 2, instance);
-        st = collect_rows(db, stmt, (void **)list, count, sizeof(**list), read_backup_elem,
+        st = collect_rows(db, stmt, (void **)list, count, sizeof(**list), read_backup,
                           free_backup_elem, "list backups", err);
     }
     pthread_mutex_unlock(&db->lock);
@@ -831,13 +843,9 @@ mfb_status server_db_backup_list(struct server_db *db, int64_t client_id, const 
 
 mfb_status server_db_backup_delete(struct server_db *db, const char *id, struct mfb_error *err)
 {
-    sqlite3_stmt *stmt;
     pthread_mutex_lock(&db->lock);
-    mfb_status st = prepare(db, "DELETE FROM backups WHERE id = ?", &stmt, err);
-    if (st == MFB_OK) {
-        sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
-        st = run_done(db, stmt, "delete the backup", err);
-    }
+    mfb_status st =
+        run_with_key_locked(db, "DELETE FROM backups WHERE id = ?1", id, "delete the backup", err);
     pthread_mutex_unlock(&db->lock);
     return st;
 }
@@ -875,8 +883,9 @@ mfb_status server_db_policy_set(struct server_db *db, const struct srv_policy *p
     "r.client_id, c.name, r.instance, r.keep_last, r.max_age_s, r.max_bytes "                      \
     "FROM retention r JOIN clients c ON c.id = r.client_id"
 
-static void read_policy(sqlite3_stmt *stmt, struct srv_policy *p)
+static void read_policy(sqlite3_stmt *stmt, void *elem)
 {
+    struct srv_policy *p = elem;
     memset(p, 0, sizeof(*p));
     p->client_id = sqlite3_column_int64(stmt, 0);
     copy_text(p->client, sizeof(p->client), stmt, 1);
@@ -901,22 +910,10 @@ mfb_status server_db_policy_get(struct server_db *db, int64_t client_id, const c
     if (st == MFB_OK) {
         sqlite3_bind_int64(stmt, 1, client_id);
         sqlite3_bind_text(stmt, 2, instance, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(stmt);
-        if (rc == SQLITE_ROW) {
-            read_policy(stmt, out);
-            *found = true;
-        } else if (rc != SQLITE_DONE) {
-            st = db_fail(db, err, "read the retention policy");
-        }
-        sqlite3_finalize(stmt);
+        st = read_one_row(db, stmt, read_policy, out, found, "read the retention policy", err);
     }
     pthread_mutex_unlock(&db->lock);
     return st;
-}
-
-static void read_policy_elem(sqlite3_stmt *stmt, void *elem)
-{
-    read_policy(stmt, elem);
 }
 
 mfb_status server_db_policy_list(struct server_db *db, struct srv_policy **list, size_t *count,
@@ -929,7 +926,7 @@ mfb_status server_db_policy_list(struct server_db *db, struct srv_policy **list,
     mfb_status st =
         prepare(db, "SELECT " POLICY_COLUMNS " ORDER BY c.name, r.instance", &stmt, err);
     if (st == MFB_OK)
-        st = collect_rows(db, stmt, (void **)list, count, sizeof(**list), read_policy_elem, NULL,
+        st = collect_rows(db, stmt, (void **)list, count, sizeof(**list), read_policy, NULL,
                           "list retention policies", err);
     pthread_mutex_unlock(&db->lock);
     return st;

@@ -33,7 +33,10 @@ def setup():
     assert os.stat(rx.db).st_mode & 0o777 == 0o600
     T1 = rx.add_client("db1")
     T2 = rx.add_client("db2")
-    rx.start("--idle-timeout", "2s", "--reserve", "0")
+    # The default idle timeout (60 s): a short one would cut this test's own
+    # requests whenever a loaded machine stalls the client for that long.
+    # test_idle_timeout runs a receiver with a short one of its own.
+    rx.start("--reserve", "0")
 
 
 def test_tls_and_health():
@@ -237,7 +240,7 @@ def test_range_download():
     assert status == 416 and h["content-range"] == "bytes */2097157"
 
 
-def test_huge_headers_and_idle_timeout():
+def test_huge_headers():
     s = rx.raw_socket()
     s.sendall(b"GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 200000 + b"\r\n\r\n")
     reply = b""
@@ -252,29 +255,37 @@ def test_huge_headers_and_idle_timeout():
     s.close()
     assert reply.startswith(b"HTTP/1.1 431"), reply[:100]
     assert rx.healthy()
-    # A connection that sends nothing is closed by the idle timeout (2 s here).
-    s = rx.raw_socket()
-    start = time.time()
-    s.settimeout(20)
+
+
+def assert_closed_by_server(connect):
+    """Opens a connection and sends nothing: returns once the server closes
+    it. Closing it in the TLS handshake counts too (a stalled client may not
+    get that far); a socket timeout (the server never closes it) raises."""
     try:
-        assert s.recv(100) == b""
+        s = connect()
     except (ConnectionError, ssl.SSLError):
-        pass
-    elapsed = time.time() - start
-    s.close()
-    assert elapsed < 15, elapsed
-    # A plain TCP connection that never even starts TLS is closed too
-    # (perhaps after a TLS alert).
-    raw = socket.create_connection(("127.0.0.1", rx.port), timeout=20)
-    start = time.time()
-    try:
-        while raw.recv(100):
+        return
+    with s:
+        try:
+            while s.recv(100):
+                pass
+        except (ConnectionError, ssl.SSLError):
             pass
-    except ConnectionError:
-        pass
-    raw.close()
-    assert time.time() - start < 15
-    assert rx.healthy()
+
+
+def test_idle_timeout():
+    """Connections that send nothing are closed after --idle-timeout: one
+    after its TLS handshake, and a plain TCP one that never starts TLS
+    (perhaps after a TLS alert). The socket timeout (30 s) is far beyond the
+    2 s asked for but below the 60 s default, so the option is what closes
+    them; nothing here measures how long it took."""
+    rx.stop()
+    rx.start("--idle-timeout", "2s", "--reserve", "0")
+    assert_closed_by_server(lambda: rx.raw_socket(timeout=30))
+    assert_closed_by_server(lambda: socket.create_connection(("127.0.0.1", rx.port), timeout=30))
+    assert rx.proc.poll() is None, rx.log_text()[-2000:]
+    rx.stop()
+    rx.start("--reserve", "0")
 
 
 def test_serves_others_during_hostile_input():
@@ -333,9 +344,9 @@ def main():
         return run_tests([
             test_tls_and_health, test_auth, test_upload_in_order_publishes,
             test_upload_out_of_order_and_repeat, test_parallel_chunks, test_chunk_rejects,
-            test_names_and_json, test_namespaces, test_range_download,
-            test_huge_headers_and_idle_timeout, test_serves_others_during_hostile_input,
-            test_log_never_has_tokens, test_connection_limit,
+            test_names_and_json, test_namespaces, test_range_download, test_huge_headers,
+            test_serves_others_during_hostile_input, test_log_never_has_tokens,
+            test_idle_timeout, test_connection_limit,
         ])
     finally:
         rx.cleanup()

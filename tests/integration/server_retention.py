@@ -75,7 +75,9 @@ def test_dry_run():
 
 def test_abandoned_uploads_expire():
     rx.stop()
-    rx.start("--reserve", "0", "--upload-expiry", "2s", "--housekeeping", "1s")
+    # The expiry must outlast any stall of a loaded machine between two
+    # touches of the active upload (0.3 s apart), or that one expires too.
+    rx.start("--reserve", "0", "--upload-expiry", "6s", "--housekeeping", "1s")
     data = pattern(2 * MIB, seed=70)
     idle = rx.open_upload(TOKEN, size=len(data), name="idle.zip")
     assert rx.put_chunk(TOKEN, idle, 0, data[:MIB])[0] == 201

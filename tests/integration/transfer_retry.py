@@ -66,7 +66,11 @@ class RetryTest(TransferTest):
         path, res = self.push(3 * MiB, "--stall-timeout", "1s")
         self.assert_pushed(path, res)
         self.assertIn("timed out", res.stderr)
-        self.assertEqual(self.statuses("PUT", "/chunks/1$")[-1], 201)
+        # Stored once; on a loaded machine a 1 s stall may also cut the
+        # attempt that stored it, and the repeats are then no-ops (200).
+        st = self.statuses("PUT", "/chunks/1$")
+        self.assertIn(201, st)
+        self.assertEqual(set(st[st.index(201) + 1:]) - {200}, set(), st)
 
     def test_401_is_final(self):
         bad = self.write_secret("bad-token", "0" * 64)

@@ -335,9 +335,14 @@ class MariaDB:
             return template
         work = tempfile.mkdtemp(prefix=f"{INSTANCE_PREFIX}{os.getpid()}-tpl-", dir=parent)
         try:
+            # A private --tmpdir (and tmpdir below): in the shared /tmp, the
+            # internal temporary tables of concurrent servers, ours and other
+            # suites', can be deleted under them ("Error on delete of
+            # '/tmp/#sql-temptable-...MAI'") and the bootstrap fails.
             argv = ["mariadb-install-db", "--no-defaults", f"--datadir={work}/data",
-                    "--auth-root-authentication-method=normal", "--skip-test-db",
-                    "--skip-name-resolve", *self._user_arg(), *self._install_options()]
+                    f"--tmpdir={work}", "--auth-root-authentication-method=normal",
+                    "--skip-test-db", "--skip-name-resolve", *self._user_arg(),
+                    *self._install_options()]
             r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True)
             if r.returncode != 0:
@@ -529,7 +534,9 @@ class MariaDB:
                  f"#   mariadbd --defaults-file={self.server_cnf}",
                  "[mariadbd]", f"datadir = {os.path.realpath(self.datadir)}",
                  f"socket = {self.socket}", f"port = {self.port}",
-                 f"pid_file = {self.pid_file}", f"log_error = {self.error_log}"]
+                 f"pid_file = {self.pid_file}", f"log_error = {self.error_log}",
+                 f"tmpdir = {os.path.join(self.root, 'tmp')}"]
+        os.makedirs(os.path.join(self.root, "tmp"), exist_ok=True)
         if os.geteuid() == 0:
             lines.append("user = root")
         lines += [_cnf_line(k, v) for k, v in self.options.items() if v is not False]
