@@ -1,6 +1,6 @@
 /*
- * digest.c - SHA-256 through OpenSSL's EVP interface and the text forms of
- * digests (see digest.h).
+ * digest.c - SHA-256 through OpenSSL's SHA256_* functions, two streams in
+ * one pass (sha256_update2), and the text forms of digests (see digest.h).
  */
 /* The SHA256_* functions are deprecated in OpenSSL 3 in favour of EVP,
  * which hides the state sha256_update2 works on; they are still part of

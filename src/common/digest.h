@@ -9,7 +9,10 @@
  *
  * The state is OpenSSL's SHA256_CTX rather than an opaque EVP context: it
  * is plain memory (copying a running hash is an assignment, nothing to
- * allocate or free) and sha256_update2 needs its eight working words.
+ * allocate or free) and sha256_update2 needs its eight working words. The
+ * price: OpenSSL 3 marks those functions deprecated (a build of OpenSSL
+ * with no-deprecated lacks them), and they bypass providers, so this is
+ * not the FIPS provider's SHA-256.
  */
 #ifndef MFB_COMMON_DIGEST_H
 #define MFB_COMMON_DIGEST_H

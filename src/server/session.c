@@ -18,6 +18,7 @@
 
 #include "common/fsutil.h"
 #include "common/log.h"
+#include "common/sha256_x2.h"
 
 #define HASH_MAP_WINDOW (1u << 20)
 /* Most bytes of the prefix read per pass alongside an arriving chunk. */
@@ -302,7 +303,7 @@ static uint64_t next_to_hash(struct session *s)
     if (s->hash_busy || s->prefix_ended || s->hash_failed)
         return 0;
     struct slot *slot = slot_find(s, s->prefix_idx);
-    if (slot == NULL || !slot->recorded)
+    if (slot == NULL || !slot->recorded || slot->size <= s->prefix_done)
         return 0;
     s->hash_busy = true;
     return slot->size - s->prefix_done;
@@ -350,7 +351,8 @@ static void advance_prefix(struct session *s, uint64_t size)
 static void rewind_prefix(struct session *s, uint64_t index)
 {
     s->rewind_pending = false;
-    if (index >= s->prefix_idx)
+    /* Nothing of chunk `index` is in the hash yet (a part may be, carried). */
+    if (index > s->prefix_idx || (index == s->prefix_idx && s->prefix_done == 0))
         return;
     while (s->nmarks > 0 && s->marks[s->nmarks - 1].index > index)
         sha256_free(&s->marks[--s->nmarks].hash);
@@ -508,14 +510,16 @@ static void maybe_schedule(struct session *s)
  * taken) and where they start. */
 static uint64_t claim_piece(struct session *s, uint64_t *offset)
 {
-    /* Another connection's piece takes microseconds: wait for it rather
-     * than hash alone (which would leave its share to be read back). */
-    while (s->hash_busy && s->hash_carried)
+    /* With SHA-NI another connection's piece takes about 0.2 ms: wait for
+     * it rather than hash alone (which would leave its share to be read
+     * back). Without, pairing saves nothing and waiting would serialize
+     * the connections' hashing. */
+    while (s->hash_busy && s->hash_carried && sha256_x2_supported())
         pthread_cond_wait(&s->idle, &s->lock);
     if (s->hash_busy || s->prefix_ended || s->hash_failed || s->closing)
         return 0;
     struct slot *slot = slot_find(s, s->prefix_idx);
-    if (slot == NULL || !slot->recorded)
+    if (slot == NULL || !slot->recorded || slot->size <= s->prefix_done)
         return 0;
     s->hash_busy = true;
     s->hash_carried = true;
@@ -639,6 +643,8 @@ void session_chunk_end(struct session *s, uint64_t index, bool recorded, uint64_
         slot_remove(s, index);
     }
     s->in_flight--;
+    if (s->in_flight == 0) /* no carrier can hold it: give the mapping back */
+        window_close(s);
     if (inline_hash) {
         if (recorded) {
             struct sha256 tmp = s->hash; /* the fork saw exactly this chunk: adopt it */
@@ -680,9 +686,11 @@ void session_chunk_forget_end(struct session *s, uint64_t index, bool forgotten)
         slot->recorded = true;
     } else {
         slot_remove(s, index);
-        /* Folded into the running hash already, or being folded by a hasher
-         * right now (it took the chunk before it was claimed): go back. */
-        if (index < s->prefix_idx || (index == s->prefix_idx && s->hash_busy)) {
+        /* Folded into the running hash already, in part (carried alongside
+         * another chunk) or being folded right now (a hasher or a carrier
+         * took the chunk before it was claimed): go back. */
+        if (index < s->prefix_idx ||
+            (index == s->prefix_idx && (s->hash_busy || s->prefix_done > 0))) {
             if (!s->hash_busy) {
                 rewind_prefix(s, index);
             } else if (!s->rewind_pending || index < s->rewind_index) {
@@ -692,6 +700,8 @@ void session_chunk_forget_end(struct session *s, uint64_t index, bool forgotten)
         }
     }
     s->in_flight--;
+    if (s->in_flight == 0)
+        window_close(s);
     maybe_schedule(s);
     pthread_mutex_unlock(&s->lock);
 }

@@ -99,12 +99,14 @@ mfb_status storage_publish(const char *root, const char *reldir, const char *nam
         if (snprintf(rel, sizeof(rel), "%s%s%s", reldir, reldir[0] ? "/" : "", candidate) >=
             (int)sizeof(rel))
             return mfb_error_set(err, MFB_ERR_INVALID, "path too long in '%s'", dir);
-        if (hook != NULL && (st = hook(ctx, rel, err)) == MFB_ERR_EXISTS) {
-            *err = (struct mfb_error){0};
-            continue;
+        if (hook != NULL) {
+            struct mfb_error taken = {0};
+            st = hook(ctx, rel, &taken);
+            if (st == MFB_ERR_EXISTS) /* in the catalog: the name is not free */
+                continue;
+            if (st != MFB_OK)
+                return mfb_error_copy(err, &taken);
         }
-        if (st != MFB_OK)
-            return st;
         struct mfb_error local = {0};
         st = fs_rename_noreplace(from, target, &local);
         if (st == MFB_ERR_EXISTS)

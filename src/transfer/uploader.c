@@ -17,6 +17,7 @@
 
 #include "common/log.h"
 #include "common/queue.h"
+#include "common/sha256_x2.h"
 #include "transfer/receiver.h"
 
 /* The reader hashes what it just read while it is still in cache. */
@@ -27,6 +28,7 @@ struct chunk_buf {
     uint8_t *data;
     uint64_t index;
     size_t len;
+    bool hashed;                /* sha256 is filled in (by the reader) */
     uint8_t sha256[SHA256_LEN]; /* of data[0..len) */
 };
 
@@ -64,6 +66,7 @@ struct uploader {
     bool reader_started;
     struct sha256 file_hash;
     struct sha256 chunk_hash; /* the reader's, for the chunk it reads */
+    bool pair_hash;           /* the reader computes chunk digests too (SHA-NI) */
     uint8_t file_sha256[SHA256_LEN];
     uint64_t chunks_read;
     bool read_all; /* the reader reached the end of a finished file */
@@ -169,16 +172,23 @@ static mfb_status read_chunk(struct uploader *u, struct chunk_buf *b, struct mfb
             mfb_error_hint(err, "do not modify a file while it is being pushed");
             return MFB_ERR_CHANGED;
         }
-        sha256_update2(&u->file_hash, b->data + done, &u->chunk_hash, b->data + done, (size_t)n);
+        if (u->pair_hash)
+            sha256_update2(&u->file_hash, b->data + done, &u->chunk_hash, b->data + done,
+                           (size_t)n);
+        else
+            sha256_update(&u->file_hash, b->data + done, (size_t)n);
         done += (size_t)n;
     }
-    sha256_final(&u->chunk_hash, b->sha256);
+    b->hashed = u->pair_hash;
+    if (b->hashed)
+        sha256_final(&u->chunk_hash, b->sha256);
     return MFB_OK;
 }
 
 /* Thread role: the reader. Reads sealed chunks in order, computes each
  * chunk's digest and the whole file's in one pass over the bytes just
- * read, hands the buffers to the workers. */
+ * read, hands the buffers to the workers. Without SHA-NI one pass costs
+ * two, so the workers hash their chunks, on other cores. */
 static void *reader_main(void *arg)
 {
     struct uploader *u = arg;
@@ -245,6 +255,8 @@ static void upload_chunk(struct worker *w, struct chunk_buf *b)
 {
     struct uploader *u = w->u;
     struct mfb_error err = {0};
+    if (!b->hashed)
+        sha256_buffer(b->data, b->len, b->sha256);
     const uint8_t *sha = b->sha256;
 
     const struct remote_chunk *held = NULL;
@@ -363,6 +375,7 @@ mfb_status uploader_start(const struct uploader_config *cfg, struct uploader **o
         }
         queue_push(&u->free_q, &u->bufs[i]);
     }
+    u->pair_hash = sha256_x2_supported();
     st = sha256_init(&u->file_hash, err);
     if (st == MFB_OK)
         st = sha256_init(&u->chunk_hash, err);

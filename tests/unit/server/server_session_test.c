@@ -225,14 +225,20 @@ static void test_replace_chunks_in_parallel(void **state)
     env_close(&e);
 }
 
-static void put_chunk(int i)
+/* PUTs bytes as chunk i and expects status want. */
+static void put_chunk_bytes(int i, const char *bytes, unsigned want)
 {
     char url[128], dh[80];
     uint8_t d[SHA256_LEN];
-    sha256_buffer(data + (size_t)i * CHUNK, CHUNK, d);
+    sha256_buffer(bytes, CHUNK, d);
     content_digest_format(d, dh, sizeof(dh));
     snprintf(url, sizeof(url), "/v1/uploads/%s/chunks/%d", upload_id, i);
-    assert_int_equal(run("PUT", url, dh, data + (size_t)i * CHUNK, CHUNK, NULL, 0), 201);
+    assert_int_equal(run("PUT", url, dh, bytes, CHUNK, NULL, 0), want);
+}
+
+static void put_chunk(int i)
+{
+    put_chunk_bytes(i, data + (size_t)i * CHUNK, 201);
 }
 
 /* Without hasher threads, chunks stored ahead of the prefix are hashed
@@ -272,12 +278,63 @@ static void test_prefix_carried_alongside(void **state)
     env_close(&e);
 }
 
+/* A chunk at the prefix that was partly carried, then forgotten (DELETE by
+ * a resuming client) and sent again with other bytes: the running hash must
+ * drop what it took of the old bytes, or complete finds a wrong digest. */
+static void test_forget_partly_carried(void **state)
+{
+    (void)state;
+    struct env e;
+    env_open_with(&e, 0);
+    open_upload("forget.zip");
+    char *wrong = malloc(CHUNK);
+    assert_non_null(wrong);
+    for (size_t i = 0; i < CHUNK; i++)
+        wrong[i] = (char)(data[CHUNK + i] ^ 0x5a);
+    put_chunk_bytes(1, wrong, 201); /* bytes that will be replaced */
+    put_chunk(0);                   /* inline: the prefix moves on to chunk 1, stored */
+    /* The first 256 KiB of chunk 5 arrive and carry 256 KiB of chunk 1. */
+    char url[128], dh[80], cl[32];
+    uint8_t d[SHA256_LEN];
+    sha256_buffer(data + 5 * (size_t)CHUNK, CHUNK, d);
+    content_digest_format(d, dh, sizeof(dh));
+    snprintf(url, sizeof(url), "/v1/uploads/%s/chunks/5", upload_id);
+    snprintf(cl, sizeof(cl), "%u", CHUNK);
+    struct hdrs h = {
+        {"Authorization", "Bearer " TOKEN, "Content-Length", cl, "Content-Digest", dh, NULL, NULL}};
+    struct api_request req = {"PUT", url, lookup, NULL, &h};
+    bool decided;
+    struct api_call *c = api_begin(&srv, &req, &decided);
+    assert_false(decided);
+    size_t off = 0;
+    for (; off < (256u << 10); off += 16384)
+        api_body(c, data + 5 * (size_t)CHUNK + off, 16384);
+    /* The client finds chunk 1 differs: DELETE, then PUT the right bytes. */
+    snprintf(url, sizeof(url), "/v1/uploads/%s/chunks/1", upload_id);
+    assert_int_equal(run("DELETE", url, NULL, NULL, 0, NULL, 0), 204);
+    put_chunk(1);
+    for (; off < CHUNK; off += 16384)
+        api_body(c, data + 5 * (size_t)CHUNK + off, 16384);
+    struct api_response resp;
+    api_finish(c, &resp);
+    assert_int_equal(resp.status, 201);
+    api_response_release(&resp);
+    api_call_free(c);
+    for (int i = 2; i < CHUNKS; i++)
+        if (i != 5)
+            put_chunk(i);
+    free(wrong);
+    complete_upload(); /* 201 only if the digest is of the right bytes */
+    env_close(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parallel_chunks_one_upload),
         cmocka_unit_test(test_replace_chunks_in_parallel),
         cmocka_unit_test(test_prefix_carried_alongside),
+        cmocka_unit_test(test_forget_partly_carried),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
