@@ -203,8 +203,8 @@ static mfb_status fetch(struct run *r, struct mfb_error *err)
     }
     struct restore_fetch_result fr;
     mfb_status st = restore_fetch_run(&f, &fr, err);
-    snprintf(r->res->file, sizeof(r->res->file), "%s", fr.path);
     if (st != MFB_OK) {
+        /* no file yet (at most its .part, which the hint names): none is "kept" */
         if (st == MFB_ERR_CANCELLED || st == MFB_ERR_NETWORK || st == MFB_ERR_TIMEOUT)
             mfb_error_hint(err,
                            "nothing was changed; '%s.part' is kept and the same command "
@@ -212,6 +212,7 @@ static mfb_status fetch(struct run *r, struct mfb_error *err)
                            fr.path);
         return st;
     }
+    snprintf(r->res->file, sizeof(r->res->file), "%s", fr.path);
     if (fr.reused)
         say(r, "preflight", "using the earlier download %s (SHA-256 checked again)", fr.path);
     else if (fr.resumed_from > 0)

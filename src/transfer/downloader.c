@@ -190,7 +190,12 @@ static mfb_status fetch_content(struct download *d, struct transfer_conn *conn,
     return st;
 }
 
-static mfb_status publish(struct download *d, struct mfb_error *err)
+/* resumed_from: what an earlier run's OUT.part held. A mismatch after a
+ * resume most likely lies in those old bytes (a disk, a copy, a hand), so the
+ * hint says that the next run starts from zero; after a whole download it
+ * says how to tell a damaged copy on the receiver. Either way the bad file
+ * goes: kept, it would be continued and fail again. */
+static mfb_status publish(struct download *d, uint64_t resumed_from, struct mfb_error *err)
 {
     uint8_t got[SHA256_LEN];
     sha256_final(&d->hash, got);
@@ -202,7 +207,16 @@ static mfb_status publish(struct download *d, struct mfb_error *err)
         mfb_error_set(err, MFB_ERR_CORRUPT,
                       "backup %s: downloaded SHA-256 %s does not match the receiver's %s",
                       d->backup->backup_id, got_hex, want_hex);
-        mfb_error_hint(err, "the partial file was removed; run the command again");
+        if (resumed_from > 0)
+            mfb_error_hint(err,
+                           "the download continued '%s' from byte %" PRIu64 ", and that file was "
+                           "damaged; it was removed: run the same command again to download "
+                           "the whole backup afresh",
+                           d->part, resumed_from);
+        else
+            mfb_error_hint(err, "the file was removed; run the command again, and if it fails the "
+                                "same way the copy on the receiver is damaged ('sha256sum -c' its "
+                                ".sha256 file there tells)");
         return MFB_ERR_CORRUPT;
     }
     if (fsync(d->fd) != 0)
@@ -266,7 +280,7 @@ mfb_status download_backup(const struct download_config *cfg, struct download_re
     emit_progress(&d, TRANSFER_EVENT_START, true);
     st = fetch_content(&d, conn, err);
     if (st == MFB_OK)
-        st = publish(&d, err);
+        st = publish(&d, result->resumed_from, err);
 done:
     result->bytes_received = d.received;
     result->retries = d.retries;
