@@ -16,10 +16,9 @@
 
 #include "common/sha256_x2.h"
 
-mfb_status sha256_init(struct sha256 *h, struct mfb_error *err)
+void sha256_init(struct sha256 *h)
 {
     SHA256_Init(&h->ctx);
-    return MFB_OK;
 }
 
 void sha256_update(struct sha256 *h, const void *data, size_t len)
@@ -76,12 +75,6 @@ void sha256_final(struct sha256 *h, uint8_t out[SHA256_LEN])
 {
     SHA256_Final(out, &h->ctx);
     SHA256_Init(&h->ctx);
-}
-
-mfb_status sha256_copy(struct sha256 *dst, const struct sha256 *src, struct mfb_error *err)
-{
-    *dst = *src;
-    return MFB_OK;
 }
 
 void sha256_free(struct sha256 *h)

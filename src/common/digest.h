@@ -32,8 +32,9 @@ struct sha256 {
     SHA256_CTX ctx;
 };
 
-/* Starts a hash. Cannot fail; sha256_free is kept for symmetry. */
-mfb_status sha256_init(struct sha256 *h, struct mfb_error *err);
+/* Starts a hash. A running hash is copied by assignment (to fork it, or
+ * to keep its state); sha256_free wipes one that is done with. */
+void sha256_init(struct sha256 *h);
 void sha256_update(struct sha256 *h, const void *data, size_t len);
 /* Feeds len bytes from data_a to a and len bytes from data_b to b, in one
  * pass on CPUs with the SHA extensions (see sha256_x2.h); the two may be
@@ -43,9 +44,6 @@ void sha256_update2(struct sha256 *a, const void *data_a, struct sha256 *b, cons
 /* Writes the digest and resets the context for reuse. */
 void sha256_final(struct sha256 *h, uint8_t out[SHA256_LEN]);
 void sha256_free(struct sha256 *h);
-/* Makes dst (initialised) continue from src's state, so a running hash can
- * be forked and the fork dropped if the data it saw turns out bad. */
-mfb_status sha256_copy(struct sha256 *dst, const struct sha256 *src, struct mfb_error *err);
 
 /* One-shot digest of a buffer. */
 void sha256_buffer(const void *data, size_t len, uint8_t out[SHA256_LEN]);

@@ -29,8 +29,7 @@ mfb_status restore_fetch_hash_file(const char *path, uint8_t out[SHA256_LEN], ui
         st = mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
     else if (fd < 0)
         st = mfb_error_errno(err, errno, MFB_ERR_IO, "cannot open '%s'", path);
-    if (st == MFB_OK)
-        st = sha256_init(&h, err);
+    sha256_init(&h);
     while (st == MFB_OK) {
         size_t got = 0;
         st = fs_read_full(fd, buf, HASH_BLOCK, &got, path, err);

@@ -237,9 +237,8 @@ mfb_status session_get(struct session_registry *r, struct server_db *db, const s
     s->mark_every = u->chunk_size && u->chunk_size < r->mark_every_bytes
                         ? r->mark_every_bytes / u->chunk_size
                         : 1;
-    st = sha256_init(&s->hash, err);
-    if (st == MFB_OK)
-        st = server_db_upload_chunks(db, u->id, &chunks, &count, err);
+    sha256_init(&s->hash);
+    st = server_db_upload_chunks(db, u->id, &chunks, &count, err);
     if (st == MFB_OK && count > 0) {
         s->slots = malloc(count * sizeof(*s->slots));
         if (s->slots == NULL) {
@@ -310,7 +309,7 @@ static uint64_t next_to_hash(struct session *s)
 }
 
 /* Keeps a copy of the running hash at the current prefix (lock held). A
- * copy that cannot be made is skipped: a rewind then goes further back. */
+ * mark that finds no memory is skipped: a rewind then goes further back. */
 static void save_mark(struct session *s)
 {
     if (s->nmarks == s->marks_cap) {
@@ -323,12 +322,7 @@ static void save_mark(struct session *s)
     }
     struct mark *m = &s->marks[s->nmarks];
     m->index = s->prefix_idx;
-    if (sha256_init(&m->hash, NULL) != MFB_OK)
-        return;
-    if (sha256_copy(&m->hash, &s->hash, NULL) != MFB_OK) {
-        sha256_free(&m->hash);
-        return;
-    }
+    m->hash = s->hash;
     s->nmarks++;
 }
 
@@ -356,23 +350,16 @@ static void rewind_prefix(struct session *s, uint64_t index)
         return;
     while (s->nmarks > 0 && s->marks[s->nmarks - 1].index > index)
         sha256_free(&s->marks[--s->nmarks].hash);
-    mfb_status st;
     if (s->nmarks > 0) {
-        st = sha256_copy(&s->hash, &s->marks[s->nmarks - 1].hash, NULL);
+        s->hash = s->marks[s->nmarks - 1].hash;
         s->prefix_idx = s->marks[s->nmarks - 1].index;
     } else {
-        uint8_t discard[SHA256_LEN];
-        sha256_final(&s->hash, discard); /* resets it to the empty state */
-        st = MFB_OK;
+        sha256_init(&s->hash);
         s->prefix_idx = 0;
     }
     s->prefix_off = s->prefix_idx * s->chunk_size;
     s->prefix_done = 0;
     s->prefix_ended = false;
-    if (st != MFB_OK && !s->hash_failed) {
-        s->hash_failed = true;
-        snprintf(s->hash_error, sizeof(s->hash_error), "cannot restore a SHA-256 state");
-    }
     log_info("upload-hash-rewind", "upload=%s chunk=%llu from_chunk=%llu", s->id,
              (unsigned long long)index, (unsigned long long)s->prefix_idx);
 }
@@ -621,7 +608,8 @@ enum session_claim session_chunk_begin(struct session *s, uint64_t index,
     } else {
         s->in_flight++;
         if (!s->hash_busy && !s->prefix_ended && !s->hash_failed && s->prefix_idx == index &&
-            s->prefix_done == 0 && sha256_copy(fork, &s->hash, NULL) == MFB_OK) {
+            s->prefix_done == 0) {
+            *fork = s->hash;
             s->hash_busy = true;
             *inline_hash = true;
         }
@@ -783,13 +771,8 @@ mfb_status session_digest(struct session *s, uint8_t out[SHA256_LEN], uint64_t *
     if (s->hash_failed) {
         st = mfb_error_set(err, MFB_ERR_IO, "%s", s->hash_error);
     } else {
-        struct sha256 copy;
-        st = sha256_init(&copy, err);
-        if (st == MFB_OK)
-            st = sha256_copy(&copy, &s->hash, err);
-        if (st == MFB_OK)
-            sha256_final(&copy, out);
-        sha256_free(&copy);
+        struct sha256 copy = s->hash; /* the running hash stays as it is */
+        sha256_final(&copy, out);
         *prefix_bytes = s->prefix_off;
         log_info("upload-hashed",
                  "upload=%s inline_bytes=%llu alongside_bytes=%llu read_back_bytes=%llu", s->id,

@@ -79,9 +79,9 @@ enum session_claim {
     SESSION_ABSENT,    /* (forget) the chunk is not stored */
 };
 
-/* Claims chunk `index`. On SESSION_WRITE with *inline_hash true, fork (an
- * initialised sha256) now continues the running hash and the caller must
- * feed it every byte of the chunk. */
+/* Claims chunk `index`. On SESSION_WRITE with *inline_hash true, fork now
+ * holds a copy of the running hash and the caller must feed it every byte
+ * of the chunk. */
 enum session_claim session_chunk_begin(struct session *s, uint64_t index,
                                        const uint8_t digest[SHA256_LEN], struct sha256 *fork,
                                        bool *inline_hash);

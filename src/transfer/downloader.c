@@ -250,10 +250,9 @@ mfb_status download_backup(const struct download_config *cfg, struct download_re
     st = transfer_conn_open(cfg->client, cfg->cancel, &conn, err);
     if (st == MFB_OK)
         st = receiver_backup_get(conn, cfg->backup_id, &result->backup, err);
-    if (st == MFB_OK)
-        st = sha256_init(&d.hash, err);
     if (st != MFB_OK)
         goto done;
+    sha256_init(&d.hash);
     hashing = true;
     /* OUT.part is ours to create or continue, and only as a regular file:
      * never through a symbolic link, never a FIFO (O_NONBLOCK: opening one

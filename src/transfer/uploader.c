@@ -376,9 +376,8 @@ mfb_status uploader_start(const struct uploader_config *cfg, struct uploader **o
         queue_push(&u->free_q, &u->bufs[i]);
     }
     u->pair_hash = sha256_x2_supported();
-    st = sha256_init(&u->file_hash, err);
-    if (st == MFB_OK)
-        st = sha256_init(&u->chunk_hash, err);
+    sha256_init(&u->file_hash);
+    sha256_init(&u->chunk_hash);
     for (size_t i = 0; st == MFB_OK && i < u->worker_count; i++) {
         struct worker *w = &u->workers[i];
         w->u = u;
@@ -500,9 +499,8 @@ mfb_status upload_hash_file(int fd, const char *path, uint64_t size, uint8_t sha
                             struct mfb_error *err)
 {
     struct sha256 h;
-    mfb_status st = sha256_init(&h, err);
-    if (st != MFB_OK)
-        return st;
+    sha256_init(&h);
+    mfb_status st = MFB_OK;
     size_t cap = 1u << 20;
     uint8_t *buf = malloc(cap);
     if (buf == NULL) {

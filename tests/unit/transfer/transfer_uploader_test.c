@@ -196,7 +196,7 @@ static void test_growing_file(void **state)
     const size_t piece = 256u << 10, total = 5 * MiB + MiB / 2 + 7;
     uint8_t *buf = malloc(piece);
     struct sha256 h;
-    assert_int_equal(sha256_init(&h, NULL), MFB_OK);
+    sha256_init(&h);
     for (size_t off = 0; off < total; off += piece) {
         size_t n = total - off < piece ? total - off : piece;
         fill(buf, n, off);
