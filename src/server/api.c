@@ -844,7 +844,12 @@ static void handle_complete(struct api_call *c)
     if (!session_covers(c->session, size, why, sizeof(why))) {
         fail(c, PROTO_CONFLICT, "upload is not complete: %s", why);
     } else if (session_digest(c->session, got, &prefix, &err) != MFB_OK) {
-        fail_status(c, err.status, &err, "hashing the upload");
+        if (err.status == MFB_ERR_CORRUPT) /* retrying cannot help: say so, with a 4xx */
+            fail(c, PROTO_CONFLICT,
+                 "the receiver cannot read back the chunks stored for this upload (its log "
+                 "says why); start a new upload");
+        else
+            fail_status(c, err.status, &err, "hashing the upload");
     } else if (prefix != size) {
         fail(c, PROTO_INTERNAL, "internal error: hashed %llu of %llu bytes",
              (unsigned long long)prefix, (unsigned long long)size);

@@ -62,7 +62,7 @@ struct session {
     /* How the prefix was hashed, in bytes (logged at complete). */
     uint64_t hashed_inline, hashed_alongside, hashed_after;
     /* A read-only mapping of the partial file at the prefix, used by the
-     * connection holding the running hash to carry it (see carry_window). */
+     * holder of the running hash (see prefix_window). */
     int window_fd; /* -1 until first needed */
     const uint8_t *window;
     uint64_t window_off;
@@ -112,6 +112,14 @@ static void window_close(struct session *s)
     if (s->window_fd >= 0)
         close(s->window_fd);
     s->window_fd = -1;
+}
+
+/* Gives the window back when nobody can be using it: the running hash is
+ * free and no chunk is in flight (lock held). */
+static void close_idle_window(struct session *s)
+{
+    if (!s->hash_busy && s->in_flight == 0)
+        window_close(s);
 }
 
 static void session_free(struct session *s)
@@ -369,59 +377,57 @@ static void release_hash(struct session *s)
 {
     s->hash_busy = false;
     s->hash_carried = false;
+    close_idle_window(s);
     if (s->rewind_pending)
         rewind_prefix(s, s->rewind_index);
     pthread_cond_broadcast(&s->idle);
 }
 
-/* Hashes [off, off+size) of fd into h, HASH_MAP_WINDOW bytes at a time.
- * Each window is mapped rather than read, so data still in the page cache
- * is hashed where it lies, without a copy; pread into a buffer is the
- * fallback. Mapping a window, not the whole chunk, keeps what a hashing
- * thread has mapped (and so the receiver's RSS, which counts mapped page
- * cache) at one window: with 32 uploads completing at once, whole 16 MiB
- * chunks mapped by 32 threads made a 300 MiB peak of VmHWM. A window that
- * does not start on a page (a chunk partly hashed alongside another) maps
- * from the page before. Returns NULL or the reason it failed. */
-static const char *hash_range(int fd, uint64_t off, uint64_t size, struct sha256 *h)
+/* The stored bytes [off, off + len) of the partial file, for the holder of
+ * the running hash (a connection carrying it, a hasher thread), through a
+ * window of HASH_MAP_WINDOW bytes mapped where the prefix is and moved
+ * along with it: one mmap per MiB hashed, no copy. Mapping a window, not
+ * whole chunks, keeps the mapped page cache (which counts in the
+ * receiver's RSS) at one window per upload; 32 uploads completing at once
+ * with whole 16 MiB chunks mapped made a 300 MiB peak. `stored` says how
+ * many bytes from off the catalog holds: checked against the file's size
+ * when the window moves, so no page past the end is ever touched (that
+ * would kill the receiver with SIGBUS). len is at most ALONGSIDE_PIECE.
+ * NULL, with the reason in *failure, if it cannot. */
+static const uint8_t *prefix_window(struct session *s, uint64_t off, size_t len, uint64_t stored,
+                                    const char **failure)
 {
-    char *buf = NULL;
-    const char *failure = NULL;
-    const uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-    for (uint64_t done = 0; failure == NULL && done < size;) {
-        size_t want = size - done < HASH_MAP_WINDOW ? (size_t)(size - done) : HASH_MAP_WINDOW;
-        size_t skip = (size_t)((off + done) % page); /* mappings start on a page */
-        void *map =
-            buf ? MAP_FAILED
-                : mmap(NULL, skip + want, PROT_READ, MAP_SHARED, fd, (off_t)(off + done - skip));
-        if (map != MAP_FAILED) {
-            madvise(map, skip + want, MADV_SEQUENTIAL);
-            sha256_update(h, (const char *)map + skip, want);
-            munmap(map, skip + want);
-            done += want;
-            continue;
-        }
-        if (buf == NULL && (buf = malloc(HASH_MAP_WINDOW)) == NULL)
-            return "out of memory";
-        ssize_t n = pread(fd, buf, want, (off_t)(off + done));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            failure = n < 0 ? strerror(errno) : "the partial file is shorter than its chunks";
-            break;
-        }
-        sha256_update(h, buf, (size_t)n);
-        done += (uint64_t)n;
+    if (s->window != NULL && off >= s->window_off && off + len <= s->window_off + s->window_len)
+        return s->window + (off - s->window_off);
+    if (s->window != NULL)
+        munmap((void *)s->window, s->window_len);
+    s->window = NULL;
+    struct stat sb;
+    if (s->window_fd < 0 && (s->window_fd = open(s->data_path, O_RDONLY | O_CLOEXEC)) < 0) {
+        *failure = strerror(errno);
+        return NULL;
     }
-    free(buf);
-    return failure;
+    if (fstat(s->window_fd, &sb) != 0 || (uint64_t)sb.st_size < off + stored) {
+        *failure = "the partial file is shorter than its chunks";
+        return NULL;
+    }
+    uint64_t start = off - off % (uint64_t)sysconf(_SC_PAGESIZE);
+    void *map = mmap(NULL, HASH_MAP_WINDOW, PROT_READ, MAP_SHARED, s->window_fd, (off_t)start);
+    if (map == MAP_FAILED) {
+        *failure = strerror(errno);
+        return NULL;
+    }
+    madvise(map, HASH_MAP_WINDOW, MADV_SEQUENTIAL);
+    s->window = map;
+    s->window_off = start;
+    s->window_len = HASH_MAP_WINDOW;
+    return s->window + (off - start); /* len <= ALONGSIDE_PIECE fits */
 }
 
 /* Hashes stored chunks at the prefix from the partial file until the next
  * one is missing, in flight or owned by an inline writer. */
 static void hash_from_file(struct session *s)
 {
-    int fd = -1;
     pthread_mutex_lock(&s->lock);
     for (;;) {
         uint64_t size = next_to_hash(s);
@@ -431,13 +437,13 @@ static void hash_from_file(struct session *s)
         uint64_t off = s->prefix_off + s->prefix_done, whole = s->prefix_done + size;
         pthread_mutex_unlock(&s->lock);
         const char *failure = NULL;
-        struct stat sb;
-        if (fd < 0 && (fd = open(s->data_path, O_RDONLY | O_CLOEXEC)) < 0)
-            failure = strerror(errno);
-        else if (fstat(fd, &sb) != 0 || (uint64_t)sb.st_size < off + size)
-            failure = "the partial file is shorter than its chunks"; /* never map past the end */
-        else
-            failure = hash_range(fd, off, size, &s->hash);
+        for (uint64_t done = 0; failure == NULL && done < size;) {
+            size_t n = size - done < ALONGSIDE_PIECE ? (size_t)(size - done) : ALONGSIDE_PIECE;
+            const uint8_t *stored = prefix_window(s, off + done, n, size - done, &failure);
+            if (stored != NULL)
+                sha256_update(&s->hash, stored, n);
+            done += n;
+        }
         pthread_mutex_lock(&s->lock);
         if (failure != NULL) {
             s->hash_busy = false;
@@ -453,8 +459,6 @@ static void hash_from_file(struct session *s)
     }
     pthread_cond_broadcast(&s->idle);
     pthread_mutex_unlock(&s->lock);
-    if (fd >= 0)
-        close(fd);
 }
 
 /* Hasher thread task: one session's catch-up. */
@@ -524,31 +528,6 @@ static void carried_piece(struct session *s, uint64_t bytes, uint64_t left_in_ch
     release_hash(s);
 }
 
-/* The stored bytes [off, off + len) of the partial file, through a window
- * of HASH_MAP_WINDOW bytes mapped where the prefix is and moved along with
- * it: one mmap per MiB carried, no copy. Only the holder of the running
- * hash calls this. len is at most ALONGSIDE_PIECE. NULL if it cannot map. */
-static const uint8_t *carry_window(struct session *s, uint64_t off, size_t len)
-{
-    if (s->window != NULL && off >= s->window_off && off + len <= s->window_off + s->window_len)
-        return s->window + (off - s->window_off);
-    if (s->window != NULL)
-        munmap((void *)s->window, s->window_len);
-    s->window = NULL;
-    if (s->window_fd < 0 && (s->window_fd = open(s->data_path, O_RDONLY | O_CLOEXEC)) < 0)
-        return NULL;
-    /* Only stored bytes are touched, so no page past the end of the file
-     * is ever read, even where the window reaches beyond it. */
-    uint64_t start = off - off % (uint64_t)sysconf(_SC_PAGESIZE);
-    void *map = mmap(NULL, HASH_MAP_WINDOW, PROT_READ, MAP_SHARED, s->window_fd, (off_t)start);
-    if (map == MAP_FAILED)
-        return NULL;
-    s->window = map;
-    s->window_off = start;
-    s->window_len = HASH_MAP_WINDOW;
-    return off + len <= start + HASH_MAP_WINDOW ? s->window + (off - start) : NULL;
-}
-
 /* The running hash is taken one piece at a time, so every connection
  * receiving a chunk takes its turn: the prefix moves at the rate of all
  * of them together, not of one. A connection that finds it held for
@@ -571,14 +550,15 @@ void session_hash_alongside(struct session *s, struct sha256 *chunk_hash, const 
             n = (size_t)left;
         /* Taken: only this thread touches the running hash and the window
          * until it lets go. */
-        const uint8_t *prefix = carry_window(s, offset, n);
+        const char *failure = NULL;
+        const uint8_t *prefix = prefix_window(s, offset, n, left, &failure);
         if (prefix != NULL)
             sha256_update2(chunk_hash, p, &s->hash, prefix, n);
         pthread_mutex_lock(&s->lock);
         if (prefix != NULL)
             carried_piece(s, n, left);
         else
-            release_hash(s); /* a hasher thread tries again, and reports what is wrong */
+            release_hash(s); /* the hasher tries again, and reports what is wrong */
         pthread_mutex_unlock(&s->lock);
         if (prefix == NULL)
             break;
@@ -631,8 +611,7 @@ void session_chunk_end(struct session *s, uint64_t index, bool recorded, uint64_
         slot_remove(s, index);
     }
     s->in_flight--;
-    if (s->in_flight == 0) /* no carrier can hold it: give the mapping back */
-        window_close(s);
+    close_idle_window(s);
     if (inline_hash) {
         if (recorded) {
             struct sha256 tmp = s->hash; /* the fork saw exactly this chunk: adopt it */
@@ -688,8 +667,7 @@ void session_chunk_forget_end(struct session *s, uint64_t index, bool forgotten)
         }
     }
     s->in_flight--;
-    if (s->in_flight == 0)
-        window_close(s);
+    close_idle_window(s);
     maybe_schedule(s);
     pthread_mutex_unlock(&s->lock);
 }
@@ -768,8 +746,8 @@ mfb_status session_digest(struct session *s, uint8_t out[SHA256_LEN], uint64_t *
     while (s->hash_busy)
         pthread_cond_wait(&s->idle, &s->lock);
     mfb_status st = MFB_OK;
-    if (s->hash_failed) {
-        st = mfb_error_set(err, MFB_ERR_IO, "%s", s->hash_error);
+    if (s->hash_failed) { /* the partial file no longer holds what was stored */
+        st = mfb_error_set(err, MFB_ERR_CORRUPT, "%s", s->hash_error);
     } else {
         struct sha256 copy = s->hash; /* the running hash stays as it is */
         sha256_final(&copy, out);

@@ -118,7 +118,9 @@ bool session_covers(struct session *s, uint64_t size, char *why, size_t why_len)
 
 /* Brings the running hash to the end of the contiguous prefix (reading
  * chunks back where needed) and returns the digest of the prefix and its
- * length, without ending the running hash. Call after session_close_begin. */
+ * length, without ending the running hash. Call after session_close_begin.
+ * MFB_ERR_CORRUPT when stored chunks could not be read back (the partial
+ * file was damaged behind the receiver's back); the log has the detail. */
 mfb_status session_digest(struct session *s, uint8_t out[SHA256_LEN], uint64_t *prefix_bytes,
                           struct mfb_error *err);
 

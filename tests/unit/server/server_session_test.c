@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "server/api.h"
 #include "server/server.h"
+#include "server/storage.h"
 
 #define TOKEN "1111111111111111111111111111111111111111111111111111111111111111"
 #define CHUNK (1u << 20)
@@ -328,6 +329,36 @@ static void test_forget_partly_carried(void **state)
     env_close(&e);
 }
 
+/* The partial file loses stored bytes behind the receiver's back (a disk
+ * error, an operator): complete must answer a clear 4xx, not crash on a
+ * mapping past the end of the file, not publish, and not answer 5xx forever. */
+static void test_damaged_partial_file(void **state)
+{
+    (void)state;
+    struct env e;
+    env_open_with(&e, 0);
+    open_upload("damaged.zip");
+    for (int i = CHUNKS - 1; i >= 0; i--) /* out of order: read back at complete */
+        put_chunk(i);
+    char part[1200];
+    storage_partial_path(srv.cfg.storage, upload_id, part, sizeof(part));
+    assert_int_equal(truncate(part, (off_t)CHUNK * CHUNKS / 2 + 100), 0);
+    size_t size = (size_t)CHUNKS * CHUNK;
+    uint8_t d[SHA256_LEN];
+    char hex[SHA256_HEX_LEN + 1], url[128], out[512], body[256];
+    sha256_buffer(data, size, d);
+    digest_to_hex(d, hex);
+    snprintf(body, sizeof(body), "{\"size\":%zu,\"sha256\":\"%s\"}", size, hex);
+    snprintf(url, sizeof(url), "/v1/uploads/%s/complete", upload_id);
+    for (int attempt = 0; attempt < 2; attempt++) { /* the same answer when retried */
+        assert_int_equal(run("POST", url, NULL, body, strlen(body), out, sizeof(out)), 409);
+        assert_non_null(strstr(out, "cannot read back the chunks stored for this upload"));
+        assert_non_null(strstr(out, "start a new upload"));
+        assert_null(strstr(out, part)); /* no server path goes to the client */
+    }
+    env_close(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -335,6 +366,7 @@ int main(void)
         cmocka_unit_test(test_replace_chunks_in_parallel),
         cmocka_unit_test(test_prefix_carried_alongside),
         cmocka_unit_test(test_forget_partly_carried),
+        cmocka_unit_test(test_damaged_partial_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
