@@ -28,8 +28,7 @@ struct chunk_buf {
     uint8_t *data;
     uint64_t index;
     size_t len;
-    bool hashed;                /* sha256 is filled in (by the reader) */
-    uint8_t sha256[SHA256_LEN]; /* of data[0..len) */
+    uint8_t sha256[SHA256_LEN]; /* of data[0..len), by the reader when it pairs */
 };
 
 struct worker {
@@ -179,8 +178,7 @@ static mfb_status read_chunk(struct uploader *u, struct chunk_buf *b, struct mfb
             sha256_update(&u->file_hash, b->data + done, (size_t)n);
         done += (size_t)n;
     }
-    b->hashed = u->pair_hash;
-    if (b->hashed)
+    if (u->pair_hash)
         sha256_final(&u->chunk_hash, b->sha256);
     return MFB_OK;
 }
@@ -255,7 +253,7 @@ static void upload_chunk(struct worker *w, struct chunk_buf *b)
 {
     struct uploader *u = w->u;
     struct mfb_error err = {0};
-    if (!b->hashed)
+    if (!u->pair_hash)
         sha256_buffer(b->data, b->len, b->sha256);
     const uint8_t *sha = b->sha256;
 
