@@ -129,6 +129,11 @@ for run in $(seq "$RUNS"); do
   fi
 done
 
+# What verification costs on this machine: one SHA-256 pass (OpenSSL's,
+# over 1 MiB buffers in memory), in CPU seconds per GB.
+SHA_S_PER_GB=$(openssl speed -evp sha256 -bytes 1048576 -seconds 2 2>/dev/null |
+  awk '$1 == "sha256" { sub(/k$/, "", $2); printf "%.3f", 1e6 / $2 }')
+
 echo
 best() { grep "^$1 " "$RESULTS" | sort -k2 -n -r | head -1 | awk '{print $2}'; }
 curl_best=$(best curl)
@@ -138,3 +143,18 @@ for name in 'mfb>ngx' mfb; do
     'BEGIN { printf "best %-8s %8.1f MB/s = %.2fx curl-to-nginx (%.1f MB/s)%s\n", n, b, b / c, c,
              n == "mfb" ? (b / c >= 0.8 ? "  goal >= 0.8x: met" : "  goal >= 0.8x: NOT met") : "" }'
 done
+
+# The ceiling for any transfer that verifies every byte the way the
+# protocol asks (each side hashes it once, chunk and file digests paired)
+# when both ends share this machine's cores: the cores divided by what
+# curl and nginx spend per GB plus one SHA-256 pass per side. Taken from
+# curl's fastest run.
+read -r c_client c_server < <(grep '^curl ' "$RESULTS" | sort -k2 -n -r | head -1 |
+  awk '{ print $5, $8 }')
+awk -v cores="$(nproc)" -v cc="$c_client" -v cs="$c_server" -v h="$SHA_S_PER_GB" -v c="$curl_best" \
+  -v m="$(best mfb)" 'BEGIN {
+    cap = cores / (cc + cs + 2 * h) * 1000
+    printf "SHA-256 %.2f s/GB; curl + nginx %.2f s/GB in their best run; on %d shared cores a\n", h, cc + cs, cores
+    printf "verifying transfer tops out near %.1f MB/s = %.2fx curl-to-nginx", cap, cap / c
+    if (m != "") printf " (mfb reached %.0f%% of it)", 100 * m / cap
+    printf "\n" }'
