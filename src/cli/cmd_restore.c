@@ -37,6 +37,7 @@ static const struct cli_option options[] = {
      "restore even a backup of another flavour or a newer release than the server"},
     {"keep-download", 0, CLI_FLAG, NULL, "keep the downloaded backup in the spool afterwards"},
     {"spool", 0, CLI_VALUE, "DIR", "download into DIR instead of the instance's spool"},
+    TRANSFER_RETRY_OPTIONS,
     CLI_OPTIONS_END,
 };
 
@@ -128,11 +129,14 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
     progress_bar_init(&bar);
     struct transfer_observer observer = progress_bar_observer(&bar);
     struct restore_result result = {0};
+    struct transfer_settings settings;
 
     /* on a terminal the steps are shown on stdout: log lines would repeat them */
     if (isatty(STDERR_FILENO) == 1 && args->log_level == NULL)
         mfb_log_init(MFB_LOG_ERROR, NULL);
-    mfb_status st = read_maps(args, &maps, err);
+    mfb_status st = transfer_opts_settings(args, &settings, err);
+    if (st == MFB_OK)
+        st = read_maps(args, &maps, err);
     const char *v;
     if (st == MFB_OK && (v = cli_string(args, "to", NULL)) != NULL)
         st = config_cli_set_path(&to_dir, "to", v, err);
@@ -148,7 +152,7 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
     if (st == MFB_OK)
         st = job_instance_load(db, args->positional[0], &inst, err);
     if (st == MFB_OK)
-        st = job_target_load(db, cli_string(args, "target", NULL), NULL, &target, err);
+        st = job_target_load(db, cli_string(args, "target", NULL), &settings, &target, err);
     if (st == MFB_OK)
         st = interrupt_watch_start(&watch, &cancel, err);
     struct restore_options o = {

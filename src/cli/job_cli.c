@@ -9,28 +9,6 @@
 
 #include "common/log.h"
 
-mfb_status job_cli_settings(const struct cli_args *args, struct transfer_settings *settings,
-                            struct mfb_error *err)
-{
-    *settings = TRANSFER_SETTINGS_DEFAULT;
-    uint64_t retries = 0, max_time = 0, stall = 0;
-    mfb_status st = cli_uint(args, "retries", settings->retry.max_attempts, 1, 1000, &retries, err);
-    if (st == MFB_OK)
-        st = cli_duration_ms(args, "retry-max-time", settings->retry.max_total_ms, &max_time, err);
-    if (st == MFB_OK)
-        st = cli_duration_ms(args, "stall-timeout", settings->stall_timeout_ms, &stall, err);
-    if (st != MFB_OK)
-        return st;
-    if (stall < 1000) {
-        mfb_error_set(err, MFB_ERR_USAGE, "--stall-timeout must be at least 1s");
-        return MFB_ERR_USAGE;
-    }
-    settings->retry.max_attempts = (unsigned)retries;
-    settings->retry.max_total_ms = max_time;
-    settings->stall_timeout_ms = stall;
-    return MFB_OK;
-}
-
 mfb_status job_cli_progress(const struct cli_args *args, enum job_progress_mode *mode,
                             struct mfb_error *err)
 {
@@ -48,7 +26,7 @@ mfb_status job_cli_begin(const struct cli_args *args, bool patient, const char *
     jc->begun = true;
     jc->watch.patient = patient;
     jc->watch.patient_note = patient_note;
-    mfb_status st = job_cli_settings(args, &jc->settings, err);
+    mfb_status st = transfer_opts_settings(args, &jc->settings, err);
     if (st == MFB_OK)
         st = job_cli_progress(args, &jc->mode, err);
     if (st == MFB_OK)

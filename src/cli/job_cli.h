@@ -18,14 +18,7 @@
 #define JOB_CLI_OPTIONS                                                                            \
     {"progress", 0, CLI_VALUE, "MODE",                                                             \
      "auto (a display on a terminal), tty, json (one object per update on stdout) or none"},       \
-        {"retries", 0, CLI_VALUE, "N",                                                             \
-         "attempts per receiver request before giving up (default 12)"},                           \
-        {"retry-max-time", 0, CLI_VALUE, "DURATION",                                               \
-         "stop retrying a receiver request after this long (default 10m)"},                        \
-    {                                                                                              \
-        "stall-timeout", 0, CLI_VALUE, "DURATION",                                                 \
-            "fail a request that moves no data for this long (default 60s)"                        \
-    }
+        TRANSFER_RETRY_OPTIONS
 
 /* What a job command sets up before it runs a job, and takes down after. */
 struct job_cli {
@@ -47,10 +40,6 @@ struct job_cli {
 mfb_status job_cli_begin(const struct cli_args *args, bool patient, const char *patient_note,
                          struct job_cli *jc, struct mfb_error *err);
 void job_cli_end(struct job_cli *jc);
-
-/* The transfer settings the options ask for. */
-mfb_status job_cli_settings(const struct cli_args *args, struct transfer_settings *settings,
-                            struct mfb_error *err);
 
 /* Parses --progress and, for the terminal display, lowers the log to
  * errors unless --log-level was given (log lines would tear the display). */

@@ -47,28 +47,39 @@ static mfb_status keep_stored(const struct config_target *t, struct transfer_opt
     return MFB_OK;
 }
 
+mfb_status transfer_opts_settings(const struct cli_args *args, struct transfer_settings *settings,
+                                  struct mfb_error *err)
+{
+    *settings = TRANSFER_SETTINGS_DEFAULT;
+    uint64_t retries = 0, max_time = 0, stall = 0;
+    mfb_status st = cli_uint(args, "retries", settings->retry.max_attempts, 1, 1000, &retries, err);
+    if (st == MFB_OK)
+        st = cli_duration_ms(args, "retry-max-time", settings->retry.max_total_ms, &max_time, err);
+    if (st == MFB_OK)
+        st = cli_duration_ms(args, "stall-timeout", settings->stall_timeout_ms, &stall, err);
+    if (st != MFB_OK)
+        return st;
+    if (stall < 1000) {
+        mfb_error_set(err, MFB_ERR_USAGE, "--stall-timeout must be at least 1s");
+        mfb_error_hint(err, "a request that moves no data for this long is cut and retried");
+        return MFB_ERR_USAGE;
+    }
+    settings->retry.max_attempts = (unsigned)retries;
+    settings->retry.max_total_ms = max_time;
+    settings->stall_timeout_ms = stall;
+    return MFB_OK;
+}
+
 mfb_status transfer_opts_client(const struct cli_args *args, struct transfer_client **client,
                                 struct transfer_opts_stored *stored, struct mfb_error *err)
 {
     *client = NULL;
     if (stored != NULL)
         memset(stored, 0, sizeof(*stored));
-    struct transfer_settings settings = TRANSFER_SETTINGS_DEFAULT;
-    uint64_t retries = 0, max_time = 0, stall = 0;
-    mfb_status st = cli_uint(args, "retries", settings.retry.max_attempts, 1, 1000, &retries, err);
-    if (st == MFB_OK)
-        st = cli_duration_ms(args, "retry-max-time", settings.retry.max_total_ms, &max_time, err);
-    if (st == MFB_OK)
-        st = cli_duration_ms(args, "stall-timeout", settings.stall_timeout_ms, &stall, err);
+    struct transfer_settings settings;
+    mfb_status st = transfer_opts_settings(args, &settings, err);
     if (st != MFB_OK)
         return st;
-    if (stall < 1000) {
-        mfb_error_set(err, MFB_ERR_USAGE, "--stall-timeout must be at least 1s");
-        return MFB_ERR_USAGE;
-    }
-    settings.retry.max_attempts = (unsigned)retries;
-    settings.retry.max_total_ms = max_time;
-    settings.stall_timeout_ms = stall;
 
     const char *name = cli_string(args, "target", NULL);
     const char *token_file = cli_string(args, "token-file", NULL);

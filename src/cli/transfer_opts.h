@@ -25,6 +25,17 @@
 #include "transfer/cancel.h"
 #include "transfer/client.h"
 
+/* How hard a command tries each receiver request: attempts, total time,
+ * and how long a request may move no data. */
+#define TRANSFER_RETRY_OPTIONS                                                                     \
+    {"retries", 0, CLI_VALUE, "N", "attempts per receiver request before giving up (default 12)"}, \
+        {"retry-max-time", 0, CLI_VALUE, "DURATION",                                               \
+         "stop retrying a receiver request after this long (default 10m)"},                        \
+    {                                                                                              \
+        "stall-timeout", 0, CLI_VALUE, "DURATION",                                                 \
+            "fail a request that moves no data for this long (default 60s)"                        \
+    }
+
 #define TRANSFER_TARGET_OPTIONS                                                                    \
     {"target", 0, CLI_VALUE, "NAME",                                                               \
      "a receiver stored with 'mfb target add'; the options below override its values"},            \
@@ -37,13 +48,12 @@
          "verify the receiver's certificate against this CA file instead"},                        \
         {"insecure-plaintext", 0, CLI_FLAG, NULL,                                                  \
          "allow a plain http:// URL: no TLS at all, for tests only"},                              \
-        {"retries", 0, CLI_VALUE, "N", "attempts per request before giving up (default 12)"},      \
-        {"retry-max-time", 0, CLI_VALUE, "DURATION",                                               \
-         "stop retrying a request after this long (default 10m)"},                                 \
-    {                                                                                              \
-        "stall-timeout", 0, CLI_VALUE, "DURATION",                                                 \
-            "fail a request that moves no data for this long (default 60s)"                        \
-    }
+        TRANSFER_RETRY_OPTIONS
+
+/* The transfer settings TRANSFER_RETRY_OPTIONS ask for, over
+ * TRANSFER_SETTINGS_DEFAULT. */
+mfb_status transfer_opts_settings(const struct cli_args *args, struct transfer_settings *settings,
+                                  struct mfb_error *err);
 
 /* What a stored target says beyond how to reach the receiver: the upload
  * settings `mfb push` uses unless its own options say otherwise. */

@@ -536,9 +536,15 @@ static mfb_status describe_curl_error(struct transfer_conn *conn, const struct h
                       detail);
         if (strstr(detail, "wrong version number"))
             mfb_error_hint(err, "the receiver does not speak TLS on that port; check --url");
+        else
+            mfb_error_hint(err, "check that mfb-server is running at that URL and that nothing "
+                                "between (a proxy, a firewall) cuts or rewrites TLS");
         return MFB_ERR_TLS;
     case CURLE_OPERATION_TIMEDOUT:
-        return mfb_error_set(err, MFB_ERR_TIMEOUT, "%s: %s timed out: %s", req->what, url, detail);
+        mfb_error_set(err, MFB_ERR_TIMEOUT, "%s: %s timed out: %s", req->what, url, detail);
+        mfb_error_hint(err, "check the network path to the receiver; --stall-timeout sets how "
+                            "long a request may move no data");
+        return MFB_ERR_TIMEOUT;
     case CURLE_URL_MALFORMAT:
     case CURLE_UNSUPPORTED_PROTOCOL:
         mfb_error_set(err, MFB_ERR_USAGE, "%s: bad receiver URL '%s': %s", req->what, url, detail);

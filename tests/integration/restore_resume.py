@@ -285,6 +285,24 @@ class ResumeTest(RestoreTestCase):
         self.assertEqual(env.spool_files(), [])
         self.assert_untouched(pid, sums)
 
+    def test_receiver_down_gives_up_after_retries(self):
+        """--retries bounds how long a restore waits for a receiver that is
+        down: it gives up by itself with one error line, nothing touched."""
+        env, db = self.env, self.db
+        pid, sums = db.server_pid(), db.checksum_tables()
+        self.proxy.cut()  # every connection is closed at once
+        r = env.restore(self.bid, "--to", self.to, "--retries", "2", expect=1)
+        self.assertRegex(r.stderr, r"mfb: error: cannot list the receiver's backups: .* "
+                                   r"\(gave up after 2 attempts in [0-9.]+m?s\)\n")
+        self.assertIn("HINT: check that mfb-server is running at that URL and that nothing "
+                      "between (a proxy, a firewall) cuts or rewrites TLS\n", r.stderr)
+        self.assertEqual(len([ln for ln in r.stderr.splitlines()
+                              if ln.startswith("mfb: error:")]), 1)
+        self.assertEqual(len(re.findall(r"\bretry\b", r.stderr)), 1)  # 2 attempts, 1 retry
+        self.assertEqual(env.spool_files(), [])
+        self.assertFalse(os.path.exists(self.to) and os.listdir(self.to))
+        self.assert_untouched(pid, sums)
+
 
 if __name__ == "__main__":
     mfbtest.main()
