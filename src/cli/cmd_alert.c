@@ -13,6 +13,8 @@
  * a channel (or all of them) once, without retries, and says what each
  * answered, so a new channel can be checked before a night needs it.
  */
+#include <arpa/inet.h>
+#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +28,8 @@
 #include "store/config_db.h"
 
 static const struct cli_option add_options[] = {
-    {"webhook", 0, CLI_VALUE, "URL", "POST the alert as JSON to this https:// URL"},
+    {"webhook", 0, CLI_VALUE, "URL",
+     "POST the alert as JSON to this https:// URL (http:// only to this host)"},
     {"secret-file", 0, CLI_VALUE, "FILE",
      "webhook: sign the body with HMAC-SHA256 under the key in FILE (or - for stdin)"},
     {"email", 0, CLI_VALUE, "TO", "mail the alert to these addresses (comma-separated)"},
@@ -73,6 +76,23 @@ static bool has_prefix(const char *s, const char *prefix)
     return s && strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+/* Whether a URL names this host (localhost, 127.0.0.0/8, [::1]): the only
+ * place a webhook may be sent in clear (docs/alerts.md). */
+static bool url_is_loopback(const char *url)
+{
+    bool loopback = false;
+    char *host = NULL;
+    struct in_addr v4;
+    CURLU *u = curl_url();
+    if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK)
+        loopback = strcmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0 ||
+                   (inet_pton(AF_INET, host, &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127);
+    curl_free(host);
+    curl_url_cleanup(u);
+    return loopback;
+}
+
 /* Builds the channel from the options, refusing mixtures of kinds. */
 static mfb_status build(const struct cli_args *args, struct config_alert *a, struct mfb_error *err)
 {
@@ -108,6 +128,13 @@ static mfb_status build(const struct cli_args *args, struct config_alert *a, str
         if (!has_prefix(webhook, "https://") && !has_prefix(webhook, "http://")) {
             mfb_error_set(err, MFB_ERR_USAGE, "invalid webhook URL '%s'", webhook);
             mfb_error_hint(err, "use https://HOST[:PORT]/PATH");
+            return MFB_ERR_USAGE;
+        }
+        if (has_prefix(webhook, "http://") && !url_is_loopback(webhook)) {
+            mfb_error_set(err, MFB_ERR_USAGE, "webhook URL '%s' is plain http to another host",
+                          webhook);
+            mfb_error_hint(err, "use https:// (plain http:// only to this host: localhost, "
+                                "127.0.0.1 or [::1])");
             return MFB_ERR_USAGE;
         }
         st = config_str_set(&a->url, webhook, err);

@@ -46,10 +46,14 @@ static mfb_status read_metadata(const struct cli_args *args, json_t **out, struc
         return MFB_OK;
     json_error_t jerr;
     json_t *m = json_load_file(path, 0, &jerr);
+    if (m == NULL) {
+        mfb_error_set(err, MFB_ERR_USAGE, "--metadata '%s': %s", path, jerr.text);
+        return MFB_ERR_USAGE;
+    }
     if (!json_is_object(m)) {
         json_decref(m);
-        mfb_error_set(err, MFB_ERR_USAGE, "--metadata '%s': not a JSON object (%s)", path,
-                      jerr.text);
+        mfb_error_set(err, MFB_ERR_USAGE, "--metadata '%s': not a JSON object", path);
+        mfb_error_hint(err, "give a file holding one JSON object: {\"key\": ...}");
         return MFB_ERR_USAGE;
     }
     *out = m;

@@ -30,7 +30,11 @@ static const struct cli_option options[] = {
     CLI_OPTIONS_END,
 };
 
-static void print_result(const struct cli_args *args, const struct backup_result *r)
+/* With --progress=json, standard output holds one JSON object per line:
+ * the events, then with --json the result on one line; the two summary
+ * lines are left out, as 'mfb resume' leaves out its own. */
+static void print_result(const struct cli_args *args, enum job_progress_mode mode,
+                         const struct backup_result *r)
 {
     char d[32] = "-", s[32];
     if (r->downtime_ms >= 0)
@@ -46,10 +50,16 @@ static void print_result(const struct cli_args *args, const struct backup_result
                       "archive_bytes", (json_int_t)r->archive_bytes, "server_down", r->server_down);
         if (o && r->data_zip[0])
             json_object_set_new(o, "data_zip", json_string(r->data_zip));
-        config_cli_print_json(o, NULL);
+        if (mode == JOB_PROGRESS_JSON && o != NULL) {
+            json_dumpf(o, stdout, JSON_COMPACT);
+            fputc('\n', stdout);
+            json_decref(o);
+        } else {
+            config_cli_print_json(o, NULL);
+        }
         return;
     }
-    if (r->status == CONFIG_JOB_OK)
+    if (r->status == CONFIG_JOB_OK && mode != JOB_PROGRESS_JSON)
         printf("backup stored: %s (%s)\njob %" PRId64 ": downtime %s, Data.zip %s\n",
                r->backup_name, r->backup_id, r->job_id, d,
                format_size(r->archive_bytes, s, sizeof(s)));
@@ -84,7 +94,7 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
     struct backup_result res;
     st = backup_run(&opt, &res, err);
     if (res.job_id > 0 || st == MFB_OK)
-        print_result(args, &res);
+        print_result(args, jc.mode, &res);
     if (res.server_down && res.recovery)
         fprintf(stderr, "\n%s\n", res.recovery);
     backup_result_free(&res);

@@ -9,9 +9,12 @@
 
 #include "common/log.h"
 #include "common/parse.h"
+#include "store/db_path.h"
 
 static const struct cli_option global_options[] = {
-    {"db", 0, CLI_VALUE, "PATH", "configuration database (default: $MFB_DB, then a per-user path)"},
+    {"db", 0, CLI_VALUE, "PATH",
+     "the database (default: $MFB_DB, else in " STORE_SYSTEM_DIR " as root, ~/" STORE_USER_DIR
+     " otherwise)"},
     {"log-level", 0, CLI_VALUE, "LEVEL", "error, warn, info (default) or debug"},
     {"help", 'h', CLI_FLAG, NULL, "show this help"},
     CLI_OPTIONS_END,

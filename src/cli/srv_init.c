@@ -4,7 +4,8 @@
  * self-signed certificate; prints the fingerprint clients pin.
  *
  * It refuses to run over an existing catalog: re-initialising could only
- * lose the record of stored backups. Another receiver needs another --db.
+ * lose the record of stored backups. Another receiver needs another --db,
+ * in a directory of its own when the pair is generated (its names are fixed).
  */
 #include <errno.h>
 #include <jansson.h>
@@ -94,6 +95,27 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
                             "a new receiver");
         return MFB_ERR_EXISTS;
     }
+    /* The generated pair goes next to the catalog under fixed names and
+     * never replaces one: another receiver's pair there is refused before
+     * anything is made. */
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s", db_path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof(dir), ".");
+    if (cert_arg == NULL) {
+        snprintf(cert, sizeof(cert), "%.4000s/mfb-server.crt", dir);
+        snprintf(key, sizeof(key), "%.4000s/mfb-server.key", dir);
+        const char *taken = stat(key, &sb) == 0 ? key : stat(cert, &sb) == 0 ? cert : NULL;
+        if (taken != NULL) {
+            mfb_error_set(err, MFB_ERR_EXISTS, "'%s' already exists", taken);
+            mfb_error_hint(err, "another receiver's TLS pair is there; give the new receiver a "
+                                "--db in a directory of its own, or pass --cert FILE --key FILE");
+            return MFB_ERR_EXISTS;
+        }
+    }
     st = storage_init(storage_arg, err);
     if (st == MFB_OK)
         st = absolute(storage_arg, storage, sizeof(storage), err);
@@ -106,13 +128,6 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
         if (st == MFB_OK)
             st = absolute(key_arg, key, sizeof(key), err);
     } else {
-        char dir[PATH_MAX];
-        snprintf(dir, sizeof(dir), "%s", db_path);
-        char *slash = strrchr(dir, '/');
-        if (slash)
-            *slash = '\0';
-        else
-            snprintf(dir, sizeof(dir), ".");
         st = fs_mkdir_p(dir, 0700, err);
         if (st == MFB_OK)
             st = absolute(dir, dir, sizeof(dir), err);

@@ -6,6 +6,7 @@ whatever the clock or the thread count), default and explicit
 excludes, FIFOs and sockets skipped with a warning, no overwriting.
 """
 
+import json
 import os
 import socket
 import sys
@@ -109,6 +110,25 @@ class RoundTrip(mfbtest.TempDirTestCase):
         self.assertIn("exists.zip", r.stderr)
         with open(out, "rb") as f:
             self.assertEqual(f.read(), b"precious")
+
+    def test_metadata_file(self):
+        meta = self.path("meta.json")
+        with open(meta, "w") as f:
+            f.write('{"job": {"id": 7}}')
+        out = self.path("m.zip")
+        mfbtest.archive_create(self.src, out, "--metadata", meta)
+        with zipfile.ZipFile(out) as z:
+            self.assertEqual(json.loads(z.read(mfbtest.MANIFEST))["metadata"], {"job": {"id": 7}})
+        # not an object, not JSON: one line each, and no archive
+        with open(meta, "w") as f:
+            f.write("[1]")
+        r = mfbtest.archive_create(self.src, self.path("n.zip"), "--metadata", meta, expect=2)
+        self.assertIn(f"mfb: error: --metadata '{meta}': not a JSON object\nHINT:", r.stderr)
+        with open(meta, "w") as f:
+            f.write("{")
+        r = mfbtest.archive_create(self.src, self.path("n.zip"), "--metadata", meta, expect=2)
+        self.assertRegex(r.stderr, rf"mfb: error: --metadata '{meta}': .*expected")
+        self.assertFalse(os.path.exists(self.path("n.zip")))
 
     def test_prints_a_one_line_summary(self):
         r = mfbtest.archive_create(self.src, self.path("s.zip"))

@@ -80,6 +80,14 @@ class Alerts(unittest.TestCase):
         self.assertIn("mfb: error: give only one of --webhook, --email, --command", r.stderr)
         r = env.mfb("alert", "add", "bad", "--email", "a@b", "--from", "c@d", expect=2)
         self.assertIn("mfb: error: no --smtp-url", r.stderr)
+        # a webhook in clear only to this host (TLS cannot be switched off)
+        for url in ("http://example.com/x", "http://127.0.0.1.example.com/x"):
+            r = env.mfb("alert", "add", "bad", "--webhook", url, expect=2)
+            self.assertIn(f"mfb: error: webhook URL '{url}' is plain http to another host",
+                          r.stderr)
+        for url in ("http://127.0.0.1:9/x", "http://localhost/x", "http://[::1]:9/x"):
+            env.mfb("alert", "add", "local", "--webhook", url)
+            env.mfb("alert", "remove", "local")
 
         listing = json.loads(env.mfb("alert", "list", "--json").stdout)
         by_name = {c["name"]: c for c in listing}

@@ -65,6 +65,9 @@ class HappyPath(unittest.TestCase):
         env.instance = name
         r = env.backup()
         self.assertEqual(r.done["status"], "ok", r)
+        # --progress=json: standard output is JSON lines and nothing else
+        for line in r.stdout.splitlines():
+            self.assertIsInstance(json.loads(line), dict, line)
         job = env.job(r.job_id)
         self.assertEqual(job["status"], "ok")
         self.assertEqual(job["kind"], "backup")
@@ -129,6 +132,11 @@ class HappyPath(unittest.TestCase):
 
     def test_1_default_policy_upload(self):
         job, out, r = self.check_backup("prod", "upload")
+        # with --json too: the result is one more line, after the events
+        r2 = self.env.backup("--json")
+        lines = [json.loads(x) for x in r2.stdout.splitlines()]
+        self.assertEqual(lines[-2]["event"], "done", r2)
+        self.assertEqual((lines[-1]["status"], lines[-1]["job_id"]), ("ok", r2.job_id), r2)
         # The server was started again only once the upload was done.
         self.assertEqual(r.steps(), ["preflight", "preflush", "stop", "archive", "upload",
                                      "start", "verify", "finish"])

@@ -223,6 +223,17 @@ class LogsCli(mfbtest.TempDirTestCase):
         self.assertEqual((got["value"], got["set"]), (10000, False))
 
     def test_report(self):
+        # A resume job that completed a backup (the backup job is then ok,
+        # with its size) is not a second backup: the report leaves it out.
+        con = sqlite3.connect(self.db)
+        try:
+            started = self.now - 2 * DAY + 60000
+            con.execute("INSERT INTO jobs (instance, target, kind, status, pid, started, ended, "
+                        "upload_ms, bytes_out, backup_name) VALUES ('alpha', 'box', 'resume', "
+                        "'ok', 1, ?, ?, 50, 1600, 'a_ok_new')", (started, started + 100))
+            con.commit()
+        finally:
+            con.close()
         rep = {r["instance"]: r for r in json.loads(self.mfb("report", "--json").stdout)}
         self.assertEqual(sorted(rep), ["alpha", "beta", "gamma"])
         a = rep["alpha"]

@@ -101,6 +101,15 @@ def test_operator_commands():
     p = rx.run("init", "--storage", rx.storage, check=False)
     assert p.returncode != 0
     assert "a receiver database already exists" in p.stderr and "HINT:" in p.stderr, p.stderr
+    # A second receiver's --db next to the first: its generated TLS pair
+    # would take the same names, so it is refused before anything is made.
+    other_db = os.path.join(os.path.dirname(rx.db), "other.db")
+    other_store = os.path.join(rx.dir, "other-store")
+    p = rx.run("init", "--storage", other_store, "--db", other_db, check=False)
+    key = os.path.join(os.path.dirname(rx.db), "mfb-server.key")
+    assert p.returncode == 1 and f"mfb-server: error: '{key}' already exists" in p.stderr, p.stderr
+    assert "a directory of its own" in p.stderr, p.stderr
+    assert not os.path.exists(other_db) and not os.path.exists(other_store)
     p = rx.run("client", "add", "db1", check=False)
     assert p.returncode != 0 and "client 'db1' already exists" in p.stderr
     p = rx.run("client", "add", "../x", check=False)
