@@ -14,6 +14,7 @@
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "job/config_map.h"
+#include "job/endpoints.h"
 
 void transfer_opts_stored_free(struct transfer_opts_stored *stored)
 {
@@ -24,13 +25,18 @@ void transfer_opts_stored_free(struct transfer_opts_stored *stored)
 }
 
 /* Loads the stored target `name` from the configuration database. */
+/* Loads the stored target `name`, or with NULL the only one there is (as
+ * backup, list and restore choose). */
 static mfb_status load_target(const struct cli_args *args, const char *name,
                               struct config_target *t, struct mfb_error *err)
 {
     struct config_db *db = NULL;
+    char chosen[CONFIG_NAME_BUF];
     mfb_status st = config_cli_open(args, false, &db, NULL, err);
     if (st == MFB_OK)
-        st = config_target_get(db, name, t, err);
+        st = job_target_choose(db, name, chosen, sizeof(chosen), err);
+    if (st == MFB_OK)
+        st = config_target_get(db, chosen, t, err);
     config_db_close(db);
     return st;
 }
@@ -83,13 +89,9 @@ mfb_status transfer_opts_client(const struct cli_args *args, struct transfer_cli
 
     const char *name = cli_string(args, "target", NULL);
     const char *token_file = cli_string(args, "token-file", NULL);
-    if (name == NULL && cli_string(args, "url", NULL) == NULL) {
-        mfb_error_set(err, MFB_ERR_USAGE, "no receiver given");
-        mfb_error_hint(err, "pass --target NAME (a receiver saved with 'mfb target add'), or "
-                            "--url, --token-file and --fingerprint or --ca-file");
-        return MFB_ERR_USAGE;
-    }
-    if (name == NULL && token_file == NULL) {
+    /* Without --target and --url, the only stored target. */
+    bool use_stored = name != NULL || cli_string(args, "url", NULL) == NULL;
+    if (!use_stored && token_file == NULL) {
         mfb_error_set(err, MFB_ERR_USAGE, "no token given");
         mfb_error_hint(err, "pass --token-file FILE (mode 0600) holding the token 'mfb-server "
                             "client add' printed, or --token-file - to read it from standard "
@@ -100,8 +102,14 @@ mfb_status transfer_opts_client(const struct cli_args *args, struct transfer_cli
     config_target_init(&stored_target);
     struct transfer_target target = {0};
     char *token = NULL;
-    if (name != NULL) {
+    if (use_stored) {
         st = load_target(args, name, &stored_target, err);
+        if (st == MFB_ERR_NOT_FOUND && name == NULL) { /* no target stored at all */
+            mfb_error_clear(err);
+            st = mfb_error_set(err, MFB_ERR_USAGE, "no receiver given");
+            mfb_error_hint(err, "pass --target NAME (a receiver saved with 'mfb target add'), or "
+                                "--url, --token-file and --fingerprint or --ca-file");
+        }
         if (st == MFB_OK && stored != NULL)
             st = keep_stored(&stored_target, stored, err);
         config_map_target(&stored_target, &target);

@@ -185,18 +185,38 @@ class RealServerTest(TransferTest):
         self.assertEqual(res.returncode, 1)
         self.assertIn("the receiver answered 401 unauthorized", res.stderr)
 
-        # A target that does not exist, and no receiver at all.
+        # A target that does not exist.
         res = self.run_mfb([MFB, "push", path, "--target", "nope", "--instance", "prod"], env=env)
         self.assertEqual(res.returncode, 1)
         self.assertEqual(self.error_lines(res.stderr), ["mfb: error: no target named 'nope'"])
         self.assertIn("HINT: 'mfb target list' shows the configured targets", res.stderr)
+
+        # Without --target or --url, the only stored target, as backup and
+        # restore choose; with two, neither is guessed; with none, no receiver.
+        res = self.run_mfb([MFB, "push", path, "--instance", "prod", "--json"], env=env)
+        self.assert_ok(res)
+        self.assertEqual(json.loads(res.stdout)["sha256"], self.sha256_of(path))
+        res = self.run_mfb([MFB, "fetch", out["backup_id"], restored + "3"], env=env)
+        self.assert_ok(res)
+        self.assertEqual(self.sha256_of(restored + "3"), self.sha256_of(path))
+        self.assert_ok(self.run_mfb([MFB, "target", "add", "rx2"] + self.target(), env=env))
         for cmd in ([MFB, "push", path, "--instance", "prod"],
-                    [MFB, "fetch", out["backup_id"], restored + "3"]):
+                    [MFB, "fetch", out["backup_id"], restored + "4"]):
             res = self.run_mfb(cmd, env=env)
+            self.assertEqual(res.returncode, 2, res.stderr)
+            self.assertEqual(self.error_lines(res.stderr),
+                             ["mfb: error: 2 targets are configured (rx, rx2)"])
+            self.assertIn("HINT: choose one with --target NAME", res.stderr)
+        empty = dict(os.environ, MFB_DB=os.path.join(self.tmp, "none", "mfb.db"))
+        for cmd in ([MFB, "push", path, "--instance", "prod"],
+                    [MFB, "fetch", out["backup_id"], restored + "5"]):
+            res = self.run_mfb(cmd, env=empty)
             self.assertEqual(res.returncode, 2, res.stderr)
             self.assertEqual(self.error_lines(res.stderr), ["mfb: error: no receiver given"])
             self.assertIn("HINT: pass --target NAME", res.stderr)
-        self.assertFalse(os.path.exists(restored + "2") or os.path.exists(restored + "3"))
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "none")))
+        for name in ("2", "4", "5"):
+            self.assertFalse(os.path.exists(restored + name))
 
     def test_resume_with_a_changed_chunk(self):
         # The receiver holds three of four chunks of one file; the resume is
