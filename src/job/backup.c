@@ -416,9 +416,9 @@ static mfb_status preflight(struct backup *b, struct mfb_error *err)
         st = mysql_discover(b->client, &b->info, err);
     if (st != MFB_OK)
         return st;
-    journal_event(&b->jr, CONFIG_LEVEL_INFO, "preflight", "%s %s, data directory %s, %zu roots",
+    journal_event(&b->jr, CONFIG_LEVEL_INFO, "preflight", "%s %s, data directory %s, %zu root%s",
                   mysql_flavour_str(b->info->flavour), b->info->version, b->info->datadir,
-                  b->info->roots.count);
+                  b->info->roots.count, b->info->roots.count == 1 ? "" : "s");
     char real[PATH_MAX];
     if (realpath(inst->record.datadir, real) == NULL || strcmp(real, b->info->datadir) != 0)
         journal_event(&b->jr, CONFIG_LEVEL_WARN, "preflight",
