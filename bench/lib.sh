@@ -104,12 +104,13 @@ bench_receiver_client() { # NAME TOKEN_FILE
 }
 
 # Starts `mfb-server serve` for the receiver of bench_receiver_init on a
-# free port, with SERVE_ARGS; its log is RX_DIR/serve.log. Sets RX_PORT and
+# free port, with SERVE_ARGS; its log is RX_DIR/serve.log (warnings only;
+# RX_LOG=info adds each upload's `upload-hashed` split). Sets RX_PORT and
 # RX_PID.
 # shellcheck disable=SC2120 # the arguments are optional
 bench_receiver_serve() { # [SERVE_ARGS...]
   RX_PORT=$(bench_free_port)
-  "$MFB_SERVER" serve --db "$RX_DB" --log-level warn --listen "127.0.0.1:$RX_PORT" "$@" \
+  "$MFB_SERVER" serve --db "$RX_DB" --log-level "${RX_LOG:-warn}" --listen "127.0.0.1:$RX_PORT" "$@" \
     >"$RX_DIR/serve.log" 2>&1 &
   RX_PID=$!
   pids+=("$RX_PID")
