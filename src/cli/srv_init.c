@@ -90,9 +90,9 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
         return st;
     struct stat sb;
     if (stat(db_path, &sb) == 0) {
-        mfb_error_set(err, MFB_ERR_EXISTS, "a receiver database already exists at '%s'", db_path);
-        mfb_error_hint(err, "init never replaces a catalog of stored backups; use --db PATH for "
-                            "a new receiver");
+        mfb_error_set(err, MFB_ERR_EXISTS, "'%s' already exists", db_path);
+        mfb_error_hint(err, "init never replaces a file there (it may be the catalog of stored "
+                            "backups); use --db PATH for a new receiver");
         return MFB_ERR_EXISTS;
     }
     /* The generated pair goes next to the catalog under fixed names and

@@ -100,7 +100,7 @@ def test_abandoned_uploads_expire():
 def test_operator_commands():
     p = rx.run("init", "--storage", rx.storage, check=False)
     assert p.returncode != 0
-    assert "a receiver database already exists" in p.stderr and "HINT:" in p.stderr, p.stderr
+    assert "' already exists\n" in p.stderr and "HINT:" in p.stderr, p.stderr
     # A second receiver's --db next to the first: its generated TLS pair
     # would take the same names, so it is refused before anything is made.
     other_db = os.path.join(os.path.dirname(rx.db), "other.db")
