@@ -276,6 +276,12 @@ class ConfigCli(mfbtest.TempDirTestCase):
         r = self.mfb("instance", "add", "nouser", "--socket", "/s", "--datadir", "/d",
                      "--spool", "/s2", "--control", "sysv:m", "--no-check", expect=1)
         self.assert_one_error(r, "no MySQL user given", code=1)
+        # --control left out: say so, not "invalid systemd unit name"
+        r = self.mfb("instance", "add", "nocontrol", "--socket", "/s", "--user", "u",
+                     "--datadir", "/d", "--spool", "/s2", "--no-check", expect=1)
+        self.assert_one_error(r, "no stop/start method given",
+                              "give --control systemd:UNIT, sysv:NAME, shutdown-sql or command",
+                              code=1)
         r = self.mfb("instance", "show", expect=2)
         self.assert_one_error(r, "wrong number of arguments for 'mfb instance show'",
                               "usage: mfb instance show NAME")
