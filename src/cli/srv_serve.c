@@ -24,6 +24,7 @@
 #include "server/layout.h"
 #include "server/retention.h"
 #include "server/server.h"
+#include "server/storage.h"
 
 static const struct cli_option options[] = {
     {"listen", 0, CLI_VALUE, "ADDR:PORT",
@@ -137,7 +138,9 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
     pthread_sigmask(SIG_BLOCK, &signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    st = server_open(&srv, db, &cfg, (unsigned)hash_threads, err);
+    st = storage_check(cfg.storage, err);
+    if (st == MFB_OK)
+        st = server_open(&srv, db, &cfg, (unsigned)hash_threads, err);
     if (st != MFB_OK)
         goto done;
     opened = true;
