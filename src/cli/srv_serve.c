@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "cli/commands.h"
@@ -126,6 +127,12 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
             st = fs_read_file(cert_path, 1 << 20, &cert, NULL, err);
         if (st == MFB_OK)
             st = fs_read_file(key_path, 1 << 20, &key, NULL, err);
+        struct stat ks;
+        if (st == MFB_OK && stat(key_path, &ks) == 0 && (ks.st_mode & 0007) != 0)
+            log_warn("tls-key",
+                     "path=\"%s\" mode=0%o note=readable_by_others hint=\"chmod 600 "
+                     "'%s'\"",
+                     key_path, (unsigned)(ks.st_mode & 07777), key_path);
     }
     if (st != MFB_OK)
         goto done;

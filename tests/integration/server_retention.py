@@ -146,7 +146,15 @@ def test_serve_refuses_a_storage_it_did_not_make():
         os.rmdir(rx.storage)
     finally:
         os.rename(aside, rx.storage)
-    rx.start("--reserve", "0")
+    # a private key others may read: served, with a warning saying the fix
+    key = os.path.join(os.path.dirname(rx.db), "mfb-server.key")
+    os.chmod(key, 0o644)
+    try:
+        rx.start("--reserve", "0")
+    finally:
+        os.chmod(key, 0o600)
+    assert (f'warn tls-key path="{key}" mode=0644 note=readable_by_others '
+            f'hint="chmod 600 \'{key}\'"') in rx.log_text(), rx.log_text()
     assert rx.json("GET", "/v1/whoami", TOKEN)[0] == 200
 
 
