@@ -17,9 +17,13 @@ work that is done is never thrown away:
 - The receiver's disk fills up while the server is stopped (the upload was
   accepted with room): chunks get 507, the job becomes pending_upload, and
   `mfb resume` completes once space is freed.
+- The disk of the configuration database fills up while the server is
+  stopped: the backup still completes (exit 0), and the job log's failure
+  is reported once with its fix.
 """
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import unittest
@@ -27,7 +31,7 @@ import unittest
 sys.path.insert(0, os.environ.get("MFB_TEST_LIB") or
                 os.path.join(os.path.dirname(__file__), "..", "lib"))
 from jobtestlib import FAST_RETRY, JobEnv, finish, wait_for_event  # noqa: E402
-from mfbtest import IS_ROOT, main  # noqa: E402
+from mfbtest import IS_ROOT, MFB, main  # noqa: E402
 from server_testlib import Receiver  # noqa: E402
 
 
@@ -225,6 +229,37 @@ class FailPaths(unittest.TestCase):
         stored = os.path.join(storage, "db1", "rxfull")
         names = [f for _, _, fs in os.walk(stored) for f in fs]
         self.assertEqual(sorted(n.rsplit(".", 1)[-1] for n in names), ["json", "sha256", "zip"])
+
+    # -- the configuration database's disk ----------------------------------------------
+    @unittest.skipUnless(IS_ROOT, "mounting a tmpfs needs root")
+    def test_job_log_disk_fills_during_the_backup(self):
+        """The job log cannot be written once the server is stopped: the
+        backup still completes and says so, and the log line names the fix."""
+        env = self.env
+        self.instance("logfull", control="command",
+                      stop_cmd=self.stop_then("true"))  # replaced below
+        mnt = os.path.join(env.dir, "cfgsmall")
+        os.makedirs(mnt)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", mnt], check=True)
+        self.addCleanup(subprocess.run, ["umount", "-l", mnt])
+        db = os.path.join(mnt, "mfb.db")
+        con = sqlite3.connect(env.db_path)
+        con.execute("VACUUM INTO ?", (db,))
+        con.close()
+        os.chmod(db, 0o600)
+        filler = os.path.join(mnt, "filler")
+        menv = dict(env.env, MFB_DB=db)
+        subprocess.run([MFB, "instance", "set", "logfull", "--no-check", "--stop-cmd",
+                        self.stop_then(f"dd if=/dev/zero of={filler} bs=64k 2>/dev/null")],
+                       env=menv, check=True, capture_output=True)
+        p = subprocess.run([MFB, "backup", "logfull", "--progress=none"], env=menv, text=True,
+                           capture_output=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("backup stored: logfull_", p.stdout)
+        self.assertRegex(p.stderr, r"error job id=\d+ note=cannot_write_job_log error=\"cannot "
+                                   r".*: the disk is full\" hint=\"free space on the file system "
+                                   rf"of '{db}'\"")
+        self.assertTrue(any(b["instance"] == "logfull" for b in env.stored_backups()))
 
 
 if __name__ == "__main__":
