@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "cli/commands.h"
@@ -24,6 +25,7 @@
 #include "server/layout.h"
 #include "server/retention.h"
 #include "server/server.h"
+#include "server/storage.h"
 
 static const struct cli_option options[] = {
     {"listen", 0, CLI_VALUE, "ADDR:PORT",
@@ -125,6 +127,12 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
             st = fs_read_file(cert_path, 1 << 20, &cert, NULL, err);
         if (st == MFB_OK)
             st = fs_read_file(key_path, 1 << 20, &key, NULL, err);
+        struct stat ks;
+        if (st == MFB_OK && stat(key_path, &ks) == 0 && (ks.st_mode & 0007) != 0)
+            log_warn("tls-key",
+                     "path=\"%s\" mode=0%o note=readable_by_others hint=\"chmod 600 "
+                     "'%s'\"",
+                     key_path, (unsigned)(ks.st_mode & 07777), key_path);
     }
     if (st != MFB_OK)
         goto done;
@@ -137,7 +145,9 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
     pthread_sigmask(SIG_BLOCK, &signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    st = server_open(&srv, db, &cfg, (unsigned)hash_threads, err);
+    st = storage_check(cfg.storage, err);
+    if (st == MFB_OK)
+        st = server_open(&srv, db, &cfg, (unsigned)hash_threads, err);
     if (st != MFB_OK)
         goto done;
     opened = true;

@@ -947,8 +947,12 @@ static void final_error(struct backup *b, enum config_job_status status, struct 
                        b->info ? b->info->datadir : b->inst.record.datadir);
     } else if (status == CONFIG_JOB_PENDING_UPLOAD) {
         mfb_error_clear(err);
-        mfb_error_set(err, first.status ? first.status : MFB_ERR_NETWORK,
-                      "backup archived but not uploaded: %s", first.message);
+        if (cancelled(b))
+            mfb_error_set(err, MFB_ERR_CANCELLED,
+                          "backup archived but not uploaded: the upload was cancelled");
+        else
+            mfb_error_set(err, first.status ? first.status : MFB_ERR_NETWORK,
+                          "backup archived but not uploaded: %s", first.message);
         mfb_error_hint(err,
                        "the server runs again and %s is kept; 'mfb resume %" PRId64
                        "' completes the upload",
@@ -1081,8 +1085,8 @@ end:
         status = CONFIG_JOB_OK;
     else if (!b->archive_done)
         status = cancelled(b) ? CONFIG_JOB_CANCELLED : CONFIG_JOB_FAILED;
-    else
-        status = cancelled(b) ? CONFIG_JOB_CANCELLED : CONFIG_JOB_PENDING_UPLOAD;
+    else /* a sealed Data.zip is never thrown away, not even on a cancel */
+        status = CONFIG_JOB_PENDING_UPLOAD;
     if (status == CONFIG_JOB_PENDING_UPLOAD) {
         struct mfb_error se = {0};
         if (sync_data_zip(b, &se) != MFB_OK) {

@@ -19,6 +19,7 @@ mfb_status job_instance_load(struct config_db *db, const char *name, struct job_
     if (st != MFB_OK)
         return st;
     config_map_endpoint(&out->record, &out->endpoint);
+    out->endpoint.stored_as = out->record.name; /* the hint of a refused password */
     st = config_map_method(&out->record, &out->method, err);
     if (st != MFB_OK)
         mfb_error_hint(err, "fix it with 'mfb instance set %s --control ...'", name);

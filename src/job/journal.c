@@ -34,8 +34,9 @@ static void db_failed(struct job_journal *j, const struct mfb_error *e)
     if (j->db_broken)
         return;
     j->db_broken = true;
-    log_error("job", "id=%" PRId64 " note=cannot_write_job_log error=\"%s\"", j->job.id,
-              e->message);
+    log_error("job", "id=%" PRId64 " note=cannot_write_job_log error=\"%s\" hint=\"%s\"", j->job.id,
+              e->message,
+              e->hint[0] ? e->hint : "the job's record in 'mfb logs' will be incomplete");
 }
 
 mfb_status journal_begin(struct job_journal *j, struct config_db *db, struct job_progress_hub *hub,

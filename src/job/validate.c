@@ -115,6 +115,10 @@ mfb_status validate_instance_record(const struct config_instance *inst, struct m
         return invalid(err, "give the spool a directory of its own",
                        "the data directory '%s' is inside the spool '%s'", inst->datadir,
                        inst->spool);
+    if ((inst->control == CONFIG_CONTROL_SYSTEMD || inst->control == CONFIG_CONTROL_SYSV) &&
+        (inst->service == NULL || inst->service[0] == '\0'))
+        return invalid(err, "give --control systemd:UNIT, sysv:NAME, shutdown-sql or command",
+                       "no stop/start method given");
     struct mysql_method method;
     st = config_map_method(inst, &method, err);
     mysql_method_free(&method);

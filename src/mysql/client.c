@@ -34,6 +34,7 @@ struct mysql_client {
     unsigned port;
     char *user;
     char *password;
+    char *stored_as;
     unsigned timeout_s;
     bool lost;
     char where[300];
@@ -85,6 +86,7 @@ void mysql_client_close(struct mysql_client *client)
     free(client->socket);
     free(client->host);
     free(client->user);
+    free(client->stored_as);
     wipe_free(client->password);
     free(client);
 }
@@ -132,11 +134,18 @@ static mfb_status connect_error(const struct mysql_client *c, struct mfb_error *
     const char *user = c->user != NULL ? c->user : "(OS user)";
     if (code == ER_ACCESS_DENIED_ERROR || code == ER_ACCESS_DENIED_NO_PASSWORD_ERROR) {
         mfb_error_set(err, MFB_ERR_AUTH, "access denied for user '%s' at %s", user, c->where);
-        mfb_error_hint(err,
-                       "check the password in the file given with --password-file, and that "
-                       "the user '%s' exists for the host mfb connects from "
-                       "(SELECT user, host FROM mysql.user)",
-                       user);
+        if (c->stored_as != NULL)
+            mfb_error_hint(err,
+                           "if the password changed, store the new one with 'mfb instance set "
+                           "%s --password-file FILE'; check also that the user '%s' exists for "
+                           "the host mfb connects from (SELECT user, host FROM mysql.user)",
+                           c->stored_as, user);
+        else
+            mfb_error_hint(err,
+                           "check the password in the file given with --password-file, and that "
+                           "the user '%s' exists for the host mfb connects from "
+                           "(SELECT user, host FROM mysql.user)",
+                           user);
         return MFB_ERR_AUTH;
     }
     if (code == ER_NOT_SUPPORTED_AUTH_MODE) {
@@ -268,10 +277,12 @@ mfb_status mysql_client_connect(const struct mysql_endpoint *ep, uint64_t timeou
     c->port = uses_socket(ep) ? 0 : (ep->port ? ep->port : MYSQL_DEFAULT_PORT);
     c->user = dup_or_null(ep->user);
     c->password = dup_or_null(ep->password);
+    c->stored_as = dup_or_null(ep->stored_as);
     uint64_t seconds = (timeout_ms + 999) / 1000;
     c->timeout_s = seconds == 0 ? 1 : seconds > 86400 ? 86400 : (unsigned)seconds;
     if ((uses_socket(ep) ? c->socket == NULL : c->host == NULL) ||
-        (ep->user != NULL && c->user == NULL) || (ep->password != NULL && c->password == NULL)) {
+        (ep->user != NULL && c->user == NULL) || (ep->password != NULL && c->password == NULL) ||
+        (ep->stored_as != NULL && c->stored_as == NULL)) {
         mysql_client_close(c);
         return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory creating a mysql connection");
     }

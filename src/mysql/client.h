@@ -43,6 +43,10 @@ struct mysql_endpoint {
     unsigned port;        /* TCP port; 0 means 3306 */
     const char *user;     /* NULL means the OS user name, as libmariadb does */
     const char *password; /* NULL or "" means none */
+    /* Where the password comes from, for the hint when it is refused: NULL
+     * for "the file given with --password-file" (a command given it), or
+     * the stored instance's name, whose hint says how to update it. */
+    const char *stored_as;
 };
 
 /* "socket '/run/mysqld/mysqld.sock'" or "127.0.0.1:3306", for messages. */

@@ -23,6 +23,36 @@ mfb_status storage_init(const char *root, struct mfb_error *err)
     return st;
 }
 
+mfb_status storage_check(const char *root, struct mfb_error *err)
+{
+    char partial[PATH_MAX];
+    snprintf(partial, sizeof(partial), "%s/" STORAGE_PARTIAL_DIR, root);
+    struct stat st;
+    int rc = stat(root, &st);
+    if (rc != 0 || !S_ISDIR(st.st_mode)) {
+        if (rc != 0 && errno == ENOENT)
+            mfb_error_set(err, MFB_ERR_NOT_FOUND, "the storage directory '%s' is missing", root);
+        else
+            mfb_error_errno(err, rc != 0 ? errno : ENOTDIR, MFB_ERR_IO,
+                            "cannot use the storage directory '%s'", root);
+        mfb_error_hint(err, "if it is on a disk of its own, mount it: backups are written only "
+                            "into the directory 'mfb-server init' made");
+        return MFB_ERR_NOT_FOUND;
+    }
+    if (stat(partial, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        mfb_error_set(err, MFB_ERR_NOT_FOUND,
+                      "the storage directory '%s' has no %s directory: it is not the one "
+                      "'mfb-server init' made",
+                      root, STORAGE_PARTIAL_DIR);
+        mfb_error_hint(err,
+                       "if its disk is not mounted, mount it; to start an empty storage there: "
+                       "mkdir -m 0700 '%s'",
+                       partial);
+        return MFB_ERR_NOT_FOUND;
+    }
+    return MFB_OK;
+}
+
 void storage_partial_path(const char *root, const char *upload_id, char *buf, size_t len)
 {
     snprintf(buf, len, "%s/" STORAGE_PARTIAL_DIR "/%s.part", root, upload_id);

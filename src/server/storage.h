@@ -31,6 +31,11 @@
 /* Creates the root and its .partial directory. */
 mfb_status storage_init(const char *root, struct mfb_error *err);
 
+/* Checks that root is a storage directory that init made (it holds
+ * .partial/): `serve` refuses to start without it rather than write
+ * backups under the mount point of a disk that is not mounted. */
+mfb_status storage_check(const char *root, struct mfb_error *err);
+
 /* root/.partial/<upload_id>.part */
 void storage_partial_path(const char *root, const char *upload_id, char *buf, size_t len);
 

@@ -68,7 +68,10 @@ static mfb_status db_fail(struct server_db *db, struct mfb_error *err, const cha
         return mfb_error_set(err, MFB_ERR_NO_SPACE, "cannot %s: the disk is full", what);
     if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
         return mfb_error_set(err, MFB_ERR_BUSY, "cannot %s: database is locked", what);
-    return mfb_error_set(err, MFB_ERR_DATABASE, "cannot %s: %s", what, sqlite3_errmsg(db->sql));
+    mfb_status st =
+        mfb_error_set(err, MFB_ERR_DATABASE, "cannot %s: %s", what, sqlite3_errmsg(db->sql));
+    sqlutil_hint(db->sql, err);
+    return st;
 }
 
 static mfb_status prepare(struct server_db *db, const char *sql, sqlite3_stmt **stmt,

@@ -37,6 +37,55 @@ mfb_status sqlutil_create_private(const char *path, struct mfb_error *err)
     return MFB_OK;
 }
 
+void sqlutil_hint(sqlite3 *db, struct mfb_error *err)
+{
+    if (db == NULL || err == NULL || err->hint[0] != '\0')
+        return;
+    const char *path = sqlite3_db_filename(db, "main");
+    if (path == NULL || path[0] == '\0')
+        return;
+    switch (sqlite3_errcode(db) & 0xff) {
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+        mfb_error_hint(err,
+                       "the file '%s' is damaged: restore it from a copy (sqlite3 '%s' 'PRAGMA "
+                       "integrity_check' shows what is wrong)",
+                       path, path);
+        break;
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_IOERR: {
+        /* SQLite's own errno is that of its last system call, often not
+         * the cause: ask the file and its directory. */
+        char dir[4096];
+        snprintf(dir, sizeof(dir), "%s", path);
+        char *slash = strrchr(dir, '/');
+        if (slash != NULL)
+            *(slash == dir ? slash + 1 : slash) = '\0';
+        else
+            snprintf(dir, sizeof(dir), ".");
+        const char *bad = access(path, W_OK) != 0 ? path : access(dir, W_OK) != 0 ? dir : NULL;
+        if (bad != NULL)
+            mfb_error_hint(err,
+                           "'%s' is not writable (%s); the file and its directory must be "
+                           "writable: SQLite keeps its -wal and -shm files beside it",
+                           bad, strerror(errno));
+        else
+            mfb_error_hint(err,
+                           "the file '%s' and its directory must be writable: SQLite keeps its "
+                           "-wal and -shm files beside it",
+                           path);
+        break;
+    }
+    case SQLITE_FULL:
+        mfb_error_hint(err, "free space on the file system of '%s'", path);
+        break;
+    default:
+        break;
+    }
+}
+
 /* Reads an integer PRAGMA. */
 static int pragma_int(sqlite3 *db, const char *sql, int *value)
 {
@@ -105,6 +154,7 @@ mfb_status sqlutil_open(const char *path, const char *what, int32_t application_
         st = migrate_run(db, what, migrations, count, err);
 done:
     if (st != MFB_OK) {
+        sqlutil_hint(db, err);
         sqlite3_close(db);
         return st;
     }
@@ -114,15 +164,19 @@ done:
 
 mfb_status sqlutil_fail(sqlite3 *db, const char *what, struct mfb_error *err)
 {
-    int code = sqlite3_errcode(db);
-    if (code == SQLITE_FULL)
-        return mfb_error_set(err, MFB_ERR_NO_SPACE, "cannot %s: the disk is full", what);
-    if (code == SQLITE_BUSY || code == SQLITE_LOCKED) {
+    int code = sqlite3_errcode(db) & 0xff;
+    mfb_status st;
+    if (code == SQLITE_FULL) {
+        st = mfb_error_set(err, MFB_ERR_NO_SPACE, "cannot %s: the disk is full", what);
+    } else if (code == SQLITE_BUSY || code == SQLITE_LOCKED) {
         mfb_error_set(err, MFB_ERR_BUSY, "cannot %s: the database is locked", what);
         mfb_error_hint(err, "another mfb process holds it; try again when it is done");
         return MFB_ERR_BUSY;
+    } else {
+        st = mfb_error_set(err, MFB_ERR_DATABASE, "cannot %s: %s", what, sqlite3_errmsg(db));
     }
-    return mfb_error_set(err, MFB_ERR_DATABASE, "cannot %s: %s", what, sqlite3_errmsg(db));
+    sqlutil_hint(db, err);
+    return st;
 }
 
 mfb_status sqlutil_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **stmt, struct mfb_error *err)

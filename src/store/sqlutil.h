@@ -37,7 +37,13 @@ mfb_status sqlutil_open(const char *path, const char *what, int32_t application_
                         const struct migration *migrations, size_t count, sqlite3 **db,
                         struct mfb_error *err);
 
-/* Sets err from the connection's last error; what is "save the instance". */
+/* Adds to err, unless it has one, the hint for the connection's last
+ * error when the file is the cause: damaged (restore it from a copy), not
+ * writable (what SQLite needs to write), full (free space). */
+void sqlutil_hint(sqlite3 *db, struct mfb_error *err);
+
+/* Sets err from the connection's last error; what is "save the instance".
+ * A full disk, a damaged or unwritable file get a hint (sqlutil_hint). */
 mfb_status sqlutil_fail(sqlite3 *db, const char *what, struct mfb_error *err);
 
 /* sqlite3_prepare_v2, with the error set on failure. */

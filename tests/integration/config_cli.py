@@ -12,7 +12,9 @@ import json
 import os
 import sqlite3
 import stat
+import subprocess
 import sys
+import unittest
 
 sys.path.insert(0, os.environ.get("MFB_TEST_LIB") or
                 os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -115,6 +117,66 @@ class ConfigCli(mfbtest.TempDirTestCase):
                     f"it holds passwords and tokens; run: chmod 600 '{self.db}'", code=1)
         os.chmod(self.db, 0o600)
         self.mfb("instance", "show", "prod")
+
+    def damage_table(self, db, table):
+        """Overwrites the root page of a table with garbage (after a
+        checkpoint, so that the page is in the file, not in the WAL)."""
+        con = sqlite3.connect(db)
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page_size = con.execute("PRAGMA page_size").fetchone()[0]
+        root = con.execute("SELECT rootpage FROM sqlite_master WHERE name = ?",
+                           (table,)).fetchone()[0]
+        con.close()
+        with open(db, "r+b") as f:
+            f.seek((root - 1) * page_size)
+            f.write(b"\xde\xad\xbe\xef" * (page_size // 4))
+
+    def test_damaged_database_gets_a_hint(self):
+        """A damaged file is named, with what to do, by both programs."""
+        self.mfb("init")
+        self.add_instance()
+        self.damage_table(self.db, "instances")
+        damaged = (f"the file '{self.db}' is damaged: restore it from a copy (sqlite3 "
+                   f"'{self.db}' 'PRAGMA integrity_check' shows what is wrong)")
+        r = self.mfb("instance", "list", expect=1)
+        self.assert_one_error(r, "cannot list the instances: database disk image is malformed",
+                              damaged, code=1)
+        r = self.mfb("backup", "prod", expect=1)
+        self.assert_one_error(r, "cannot read the instance: database disk image is malformed",
+                              damaged, code=1)
+        # cut short: refused when opened
+        os.truncate(self.db, 4096)
+        r = self.mfb("instance", "list", expect=1)
+        self.assert_one_error(r, f"cannot open '{self.db}': database disk image is malformed",
+                              damaged, code=1)
+        # the receiver's catalog
+        catalog = self.path("rx", "mfb-server.db")
+        env = dict(self.env, MFB_DB=catalog)
+        mfbtest.run([mfbtest.MFB_SERVER, "init", "--storage", self.path("rx", "store")],
+                    expect=0, env=env)
+        mfbtest.run([mfbtest.MFB_SERVER, "client", "add", "db1"], expect=0, env=env)
+        self.damage_table(catalog, "clients")
+        r = mfbtest.run([mfbtest.MFB_SERVER, "client", "list"], expect=1, env=env)
+        lines = r.stderr.strip().split("\n")
+        self.assertEqual(len(lines), 2, r.stderr)
+        self.assertRegex(lines[0], r"^mfb-server: error: cannot .*: database disk image is "
+                                   r"malformed$")
+        self.assertEqual(lines[1], "HINT: " + damaged.replace(self.db, catalog))
+
+    @unittest.skipUnless(mfbtest.IS_ROOT, "a read-only bind mount needs root")
+    def test_unwritable_database_gets_a_hint(self):
+        self.mfb("init")
+        ro = self.path("ro")
+        os.mkdir(ro)
+        subprocess.run(["mount", "--bind", os.path.dirname(self.db), ro], check=True)
+        self.addCleanup(subprocess.run, ["umount", ro])
+        subprocess.run(["mount", "-o", "remount,ro,bind", ro], check=True)
+        db = os.path.join(ro, "mfb.db")
+        r = self.mfb("instance", "list", "--db", db, expect=1)
+        self.assert_one_error(r, f"cannot open '{db}': unable to open database file",
+                              f"'{db}' is not writable (Read-only file system); the file and "
+                              "its directory must be writable: SQLite keeps its -wal and -shm "
+                              "files beside it", code=1)
 
     # -- instances -----------------------------------------------------------
 
@@ -276,6 +338,12 @@ class ConfigCli(mfbtest.TempDirTestCase):
         r = self.mfb("instance", "add", "nouser", "--socket", "/s", "--datadir", "/d",
                      "--spool", "/s2", "--control", "sysv:m", "--no-check", expect=1)
         self.assert_one_error(r, "no MySQL user given", code=1)
+        # --control left out: say so, not "invalid systemd unit name"
+        r = self.mfb("instance", "add", "nocontrol", "--socket", "/s", "--user", "u",
+                     "--datadir", "/d", "--spool", "/s2", "--no-check", expect=1)
+        self.assert_one_error(r, "no stop/start method given",
+                              "give --control systemd:UNIT, sysv:NAME, shutdown-sql or command",
+                              code=1)
         r = self.mfb("instance", "show", expect=2)
         self.assert_one_error(r, "wrong number of arguments for 'mfb instance show'",
                               "usage: mfb instance show NAME")

@@ -2,7 +2,8 @@
 the command line (keep-last, max-bytes, client default vs instance, the
 newest backup never deleted, --dry-run), expiry of abandoned uploads while
 active ones stay, and the operator commands: init refusing an existing
-catalog, client add/list/remove, list.
+catalog, client add/list/remove, list; serve refusing a storage directory
+that is missing or not the one init made (a disk not mounted).
 """
 import json
 import os
@@ -128,6 +129,44 @@ def test_operator_commands():
     assert "BACKUP" in p.stdout and "db1" in p.stdout
 
 
+def test_serve_refuses_a_storage_it_did_not_make():
+    """A storage directory that is gone, or a mount point whose disk is not
+    mounted (no .partial/), is refused at start: backups are never written
+    where the operator does not expect them."""
+    rx.stop()
+    aside = rx.storage + ".aside"
+    os.rename(rx.storage, aside)
+    try:
+        p = rx.run("serve", "--listen", "127.0.0.1:0", check=False)
+        assert p.returncode == 1, p.stderr
+        assert p.stderr.splitlines()[-2:] == [
+            f"mfb-server: error: the storage directory '{rx.storage}' is missing",
+            "HINT: if it is on a disk of its own, mount it: backups are written only into the "
+            "directory 'mfb-server init' made"], p.stderr
+        os.mkdir(rx.storage)  # an empty mount point
+        p = rx.run("serve", "--listen", "127.0.0.1:0", check=False)
+        assert p.returncode == 1, p.stderr
+        assert p.stderr.splitlines()[-2:] == [
+            f"mfb-server: error: the storage directory '{rx.storage}' has no .partial "
+            "directory: it is not the one 'mfb-server init' made",
+            "HINT: if its disk is not mounted, mount it; to start an empty storage there: "
+            f"mkdir -m 0700 '{rx.storage}/.partial'"], p.stderr
+        assert os.listdir(rx.storage) == []
+        os.rmdir(rx.storage)
+    finally:
+        os.rename(aside, rx.storage)
+    # a private key others may read: served, with a warning saying the fix
+    key = os.path.join(os.path.dirname(rx.db), "mfb-server.key")
+    os.chmod(key, 0o644)
+    try:
+        rx.start("--reserve", "0")
+    finally:
+        os.chmod(key, 0o600)
+    assert (f'warn tls-key path="{key}" mode=0644 note=readable_by_others '
+            f'hint="chmod 600 \'{key}\'"') in rx.log_text(), rx.log_text()
+    assert rx.json("GET", "/v1/whoami", TOKEN)[0] == 200
+
+
 def main():
     global TOKEN
     try:
@@ -136,7 +175,8 @@ def main():
         rx.start("--reserve", "0")
         return run_tests([test_keep_last_after_each_backup,
                           test_newest_never_deleted_and_default_policy, test_dry_run,
-                          test_abandoned_uploads_expire, test_operator_commands])
+                          test_abandoned_uploads_expire, test_operator_commands,
+                          test_serve_refuses_a_storage_it_did_not_make])
     finally:
         rx.cleanup()
 
