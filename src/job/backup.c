@@ -305,16 +305,10 @@ static mfb_status ensure_running(struct backup *b, struct mfb_error *err)
 
 static mfb_status job_name(struct backup *b, char *name, size_t len, struct mfb_error *err)
 {
-    struct config_job_filter f = {.instance = b->inst.record.name};
-    struct config_job *jobs = NULL;
-    size_t count = 0;
-    mfb_status st = config_job_list(b->opt->db, &f, &jobs, &count, err);
+    uint64_t seq = 0;
+    mfb_status st = config_name_seq_next(b->opt->db, b->inst.record.name, &seq, err);
     if (st != MFB_OK)
         return st;
-    uint64_t seq = 0;
-    for (size_t i = 0; i < count; i++)
-        seq += strcmp(jobs[i].kind, "backup") == 0;
-    config_job_list_free(jobs, count);
     char host[256] = "localhost";
     gethostname(host, sizeof(host) - 1);
     time_t now = (time_t)(b->jr.job.started_ms / 1000);

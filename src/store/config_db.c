@@ -177,6 +177,12 @@ static const struct migration migrations[] = {
         "DROP TABLE job_events_copy;"
         "INSERT INTO job_events_fts(job_events_fts) VALUES ('rebuild');"
         "INSERT INTO jobs_fts(jobs_fts) VALUES ('rebuild');"},
+    /* The {seq} of backup names: the last number each instance used. It
+     * was the count of backup jobs in the log, which log retention lowers
+     * (names repeated); it only grows now, starting from that count. */
+    {4, "CREATE TABLE name_seq (instance TEXT PRIMARY KEY, last INTEGER NOT NULL) WITHOUT ROWID;"
+        "INSERT INTO name_seq (instance, last)"
+        "  SELECT instance, COUNT(*) FROM jobs WHERE kind = 'backup' GROUP BY instance;"},
 };
 
 #define MIGRATION_COUNT (sizeof(migrations) / sizeof(migrations[0]))
@@ -1032,6 +1038,31 @@ mfb_status config_setting_set(struct config_db *db, const char *key, const char 
         sqlite3_bind_text(stmt, 2, value, -1, SQLITE_STATIC);
     st = sqlutil_run(db->sql, stmt, "save a setting", err);
     stmt = NULL;
+done:
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&db->lock);
+    return st;
+}
+
+mfb_status config_name_seq_next(struct config_db *db, const char *instance, uint64_t *seq,
+                                struct mfb_error *err)
+{
+    *seq = 0;
+    sqlite3_stmt *stmt = NULL;
+    pthread_mutex_lock(&db->lock);
+    mfb_status st = sqlutil_prepare(db->sql,
+                                    "INSERT INTO name_seq (instance, last) VALUES (?1, 1) "
+                                    "ON CONFLICT (instance) DO UPDATE SET last = last + 1 "
+                                    "RETURNING last",
+                                    &stmt, err);
+    if (st != MFB_OK)
+        goto done;
+    sqlite3_bind_text(stmt, 1, instance, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        *seq = (uint64_t)sqlite3_column_int64(stmt, 0);
+    if (rc != SQLITE_ROW || sqlite3_step(stmt) != SQLITE_DONE)
+        st = sqlutil_fail(db->sql, "number a backup name", err);
 done:
     sqlite3_finalize(stmt);
     pthread_mutex_unlock(&db->lock);

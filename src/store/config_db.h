@@ -217,6 +217,11 @@ mfb_status config_setting_get(struct config_db *db, const char *key, char **valu
 mfb_status config_setting_set(struct config_db *db, const char *key, const char *value,
                               struct mfb_error *err);
 
+/* The next {seq} for a backup name of `instance`: 1, 2, 3, ... never the
+ * same twice, whatever log retention removes. */
+mfb_status config_name_seq_next(struct config_db *db, const char *instance, uint64_t *seq,
+                                struct mfb_error *err);
+
 /* ---- jobs ---- */
 
 /* A job runs, then ends with one of the final statuses of issue 5. */

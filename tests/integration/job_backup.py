@@ -188,17 +188,26 @@ class HappyPath(unittest.TestCase):
         env = self.env
         env.mfb("target", "set", "rx", "--naming", "{instance}-{type}-{seq:4}.zip")
         env.instance = "prod"
-        jobs = len(env.sql("SELECT id FROM jobs WHERE instance = 'prod' AND kind = 'backup'"))
+        last = env.sql("SELECT last FROM name_seq WHERE instance = 'prod'")
+        seq = last[0]["last"] if last else 0
         r = env.mfb("backup", "prod", "--progress=tty", "--json")
         result = json.loads(r.stdout)
         self.assertEqual(result["status"], "ok")
-        self.assertEqual(result["backup_name"], f"prod-full-{jobs + 1:04d}.zip")
+        self.assertEqual(result["backup_name"], f"prod-full-{seq + 1:04d}.zip")
         self.assertGreater(result["downtime_ms"], 0)
         # The display: one line per finished step, and the job's end.
         for step in ("preflight", "stop", "archive", "upload", "start", "verify", "finish"):
             self.assertRegex(r.stderr, rf"  {step} +done in [\d.]+m?s")
         self.assertRegex(r.stderr, rf"job {result['job_id']} ok after [\d.]+m?s, "
                                    r"downtime [\d.]+m?s")
+        # Log retention keeping one job does not make {seq} count again.
+        env.mfb("settings", "set", "log_retention_count", "1")
+        self.addCleanup(env.mfb, "settings", "reset", "log_retention_count")
+        r = env.mfb("backup", "prod", "--progress=none", "--json")
+        self.assertEqual(json.loads(r.stdout)["backup_name"], f"prod-full-{seq + 2:04d}.zip")
+        self.assertEqual(len(env.sql("SELECT id FROM jobs")), 1)
+        r = env.mfb("backup", "prod", "--progress=none", "--json")
+        self.assertEqual(json.loads(r.stdout)["backup_name"], f"prod-full-{seq + 3:04d}.zip")
         env.mfb("target", "set", "rx", "--naming", "")
 
 

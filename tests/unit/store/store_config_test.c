@@ -121,7 +121,7 @@ static void test_create_mode_0600(void **state)
     assert_int_equal(sb.st_mode & 07777, 0700);
     int version = 0;
     assert_int_equal(config_db_schema_version(f->db, &version, &err), MFB_OK);
-    assert_int_equal(version, 3); /* 3: the final statuses and a failed job's detail */
+    assert_int_equal(version, 4); /* 4: the {seq} counters */
     assert_string_equal(config_db_path(f->db), f->path);
     /* WAL mode: a write leaves a -wal file with the same mode while open. */
     assert_int_equal(config_setting_set(f->db, "k", "v", &err), MFB_OK);
@@ -224,7 +224,7 @@ static void test_migrations(void **state)
     struct mfb_error err = {0};
     assert_int_equal(config_db_open(f->path, false, &f->db, NULL, &err), MFB_ERR_UNSUPPORTED);
     assert_string_equal(err.message, "the configuration database has schema version 99, newer "
-                                     "than this program knows (3)");
+                                     "than this program knows (4)");
 }
 
 static void test_other_kind_of_database_refused(void **state)
@@ -612,6 +612,26 @@ static int64_t add_job(struct config_db *db, const char *instance, const char *t
     return id;
 }
 
+/* {seq} counts per instance and never goes back, not even when log
+ * retention removes the jobs that used the numbers. */
+static void test_name_seq_never_repeats(void **state)
+{
+    struct fixture *f = *state;
+    struct config_db *db = open_db(f);
+    struct mfb_error err = {0};
+    uint64_t seq = 0;
+    for (uint64_t want = 1; want <= 3; want++) {
+        assert_int_equal(config_name_seq_next(db, "prod", &seq, &err), MFB_OK);
+        assert_int_equal(seq, want);
+    }
+    assert_int_equal(config_name_seq_next(db, "test", &seq, &err), MFB_OK);
+    assert_int_equal(seq, 1);
+    add_job(db, "prod", NULL, CONFIG_JOB_OK, 1000, NULL);
+    raw_sql(f->path, "DELETE FROM jobs");
+    assert_int_equal(config_name_seq_next(db, "prod", &seq, &err), MFB_OK);
+    assert_int_equal(seq, 4);
+}
+
 /* A database of schema 2 (jobs with 'succeeded', no detail columns) moves
  * to 3 with its history: statuses renamed, ids and events kept, the failing
  * step taken from the first error event, search and cascade still working. */
@@ -624,7 +644,7 @@ static void test_migration_to_final_statuses(void **state)
     raw_sql(f->path,
             "PRAGMA foreign_keys = ON;"
             "DROP TABLE job_events_fts; DROP TABLE jobs_fts; DROP TABLE job_events;"
-            "DROP TABLE jobs;"
+            "DROP TABLE jobs; DROP TABLE name_seq;"
             "CREATE TABLE jobs (id INTEGER PRIMARY KEY, instance TEXT NOT NULL, target TEXT,"
             "  kind TEXT NOT NULL, status TEXT NOT NULL CHECK (status IN"
             "    ('running', 'succeeded', 'failed', 'pending_upload', 'cancelled')),"
@@ -659,7 +679,10 @@ static void test_migration_to_final_statuses(void **state)
     struct mfb_error err = {0};
     int version = 0;
     assert_int_equal(config_db_schema_version(db, &version, &err), MFB_OK);
-    assert_int_equal(version, 3);
+    assert_int_equal(version, 4);
+    uint64_t seq = 0; /* numbering goes on after the two backups in the log */
+    assert_int_equal(config_name_seq_next(db, "prod", &seq, &err), MFB_OK);
+    assert_int_equal(seq, 3);
     struct config_job job;
     assert_int_equal(config_job_get(db, 7, &job, &err), MFB_OK);
     assert_int_equal(job.status, CONFIG_JOB_OK);
@@ -903,6 +926,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_to_final_statuses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_name_seq_never_repeats, setup, teardown),
         cmocka_unit_test_setup_teardown(test_other_kind_of_database_refused, setup, teardown),
         cmocka_unit_test(test_default_path),
         cmocka_unit_test_setup_teardown(test_instance_crud, setup, teardown),
