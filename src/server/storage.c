@@ -30,14 +30,14 @@ mfb_status storage_check(const char *root, struct mfb_error *err)
     struct stat st;
     int rc = stat(root, &st);
     if (rc != 0 || !S_ISDIR(st.st_mode)) {
-        if (rc != 0 && errno == ENOENT)
-            mfb_error_set(err, MFB_ERR_NOT_FOUND, "the storage directory '%s' is missing", root);
-        else
-            mfb_error_errno(err, rc != 0 ? errno : ENOTDIR, MFB_ERR_IO,
-                            "cannot use the storage directory '%s'", root);
+        mfb_status status = rc != 0 && errno == ENOENT
+                                ? mfb_error_set(err, MFB_ERR_NOT_FOUND,
+                                                "the storage directory '%s' is missing", root)
+                                : mfb_error_errno(err, rc != 0 ? errno : ENOTDIR, MFB_ERR_IO,
+                                                  "cannot use the storage directory '%s'", root);
         mfb_error_hint(err, "if it is on a disk of its own, mount it: backups are written only "
                             "into the directory 'mfb-server init' made");
-        return MFB_ERR_NOT_FOUND;
+        return status;
     }
     if (stat(partial, &st) != 0 || !S_ISDIR(st.st_mode)) {
         mfb_error_set(err, MFB_ERR_NOT_FOUND,
