@@ -30,7 +30,7 @@ import unittest
 
 sys.path.insert(0, os.environ.get("MFB_TEST_LIB") or
                 os.path.join(os.path.dirname(__file__), "..", "lib"))
-from jobtestlib import FAST_RETRY, JobEnv, finish, wait_for_event  # noqa: E402
+from jobtestlib import FAST_RETRY, JobTestCase, finish, wait_for_event  # noqa: E402
 from mfbtest import IS_ROOT, MFB, main  # noqa: E402
 from server_testlib import Receiver  # noqa: E402
 
@@ -39,32 +39,10 @@ def step_begins(name):
     return lambda e: e["event"] == "step" and e["step"] == name and not e["step_done"]
 
 
-class FailPaths(unittest.TestCase):
-    env = None
-
-    @classmethod
-    def setUpClass(cls):
-        cls.env = JobEnv("failpaths").__enter__()
-        cls.addClassCleanup(cls.env.cleanup)
-        cls.env.add_target()
-
-    def setUp(self):
-        self.env.assert_running()
-
-    def tearDown(self):
-        self.env.assert_running()
+class FailPaths(JobTestCase):
+    env_name = "failpaths"
 
     # -- helpers -------------------------------------------------------------
-    def instance(self, name, **kw):
-        self.env.add_instance(name=name, **kw)
-        self.env.instance = name
-
-    def stop_then(self, before):
-        """A stop command: `before`, then a clean shutdown (SIGTERM) and a
-        wait until the server is gone."""
-        pid = self.env.db.pid_file
-        return f"{before}; kill $(cat {pid}); while [ -e {pid} ]; do sleep 0.05; done"
-
     def freeze_receiver(self):
         """The receiver stops answering (SIGSTOP) until thaw_receiver."""
         pid = self.env.rx.proc.pid

@@ -26,37 +26,14 @@ import unittest
 
 sys.path.insert(0, os.environ.get("MFB_TEST_LIB") or
                 os.path.join(os.path.dirname(__file__), "..", "lib"))
-from jobtestlib import FAST_RETRY, JobEnv, finish, wait_for_event  # noqa: E402
+from jobtestlib import FAST_RETRY, JobTestCase, finish, wait_for_event  # noqa: E402
 from mfbtest import IS_ROOT, main  # noqa: E402
 
 
-class Failures(unittest.TestCase):
-    env = None
-
-    @classmethod
-    def setUpClass(cls):
-        cls.env = JobEnv("fail").__enter__()
-        cls.addClassCleanup(cls.env.cleanup)
-        cls.env.add_target()
-
-    def setUp(self):
-        self.env.assert_running()
-
-    def tearDown(self):
-        # The promise of every test: the database runs and answers.
-        self.env.assert_running()
+class Failures(JobTestCase):
+    env_name = "fail"
 
     # -- helpers -----------------------------------------------------------
-    def instance(self, name, **kw):
-        self.env.add_instance(name=name, **kw)
-        self.env.instance = name
-
-    def stop_by_signal(self, then=""):
-        """A stop command that sends SIGTERM (a clean shutdown) and waits
-        until the server is gone, then runs `then`."""
-        pid = self.env.db.pid_file
-        return (f"kill $(cat {pid}); while [ -e {pid} ]; do sleep 0.05; done; {then}")
-
     def assert_no_upload_left(self, job):
         status, _ = self.env.rx.json("GET", f"/v1/uploads/{job['upload_id']}", self.env.token())
         self.assertEqual(status, 404, "the upload was not abandoned")
@@ -157,7 +134,7 @@ class Failures(unittest.TestCase):
 
     def test_stop_command_half_works(self):
         # It stops the server, then fails: mfb must start it again.
-        self.instance("stophalf", control="command", stop_cmd=self.stop_by_signal("exit 1"))
+        self.instance("stophalf", control="command", stop_cmd=self.stop_then(after="exit 1"))
         r = self.env.backup(expect=1)
         job = self.assert_failed(r)
         self.assertRegex(r.stderr, r"mfb: error: stop command .* failed with exit status 1")
@@ -183,7 +160,7 @@ class Failures(unittest.TestCase):
         # found enough room.
         fill = f"dd if=/dev/zero of={spool}/filler bs=1M 2>/dev/null; true"
         self.instance("diskfull", spool=spool, control="command",
-                      stop_cmd=self.stop_by_signal(fill))
+                      stop_cmd=self.stop_then(after=fill))
         r = self.env.backup(expect=1)
         job = self.assert_failed(r)
         self.assertRegex(r.stderr, r"mfb: error: .*No space left on device")
@@ -262,7 +239,7 @@ class Failures(unittest.TestCase):
     # -- the lock -------------------------------------------------------------
     def test_two_backups_of_one_instance(self):
         self.instance("locked", control="command",
-                      stop_cmd="sleep 2; " + self.stop_by_signal())
+                      stop_cmd="sleep 2; " + self.stop_then())
         first = self.env.spawn_backup()
         lines = wait_for_event(first, lambda e: e["event"] == "step" and e["step"] == "stop")
         job_id = next(e["job_id"] for e in map(__import__("json").loads, lines[:1]))

@@ -22,34 +22,20 @@ import subprocess
 import sys
 import threading
 import time
-import unittest
 
 sys.path.insert(0, os.environ.get("MFB_TEST_LIB") or
                 os.path.join(os.path.dirname(__file__), "..", "lib"))
-from jobtestlib import FAST_RETRY, JobEnv  # noqa: E402
+from jobtestlib import FAST_RETRY, JobTestCase  # noqa: E402
 from mfbtest import MFB, main  # noqa: E402
 
 
-class ReceiverTrouble(unittest.TestCase):
-    env = None
-
-    @classmethod
-    def setUpClass(cls):
-        cls.env = JobEnv("resume").__enter__()
-        cls.addClassCleanup(cls.env.cleanup)
-        cls.env.add_target()
+class ReceiverTrouble(JobTestCase):
+    env_name = "resume"
 
     def setUp(self):
-        self.env.assert_running()
+        super().setUp()
         if self.env.rx.proc is None:
             self.env.start_receiver(port=self.env.rx.port)
-
-    def tearDown(self):
-        self.env.assert_running()
-
-    def instance(self, name, **kw):
-        self.env.add_instance(name=name, **kw)
-        self.env.instance = name
 
     def reap_receiver(self):
         rx = self.env.rx

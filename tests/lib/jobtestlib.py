@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unittest
 
 LIB = os.path.dirname(os.path.abspath(__file__))
 if LIB not in sys.path:
@@ -221,6 +222,40 @@ class JobEnv:
             for f in files:
                 out.append(os.path.relpath(os.path.join(d, f), self.spool))
         return sorted(x for x in out if not x.startswith(".mfb-"))
+
+
+class JobTestCase(unittest.TestCase):
+    """Tests sharing one JobEnv (named env_name) with a receiver added as a
+    target; every test starts and ends with the database running and
+    answering, the promise of each job, failed or not."""
+
+    env_name = "job"
+    env = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.env = JobEnv(cls.env_name).__enter__()
+        cls.addClassCleanup(cls.env.cleanup)
+        cls.env.add_target()
+
+    def setUp(self):
+        self.env.assert_running()
+
+    def tearDown(self):
+        self.env.assert_running()
+
+    def instance(self, name, **kw):
+        """Adds instance `name` (JobEnv.add_instance's options) and makes it
+        the one the env's commands use."""
+        self.env.add_instance(name=name, **kw)
+        self.env.instance = name
+
+    def stop_then(self, before=":", after=":"):
+        """A stop command: `before`, then a clean shutdown (SIGTERM) and a
+        wait until the server is gone, then `after`."""
+        pid = self.env.db.pid_file
+        return (f"{before}; kill $(cat {pid}); while [ -e {pid} ]; do sleep 0.05; done; "
+                f"{after}")
 
 
 def wait_for_event(proc, predicate, timeout=60):
