@@ -1474,8 +1474,10 @@ mfb_status config_job_fail_orphans(struct config_db *db, size_t *count, struct m
         sqlite3_bind_int64(upd, 2, now_ms());
         sqlite3_bind_int64(upd, 3, pid);
         sqlite3_bind_text(upd, 4,
-                          "check that the database server is running; its log tells whether "
-                          "mfb stopped it",
+                          "check that the database server is running (its log tells whether "
+                          "mfb stopped it) and whether the backup reached the receiver ('mfb "
+                          "list'): a job whose last record could not be saved (a full disk) "
+                          "may have finished",
                           -1, SQLITE_STATIC);
         if (sqlite3_step(upd) != SQLITE_DONE)
             st = sqlutil_fail(db->sql, "mark an interrupted job", err);
