@@ -29,8 +29,8 @@ mfb_status srv_check_name(const char *what, const char *name, struct mfb_error *
     if (proto_name_valid(name, why, sizeof(why)))
         return MFB_OK;
     mfb_error_set(err, MFB_ERR_USAGE, "invalid %s '%s': %s", what, name, why);
-    mfb_error_hint(err,
-                   "use up to 128 printable characters without '/' or '\\', not starting with '.'");
+    mfb_error_hint(
+        err, "use 1 to 128 bytes of printable UTF-8 without '/' or '\\', not starting with '.'");
     return MFB_ERR_USAGE;
 }
 

@@ -99,12 +99,8 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
      * never replaces one: another receiver's pair there is refused before
      * anything is made. */
     char dir[PATH_MAX];
-    snprintf(dir, sizeof(dir), "%s", db_path);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = '\0';
-    else
-        snprintf(dir, sizeof(dir), ".");
+    if (!fs_dirname(db_path, dir, sizeof(dir)))
+        return mfb_error_set(err, MFB_ERR_INVALID, "the path '%s' is too long", db_path);
     if (cert_arg == NULL) {
         snprintf(cert, sizeof(cert), "%.4000s/mfb-server.crt", dir);
         snprintf(key, sizeof(key), "%.4000s/mfb-server.key", dir);
@@ -123,20 +119,18 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
         return st;
     if (cert_arg) {
         st = tls_check_pair(key_arg, cert_arg, err);
-        if (st == MFB_OK)
-            st = absolute(cert_arg, cert, sizeof(cert), err);
-        if (st == MFB_OK)
-            st = absolute(key_arg, key, sizeof(key), err);
+        snprintf(cert, sizeof(cert), "%s", cert_arg);
+        snprintf(key, sizeof(key), "%s", key_arg);
     } else {
         st = fs_mkdir_p(dir, 0700, err);
         if (st == MFB_OK)
-            st = absolute(dir, dir, sizeof(dir), err);
-        if (st == MFB_OK) {
-            snprintf(cert, sizeof(cert), "%.4000s/mfb-server.crt", dir);
-            snprintf(key, sizeof(key), "%.4000s/mfb-server.key", dir);
             st = tls_generate_self_signed(key, cert, err);
-        }
     }
+    /* The catalog records where the pair is, whatever the working directory. */
+    if (st == MFB_OK)
+        st = absolute(cert, cert, sizeof(cert), err);
+    if (st == MFB_OK)
+        st = absolute(key, key, sizeof(key), err);
     char fingerprint[TLS_FINGERPRINT_LEN + 1];
     if (st == MFB_OK)
         st = tls_cert_fingerprint(cert, fingerprint, sizeof(fingerprint), err);

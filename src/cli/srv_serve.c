@@ -128,7 +128,7 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
         if (st == MFB_OK)
             st = fs_read_file(key_path, 1 << 20, &key, NULL, err);
         struct stat ks;
-        if (st == MFB_OK && stat(key_path, &ks) == 0 && (ks.st_mode & 0007) != 0)
+        if (st == MFB_OK && stat(key_path, &ks) == 0 && (ks.st_mode & 0004) != 0)
             log_warn("tls-key",
                      "path=\"%s\" mode=0%o note=readable_by_others hint=\"chmod 600 "
                      "'%s'\"",

@@ -24,7 +24,6 @@ void transfer_opts_stored_free(struct transfer_opts_stored *stored)
     memset(stored, 0, sizeof(*stored));
 }
 
-/* Loads the stored target `name` from the configuration database. */
 /* Loads the stored target `name`, or with NULL the only one there is (as
  * backup, list and restore choose). */
 static mfb_status load_target(const struct cli_args *args, const char *name,

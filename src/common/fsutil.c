@@ -89,20 +89,26 @@ mfb_status fs_mkdir_p(const char *path, mode_t mode, struct mfb_error *err)
     return MFB_OK;
 }
 
+bool fs_dirname(const char *path, char *buf, size_t len)
+{
+    const char *slash = strrchr(path, '/');
+    size_t n = slash == NULL ? 0 : slash == path ? 1 : (size_t)(slash - path);
+    if ((n == 0 ? 2 : n + 1) > len)
+        return false;
+    if (n == 0)
+        snprintf(buf, len, ".");
+    else
+        snprintf(buf, len, "%.*s", (int)n, path);
+    return true;
+}
+
 mfb_status fs_fsync_dir_of(const char *path, bool is_dir, struct mfb_error *err)
 {
     char dir[PATH_MAX];
-    if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+    bool fits = is_dir ? snprintf(dir, sizeof(dir), "%s", path) < (int)sizeof(dir)
+                       : fs_dirname(path, dir, sizeof(dir));
+    if (!fits)
         return mfb_error_set(err, MFB_ERR_INVALID, "path too long: '%s'", path);
-    if (!is_dir) {
-        char *slash = strrchr(dir, '/');
-        if (slash == NULL)
-            snprintf(dir, sizeof(dir), ".");
-        else if (slash == dir)
-            dir[1] = '\0';
-        else
-            *slash = '\0';
-    }
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return mfb_error_errno(err, errno, MFB_ERR_IO, "cannot open directory '%s'", dir);

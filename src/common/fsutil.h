@@ -32,6 +32,10 @@ mfb_status fs_read_full(int fd, void *buf, size_t len, size_t *got, const char *
 /* Like mkdir -p. Existing directories are fine. */
 mfb_status fs_mkdir_p(const char *path, mode_t mode, struct mfb_error *err);
 
+/* The directory that holds path, like dirname(1): "a/b" -> "a", "/a" ->
+ * "/", "a" -> ".". False (buf unchanged) when it does not fit in len. */
+bool fs_dirname(const char *path, char *buf, size_t len);
+
 /* fsyncs the directory that holds path (or path itself when it is a directory
  * and is_dir is true). */
 mfb_status fs_fsync_dir_of(const char *path, bool is_dir, struct mfb_error *err);

@@ -23,34 +23,42 @@ mfb_status storage_init(const char *root, struct mfb_error *err)
     return st;
 }
 
+/* Checks that `dir` is a directory. A missing one gets `missing_hint`:
+ * the disk it lives on may not be mounted. Other failures (permissions,
+ * I/O) are reported as the system says them. */
+static mfb_status check_dir(const char *dir, const char *what, const char *missing_hint,
+                            struct mfb_error *err)
+{
+    struct stat st;
+    if (stat(dir, &st) == 0) {
+        if (S_ISDIR(st.st_mode))
+            return MFB_OK;
+        mfb_error_set(err, MFB_ERR_IO, "%s '%s' is not a directory", what, dir);
+        mfb_error_hint(err, "'mfb-server init' made it a directory; something replaced it");
+        return MFB_ERR_IO;
+    }
+    if (errno != ENOENT && errno != ENOTDIR)
+        return mfb_error_errno(err, errno, MFB_ERR_IO, "cannot use %s '%s'", what, dir);
+    mfb_error_set(err, MFB_ERR_NOT_FOUND, "%s '%s' is missing", what, dir);
+    mfb_error_hint(err, "%s", missing_hint);
+    return MFB_ERR_NOT_FOUND;
+}
+
 mfb_status storage_check(const char *root, struct mfb_error *err)
 {
-    char partial[PATH_MAX];
+    mfb_status st = check_dir(root, "the storage directory",
+                              "if it is on a disk of its own, mount it: backups are written only "
+                              "into the directory 'mfb-server init' made",
+                              err);
+    if (st != MFB_OK)
+        return st;
+    char partial[PATH_MAX], hint[PATH_MAX + 160];
     snprintf(partial, sizeof(partial), "%s/" STORAGE_PARTIAL_DIR, root);
-    struct stat st;
-    int rc = stat(root, &st);
-    if (rc != 0 || !S_ISDIR(st.st_mode)) {
-        mfb_status status = rc != 0 && errno == ENOENT
-                                ? mfb_error_set(err, MFB_ERR_NOT_FOUND,
-                                                "the storage directory '%s' is missing", root)
-                                : mfb_error_errno(err, rc != 0 ? errno : ENOTDIR, MFB_ERR_IO,
-                                                  "cannot use the storage directory '%s'", root);
-        mfb_error_hint(err, "if it is on a disk of its own, mount it: backups are written only "
-                            "into the directory 'mfb-server init' made");
-        return status;
-    }
-    if (stat(partial, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        mfb_error_set(err, MFB_ERR_NOT_FOUND,
-                      "the storage directory '%s' has no %s directory: it is not the one "
-                      "'mfb-server init' made",
-                      root, STORAGE_PARTIAL_DIR);
-        mfb_error_hint(err,
-                       "if its disk is not mounted, mount it; to start an empty storage there: "
-                       "mkdir -m 0700 '%s'",
-                       partial);
-        return MFB_ERR_NOT_FOUND;
-    }
-    return MFB_OK;
+    snprintf(hint, sizeof(hint),
+             "this is not the storage 'mfb-server init' made: if its disk is not mounted, mount "
+             "it; to start an empty storage there: mkdir -m 0700 '%s'",
+             partial);
+    return check_dir(partial, "the uploads directory", hint, err);
 }
 
 void storage_partial_path(const char *root, const char *upload_id, char *buf, size_t len)

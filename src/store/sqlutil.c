@@ -16,15 +16,11 @@
 mfb_status sqlutil_create_private(const char *path, struct mfb_error *err)
 {
     char dir[4096];
-    if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+    if (!fs_dirname(path, dir, sizeof(dir)))
         return mfb_error_set(err, MFB_ERR_INVALID, "the path '%s' is too long", path);
-    char *slash = strrchr(dir, '/');
-    if (slash && slash != dir) {
-        *slash = '\0';
-        mfb_status st = fs_mkdir_p(dir, 0700, err);
-        if (st != MFB_OK)
-            return st;
-    }
+    mfb_status st = fs_mkdir_p(dir, 0700, err);
+    if (st != MFB_OK)
+        return st;
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
         return mfb_error_errno(err, errno, MFB_ERR_IO, "cannot create '%s'", path);
@@ -58,19 +54,17 @@ void sqlutil_hint(sqlite3 *db, struct mfb_error *err)
     case SQLITE_IOERR: {
         /* SQLite's own errno is that of its last system call, often not
          * the cause: ask the file and its directory. */
-        char dir[4096];
-        snprintf(dir, sizeof(dir), "%s", path);
-        char *slash = strrchr(dir, '/');
-        if (slash != NULL)
-            *(slash == dir ? slash + 1 : slash) = '\0';
-        else
-            snprintf(dir, sizeof(dir), ".");
+        char dir[4096] = ".";
+        fs_dirname(path, dir, sizeof(dir));
         const char *bad = access(path, W_OK) != 0 ? path : access(dir, W_OK) != 0 ? dir : NULL;
         if (bad != NULL)
             mfb_error_hint(err,
                            "'%s' is not writable (%s); the file and its directory must be "
                            "writable: SQLite keeps its -wal and -shm files beside it",
                            bad, strerror(errno));
+        else if ((sqlite3_errcode(db) & 0xff) == SQLITE_IOERR)
+            mfb_error_hint(err, "the disk holding '%s' failed a read or write: check it (dmesg)",
+                           path);
         else
             mfb_error_hint(err,
                            "the file '%s' and its directory must be writable: SQLite keeps its "

@@ -542,8 +542,7 @@ static mfb_status describe_curl_error(struct transfer_conn *conn, const struct h
         return MFB_ERR_TLS;
     case CURLE_OPERATION_TIMEDOUT:
         mfb_error_set(err, MFB_ERR_TIMEOUT, "%s: %s timed out: %s", req->what, url, detail);
-        mfb_error_hint(err, "check the network path to the receiver; --stall-timeout sets how "
-                            "long a request may move no data");
+        mfb_error_hint(err, "check the network path to the receiver and that it is not overloaded");
         return MFB_ERR_TIMEOUT;
     case CURLE_URL_MALFORMAT:
     case CURLE_UNSUPPORTED_PROTOCOL:

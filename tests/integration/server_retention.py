@@ -147,12 +147,20 @@ def test_serve_refuses_a_storage_it_did_not_make():
         p = rx.run("serve", "--listen", "127.0.0.1:0", check=False)
         assert p.returncode == 1, p.stderr
         assert p.stderr.splitlines()[-2:] == [
-            f"mfb-server: error: the storage directory '{rx.storage}' has no .partial "
-            "directory: it is not the one 'mfb-server init' made",
-            "HINT: if its disk is not mounted, mount it; to start an empty storage there: "
-            f"mkdir -m 0700 '{rx.storage}/.partial'"], p.stderr
+            f"mfb-server: error: the uploads directory '{rx.storage}/.partial' is missing",
+            "HINT: this is not the storage 'mfb-server init' made: if its disk is not mounted, "
+            f"mount it; to start an empty storage there: mkdir -m 0700 '{rx.storage}/.partial'"
+        ], p.stderr
         assert os.listdir(rx.storage) == []
         os.rmdir(rx.storage)
+        with open(rx.storage, "w"):  # a file where the directory was
+            pass
+        p = rx.run("serve", "--listen", "127.0.0.1:0", check=False)
+        assert p.returncode == 1, p.stderr
+        assert p.stderr.splitlines()[-2:] == [
+            f"mfb-server: error: the storage directory '{rx.storage}' is not a directory",
+            "HINT: 'mfb-server init' made it a directory; something replaced it"], p.stderr
+        os.unlink(rx.storage)
     finally:
         os.rename(aside, rx.storage)
     # a private key others may read: served, with a warning saying the fix

@@ -233,6 +233,23 @@ static void test_atomic_write_and_secret(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+static void test_dirname(void **state)
+{
+    (void)state;
+    char buf[16];
+    const char *cases[][2] = {{"a/b/c", "a/b"}, {"/a", "/"}, {"a", "."},    {"/", "/"},
+                              {"./x", "."},     {"", "."},   {"/a/b", "/a"}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_true(fs_dirname(cases[i][0], buf, sizeof(buf)));
+        assert_string_equal(buf, cases[i][1]);
+    }
+    strcpy(buf, "kept");
+    assert_false(fs_dirname("0123456789abcdef/x", buf, sizeof(buf)));
+    assert_string_equal(buf, "kept");
+    assert_true(fs_dirname("0123456789abcde/x", buf, sizeof(buf))); /* 15 + NUL fits */
+    assert_string_equal(buf, "0123456789abcde");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -245,6 +262,7 @@ int main(void)
         cmocka_unit_test(test_queue_bounded),
         cmocka_unit_test(test_threadpool_runs_everything),
         cmocka_unit_test(test_atomic_write_and_secret),
+        cmocka_unit_test(test_dirname),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
