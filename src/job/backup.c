@@ -941,7 +941,7 @@ static void final_error(struct backup *b, enum config_job_status status, struct 
                        b->info ? b->info->datadir : b->inst.record.datadir);
     } else if (status == CONFIG_JOB_PENDING_UPLOAD) {
         mfb_error_clear(err);
-        if (cancelled(b))
+        if (first.status == MFB_ERR_CANCELLED) /* not a failure that came before it */
             mfb_error_set(err, MFB_ERR_CANCELLED,
                           "backup archived but not uploaded: the upload was cancelled");
         else

@@ -301,6 +301,8 @@ static mfb_status check_server(const struct config_instance *inst, struct valida
     struct validate_check *c = begin(r, "connect");
     struct mysql_endpoint ep;
     config_map_endpoint(inst, &ep);
+    if (inst->id != 0) /* stored already: a refused password is changed with 'instance set' */
+        ep.stored_as = inst->name;
     struct mysql_client *client = NULL;
     mfb_status st = mysql_client_connect(&ep, VALIDATE_TIMEOUT_MS, &client, &c->error);
     if (st != MFB_OK)

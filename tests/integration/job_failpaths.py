@@ -84,6 +84,7 @@ class FailPaths(JobTestCase):
         env.db.execute(f"ALTER USER '{env.db.user}'@'localhost' IDENTIFIED BY 'changed-pw'")
         try:
             r = env.backup(expect=1)
+            check = env.mfb("instance", "check", "newpw", expect=1)
         finally:
             with open(env.db.password_file) as f:
                 old = f.read().strip()
@@ -96,6 +97,8 @@ class FailPaths(JobTestCase):
         job = env.job(r.job_id)
         self.assertEqual(job["status"], "failed")
         self.assertIsNone(job["downtime_ms"])
+        # the check the recovery guide sends the DBA to gives the same way out
+        self.assertIn("'mfb instance set newpw --password-file FILE'", check.stdout + check.stderr)
 
     # -- a cancel once Data.zip is sealed ----------------------------------------
     def test_sigterm_while_the_upload_waits(self):
