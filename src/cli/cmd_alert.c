@@ -13,8 +13,6 @@
  * a channel (or all of them) once, without retries, and says what each
  * answered, so a new channel can be checked before a night needs it.
  */
-#include <arpa/inet.h>
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,23 +74,6 @@ static bool has_prefix(const char *s, const char *prefix)
     return s && strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-/* Whether a URL names this host (localhost, 127.0.0.0/8, [::1]): the only
- * place a webhook may be sent in clear (docs/alerts.md). */
-static bool url_is_loopback(const char *url)
-{
-    bool loopback = false;
-    char *host = NULL;
-    struct in_addr v4;
-    CURLU *u = curl_url();
-    if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK)
-        loopback = strcmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0 ||
-                   (inet_pton(AF_INET, host, &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127);
-    curl_free(host);
-    curl_url_cleanup(u);
-    return loopback;
-}
-
 /* Builds the channel from the options, refusing mixtures of kinds. */
 static mfb_status build(const struct cli_args *args, struct config_alert *a, struct mfb_error *err)
 {
@@ -130,7 +111,7 @@ static mfb_status build(const struct cli_args *args, struct config_alert *a, str
             mfb_error_hint(err, "use https://HOST[:PORT]/PATH");
             return MFB_ERR_USAGE;
         }
-        if (has_prefix(webhook, "http://") && !url_is_loopback(webhook)) {
+        if (!alert_webhook_url_allowed(webhook)) {
             mfb_error_set(err, MFB_ERR_USAGE, "webhook URL '%s' is plain http to another host",
                           webhook);
             mfb_error_hint(err, "use https:// (plain http:// only to this host: localhost, "

@@ -71,6 +71,10 @@ mfb_status alert_send_retry(const struct config_alert *channel, const struct ale
  * channels. */
 void alert_dispatch(struct config_db *db, const struct alert *a, size_t *sent, size_t *failed);
 
+/* Whether a webhook may be sent to url: https://, or plain http:// to this
+ * host only (localhost, 127.0.0.0/8, [::1]; docs/alerts.md). */
+bool alert_webhook_url_allowed(const char *url);
+
 /* The channel kinds (alert_webhook.c, alert_email.c, alert_command.c). */
 mfb_status alert_webhook_send(const struct config_alert *channel, const struct alert *a,
                               struct mfb_error *err);

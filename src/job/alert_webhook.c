@@ -7,6 +7,7 @@
  * replayed alert shows its age. Any 2xx answer is success; TLS is verified
  * against the channel's CA file or the system's store, never switched off.
  */
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,25 @@ static size_t discard(char *data, size_t size, size_t n, void *ctx)
     return size * n;
 }
 
+bool alert_webhook_url_allowed(const char *url)
+{
+    if (strncmp(url, "https://", 8) == 0)
+        return true;
+    if (strncmp(url, "http://", 7) != 0)
+        return false;
+    bool loopback = false;
+    char *host = NULL;
+    struct in_addr v4;
+    CURLU *u = curl_url();
+    if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK)
+        loopback = strcmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0 ||
+                   (inet_pton(AF_INET, host, &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127);
+    curl_free(host);
+    curl_url_cleanup(u);
+    return loopback;
+}
+
 mfb_status alert_webhook_send(const struct config_alert *channel, const struct alert *a,
                               struct mfb_error *err)
 {
@@ -29,6 +49,14 @@ mfb_status alert_webhook_send(const struct config_alert *channel, const struct a
         return st;
     if (channel->url == NULL)
         return mfb_error_set(err, MFB_ERR_INVALID, "webhook '%s' has no URL", channel->name);
+    if (!alert_webhook_url_allowed(channel->url)) { /* stored before add refused it */
+        mfb_error_set(err, MFB_ERR_INVALID,
+                      "webhook '%s' is plain http to another host; alerts are not sent in clear",
+                      channel->name);
+        mfb_error_hint(err, "give it an https:// URL: 'mfb alert remove %s', then add it again",
+                       channel->name);
+        return MFB_ERR_INVALID;
+    }
     json_t *body_json = alert_json(a);
     char *body = body_json ? json_dumps(body_json, JSON_COMPACT) : NULL;
     json_decref(body_json);

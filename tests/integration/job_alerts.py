@@ -18,6 +18,7 @@ command channel.
 import hashlib
 import hmac
 import json
+import sqlite3
 import os
 import sys
 import unittest
@@ -88,6 +89,18 @@ class Alerts(unittest.TestCase):
         for url in ("http://127.0.0.1:9/x", "http://localhost/x", "http://[::1]:9/x"):
             env.mfb("alert", "add", "local", "--webhook", url)
             env.mfb("alert", "remove", "local")
+        # one stored before add refused such URLs is refused when it would send
+        con = sqlite3.connect(env.db_path)
+        with con:
+            con.execute("INSERT INTO alerts (name, kind, url, created, updated) "
+                        "VALUES ('old', 'webhook', 'http://example.com/x', 0, 0)")
+        con.close()
+        r = env.mfb("alert", "test", "old", expect=1)
+        self.assertIn("webhook 'old' is plain http to another host; alerts are not sent in "
+                      "clear", r.stderr)
+        self.assertIn("HINT: give it an https:// URL: 'mfb alert remove old', then add it again",
+                      r.stderr)
+        env.mfb("alert", "remove", "old")
 
         listing = json.loads(env.mfb("alert", "list", "--json").stdout)
         by_name = {c["name"]: c for c in listing}
