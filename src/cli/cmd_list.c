@@ -14,6 +14,7 @@
 
 #include "cli/commands.h"
 #include "cli/config_cli.h"
+#include "cli/transfer_opts.h"
 #include "common/parse.h"
 #include "job/endpoints.h"
 #include "transfer/backup_list.h"
@@ -21,6 +22,7 @@
 static const struct cli_option options[] = {
     {"target", 0, CLI_VALUE, "NAME", "the receiver to ask (default: the only one)"},
     {"json", 0, CLI_FLAG, NULL, "print a JSON array"},
+    TRANSFER_RETRY_OPTIONS,
     CLI_OPTIONS_END,
 };
 
@@ -88,9 +90,12 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
     struct job_target target = {0};
     struct transfer_conn *conn = NULL;
     struct backup_list list = {0};
-    mfb_status st = config_cli_open(args, false, &db, NULL, err);
+    struct transfer_settings settings;
+    mfb_status st = transfer_opts_settings(args, &settings, err);
     if (st == MFB_OK)
-        st = job_target_load(db, cli_string(args, "target", NULL), NULL, &target, err);
+        st = config_cli_open(args, false, &db, NULL, err);
+    if (st == MFB_OK)
+        st = job_target_load(db, cli_string(args, "target", NULL), &settings, &target, err);
     if (st == MFB_OK)
         st = transfer_conn_open(target.client, NULL, &conn, err);
     if (st == MFB_OK)
