@@ -83,7 +83,8 @@ struct run {
     const struct transfer_client *client;
     struct mysql_server_info *info; /* when the server ran */
     bool was_running;
-    bool started; /* a start command ran after the stop */
+    struct ownership server_user; /* who the server ran as, when it ran */
+    bool started;                 /* a start command ran after the stop */
     char stamp[32];
     uint64_t stop_begin_ms;
     const char *step; /* "preflight", "stop", "extract", "start": the job's
@@ -122,11 +123,6 @@ __attribute__((format(printf, 3, 4))) static void say(struct run *r, const char 
 static bool cancelled(const struct run *r)
 {
     return transfer_cancel_requested(r->o->cancel);
-}
-
-static const atomic_bool *cancel_flag(const struct run *r)
-{
-    return r->o->cancel ? &r->o->cancel->requested : NULL;
 }
 
 static mfb_status cancel_error(struct mfb_error *err)
@@ -352,6 +348,9 @@ static mfb_status inspect_server(struct run *r, struct mfb_error *err)
     if (st != MFB_OK)
         return st;
     r->was_running = true;
+    pid_t pid = 0;
+    if (r->info->pid_file != NULL && mysql_pid_file_read(r->info->pid_file, &pid, NULL) == MFB_OK)
+        ownership_of_process(pid, &r->server_user);
     char *want = NULL;
     st = mysql_path_resolve(NULL, r->inst->datadir, &want, err);
     if (st == MFB_OK && strcmp(want, r->info->datadir) != 0) {
@@ -503,7 +502,11 @@ static mfb_status stop_server(struct run *r, struct mfb_error *err)
     mysql_method_str(r->method, method, sizeof(method));
     uint64_t begin = mysql_clock_ms();
     journal_step_begin(&r->jr, CONFIG_STEP_STOP, 0);
-    mfb_status st = stop_now(r, cancel_flag(r), NULL, err);
+    /* Not cancelled: a stop once asked for goes on without mfb (a SHUTDOWN
+     * sent, a systemd job queued), so giving up the wait would leave the
+     * server going down while mfb reports it running. A cancel is seen
+     * after it, and the way back starts the server again. */
+    mfb_status st = stop_now(r, NULL, NULL, err);
     journal_step_end(&r->jr, CONFIG_STEP_STOP);
     r->res->stopped = true;
     if (st == MFB_OK) {
@@ -556,7 +559,7 @@ static mfb_status extract_roots(struct run *r, struct mfb_error *err)
             st = archive_extract(r->reader, p->dest, &xo, &sum, err);
         }
         struct ownership own;
-        ownership_decide(OWNERSHIP_USER, rs->moved ? rs->aside : NULL, &own);
+        ownership_decide(OWNERSHIP_USER, &r->server_user, rs->moved ? rs->aside : NULL, &own);
         mode_t mode = strcmp(p->name, RESTORE_DATADIR_ROOT) == 0 ? DATADIR_MODE
                       : rs->existed                              ? rs->old_mode
                       : p->has_mode                              ? (mode_t)p->mode
@@ -770,7 +773,8 @@ static mfb_status restore_in_place(struct run *r, struct mfb_error *err)
     st = stop_server(r, err);
     if (st != MFB_OK) {
         if (!server_gone(r)) {
-            mfb_error_hint(err, "nothing was changed; the server is still running");
+            mfb_error_hint(err, "nothing was changed; the server still ran when mfb gave up "
+                                "the stop (if it goes down after all, start it again)");
             return st;
         }
         roll_back(r, err); /* nothing moved yet: this starts the server again */
@@ -785,6 +789,10 @@ static mfb_status restore_in_place(struct run *r, struct mfb_error *err)
     if (st == MFB_OK) {
         r->step = "start";
         st = start_server(r, "start", err);
+        if (st == MFB_OK && cancelled(r))
+            say(r, NULL,
+                "the cancel came once the files were in place and the server was "
+                "starting: the restore was finished instead");
     }
     if (st != MFB_OK) {
         roll_back(r, err);
@@ -898,8 +906,10 @@ mfb_status restore_run(const struct restore_options *o, struct restore_result *r
         st = fetch(&r, e);
     if (st == MFB_OK)
         st = verify_archive(&r, e);
-    if (st == MFB_OK && cancelled(&r))
+    if (st == MFB_OK && cancelled(&r)) {
         st = cancel_error(e);
+        mfb_error_hint(e, "nothing was changed");
+    }
     if (st == MFB_OK)
         st = o->to_dir ? (r.step = "extract", extract_to(&r, e)) : restore_in_place(&r, e);
 
