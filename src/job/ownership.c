@@ -16,9 +16,48 @@
 
 #include "common/log.h"
 
-void ownership_decide(const char *user, const char *aside, struct ownership *out)
+void ownership_of_process(pid_t pid, struct ownership *out)
 {
     memset(out, 0, sizeof(*out));
+    char path[64], line[256];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    FILE *f = pid > 0 ? fopen(path, "re") : NULL;
+    if (f == NULL)
+        return;
+    bool have_uid = false, have_gid = false;
+    unsigned long id;
+    while (fgets(line, sizeof(line), f) != NULL && !(have_uid && have_gid)) {
+        if (sscanf(line, "Uid: %lu", &id) == 1) {
+            out->uid = (uid_t)id;
+            have_uid = true;
+        } else if (sscanf(line, "Gid: %lu", &id) == 1) {
+            out->gid = (gid_t)id;
+            have_gid = true;
+        }
+    }
+    fclose(f);
+    out->set = have_uid && have_gid;
+    out->why = "the user the server ran as";
+}
+
+void ownership_decide(const char *user, const struct ownership *server, const char *aside,
+                      struct ownership *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (server != NULL && server->set && server->uid != 0) {
+        *out = *server;
+        out->why = "the user the server ran as";
+        return;
+    }
+    struct stat sb;
+    bool aside_known = aside != NULL && lstat(aside, &sb) == 0;
+    if (aside_known && sb.st_uid != 0) {
+        out->set = true;
+        out->uid = sb.st_uid;
+        out->gid = sb.st_gid;
+        out->why = "the owner of the moved-aside directory";
+        return;
+    }
     struct passwd pw, *found = NULL;
     char buf[4096];
     if (user != NULL && getpwnam_r(user, &pw, buf, sizeof(buf), &found) == 0 && found != NULL) {
@@ -28,8 +67,7 @@ void ownership_decide(const char *user, const char *aside, struct ownership *out
         out->why = "the mysql user";
         return;
     }
-    struct stat sb;
-    if (aside != NULL && lstat(aside, &sb) == 0) {
+    if (aside_known) {
         out->set = true;
         out->uid = sb.st_uid;
         out->gid = sb.st_gid;

@@ -6,11 +6,16 @@
  * other numbers (a restore onto another host, a reinstalled package). So a
  * restore in place decides the owner of each restored root, and gives the
  * whole tree to it, as a DBA would with `chown -R mysql:mysql`:
- * - the "mysql" system user and its group, when that user exists;
- * - otherwise the owner of the directory that was moved aside (the server
- *   ran with those files, so it can run with these);
- * - otherwise (no such user, nothing moved aside) the owners the archive
- *   recorded, which extraction already set.
+ * - the user the server ran as before the stop (its process), unless root:
+ *   a server run by a service account of another name must be able to
+ *   read the restored files, or the restore fails on the start;
+ * - otherwise the owner of the directory that was moved aside, unless root
+ *   (the server ran with those files, so it can run with these);
+ * - otherwise the "mysql" system user and its group, when that user exists;
+ * - otherwise the owner of the directory moved aside (root);
+ * - otherwise (none of these) the owners the archive recorded, which
+ *   extraction already set.
+ * A server running as root reads files of any owner, so it does not decide.
  * Only root may give files away; anyone else keeps the files as they were
  * extracted (their own), and the log says so. Symbolic links are changed
  * themselves (lchown), never followed.
@@ -32,10 +37,16 @@ struct ownership {
     const char *why; /* "user mysql", "like the moved-aside directory" */
 };
 
-/* Decides the owner per the rules above; aside is the moved-aside
- * directory, or NULL when there was none. user is normally OWNERSHIP_USER
- * (a parameter for tests). */
-void ownership_decide(const char *user, const char *aside, struct ownership *out);
+/* The user and group a process runs as (its real ids, from /proc);
+ * out->set is false when that cannot be read. */
+void ownership_of_process(pid_t pid, struct ownership *out);
+
+/* Decides the owner per the rules above; server is the server's user from
+ * ownership_of_process (NULL or unset when it was not running); aside is
+ * the moved-aside directory, or NULL when there was none. user is normally
+ * OWNERSHIP_USER (a parameter for tests). */
+void ownership_decide(const char *user, const struct ownership *server, const char *aside,
+                      struct ownership *out);
 
 /* Gives dir and everything below it to o (nothing when !o->set or when not
  * running as root), then sets dir's own mode. */

@@ -1,6 +1,8 @@
 /*
  * job_ownership_test.c - src/job/ownership: who gets the restored files (the
- * mysql user, else the moved-aside directory's owner, else as archived),
+ * server's user unless root, else the moved-aside directory's owner unless
+ * root, else the mysql user, else a root-owned moved-aside directory's
+ * owner, else as archived),
  * and that giving a tree away changes symbolic links themselves, never
  * what they point to.
  */
@@ -13,7 +15,7 @@ static void test_decide(void **state)
 {
     struct fixture *f = *state;
     struct ownership o;
-    ownership_decide("root", NULL, &o);
+    ownership_decide("root", NULL, NULL, &o);
     assert_true(o.set);
     assert_int_equal(o.uid, 0);
     assert_string_equal(o.why, "the mysql user");
@@ -21,15 +23,46 @@ static void test_decide(void **state)
     fx_write(f, "aside/x", "1", 1);
     struct stat sb;
     assert_int_equal(stat(fx_path(f, "aside"), &sb), 0);
-    ownership_decide("mfb-no-such-user", fx_path(f, "aside"), &o);
+    ownership_decide("mfb-no-such-user", NULL, fx_path(f, "aside"), &o);
     assert_true(o.set);
     assert_int_equal(o.uid, sb.st_uid);
     assert_int_equal(o.gid, sb.st_gid);
     assert_string_equal(o.why, "the owner of the moved-aside directory");
 
-    ownership_decide("mfb-no-such-user", NULL, &o);
+    ownership_decide("mfb-no-such-user", NULL, NULL, &o);
     assert_false(o.set);
-    ownership_decide(NULL, fx_path(f, "missing"), &o);
+    ownership_decide(NULL, NULL, fx_path(f, "missing"), &o);
+    assert_false(o.set);
+
+    /* the server's own user wins, unless it is root */
+    struct ownership server = {.set = true, .uid = 4321, .gid = 8765};
+    ownership_decide("root", &server, fx_path(f, "aside"), &o);
+    assert_true(o.set);
+    assert_int_equal(o.uid, 4321);
+    assert_int_equal(o.gid, 8765);
+    assert_string_equal(o.why, "the user the server ran as");
+    server.uid = 0;
+    ownership_decide("root", &server, NULL, &o);
+    assert_string_equal(o.why, "the mysql user");
+
+    /* a non-root moved-aside directory wins over the mysql user */
+    if (geteuid() == 0) {
+        assert_int_equal(chown(fx_path(f, "aside"), 4321, 8765), 0);
+        ownership_decide("root", NULL, fx_path(f, "aside"), &o);
+        assert_int_equal(o.uid, 4321);
+        assert_string_equal(o.why, "the owner of the moved-aside directory");
+    }
+}
+
+static void test_of_process(void **state)
+{
+    (void)state;
+    struct ownership o;
+    ownership_of_process(getpid(), &o);
+    assert_true(o.set);
+    assert_int_equal(o.uid, getuid());
+    assert_int_equal(o.gid, getgid());
+    ownership_of_process(0, &o);
     assert_false(o.set);
 }
 
@@ -72,6 +105,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_decide, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_apply, fixture_setup, fixture_teardown),
+        cmocka_unit_test(test_of_process),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
