@@ -106,6 +106,13 @@ static void job_event(struct run *r, enum config_level level, const char *step, 
                 "restore", "step=%s message=\"%s\"", step ? step : "-", text);
 }
 
+/* Replaces the hint (a cut-off is fine: the full text is logged too). */
+static void set_hint(struct mfb_error *err, const char *text)
+{
+    snprintf(err->hint, sizeof(err->hint), "%.*s", (int)sizeof(err->hint) - 1, text);
+    err->hint_is_generic = false;
+}
+
 /* One line for people, the log and the job log. */
 __attribute__((format(printf, 3, 4))) static void say(struct run *r, const char *step,
                                                       const char *fmt, ...)
@@ -423,6 +430,17 @@ static mfb_status check_places(struct run *r, struct mfb_error *err)
         st = swap_sibling(dest, SWAP_BEFORE_SUFFIX, r->stamp, rs->aside, sizeof(rs->aside), err);
         if (st == MFB_OK)
             st = swap_check(dest, rs->aside, what, &state, err);
+        char real[PATH_MAX], hint[2 * PATH_MAX + 200];
+        struct stat lsb;
+        if (st == MFB_ERR_UNSUPPORTED && lstat(dest, &lsb) == 0 && S_ISLNK(lsb.st_mode) &&
+            realpath(dest, real) != NULL) {
+            /* the exact option, for a DBA who has to type it */
+            snprintf(hint, sizeof(hint),
+                     "nothing was changed; '%s' points to '%s': restore into that directory "
+                     "with --map %s=%s, and the link stays as it is",
+                     dest, real, rs->plan->name, real);
+            set_hint(err, hint);
+        }
         if (st == MFB_OK && state.exists) {
             struct stat sb;
             rs->existed = true;
@@ -602,13 +620,6 @@ static mfb_status start_server(struct run *r, const char *step, struct mfb_error
 }
 
 /* ---- 5. the way back ---- */
-
-/* Replaces the hint (a cut-off is fine: the full text is logged too). */
-static void set_hint(struct mfb_error *err, const char *text)
-{
-    snprintf(err->hint, sizeof(err->hint), "%.*s", (int)sizeof(err->hint) - 1, text);
-    err->hint_is_generic = false;
-}
 
 /* The server's error log as a path ("" when it logs elsewhere). */
 static void error_log_path(const struct run *r, char *out, size_t len)

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,8 @@
 
 #include "common/fsutil.h"
 #include "common/log.h"
+#include "common/parse.h"
+#include "job/swap.h"
 
 #define HASH_BLOCK (1u << 20)
 
@@ -75,6 +78,29 @@ static mfb_status try_reuse(const struct restore_fetch *f, const char *path, boo
     return MFB_OK;
 }
 
+/* Before the download: the spool has room for what is still to come. */
+static mfb_status check_room(const struct restore_fetch *f, const char *path, struct mfb_error *err)
+{
+    char part[PATH_MAX + 8];
+    snprintf(part, sizeof(part), "%s.part", path);
+    struct stat sb;
+    uint64_t have = stat(part, &sb) == 0 && sb.st_size > 0 ? (uint64_t)sb.st_size : 0;
+    uint64_t need = f->backup->size > have ? f->backup->size - have : 0;
+    uint64_t dev = 0, avail = 0;
+    mfb_status st = swap_free_space(path, &dev, &avail, err);
+    if (st == MFB_OK && need > avail) {
+        char a[32], b[32];
+        st = mfb_error_set(err, MFB_ERR_NO_SPACE,
+                           "not enough room in the spool '%s' to download backup %s: it needs "
+                           "%s more, %s are free",
+                           f->spool, f->backup->backup_id, format_size(need, a, sizeof(a)),
+                           format_size(avail, b, sizeof(b)));
+        mfb_error_hint(err, "nothing was changed; free that much space there, or download "
+                            "elsewhere with --spool DIR");
+    }
+    return st;
+}
+
 mfb_status restore_fetch_run(const struct restore_fetch *f, struct restore_fetch_result *res,
                              struct mfb_error *err)
 {
@@ -87,6 +113,9 @@ mfb_status restore_fetch_run(const struct restore_fetch *f, struct restore_fetch
     if (st == MFB_OK)
         st = try_reuse(f, res->path, &res->reused, err);
     if (st != MFB_OK || res->reused)
+        return st;
+    st = check_room(f, res->path, err);
+    if (st != MFB_OK)
         return st;
     struct download_config cfg = {.client = f->client,
                                   .backup_id = f->backup->backup_id,
