@@ -679,7 +679,9 @@ static void roll_back(struct run *r, struct mfb_error *err)
     for (size_t i = 0; i < r->plan.count; i++)
         changed |= r->roots[i].moved || r->roots[i].touched;
     say(r, NULL, "restore failed (%s); %s", err->message,
-        changed ? "putting the old directories back" : "starting the server again");
+        changed          ? "putting the old directories back"
+        : r->was_running ? "starting the server again"
+                         : "the server was not running and stays stopped");
     if (tried_restored) {
         /* a server on the restored files may run, or half run: it must go first */
         if (!server_gone(r) && stop_now(r, NULL, NULL, &e) != MFB_OK && !server_gone(r)) {
@@ -711,7 +713,9 @@ static void roll_back(struct run *r, struct mfb_error *err)
             say(r, NULL, "put %s back", rs->plan->dest);
         }
     }
-    if (start_server(r, "restore", &e) != MFB_OK) {
+    /* the server as it was: one that was down before the restore stays
+     * down (its old files may be why it is restored) */
+    if (r->was_running && start_server(r, "restore", &e) != MFB_OK) {
         char why[1200];
         snprintf(why, sizeof(why),
                  "the old directories are back in place, but the server did not start: %s",
@@ -720,10 +724,11 @@ static void roll_back(struct run *r, struct mfb_error *err)
         return;
     }
     char hint[sizeof(err->hint) + 2 * PATH_MAX];
-    size_t len = (size_t)snprintf(hint, sizeof(hint), "%s",
-                                  changed ? "the old directories were put back and the server "
-                                            "answers"
-                                          : "nothing was changed and the server answers");
+    const char *what = changed ? "the old directories were put back" : "nothing was changed";
+    const char *server = r->was_running ? " and the server answers"
+                                        : "; the server was not running before the restore, so "
+                                          "it was left stopped";
+    size_t len = (size_t)snprintf(hint, sizeof(hint), "%s%s", what, server);
     for (size_t i = 0; i < r->plan.count && len < sizeof(hint); i++)
         if (r->roots[i].failed)
             len +=

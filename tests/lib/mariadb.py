@@ -243,10 +243,15 @@ class MariaDB:
     user          a non-root account with all privileges and a random
                   password, for tests that log in like a real client.
     parent_dir    where the instance directory goes ($MFB_TEST_TMP or /tmp).
+    run_as        (root only) a system user the server runs as instead of
+                  root, like a packaged server; the instance directory, the
+                  datadir and the socket directory are given to it at start.
+                  The directories above them must let it through.
     """
 
     def __init__(self, datadir=None, *, options=None, user="mfb", password=None,
-                 parent_dir=None, keep_datadir=None, startup_timeout=120, verbose=False):
+                 parent_dir=None, keep_datadir=None, startup_timeout=120, verbose=False,
+                 run_as=None):
         _install_hooks()
         parent = os.path.abspath(parent_dir or default_parent_dir())
         os.makedirs(parent, exist_ok=True)
@@ -273,6 +278,7 @@ class MariaDB:
         self.options = dict(DEFAULT_OPTIONS)
         self.options.update(options or {})
         self.startup_timeout = startup_timeout
+        self.run_as = run_as
         self.verbose = verbose
         self._proc = None
         self._user_ready = False
@@ -372,6 +378,9 @@ class MariaDB:
         for attempt in range(3):
             self.port = free_port()
             self._write_config()
+            if self.run_as:
+                for d in filter(None, (self.root, self.datadir, self._socket_dir)):
+                    subprocess.run(["chown", "-R", f"{self.run_as}:", d], check=True)
             if self._launch_and_wait():
                 break
             if attempt == 2 or "Address already in use" not in self._log_tail():
@@ -538,7 +547,7 @@ class MariaDB:
                  f"tmpdir = {os.path.join(self.root, 'tmp')}"]
         os.makedirs(os.path.join(self.root, "tmp"), exist_ok=True)
         if os.geteuid() == 0:
-            lines.append("user = root")
+            lines.append(f"user = {self.run_as or 'root'}")
         lines += [_cnf_line(k, v) for k, v in self.options.items() if v is not False]
         with open(self.server_cnf, "w") as f:
             f.write("\n".join(lines) + "\n")

@@ -31,7 +31,8 @@ CLIENT = "client1"
 
 class RestoreEnv:
     def __init__(self, tmp, tables=4, rows=10000, options=None, start_cmd=None,
-                 instance_args=()):
+                 instance_args=(), run_as=None):
+        self.run_as = run_as  # the server's system user (MariaDB(run_as=...)), else root
         self.tmp = tmp
         self.rx = None
         self.db = None
@@ -60,7 +61,7 @@ class RestoreEnv:
         # server of a test running beside this one before mfb starts ours again.
         opts = {"skip_networking": None}
         opts.update(options or {})
-        self.db = MariaDB(parent_dir=self.tmp, options=opts)
+        self.db = MariaDB(parent_dir=self.tmp, options=opts, run_as=self.run_as)
         self.db.start()
         if tables:
             self.db.load_sysbench(tables=tables, rows=rows)
