@@ -25,24 +25,12 @@ import time
 sys.path.insert(0, os.environ.get("MFB_TEST_LIB") or
                 os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import mfbtest  # noqa: E402
-from restore_testlib import INSTANCE, RestoreEnv  # noqa: E402
+from restore_testlib import INSTANCE, OwnEnvTestCase, mount_tmpfs  # noqa: E402
 
 WAIT = 120  # seconds; only a bound for a hang
 
 
-class NightTest(mfbtest.TempDirTestCase):
-
-    def make_env(self, **kw):
-        env = RestoreEnv(self.tmp, **kw)
-        self.addCleanup(env.cleanup)
-        self.env, self.db = env, env.db
-        return env
-
-    def change_data(self):
-        self.db.execute("DELETE FROM sbtest.sbtest1 WHERE id > 500; "
-                        "CREATE TABLE sbtest.newer (id INT PRIMARY KEY); "
-                        "INSERT INTO sbtest.newer VALUES (42)")
-        return self.db.checksum_tables()
+class NightTest(OwnEnvTestCase):
 
     def test_sigterm_during_the_stop(self):
         marker = self.path("stop-began")
@@ -60,7 +48,7 @@ class NightTest(mfbtest.TempDirTestCase):
                 "--start-cmd", env.start_cmd)
         bid = env.backup()
         os.unlink(marker)
-        old = self.change_data()
+        old = self.change_data(keep=500)
         proc = subprocess.Popen([mfbtest.MFB, "restore", INSTANCE, bid], env=env.env(),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
@@ -91,7 +79,7 @@ class NightTest(mfbtest.TempDirTestCase):
         env = self.make_env(tables=1, rows=1000, run_as="nobody",
                             instance_args=("--verify-timeout", "15s"))
         bid = env.backup()
-        self.change_data()
+        self.change_data(keep=500)
         r = env.restore(bid)
         self.assertIn(f"restored root datadir into {env.datadir}: ", r.stdout)
         self.assertIn("owner the user the server ran as, mode 0750", r.stdout)
@@ -106,7 +94,7 @@ class NightTest(mfbtest.TempDirTestCase):
     def test_stopped_server_stays_stopped_when_the_restore_fails(self):
         env = self.make_env(tables=1, rows=1000)
         bid = env.backup()
-        old = self.change_data()
+        old = self.change_data(keep=500)
         self.db.stop()
         r = env.restore(bid, expect=1, env={"MFB_TEST_RESTORE_FAULT": "extract:datadir"})
         self.assertIn(f"put {env.datadir} back", r.stdout)
@@ -125,12 +113,7 @@ class NightTest(mfbtest.TempDirTestCase):
     def test_spool_without_room(self):
         env = self.make_env(tables=1, rows=5000)
         small = self.path("small")
-        os.makedirs(small)
-        p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", small],
-                           capture_output=True, text=True)
-        if p.returncode != 0:
-            self.skipTest(f"cannot mount a tmpfs: {p.stderr.strip()}")
-        self.addCleanup(subprocess.run, ["umount", "-l", small])
+        mount_tmpfs(self, small, "256k")
         bid = env.backup()
         pid, sums = self.db.server_pid(), self.db.checksum_tables()
         r = env.restore(bid, "--spool", small, expect=1)
@@ -147,7 +130,7 @@ class NightTest(mfbtest.TempDirTestCase):
     def test_symlinked_datadir(self):
         env = self.make_env(tables=1, rows=1000)
         bid = env.backup()
-        self.change_data()
+        self.change_data(keep=500)
         real = env.datadir + ".real"
         self.db.stop()
         os.rename(env.datadir, real)

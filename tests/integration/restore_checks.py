@@ -11,13 +11,12 @@ anything, each refusal leaving the server running and the data as it was:
 
 import fcntl
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.environ.get("MFB_TEST_LIB") or
                 os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import mfbtest  # noqa: E402
-from restore_testlib import RestoreTestCase  # noqa: E402
+from restore_testlib import RestoreTestCase, mount_tmpfs  # noqa: E402
 
 
 class CheckTest(RestoreTestCase):
@@ -72,12 +71,7 @@ class CheckTest(RestoreTestCase):
     def test_no_room(self):
         env, db = self.env, self.db
         small = self.path("small")
-        os.makedirs(small)
-        p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", small],
-                           capture_output=True, text=True)
-        if p.returncode != 0:
-            self.skipTest(f"cannot mount a tmpfs: {p.stderr.strip()}")
-        self.addCleanup(subprocess.run, ["umount", "-l", small])
+        mount_tmpfs(self, small, "2m")
         bid = env.backup()
         pid, sums = db.server_pid(), db.checksum_tables()
         r = env.restore(bid, "--map", f"datadir={small}/data", expect=1)

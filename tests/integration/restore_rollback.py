@@ -26,24 +26,12 @@ import sys
 sys.path.insert(0, os.environ.get("MFB_TEST_LIB") or
                 os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import mfbtest  # noqa: E402
-from restore_testlib import INSTANCE, RestoreEnv  # noqa: E402
+from restore_testlib import INSTANCE, OwnEnvTestCase  # noqa: E402
 
 BACK = "HINT: the old directories were put back and the server answers"
 
 
-class RollbackTest(mfbtest.TempDirTestCase):
-
-    def make_env(self, **kw):
-        env = RestoreEnv(self.tmp, **kw)
-        self.addCleanup(env.cleanup)
-        self.env, self.db = env, env.db
-        return env
-
-    def change_data(self):
-        self.db.execute("DELETE FROM sbtest.sbtest1 WHERE id > 5000; "
-                        "CREATE TABLE sbtest.newer (id INT PRIMARY KEY); "
-                        "INSERT INTO sbtest.newer VALUES (42)")
-        return self.db.checksum_tables()
+class RollbackTest(OwnEnvTestCase):
 
     def last_job(self):
         """The newest job in the job log (the restore), as `mfb logs --json` has it."""

@@ -207,3 +207,33 @@ class RestoreTestCase(mfbtest.TempDirTestCase):
         self.assertEqual(self.env.asides(), [])
         self.assertEqual(self.env.failed(), [])
         self.assertEqual(self.db.checksum_tables(), checksums)
+
+
+class OwnEnvTestCase(mfbtest.TempDirTestCase):
+    """A test that builds its own env with make_env(**RestoreEnv arguments),
+    cleaned up whatever happens; change_data() then alters the data
+    (sbtest1 keeps rows 1..keep, a table sbtest.newer holding 42 appears)
+    and returns the new checksums."""
+
+    def make_env(self, **kw):
+        env = RestoreEnv(self.tmp, **kw)
+        self.addCleanup(env.cleanup)
+        self.env, self.db = env, env.db
+        return env
+
+    def change_data(self, keep=5000):
+        self.db.execute(f"DELETE FROM sbtest.sbtest1 WHERE id > {keep}; "
+                        "CREATE TABLE sbtest.newer (id INT PRIMARY KEY); "
+                        "INSERT INTO sbtest.newer VALUES (42)")
+        return self.db.checksum_tables()
+
+
+def mount_tmpfs(test, path, size):
+    """A tmpfs of size ("2m") at path (created), unmounted after the test;
+    skips the test where it cannot be mounted (not root)."""
+    os.makedirs(path)
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", path],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        test.skipTest(f"cannot mount a tmpfs: {p.stderr.strip()}")
+    test.addCleanup(subprocess.run, ["umount", "-l", path])
