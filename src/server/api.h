@@ -25,13 +25,17 @@
 #include "server/server.h"
 
 /* A request as the HTTP layer sees it. Header names are matched without
- * regard to case by the lookup function. */
+ * regard to case by the lookup function, which gives the first of
+ * repeated headers; header_count (optional, NULL = each header at most
+ * once) says how many a request has, so that repeated framing headers can
+ * be refused. */
 struct api_request {
     const char *method;
     const char *url; /* the path, without the query string */
     const char *(*header)(void *ctx, const char *name);
     const char *(*query)(void *ctx, const char *name);
     void *ctx;
+    unsigned (*header_count)(void *ctx, const char *name);
 };
 
 /* An answer: a JSON body, or a file range. */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,6 +40,30 @@ static const char *lookup_header(void *ctx, const char *name)
 {
     struct http_request *r = ctx;
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+struct header_counter {
+    const char *name;
+    unsigned count;
+};
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    (void)kind;
+    (void)value;
+    struct header_counter *hc = cls;
+    if (key != NULL && strcasecmp(key, hc->name) == 0)
+        hc->count++;
+    return MHD_YES;
+}
+
+static unsigned count_headers(void *ctx, const char *name)
+{
+    struct http_request *r = ctx;
+    struct header_counter hc = {name, 0};
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_header, &hc);
+    return hc.count;
 }
 
 static const char *lookup_query(void *ctx, const char *name)
@@ -105,8 +130,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         clock_gettime(CLOCK_MONOTONIC, &r->start);
         snprintf(r->method, sizeof(r->method), "%s", method);
         snprintf(r->url, sizeof(r->url), "%s", url);
-        r->req = (struct api_request){
-            .method = method, .url = url, .header = lookup_header, .query = lookup_query, .ctx = r};
+        r->req = (struct api_request){.method = method,
+                                      .url = url,
+                                      .header = lookup_header,
+                                      .query = lookup_query,
+                                      .ctx = r,
+                                      .header_count = count_headers};
         bool decided;
         r->call = api_begin(h->srv, &r->req, &decided);
         return decided ? send_answer(r) : MHD_YES;

@@ -1,0 +1,160 @@
+"""server_hostile.py - the receiver against a hostile or broken client, over
+real TLS with hand-written requests: ambiguous body framing (two
+Content-Length headers, Transfer-Encoding other than chunked, both) and
+ambiguous Content-Digest (two headers, two sha-256 members). Each refusal
+is a JSON {error, message} 4xx and changes nothing stored.
+(server_api.py covers the ordinary hostile cases: bad digests, oversized
+chunks, names, namespaces, huge headers, idle and connection limits.)
+"""
+import json
+import os
+import re
+import socket
+import ssl
+import sys
+
+sys.path.insert(0, os.environ.get("MFB_TEST_LIB") or os.path.join(os.path.dirname(__file__), "..", "lib"))
+from server_testlib import MIB, Receiver, content_digest, pattern, run_tests, sha256_hex  # noqa: E402
+
+rx = Receiver("hostile")
+T = None
+
+
+def setup():
+    global T
+    rx.init()
+    T = rx.add_client("db1")
+    rx.start("--reserve", "0")
+
+
+def send_raw(data, timeout=20):
+    """Sends bytes on a fresh TLS connection; returns (status, headers, body,
+    closed): closed says the server closed the connection after answering."""
+    s = rx.raw_socket(timeout=timeout)
+    try:
+        s.sendall(data)
+    except (ConnectionError, ssl.SSLError):
+        pass  # answered and closed before the whole body was sent
+    reply = b""
+    closed = False
+    try:
+        while True:
+            piece = s.recv(65536)
+            if not piece:
+                closed = True
+                break
+            reply += piece
+            head, sep, rest = reply.partition(b"\r\n\r\n")
+            m = re.search(rb"\r\ncontent-length: *(\d+)", head, re.I)
+            if sep and m and len(rest) >= int(m.group(1)) and b"connection: close" not in head.lower():
+                break  # a whole answer on a connection kept open
+    except (ConnectionError, ssl.SSLError):
+        closed = True
+    s.close()
+    head, _, body = reply.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    return status, headers, body, closed
+
+
+def request(method, path, headers=(), body=b"", token=True):
+    text = "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n" % (method, path)
+    if token:
+        text += "Authorization: Bearer %s\r\n" % T
+    for k, v in headers:
+        text += "%s: %s\r\n" % (k, v)
+    return text.encode() + b"\r\n" + body
+
+
+def assert_error(reply, status, code, message=None):
+    got, _, body, _ = reply
+    j = json.loads(body)
+    assert got == status and j["error"] == code, (got, j)
+    assert message is None or j["message"] == message, j
+
+
+def chunks_of(uid):
+    status, j = rx.json("GET", "/v1/uploads/" + uid, T)
+    assert status == 200, (status, j)
+    return [(c["index"], c["size"]) for c in j["chunks"]]
+
+
+def test_ambiguous_framing_refused():
+    """A body whose end cannot be known for sure is refused at once, and the
+    connection closed; libmicrohttpd alone would frame by the first
+    Content-Length, or read an unknown coding until the connection closes."""
+    uid = rx.open_upload(T, name="framing.zip")
+    data = pattern(MIB, seed=31)
+    path = "/v1/uploads/%s/chunks/0" % uid
+    dig = ("Content-Digest", content_digest(data[:5]))
+    chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(data), data)
+    cases = [
+        ([dig, ("Content-Length", "5"), ("Content-Length", str(MIB))], data[:5],
+         "more than one Content-Length header"),
+        ([dig, ("Content-Length", str(MIB)), ("Content-Length", "5")], data[:5],
+         "more than one Content-Length header"),
+        ([dig, ("Transfer-Encoding", "chunked"), ("Transfer-Encoding", "chunked")], chunked,
+         "more than one Transfer-Encoding header"),
+        ([dig, ("Transfer-Encoding", "gzip"), ("Content-Length", "5")], data[:5],
+         "Transfer-Encoding must be chunked (or absent, with Content-Length)"),
+        ([dig, ("Transfer-Encoding", "gzip, chunked")], chunked,
+         "Transfer-Encoding must be chunked (or absent, with Content-Length)"),
+        ([dig, ("Transfer-Encoding", "identity"), ("Content-Length", "5")], data[:5],
+         "Transfer-Encoding must be chunked (or absent, with Content-Length)"),
+        ([dig, ("Content-Length", "5"), ("Transfer-Encoding", "chunked")], chunked,
+         "Content-Length and Transfer-Encoding must not both be sent"),
+    ]
+    for headers, body, message in cases:
+        reply = send_raw(request("PUT", path, headers, body))
+        assert_error(reply, 400, "bad_request", message)
+        assert reply[3], ("connection left open", headers)
+    # JSON routes too.
+    body = json.dumps({"size": 5, "sha256": sha256_hex(data[:5])}).encode()
+    reply = send_raw(request("POST", "/v1/uploads/%s/complete" % uid,
+                             [("Content-Length", str(len(body))), ("Content-Length", "1")], body))
+    assert_error(reply, 400, "bad_request", "more than one Content-Length header")
+    assert chunks_of(uid) == []
+    # Chunked alone (any case) is fine.
+    reply = send_raw(request("PUT", path, [("Content-Digest", content_digest(data)),
+                                           ("Transfer-Encoding", "Chunked"),
+                                           ("Connection", "close")], chunked))
+    assert reply[0] == 201, reply[:3]
+    assert chunks_of(uid) == [(0, MIB)]
+
+
+def test_ambiguous_digest_refused():
+    uid = rx.open_upload(T, size=MIB, name="digest.zip")
+    data = pattern(MIB, seed=32)
+    path = "/v1/uploads/%s/chunks/0" % uid
+    good, other = content_digest(data), content_digest(b"other")
+    for headers in ([("Content-Digest", other), ("Content-Digest", good)],
+                    [("Content-Digest", good), ("Content-Digest", good)],
+                    [("Content-Digest", other + ", " + good)],
+                    [("Content-Digest", good + ", " + good)]):
+        reply = send_raw(request("PUT", path, headers + [("Content-Length", str(MIB)),
+                                                         ("Connection", "close")], data))
+        assert reply[0] == 400 and json.loads(reply[2])["error"] == "bad_digest_header", \
+            (headers, reply[:3])
+    assert chunks_of(uid) == []
+    # Another algorithm beside sha-256 is ignored, as before.
+    assert rx.put_chunk(T, uid, 0, data, digest="sha-512=:AAAA:, " + good)[0] == 201
+
+
+def test_still_serving():
+    assert rx.healthy()
+    status, j = rx.json("GET", "/v1/whoami", T)
+    assert (status, j) == (200, {"client": "db1"})
+
+
+if __name__ == "__main__":
+    try:
+        setup()
+        code = run_tests([test_ambiguous_framing_refused, test_ambiguous_digest_refused,
+                          test_still_serving])
+    finally:
+        rx.cleanup()
+    sys.exit(code)
