@@ -148,6 +148,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return send_answer(r);
 }
 
+/* libmicrohttpd's URL decoding, except that a path or query value holding
+ * %00 is left as sent: decoded, its NUL would cut the string, and
+ * "/v1/uploads/ID%00/chunks/3" would name the upload itself (a DELETE
+ * would drop all of it). Left encoded, it names nothing. */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls;
+    (void)conn;
+    if (strstr(s, "%00") != NULL)
+        return strlen(s);
+    return MHD_http_unescape(s);
+}
+
 static const char *termination_name(enum MHD_RequestTerminationCode code)
 {
     switch (code) {
@@ -276,8 +289,9 @@ mfb_status http_start(struct server *srv, const struct http_options *o, struct h
     struct MHD_OptionItem no_opts[] = {{MHD_OPTION_END, 0, NULL}};
     h->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-        h, MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+        MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
         o->max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT, o->memory_limit,
         MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1u << 20), MHD_OPTION_ARRAY,
         o->plaintext ? no_opts : tls_opts, MHD_OPTION_END);

@@ -1,8 +1,9 @@
 """server_hostile.py - the receiver against a hostile or broken client, over
 real TLS with hand-written requests: ambiguous body framing (two
 Content-Length headers, Transfer-Encoding other than chunked, both) and
-ambiguous Content-Digest (two headers, two sha-256 members). Each refusal
-is a JSON {error, message} 4xx and changes nothing stored.
+ambiguous Content-Digest (two headers, two sha-256 members), %00 in paths,
+chunk indexes at 2^63 and 2^64 and Range edge cases. Each refusal is a
+JSON {error, message} 4xx and changes nothing stored.
 (server_api.py covers the ordinary hostile cases: bad digests, oversized
 chunks, names, namespaces, huge headers, idle and connection limits.)
 """
@@ -144,6 +145,70 @@ def test_ambiguous_digest_refused():
     assert rx.put_chunk(T, uid, 0, data, digest="sha-512=:AAAA:, " + good)[0] == 201
 
 
+def test_nul_in_path_names_nothing():
+    """%00 is not decoded: "ID%00/chunks/0" would otherwise name the upload
+    itself, and its DELETE drop the whole upload."""
+    uid = rx.open_upload(T, size=2 * MIB, name="nul.zip")
+    data = pattern(2 * MIB, seed=33)
+    assert rx.put_chunk(T, uid, 0, data[:MIB])[0] == 201
+    for method, path, status_code in (
+            ("DELETE", "/v1/uploads/%s%%00/chunks/0" % uid, (404, "not_found")),
+            ("GET", "/v1/uploads/%s%%00/chunks/0" % uid, (404, "not_found")),
+            ("DELETE", "/v1/uploads/%s/chunks/0%%00" % uid, (400, "bad_request")),
+            ("PUT", "/v1/uploads/%s/chunks/1%%00" % uid, (400, "bad_request"))):
+        status, j = rx.json(method, path, T)
+        assert (status, j["error"]) == status_code, (method, path, status, j)
+    status, j = rx.json("GET", "/v1/backups?instance=prod%00", T)
+    assert status == 200 and j["backups"] == [], j
+    assert chunks_of(uid) == [(0, MIB)]
+    assert rx.put_chunk(T, uid, 1, data[MIB:])[0] == 201
+    assert rx.complete(T, uid, len(data), sha256_hex(data))[0] == 201
+
+
+def test_chunk_index_edges():
+    known = rx.open_upload(T, size=3 * MIB, name="idx.zip")
+    unknown = rx.open_upload(T, name="idx2.zip")
+    data = pattern(MIB, seed=34)
+    for uid in (known, unknown):
+        for index, code in (("9223372036854775807", "chunk_out_of_range"),
+                            ("9223372036854775808", "chunk_out_of_range"),
+                            ("18446744073709551615", "bad_request"),
+                            ("18446744073709551616", "bad_request"),
+                            ("-1", "bad_request"), ("+1", "bad_request"), ("0x1", "bad_request"),
+                            ("1.0", "bad_request"), ("%2B1", "bad_request")):
+            status, j = rx.json("PUT", "/v1/uploads/%s/chunks/%s" % (uid, index), T, data,
+                                {"Content-Digest": content_digest(data)})
+            assert status == 400 and j["error"] == code, (uid, index, status, j)
+        assert chunks_of(uid) == []
+    # Leading zeros are the same number.
+    assert rx.json("PUT", "/v1/uploads/%s/chunks/002" % known, T, data,
+                   {"Content-Digest": content_digest(data)})[0] == 201
+    assert chunks_of(known) == [(2, MIB)]
+
+
+def test_range_edges():
+    data = pattern(MIB + 100, seed=35)
+    b = rx.upload(T, data, instance="rng", name="rng.zip")
+    path = "/v1/backups/%s/content" % b["backup_id"]
+    size = len(data)
+    for rng, status, part in (("bytes=-0", 416, None),
+                              ("bytes=%d-" % size, 416, None),
+                              ("bytes=-1", 206, data[-1:]),
+                              ("bytes=-99999999", 206, data),
+                              ("bytes=%d-" % (size - 1), 206, data[-1:]),
+                              ("bytes=0-0,5-6", 200, data),
+                              ("bytes=0-99999999999999999999", 200, data),
+                              ("bytes=18446744073709551615-", 200, data),
+                              ("bytes=5-3", 200, data)):
+        got, h, body = rx.request("GET", path, T, headers={"Range": rng})
+        assert got == status, (rng, got, body[:200])
+        if status == 416:
+            assert h["content-range"] == "bytes */%d" % size
+            assert json.loads(body)["error"] == "range_not_satisfiable"
+        else:
+            assert body == part, rng
+
+
 def test_still_serving():
     assert rx.healthy()
     status, j = rx.json("GET", "/v1/whoami", T)
@@ -154,6 +219,7 @@ if __name__ == "__main__":
     try:
         setup()
         code = run_tests([test_ambiguous_framing_refused, test_ambiguous_digest_refused,
+                          test_nul_in_path_names_nothing, test_chunk_index_edges, test_range_edges,
                           test_still_serving])
     finally:
         rx.cleanup()
