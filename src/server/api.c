@@ -58,6 +58,7 @@ struct api_call {
     struct server *srv;
     const struct api_request *req;
     enum route route;
+    bool routed; /* route matched, index (if any) valid */
     char method[16];
     struct srv_client client;
     bool authed;
@@ -1350,6 +1351,9 @@ struct api_call *api_begin(struct server *srv, const struct api_request *req, bo
     snprintf(c->method, sizeof(c->method), "%s", req->method ? req->method : "");
     bool bad_index;
     c->route = route_match(req->url ? req->url : "", c->id, &c->index, &c->has_index, &bad_index);
+    c->routed = c->route != ROUTE_NONE && !bad_index;
+    if (c->route == ROUTE_NONE)
+        c->id[0] = '\0'; /* may hold anything, even a token: never logged */
     const char *framing = framing_problem(c);
     if (framing != NULL) {
         fail(c, PROTO_BAD_REQUEST, "%s", framing);
@@ -1472,7 +1476,9 @@ void api_call_describe(const struct api_call *c, struct api_call_info *info)
     info->client = c->authed ? c->client.name : "-";
     info->id_kind = c->id[0] == 'b' ? "backup" : "upload";
     info->id = c->id[0] ? c->id : "-";
-    info->index = c->has_index ? (long long)c->index : -1;
+    info->has_index = c->has_index;
+    info->index = c->index;
+    info->routed = c->routed;
     info->bytes_in = c->bytes_in;
     info->status = c->resp.status;
     info->error = c->error_code;

@@ -77,7 +77,9 @@ struct api_call_info {
     const char *client;  /* "-" before authentication */
     const char *id_kind; /* "upload" or "backup" */
     const char *id;      /* the upload or backup id, "-" when none */
-    long long index;     /* chunk index or -1 */
+    bool has_index;      /* a chunk route with a valid index */
+    uint64_t index;
+    bool routed; /* the path named a resource (ids and index valid) */
     uint64_t bytes_in;
     unsigned status;
     const char *error; /* error code or NULL */

@@ -4,6 +4,7 @@
 #include "server/http.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -180,6 +181,42 @@ static const char *termination_name(enum MHD_RequestTerminationCode code)
     return "unknown";
 }
 
+/* The method as logged: one a route may allow, else "other" (a client may
+ * send anything there, a token included). */
+static const char *log_method(const char *method)
+{
+    static const char *const known[] = {"GET",   "HEAD",    "POST",  "PUT",    "DELETE",
+                                        "PATCH", "OPTIONS", "TRACE", "CONNECT"};
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        if (strcmp(method, known[i]) == 0)
+            return known[i];
+    return "other";
+}
+
+/* The path as logged: bytes outside printable ASCII (libmicrohttpd has
+ * decoded %0A and the like), quotes, backslashes and '%' as %XX, so one
+ * request is one line; in a path that names no resource, runs of 16 or
+ * more hex digits are cut, so a token sent in the URL is never logged.
+ * (A resource's path holds only fixed words, an id and an index.) */
+static void log_path(const char *url, bool routed, char *out, size_t size)
+{
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)url; *p && o + 12 < size;) {
+        size_t run = 0;
+        while (!routed && isxdigit(p[run]))
+            run++;
+        if (run >= 16) {
+            o += (size_t)snprintf(out + o, size - o, "<%zu-hex>", run);
+            p += run;
+        } else if (*p > 0x20 && *p < 0x7f && *p != '"' && *p != '\\' && *p != '%') {
+            out[o++] = (char)*p++;
+        } else {
+            o += (size_t)snprintf(out + o, size - o, "%%%02X", *p++);
+        }
+    }
+    out[o] = '\0';
+}
+
 /* Writes the request's log line (never a header value: the token is one)
  * and releases it. */
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -198,10 +235,13 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     enum mfb_log_level level = code != MHD_REQUEST_TERMINATED_COMPLETED_OK || info.status >= 500
                                    ? MFB_LOG_WARN
                                    : MFB_LOG_INFO;
+    char path[sizeof(r->url) * 3], index[24] = "-";
+    log_path(r->url, info.routed, path, sizeof(path));
+    if (info.has_index)
+        snprintf(index, sizeof(index), "%llu", (unsigned long long)info.index);
     mfb_log(level, "request",
-            "client=%s method=%s path=%s status=%u %s=%s index=%lld bytes=%llu ms=%lld "
-            "end=%s%s%s",
-            info.client, r->method, r->url, info.status, info.id_kind, info.id, info.index,
+            "client=%s method=%s path=%s status=%u %s=%s index=%s bytes=%llu ms=%lld end=%s%s%s",
+            info.client, log_method(r->method), path, info.status, info.id_kind, info.id, index,
             (unsigned long long)info.bytes_in, ms, termination_name(code),
             info.error ? " error=" : "", info.error ? info.error : "");
     api_call_free(r->call);
@@ -217,6 +257,9 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     size_t len = strlen(msg);
     while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == '\r'))
         msg[--len] = '\0';
+    for (size_t i = 0; i < len; i++) /* one message, one line */
+        if ((unsigned char)msg[i] < 0x20 || msg[i] == '"' || msg[i] == 0x7f)
+            msg[i] = '?';
     log_warn("http", "message=\"%s\"", msg);
 }
 

@@ -1,9 +1,10 @@
 """server_hostile.py - the receiver against a hostile or broken client, over
 real TLS with hand-written requests: ambiguous body framing (two
-Content-Length headers, Transfer-Encoding other than chunked, both) and
+Content-Length headers, Transfer-Encoding other than chunked, both),
 ambiguous Content-Digest (two headers, two sha-256 members), %00 in paths,
-chunk indexes at 2^63 and 2^64 and Range edge cases. Each refusal is a
-JSON {error, message} 4xx and changes nothing stored.
+chunk indexes at 2^63 and 2^64, Range edge cases, and a log that stays one
+line per request and never holds a token sent in the wrong place. Each
+refusal is a JSON {error, message} 4xx and changes nothing stored.
 (server_api.py covers the ordinary hostile cases: bad digests, oversized
 chunks, names, namespaces, huge headers, idle and connection limits.)
 """
@@ -209,6 +210,40 @@ def test_range_edges():
             assert body == part, rng
 
 
+def test_log_one_line_per_request_and_no_token():
+    """Paths are decoded by libmicrohttpd, so %0A in one would end the log
+    line and start a forged one; a token sent as a path segment, a chunk
+    index or a method would be written in clear."""
+    uid = rx.open_upload(T, name="log.zip")
+    probes = [
+        request("GET", "/v1/whoami%0aforged-event%20client=admin"),
+        request("GET", "/v1/%0d%0aforged"),
+        request("GET", "/v1/" + T),
+        request("GET", "/v1/uploads/" + T),
+        request("DELETE", "/v1/uploads/%s/chunks/%s" % (uid, T)),
+        request(T, "/v1/whoami"),
+        request("G\x01T", "/v1/whoami"),
+        request("GET", "/v1/whoami?access_token=" + T, token=False),
+        request("GET", "/v1/whoami", [("X-Token", T)], token=False),
+    ]
+    for p in probes:
+        status, _, body, _ = send_raw(p.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n", 1))
+        assert 400 <= status < 500 and "error" in json.loads(body), (p[:80], status, body)
+    rx.stop()
+    text = rx.log_text()
+    rx.start("--reserve", "0")
+    assert T not in text and T.upper() not in text
+    assert T[:16] not in text  # not even a part of it
+    for line in text.splitlines():
+        assert re.match(r"\d{4}-\d\d-\d\dT[\d:.]+Z (info|warn|error) ", line), line
+    assert "forged" in text  # logged, escaped, on the request's own line
+    assert re.search(r" path=/v1/whoami%0Aforged-event%20client=admin status=404 ", text), text[-3000:]
+    assert re.search(r" method=DELETE path=/v1/uploads/u_<32-hex>/chunks/<64-hex> status=400 "
+                     r"upload=%s index=- " % uid,
+                     text), text[-3000:]
+    assert re.search(r" method=other path=/v1/whoami status=405 ", text), text[-3000:]
+
+
 def test_still_serving():
     assert rx.healthy()
     status, j = rx.json("GET", "/v1/whoami", T)
@@ -220,7 +255,7 @@ if __name__ == "__main__":
         setup()
         code = run_tests([test_ambiguous_framing_refused, test_ambiguous_digest_refused,
                           test_nul_in_path_names_nothing, test_chunk_index_edges, test_range_edges,
-                          test_still_serving])
+                          test_log_one_line_per_request_and_no_token, test_still_serving])
     finally:
         rx.cleanup()
     sys.exit(code)
