@@ -1474,6 +1474,7 @@ void api_call_describe(const struct api_call *c, struct api_call_info *info)
 {
     memset(info, 0, sizeof(*info));
     info->client = c->authed ? c->client.name : "-";
+    info->authed = c->authed;
     info->id_kind = c->id[0] == 'b' ? "backup" : "upload";
     info->id = c->id[0] ? c->id : "-";
     info->has_index = c->has_index;

@@ -74,7 +74,8 @@ void api_call_free(struct api_call *call);
 
 /* For the request log: who, what, how much. Valid until api_call_free. */
 struct api_call_info {
-    const char *client;  /* "-" before authentication */
+    const char *client; /* "-" before authentication */
+    bool authed;
     const char *id_kind; /* "upload" or "backup" */
     const char *id;      /* the upload or backup id, "-" when none */
     bool has_index;      /* a chunk route with a valid index */

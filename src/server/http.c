@@ -19,11 +19,18 @@
 
 #include "common/log.h"
 #include "server/api.h"
+#include "server/conn_guard.h"
+
+/* How long past --idle-timeout a connection may go without an
+ * authenticated request (conn_guard.h): the idle time between two
+ * requests of a kept-alive connection, plus this much to send one. */
+#define GUARD_SLACK_MS 10000
 
 struct http_server {
     struct MHD_Daemon *daemon;
     struct server *srv;
-    atomic_uint active; /* requests between begin and completion */
+    atomic_uint active;       /* requests between begin and completion */
+    struct conn_guard *guard; /* NULL without an idle timeout */
 };
 
 /* One request: what api.c sees of it, plus timing for the log. */
@@ -36,6 +43,31 @@ struct http_request {
     char method[16];
     char url[256];
 };
+
+static struct conn_guard_entry *guard_entry(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info ? info->socket_context : NULL;
+}
+
+/* Connections enter the guard when accepted and leave it before their
+ * socket is closed (libmicrohttpd notifies first). */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct http_server *h = cls;
+    if (h->guard == NULL)
+        return;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *info =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = info ? conn_guard_add(h->guard, info->connect_fd) : NULL;
+    } else {
+        conn_guard_remove(h->guard, *socket_context);
+        *socket_context = NULL;
+    }
+}
 
 static const char *lookup_header(void *ctx, const char *name)
 {
@@ -139,6 +171,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                       .header_count = count_headers};
         bool decided;
         r->call = api_begin(h->srv, &r->req, &decided);
+        struct api_call_info info;
+        api_call_describe(r->call, &info);
+        if (info.authed && h->guard)
+            conn_guard_clock(h->guard, guard_entry(conn), false);
         return decided ? send_answer(r) : MHD_YES;
     }
     if (*upload_data_size > 0) {
@@ -247,6 +283,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     api_call_free(r->call);
     free(r);
     *con_cls = NULL;
+    if (h->guard)
+        conn_guard_clock(h->guard, guard_entry(conn), true);
     atomic_fetch_sub(&h->active, 1);
 }
 
@@ -317,6 +355,13 @@ mfb_status http_start(struct server *srv, const struct http_options *o, struct h
         return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
     h->srv = srv;
     atomic_init(&h->active, 0);
+    if (o->idle_timeout_s > 0) {
+        st = conn_guard_start(o->idle_timeout_s * 1000u + GUARD_SLACK_MS, &h->guard, err);
+        if (st != MFB_OK) {
+            free(h);
+            return st;
+        }
+    }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
                      MHD_USE_POLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
     if (addr.ss_family == AF_INET6)
@@ -332,13 +377,14 @@ mfb_status http_start(struct server *srv, const struct http_options *o, struct h
     struct MHD_OptionItem no_opts[] = {{MHD_OPTION_END, 0, NULL}};
     h->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-        MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
-        o->max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT, o->memory_limit,
-        MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1u << 20), MHD_OPTION_ARRAY,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+        h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, h, MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout_s,
+        MHD_OPTION_CONNECTION_LIMIT, o->max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        o->memory_limit, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1u << 20), MHD_OPTION_ARRAY,
         o->plaintext ? no_opts : tls_opts, MHD_OPTION_END);
     if (h->daemon == NULL) {
+        conn_guard_stop(h->guard);
         free(h);
         mfb_error_set(err, MFB_ERR_NETWORK, "cannot serve on %s", o->listen);
         mfb_error_hint(err, "check that the address is local and the port is free (and the TLS "
@@ -365,5 +411,6 @@ void http_stop(struct http_server *h, unsigned grace_ms)
     for (unsigned waited = 0; waited < grace_ms && atomic_load(&h->active) > 0; waited += 50)
         usleep(50 * 1000);
     MHD_stop_daemon(h->daemon);
+    conn_guard_stop(h->guard);
     free(h);
 }

@@ -2,8 +2,9 @@
 real TLS with hand-written requests: ambiguous body framing (two
 Content-Length headers, Transfer-Encoding other than chunked, both),
 ambiguous Content-Digest (two headers, two sha-256 members), %00 in paths,
-chunk indexes at 2^63 and 2^64, Range edge cases, and a log that stays one
-line per request and never holds a token sent in the wrong place. Each
+chunk indexes at 2^63 and 2^64, Range edge cases, a log that stays one
+line per request and never holds a token sent in the wrong place, and
+slow-loris clients that would hold every connection slot. Each
 refusal is a JSON {error, message} 4xx and changes nothing stored.
 (server_api.py covers the ordinary hostile cases: bad digests, oversized
 chunks, names, namespaces, huge headers, idle and connection limits.)
@@ -14,6 +15,8 @@ import re
 import socket
 import ssl
 import sys
+import threading
+import time
 
 sys.path.insert(0, os.environ.get("MFB_TEST_LIB") or os.path.join(os.path.dirname(__file__), "..", "lib"))
 from server_testlib import MIB, Receiver, content_digest, pattern, run_tests, sha256_hex  # noqa: E402
@@ -244,6 +247,59 @@ def test_log_one_line_per_request_and_no_token():
     assert re.search(r" method=other path=/v1/whoami status=405 ", text), text[-3000:]
 
 
+def test_slow_clients_cut():
+    """Slow loris: a header sent one byte at a time, or an unauthenticated
+    body trickled, resets the idle timeout with each byte and held its slot
+    for ever; with --max-connections taken by such clients nobody else got
+    in. They are cut --idle-timeout + 10 s after opening; an authenticated
+    chunk upload just as slow is not."""
+    rx.stop()
+    rx.start("--reserve", "0", "--idle-timeout", "1s", "--max-connections", "3")
+    uid = rx.open_upload(T, size=MIB, name="slow.zip")
+    data = pattern(MIB, seed=36)
+    give_up = time.time() + 60
+    results = {}
+
+    def trickle(name, head, body, step):
+        s = rx.raw_socket(timeout=60)
+        try:
+            s.sendall(head)
+            for i in range(0, len(body), step):
+                if time.time() > give_up:
+                    results[name] = "still open"
+                    return
+                s.sendall(body[i:i + step])
+                time.sleep(0.5)
+            reply = s.recv(4096)
+            results[name] = reply.split(b"\r\n", 1)[0].decode() if reply else "closed"
+        except (ConnectionError, ssl.SSLError):
+            results[name] = "cut"
+        finally:
+            s.close()
+
+    # An authenticated upload at 32 KiB per half second (16 s, past the
+    # guard's 11 s), beside a header and an unauthenticated body trickled.
+    upload_head = ("PUT /v1/uploads/%s/chunks/0 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                   "Content-Digest: %s\r\nContent-Length: %d\r\n\r\n"
+                   % (uid, T, content_digest(data), len(data))).encode()
+    loris_head = b"GET /v1/health HTTP/1.1\r\nHost: x\r\n"
+    body_head = b"PUT /v1/whoami HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n"
+    threads = [threading.Thread(target=trickle, args=a) for a in (
+        ("upload", upload_head, data, 32768),
+        ("header", loris_head, b"X-Slow: " + b"a" * 1000, 1),
+        ("body", body_head, b"b" * 100000, 1))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == {"upload": "HTTP/1.1 201 Created", "header": "cut", "body": "cut"}, results
+    assert chunks_of(uid) == [(0, MIB)]
+    assert "slow-client-cut connections=" in rx.log_text()
+    assert rx.healthy()
+    rx.stop()
+    rx.start("--reserve", "0")
+
+
 def test_still_serving():
     assert rx.healthy()
     status, j = rx.json("GET", "/v1/whoami", T)
@@ -255,7 +311,8 @@ if __name__ == "__main__":
         setup()
         code = run_tests([test_ambiguous_framing_refused, test_ambiguous_digest_refused,
                           test_nul_in_path_names_nothing, test_chunk_index_edges, test_range_edges,
-                          test_log_one_line_per_request_and_no_token, test_still_serving])
+                          test_log_one_line_per_request_and_no_token, test_slow_clients_cut,
+                          test_still_serving])
     finally:
         rx.cleanup()
     sys.exit(code)
