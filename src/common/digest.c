@@ -130,8 +130,10 @@ void content_digest_format(const uint8_t digest[SHA256_LEN], char *out, size_t l
 
 bool content_digest_parse(const char *header, uint8_t digest[SHA256_LEN])
 {
-    /* A dictionary of members: "sha-512=:...:, sha-256=:...:" */
+    /* A dictionary of members: "sha-512=:...:, sha-256=:...:". Two sha-256
+     * members are refused: which one the sender meant is not known. */
     const char *p = header;
+    bool found = false;
     while ((p = strstr(p, "sha-256")) != NULL) {
         bool at_member_start = p == header || p[-1] == ' ' || p[-1] == ',' || p[-1] == '\t';
         const char *q = p + strlen("sha-256");
@@ -147,7 +149,7 @@ bool content_digest_parse(const char *header, uint8_t digest[SHA256_LEN])
         if (*q++ != ':')
             continue;
         const char *end = strchr(q, ':');
-        if (end == NULL || end - q != 44) /* 32 bytes in base64 with one '=' pad */
+        if (found || end == NULL || end - q != 44) /* 32 bytes in base64 with one '=' pad */
             return false;
         unsigned char b64[45], raw[33];
         memcpy(b64, q, 44);
@@ -155,7 +157,8 @@ bool content_digest_parse(const char *header, uint8_t digest[SHA256_LEN])
         if (EVP_DecodeBlock(raw, b64, 44) != 33 || b64[43] != '=' || b64[42] == '=')
             return false;
         memcpy(digest, raw, SHA256_LEN);
-        return true;
+        found = true;
+        p = end + 1;
     }
-    return false;
+    return found;
 }

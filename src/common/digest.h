@@ -56,7 +56,8 @@ bool digest_from_hex(const char *hex, uint8_t digest[SHA256_LEN]);
 void content_digest_format(const uint8_t digest[SHA256_LEN], char *out, size_t len);
 
 /* Finds the sha-256 member of a Content-Digest / Repr-Digest header value
- * (which may list several algorithms). Returns false if absent or malformed. */
+ * (which may list several algorithms). Returns false if absent, malformed
+ * or given twice. */
 bool content_digest_parse(const char *header, uint8_t digest[SHA256_LEN]);
 
 #endif

@@ -58,6 +58,7 @@ struct api_call {
     struct server *srv;
     const struct api_request *req;
     enum route route;
+    bool routed; /* route matched, index (if any) valid */
     char method[16];
     struct srv_client client;
     bool authed;
@@ -303,11 +304,39 @@ static const char *header(struct api_call *c, const char *name)
     return c->req->header ? c->req->header(c->req->ctx, name) : NULL;
 }
 
+static unsigned header_count(struct api_call *c, const char *name)
+{
+    if (c->req->header_count)
+        return c->req->header_count(c->req->ctx, name);
+    return header(c, name) != NULL;
+}
+
+/* Why the request's body cannot be framed without doubt, or NULL.
+ * libmicrohttpd frames by the first Content-Length and reads a body with
+ * any Transfer-Encoding but chunked up to the end of the connection; a
+ * proxy in front of the receiver could frame such a request otherwise
+ * (request smuggling). Such a request is answered at once, and the
+ * connection closed, since where its body ends is not known. */
+static const char *framing_problem(struct api_call *c)
+{
+    if (header_count(c, "Content-Length") > 1)
+        return "more than one Content-Length header";
+    if (header_count(c, "Transfer-Encoding") > 1)
+        return "more than one Transfer-Encoding header";
+    const char *te = header(c, "Transfer-Encoding");
+    if (te == NULL)
+        return NULL;
+    if (strcasecmp(te, "chunked") != 0)
+        return "Transfer-Encoding must be chunked (or absent, with Content-Length)";
+    if (header(c, "Content-Length") != NULL)
+        return "Content-Length and Transfer-Encoding must not both be sent";
+    return NULL;
+}
+
 /* Content-Length as a number, if the request has one (and is not chunked). */
 static bool content_length(struct api_call *c, uint64_t *len)
 {
-    const char *te = header(c, "Transfer-Encoding");
-    if (te != NULL && strcasecmp(te, "identity") != 0)
+    if (header(c, "Transfer-Encoding") != NULL)
         return false;
     const char *cl = header(c, "Content-Length");
     return cl != NULL && parse_u64(cl, strlen(cl), len);
@@ -982,6 +1011,10 @@ static void chunk_begin(struct api_call *c)
         return;
     }
     const char *digest = header(c, "Content-Digest");
+    if (header_count(c, "Content-Digest") > 1) {
+        fail(c, PROTO_BAD_DIGEST_HEADER, "send one Content-Digest header, not several");
+        return;
+    }
     if (digest == NULL || !content_digest_parse(digest, c->want)) {
         fail(c, PROTO_BAD_DIGEST_HEADER, "%s",
              digest ? "Content-Digest has no valid sha-256 member"
@@ -1318,6 +1351,16 @@ struct api_call *api_begin(struct server *srv, const struct api_request *req, bo
     snprintf(c->method, sizeof(c->method), "%s", req->method ? req->method : "");
     bool bad_index;
     c->route = route_match(req->url ? req->url : "", c->id, &c->index, &c->has_index, &bad_index);
+    c->routed = c->route != ROUTE_NONE && !bad_index;
+    if (c->route == ROUTE_NONE)
+        c->id[0] = '\0'; /* may hold anything, even a token: never logged */
+    const char *framing = framing_problem(c);
+    if (framing != NULL) {
+        fail(c, PROTO_BAD_REQUEST, "%s", framing);
+        c->mode = BODY_DISCARD;
+        *decided = true;
+        return c;
+    }
     if (c->route == ROUTE_NONE) {
         fail(c, PROTO_NOT_FOUND, "no such resource");
     } else if (!method_allowed(c->route, c->method)) {
@@ -1431,9 +1474,12 @@ void api_call_describe(const struct api_call *c, struct api_call_info *info)
 {
     memset(info, 0, sizeof(*info));
     info->client = c->authed ? c->client.name : "-";
+    info->authed = c->authed;
     info->id_kind = c->id[0] == 'b' ? "backup" : "upload";
     info->id = c->id[0] ? c->id : "-";
-    info->index = c->has_index ? (long long)c->index : -1;
+    info->has_index = c->has_index;
+    info->index = c->index;
+    info->routed = c->routed;
     info->bytes_in = c->bytes_in;
     info->status = c->resp.status;
     info->error = c->error_code;

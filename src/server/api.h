@@ -25,13 +25,17 @@
 #include "server/server.h"
 
 /* A request as the HTTP layer sees it. Header names are matched without
- * regard to case by the lookup function. */
+ * regard to case by the lookup function, which gives the first of
+ * repeated headers; header_count (optional, NULL = each header at most
+ * once) says how many a request has, so that repeated framing headers can
+ * be refused. */
 struct api_request {
     const char *method;
     const char *url; /* the path, without the query string */
     const char *(*header)(void *ctx, const char *name);
     const char *(*query)(void *ctx, const char *name);
     void *ctx;
+    unsigned (*header_count)(void *ctx, const char *name);
 };
 
 /* An answer: a JSON body, or a file range. */
@@ -70,10 +74,13 @@ void api_call_free(struct api_call *call);
 
 /* For the request log: who, what, how much. Valid until api_call_free. */
 struct api_call_info {
-    const char *client;  /* "-" before authentication */
+    const char *client; /* "-" before authentication */
+    bool authed;
     const char *id_kind; /* "upload" or "backup" */
     const char *id;      /* the upload or backup id, "-" when none */
-    long long index;     /* chunk index or -1 */
+    bool has_index;      /* a chunk route with a valid index */
+    uint64_t index;
+    bool routed; /* the path named a resource (ids and index valid) */
     uint64_t bytes_in;
     unsigned status;
     const char *error; /* error code or NULL */

@@ -4,6 +4,7 @@
 #include "server/http.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -11,17 +12,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
 #include "server/api.h"
+#include "server/conn_guard.h"
+
+/* How long past --idle-timeout a connection may go without an
+ * authenticated request (conn_guard.h): the idle time between two
+ * requests of a kept-alive connection, plus this much to send one. */
+#define GUARD_SLACK_MS 10000
 
 struct http_server {
     struct MHD_Daemon *daemon;
     struct server *srv;
-    atomic_uint active; /* requests between begin and completion */
+    atomic_uint active;       /* requests between begin and completion */
+    struct conn_guard *guard; /* NULL without an idle timeout */
 };
 
 /* One request: what api.c sees of it, plus timing for the log. */
@@ -35,10 +44,59 @@ struct http_request {
     char url[256];
 };
 
+static struct conn_guard_entry *guard_entry(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info ? info->socket_context : NULL;
+}
+
+/* Connections enter the guard when accepted and leave it before their
+ * socket is closed (libmicrohttpd notifies first). */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct http_server *h = cls;
+    if (h->guard == NULL)
+        return;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *info =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = info ? conn_guard_add(h->guard, info->connect_fd) : NULL;
+    } else {
+        conn_guard_remove(h->guard, *socket_context);
+        *socket_context = NULL;
+    }
+}
+
 static const char *lookup_header(void *ctx, const char *name)
 {
     struct http_request *r = ctx;
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+struct header_counter {
+    const char *name;
+    unsigned count;
+};
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    (void)kind;
+    (void)value;
+    struct header_counter *hc = cls;
+    if (key != NULL && strcasecmp(key, hc->name) == 0)
+        hc->count++;
+    return MHD_YES;
+}
+
+static unsigned count_headers(void *ctx, const char *name)
+{
+    struct http_request *r = ctx;
+    struct header_counter hc = {name, 0};
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_header, &hc);
+    return hc.count;
 }
 
 static const char *lookup_query(void *ctx, const char *name)
@@ -105,10 +163,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         clock_gettime(CLOCK_MONOTONIC, &r->start);
         snprintf(r->method, sizeof(r->method), "%s", method);
         snprintf(r->url, sizeof(r->url), "%s", url);
-        r->req = (struct api_request){
-            .method = method, .url = url, .header = lookup_header, .query = lookup_query, .ctx = r};
+        r->req = (struct api_request){.method = method,
+                                      .url = url,
+                                      .header = lookup_header,
+                                      .query = lookup_query,
+                                      .ctx = r,
+                                      .header_count = count_headers};
         bool decided;
         r->call = api_begin(h->srv, &r->req, &decided);
+        struct api_call_info info;
+        api_call_describe(r->call, &info);
+        if (info.authed && h->guard)
+            conn_guard_clock(h->guard, guard_entry(conn), false);
         return decided ? send_answer(r) : MHD_YES;
     }
     if (*upload_data_size > 0) {
@@ -117,6 +183,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return keep ? MHD_YES : MHD_NO;
     }
     return send_answer(r);
+}
+
+/* libmicrohttpd's URL decoding, except that a path or query value holding
+ * %00 is left as sent: decoded, its NUL would cut the string, and
+ * "/v1/uploads/ID%00/chunks/3" would name the upload itself (a DELETE
+ * would drop all of it). Left encoded, it names nothing. */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls;
+    (void)conn;
+    if (strstr(s, "%00") != NULL)
+        return strlen(s);
+    return MHD_http_unescape(s);
 }
 
 static const char *termination_name(enum MHD_RequestTerminationCode code)
@@ -138,6 +217,42 @@ static const char *termination_name(enum MHD_RequestTerminationCode code)
     return "unknown";
 }
 
+/* The method as logged: one a route may allow, else "other" (a client may
+ * send anything there, a token included). */
+static const char *log_method(const char *method)
+{
+    static const char *const known[] = {"GET",   "HEAD",    "POST",  "PUT",    "DELETE",
+                                        "PATCH", "OPTIONS", "TRACE", "CONNECT"};
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        if (strcmp(method, known[i]) == 0)
+            return known[i];
+    return "other";
+}
+
+/* The path as logged: bytes outside printable ASCII (libmicrohttpd has
+ * decoded %0A and the like), quotes, backslashes and '%' as %XX, so one
+ * request is one line; in a path that names no resource, runs of 16 or
+ * more hex digits are cut, so a token sent in the URL is never logged.
+ * (A resource's path holds only fixed words, an id and an index.) */
+static void log_path(const char *url, bool routed, char *out, size_t size)
+{
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)url; *p && o + 12 < size;) {
+        size_t run = 0;
+        while (!routed && isxdigit(p[run]))
+            run++;
+        if (run >= 16) {
+            o += (size_t)snprintf(out + o, size - o, "<%zu-hex>", run);
+            p += run;
+        } else if (*p > 0x20 && *p < 0x7f && *p != '"' && *p != '\\' && *p != '%') {
+            out[o++] = (char)*p++;
+        } else {
+            o += (size_t)snprintf(out + o, size - o, "%%%02X", *p++);
+        }
+    }
+    out[o] = '\0';
+}
+
 /* Writes the request's log line (never a header value: the token is one)
  * and releases it. */
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -156,15 +271,20 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     enum mfb_log_level level = code != MHD_REQUEST_TERMINATED_COMPLETED_OK || info.status >= 500
                                    ? MFB_LOG_WARN
                                    : MFB_LOG_INFO;
+    char path[sizeof(r->url) * 3], index[24] = "-";
+    log_path(r->url, info.routed, path, sizeof(path));
+    if (info.has_index)
+        snprintf(index, sizeof(index), "%llu", (unsigned long long)info.index);
     mfb_log(level, "request",
-            "client=%s method=%s path=%s status=%u %s=%s index=%lld bytes=%llu ms=%lld "
-            "end=%s%s%s",
-            info.client, r->method, r->url, info.status, info.id_kind, info.id, info.index,
+            "client=%s method=%s path=%s status=%u %s=%s index=%s bytes=%llu ms=%lld end=%s%s%s",
+            info.client, log_method(r->method), path, info.status, info.id_kind, info.id, index,
             (unsigned long long)info.bytes_in, ms, termination_name(code),
             info.error ? " error=" : "", info.error ? info.error : "");
     api_call_free(r->call);
     free(r);
     *con_cls = NULL;
+    if (h->guard)
+        conn_guard_clock(h->guard, guard_entry(conn), true);
     atomic_fetch_sub(&h->active, 1);
 }
 
@@ -175,6 +295,9 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     size_t len = strlen(msg);
     while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == '\r'))
         msg[--len] = '\0';
+    for (size_t i = 0; i < len; i++) /* one message, one line */
+        if ((unsigned char)msg[i] < 0x20 || msg[i] == '"' || msg[i] == 0x7f)
+            msg[i] = '?';
     log_warn("http", "message=\"%s\"", msg);
 }
 
@@ -232,6 +355,13 @@ mfb_status http_start(struct server *srv, const struct http_options *o, struct h
         return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
     h->srv = srv;
     atomic_init(&h->active, 0);
+    if (o->idle_timeout_s > 0) {
+        st = conn_guard_start(o->idle_timeout_s * 1000u + GUARD_SLACK_MS, &h->guard, err);
+        if (st != MFB_OK) {
+            free(h);
+            return st;
+        }
+    }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
                      MHD_USE_POLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
     if (addr.ss_family == AF_INET6)
@@ -247,12 +377,14 @@ mfb_status http_start(struct server *srv, const struct http_options *o, struct h
     struct MHD_OptionItem no_opts[] = {{MHD_OPTION_END, 0, NULL}};
     h->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-        h, MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
-        o->max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT, o->memory_limit,
-        MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1u << 20), MHD_OPTION_ARRAY,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+        h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, h, MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout_s,
+        MHD_OPTION_CONNECTION_LIMIT, o->max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        o->memory_limit, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1u << 20), MHD_OPTION_ARRAY,
         o->plaintext ? no_opts : tls_opts, MHD_OPTION_END);
     if (h->daemon == NULL) {
+        conn_guard_stop(h->guard);
         free(h);
         mfb_error_set(err, MFB_ERR_NETWORK, "cannot serve on %s", o->listen);
         mfb_error_hint(err, "check that the address is local and the port is free (and the TLS "
@@ -279,5 +411,6 @@ void http_stop(struct http_server *h, unsigned grace_ms)
     for (unsigned waited = 0; waited < grace_ms && atomic_load(&h->active) > 0; waited += 50)
         usleep(50 * 1000);
     MHD_stop_daemon(h->daemon);
+    conn_guard_stop(h->guard);
     free(h);
 }

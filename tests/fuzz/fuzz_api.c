@@ -61,6 +61,15 @@ static const char *lookup_header(void *ctx, const char *name)
     return NULL;
 }
 
+static unsigned count_headers(void *ctx, const char *name)
+{
+    struct fuzz_req *r = ctx;
+    unsigned n = 0;
+    for (int i = 0; i < r->count; i++)
+        n += strcasecmp(r->names[i], name) == 0;
+    return n;
+}
+
 static const char *lookup_query(void *ctx, const char *name)
 {
     struct fuzz_req *r = ctx;
@@ -153,7 +162,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     const char *body = p < end ? p : end;
     size_t body_len = (size_t)(end - body);
-    struct api_request req = {method, url, lookup_header, lookup_query, &fr};
+    struct api_request req = {method, url, lookup_header, lookup_query, &fr, count_headers};
     bool decided;
     struct api_call *call = api_begin(&srv, &req, &decided);
     if (!decided && body_len > 0) {

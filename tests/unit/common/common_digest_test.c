@@ -146,6 +146,14 @@ static void test_content_digest_round_trip(void **state)
     snprintf(both, sizeof(both), "sha-512=:AAAA:, %s", header);
     assert_true(content_digest_parse(both, back));
     assert_false(content_digest_parse("sha-256=:short:", back));
+    /* Two sha-256 members, even equal ones: refused, whichever comes first. */
+    char twice[200];
+    snprintf(twice, sizeof(twice), "%s, %s", header, header);
+    assert_false(content_digest_parse(twice, back));
+    snprintf(twice, sizeof(twice), "%s, sha-256=:bad:", header);
+    assert_false(content_digest_parse(twice, back));
+    snprintf(twice, sizeof(twice), "%s, sha-512=:AAAA:", header);
+    assert_true(content_digest_parse(twice, back));
     assert_false(content_digest_parse("md5=:abc:", back));
     assert_false(
         content_digest_parse("xsha-256=:LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=:", back));

@@ -89,7 +89,7 @@ static struct answer request_ex(struct fixture *fx, const char *method, const ch
         f.headers[h++] = "Content-Length";
         f.headers[h++] = cl;
     }
-    struct api_request req = {method, url, fake_header, fake_query, &f};
+    struct api_request req = {method, url, fake_header, fake_query, &f, NULL};
     bool decided;
     struct api_call *c = api_begin(&fx->srv, &req, &decided);
     struct answer a = {.fd = -1};
@@ -515,7 +515,7 @@ static void test_download_range(void **state)
     assert_int_equal(a.length, size);
     answer_free(&a);
     struct fake f = {{"Authorization", "Bearer " TOKEN1, "Range", "bytes=1048570-", NULL}, NULL};
-    struct api_request req = {"GET", url, fake_header, fake_query, &f};
+    struct api_request req = {"GET", url, fake_header, fake_query, &f, NULL};
     bool decided;
     struct api_call *c = api_begin(&fx->srv, &req, &decided);
     assert_false(decided); /* no body: answered at its end, keeping the connection */
@@ -597,7 +597,7 @@ static struct api_call *chunk_in_flight(struct fixture *fx, const char *uid, uns
     snprintf(cl, 32, "%zu", len);
     *f = (struct fake){
         .headers = {"Authorization", auth, "Content-Digest", dh, "Content-Length", cl, NULL}};
-    *req = (struct api_request){"PUT", url, fake_header, fake_query, f};
+    *req = (struct api_request){"PUT", url, fake_header, fake_query, f, NULL};
     bool decided;
     struct api_call *c = api_begin(&fx->srv, req, &decided);
     assert_false(decided);

@@ -50,7 +50,7 @@ static unsigned run(const char *method, const char *url, const char *digest, con
     snprintf(cl, sizeof(cl), "%zu", len);
     struct hdrs h = {{"Authorization", "Bearer " TOKEN, "Content-Length", cl,
                       digest ? "Content-Digest" : NULL, digest, NULL, NULL}};
-    struct api_request req = {method, url, lookup, NULL, &h};
+    struct api_request req = {method, url, lookup, NULL, &h, NULL};
     bool decided;
     struct api_call *c = api_begin(&srv, &req, &decided);
     for (size_t off = 0; !decided && off < len; off += 16384)
@@ -303,7 +303,7 @@ static void test_forget_partly_carried(void **state)
     snprintf(cl, sizeof(cl), "%u", CHUNK);
     struct hdrs h = {
         {"Authorization", "Bearer " TOKEN, "Content-Length", cl, "Content-Digest", dh, NULL, NULL}};
-    struct api_request req = {"PUT", url, lookup, NULL, &h};
+    struct api_request req = {"PUT", url, lookup, NULL, &h, NULL};
     bool decided;
     struct api_call *c = api_begin(&srv, &req, &decided);
     assert_false(decided);
