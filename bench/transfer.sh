@@ -114,18 +114,28 @@ measure() { # NAME SERVER_PIDS -- COMMAND...
 
 ngx_pids() { echo "$NGX_PID $(pgrep -P "$NGX_PID" | tr '\n' ' ')"; }
 
+# Every server's output is removed before each measured push, so each
+# writes 2 GiB with the same memory in use. On tmpfs in a virtual machine
+# the cost of fresh pages grows with what is already in use (seen here: the
+# same receiver binary spent 2.6-2.9 CPU s/GB with 4 GiB in tmpfs, 4-5 with
+# 8), and it lands on whichever server writes last.
+clear_outputs() {
+  rm -rf "$NGX/data/dav/data.bin" "${NGX:?}/data${UID_PATH:?}"
+  [ -z "$RX_PID" ] || rm -rf "${RX_DIR:?}/store/bench"
+}
 for run in $(seq "$RUNS"); do
-  rm -f "$NGX/data/dav/data.bin"
+  clear_outputs
   measure curl "$(ngx_pids)" -- curl -sS --fail -T "$FILE" --cacert "$NGX/cert.pem" \
     "https://127.0.0.1:$NGX_PORT/dav/data.bin"
+  clear_outputs
   measure 'mfb>ngx' "$(ngx_pids)" -- "$MFB" push "$FILE" --log-level warn \
     --url "https://127.0.0.1:$NGX_PORT" --token-file "$WORK/token" --fingerprint "$NGX_FP" \
     --instance bench --chunk-size "$CHUNK" --connections "$CONNECTIONS"
   if [ -n "$RX_PID" ]; then
+    clear_outputs
     measure mfb "$RX_PID" -- "$MFB" push "$FILE" --log-level warn \
       --url "https://127.0.0.1:$RX_PORT" --token-file "$WORK/srv-token" --fingerprint "$RX_FP" \
       --instance bench --name "run$run.bin" --chunk-size "$CHUNK" --connections "$CONNECTIONS"
-    rm -rf "${RX_DIR:?}/store/bench"
   fi
 done
 
