@@ -43,26 +43,61 @@ static const char *lookup(void *ctx, const char *name)
     return NULL;
 }
 
-static unsigned run(const char *method, const char *url, const char *digest, const char *body,
-                    size_t len, char *out, size_t out_len)
-{
+/* A request under way: its headers must live as long as the call. */
+struct call {
     char cl[32];
-    snprintf(cl, sizeof(cl), "%zu", len);
-    struct hdrs h = {{"Authorization", "Bearer " TOKEN, "Content-Length", cl,
-                      digest ? "Content-Digest" : NULL, digest, NULL, NULL}};
-    struct api_request req = {method, url, lookup, NULL, &h, NULL};
+    struct hdrs h;
+    struct api_request req;
+    struct api_call *c;
     bool decided;
-    struct api_call *c = api_begin(&srv, &req, &decided);
-    for (size_t off = 0; !decided && off < len; off += 16384)
-        api_body(c, body + off, len - off < 16384 ? len - off : 16384);
+};
+
+static void call_start(struct call *k, const char *method, const char *url, const char *digest,
+                       size_t len)
+{
+    snprintf(k->cl, sizeof(k->cl), "%zu", len);
+    k->h = (struct hdrs){{"Authorization", "Bearer " TOKEN, "Content-Length", k->cl,
+                          digest ? "Content-Digest" : NULL, digest, NULL, NULL}};
+    k->req = (struct api_request){method, url, lookup, NULL, &k->h, NULL};
+    k->c = api_begin(&srv, &k->req, &k->decided);
+}
+
+/* Sends body[from, to) in 16 KiB pieces, as libmicrohttpd hands them over. */
+static void call_body(struct call *k, const char *body, size_t from, size_t to)
+{
+    for (size_t off = from; !k->decided && off < to; off += 16384)
+        api_body(k->c, body + off, to - off < 16384 ? to - off : 16384);
+}
+
+static unsigned call_end(struct call *k, char *out, size_t out_len)
+{
     struct api_response resp;
-    api_finish(c, &resp);
+    api_finish(k->c, &resp);
     if (out)
         snprintf(out, out_len, "%.*s", (int)resp.body_len, resp.body ? resp.body : "");
     unsigned status = resp.status;
     api_response_release(&resp);
-    api_call_free(c);
+    api_call_free(k->c);
     return status;
+}
+
+static unsigned run(const char *method, const char *url, const char *digest, const char *body,
+                    size_t len, char *out, size_t out_len)
+{
+    struct call k;
+    call_start(&k, method, url, digest, len);
+    call_body(&k, body, 0, len);
+    return call_end(&k, out, out_len);
+}
+
+/* The URL and Content-Digest of chunk i holding CHUNK bytes. */
+static void chunk_request(int i, const char *bytes, char *url, size_t url_len, char *dh,
+                          size_t dh_len)
+{
+    uint8_t d[SHA256_LEN];
+    sha256_buffer(bytes, CHUNK, d);
+    content_digest_format(d, dh, dh_len);
+    snprintf(url, url_len, "/v1/uploads/%s/chunks/%d", upload_id, i);
 }
 
 /* Worker thread: sends chunks t, t+THREADS, ... */
@@ -71,10 +106,7 @@ static void *sender(void *arg)
     int t = (int)(intptr_t)arg;
     for (int i = CHUNKS - 1 - t; i >= 0; i -= THREADS) {
         char url[128], dh[80];
-        uint8_t d[SHA256_LEN];
-        sha256_buffer(data + (size_t)i * CHUNK, CHUNK, d);
-        content_digest_format(d, dh, sizeof(dh));
-        snprintf(url, sizeof(url), "/v1/uploads/%s/chunks/%d", upload_id, i);
+        chunk_request(i, data + (size_t)i * CHUNK, url, sizeof(url), dh, sizeof(dh));
         if (run("PUT", url, dh, data + (size_t)i * CHUNK, CHUNK, NULL, 0) != 201)
             return (void *)1;
     }
@@ -184,10 +216,7 @@ static void *replacer(void *arg)
     int t = (int)(intptr_t)arg % (THREADS / 2);
     for (int i = t; i < CHUNKS; i += THREADS / 2) {
         char url[128], dh[80];
-        uint8_t d[SHA256_LEN];
-        sha256_buffer(data + (size_t)i * CHUNK, CHUNK, d);
-        content_digest_format(d, dh, sizeof(dh));
-        snprintf(url, sizeof(url), "/v1/uploads/%s/chunks/%d", upload_id, i);
+        chunk_request(i, data + (size_t)i * CHUNK, url, sizeof(url), dh, sizeof(dh));
         for (int attempt = 0;; attempt++) {
             if (attempt > 20000)
                 return (void *)1;
@@ -230,10 +259,7 @@ static void test_replace_chunks_in_parallel(void **state)
 static void put_chunk_bytes(int i, const char *bytes, unsigned want)
 {
     char url[128], dh[80];
-    uint8_t d[SHA256_LEN];
-    sha256_buffer(bytes, CHUNK, d);
-    content_digest_format(d, dh, sizeof(dh));
-    snprintf(url, sizeof(url), "/v1/uploads/%s/chunks/%d", upload_id, i);
+    chunk_request(i, bytes, url, sizeof(url), dh, sizeof(dh));
     assert_int_equal(run("PUT", url, dh, bytes, CHUNK, NULL, 0), want);
 }
 
@@ -295,32 +321,19 @@ static void test_forget_partly_carried(void **state)
     put_chunk_bytes(1, wrong, 201); /* bytes that will be replaced */
     put_chunk(0);                   /* inline: the prefix moves on to chunk 1, stored */
     /* The first 256 KiB of chunk 5 arrive and carry 256 KiB of chunk 1. */
-    char url[128], dh[80], cl[32];
-    uint8_t d[SHA256_LEN];
-    sha256_buffer(data + 5 * (size_t)CHUNK, CHUNK, d);
-    content_digest_format(d, dh, sizeof(dh));
-    snprintf(url, sizeof(url), "/v1/uploads/%s/chunks/5", upload_id);
-    snprintf(cl, sizeof(cl), "%u", CHUNK);
-    struct hdrs h = {
-        {"Authorization", "Bearer " TOKEN, "Content-Length", cl, "Content-Digest", dh, NULL, NULL}};
-    struct api_request req = {"PUT", url, lookup, NULL, &h, NULL};
-    bool decided;
-    struct api_call *c = api_begin(&srv, &req, &decided);
-    assert_false(decided);
-    size_t off = 0;
-    for (; off < (256u << 10); off += 16384)
-        api_body(c, data + 5 * (size_t)CHUNK + off, 16384);
+    const char *five = data + 5 * (size_t)CHUNK;
+    char url5[128], dh5[80], url1[128];
+    chunk_request(5, five, url5, sizeof(url5), dh5, sizeof(dh5));
+    struct call k;
+    call_start(&k, "PUT", url5, dh5, CHUNK);
+    assert_false(k.decided);
+    call_body(&k, five, 0, 256u << 10);
     /* The client finds chunk 1 differs: DELETE, then PUT the right bytes. */
-    snprintf(url, sizeof(url), "/v1/uploads/%s/chunks/1", upload_id);
-    assert_int_equal(run("DELETE", url, NULL, NULL, 0, NULL, 0), 204);
+    snprintf(url1, sizeof(url1), "/v1/uploads/%s/chunks/1", upload_id);
+    assert_int_equal(run("DELETE", url1, NULL, NULL, 0, NULL, 0), 204);
     put_chunk(1);
-    for (; off < CHUNK; off += 16384)
-        api_body(c, data + 5 * (size_t)CHUNK + off, 16384);
-    struct api_response resp;
-    api_finish(c, &resp);
-    assert_int_equal(resp.status, 201);
-    api_response_release(&resp);
-    api_call_free(c);
+    call_body(&k, five, 256u << 10, CHUNK);
+    assert_int_equal(call_end(&k, NULL, 0), 201);
     for (int i = 2; i < CHUNKS; i++)
         if (i != 5)
             put_chunk(i);
