@@ -86,8 +86,10 @@ def _write(path, data, mode):
     os.chmod(path, mode)
 
 
-def make_sample_tree(root, big=True, owners=None):
-    """Fills root (created if missing); returns the expected archive names."""
+def make_sample_tree(root, big=True, owners=None, symlinks=True):
+    """Fills root (created if missing); returns the expected archive names.
+    symlinks=False leaves the symbolic links out, for writers that cannot
+    store them in every mode (Info-ZIP's zip cannot stream them to a pipe)."""
     os.makedirs(root, exist_ok=True)
     names = set()
     files = list(_FILES)
@@ -98,7 +100,7 @@ def make_sample_tree(root, big=True, owners=None):
         names.add(rel)
     for rel in _EMPTY_DIRS:
         os.makedirs(os.path.join(root, rel), exist_ok=True)
-    for rel, target in _SYMLINKS:
+    for rel, target in _SYMLINKS if symlinks else []:
         os.symlink(target, os.path.join(root, rel))
         names.add(rel)
     if owners is None:
@@ -106,7 +108,8 @@ def make_sample_tree(root, big=True, owners=None):
     if owners:
         os.chown(os.path.join(root, "secret.key"), 1234, 5678)
         os.chown(os.path.join(root, "private dir"), 4321, 8765)
-        os.lchown(os.path.join(root, "link to file"), 1234, 5678)
+        if symlinks:
+            os.lchown(os.path.join(root, "link to file"), 1234, 5678)
     # Every directory gets a name; then mtimes bottom-up (writing inside a
     # directory changes its mtime), distinct per path so mix-ups show.
     walked = sorted(os.walk(root), key=lambda t: -t[0].count(os.sep))
