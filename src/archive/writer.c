@@ -36,6 +36,7 @@
 #include "archive/manifest.h"
 #include "archive/scan.h"
 #include "archive/zipfmt.h"
+#include "common/clock.h"
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "common/queue.h"
@@ -68,7 +69,7 @@ struct archive_writer {
     unsigned threads;
     int level;
     size_t block_size;
-    struct timespec start;
+    uint64_t start_ms; /* clock_now_ms at open, for the summary's rate */
     bool finished;
 
     /* the ring */
@@ -767,7 +768,7 @@ mfb_status archive_writer_open(const struct archive_writer_options *options,
     pthread_cond_init(&w->slot_done, NULL);
     pthread_cond_init(&w->slot_free, NULL);
     atomic_init(&w->failed, false);
-    clock_gettime(CLOCK_MONOTONIC, &w->start);
+    w->start_ms = clock_now_ms();
     *out = w;
     return MFB_OK;
 }
@@ -925,10 +926,7 @@ mfb_status archive_writer_finish(struct archive_writer *w, struct archive_summar
     s = write_central_directory(w, err);
     if (s != MFB_OK)
         return s;
-    struct timespec end;
-    clock_gettime(CLOCK_MONOTONIC, &end);
-    double seconds =
-        (double)(end.tv_sec - w->start.tv_sec) + (double)(end.tv_nsec - w->start.tv_nsec) / 1e9;
+    double seconds = (double)(clock_now_ms() - w->start_ms) / 1e3;
     if (summary) {
         summary->entries = w->list.count;
         summary->input_bytes = w->input_read;

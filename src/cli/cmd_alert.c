@@ -17,10 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alert/alert.h"
 #include "cli/commands.h"
 #include "cli/config_cli.h"
 #include "common/fsutil.h"
-#include "job/alert.h"
 #include "mysql/method.h"
 #include "proto/proto.h"
 #include "store/config_db.h"

@@ -20,6 +20,7 @@
 #include "archive/reader.h"
 #include "archive/writer.h"
 #include "cli/commands.h"
+#include "common/clock.h"
 #include "common/parse.h"
 
 /* ---- create ---- */
@@ -61,27 +62,22 @@ static mfb_status read_metadata(const struct cli_args *args, json_t **out, struc
 }
 
 struct progress_state {
-    struct timespec last;
+    uint64_t last_ms;
     bool shown;
 };
 
 static double now_seconds(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (double)clock_now_ms() / 1e3;
 }
 
 static void show_progress(void *ctx, uint64_t done, uint64_t total)
 {
     struct progress_state *p = ctx;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    double since =
-        (double)(ts.tv_sec - p->last.tv_sec) + (double)(ts.tv_nsec - p->last.tv_nsec) / 1e9;
-    if (p->shown && since < 0.2 && done < total)
+    uint64_t now = clock_now_ms();
+    if (p->shown && now - p->last_ms < 200 && done < total)
         return;
-    p->last = ts;
+    p->last_ms = now;
     p->shown = true;
     char a[32], b[32];
     fprintf(stderr, "\r%s / %s (%.0f%%)   ", format_size(done, a, sizeof(a)),

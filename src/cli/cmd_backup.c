@@ -6,7 +6,7 @@
  * progress display, and the signal watcher that turns Ctrl-C or SIGTERM
  * into a cancel of the job (the same safe path as a failure; a second
  * signal is only logged, so it cannot skip the restart). The job itself is
- * job/backup.c.
+ * job/backup/backup.c.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -17,7 +17,7 @@
 #include "cli/config_cli.h"
 #include "cli/job_cli.h"
 #include "common/parse.h"
-#include "job/backup.h"
+#include "job/backup/backup.h"
 
 static const struct cli_option options[] = {
     {"target", 0, CLI_VALUE, "NAME",
@@ -42,8 +42,8 @@ static void print_result(const struct cli_args *args, enum job_progress_mode mod
     if (cli_flag(args, "json")) {
         json_t *o =
             json_pack("{s:I, s:s, s:s?, s:s?, s:s?, s:I, s:I, s:I, s:b}", "job_id",
-                      (json_int_t)r->job_id, "status", config_job_status_str(r->status),
-                      "backup_name", r->backup_name[0] ? r->backup_name : NULL, "backup_id",
+                      (json_int_t)r->job_id, "status", job_status_str(r->status), "backup_name",
+                      r->backup_name[0] ? r->backup_name : NULL, "backup_id",
                       r->backup_id[0] ? r->backup_id : NULL, "upload_id",
                       r->upload_id[0] ? r->upload_id : NULL, "downtime_ms",
                       (json_int_t)r->downtime_ms, "bytes_in", (json_int_t)r->bytes_in,
@@ -59,7 +59,7 @@ static void print_result(const struct cli_args *args, enum job_progress_mode mod
         }
         return;
     }
-    if (r->status == CONFIG_JOB_OK && mode != JOB_PROGRESS_JSON)
+    if (r->status == JOB_STATUS_OK && mode != JOB_PROGRESS_JSON)
         printf("backup stored: %s (%s)\njob %" PRId64 ": downtime %s, Data.zip %s\n",
                r->backup_name, r->backup_id, r->job_id, d,
                format_size(r->archive_bytes, s, sizeof(s)));

@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "cli/transfer_opts.h"
+#include "common/cancel.h"
 #include "common/log.h"
 #include "transfer/downloader.h"
 
@@ -43,9 +44,9 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
 {
     const char *backup_id = args->positional[0];
     const char *out = args->positional[1];
-    struct transfer_client *client = NULL;
-    struct transfer_cancel cancel;
-    transfer_cancel_init(&cancel, NULL);
+    struct transfer_peer *client = NULL;
+    struct cancel_token cancel;
+    cancel_token_init(&cancel, NULL);
     struct interrupt_watch watch = {0};
     struct progress_bar bar;
     progress_bar_init(&bar);
@@ -75,8 +76,8 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
         }
     }
     interrupt_watch_stop(&watch);
-    transfer_client_free(client);
-    transfer_cancel_destroy(&cancel);
+    transfer_peer_free(client);
+    cancel_token_destroy(&cancel);
     return st;
 }
 

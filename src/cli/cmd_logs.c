@@ -7,7 +7,7 @@
  *   mfb logs show JOB [--json]
  *
  * Filtering, including the full-text --search over events and errors
- * (FTS5), is config_job_list's; this file turns options into its filter
+ * (FTS5), is job_log_list's; this file turns options into its filter
  * and records into a table or JSON. Times in JSON are ISO 8601 UTC with
  * milliseconds dropped; durations are milliseconds (null: did not happen).
  */
@@ -20,6 +20,7 @@
 #include "cli/commands.h"
 #include "cli/config_cli.h"
 #include "cli/logs_cli.h"
+#include "common/clock.h"
 #include "common/parse.h"
 #include "store/config_db.h"
 
@@ -35,13 +36,6 @@ static const struct cli_option logs_options[] = {
     CLI_OPTIONS_END,
 };
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 mfb_status logs_cli_when(const struct cli_args *args, const char *option, int64_t *ms,
                          struct mfb_error *err)
 {
@@ -52,7 +46,7 @@ mfb_status logs_cli_when(const struct cli_args *args, const char *option, int64_
     uint64_t ago = 0;
     struct mfb_error local = {0};
     if (parse_duration_ms(v, &ago, &local) == MFB_OK) {
-        *ms = now_ms() - (int64_t)ago;
+        *ms = clock_wall_ms() - (int64_t)ago;
         return MFB_OK;
     }
     static const char *const formats[] = {"%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S",
@@ -96,18 +90,17 @@ static json_t *backtrace_json(const char *text)
     return frames;
 }
 
-json_t *logs_cli_job_json(const struct config_job *j)
+json_t *logs_cli_job_json(const struct job_record *j)
 {
     json_t *steps = json_object();
-    for (int s = 0; s < CONFIG_STEP_COUNT; s++)
-        json_object_set_new(steps, config_step_name((enum config_step)s),
-                            ms_or_null(j->step_ms[s]));
+    for (int s = 0; s < JOB_STEP_COUNT; s++)
+        json_object_set_new(steps, job_step_name((enum job_step)s), ms_or_null(j->step_ms[s]));
     json_t *o =
         json_pack("{s:I, s:s, s:o, s:s, s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:o, "
                   "s:o, s:o, s:o, s:o}",
                   "id", (json_int_t)j->id, "instance", j->instance, "target",
                   config_cli_json_str(j->target[0] ? j->target : NULL), "kind", j->kind, "status",
-                  config_job_status_str(j->status), "pid", (json_int_t)j->pid, "started",
+                  job_status_str(j->status), "pid", (json_int_t)j->pid, "started",
                   time_ms_json(j->started_ms), "ended", time_ms_json(j->ended_ms), "duration_ms",
                   j->ended_ms > 0 ? json_integer(j->ended_ms - j->started_ms) : json_null(),
                   "downtime_ms", ms_or_null(j->downtime_ms), "steps_ms", steps, "bytes_in",
@@ -126,7 +119,7 @@ json_t *logs_cli_job_json(const struct config_job *j)
     return o;
 }
 
-static mfb_status build_filter(const struct cli_args *args, struct config_job_filter *f,
+static mfb_status build_filter(const struct cli_args *args, struct job_log_filter *f,
                                struct mfb_error *err)
 {
     memset(f, 0, sizeof(*f));
@@ -134,7 +127,7 @@ static mfb_status build_filter(const struct cli_args *args, struct config_job_fi
     f->search = cli_string(args, "search", NULL);
     const char *status = cli_string(args, "status", NULL);
     if (status) {
-        if (!config_job_status_parse(status, &f->status)) {
+        if (!job_status_parse(status, &f->status)) {
             mfb_error_set(err, MFB_ERR_USAGE, "invalid --status '%s'", status);
             mfb_error_hint(err, "use ok, failed, critical, pending_upload, cancelled or running");
             return MFB_ERR_USAGE;
@@ -156,7 +149,7 @@ struct job_row {
     char id[24], start[32], duration[32], downtime[32], size[32], message[80];
 };
 
-static void fill_row(const struct config_job *j, struct job_row *r)
+static void fill_row(const struct job_record *j, struct job_row *r)
 {
     snprintf(r->id, sizeof(r->id), "%" PRId64, j->id);
     config_cli_time(j->started_ms / 1000, r->start, sizeof(r->start));
@@ -183,7 +176,7 @@ static void fill_row(const struct config_job *j, struct job_row *r)
     }
 }
 
-static mfb_status print_table(const struct config_job *list, size_t count, struct mfb_error *err)
+static mfb_status print_table(const struct job_record *list, size_t count, struct mfb_error *err)
 {
     enum { COLS = 9 };
     static const char *const header[COLS] = {"ID",       "INSTANCE", "KIND", "STATUS", "START",
@@ -201,7 +194,7 @@ static mfb_status print_table(const struct config_job *list, size_t count, struc
         c[0] = rows[i].id;
         c[1] = list[i].instance;
         c[2] = list[i].kind;
-        c[3] = config_job_status_str(list[i].status);
+        c[3] = job_status_str(list[i].status);
         c[4] = rows[i].start;
         c[5] = rows[i].duration;
         c[6] = rows[i].downtime;
@@ -218,14 +211,14 @@ done:
 static mfb_status run_logs(struct cli_args *args, struct mfb_error *err)
 {
     struct config_db *db = NULL;
-    struct config_job *list = NULL;
+    struct job_record *list = NULL;
     size_t count = 0;
-    struct config_job_filter f;
+    struct job_log_filter f;
     mfb_status st = build_filter(args, &f, err);
     if (st == MFB_OK)
         st = config_cli_open(args, false, &db, NULL, err);
     if (st == MFB_OK)
-        st = config_job_list(db, &f, &list, &count, err);
+        st = job_log_list(db, &f, &list, &count, err);
     if (st == MFB_OK && cli_flag(args, "json")) {
         json_t *array = json_array();
         for (size_t i = 0; i < count; i++)
@@ -236,12 +229,12 @@ static mfb_status run_logs(struct cli_args *args, struct mfb_error *err)
     } else if (st == MFB_OK) {
         st = print_table(list, count, err);
     }
-    config_job_list_free(list, count);
+    job_log_list_free(list, count);
     config_db_close(db);
     return st;
 }
 
-static void print_job(const struct config_job *j, const struct config_job_event *ev, size_t n)
+static void print_job(const struct job_record *j, const struct job_log_event *ev, size_t n)
 {
     struct job_row r;
     fill_row(j, &r);
@@ -249,7 +242,7 @@ static void print_job(const struct config_job *j, const struct config_job_event 
     printf("job %" PRId64 "\n", j->id);
     printf("  instance:  %s\n  target:    %s\n  host:      %s (pid %" PRId64 ")\n", j->instance,
            j->target[0] ? j->target : "-", j->host[0] ? j->host : "-", j->pid);
-    printf("  kind:      %s\n  status:    %s\n", j->kind, config_job_status_str(j->status));
+    printf("  kind:      %s\n  status:    %s\n", j->kind, job_status_str(j->status));
     printf("  started:   %s\n  ended:     %s\n  duration:  %s\n  downtime:  %s\n", r.start,
            j->ended_ms > 0 ? config_cli_time(j->ended_ms / 1000, ended, sizeof(ended)) : "-",
            r.duration, r.downtime);
@@ -261,9 +254,9 @@ static void print_job(const struct config_job *j, const struct config_job_event 
     if (j->upload_id[0])
         printf("  upload id: %s\n", j->upload_id);
     printf("  steps:    ");
-    for (int s = 0; s < CONFIG_STEP_COUNT; s++)
+    for (int s = 0; s < JOB_STEP_COUNT; s++)
         if (j->step_ms[s] >= 0)
-            printf(" %s=%s", config_step_name((enum config_step)s),
+            printf(" %s=%s", job_step_name((enum job_step)s),
                    format_duration_ms((uint64_t)j->step_ms[s], buf, sizeof(buf)));
     printf("\n");
     if (j->error)
@@ -286,7 +279,7 @@ static void print_job(const struct config_job *j, const struct config_job_event 
     for (size_t i = 0; i < n; i++) {
         char t[32];
         config_cli_time(ev[i].time_ms / 1000, t, sizeof(t));
-        printf("  %s %-5s %-9s %s\n", t, config_level_str(ev[i].level),
+        printf("  %s %-5s %-9s %s\n", t, job_level_str(ev[i].level),
                ev[i].step[0] ? ev[i].step : "-", ev[i].message);
     }
     if (n == 0)
@@ -304,32 +297,31 @@ static mfb_status run_show(struct cli_args *args, struct mfb_error *err)
         return MFB_ERR_USAGE;
     }
     struct config_db *db = NULL;
-    struct config_job job;
+    struct job_record job;
     memset(&job, 0, sizeof(job));
-    struct config_job_event *ev = NULL;
+    struct job_log_event *ev = NULL;
     size_t n = 0;
     mfb_status st = config_cli_open(args, false, &db, NULL, err);
     if (st == MFB_OK)
-        st = config_job_get(db, (int64_t)id, &job, err);
+        st = job_log_get(db, (int64_t)id, &job, err);
     if (st == MFB_OK)
-        st = config_job_events(db, job.id, &ev, &n, err);
+        st = job_log_events(db, job.id, &ev, &n, err);
     if (st == MFB_OK && cli_flag(args, "json")) {
         json_t *o = logs_cli_job_json(&job);
         json_t *events = json_array();
         for (size_t i = 0; i < n; i++)
-            json_array_append_new(events,
-                                  json_pack("{s:I, s:o, s:s, s:o, s:s}", "id", (json_int_t)ev[i].id,
-                                            "time", time_ms_json(ev[i].time_ms), "level",
-                                            config_level_str(ev[i].level), "step",
-                                            config_cli_json_str(ev[i].step[0] ? ev[i].step : NULL),
-                                            "message", ev[i].message));
+            json_array_append_new(
+                events, json_pack("{s:I, s:o, s:s, s:o, s:s}", "id", (json_int_t)ev[i].id, "time",
+                                  time_ms_json(ev[i].time_ms), "level", job_level_str(ev[i].level),
+                                  "step", config_cli_json_str(ev[i].step[0] ? ev[i].step : NULL),
+                                  "message", ev[i].message));
         json_object_set_new(o, "events", events);
         st = config_cli_print_json(o, err);
     } else if (st == MFB_OK) {
         print_job(&job, ev, n);
     }
-    config_job_events_free(ev, n);
-    config_job_free(&job);
+    job_log_events_free(ev, n);
+    job_record_free(&job);
     config_db_close(db);
     return st;
 }

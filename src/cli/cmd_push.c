@@ -2,7 +2,7 @@
  * cmd_push.c - `mfb push FILE`: upload one finished file to a receiver, in
  * parallel checksummed chunks, and have it published as a backup.
  *
- * The command only orchestrates: open or resume the upload (receiver.c),
+ * The command only orchestrates: open or resume the upload (receiver_api.c),
  * run the uploader over the whole file (it is complete from the start, so
  * it is sealed at once), complete, print. The upload id is printed before
  * any data moves, so even a `kill -9` leaves the operator what is needed to
@@ -25,10 +25,12 @@
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "cli/transfer_opts.h"
+#include "common/cancel.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/parse.h"
 #include "transfer/backoff.h"
-#include "transfer/receiver.h"
+#include "transfer/receiver_api.h"
 #include "transfer/uploader.h"
 
 /* 16 MiB measured as fast as 32 MiB on loopback (docs/transfer.md) with half
@@ -57,7 +59,7 @@ struct push {
     uint64_t size;
     uint64_t chunk_size;
     uint64_t connections;
-    struct transfer_client *client;
+    struct transfer_peer *client;
     struct transfer_opts_stored stored; /* from --target */
     struct transfer_conn *conn;
     struct upload_state state;
@@ -160,8 +162,8 @@ static void print_result(const struct push *p, const struct backup_info *b,
 static mfb_status run(struct cli_args *args, struct mfb_error *err)
 {
     struct push p = {.args = args, .file = args->positional[0], .fd = -1};
-    struct transfer_cancel cancel;
-    transfer_cancel_init(&cancel, NULL);
+    struct cancel_token cancel;
+    cancel_token_init(&cancel, NULL);
     struct interrupt_watch watch = {0};
     struct uploader *up = NULL;
     struct progress_bar bar;
@@ -229,7 +231,7 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
         .observers = &observer,
         .observer_count = 1,
     };
-    uint64_t started = backoff_now_ms();
+    uint64_t started = clock_now_ms();
     st = uploader_start(&cfg, &up, err);
     if (st != MFB_OK)
         goto done;
@@ -243,7 +245,7 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
                                   err);
     if (st != MFB_OK)
         goto done;
-    uint64_t ms = backoff_now_ms() - started;
+    uint64_t ms = clock_now_ms() - started;
     log_info("push",
              "upload=%s backup=%s bytes=%" PRIu64 " chunks_sent=%" PRIu64
              " chunks_verified=%" PRIu64 " chunks_replaced=%" PRIu64 " retries=%" PRIu64
@@ -268,9 +270,9 @@ done:
     resume_plan_free(&p.plan);
     upload_state_free(&p.state);
     transfer_conn_close(p.conn);
-    transfer_client_free(p.client);
+    transfer_peer_free(p.client);
     transfer_opts_stored_free(&p.stored);
-    transfer_cancel_destroy(&cancel);
+    cancel_token_destroy(&cancel);
     if (p.fd >= 0)
         close(p.fd);
     return st;

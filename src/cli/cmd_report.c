@@ -3,7 +3,7 @@
  * per instance, how the backups of a period went (requirement 7.6,
  * docs/logs.md).
  *
- * Reads the period's jobs with config_job_list (restore jobs are left out:
+ * Reads the period's jobs with job_log_list (restore jobs are left out:
  * the report is about backups; so are resume jobs, whose outcome is the
  * backup job's own: it turns ok, with its size, when a resume completes
  * it, and counting both would count one backup twice), the failing step of each failed one (its
@@ -20,6 +20,7 @@
 
 #include "cli/commands.h"
 #include "cli/config_cli.h"
+#include "common/clock.h"
 #include "common/parse.h"
 #include "job/report.h"
 #include "store/config_db.h"
@@ -109,7 +110,7 @@ static void print_text(const struct report_instance *list, size_t count, const c
 static mfb_status run_report(struct cli_args *args, struct mfb_error *err)
 {
     struct config_db *db = NULL;
-    struct config_job *jobs = NULL;
+    struct job_record *jobs = NULL;
     size_t job_count = 0, n = 0, out_count = 0;
     struct report_input *in = NULL;
     char(*steps)[32] = NULL;
@@ -122,15 +123,13 @@ static mfb_status run_report(struct cli_args *args, struct mfb_error *err)
     mfb_status st = cli_duration_ms(args, "period", 30ull * 86400000, &period, err);
     if (st != MFB_OK)
         return st;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct config_job_filter f = {
+    struct job_log_filter f = {
         .instance = cli_string(args, "instance", NULL),
-        .since_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - (int64_t)period,
+        .since_ms = clock_wall_ms() - (int64_t)period,
     };
     st = config_cli_open(args, false, &db, NULL, err);
     if (st == MFB_OK)
-        st = config_job_list(db, &f, &jobs, &job_count, err);
+        st = job_log_list(db, &f, &jobs, &job_count, err);
     if (st == MFB_OK) {
         in = calloc(job_count + 1, sizeof(*in));
         steps = calloc(job_count + 1, sizeof(*steps));
@@ -142,8 +141,8 @@ static mfb_status run_report(struct cli_args *args, struct mfb_error *err)
             continue;
         if (jobs[i].error_step[0])
             snprintf(steps[n], sizeof(steps[n]), "%s", jobs[i].error_step);
-        else if (jobs[i].status != CONFIG_JOB_OK && jobs[i].status != CONFIG_JOB_RUNNING)
-            st = config_job_error_step(db, jobs[i].id, steps[n], sizeof(steps[n]), err);
+        else if (jobs[i].status != JOB_STATUS_OK && jobs[i].status != JOB_STATUS_RUNNING)
+            st = job_log_error_step(db, jobs[i].id, steps[n], sizeof(steps[n]), err);
         in[n].job = &jobs[i];
         in[n].failed_step = steps[n];
         n++;
@@ -163,7 +162,7 @@ static mfb_status run_report(struct cli_args *args, struct mfb_error *err)
     report_free(out, out_count);
     free(in);
     free(steps);
-    config_job_list_free(jobs, job_count);
+    job_log_list_free(jobs, job_count);
     config_db_close(db);
     return st;
 }

@@ -1,7 +1,7 @@
 /*
  * cmd_restore.c - `mfb restore INSTANCE BACKUP`: put a backup back into an
  * instance (or only extract it with --to DIR). The pipeline is
- * src/job/restore.c; this file turns options into its configuration, shows
+ * src/job/restore/restore.c; this file turns options into its configuration, shows
  * the download's progress and each step as it happens, and ends with where
  * the old directories were kept.
  *
@@ -23,10 +23,11 @@
 #include "cli/config_cli.h"
 #include "cli/progress.h"
 #include "cli/transfer_opts.h"
+#include "common/cancel.h"
 #include "common/log.h"
 #include "common/parse.h"
 #include "job/endpoints.h"
-#include "job/restore.h"
+#include "job/restore/restore.h"
 
 static const struct cli_option options[] = {
     {"target", 0, CLI_VALUE, "NAME", "the receiver holding the backup (default: the only one)"},
@@ -120,8 +121,8 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
     struct job_target target = {0};
     struct maps maps = {0};
     char *to_dir = NULL, *spool = NULL;
-    struct transfer_cancel cancel;
-    transfer_cancel_init(&cancel, NULL);
+    struct cancel_token cancel;
+    cancel_token_init(&cancel, NULL);
     struct interrupt_watch watch = {
         .patient = true,
         .patient_note = "already_cancelling:_waiting_for_the_restore_to_finish_safely"};
@@ -178,7 +179,7 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
     }
     interrupt_watch_stop(&watch);
     restore_result_free(&result);
-    transfer_cancel_destroy(&cancel);
+    cancel_token_destroy(&cancel);
     job_target_free(&target);
     job_instance_free(&inst);
     config_db_close(db);

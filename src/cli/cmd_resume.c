@@ -2,7 +2,7 @@
  * cmd_resume.c - `mfb resume [JOB|UPLOAD_ID]`: complete the uploads that
  * failed after Data.zip was made (jobs in status pending_upload), all of
  * them or the one named, retrying with exponential backoff while the
- * receiver is unreachable (job/resume.h).
+ * receiver is unreachable (job/backup/resume.h).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -10,7 +10,7 @@
 
 #include "cli/commands.h"
 #include "cli/job_cli.h"
-#include "job/resume.h"
+#include "job/backup/resume.h"
 
 static const struct cli_option options[] = {
     JOB_CLI_OPTIONS,

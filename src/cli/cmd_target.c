@@ -258,7 +258,7 @@ static mfb_status run_remove(struct cli_args *args, struct mfb_error *err)
     struct config_db *db = NULL;
     mfb_status st = config_cli_open(args, false, &db, NULL, err);
     if (st == MFB_OK)
-        st = config_job_fail_orphans(db, NULL, err);
+        st = job_log_fail_orphans(db, NULL, err);
     if (st == MFB_OK)
         st = config_target_remove(db, args->positional[0], cli_flag(args, "force"), err);
     if (st == MFB_OK)

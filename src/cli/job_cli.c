@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "common/cancel.h"
 #include "common/log.h"
 
 mfb_status job_cli_progress(const struct cli_args *args, enum job_progress_mode *mode,
@@ -22,7 +23,7 @@ mfb_status job_cli_begin(const struct cli_args *args, bool patient, const char *
                          struct job_cli *jc, struct mfb_error *err)
 {
     memset(jc, 0, sizeof(*jc));
-    transfer_cancel_init(&jc->cancel, NULL);
+    cancel_token_init(&jc->cancel, NULL);
     jc->begun = true;
     jc->watch.patient = patient;
     jc->watch.patient_note = patient_note;
@@ -45,7 +46,7 @@ void job_cli_end(struct job_cli *jc)
     if (!jc->begun)
         return;
     interrupt_watch_stop(&jc->watch);
-    transfer_cancel_destroy(&jc->cancel);
+    cancel_token_destroy(&jc->cancel);
     config_db_close(jc->db);
     jc->db = NULL;
     jc->begun = false;

@@ -11,9 +11,9 @@
 #include "cli/job_progress.h"
 #include "cli/options.h"
 #include "cli/transfer_opts.h"
+#include "common/cancel.h"
 #include "store/config_db.h"
-#include "transfer/cancel.h"
-#include "transfer/client.h"
+#include "transfer/https.h"
 
 #define JOB_CLI_OPTIONS                                                                            \
     {"progress", 0, CLI_VALUE, "MODE",                                                             \
@@ -25,7 +25,7 @@ struct job_cli {
     struct config_db *db;
     struct transfer_settings settings;
     enum job_progress_mode mode;
-    struct transfer_cancel cancel; /* Ctrl-C and SIGTERM */
+    struct cancel_token cancel; /* Ctrl-C and SIGTERM */
     struct interrupt_watch watch;
     struct job_display display;
     struct job_observer observer;

@@ -33,7 +33,7 @@ mfb_status job_progress_mode_parse(const char *text, enum job_progress_mode *mod
 void job_display_format(const struct job_progress *p, char *buf, size_t len)
 {
     char done[32], total[32], rate[32], d[32];
-    int n = snprintf(buf, len, "%-9s", config_step_name(p->step));
+    int n = snprintf(buf, len, "%-9s", job_step_name(p->step));
     if (n < 0 || (size_t)n >= len)
         return;
     size_t used = (size_t)n;
@@ -56,7 +56,7 @@ void job_display_format(const struct job_progress *p, char *buf, size_t len)
         ADD("  %s/s", format_size((uint64_t)p->rate, rate, sizeof(rate)));
     if (p->eta_ms >= 0)
         ADD("  ETA %s", format_duration_ms((uint64_t)p->eta_ms, d, sizeof(d)));
-    if (p->step == CONFIG_STEP_ARCHIVE && p->upload_bytes > 0)
+    if (p->step == JOB_STEP_ARCHIVE && p->upload_bytes > 0)
         ADD("  sent %s", format_size(p->upload_bytes, done, sizeof(done)));
     if (p->server_down)
         ADD("  server DOWN %s", format_duration_ms(p->downtime_ms, d, sizeof(d)));
@@ -87,7 +87,7 @@ static void notify_tty(void *ctx, const struct job_progress *p)
             break;
         }
         end_line(d);
-        fprintf(d->out, "  %-9s done in %s%s\n", config_step_name(p->step),
+        fprintf(d->out, "  %-9s done in %s%s\n", job_step_name(p->step),
                 format_duration_ms(p->step_ms, dur, sizeof(dur)),
                 p->server_down ? "   (server down)" : "");
         break;
@@ -99,15 +99,14 @@ static void notify_tty(void *ctx, const struct job_progress *p)
     case JOB_PROGRESS_MESSAGE:
         end_line(d);
         fprintf(d->out, "%s%s\n",
-                p->level == CONFIG_LEVEL_ERROR  ? "  error: "
-                : p->level == CONFIG_LEVEL_WARN ? "  warning: "
-                                                : "  ",
+                p->level == JOB_LEVEL_ERROR  ? "  error: "
+                : p->level == JOB_LEVEL_WARN ? "  warning: "
+                                             : "  ",
                 p->message);
         break;
     case JOB_PROGRESS_DONE:
         end_line(d);
-        fprintf(d->out, "job %lld %s after %s", (long long)p->job_id,
-                config_job_status_str(p->status),
+        fprintf(d->out, "job %lld %s after %s", (long long)p->job_id, job_status_str(p->status),
                 format_duration_ms(p->elapsed_ms, dur, sizeof(dur)));
         if (p->server_down)
             fprintf(d->out, "; the server is still DOWN (%s)",
@@ -127,7 +126,7 @@ char *job_progress_json(const struct job_progress *p)
     json_object_set_new(o, "event", json_string(kinds[p->kind]));
     json_object_set_new(o, "job_id", json_integer(p->job_id));
     json_object_set_new(o, "instance", json_string(p->instance ? p->instance : ""));
-    json_object_set_new(o, "step", json_string(config_step_name(p->step)));
+    json_object_set_new(o, "step", json_string(job_step_name(p->step)));
     if (p->kind == JOB_PROGRESS_STEP) {
         json_object_set_new(o, "step_done", json_boolean(p->step_done));
         if (p->step_done)
@@ -143,11 +142,11 @@ char *job_progress_json(const struct job_progress *p)
     json_object_set_new(o, "server_down", json_boolean(p->server_down));
     json_object_set_new(o, "downtime_ms", json_integer((json_int_t)p->downtime_ms));
     if (p->kind == JOB_PROGRESS_MESSAGE) {
-        json_object_set_new(o, "level", json_string(config_level_str(p->level)));
+        json_object_set_new(o, "level", json_string(job_level_str(p->level)));
         json_object_set_new(o, "message", json_string(p->message ? p->message : ""));
     }
     if (p->kind == JOB_PROGRESS_DONE) {
-        json_object_set_new(o, "status", json_string(config_job_status_str(p->status)));
+        json_object_set_new(o, "status", json_string(job_status_str(p->status)));
         json_object_set_new(o, "error", p->error ? json_string(p->error) : json_null());
         json_object_set_new(o, "hint", p->hint ? json_string(p->hint) : json_null());
     }

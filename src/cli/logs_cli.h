@@ -18,6 +18,6 @@ mfb_status logs_cli_when(const struct cli_args *args, const char *option, int64_
                          struct mfb_error *err);
 
 /* Every field of a job as a JSON object. */
-json_t *logs_cli_job_json(const struct config_job *j);
+json_t *logs_cli_job_json(const struct job_record *j);
 
 #endif

@@ -18,6 +18,7 @@
 
 #include "cli/commands.h"
 #include "cli/srv_common.h"
+#include "common/clock.h"
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "common/threadpool.h"
@@ -172,8 +173,7 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
              listen, http_port(http), plaintext ? "off" : "on", cfg.storage, cfg.layout,
              (unsigned long long)max_conn, opts.idle_timeout_s);
     housekeeping(&srv);
-    struct timespec last;
-    clock_gettime(CLOCK_MONOTONIC, &last);
+    uint64_t last = clock_now_ms();
     for (;;) {
         struct timespec tick = {1, 0};
         int sig = sigtimedwait(&signals, NULL, &tick);
@@ -181,10 +181,8 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
             log_info("stopping", "signal=%s", sig == SIGINT ? "INT" : "TERM");
             break;
         }
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        uint64_t elapsed = (uint64_t)(now.tv_sec - last.tv_sec) * 1000;
-        if (elapsed >= housekeeping_ms) {
+        uint64_t now = clock_now_ms();
+        if (now - last >= housekeeping_ms) {
             housekeeping(&srv);
             last = now;
         }

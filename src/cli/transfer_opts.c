@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/config_cli.h"
+#include "common/cancel.h"
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "job/config_map.h"
@@ -75,7 +76,7 @@ mfb_status transfer_opts_settings(const struct cli_args *args, struct transfer_s
     return MFB_OK;
 }
 
-mfb_status transfer_opts_client(const struct cli_args *args, struct transfer_client **client,
+mfb_status transfer_opts_client(const struct cli_args *args, struct transfer_peer **client,
                                 struct transfer_opts_stored *stored, struct mfb_error *err)
 {
     *client = NULL;
@@ -128,7 +129,7 @@ mfb_status transfer_opts_client(const struct cli_args *args, struct transfer_cli
         target.token = token;
     }
     if (st == MFB_OK)
-        st = transfer_client_create(&target, &settings, client, err);
+        st = transfer_peer_create(&target, &settings, client, err);
     if (token != NULL) {
         OPENSSL_cleanse(token, strlen(token));
         free(token);
@@ -233,11 +234,11 @@ static void *watch_main(void *arg)
             _exit(128 + sig); /* a second signal: stop now */
         atomic_store(&w->signo, sig);
         log_warn("interrupt", "signal=%s note=stopping_transfer", sig == SIGINT ? "INT" : "TERM");
-        transfer_cancel_request(w->cancel);
+        cancel_token_request(w->cancel);
     }
 }
 
-mfb_status interrupt_watch_start(struct interrupt_watch *w, struct transfer_cancel *cancel,
+mfb_status interrupt_watch_start(struct interrupt_watch *w, struct cancel_token *cancel,
                                  struct mfb_error *err)
 {
     w->started = false;

@@ -2,7 +2,7 @@
  * transfer_opts.h - what `mfb push` and `mfb fetch` share: the options that
  * name a receiver (a stored target, --target NAME, and/or the inline --url,
  * --token-file, --fingerprint, --ca-file, which override the stored
- * values), turning them into a transfer_client, and the Ctrl-C / SIGTERM
+ * values), turning them into a transfer_peer, and the Ctrl-C / SIGTERM
  * watcher that cancels a transfer cleanly instead of killing it.
  *
  * The watcher blocks SIGINT and SIGTERM in the calling thread before any
@@ -22,8 +22,8 @@
 #include <stdio.h>
 
 #include "cli/options.h"
-#include "transfer/cancel.h"
-#include "transfer/client.h"
+#include "common/cancel.h"
+#include "transfer/https.h"
 
 /* How hard a command tries each receiver request: attempts, total time,
  * and how long a request may move no data. */
@@ -69,7 +69,7 @@ void transfer_opts_stored_free(struct transfer_opts_stored *stored);
  * database, then the inline options and the token file over it) into a
  * client. stored may be NULL; otherwise it is filled (release it with
  * transfer_opts_stored_free). Allocates. */
-mfb_status transfer_opts_client(const struct cli_args *args, struct transfer_client **client,
+mfb_status transfer_opts_client(const struct cli_args *args, struct transfer_peer **client,
                                 struct transfer_opts_stored *stored, struct mfb_error *err);
 
 /* Appends the target options, as given, to a shell command line in buf
@@ -87,7 +87,7 @@ struct interrupt_watch {
     bool started;
     sigset_t set;
     sigset_t old;
-    struct transfer_cancel *cancel;
+    struct cancel_token *cancel;
     atomic_int signo; /* the signal that cancelled, or 0 */
     atomic_bool done;
     /* Set before start: a second signal is only logged instead of ending
@@ -96,7 +96,7 @@ struct interrupt_watch {
     const char *patient_note; /* logged on a second signal */
 };
 
-mfb_status interrupt_watch_start(struct interrupt_watch *w, struct transfer_cancel *cancel,
+mfb_status interrupt_watch_start(struct interrupt_watch *w, struct cancel_token *cancel,
                                  struct mfb_error *err);
 void interrupt_watch_stop(struct interrupt_watch *w);
 

@@ -12,10 +12,10 @@
 #define MFB_JOB_CONFIG_MAP_H
 
 #include "common/status.h"
-#include "mysql/client.h"
+#include "mysql/connection.h"
 #include "mysql/method.h"
 #include "store/config_db.h"
-#include "transfer/client.h"
+#include "transfer/https.h"
 
 /* Points ep at inst's connection fields (borrowed: inst must outlive ep). */
 void config_map_endpoint(const struct config_instance *inst, struct mysql_endpoint *ep);

@@ -20,16 +20,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/cancel.h"
+#include "common/clock.h"
 #include "common/status.h"
-#include "transfer/cancel.h"
 
 #define STEP_DEADLINE_POLL_MS 50
 
 struct step_deadline {
-    struct transfer_cancel token; /* what the step watches */
-    struct transfer_cancel quit;  /* ends the watcher */
-    const struct transfer_cancel *parent;
-    uint64_t deadline_ms; /* monotonic, backoff_now_ms() */
+    struct cancel_token token; /* what the step watches */
+    struct cancel_token quit;  /* ends the watcher */
+    const struct cancel_token *parent;
+    uint64_t deadline_ms; /* monotonic, clock_now_ms() */
     atomic_bool expired;
     pthread_t thread;
     bool started;
@@ -37,7 +38,7 @@ struct step_deadline {
 
 /* Starts the watcher: token is cancelled after timeout_ms, or as soon as
  * parent (may be NULL) is. */
-mfb_status step_deadline_start(struct step_deadline *d, const struct transfer_cancel *parent,
+mfb_status step_deadline_start(struct step_deadline *d, const struct cancel_token *parent,
                                uint64_t timeout_ms, struct mfb_error *err);
 
 /* Stops the watcher and releases the tokens. Safe on a zeroed struct. */

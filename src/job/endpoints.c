@@ -82,7 +82,7 @@ mfb_status job_target_load(struct config_db *db, const char *name,
     struct transfer_target tt;
     config_map_target(&out->record, &tt);
     struct transfer_settings defaults = TRANSFER_SETTINGS_DEFAULT;
-    st = transfer_client_create(&tt, settings ? settings : &defaults, &out->client, err);
+    st = transfer_peer_create(&tt, settings ? settings : &defaults, &out->client, err);
     if (st != MFB_OK)
         mfb_error_hint(err, "fix the target with 'mfb target set %s ...'", chosen);
     return st;
@@ -92,7 +92,7 @@ void job_target_free(struct job_target *t)
 {
     if (!t->loaded)
         return;
-    transfer_client_free(t->client);
+    transfer_peer_free(t->client);
     config_target_free(&t->record);
     memset(t, 0, sizeof(*t));
 }

@@ -1,12 +1,12 @@
 /*
  * endpoints.h - a stored instance and a stored target, loaded and turned
  * into what the modules that act on them need: a MySQL endpoint and a
- * stop/start method (src/mysql), a ready transfer_client (src/transfer).
+ * stop/start method (src/mysql), a ready transfer_peer (src/transfer).
  *
  * Every job command (backup, resume, restore, list) starts here, so the
  * rule "--target may be left out when there is exactly one target" and its
  * error messages live in one place. The structs own their records; the
- * mysql_endpoint and the transfer_client borrow from or copy them, and
+ * mysql_endpoint and the transfer_peer borrow from or copy them, and
  * the _free functions release everything (wiping the secrets).
  */
 #ifndef MFB_JOB_ENDPOINTS_H
@@ -15,10 +15,10 @@
 #include <stdbool.h>
 
 #include "common/status.h"
-#include "mysql/client.h"
+#include "mysql/connection.h"
 #include "mysql/method.h"
 #include "store/config_db.h"
-#include "transfer/client.h"
+#include "transfer/https.h"
 
 /* An instance, ready to connect to, stop and start. */
 struct job_instance {
@@ -31,7 +31,7 @@ struct job_instance {
 /* A target, ready to talk to. */
 struct job_target {
     struct config_target record;
-    struct transfer_client *client;
+    struct transfer_peer *client;
     bool loaded;
 };
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "job/settings.h"
 #include "job/sysstate.h"
@@ -17,17 +18,10 @@
 
 struct journal_deferred {
     int64_t time_ms;
-    enum config_level level;
+    enum job_level level;
     char step[32];
     char *message;
 };
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void db_failed(struct job_journal *j, const struct mfb_error *e)
 {
@@ -46,7 +40,7 @@ mfb_status journal_begin(struct job_journal *j, struct config_db *db, struct job
     memset(j, 0, sizeof(*j));
     j->db = db;
     j->hub = hub;
-    mfb_status st = config_job_create(db, instance, target, kind, &j->job, err);
+    mfb_status st = job_log_create(db, instance, target, kind, &j->job, err);
     if (st == MFB_OK && hub)
         job_progress_set_job(hub, j->job.id);
     if (st == MFB_OK)
@@ -62,39 +56,39 @@ void journal_save(struct job_journal *j)
         return;
     }
     struct mfb_error e = {0};
-    if (config_job_save(j->db, &j->job, &e) != MFB_OK)
+    if (job_log_save(j->db, &j->job, &e) != MFB_OK)
         db_failed(j, &e);
 }
 
-void journal_step_begin(struct job_journal *j, enum config_step step, uint64_t total)
+void journal_step_begin(struct job_journal *j, enum job_step step, uint64_t total)
 {
-    j->step_started_ms[step] = backoff_now_ms();
-    log_info("job-step", "id=%" PRId64 " step=%s begin=yes", j->job.id, config_step_name(step));
+    j->step_started_ms[step] = clock_now_ms();
+    log_info("job-step", "id=%" PRId64 " step=%s begin=yes", j->job.id, job_step_name(step));
     if (j->hub)
         job_progress_step_begin(j->hub, step, total);
 }
 
-void journal_step_mark(struct job_journal *j, enum config_step step)
+void journal_step_mark(struct job_journal *j, enum job_step step)
 {
-    j->step_started_ms[step] = backoff_now_ms();
+    j->step_started_ms[step] = clock_now_ms();
 }
 
-void journal_step_end(struct job_journal *j, enum config_step step)
+void journal_step_end(struct job_journal *j, enum job_step step)
 {
     if (j->step_started_ms[step] == 0)
         return;
-    uint64_t ms = backoff_now_ms() - j->step_started_ms[step];
+    uint64_t ms = clock_now_ms() - j->step_started_ms[step];
     j->step_started_ms[step] = 0;
     j->job.step_ms[step] = (j->job.step_ms[step] < 0 ? 0 : j->job.step_ms[step]) + (int64_t)ms;
     log_info("job-step", "id=%" PRId64 " step=%s elapsed_ms=%" PRIu64, j->job.id,
-             config_step_name(step), ms);
+             job_step_name(step), ms);
     if (j->hub)
         job_progress_step_end(j->hub, step, ms);
     journal_save(j);
 }
 
-static void event_v(struct job_journal *j, enum config_level level, const char *step,
-                    const char *fmt, va_list ap)
+static void event_v(struct job_journal *j, enum job_level level, const char *step, const char *fmt,
+                    va_list ap)
 {
     char msg[2048];
     vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -111,28 +105,28 @@ static void event_v(struct job_journal *j, enum config_level level, const char *
         char *copy = strdup(msg);
         if (j->deferred_count < j->deferred_cap && copy != NULL) {
             struct journal_deferred *d = &j->deferred[j->deferred_count++];
-            d->time_ms = wall_ms();
+            d->time_ms = clock_wall_ms();
             d->level = level;
             snprintf(d->step, sizeof(d->step), "%s", step ? step : "");
             d->message = copy;
         } else {
             free(copy);
         }
-    } else if (config_job_event(j->db, j->job.id, level, step ? step : "", msg, &e) != MFB_OK) {
+    } else if (job_log_event(j->db, j->job.id, level, step ? step : "", msg, &e) != MFB_OK) {
         db_failed(j, &e);
     }
-    enum mfb_log_level ll = level == CONFIG_LEVEL_ERROR  ? MFB_LOG_ERROR
-                            : level == CONFIG_LEVEL_WARN ? MFB_LOG_WARN
-                            : level == CONFIG_LEVEL_INFO ? MFB_LOG_INFO
-                                                         : MFB_LOG_DEBUG;
+    enum mfb_log_level ll = level == JOB_LEVEL_ERROR  ? MFB_LOG_ERROR
+                            : level == JOB_LEVEL_WARN ? MFB_LOG_WARN
+                            : level == JOB_LEVEL_INFO ? MFB_LOG_INFO
+                                                      : MFB_LOG_DEBUG;
     mfb_log(ll, "job-event", "id=%" PRId64 " step=%s message=\"%s\"", j->job.id, step ? step : "-",
             msg);
-    if (j->hub && level != CONFIG_LEVEL_DEBUG)
+    if (j->hub && level != JOB_LEVEL_DEBUG)
         job_progress_message(j->hub, level, msg);
 }
 
-void journal_event(struct job_journal *j, enum config_level level, const char *step,
-                   const char *fmt, ...)
+void journal_event(struct job_journal *j, enum job_level level, const char *step, const char *fmt,
+                   ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -152,7 +146,7 @@ void journal_defer(struct job_journal *j, bool on)
     for (size_t i = 0; i < j->deferred_count; i++) {
         struct journal_deferred *d = &j->deferred[i];
         struct mfb_error e = {0};
-        if (config_job_event_at(j->db, j->job.id, d->time_ms, d->level, d->step, d->message, &e) !=
+        if (job_log_event_at(j->db, j->job.id, d->time_ms, d->level, d->step, d->message, &e) !=
             MFB_OK)
             db_failed(j, &e);
         free(d->message);
@@ -174,9 +168,9 @@ void journal_error(struct job_journal *j, const char *step, const struct mfb_err
     if (j->job.backtrace == NULL)
         j->job.backtrace = mfb_error_backtrace(e);
     if (e->hint[0])
-        journal_event(j, CONFIG_LEVEL_ERROR, step, "%s (hint: %s)", e->message, e->hint);
+        journal_event(j, JOB_LEVEL_ERROR, step, "%s (hint: %s)", e->message, e->hint);
     else
-        journal_event(j, CONFIG_LEVEL_ERROR, step, "%s", e->message);
+        journal_event(j, JOB_LEVEL_ERROR, step, "%s", e->message);
 }
 
 void journal_system_state(struct job_journal *j, const char *spool, const char *datadir)
@@ -185,7 +179,7 @@ void journal_system_state(struct job_journal *j, const char *spool, const char *
     sysstate_describe(spool, datadir, state, sizeof(state));
     free(j->job.system_state);
     j->job.system_state = strdup(state);
-    journal_event(j, CONFIG_LEVEL_INFO, "finish", "system state: %s", state);
+    journal_event(j, JOB_LEVEL_INFO, "finish", "system state: %s", state);
 }
 
 void journal_prune(struct config_db *db)
@@ -195,25 +189,25 @@ void journal_prune(struct config_db *db)
     size_t by_age = 0, by_count = 0;
     struct mfb_error e = {0};
     if (days > 0 &&
-        config_job_prune(db, wall_ms() - (int64_t)days * 86400000, &by_age, &e) != MFB_OK)
+        job_log_prune(db, clock_wall_ms() - (int64_t)days * 86400000, &by_age, &e) != MFB_OK)
         log_warn("job-log", "note=cannot_prune error=\"%s\"", e.message);
-    if (keep > 0 && config_job_prune_count(db, (size_t)keep, &by_count, &e) != MFB_OK)
+    if (keep > 0 && job_log_prune_count(db, (size_t)keep, &by_count, &e) != MFB_OK)
         log_warn("job-log", "note=cannot_prune error=\"%s\"", e.message);
     if (by_age + by_count > 0)
         log_info("job-log", "pruned=%zu older_than_days=%" PRIu64 " keep=%" PRIu64,
                  by_age + by_count, days, keep);
 }
 
-void journal_end(struct job_journal *j, enum config_job_status status)
+void journal_end(struct job_journal *j, enum job_status status)
 {
     journal_defer(j, false);
     j->job.status = status;
-    j->job.ended_ms = wall_ms();
+    j->job.ended_ms = clock_wall_ms();
     journal_save(j);
     log_info("job",
              "id=%" PRId64 " status=%s downtime_ms=%" PRId64 " bytes_in=%" PRIu64
              " bytes_out=%" PRIu64 " backup=%s",
-             j->job.id, config_job_status_str(status), j->job.downtime_ms, j->job.bytes_in,
+             j->job.id, job_status_str(status), j->job.downtime_ms, j->job.bytes_in,
              j->job.bytes_out, j->job.backup_name[0] ? j->job.backup_name : "-");
     if (!j->db_broken)
         journal_prune(j->db);
@@ -228,5 +222,5 @@ void journal_free(struct job_journal *j)
     free(j->deferred);
     j->deferred = NULL;
     j->deferred_count = j->deferred_cap = 0;
-    config_job_free(&j->job);
+    job_record_free(&j->job);
 }

@@ -33,11 +33,11 @@ struct journal_deferred; /* an event waiting to be written */
 struct job_journal {
     struct config_db *db;
     struct job_progress_hub *hub;
-    struct config_job job;
-    uint64_t step_started_ms[CONFIG_STEP_COUNT]; /* monotonic; 0: not running */
-    bool db_broken;                              /* a write failed; logged once */
-    bool deferring;                              /* writes wait for journal_defer(false) */
-    bool row_dirty;                              /* the row changed while deferring */
+    struct job_record job;
+    uint64_t step_started_ms[JOB_STEP_COUNT]; /* monotonic; 0: not running */
+    bool db_broken;                           /* a write failed; logged once */
+    bool deferring;                           /* writes wait for journal_defer(false) */
+    bool row_dirty;                           /* the row changed while deferring */
     struct journal_deferred *deferred;
     size_t deferred_count;
     size_t deferred_cap;
@@ -49,18 +49,18 @@ mfb_status journal_begin(struct job_journal *j, struct config_db *db, struct job
                          struct mfb_error *err);
 
 /* A step begins; total is its byte count when known (else 0). */
-void journal_step_begin(struct job_journal *j, enum config_step step, uint64_t total);
+void journal_step_begin(struct job_journal *j, enum job_step step, uint64_t total);
 /* Starts timing a step that runs alongside the current one (the upload
  * during the archive) without telling the observers. */
-void journal_step_mark(struct job_journal *j, enum config_step step);
+void journal_step_mark(struct job_journal *j, enum job_step step);
 /* The step ends: its duration is added to the job's (a step may run twice,
  * as start does after a failed stop) and the row is saved. */
-void journal_step_end(struct job_journal *j, enum config_step step);
+void journal_step_end(struct job_journal *j, enum job_step step);
 
 /* One event: into the job's events, the log, and the observers. step may
  * be NULL. */
-void journal_event(struct job_journal *j, enum config_level level, const char *step,
-                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void journal_event(struct job_journal *j, enum job_level level, const char *step, const char *fmt,
+                   ...) __attribute__((format(printf, 4, 5)));
 
 /* Keeps e as the job's error unless one is recorded already (the first
  * error is usually the informative one), with its step and the stack of
@@ -91,7 +91,7 @@ void journal_prune(struct config_db *db);
 
 /* Ends the job with status (ended now), saves, prunes the job log
  * (journal_prune), and tells the observers. */
-void journal_end(struct job_journal *j, enum config_job_status status);
+void journal_end(struct job_journal *j, enum job_status status);
 
 void journal_free(struct job_journal *j);
 

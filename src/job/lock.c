@@ -56,14 +56,14 @@ static void describe_holder(int fd, char *buf, size_t len)
 static mfb_status check_jobs_table(struct config_db *db, const char *instance,
                                    struct mfb_error *err)
 {
-    mfb_status st = config_job_fail_orphans(db, NULL, err);
+    mfb_status st = job_log_fail_orphans(db, NULL, err);
     if (st != MFB_OK)
         return st;
-    struct config_job_filter filter = {
-        .instance = instance, .by_status = true, .status = CONFIG_JOB_RUNNING};
-    struct config_job *jobs = NULL;
+    struct job_log_filter filter = {
+        .instance = instance, .by_status = true, .status = JOB_STATUS_RUNNING};
+    struct job_record *jobs = NULL;
     size_t count = 0;
-    st = config_job_list(db, &filter, &jobs, &count, err);
+    st = job_log_list(db, &filter, &jobs, &count, err);
     if (st != MFB_OK)
         return st;
     for (size_t i = 0; i < count; i++) {
@@ -78,7 +78,7 @@ static mfb_status check_jobs_table(struct config_db *db, const char *instance,
             break;
         }
     }
-    config_job_list_free(jobs, count);
+    job_log_list_free(jobs, count);
     return st;
 }
 

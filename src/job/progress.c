@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "transfer/backoff.h"
 
 void job_progress_init(struct job_progress_hub *hub, const struct job_observer *observers,
@@ -16,8 +17,8 @@ void job_progress_init(struct job_progress_hub *hub, const struct job_observer *
     hub->count = count;
     pthread_mutex_init(&hub->lock, NULL);
     snprintf(hub->instance, sizeof(hub->instance), "%s", instance ? instance : "");
-    hub->started_ms = backoff_now_ms();
-    hub->step = CONFIG_STEP_PREFLIGHT;
+    hub->started_ms = clock_now_ms();
+    hub->step = JOB_STEP_PREFLIGHT;
     hub->step_started_ms = hub->started_ms;
 }
 
@@ -89,13 +90,13 @@ static void sample(struct job_progress_hub *hub, uint64_t now)
         hub->sample_count++;
 }
 
-void job_progress_step_begin(struct job_progress_hub *hub, enum config_step step, uint64_t total)
+void job_progress_step_begin(struct job_progress_hub *hub, enum job_step step, uint64_t total)
 {
     pthread_mutex_lock(&hub->lock);
-    uint64_t now = backoff_now_ms();
+    uint64_t now = clock_now_ms();
     hub->step = step;
     hub->step_started_ms = now;
-    hub->bytes_done = step == CONFIG_STEP_UPLOAD ? hub->upload_bytes : 0;
+    hub->bytes_done = step == JOB_STEP_UPLOAD ? hub->upload_bytes : 0;
     hub->bytes_total = total;
     hub->sample_count = 0;
     hub->sample_next = 0;
@@ -107,10 +108,10 @@ void job_progress_step_begin(struct job_progress_hub *hub, enum config_step step
     pthread_mutex_unlock(&hub->lock);
 }
 
-void job_progress_step_end(struct job_progress_hub *hub, enum config_step step, uint64_t step_ms)
+void job_progress_step_end(struct job_progress_hub *hub, enum job_step step, uint64_t step_ms)
 {
     pthread_mutex_lock(&hub->lock);
-    uint64_t now = backoff_now_ms();
+    uint64_t now = clock_now_ms();
     struct job_progress p;
     fill(hub, &p, JOB_PROGRESS_STEP, now);
     p.step = step;
@@ -123,7 +124,7 @@ void job_progress_step_end(struct job_progress_hub *hub, enum config_step step, 
 /* Emits a BYTES event when one is due; the caller holds the lock. */
 static void bytes_due(struct job_progress_hub *hub, bool force)
 {
-    uint64_t now = backoff_now_ms();
+    uint64_t now = clock_now_ms();
     if (!force && now - hub->last_emit_ms < JOB_PROGRESS_INTERVAL_MS)
         return;
     sample(hub, now);
@@ -148,7 +149,7 @@ void job_progress_upload(struct job_progress_hub *hub, uint64_t sent)
     pthread_mutex_lock(&hub->lock);
     if (sent > hub->upload_bytes)
         hub->upload_bytes = sent;
-    if (hub->step == CONFIG_STEP_UPLOAD)
+    if (hub->step == JOB_STEP_UPLOAD)
         hub->bytes_done = hub->upload_bytes;
     bytes_due(hub, false);
     pthread_mutex_unlock(&hub->lock);
@@ -157,7 +158,7 @@ void job_progress_upload(struct job_progress_hub *hub, uint64_t sent)
 void job_progress_server(struct job_progress_hub *hub, bool down)
 {
     pthread_mutex_lock(&hub->lock);
-    uint64_t now = backoff_now_ms();
+    uint64_t now = clock_now_ms();
     if (down && !hub->down) {
         hub->down = true;
         hub->down_since_ms = now;
@@ -168,24 +169,23 @@ void job_progress_server(struct job_progress_hub *hub, bool down)
     pthread_mutex_unlock(&hub->lock);
 }
 
-void job_progress_message(struct job_progress_hub *hub, enum config_level level,
-                          const char *message)
+void job_progress_message(struct job_progress_hub *hub, enum job_level level, const char *message)
 {
     pthread_mutex_lock(&hub->lock);
     struct job_progress p;
-    fill(hub, &p, JOB_PROGRESS_MESSAGE, backoff_now_ms());
+    fill(hub, &p, JOB_PROGRESS_MESSAGE, clock_now_ms());
     p.level = level;
     p.message = message;
     emit(hub, &p);
     pthread_mutex_unlock(&hub->lock);
 }
 
-void job_progress_done(struct job_progress_hub *hub, enum config_job_status status,
-                       const char *error, const char *hint)
+void job_progress_done(struct job_progress_hub *hub, enum job_status status, const char *error,
+                       const char *hint)
 {
     pthread_mutex_lock(&hub->lock);
     struct job_progress p;
-    fill(hub, &p, JOB_PROGRESS_DONE, backoff_now_ms());
+    fill(hub, &p, JOB_PROGRESS_DONE, clock_now_ms());
     p.status = status;
     p.error = error;
     p.hint = hint;
@@ -196,7 +196,7 @@ void job_progress_done(struct job_progress_hub *hub, enum config_job_status stat
 uint64_t job_progress_downtime(struct job_progress_hub *hub)
 {
     pthread_mutex_lock(&hub->lock);
-    uint64_t d = downtime_locked(hub, backoff_now_ms());
+    uint64_t d = downtime_locked(hub, clock_now_ms());
     pthread_mutex_unlock(&hub->lock);
     return d;
 }

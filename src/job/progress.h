@@ -39,8 +39,8 @@ struct job_progress {
     enum job_progress_kind kind;
     int64_t job_id;
     const char *instance;
-    enum config_step step; /* the current step */
-    bool step_done;        /* STEP: the step ended (step_ms is its duration) */
+    enum job_step step; /* the current step */
+    bool step_done;     /* STEP: the step ended (step_ms is its duration) */
     uint64_t step_ms;
     uint64_t elapsed_ms; /* since the job began */
     /* The current step's work: archive and snapshot count bytes read from
@@ -53,10 +53,10 @@ struct job_progress {
     bool server_down;
     uint64_t downtime_ms; /* so far, or in all once the server answers again */
     /* MESSAGE */
-    enum config_level level;
+    enum job_level level;
     const char *message;
     /* DONE */
-    enum config_job_status status;
+    enum job_status status;
     const char *error;
     const char *hint;
 };
@@ -73,7 +73,7 @@ struct job_progress_hub {
     int64_t job_id;
     char instance[CONFIG_NAME_BUF];
     uint64_t started_ms;
-    enum config_step step;
+    enum job_step step;
     uint64_t step_started_ms;
     uint64_t bytes_done;
     uint64_t bytes_total;
@@ -95,19 +95,18 @@ void job_progress_destroy(struct job_progress_hub *hub);
 void job_progress_set_job(struct job_progress_hub *hub, int64_t job_id);
 
 /* A step begins (resets the byte counters; total 0 when unknown). */
-void job_progress_step_begin(struct job_progress_hub *hub, enum config_step step, uint64_t total);
+void job_progress_step_begin(struct job_progress_hub *hub, enum job_step step, uint64_t total);
 /* The current step ended after step_ms. */
-void job_progress_step_end(struct job_progress_hub *hub, enum config_step step, uint64_t step_ms);
+void job_progress_step_end(struct job_progress_hub *hub, enum job_step step, uint64_t step_ms);
 /* Bytes done in the current step (throttled). */
 void job_progress_bytes(struct job_progress_hub *hub, uint64_t done, uint64_t total);
 /* Bytes of Data.zip sent (throttled); in the upload step they are its bytes. */
 void job_progress_upload(struct job_progress_hub *hub, uint64_t sent);
 /* The server went down (the stop command was issued) or answers again. */
 void job_progress_server(struct job_progress_hub *hub, bool down);
-void job_progress_message(struct job_progress_hub *hub, enum config_level level,
-                          const char *message);
-void job_progress_done(struct job_progress_hub *hub, enum config_job_status status,
-                       const char *error, const char *hint);
+void job_progress_message(struct job_progress_hub *hub, enum job_level level, const char *message);
+void job_progress_done(struct job_progress_hub *hub, enum job_status status, const char *error,
+                       const char *hint);
 
 /* The downtime so far (or in all). */
 uint64_t job_progress_downtime(struct job_progress_hub *hub);

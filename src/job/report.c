@@ -15,8 +15,8 @@
 
 static int by_instance_start(const void *a, const void *b)
 {
-    const struct config_job *x = ((const struct report_input *)a)->job;
-    const struct config_job *y = ((const struct report_input *)b)->job;
+    const struct job_record *x = ((const struct report_input *)a)->job;
+    const struct job_record *y = ((const struct report_input *)b)->job;
     int c = strcmp(x->instance, y->instance);
     if (c != 0)
         return c;
@@ -59,8 +59,8 @@ static mfb_status fold(const struct report_input *jobs, size_t n, struct report_
     bool have_first = false;
     uint64_t first_size = 0, last_size = 0;
     for (size_t i = 0; i < n; i++) {
-        const struct config_job *j = jobs[i].job;
-        if (j->status == CONFIG_JOB_RUNNING || j->ended_ms <= 0)
+        const struct job_record *j = jobs[i].job;
+        if (j->status == JOB_STATUS_RUNNING || j->ended_ms <= 0)
             continue;
         r->jobs++;
         int64_t d = j->ended_ms - j->started_ms;
@@ -74,7 +74,7 @@ static mfb_status fold(const struct report_input *jobs, size_t n, struct report_
             if (j->downtime_ms > r->max_downtime_ms)
                 r->max_downtime_ms = j->downtime_ms;
         }
-        if (j->status == CONFIG_JOB_OK) {
+        if (j->status == JOB_STATUS_OK) {
             r->ok++;
             if (j->ended_ms > r->last_success_ms)
                 r->last_success_ms = j->ended_ms;
@@ -89,7 +89,7 @@ static mfb_status fold(const struct report_input *jobs, size_t n, struct report_
         char cause[64];
         const char *step = jobs[i].failed_step;
         snprintf(cause, sizeof(cause), "%s %s", step && step[0] ? step : "-",
-                 config_job_status_str(j->status));
+                 job_status_str(j->status));
         mfb_status st = add_cause(r, cause, err);
         if (st != MFB_OK)
             return st;

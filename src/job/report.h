@@ -20,7 +20,7 @@
 
 /* One job of the period and the step it failed in ("" or NULL: unknown). */
 struct report_input {
-    const struct config_job *job;
+    const struct job_record *job;
     const char *failed_step;
 };
 

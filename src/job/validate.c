@@ -3,7 +3,7 @@
  * validate.h).
  *
  * The live checks lean on the modules that will do the real work: the
- * connection is mysql_client_connect, the data directory comes from
+ * connection is mysql_conn_connect, the data directory comes from
  * mysql_discover (the same discovery a backup runs, so missing privileges
  * show now rather than at the first backup), the stop/start method is
  * mysql_method_check, and the receiver is asked through the transfer
@@ -25,14 +25,14 @@
 #include <unistd.h>
 
 #include "common/parse.h"
+#include "job/backup/naming.h"
 #include "job/config_map.h"
-#include "job/naming.h"
-#include "mysql/client.h"
+#include "mysql/connection.h"
 #include "mysql/discover.h"
 #include "mysql/method.h"
 #include "proto/proto.h"
-#include "transfer/client.h"
 #include "transfer/fingerprint.h"
+#include "transfer/https.h"
 
 /* ---- record checks ---- */
 
@@ -144,10 +144,10 @@ mfb_status validate_target_record(struct config_target *t, struct mfb_error *err
     /* The transfer client is the judge of URL, token and TLS settings. */
     struct transfer_target tt;
     config_map_target(t, &tt);
-    struct transfer_client *client = NULL;
+    struct transfer_peer *client = NULL;
     struct transfer_settings settings = TRANSFER_SETTINGS_DEFAULT;
-    st = transfer_client_create(&tt, &settings, &client, err);
-    transfer_client_free(client);
+    st = transfer_peer_create(&tt, &settings, &client, err);
+    transfer_peer_free(client);
     if (st != MFB_OK)
         return st;
     if (t->fingerprint != NULL) {
@@ -303,17 +303,17 @@ static mfb_status check_server(const struct config_instance *inst, struct valida
     config_map_endpoint(inst, &ep);
     if (inst->id != 0) /* stored already: a refused password is changed with 'instance set' */
         ep.stored_as = inst->name;
-    struct mysql_client *client = NULL;
-    mfb_status st = mysql_client_connect(&ep, VALIDATE_TIMEOUT_MS, &client, &c->error);
+    struct mysql_conn *client = NULL;
+    mfb_status st = mysql_conn_connect(&ep, VALIDATE_TIMEOUT_MS, &client, &c->error);
     if (st != MFB_OK)
         return end(r, c, st);
     struct mysql_server_info *info = NULL;
     st = mysql_discover(client, &info, &c->error);
     if (st == MFB_OK)
         snprintf(c->detail, sizeof(c->detail), "%s %s at %s", mysql_flavour_str(info->flavour),
-                 info->version, mysql_client_where(client));
+                 info->version, mysql_conn_where(client));
     end(r, c, st);
-    mysql_client_close(client);
+    mysql_conn_close(client);
     if (st != MFB_OK)
         return st;
 
@@ -414,10 +414,10 @@ mfb_status validate_target_live(const struct config_target *t, struct validate_r
         .connect_timeout_ms = VALIDATE_TIMEOUT_MS,
         .stall_timeout_ms = VALIDATE_TIMEOUT_MS,
     };
-    struct transfer_client *client = NULL;
+    struct transfer_peer *client = NULL;
     struct transfer_conn *conn = NULL;
     json_t *body = NULL;
-    st = transfer_client_create(&tt, &settings, &client, &c->error);
+    st = transfer_peer_create(&tt, &settings, &client, &c->error);
     if (st == MFB_OK)
         st = transfer_conn_open(client, NULL, &conn, &c->error);
     if (st == MFB_OK)
@@ -453,6 +453,6 @@ mfb_status validate_target_live(const struct config_target *t, struct validate_r
         end(report, c, st);
     }
     transfer_conn_close(conn);
-    transfer_client_free(client);
+    transfer_peer_free(client);
     return first_failure(report);
 }

@@ -23,9 +23,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/cancel.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/parse.h"
-#include "mysql/clock.h"
 
 extern char **environ;
 
@@ -149,9 +150,9 @@ static bool child_exited(pid_t pid)
 static void kill_group(pid_t pid)
 {
     kill(-pid, SIGTERM);
-    uint64_t deadline = mysql_clock_ms() + MYSQL_COMMAND_KILL_GRACE_MS;
-    while (!child_exited(pid) && mysql_clock_left(deadline) > 0)
-        mysql_sleep_ms(FALLBACK_TICK_MS, NULL);
+    uint64_t deadline = clock_now_ms() + MYSQL_COMMAND_KILL_GRACE_MS;
+    while (!child_exited(pid) && clock_left_ms(deadline) > 0)
+        clock_sleep_ms(FALLBACK_TICK_MS, NULL);
     kill(-pid, SIGKILL);
 }
 
@@ -333,10 +334,10 @@ mfb_status mysql_command_run(const char *const argv[], const char *what, uint64_
 
     char shown[256];
     mysql_command_display(argv, shown, sizeof(shown));
-    if (mysql_cancelled(cancel))
+    if (cancel_flag_raised(cancel))
         return mfb_error_set(err, MFB_ERR_CANCELLED, "%s '%s' was not run: cancelled", what, shown);
 
-    uint64_t start = mysql_clock_ms();
+    uint64_t start = clock_now_ms();
     uint64_t deadline = start + timeout_ms;
     pid_t pid = -1;
     int out_fd = -1;
@@ -350,20 +351,20 @@ mfb_status mysql_command_run(const char *const argv[], const char *what, uint64_
     for (;;) {
         if (child_exited(pid))
             break;
-        if (mysql_cancelled(cancel)) {
+        if (cancel_flag_raised(cancel)) {
             res->cancelled = true;
             kill_group(pid);
             break;
         }
-        uint64_t left = mysql_clock_left(deadline);
+        uint64_t left = clock_left_ms(deadline);
         if (left == 0) {
             res->timed_out = true;
             kill_group(pid);
             break;
         }
         uint64_t tick = pidfd >= 0 ? left : FALLBACK_TICK_MS;
-        if (cancel != NULL && tick > MYSQL_CANCEL_POLL_MS)
-            tick = MYSQL_CANCEL_POLL_MS;
+        if (cancel != NULL && tick > CLOCK_CANCEL_POLL_MS)
+            tick = CLOCK_CANCEL_POLL_MS;
         if (tick > left)
             tick = left;
         if (tick > 1000)
@@ -375,7 +376,7 @@ mfb_status mysql_command_run(const char *const argv[], const char *what, uint64_
         if (pidfd >= 0)
             pfd[n++] = (struct pollfd){.fd = pidfd, .events = POLLIN};
         if (poll(pfd, n, (int)tick) < 0 && errno != EINTR)
-            mysql_sleep_ms(FALLBACK_TICK_MS, NULL);
+            clock_sleep_ms(FALLBACK_TICK_MS, NULL);
         drain_pipe(&out_fd, res, &tail_len);
     }
 
@@ -388,7 +389,7 @@ mfb_status mysql_command_run(const char *const argv[], const char *what, uint64_
         close(out_fd);
     if (pidfd >= 0)
         close(pidfd);
-    res->elapsed_ms = mysql_clock_ms() - start;
+    res->elapsed_ms = clock_now_ms() - start;
     if (reaped != pid) /* someone else reaped it (SIGCHLD ignored?) */
         return mfb_error_errno(err, errno, MFB_ERR_INTERNAL, "cannot learn how %s '%s' ended", what,
                                shown);

@@ -7,8 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/cancel.h"
+#include "common/clock.h"
 #include "common/log.h"
-#include "mysql/clock.h"
 #include "mysql/sql.h"
 
 /* Advice for a stop or start that failed, by method. */
@@ -61,19 +62,19 @@ static mfb_status run_action(const struct mysql_method *m, enum mysql_action act
     return st;
 }
 
-static mfb_status shutdown_sql(struct mysql_client *client, const atomic_bool *cancel,
+static mfb_status shutdown_sql(struct mysql_conn *client, const atomic_bool *cancel,
                                struct mysql_command_result *res, struct mfb_error *err)
 {
     if (client == NULL)
         return mfb_error_set(err, MFB_ERR_INTERNAL, "shutdown-sql needs a connection");
-    if (mysql_cancelled(cancel))
+    if (cancel_flag_raised(cancel))
         return mfb_error_set(err, MFB_ERR_CANCELLED, "SHUTDOWN was not sent: cancelled");
-    uint64_t start = mysql_clock_ms();
+    uint64_t start = clock_now_ms();
     struct mfb_error e = {0};
-    mfb_status st = mysql_client_exec(client, MYSQL_SQL_SHUTDOWN, &e);
-    res->elapsed_ms = mysql_clock_ms() - start;
+    mfb_status st = mysql_conn_exec(client, MYSQL_SQL_SHUTDOWN, &e);
+    res->elapsed_ms = clock_now_ms() - start;
     res->exit_code = st == MFB_OK ? 0 : -1;
-    if (st != MFB_OK && mysql_client_lost(client))
+    if (st != MFB_OK && mysql_conn_lost(client))
         st = MFB_OK; /* the server hung up on its way down */
     log_info("mysql_control", "action=stop method=shutdown-sql status=%s elapsed_ms=%llu",
              mfb_status_str(st), (unsigned long long)res->elapsed_ms);
@@ -86,7 +87,7 @@ static mfb_status shutdown_sql(struct mysql_client *client, const atomic_bool *c
     return st;
 }
 
-mfb_status mysql_control_stop(const struct mysql_method *method, struct mysql_client *client,
+mfb_status mysql_control_stop(const struct mysql_method *method, struct mysql_conn *client,
                               uint64_t timeout_ms, const atomic_bool *cancel,
                               struct mysql_command_result *res, struct mfb_error *err)
 {

@@ -10,7 +10,7 @@
  *     mysql_wait_stopped(&watch, stop_ms, cancel, &waited_ms, err);
  *     ... archive ...
  *     mysql_control_start(&method, start_ms, &res, err);
- *     mysql_client_ping_until(&endpoint, start_ms, 0, NULL, &ping, err);
+ *     mysql_conn_ping_until(&endpoint, start_ms, 0, NULL, &ping, err);
  *
  * Trade-offs:
  * - A stop may be cancelled (the command is killed); a start never is: it
@@ -29,14 +29,14 @@
 #include <stdint.h>
 
 #include "common/status.h"
-#include "mysql/client.h"
 #include "mysql/command.h"
+#include "mysql/connection.h"
 #include "mysql/method.h"
 
 /* Asks the server to stop. client is needed by shutdown-sql only (and is
  * unusable afterwards); cancel and res may be NULL. res->output holds the
  * command's last output. */
-mfb_status mysql_control_stop(const struct mysql_method *method, struct mysql_client *client,
+mfb_status mysql_control_stop(const struct mysql_method *method, struct mysql_conn *client,
                               uint64_t timeout_ms, const atomic_bool *cancel,
                               struct mysql_command_result *res, struct mfb_error *err);
 

@@ -89,11 +89,11 @@ static json_t *json_text(const char *s)
     return j;
 }
 
-mfb_status mysql_gtid_read(struct mysql_client *client, json_t **gtid, struct mfb_error *err)
+mfb_status mysql_gtid_read(struct mysql_conn *client, json_t **gtid, struct mfb_error *err)
 {
     *gtid = NULL;
     struct mysql_rows *rows = NULL;
-    mfb_status st = mysql_client_query(client, MYSQL_SQL_GTID_VARIABLES, &rows, err);
+    mfb_status st = mysql_conn_query(client, MYSQL_SQL_GTID_VARIABLES, &rows, err);
     if (st != MFB_OK)
         return st;
     json_t *obj = json_object();
@@ -184,7 +184,7 @@ static mfb_status add_innodb_directories(struct mysql_server_info *info, struct 
     return st;
 }
 
-static mfb_status add_tablespaces(struct mysql_client *client, struct mysql_server_info *info,
+static mfb_status add_tablespaces(struct mysql_conn *client, struct mysql_server_info *info,
                                   struct mfb_error *err)
 {
     const char *source = NULL;
@@ -192,7 +192,7 @@ static mfb_status add_tablespaces(struct mysql_client *client, struct mysql_serv
         mysql_tablespace_query(info->flavour, info->version_major, info->version_minor, &source);
     struct mysql_rows *rows = NULL;
     struct mfb_error e = {0};
-    mfb_status st = mysql_client_query(client, sql, &rows, &e);
+    mfb_status st = mysql_conn_query(client, sql, &rows, &e);
     if (st == MFB_ERR_AUTH)
         snprintf(e.hint, sizeof(e.hint),
                  "grant the user the PROCESS privilege: mfb reads %s to find the tablespaces "
@@ -214,7 +214,7 @@ static mfb_status add_tablespaces(struct mysql_client *client, struct mysql_serv
     return st;
 }
 
-static mfb_status collect_locations(struct mysql_client *client, struct mysql_server_info *info,
+static mfb_status collect_locations(struct mysql_conn *client, struct mysql_server_info *info,
                                     struct mfb_error *err)
 {
     mfb_status st = mysql_roots_add(&info->roots, "datadir", false, NULL, info->datadir, err,
@@ -310,7 +310,7 @@ static char *dup_var(const struct mysql_server_info *info, const char *name)
     return v != NULL ? strdup(v) : NULL;
 }
 
-mfb_status mysql_discover(struct mysql_client *client, struct mysql_server_info **out,
+mfb_status mysql_discover(struct mysql_conn *client, struct mysql_server_info **out,
                           struct mfb_error *err)
 {
     *out = NULL;
@@ -318,13 +318,12 @@ mfb_status mysql_discover(struct mysql_client *client, struct mysql_server_info 
     struct mysql_server_info *info = calloc(1, sizeof(*info));
     if (info == NULL)
         return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory describing the server");
-    mfb_status st =
-        mysql_client_query(client, MYSQL_SQL_DISCOVERY_VARIABLES, &info->variables, err);
+    mfb_status st = mysql_conn_query(client, MYSQL_SQL_DISCOVERY_VARIABLES, &info->variables, err);
     if (st != MFB_OK)
         goto done;
     if (!has_value(var(info, "datadir")) || !has_value(var(info, "version"))) {
         st = mfb_error_set(err, MFB_ERR_PROTOCOL, "the server at %s does not report its %s",
-                           mysql_client_where(client),
+                           mysql_conn_where(client),
                            has_value(var(info, "datadir")) ? "version" : "datadir");
         goto done;
     }

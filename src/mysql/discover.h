@@ -34,7 +34,7 @@
 #include <stdbool.h>
 
 #include "common/status.h"
-#include "mysql/client.h"
+#include "mysql/connection.h"
 #include "mysql/roots.h"
 
 enum mysql_flavour { MYSQL_FLAVOUR_MYSQL, MYSQL_FLAVOUR_MARIADB };
@@ -66,7 +66,7 @@ struct mysql_server_info {
 
 /* Reads everything above from a running server and its datadir. Allocates
  * *info; release with mysql_server_info_free. */
-mfb_status mysql_discover(struct mysql_client *client, struct mysql_server_info **info,
+mfb_status mysql_discover(struct mysql_conn *client, struct mysql_server_info **info,
                           struct mfb_error *err);
 
 void mysql_server_info_free(struct mysql_server_info *info);
@@ -74,7 +74,7 @@ void mysql_server_info_free(struct mysql_server_info *info);
 /* The server's GTID state now, as a JSON object of the variables it has
  * ({"gtid_current_pos": ..., "gtid_binlog_pos": ...} on MariaDB,
  * {"gtid_mode": ..., "gtid_executed": ...} on MySQL). Allocates *gtid. */
-mfb_status mysql_gtid_read(struct mysql_client *client, json_t **gtid, struct mfb_error *err);
+mfb_status mysql_gtid_read(struct mysql_conn *client, json_t **gtid, struct mfb_error *err);
 
 /* Parses the leading "X.Y.Z" of a version string. */
 void mysql_version_parse(const char *version, unsigned *major, unsigned *minor, unsigned *patch);

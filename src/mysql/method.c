@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "mysql/client.h"
 #include "mysql/command.h"
+#include "mysql/connection.h"
 
 #define NAME_MAX_LEN 200
 

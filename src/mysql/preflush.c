@@ -14,8 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/cancel.h"
+#include "common/clock.h"
 #include "common/log.h"
-#include "mysql/clock.h"
 #include "mysql/sql.h"
 
 enum { LWM, PCT, CAP_MAX, CAP, TUNABLES };
@@ -56,18 +57,18 @@ static bool is_number(const char *s)
     return digit;
 }
 
-static mfb_status set_global(struct mysql_client *client, const char *name, const char *value,
+static mfb_status set_global(struct mysql_conn *client, const char *name, const char *value,
                              struct mfb_error *err)
 {
     char sql[128];
     snprintf(sql, sizeof(sql), MYSQL_SQL_SET_GLOBAL, name, value);
-    return mysql_client_exec(client, sql, err);
+    return mysql_conn_exec(client, sql, err);
 }
 
-mfb_status mysql_dirty_pages(struct mysql_client *client, uint64_t *pages, struct mfb_error *err)
+mfb_status mysql_dirty_pages(struct mysql_conn *client, uint64_t *pages, struct mfb_error *err)
 {
     struct mysql_rows *rows = NULL;
-    mfb_status st = mysql_client_query(client, MYSQL_SQL_DIRTY_PAGES, &rows, err);
+    mfb_status st = mysql_conn_query(client, MYSQL_SQL_DIRTY_PAGES, &rows, err);
     if (st != MFB_OK)
         return st;
     const char *v = mysql_rows_lookup(rows, "Innodb_buffer_pool_pages_dirty");
@@ -75,25 +76,25 @@ mfb_status mysql_dirty_pages(struct mysql_client *client, uint64_t *pages, struc
         st = mfb_error_set(err, MFB_ERR_UNSUPPORTED,
                            "the server at %s does not report Innodb_buffer_pool_pages_dirty "
                            "(is InnoDB disabled?)",
-                           mysql_client_where(client));
+                           mysql_conn_where(client));
     else
         *pages = strtoull(v, NULL, 10);
     mysql_rows_free(rows);
     return st;
 }
 
-static mfb_status read_tunables(struct mysql_client *client, struct mysql_preflush_result *res,
+static mfb_status read_tunables(struct mysql_conn *client, struct mysql_preflush_result *res,
                                 struct mfb_error *err)
 {
     struct mysql_rows *rows = NULL;
-    mfb_status st = mysql_client_query(client, MYSQL_SQL_PREFLUSH_VARIABLES, &rows, err);
+    mfb_status st = mysql_conn_query(client, MYSQL_SQL_PREFLUSH_VARIABLES, &rows, err);
     for (int i = 0; st == MFB_OK && i < TUNABLES; i++) {
         const char *v = mysql_rows_lookup(rows, tunable_names[i]);
         char *slot = saved_value(res, i);
         if (v == NULL || !is_number(v) || strlen(v) >= sizeof(res->old_io_capacity))
             st = mfb_error_set(err, MFB_ERR_UNSUPPORTED,
                                "the server at %s has no usable %s (is InnoDB disabled?)",
-                               mysql_client_where(client), tunable_names[i]);
+                               mysql_conn_where(client), tunable_names[i]);
         else
             snprintf(slot, sizeof(res->old_io_capacity), "%s", v);
     }
@@ -103,7 +104,7 @@ static mfb_status read_tunables(struct mysql_client *client, struct mysql_preflu
 
 /* Puts back every changed value, last changed first. Reconnects once if the
  * connection is gone. Keeps going after a failure; reports the first. */
-static mfb_status restore_tunables(struct mysql_client *client, const bool changed[TUNABLES],
+static mfb_status restore_tunables(struct mysql_conn *client, const bool changed[TUNABLES],
                                    struct mysql_preflush_result *res, struct mfb_error *err)
 {
     mfb_status first = MFB_OK;
@@ -114,10 +115,10 @@ static mfb_status restore_tunables(struct mysql_client *client, const bool chang
         const char *old = saved_value(res, i);
         struct mfb_error e = {0};
         mfb_status st = set_global(client, tunable_names[i], old, &e);
-        if (st != MFB_OK && mysql_client_lost(client) && !reconnected) {
+        if (st != MFB_OK && mysql_conn_lost(client) && !reconnected) {
             reconnected = true;
             mfb_error_clear(&e);
-            st = mysql_client_reconnect(client, &e);
+            st = mysql_conn_reconnect(client, &e);
             if (st == MFB_OK)
                 st = set_global(client, tunable_names[i], old, &e);
         }
@@ -135,7 +136,7 @@ static mfb_status restore_tunables(struct mysql_client *client, const bool chang
 }
 
 /* Waits for the dirty pages to fall to the target, the deadline or a cancel. */
-static mfb_status wait_for_target(struct mysql_client *client,
+static mfb_status wait_for_target(struct mysql_conn *client,
                                   const struct mysql_preflush_options *opt, uint64_t deadline,
                                   struct mysql_preflush_result *res, struct mfb_error *err)
 {
@@ -148,17 +149,17 @@ static mfb_status wait_for_target(struct mysql_client *client,
             res->reached = true;
             return MFB_OK;
         }
-        uint64_t left = mysql_clock_left(deadline);
+        uint64_t left = clock_left_ms(deadline);
         if (left == 0)
             return MFB_OK;
-        if (!mysql_sleep_ms(left < interval ? left : interval, opt->cancel))
+        if (!clock_sleep_ms(left < interval ? left : interval, opt->cancel))
             return mfb_error_set(err, MFB_ERR_CANCELLED,
                                  "pre-flush cancelled with %" PRIu64 " dirty pages left",
                                  res->pages_after);
     }
 }
 
-static mfb_status apply_and_wait(struct mysql_client *client,
+static mfb_status apply_and_wait(struct mysql_conn *client,
                                  const struct mysql_preflush_options *opt, uint64_t deadline,
                                  bool changed[TUNABLES], struct mysql_preflush_result *res,
                                  struct mfb_error *err)
@@ -193,19 +194,19 @@ static mfb_status apply_and_wait(struct mysql_client *client,
     return st;
 }
 
-mfb_status mysql_preflush(struct mysql_client *client, const struct mysql_preflush_options *opt,
+mfb_status mysql_preflush(struct mysql_conn *client, const struct mysql_preflush_options *opt,
                           struct mysql_preflush_result *res, struct mfb_error *err)
 {
     struct mysql_preflush_result local;
     if (res == NULL)
         res = &local;
     memset(res, 0, sizeof(*res));
-    uint64_t start = mysql_clock_ms();
+    uint64_t start = clock_now_ms();
     uint64_t deadline = start + opt->timeout_ms;
     bool changed[TUNABLES] = {false};
     struct mfb_error first = {0};
 
-    if (mysql_cancelled(opt->cancel))
+    if (cancel_flag_raised(opt->cancel))
         return mfb_error_set(err, MFB_ERR_CANCELLED, "pre-flush cancelled before it began");
     mfb_status st = read_tunables(client, res, &first);
     if (st == MFB_OK)
@@ -217,7 +218,7 @@ mfb_status mysql_preflush(struct mysql_client *client, const struct mysql_preflu
     struct mfb_error restore_err = {0};
     mfb_status rst = restore_tunables(client, changed, res, &restore_err);
     res->restored = res->changed && rst == MFB_OK;
-    res->elapsed_ms = mysql_clock_ms() - start;
+    res->elapsed_ms = clock_now_ms() - start;
 
     if (rst != MFB_OK) {
         /* The server is left with changed settings: that is what the

@@ -33,7 +33,7 @@
 #include <stdint.h>
 
 #include "common/status.h"
-#include "mysql/client.h"
+#include "mysql/connection.h"
 
 #define MYSQL_PREFLUSH_DEFAULT_TARGET 1000 /* dirty pages: 16 MB at 16 KiB pages */
 
@@ -62,13 +62,13 @@ struct mysql_preflush_result {
 
 /* Runs the pre-flush on a connected server. MFB_OK also when the timeout
  * passed first (see reached). MFB_ERR_CANCELLED on cancel; an SQL error as
- * client.c maps it; an error restoring a value names the value and the
+ * connection.c maps it; an error restoring a value names the value and the
  * statement to run by hand. The values are restored in every case where
  * they were changed. res may be NULL. */
-mfb_status mysql_preflush(struct mysql_client *client, const struct mysql_preflush_options *opt,
+mfb_status mysql_preflush(struct mysql_conn *client, const struct mysql_preflush_options *opt,
                           struct mysql_preflush_result *res, struct mfb_error *err);
 
 /* Innodb_buffer_pool_pages_dirty now. */
-mfb_status mysql_dirty_pages(struct mysql_client *client, uint64_t *pages, struct mfb_error *err);
+mfb_status mysql_dirty_pages(struct mysql_conn *client, uint64_t *pages, struct mfb_error *err);
 
 #endif

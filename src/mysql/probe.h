@@ -4,7 +4,7 @@
  * port, closed at once.
  *
  * stopped.c uses it to see that a stopped server's socket is closed;
- * client.c uses it to name the real cause of a failed TCP connect, which
+ * connection.c uses it to name the real cause of a failed TCP connect, which
  * libmariadb reports only as "(115)" (EINPROGRESS, from its non-blocking
  * connect) whatever really happened.
  */

@@ -16,7 +16,7 @@
 
 #include "common/fsutil.h"
 #include "common/log.h"
-#include "mysql/client.h"
+#include "mysql/connection.h"
 
 static bool is_dir_entry(int dirfd, const struct dirent *de, bool *is_link)
 {

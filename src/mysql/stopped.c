@@ -14,11 +14,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "common/parse.h"
-#include "mysql/client.h"
-#include "mysql/clock.h"
+#include "mysql/connection.h"
 #include "mysql/probe.h"
 
 #define PROCESS_TICK_MS 10
@@ -198,7 +198,7 @@ mfb_status mysql_wait_stopped(const struct mysql_stop_watch *watch, uint64_t tim
                               const atomic_bool *cancel, uint64_t *elapsed_ms,
                               struct mfb_error *err)
 {
-    uint64_t start = mysql_clock_ms();
+    uint64_t start = clock_now_ms();
     uint64_t deadline = start + timeout_ms;
     uint64_t exited_at = 0; /* when the known process was first seen gone */
     bool early = false;
@@ -214,25 +214,25 @@ mfb_status mysql_wait_stopped(const struct mysql_stop_watch *watch, uint64_t tim
                 break;
             /* Its process is gone: what is left will not go by waiting. */
             if (watch->pid > 0 && exited_at == 0)
-                exited_at = mysql_clock_ms();
-            if (exited_at != 0 && mysql_clock_ms() - exited_at >= MYSQL_STOPPED_GRACE_MS) {
+                exited_at = clock_now_ms();
+            if (exited_at != 0 && clock_now_ms() - exited_at >= MYSQL_STOPPED_GRACE_MS) {
                 st = MFB_ERR_TIMEOUT;
                 early = true;
                 break;
             }
         }
-        if (mysql_clock_left(deadline) == 0) {
+        if (clock_left_ms(deadline) == 0) {
             st = MFB_ERR_TIMEOUT;
             break;
         }
         uint64_t tick = p.process ? PROCESS_TICK_MS : PROBE_TICK_MS;
-        uint64_t left = mysql_clock_left(deadline);
-        if (!mysql_sleep_ms(tick < left ? tick : left, cancel)) {
+        uint64_t left = clock_left_ms(deadline);
+        if (!clock_sleep_ms(tick < left ? tick : left, cancel)) {
             st = MFB_ERR_CANCELLED;
             break;
         }
     }
-    uint64_t elapsed = mysql_clock_ms() - start;
+    uint64_t elapsed = clock_now_ms() - start;
     if (elapsed_ms != NULL)
         *elapsed_ms = elapsed;
     if (st != MFB_OK) {

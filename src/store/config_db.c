@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/fsutil.h"
 #include "store/migrate.h"
 #include "store/sqlutil.h"
@@ -211,10 +212,10 @@ static const uint64_t timeout_defaults[CONFIG_TIMEOUT_COUNT] = {
 
 static const char *const control_names[] = {"systemd", "sysv", "shutdown-sql", "command"};
 static const char *const restart_names[] = {"upload", "archive", "snapshot"};
-static const char *const status_names[CONFIG_JOB_STATUS_COUNT] = {
+static const char *const status_names[JOB_STATUS_COUNT] = {
     "running", "ok", "failed", "pending_upload", "cancelled", "critical",
 };
-static const char *const step_names[CONFIG_STEP_COUNT] = {
+static const char *const step_names[JOB_STEP_COUNT] = {
     "preflight", "preflush", "stop", "snapshot", "archive", "upload", "start", "verify", "finish",
 };
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
@@ -250,33 +251,33 @@ const char *config_restart_after_str(enum config_restart_after r)
     return (unsigned)r < COUNT_OF(restart_names) ? restart_names[r] : "?";
 }
 
-const char *config_job_status_str(enum config_job_status s)
+const char *job_status_str(enum job_status s)
 {
-    return (unsigned)s < CONFIG_JOB_STATUS_COUNT ? status_names[s] : "?";
+    return (unsigned)s < JOB_STATUS_COUNT ? status_names[s] : "?";
 }
 
-bool config_job_status_parse(const char *text, enum config_job_status *s)
+bool job_status_parse(const char *text, enum job_status *s)
 {
-    int i = lookup(status_names, CONFIG_JOB_STATUS_COUNT, text);
+    int i = lookup(status_names, JOB_STATUS_COUNT, text);
     if (i >= 0)
-        *s = (enum config_job_status)i;
+        *s = (enum job_status)i;
     return i >= 0;
 }
 
-const char *config_step_name(enum config_step s)
+const char *job_step_name(enum job_step s)
 {
-    return (unsigned)s < CONFIG_STEP_COUNT ? step_names[s] : "?";
+    return (unsigned)s < JOB_STEP_COUNT ? step_names[s] : "?";
 }
 
-bool config_step_parse(const char *text, enum config_step *s)
+bool job_step_parse(const char *text, enum job_step *s)
 {
-    int i = lookup(step_names, CONFIG_STEP_COUNT, text);
+    int i = lookup(step_names, JOB_STEP_COUNT, text);
     if (i >= 0)
-        *s = (enum config_step)i;
+        *s = (enum job_step)i;
     return i >= 0;
 }
 
-const char *config_level_str(enum config_level l)
+const char *job_level_str(enum job_level l)
 {
     return (unsigned)l < COUNT_OF(level_names) ? level_names[l] : "?";
 }
@@ -355,13 +356,6 @@ mfb_status config_str_set(char **field, const char *value, struct mfb_error *err
 static int64_t now_s(void)
 {
     return (int64_t)time(NULL);
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ---- opening ---- */
@@ -1076,17 +1070,17 @@ done:
     "stop_ms, snapshot_ms, archive_ms, upload_ms, start_ms, verify_ms, finish_ms, downtime_ms, "   \
     "bytes_in, bytes_out, upload_id, backup_name, backup_id, error, hint, error_step, backtrace, " \
     "system_state, host, chunks, retries"
-#define JOB_STEP_COLUMN 8 /* preflight_ms, in the order of enum config_step */
+#define JOB_STEP_COLUMN 8 /* preflight_ms, in the order of enum job_step */
 
-static void job_reset(struct config_job *job)
+static void job_reset(struct job_record *job)
 {
     memset(job, 0, sizeof(*job));
-    for (int i = 0; i < CONFIG_STEP_COUNT; i++)
+    for (int i = 0; i < JOB_STEP_COUNT; i++)
         job->step_ms[i] = -1;
     job->downtime_ms = -1;
 }
 
-void config_job_free(struct config_job *job)
+void job_record_free(struct job_record *job)
 {
     if (job == NULL)
         return;
@@ -1105,19 +1099,18 @@ static int64_t column_or(sqlite3_stmt *stmt, int col, int64_t fallback)
 
 static mfb_status read_job(sqlite3_stmt *stmt, void *row, struct mfb_error *err)
 {
-    struct config_job *out = row;
+    struct job_record *out = row;
     job_reset(out);
     int oom = 0;
     out->id = sqlite3_column_int64(stmt, 0);
     sqlutil_copy_text(out->instance, sizeof(out->instance), stmt, 1);
     sqlutil_copy_text(out->target, sizeof(out->target), stmt, 2);
     sqlutil_copy_text(out->kind, sizeof(out->kind), stmt, 3);
-    int status =
-        lookup(status_names, CONFIG_JOB_STATUS_COUNT, (const char *)sqlite3_column_text(stmt, 4));
+    int status = lookup(status_names, JOB_STATUS_COUNT, (const char *)sqlite3_column_text(stmt, 4));
     out->pid = sqlite3_column_int64(stmt, 5);
     out->started_ms = sqlite3_column_int64(stmt, 6);
     out->ended_ms = column_or(stmt, 7, 0);
-    for (int i = 0; i < CONFIG_STEP_COUNT; i++)
+    for (int i = 0; i < JOB_STEP_COUNT; i++)
         out->step_ms[i] = column_or(stmt, JOB_STEP_COLUMN + i, -1);
     out->downtime_ms = column_or(stmt, 17, -1);
     out->bytes_in = (uint64_t)sqlite3_column_int64(stmt, 18);
@@ -1133,9 +1126,9 @@ static mfb_status read_job(sqlite3_stmt *stmt, void *row, struct mfb_error *err)
     sqlutil_copy_text(out->host, sizeof(out->host), stmt, 28);
     out->chunks = (uint64_t)sqlite3_column_int64(stmt, 29);
     out->retries = (uint64_t)sqlite3_column_int64(stmt, 30);
-    out->status = status < 0 ? CONFIG_JOB_FAILED : (enum config_job_status)status;
+    out->status = status < 0 ? JOB_STATUS_FAILED : (enum job_status)status;
     if (oom) {
-        config_job_free(out);
+        job_record_free(out);
         return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
     }
     return MFB_OK;
@@ -1143,7 +1136,7 @@ static mfb_status read_job(sqlite3_stmt *stmt, void *row, struct mfb_error *err)
 
 static void drop_job(void *row)
 {
-    config_job_free(row);
+    job_record_free(row);
 }
 
 static const char *empty_to_null(const char *s)
@@ -1151,16 +1144,16 @@ static const char *empty_to_null(const char *s)
     return s && *s ? s : NULL;
 }
 
-mfb_status config_job_create(struct config_db *db, const char *instance, const char *target,
-                             const char *kind, struct config_job *job, struct mfb_error *err)
+mfb_status job_log_create(struct config_db *db, const char *instance, const char *target,
+                          const char *kind, struct job_record *job, struct mfb_error *err)
 {
     job_reset(job);
     snprintf(job->instance, sizeof(job->instance), "%s", instance);
     snprintf(job->target, sizeof(job->target), "%s", target ? target : "");
     snprintf(job->kind, sizeof(job->kind), "%s", kind);
-    job->status = CONFIG_JOB_RUNNING;
+    job->status = JOB_STATUS_RUNNING;
     job->pid = (int64_t)getpid();
-    job->started_ms = now_ms();
+    job->started_ms = clock_wall_ms();
     if (gethostname(job->host, sizeof(job->host)) != 0)
         job->host[0] = '\0';
     job->host[sizeof(job->host) - 1] = '\0';
@@ -1196,8 +1189,7 @@ static void bind_or_null(sqlite3_stmt *stmt, int col, int64_t value, int64_t nul
         sqlite3_bind_int64(stmt, col, value);
 }
 
-mfb_status config_job_save(struct config_db *db, const struct config_job *job,
-                           struct mfb_error *err)
+mfb_status job_log_save(struct config_db *db, const struct job_record *job, struct mfb_error *err)
 {
     sqlite3_stmt *stmt = NULL;
     pthread_mutex_lock(&db->lock);
@@ -1214,9 +1206,9 @@ mfb_status config_job_save(struct config_db *db, const struct config_job *job,
         goto done;
     sqlite3_bind_int64(stmt, 1, job->id);
     sqlutil_bind_text(stmt, 2, empty_to_null(job->target));
-    sqlutil_bind_text(stmt, 3, config_job_status_str(job->status));
+    sqlutil_bind_text(stmt, 3, job_status_str(job->status));
     bind_or_null(stmt, 4, job->ended_ms, 0);
-    for (int i = 0; i < CONFIG_STEP_COUNT; i++)
+    for (int i = 0; i < JOB_STEP_COUNT; i++)
         bind_or_null(stmt, 5 + i, job->step_ms[i], -1);
     bind_or_null(stmt, 14, job->downtime_ms, -1);
     sqlite3_bind_int64(stmt, 15, (sqlite3_int64)job->bytes_in);
@@ -1241,8 +1233,8 @@ done:
     return st;
 }
 
-mfb_status config_job_get(struct config_db *db, int64_t id, struct config_job *out,
-                          struct mfb_error *err)
+mfb_status job_log_get(struct config_db *db, int64_t id, struct job_record *out,
+                       struct mfb_error *err)
 {
     job_reset(out);
     sqlite3_stmt *stmt = NULL;
@@ -1268,15 +1260,15 @@ done:
     return st;
 }
 
-mfb_status config_job_event(struct config_db *db, int64_t job_id, enum config_level level,
-                            const char *step, const char *message, struct mfb_error *err)
+mfb_status job_log_event(struct config_db *db, int64_t job_id, enum job_level level,
+                         const char *step, const char *message, struct mfb_error *err)
 {
-    return config_job_event_at(db, job_id, now_ms(), level, step, message, err);
+    return job_log_event_at(db, job_id, clock_wall_ms(), level, step, message, err);
 }
 
-mfb_status config_job_event_at(struct config_db *db, int64_t job_id, int64_t time_ms,
-                               enum config_level level, const char *step, const char *message,
-                               struct mfb_error *err)
+mfb_status job_log_event_at(struct config_db *db, int64_t job_id, int64_t time_ms,
+                            enum job_level level, const char *step, const char *message,
+                            struct mfb_error *err)
 {
     sqlite3_stmt *stmt = NULL;
     pthread_mutex_lock(&db->lock);
@@ -1288,7 +1280,7 @@ mfb_status config_job_event_at(struct config_db *db, int64_t job_id, int64_t tim
         goto done;
     sqlite3_bind_int64(stmt, 1, job_id);
     sqlite3_bind_int64(stmt, 2, time_ms);
-    sqlite3_bind_text(stmt, 3, config_level_str(level), -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 3, job_level_str(level), -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 4, step ? step : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 5, message, -1, SQLITE_STATIC);
     st = sqlutil_run(db->sql, stmt, "record a job event", err);
@@ -1301,14 +1293,14 @@ done:
 
 static mfb_status read_event(sqlite3_stmt *stmt, void *row, struct mfb_error *err)
 {
-    struct config_job_event *e = row;
+    struct job_log_event *e = row;
     int oom = 0;
     e->id = sqlite3_column_int64(stmt, 0);
     e->job_id = sqlite3_column_int64(stmt, 1);
     e->time_ms = sqlite3_column_int64(stmt, 2);
     int level =
         lookup(level_names, COUNT_OF(level_names), (const char *)sqlite3_column_text(stmt, 3));
-    e->level = level < 0 ? CONFIG_LEVEL_INFO : (enum config_level)level;
+    e->level = level < 0 ? JOB_LEVEL_INFO : (enum job_level)level;
     sqlutil_copy_text(e->step, sizeof(e->step), stmt, 4);
     e->message = sqlutil_dup_text(stmt, 5, &oom);
     if (oom)
@@ -1318,11 +1310,11 @@ static mfb_status read_event(sqlite3_stmt *stmt, void *row, struct mfb_error *er
 
 static void drop_event(void *row)
 {
-    free(((struct config_job_event *)row)->message);
+    free(((struct job_log_event *)row)->message);
 }
 
-mfb_status config_job_events(struct config_db *db, int64_t job_id, struct config_job_event **list,
-                             size_t *count, struct mfb_error *err)
+mfb_status job_log_events(struct config_db *db, int64_t job_id, struct job_log_event **list,
+                          size_t *count, struct mfb_error *err)
 {
     *list = NULL;
     *count = 0;
@@ -1341,7 +1333,7 @@ mfb_status config_job_events(struct config_db *db, int64_t job_id, struct config
     return st;
 }
 
-void config_job_events_free(struct config_job_event *list, size_t count)
+void job_log_events_free(struct job_log_event *list, size_t count)
 {
     for (size_t i = 0; i < count; i++)
         free(list[i].message);
@@ -1384,11 +1376,11 @@ static char *fts_query(const char *text, int *oom)
     return q;
 }
 
-mfb_status config_job_list(struct config_db *db, const struct config_job_filter *filter,
-                           struct config_job **list, size_t *count, struct mfb_error *err)
+mfb_status job_log_list(struct config_db *db, const struct job_log_filter *filter,
+                        struct job_record **list, size_t *count, struct mfb_error *err)
 {
-    static const struct config_job_filter all = {0};
-    const struct config_job_filter *f = filter ? filter : &all;
+    static const struct job_log_filter all = {0};
+    const struct job_log_filter *f = filter ? filter : &all;
     *list = NULL;
     *count = 0;
     int oom = 0;
@@ -1416,7 +1408,7 @@ mfb_status config_job_list(struct config_db *db, const struct config_job_filter 
         goto done;
     sqlutil_bind_text(stmt, 1, f->instance);
     sqlutil_bind_text(stmt, 2, f->target);
-    sqlutil_bind_text(stmt, 3, f->by_status ? config_job_status_str(f->status) : NULL);
+    sqlutil_bind_text(stmt, 3, f->by_status ? job_status_str(f->status) : NULL);
     sqlite3_bind_int64(stmt, 4, f->since_ms);
     sqlite3_bind_int64(stmt, 5, f->limit ? (sqlite3_int64)f->limit : -1);
     if (query)
@@ -1432,10 +1424,10 @@ done:
     return st;
 }
 
-void config_job_list_free(struct config_job *list, size_t count)
+void job_log_list_free(struct job_record *list, size_t count)
 {
     for (size_t i = 0; i < count; i++)
-        config_job_free(&list[i]);
+        job_record_free(&list[i]);
     free(list);
 }
 
@@ -1447,7 +1439,7 @@ static bool process_gone(int64_t pid)
     return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
 }
 
-mfb_status config_job_fail_orphans(struct config_db *db, size_t *count, struct mfb_error *err)
+mfb_status job_log_fail_orphans(struct config_db *db, size_t *count, struct mfb_error *err)
 {
     if (count)
         *count = 0;
@@ -1471,7 +1463,7 @@ mfb_status config_job_fail_orphans(struct config_db *db, size_t *count, struct m
             continue;
         sqlite3_reset(upd);
         sqlite3_bind_int64(upd, 1, sqlite3_column_int64(stmt, 0));
-        sqlite3_bind_int64(upd, 2, now_ms());
+        sqlite3_bind_int64(upd, 2, clock_wall_ms());
         sqlite3_bind_int64(upd, 3, pid);
         sqlite3_bind_text(upd, 4,
                           "check that the database server is running (its log tells whether "
@@ -1525,8 +1517,8 @@ done:
     return st;
 }
 
-mfb_status config_job_prune(struct config_db *db, int64_t before_ms, size_t *deleted,
-                            struct mfb_error *err)
+mfb_status job_log_prune(struct config_db *db, int64_t before_ms, size_t *deleted,
+                         struct mfb_error *err)
 {
     return delete_jobs(db,
                        DELETE_JOBS("SELECT id FROM jobs WHERE ended IS NOT NULL AND ended < ?1 "
@@ -1534,8 +1526,8 @@ mfb_status config_job_prune(struct config_db *db, int64_t before_ms, size_t *del
                        before_ms, deleted, err);
 }
 
-mfb_status config_job_prune_count(struct config_db *db, size_t keep, size_t *deleted,
-                                  struct mfb_error *err)
+mfb_status job_log_prune_count(struct config_db *db, size_t keep, size_t *deleted,
+                               struct mfb_error *err)
 {
     /* The finished jobs beyond the newest keep ones. */
     return delete_jobs(db,
@@ -1545,8 +1537,8 @@ mfb_status config_job_prune_count(struct config_db *db, size_t keep, size_t *del
                        (int64_t)keep, deleted, err);
 }
 
-mfb_status config_job_error_step(struct config_db *db, int64_t job_id, char *step, size_t len,
-                                 struct mfb_error *err)
+mfb_status job_log_error_step(struct config_db *db, int64_t job_id, char *step, size_t len,
+                              struct mfb_error *err)
 {
     step[0] = '\0';
     sqlite3_stmt *stmt = NULL;

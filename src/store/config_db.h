@@ -181,7 +181,7 @@ struct config_target {
     char *fingerprint; /* SHA-256 of the receiver's certificate, or NULL */
     char *ca_file;     /* CA bundle, or NULL; exactly one of the two is set */
     char *directory;   /* sub-directory in this client's namespace, or NULL */
-    char *naming;      /* the naming pattern (job/naming.h) */
+    char *naming;      /* the naming pattern (job/backup/naming.h) */
     uint64_t chunk_size;
     unsigned connections;
     int64_t created;
@@ -225,58 +225,58 @@ mfb_status config_name_seq_next(struct config_db *db, const char *instance, uint
 /* ---- jobs ---- */
 
 /* A job runs, then ends with one of the final statuses of issue 5. */
-enum config_job_status {
-    CONFIG_JOB_RUNNING,
-    CONFIG_JOB_OK,             /* done: the backup is stored (or restored) */
-    CONFIG_JOB_FAILED,         /* it failed; the database server runs */
-    CONFIG_JOB_PENDING_UPLOAD, /* the server runs again; Data.zip waits to be resumed */
-    CONFIG_JOB_CANCELLED,
-    CONFIG_JOB_CRITICAL, /* the database server did not come back: manual recovery */
-    CONFIG_JOB_STATUS_COUNT
+enum job_status {
+    JOB_STATUS_RUNNING,
+    JOB_STATUS_OK,             /* done: the backup is stored (or restored) */
+    JOB_STATUS_FAILED,         /* it failed; the database server runs */
+    JOB_STATUS_PENDING_UPLOAD, /* the server runs again; Data.zip waits to be resumed */
+    JOB_STATUS_CANCELLED,
+    JOB_STATUS_CRITICAL, /* the database server did not come back: manual recovery */
+    JOB_STATUS_COUNT
 };
 
 /* The steps whose duration a job records. */
-enum config_step {
-    CONFIG_STEP_PREFLIGHT,
-    CONFIG_STEP_PREFLUSH,
-    CONFIG_STEP_STOP,
-    CONFIG_STEP_SNAPSHOT,
-    CONFIG_STEP_ARCHIVE,
-    CONFIG_STEP_UPLOAD,
-    CONFIG_STEP_START,
-    CONFIG_STEP_VERIFY,
-    CONFIG_STEP_FINISH,
-    CONFIG_STEP_COUNT
+enum job_step {
+    JOB_STEP_PREFLIGHT,
+    JOB_STEP_PREFLUSH,
+    JOB_STEP_STOP,
+    JOB_STEP_SNAPSHOT,
+    JOB_STEP_ARCHIVE,
+    JOB_STEP_UPLOAD,
+    JOB_STEP_START,
+    JOB_STEP_VERIFY,
+    JOB_STEP_FINISH,
+    JOB_STEP_COUNT
 };
 
-enum config_level { CONFIG_LEVEL_ERROR, CONFIG_LEVEL_WARN, CONFIG_LEVEL_INFO, CONFIG_LEVEL_DEBUG };
+enum job_level { JOB_LEVEL_ERROR, JOB_LEVEL_WARN, JOB_LEVEL_INFO, JOB_LEVEL_DEBUG };
 
 /* "running", "ok", "failed", "pending_upload", "cancelled", "critical". */
-const char *config_job_status_str(enum config_job_status s);
-bool config_job_status_parse(const char *text, enum config_job_status *s);
+const char *job_status_str(enum job_status s);
+bool job_status_parse(const char *text, enum job_status *s);
 /* "preflight", "preflush", "stop", ... */
-const char *config_step_name(enum config_step s);
-bool config_step_parse(const char *text, enum config_step *s);
+const char *job_step_name(enum job_step s);
+bool job_step_parse(const char *text, enum job_step *s);
 /* "error", "warn", "info", "debug". */
-const char *config_level_str(enum config_level l);
+const char *job_level_str(enum job_level l);
 
-struct config_job {
+struct job_record {
     int64_t id;
     char instance[CONFIG_NAME_BUF];
     char target[CONFIG_NAME_BUF]; /* "" when none */
     char kind[32];                /* "backup", "resume", "restore", ... */
-    enum config_job_status status;
-    char host[256];                     /* the machine that runs (ran) it; "" unknown */
-    int64_t pid;                        /* process that runs (or ran) it */
-    int64_t started_ms;                 /* Unix ms */
-    int64_t ended_ms;                   /* 0 while running */
-    int64_t step_ms[CONFIG_STEP_COUNT]; /* -1: the step did not run */
-    int64_t downtime_ms;                /* -1: the server was not stopped */
-    uint64_t bytes_in;                  /* bytes read from the server's files */
-    uint64_t bytes_out;                 /* bytes of Data.zip sent */
-    uint64_t chunks;                    /* chunks of Data.zip (0: no upload) */
-    uint64_t retries;                   /* chunk uploads retried */
-    char upload_id[CONFIG_ID_BUF];      /* the resume token; "" when none */
+    enum job_status status;
+    char host[256];                  /* the machine that runs (ran) it; "" unknown */
+    int64_t pid;                     /* process that runs (or ran) it */
+    int64_t started_ms;              /* Unix ms */
+    int64_t ended_ms;                /* 0 while running */
+    int64_t step_ms[JOB_STEP_COUNT]; /* -1: the step did not run */
+    int64_t downtime_ms;             /* -1: the server was not stopped */
+    uint64_t bytes_in;               /* bytes read from the server's files */
+    uint64_t bytes_out;              /* bytes of Data.zip sent */
+    uint64_t chunks;                 /* chunks of Data.zip (0: no upload) */
+    uint64_t retries;                /* chunk uploads retried */
+    char upload_id[CONFIG_ID_BUF];   /* the resume token; "" when none */
     char backup_name[CONFIG_NAME_BUF];
     char backup_id[CONFIG_ID_BUF];
     char *error;         /* the first error, or NULL; allocated */
@@ -288,48 +288,47 @@ struct config_job {
                             failed (job/sysstate.h), or NULL; allocated */
 };
 
-struct config_job_event {
+struct job_log_event {
     int64_t id;
     int64_t job_id;
     int64_t time_ms;
-    enum config_level level;
+    enum job_level level;
     char step[32]; /* a config_step name, or "" */
     char *message; /* allocated */
 };
 
 /* Records a new running job of this process (started now). Fills job's
  * id, host, pid, started_ms and resets the rest. */
-mfb_status config_job_create(struct config_db *db, const char *instance, const char *target,
-                             const char *kind, struct config_job *job, struct mfb_error *err);
+mfb_status job_log_create(struct config_db *db, const char *instance, const char *target,
+                          const char *kind, struct job_record *job, struct mfb_error *err);
 /* Stores every mutable field of job (status, ended, steps, downtime, bytes,
  * chunks, retries, ids, name, error, hint, error step, backtrace, system
  * state). */
-mfb_status config_job_save(struct config_db *db, const struct config_job *job,
-                           struct mfb_error *err);
-mfb_status config_job_get(struct config_db *db, int64_t id, struct config_job *out,
-                          struct mfb_error *err);
-void config_job_free(struct config_job *job);
+mfb_status job_log_save(struct config_db *db, const struct job_record *job, struct mfb_error *err);
+mfb_status job_log_get(struct config_db *db, int64_t id, struct job_record *out,
+                       struct mfb_error *err);
+void job_record_free(struct job_record *job);
 
 /* Appends an event to a job's log. */
-mfb_status config_job_event(struct config_db *db, int64_t job_id, enum config_level level,
-                            const char *step, const char *message, struct mfb_error *err);
+mfb_status job_log_event(struct config_db *db, int64_t job_id, enum job_level level,
+                         const char *step, const char *message, struct mfb_error *err);
 /* The same, for an event that happened at time_ms (Unix ms): written
  * later, as the backup job does for what it logs while the database is
  * stopped. */
-mfb_status config_job_event_at(struct config_db *db, int64_t job_id, int64_t time_ms,
-                               enum config_level level, const char *step, const char *message,
-                               struct mfb_error *err);
-/* A job's events, oldest first. *list is allocated; config_job_events_free. */
-mfb_status config_job_events(struct config_db *db, int64_t job_id, struct config_job_event **list,
-                             size_t *count, struct mfb_error *err);
-void config_job_events_free(struct config_job_event *list, size_t count);
+mfb_status job_log_event_at(struct config_db *db, int64_t job_id, int64_t time_ms,
+                            enum job_level level, const char *step, const char *message,
+                            struct mfb_error *err);
+/* A job's events, oldest first. *list is allocated; job_log_events_free. */
+mfb_status job_log_events(struct config_db *db, int64_t job_id, struct job_log_event **list,
+                          size_t *count, struct mfb_error *err);
+void job_log_events_free(struct job_log_event *list, size_t count);
 
-/* Filters for config_job_list; zero/NULL fields match everything. */
-struct config_job_filter {
+/* Filters for job_log_list; zero/NULL fields match everything. */
+struct job_log_filter {
     const char *instance;
     const char *target;
     bool by_status;
-    enum config_job_status status;
+    enum job_status status;
     int64_t since_ms;   /* started at or after */
     int64_t until_ms;   /* started before; 0: no bound */
     const char *search; /* words that must all appear in one of the job's
@@ -337,27 +336,27 @@ struct config_job_filter {
     size_t limit;       /* 0: no limit */
 };
 
-/* Matching jobs, newest first. *list is allocated; config_job_list_free. */
-mfb_status config_job_list(struct config_db *db, const struct config_job_filter *filter,
-                           struct config_job **list, size_t *count, struct mfb_error *err);
-void config_job_list_free(struct config_job *list, size_t count);
+/* Matching jobs, newest first. *list is allocated; job_log_list_free. */
+mfb_status job_log_list(struct config_db *db, const struct job_log_filter *filter,
+                        struct job_record **list, size_t *count, struct mfb_error *err);
+void job_log_list_free(struct job_record *list, size_t count);
 
 /* Marks as failed every running job whose process is gone (a crash or a
  * kill -9 left it "running"); *count says how many (may be NULL). */
-mfb_status config_job_fail_orphans(struct config_db *db, size_t *count, struct mfb_error *err);
+mfb_status job_log_fail_orphans(struct config_db *db, size_t *count, struct mfb_error *err);
 
 /* Deletes finished jobs (and their events) that ended before before_ms.
  * Jobs waiting to resume an upload are kept whatever their age. */
-mfb_status config_job_prune(struct config_db *db, int64_t before_ms, size_t *deleted,
-                            struct mfb_error *err);
+mfb_status job_log_prune(struct config_db *db, int64_t before_ms, size_t *deleted,
+                         struct mfb_error *err);
 /* Deletes the finished jobs (and their events) beyond the newest keep ones;
  * running jobs and jobs waiting to resume an upload are neither deleted nor
  * counted. */
-mfb_status config_job_prune_count(struct config_db *db, size_t keep, size_t *deleted,
-                                  struct mfb_error *err);
+mfb_status job_log_prune_count(struct config_db *db, size_t keep, size_t *deleted,
+                               struct mfb_error *err);
 /* The step of a job's first error event, in step (size len); "" when none. */
-mfb_status config_job_error_step(struct config_db *db, int64_t job_id, char *step, size_t len,
-                                 struct mfb_error *err);
+mfb_status job_log_error_step(struct config_db *db, int64_t job_id, char *step, size_t len,
+                              struct mfb_error *err);
 
 /* ---- alert channels (docs/alerts.md) ---- */
 

@@ -97,10 +97,3 @@ uint64_t backoff_seed(void)
     }
     return seed;
 }
-
-uint64_t backoff_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}

@@ -71,7 +71,4 @@ uint64_t backoff_parse_retry_after(const char *value);
 /* A random 64-bit seed from the OS (falls back to time and address bits). */
 uint64_t backoff_seed(void);
 
-/* Monotonic milliseconds. */
-uint64_t backoff_now_ms(void);
-
 #endif

@@ -3,9 +3,9 @@
  * client, newest first, as `mfb list` shows them and `mfb restore` picks
  * one by id, by name or as "latest".
  *
- * Kept apart from receiver.c (one file per endpoint family would be too
+ * Kept apart from receiver_api.c (one file per endpoint family would be too
  * fine; this one adds a list type the others do not need). Every field of
- * every entry is checked, as receiver.c does for single answers: a
+ * every entry is checked, as receiver_api.c does for single answers: a
  * receiver can be wrong too, and restore trusts the id and SHA-256 it
  * picks here.
  */
@@ -18,8 +18,8 @@
 
 #include "common/digest.h"
 #include "common/status.h"
-#include "transfer/client.h"
-#include "transfer/receiver.h"
+#include "transfer/https.h"
+#include "transfer/receiver_api.h"
 
 struct backup_entry {
     struct backup_info info; /* id, name, path, size, sha256 */

@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/cancel.h"
+#include "common/clock.h"
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "proto/proto.h"
@@ -131,9 +133,9 @@ static mfb_status fetch_content(struct download *d, struct transfer_conn *conn,
     char path[256], what[256];
     proto_path_backup_content(path, sizeof(path), d->backup->backup_id);
     snprintf(what, sizeof(what), "cannot download backup %s", d->backup->backup_id);
-    const struct transfer_settings *s = transfer_client_settings(d->cfg->client);
+    const struct transfer_settings *s = transfer_peer_settings(d->cfg->client);
     struct backoff b;
-    backoff_start(&b, &s->retry, backoff_now_ms(), backoff_seed());
+    backoff_start(&b, &s->retry, clock_now_ms(), backoff_seed());
     struct http_response resp = {0};
     mfb_status st = MFB_OK;
     while (d->offset < d->backup->size) {
@@ -160,9 +162,9 @@ static mfb_status fetch_content(struct download *d, struct transfer_conn *conn,
             retryable = backoff_http_retryable(resp.status, false);
         }
         if (d->offset > before)
-            backoff_reset(&b, backoff_now_ms()); /* progress: count failures afresh */
+            backoff_reset(&b, clock_now_ms()); /* progress: count failures afresh */
         uint64_t delay = 0;
-        if (!retryable || !backoff_next(&b, backoff_now_ms(), resp.retry_after_ms, &delay)) {
+        if (!retryable || !backoff_next(&b, clock_now_ms(), resp.retry_after_ms, &delay)) {
             st = mfb_error_copy(err, &attempt);
             if (retryable)
                 mfb_error_hint(err, "run the same command again to continue from byte %" PRIu64,
@@ -180,7 +182,7 @@ static mfb_status fetch_content(struct download *d, struct transfer_conn *conn,
                                     .delay_ms = delay,
                                     .reason = attempt.message};
         observer_hub_emit(&d->hub, &ev);
-        if (!transfer_cancel_sleep(d->cfg->cancel, delay)) {
+        if (!cancel_token_sleep(d->cfg->cancel, delay)) {
             st = mfb_error_set(err, MFB_ERR_CANCELLED, "%s: cancelled", what);
             break;
         }

@@ -17,17 +17,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/cancel.h"
 #include "common/status.h"
-#include "transfer/cancel.h"
-#include "transfer/client.h"
+#include "transfer/https.h"
 #include "transfer/observer.h"
-#include "transfer/receiver.h"
+#include "transfer/receiver_api.h"
 
 struct download_config {
-    const struct transfer_client *client;
+    const struct transfer_peer *client;
     const char *backup_id;
     const char *out_path;
-    struct transfer_cancel *cancel; /* may be NULL */
+    struct cancel_token *cancel; /* may be NULL */
     const struct transfer_observer *observers;
     size_t observer_count;
 };

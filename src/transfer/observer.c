@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 
+#include "common/clock.h"
 #include "transfer/backoff.h"
 
 void observer_hub_init(struct observer_hub *hub, const struct transfer_observer *observers,
@@ -15,7 +16,7 @@ void observer_hub_init(struct observer_hub *hub, const struct transfer_observer 
     hub->count = observers ? count : 0;
     hub->operation = operation;
     hub->id[0] = '\0';
-    hub->started_ms = backoff_now_ms();
+    hub->started_ms = clock_now_ms();
     hub->interval_ms = 100;
     atomic_init(&hub->last_progress_ms, hub->started_ms);
     pthread_mutex_init(&hub->lock, NULL);
@@ -37,7 +38,7 @@ bool observer_hub_claim_progress(struct observer_hub *hub)
 {
     if (hub->count == 0)
         return false;
-    uint64_t now = backoff_now_ms();
+    uint64_t now = clock_now_ms();
     uint_fast64_t last = atomic_load(&hub->last_progress_ms);
     if (now - last < hub->interval_ms)
         return false;
@@ -51,7 +52,7 @@ void observer_hub_emit(struct observer_hub *hub, struct transfer_event *event)
     pthread_mutex_lock(&hub->lock);
     event->operation = hub->operation;
     event->id = hub->id;
-    event->elapsed_ms = backoff_now_ms() - hub->started_ms;
+    event->elapsed_ms = clock_now_ms() - hub->started_ms;
     for (size_t i = 0; i < hub->count; i++)
         hub->observers[i].notify(hub->observers[i].ctx, event);
     pthread_mutex_unlock(&hub->lock);

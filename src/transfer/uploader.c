@@ -15,10 +15,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/cancel.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/queue.h"
 #include "common/sha256_x2.h"
-#include "transfer/receiver.h"
+#include "transfer/receiver_api.h"
 
 /* The reader hashes what it just read while it is still in cache. */
 #define READ_PIECE (256u << 10)
@@ -40,13 +42,13 @@ struct worker {
 };
 
 struct uploader {
-    const struct transfer_client *client;
+    const struct transfer_peer *client;
     char *upload_id;
     char *path;
     uint64_t chunk_size;
     int fd;
     const struct resume_plan *resume;
-    struct transfer_cancel cancel; /* child of the caller's token */
+    struct cancel_token cancel; /* child of the caller's token */
 
     /* What the producer has sealed; guarded by lock. */
     pthread_mutex_t lock;
@@ -94,7 +96,7 @@ static void fail(struct uploader *u, const struct mfb_error *err)
         u->first_err = *err;
     }
     pthread_mutex_unlock(&u->fail_lock);
-    transfer_cancel_request(&u->cancel);
+    cancel_token_request(&u->cancel);
     queue_close(&u->free_q);
     queue_close(&u->work_q);
     pthread_mutex_lock(&u->lock);
@@ -104,7 +106,7 @@ static void fail(struct uploader *u, const struct mfb_error *err)
 
 static bool stopping(const struct uploader *u)
 {
-    return transfer_cancel_requested(&u->cancel);
+    return cancel_token_requested(&u->cancel);
 }
 
 static void fill_progress(struct uploader *u, struct transfer_event *ev)
@@ -139,14 +141,8 @@ static bool wait_for_chunk(struct uploader *u, uint64_t index, uint64_t *len, bo
         if (ready || *past_end || stopping(u))
             break;
         /* Wake now and then to notice the caller's cancellation. */
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += 100 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&u->sealed_cond, &u->lock, &ts);
+        struct timespec wake = clock_deadline_ts(100);
+        pthread_cond_timedwait(&u->sealed_cond, &u->lock, &wake);
     }
     pthread_mutex_unlock(&u->lock);
     return ready && !stopping(u);
@@ -337,7 +333,7 @@ mfb_status uploader_start(const struct uploader_config *cfg, struct uploader **o
     u->chunk_size = cfg->chunk_size;
     u->fd = cfg->fd;
     u->resume = cfg->resume;
-    transfer_cancel_init(&u->cancel, cfg->cancel);
+    cancel_token_init(&u->cancel, cfg->cancel);
     pthread_mutex_init(&u->lock, NULL);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
@@ -453,7 +449,7 @@ mfb_status uploader_wait(struct uploader *u, struct upload_result *result, struc
     result->chunks = u->chunks_read;
     result->size = u->size;
     mfb_status st = MFB_OK;
-    if (!u->failed && transfer_cancel_requested(&u->cancel))
+    if (!u->failed && cancel_token_requested(&u->cancel))
         st = mfb_error_set(err, MFB_ERR_CANCELLED, "upload %s cancelled", u->upload_id);
     else if (u->failed) /* with the stack of the thread that failed */
         st = mfb_error_copy(err, &u->first_err);
@@ -487,7 +483,7 @@ void uploader_free(struct uploader *u)
     pthread_mutex_destroy(&u->fail_lock);
     pthread_cond_destroy(&u->sealed_cond);
     pthread_mutex_destroy(&u->lock);
-    transfer_cancel_destroy(&u->cancel);
+    cancel_token_destroy(&u->cancel);
     free(u->upload_id);
     free(u->path);
     free(u);

@@ -41,22 +41,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/cancel.h"
 #include "common/digest.h"
 #include "common/status.h"
-#include "transfer/cancel.h"
-#include "transfer/client.h"
+#include "transfer/https.h"
 #include "transfer/observer.h"
 #include "transfer/plan.h"
 
 struct uploader_config {
-    const struct transfer_client *client;
+    const struct transfer_peer *client;
     const char *upload_id;
     uint64_t chunk_size;
     size_t connections;               /* parallel connections, >= 1 */
     int fd;                           /* read with pread; the caller keeps and closes it */
     const char *path;                 /* for messages */
     const struct resume_plan *resume; /* the receiver's chunks, or NULL */
-    struct transfer_cancel *cancel;   /* the caller's token, or NULL */
+    struct cancel_token *cancel;      /* the caller's token, or NULL */
     const struct transfer_observer *observers;
     size_t observer_count;
 };

@@ -3,6 +3,7 @@
  * the step's token and says so; the job's cancel reaches the step without
  * counting as a timeout; stopping early cancels nothing.
  */
+#include "common/cancel.h"
 #include "unit.h"
 
 #include <time.h>
@@ -30,16 +31,16 @@ static void test_deadline_expires(void **state)
 
 static void test_parent_cancel_is_not_a_timeout(void **state)
 {
-    struct transfer_cancel job;
-    transfer_cancel_init(&job, NULL);
+    struct cancel_token job;
+    cancel_token_init(&job, NULL);
     struct step_deadline d;
     assert_int_equal(step_deadline_start(&d, &job, 3600000, NULL), MFB_OK);
-    transfer_cancel_request(&job);
+    cancel_token_request(&job);
     wait_flag(step_deadline_flag(&d));
     assert_true(atomic_load(step_deadline_flag(&d)));
     assert_false(step_deadline_expired(&d));
     step_deadline_stop(&d);
-    transfer_cancel_destroy(&job);
+    cancel_token_destroy(&job);
 }
 
 static void test_stop_before_anything(void **state)

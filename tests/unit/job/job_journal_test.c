@@ -25,30 +25,30 @@ static int64_t wall_ms(void)
 }
 
 /* A finished job of instance "db" with this status, ended ago_ms ago. */
-static int64_t add_job(struct config_db *db, enum config_job_status status, int64_t ago_ms)
+static int64_t add_job(struct config_db *db, enum job_status status, int64_t ago_ms)
 {
-    struct config_job job;
+    struct job_record job;
     struct mfb_error err = {0};
-    assert_int_equal(config_job_create(db, "db", "box", "backup", &job, &err), MFB_OK);
-    assert_int_equal(config_job_event(db, job.id, CONFIG_LEVEL_INFO, "stop", "zebra stopped", &err),
+    assert_int_equal(job_log_create(db, "db", "box", "backup", &job, &err), MFB_OK);
+    assert_int_equal(job_log_event(db, job.id, JOB_LEVEL_INFO, "stop", "zebra stopped", &err),
                      MFB_OK);
-    if (status != CONFIG_JOB_RUNNING) {
+    if (status != JOB_STATUS_RUNNING) {
         job.status = status;
         job.ended_ms = wall_ms() - ago_ms;
-        assert_int_equal(config_job_save(db, &job, &err), MFB_OK);
+        assert_int_equal(job_log_save(db, &job, &err), MFB_OK);
     }
     int64_t id = job.id;
-    config_job_free(&job);
+    job_record_free(&job);
     return id;
 }
 
 static bool exists(struct config_db *db, int64_t id)
 {
-    struct config_job job;
+    struct job_record job;
     struct mfb_error err = {0};
-    mfb_status st = config_job_get(db, id, &job, &err);
+    mfb_status st = job_log_get(db, id, &job, &err);
     if (st == MFB_OK)
-        config_job_free(&job);
+        job_record_free(&job);
     return st == MFB_OK;
 }
 
@@ -66,13 +66,13 @@ static void test_prune(void **state)
     assert_int_equal(config_db_open(path, true, &db, NULL, &err), MFB_OK);
 
     const int64_t day = 86400000;
-    int64_t old_ok = add_job(db, CONFIG_JOB_OK, 100 * day);
-    int64_t old_pending = add_job(db, CONFIG_JOB_PENDING_UPLOAD, 100 * day);
-    int64_t old_failed = add_job(db, CONFIG_JOB_FAILED, 95 * day);
+    int64_t old_ok = add_job(db, JOB_STATUS_OK, 100 * day);
+    int64_t old_pending = add_job(db, JOB_STATUS_PENDING_UPLOAD, 100 * day);
+    int64_t old_failed = add_job(db, JOB_STATUS_FAILED, 95 * day);
     int64_t recent[4];
     for (int i = 0; i < 4; i++)
-        recent[i] = add_job(db, i == 1 ? CONFIG_JOB_FAILED : CONFIG_JOB_OK, day);
-    int64_t running = add_job(db, CONFIG_JOB_RUNNING, 0);
+        recent[i] = add_job(db, i == 1 ? JOB_STATUS_FAILED : JOB_STATUS_OK, day);
+    int64_t running = add_job(db, JOB_STATUS_RUNNING, 0);
 
     /* The defaults (90 days, 10000 jobs): only the old finished ones go. */
     journal_prune(db);
@@ -82,11 +82,11 @@ static void test_prune(void **state)
     for (int i = 0; i < 4; i++)
         assert_true(exists(db, recent[i]));
     assert_true(exists(db, running));
-    struct config_job_event *ev = NULL;
+    struct job_log_event *ev = NULL;
     size_t n = 0;
-    assert_int_equal(config_job_events(db, old_ok, &ev, &n, &err), MFB_OK);
+    assert_int_equal(job_log_events(db, old_ok, &ev, &n, &err), MFB_OK);
     assert_int_equal(n, 0);
-    config_job_events_free(ev, n);
+    job_log_events_free(ev, n);
 
     /* By count: the newest two finished jobs stay, beside the pending and
      * running ones, which do not count. */
@@ -98,11 +98,11 @@ static void test_prune(void **state)
     assert_true(exists(db, recent[3]));
     assert_true(exists(db, old_pending));
     assert_true(exists(db, running));
-    struct config_job_filter f = {.search = "zebra"};
-    struct config_job *list = NULL;
-    assert_int_equal(config_job_list(db, &f, &list, &n, &err), MFB_OK);
+    struct job_log_filter f = {.search = "zebra"};
+    struct job_record *list = NULL;
+    assert_int_equal(job_log_list(db, &f, &list, &n, &err), MFB_OK);
     assert_int_equal(n, 4); /* the FTS index lost the deleted jobs' events */
-    config_job_list_free(list, n);
+    job_log_list_free(list, n);
 
     /* By age, from the setting. */
     assert_int_equal(config_setting_set(db, "log_retention_count", NULL, &err), MFB_OK);

@@ -76,9 +76,9 @@ static void test_running_job_of_another_process(void **state)
     if (child == 0) {
         /* Another process records a running backup and stays alive. */
         struct config_db *cdb = NULL;
-        struct config_job job;
+        struct job_record job;
         if (config_db_open(dbpath, false, &cdb, NULL, NULL) != MFB_OK ||
-            config_job_create(cdb, "prod", "rx", "backup", &job, NULL) != MFB_OK)
+            job_log_create(cdb, "prod", "rx", "backup", &job, NULL) != MFB_OK)
             _exit(1);
         int64_t id = job.id;
         if (write(fds[1], &id, sizeof(id)) != sizeof(id))
@@ -102,10 +102,10 @@ static void test_running_job_of_another_process(void **state)
      * lock is free. */
     assert_int_equal(job_lock_acquire(db, spool, "prod", "backup", &l, NULL), MFB_OK);
     job_lock_release(&l);
-    struct config_job job;
-    assert_int_equal(config_job_get(db, id, &job, NULL), MFB_OK);
-    assert_int_equal(job.status, CONFIG_JOB_FAILED);
-    config_job_free(&job);
+    struct job_record job;
+    assert_int_equal(job_log_get(db, id, &job, NULL), MFB_OK);
+    assert_int_equal(job.status, JOB_STATUS_FAILED);
+    job_record_free(&job);
     close(fds[0]);
     close(fds[1]);
     config_db_close(db);

@@ -61,11 +61,11 @@ static void test_steps_bytes_and_downtime(void **state)
     job_progress_init(&hub, &obs, 1, "prod");
     job_progress_set_job(&hub, 7);
 
-    job_progress_step_begin(&hub, CONFIG_STEP_STOP, 0);
+    job_progress_step_begin(&hub, JOB_STEP_STOP, 0);
     job_progress_server(&hub, true);
     sleep_ms(30);
-    job_progress_step_end(&hub, CONFIG_STEP_STOP, 30);
-    job_progress_step_begin(&hub, CONFIG_STEP_ARCHIVE, 1000);
+    job_progress_step_end(&hub, JOB_STEP_STOP, 30);
+    job_progress_step_begin(&hub, JOB_STEP_ARCHIVE, 1000);
     for (uint64_t b = 1; b <= 1000; b++)
         job_progress_bytes(&hub, b, 1000); /* throttled, the last one is delivered */
     assert_true(count_kind(r, JOB_PROGRESS_BYTES) < 10);
@@ -85,16 +85,16 @@ static void test_steps_bytes_and_downtime(void **state)
     sleep_ms(20);
     assert_int_equal(job_progress_downtime(&hub), down); /* it stops growing */
 
-    job_progress_message(&hub, CONFIG_LEVEL_WARN, "a warning");
-    job_progress_done(&hub, CONFIG_JOB_OK, NULL, NULL);
+    job_progress_message(&hub, JOB_LEVEL_WARN, "a warning");
+    job_progress_done(&hub, JOB_STATUS_OK, NULL, NULL);
     last = &r->events[r->count - 1];
     assert_int_equal(last->kind, JOB_PROGRESS_DONE);
-    assert_int_equal(last->status, CONFIG_JOB_OK);
+    assert_int_equal(last->status, JOB_STATUS_OK);
     assert_false(last->server_down);
     assert_int_equal(last->downtime_ms, down);
     assert_string_equal(r->messages[r->count - 2], "a warning");
     assert_int_equal(r->events[0].kind, JOB_PROGRESS_STEP);
-    assert_int_equal(r->events[0].step, CONFIG_STEP_STOP);
+    assert_int_equal(r->events[0].step, JOB_STEP_STOP);
     assert_false(r->events[0].step_done);
     assert_true(r->events[1].step_done);
     assert_int_equal(r->events[1].step_ms, 30);
@@ -108,7 +108,7 @@ static void test_rate_and_eta(void **state)
     struct job_observer obs = {.notify = record, .ctx = r};
     struct job_progress_hub hub;
     job_progress_init(&hub, &obs, 1, "prod");
-    job_progress_step_begin(&hub, CONFIG_STEP_ARCHIVE, 100000000);
+    job_progress_step_begin(&hub, JOB_STEP_ARCHIVE, 100000000);
     for (int i = 1; i <= 4; i++) {
         sleep_ms(JOB_PROGRESS_INTERVAL_MS + 20);
         job_progress_bytes(&hub, (uint64_t)i * 1000000, 0);
@@ -133,7 +133,7 @@ static void *upload_thread(void *arg)
     for (int i = 0; i < w->n; i++) {
         job_progress_upload(w->hub, (uint64_t)i);
         if (i % 50 == 0)
-            job_progress_message(w->hub, CONFIG_LEVEL_INFO, "retry");
+            job_progress_message(w->hub, JOB_LEVEL_INFO, "retry");
     }
     return NULL;
 }
@@ -144,7 +144,7 @@ static void test_threads(void **state)
     struct job_observer obs = {.notify = record, .ctx = r};
     struct job_progress_hub hub;
     job_progress_init(&hub, &obs, 1, "prod");
-    job_progress_step_begin(&hub, CONFIG_STEP_UPLOAD, 0);
+    job_progress_step_begin(&hub, JOB_STEP_UPLOAD, 0);
     pthread_t t[4];
     struct worker w = {.hub = &hub, .n = 2000};
     for (int i = 0; i < 4; i++)
@@ -161,7 +161,7 @@ static void test_threads(void **state)
 static void test_terminal_line(void **state)
 {
     struct job_progress p = {.kind = JOB_PROGRESS_BYTES,
-                             .step = CONFIG_STEP_ARCHIVE,
+                             .step = JOB_STEP_ARCHIVE,
                              .bytes_done = 512ull << 20,
                              .bytes_total = 2048ull << 20,
                              .rate = 256.0 * 1048576,
@@ -173,8 +173,7 @@ static void test_terminal_line(void **state)
     job_display_format(&p, line, sizeof(line));
     assert_string_equal(line, "archive   512.0 MiB / 2.0 GiB  25%  256.0 MiB/s  ETA 6.0s  sent "
                               "100.0 MiB  server DOWN 3.2s");
-    struct job_progress q = {
-        .kind = JOB_PROGRESS_STEP, .step = CONFIG_STEP_PREFLIGHT, .eta_ms = -1};
+    struct job_progress q = {.kind = JOB_PROGRESS_STEP, .step = JOB_STEP_PREFLIGHT, .eta_ms = -1};
     job_display_format(&q, line, sizeof(line));
     assert_string_equal(line, "preflight");
 }
@@ -184,11 +183,11 @@ static void test_json_line(void **state)
     struct job_progress p = {.kind = JOB_PROGRESS_DONE,
                              .job_id = 12,
                              .instance = "prod",
-                             .step = CONFIG_STEP_FINISH,
+                             .step = JOB_STEP_FINISH,
                              .elapsed_ms = 5000,
                              .eta_ms = -1,
                              .downtime_ms = 800,
-                             .status = CONFIG_JOB_PENDING_UPLOAD,
+                             .status = JOB_STATUS_PENDING_UPLOAD,
                              .error = "receiver gone"};
     char *text = job_progress_json(&p);
     json_error_t e;

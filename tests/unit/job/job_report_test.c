@@ -10,18 +10,18 @@
 
 #include "job/report.h"
 
-static struct config_job make_job(int64_t id, const char *instance, enum config_job_status status,
+static struct job_record make_job(int64_t id, const char *instance, enum job_status status,
                                   int64_t started, int64_t duration, int64_t downtime,
                                   uint64_t size)
 {
-    struct config_job j;
+    struct job_record j;
     memset(&j, 0, sizeof(j));
     j.id = id;
     snprintf(j.instance, sizeof(j.instance), "%s", instance);
     snprintf(j.kind, sizeof(j.kind), "backup");
     j.status = status;
     j.started_ms = started;
-    j.ended_ms = status == CONFIG_JOB_RUNNING ? 0 : started + duration;
+    j.ended_ms = status == JOB_STATUS_RUNNING ? 0 : started + duration;
     j.downtime_ms = downtime;
     j.bytes_out = size;
     return j;
@@ -30,15 +30,15 @@ static struct config_job make_job(int64_t id, const char *instance, enum config_
 static void test_aggregates(void **state)
 {
     (void)state;
-    struct config_job jobs[] = {
+    struct job_record jobs[] = {
         /* out of order on purpose: growth follows the start times */
-        make_job(3, "db1", CONFIG_JOB_OK, 3000000, 4000, 1000, 1300),
-        make_job(1, "db1", CONFIG_JOB_OK, 1000000, 2000, 500, 1000),
-        make_job(2, "db1", CONFIG_JOB_FAILED, 2000000, 6000, -1, 0),
-        make_job(4, "db1", CONFIG_JOB_FAILED, 4000000, 1000, 300, 0),
-        make_job(5, "db1", CONFIG_JOB_PENDING_UPLOAD, 5000000, 1000, 200, 0),
-        make_job(6, "db1", CONFIG_JOB_RUNNING, 6000000, 0, -1, 0),
-        make_job(7, "alpha", CONFIG_JOB_FAILED, 1000, 10, -1, 0),
+        make_job(3, "db1", JOB_STATUS_OK, 3000000, 4000, 1000, 1300),
+        make_job(1, "db1", JOB_STATUS_OK, 1000000, 2000, 500, 1000),
+        make_job(2, "db1", JOB_STATUS_FAILED, 2000000, 6000, -1, 0),
+        make_job(4, "db1", JOB_STATUS_FAILED, 4000000, 1000, 300, 0),
+        make_job(5, "db1", JOB_STATUS_PENDING_UPLOAD, 5000000, 1000, 200, 0),
+        make_job(6, "db1", JOB_STATUS_RUNNING, 6000000, 0, -1, 0),
+        make_job(7, "alpha", JOB_STATUS_FAILED, 1000, 10, -1, 0),
     };
     struct report_input in[] = {
         {&jobs[0], ""},       {&jobs[1], NULL}, {&jobs[2], "upload"}, {&jobs[3], "upload"},
@@ -84,9 +84,9 @@ static void test_aggregates(void **state)
 static void test_shrinking_and_empty(void **state)
 {
     (void)state;
-    struct config_job jobs[] = {
-        make_job(1, "db", CONFIG_JOB_OK, 1000, 10, 5, 5000),
-        make_job(2, "db", CONFIG_JOB_OK, 2000, 30, 7, 4000),
+    struct job_record jobs[] = {
+        make_job(1, "db", JOB_STATUS_OK, 1000, 10, 5, 5000),
+        make_job(2, "db", JOB_STATUS_OK, 2000, 30, 7, 4000),
     };
     struct report_input in[] = {{&jobs[0], NULL}, {&jobs[1], NULL}};
     struct report_instance *out = NULL;

@@ -21,7 +21,7 @@
 
 #include "mysql_unit.h"
 
-#include "mysql/clock.h"
+#include "common/clock.h"
 #include "mysql/command.h"
 #include "mysql/stopped.h"
 
@@ -174,13 +174,13 @@ static void test_background_survives(void **state)
                      MFB_OK);
     assert_string_equal(res.output, "launched\n");
     s->background = read_pid(s);
-    mysql_sleep_ms(2600, NULL); /* past its late writes */
+    clock_sleep_ms(2600, NULL); /* past its late writes */
     assert_true(alive(s->background));
 }
 
 static void *cancel_later(void *arg)
 {
-    mysql_sleep_ms(100, NULL);
+    clock_sleep_ms(100, NULL);
     atomic_store((atomic_bool *)arg, true);
     return NULL;
 }

@@ -26,9 +26,9 @@
 
 #include "mysql_unit.h"
 
+#include "common/clock.h"
 #include "common/fsutil.h"
-#include "mysql/client.h"
-#include "mysql/clock.h"
+#include "mysql/connection.h"
 #include "mysql/control.h"
 #include "mysql/discover.h"
 #include "mysql/preflush.h"
@@ -92,19 +92,19 @@ static struct server *need_server(void **state)
     return *state;
 }
 
-static struct mysql_client *connect_ok(struct server *s)
+static struct mysql_conn *connect_ok(struct server *s)
 {
-    struct mysql_client *c = NULL;
+    struct mysql_conn *c = NULL;
     struct mfb_error err = {0};
-    if (mysql_client_connect(&s->ep, CONNECT_MS, &c, &err) != MFB_OK)
+    if (mysql_conn_connect(&s->ep, CONNECT_MS, &c, &err) != MFB_OK)
         fail_msg("connect: %s", err.message);
     return c;
 }
 
-static void exec_ok(struct mysql_client *c, const char *sql)
+static void exec_ok(struct mysql_conn *c, const char *sql)
 {
     struct mfb_error err = {0};
-    if (mysql_client_exec(c, sql, &err) != MFB_OK)
+    if (mysql_conn_exec(c, sql, &err) != MFB_OK)
         fail_msg("%s", err.message);
 }
 
@@ -115,12 +115,12 @@ static int ensure_running(void **state)
     struct server *s = *state;
     if (s == NULL)
         return 0;
-    if (mysql_client_ping_until(&s->ep, 500, 100, NULL, NULL, NULL) == MFB_OK)
+    if (mysql_conn_ping_until(&s->ep, 500, 100, NULL, NULL, NULL) == MFB_OK)
         return 0;
     struct mfb_error err = {0};
     if (mysql_command_run_shell(s->start_cmd, "start command", START_MS, NULL, NULL, &err) !=
             MFB_OK ||
-        mysql_client_ping_until(&s->ep, START_MS, 100, NULL, NULL, &err) != MFB_OK) {
+        mysql_conn_ping_until(&s->ep, START_MS, 100, NULL, NULL, &err) != MFB_OK) {
         mfb_error_print(&err, "mysql_server_test");
         return -1;
     }
@@ -130,17 +130,17 @@ static int ensure_running(void **state)
 static void test_connect_and_query(void **state)
 {
     struct server *s = need_server(state);
-    struct mysql_client *c = connect_ok(s);
+    struct mysql_conn *c = connect_ok(s);
     struct mfb_error err = {0};
     char *v = NULL;
-    assert_int_equal(mysql_client_query_value(c, "SELECT 40 + 2", &v, NULL), MFB_OK);
+    assert_int_equal(mysql_conn_query_value(c, "SELECT 40 + 2", &v, NULL), MFB_OK);
     assert_string_equal(v, "42");
     free(v);
-    assert_int_equal(mysql_client_query_value(c, "SELECT NULL", &v, NULL), MFB_OK);
+    assert_int_equal(mysql_conn_query_value(c, "SELECT NULL", &v, NULL), MFB_OK);
     assert_null(v);
 
     struct mysql_rows *rows = NULL;
-    assert_int_equal(mysql_client_query(c, "SELECT 1, 'a' UNION ALL SELECT 2, NULL", &rows, NULL),
+    assert_int_equal(mysql_conn_query(c, "SELECT 1, 'a' UNION ALL SELECT 2, NULL", &rows, NULL),
                      MFB_OK);
     assert_int_equal(rows->count, 2);
     assert_int_equal(rows->columns, 2);
@@ -148,12 +148,12 @@ static void test_connect_and_query(void **state)
     assert_null(mysql_rows_cell(rows, 1, 1));
     mysql_rows_free(rows);
 
-    assert_int_equal(mysql_client_query_row(c, "SELECT 1 FROM DUAL WHERE 0", &rows, &err),
+    assert_int_equal(mysql_conn_query_row(c, "SELECT 1 FROM DUAL WHERE 0", &rows, &err),
                      MFB_ERR_NOT_FOUND);
     assert_string_equal(err.message, "'SELECT 1 FROM DUAL WHERE 0' returned no row");
 
     mfb_error_clear(&err);
-    assert_int_equal(mysql_client_exec(c, "SELEC 1", &err), MFB_ERR_MYSQL);
+    assert_int_equal(mysql_conn_exec(c, "SELEC 1", &err), MFB_ERR_MYSQL);
     char prefix[300];
     snprintf(prefix, sizeof(prefix),
              "'SELEC 1' failed at socket '%s': You have an error in your "
@@ -161,18 +161,18 @@ static void test_connect_and_query(void **state)
              s->socket);
     assert_memory_equal(err.message, prefix, strlen(prefix));
     assert_non_null(strstr(err.message, "(error 1064)"));
-    assert_false(mysql_client_lost(c));
-    mysql_client_close(c);
+    assert_false(mysql_conn_lost(c));
+    mysql_conn_close(c);
 
     /* The same server over TCP. */
     struct mysql_endpoint tcp = s->ep;
     tcp.host = "127.0.0.1";
     tcp.port = s->port;
-    assert_int_equal(mysql_client_connect(&tcp, CONNECT_MS, &c, &err), MFB_OK);
+    assert_int_equal(mysql_conn_connect(&tcp, CONNECT_MS, &c, &err), MFB_OK);
     char where[64];
     snprintf(where, sizeof(where), "127.0.0.1:%u", s->port);
-    assert_string_equal(mysql_client_where(c), where);
-    mysql_client_close(c);
+    assert_string_equal(mysql_conn_where(c), where);
+    mysql_conn_close(c);
 }
 
 static void test_wrong_password(void **state)
@@ -180,9 +180,9 @@ static void test_wrong_password(void **state)
     struct server *s = need_server(state);
     struct mysql_endpoint ep = s->ep;
     ep.password = "not-the-password";
-    struct mysql_client *c = NULL;
+    struct mysql_conn *c = NULL;
     struct mfb_error err = {0};
-    assert_int_equal(mysql_client_connect(&ep, CONNECT_MS, &c, &err), MFB_ERR_AUTH);
+    assert_int_equal(mysql_conn_connect(&ep, CONNECT_MS, &c, &err), MFB_ERR_AUTH);
     assert_null(c);
     char expect[300];
     snprintf(expect, sizeof(expect), "access denied for user '%s' at socket '%s'", s->user,
@@ -197,7 +197,7 @@ static void test_wrong_password(void **state)
     /* Refused credentials end the availability check at once. */
     mfb_error_clear(&err);
     struct mysql_ping_result ping;
-    assert_int_equal(mysql_client_ping_until(&ep, 30000, 100, NULL, &ping, &err), MFB_ERR_AUTH);
+    assert_int_equal(mysql_conn_ping_until(&ep, 30000, 100, NULL, &ping, &err), MFB_ERR_AUTH);
     assert_int_equal(ping.attempts, 1);
 }
 
@@ -226,12 +226,12 @@ static int ext_teardown(void **state)
     struct ext_dirs *x = *state;
     if (x == NULL || x->s == NULL)
         return 0;
-    struct mysql_client *c = NULL;
-    if (mysql_client_connect(&x->s->ep, CONNECT_MS, &c, NULL) == MFB_OK) {
-        mysql_client_exec(c, "DROP DATABASE IF EXISTS mfb_disc", NULL);
-        mysql_client_exec(c, "DROP USER IF EXISTS 'mfb_noproc'@'localhost'", NULL);
+    struct mysql_conn *c = NULL;
+    if (mysql_conn_connect(&x->s->ep, CONNECT_MS, &c, NULL) == MFB_OK) {
+        mysql_conn_exec(c, "DROP DATABASE IF EXISTS mfb_disc", NULL);
+        mysql_conn_exec(c, "DROP USER IF EXISTS 'mfb_noproc'@'localhost'", NULL);
     }
-    mysql_client_close(c);
+    mysql_conn_close(c);
     mysql_test_rm_rf(x->innodb);
     mysql_test_rm_rf(x->aria);
     *state = x->s;
@@ -261,7 +261,7 @@ static void test_discovery(void **state)
         skip();
     struct ext_dirs *x = *state;
     struct server *s = x->s;
-    struct mysql_client *c = connect_ok(s);
+    struct mysql_conn *c = connect_ok(s);
     char sql[1200];
     exec_ok(c, "CREATE DATABASE mfb_disc");
     snprintf(sql, sizeof(sql),
@@ -348,10 +348,10 @@ static void test_discovery(void **state)
     /* Without the PROCESS privilege discovery fails rather than miss files. */
     exec_ok(c, "CREATE USER 'mfb_noproc'@'localhost' IDENTIFIED BY 'noproc-pw'");
     exec_ok(c, "GRANT SELECT ON *.* TO 'mfb_noproc'@'localhost'");
-    mysql_client_close(c);
+    mysql_conn_close(c);
     struct mysql_endpoint weak = {
         .socket = s->socket, .user = "mfb_noproc", .password = "noproc-pw"};
-    assert_int_equal(mysql_client_connect(&weak, CONNECT_MS, &c, NULL), MFB_OK);
+    assert_int_equal(mysql_conn_connect(&weak, CONNECT_MS, &c, NULL), MFB_OK);
     assert_int_equal(mysql_discover(c, &info, &err), MFB_ERR_AUTH);
     assert_null(info);
     assert_string_equal(err.message,
@@ -362,22 +362,22 @@ static void test_discovery(void **state)
     assert_string_equal(err.hint, "grant the user the PROCESS privilege: mfb reads "
                                   "information_schema.INNODB_SYS_TABLESPACES to find the "
                                   "tablespaces outside the data directory");
-    mysql_client_close(c);
+    mysql_conn_close(c);
 }
 
 struct tunables {
     char io[32], io_max[32], pct[32], lwm[32];
 };
 
-static void read_tunables(struct mysql_client *c, struct tunables *t)
+static void read_tunables(struct mysql_conn *c, struct tunables *t)
 {
     struct mysql_rows *row = NULL;
-    assert_int_equal(mysql_client_query_row(c,
-                                            "SELECT @@innodb_io_capacity, "
-                                            "@@innodb_io_capacity_max, "
-                                            "@@innodb_max_dirty_pages_pct, "
-                                            "@@innodb_max_dirty_pages_pct_lwm",
-                                            &row, NULL),
+    assert_int_equal(mysql_conn_query_row(c,
+                                          "SELECT @@innodb_io_capacity, "
+                                          "@@innodb_io_capacity_max, "
+                                          "@@innodb_max_dirty_pages_pct, "
+                                          "@@innodb_max_dirty_pages_pct_lwm",
+                                          &row, NULL),
                      MFB_OK);
     snprintf(t->io, sizeof(t->io), "%s", mysql_rows_cell(row, 0, 0));
     snprintf(t->io_max, sizeof(t->io_max), "%s", mysql_rows_cell(row, 0, 1));
@@ -386,7 +386,7 @@ static void read_tunables(struct mysql_client *c, struct tunables *t)
     mysql_rows_free(row);
 }
 
-static void assert_tunables(struct mysql_client *c, const struct tunables *want)
+static void assert_tunables(struct mysql_conn *c, const struct tunables *want)
 {
     struct tunables now;
     read_tunables(c, &now);
@@ -406,22 +406,22 @@ struct writer {
 static void *writer_main(void *arg)
 {
     struct writer *w = arg;
-    struct mysql_client *c = NULL;
-    if (mysql_client_connect(&w->s->ep, CONNECT_MS, &c, NULL) != MFB_OK)
+    struct mysql_conn *c = NULL;
+    if (mysql_conn_connect(&w->s->ep, CONNECT_MS, &c, NULL) != MFB_OK)
         return NULL;
     while (!atomic_load(&w->stop) &&
-           mysql_client_exec(c,
-                             "INSERT INTO mfb_flush.t (v) SELECT REPEAT('x', 200) FROM "
-                             "mfb_flush.seq_1_to_500",
-                             NULL) == MFB_OK)
+           mysql_conn_exec(c,
+                           "INSERT INTO mfb_flush.t (v) SELECT REPEAT('x', 200) FROM "
+                           "mfb_flush.seq_1_to_500",
+                           NULL) == MFB_OK)
         w->rows += 500;
-    mysql_client_close(c);
+    mysql_conn_close(c);
     return NULL;
 }
 
 static void *cancel_later(void *arg)
 {
-    mysql_sleep_ms(300, NULL);
+    clock_sleep_ms(300, NULL);
     atomic_store((atomic_bool *)arg, true);
     return NULL;
 }
@@ -429,7 +429,7 @@ static void *cancel_later(void *arg)
 static void test_preflush(void **state)
 {
     struct server *s = need_server(state);
-    struct mysql_client *c = connect_ok(s);
+    struct mysql_conn *c = connect_ok(s);
     /* Settings that are not the defaults, so a restore cannot pass by luck. */
     exec_ok(c, "SET GLOBAL innodb_io_capacity = 300");
     exec_ok(c, "SET GLOBAL innodb_io_capacity_max = 2500");
@@ -462,7 +462,7 @@ static void test_preflush(void **state)
     struct writer w = {.s = s};
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, writer_main, &w), 0);
-    mysql_sleep_ms(200, NULL);
+    clock_sleep_ms(200, NULL);
     opt = (struct mysql_preflush_options){
         .io_capacity = 5000, .dirty_pages_target = 0, .timeout_ms = 300, .poll_interval_ms = 50};
     assert_int_equal(mysql_preflush(c, &opt, &res, &err), MFB_OK);
@@ -493,23 +493,23 @@ static void test_preflush(void **state)
     assert_string_equal(err.message, "pre-flush cancelled before it began");
     assert_false(res.changed);
 
-    mysql_client_close(c);
+    mysql_conn_close(c);
 }
 
 /* Puts the server as the harness made it, whatever test_preflush did. */
 static int preflush_teardown(void **state)
 {
     struct server *s = *state;
-    struct mysql_client *c = NULL;
-    if (s == NULL || mysql_client_connect(&s->ep, CONNECT_MS, &c, NULL) != MFB_OK)
+    struct mysql_conn *c = NULL;
+    if (s == NULL || mysql_conn_connect(&s->ep, CONNECT_MS, &c, NULL) != MFB_OK)
         return 0;
     const char *sql[] = {
         "DROP DATABASE IF EXISTS mfb_flush", "SET GLOBAL innodb_max_dirty_pages_pct_lwm = 0",
         "SET GLOBAL innodb_max_dirty_pages_pct = 90", "SET GLOBAL innodb_io_capacity = 200",
         "SET GLOBAL innodb_io_capacity_max = 2000"};
     for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++)
-        mysql_client_exec(c, sql[i], NULL);
-    mysql_client_close(c);
+        mysql_conn_exec(c, sql[i], NULL);
+    mysql_conn_close(c);
     return 0;
 }
 
@@ -517,7 +517,7 @@ static int preflush_teardown(void **state)
  * the same method and waits until it answers. */
 static void stop_wait_start(struct server *s, const struct mysql_method *m)
 {
-    struct mysql_client *c = connect_ok(s);
+    struct mysql_conn *c = connect_ok(s);
     struct mysql_server_info *info = NULL;
     struct mfb_error err = {0};
     assert_int_equal(mysql_discover(c, &info, &err), MFB_OK);
@@ -533,18 +533,18 @@ static void stop_wait_start(struct server *s, const struct mysql_method *m)
     struct mysql_command_result res;
     if (mysql_control_stop(m, c, 60000, NULL, &res, &err) != MFB_OK)
         fail_msg("stop: %s", err.message);
-    mysql_client_close(c);
+    mysql_conn_close(c);
     uint64_t waited = 0;
     if (mysql_wait_stopped(&watch, 120000, NULL, &waited, &err) != MFB_OK)
         fail_msg("wait: %s", err.message);
     mysql_server_presence(&watch, &p);
     assert_true(mysql_server_gone(&p));
-    assert_int_equal(mysql_client_connect(&s->ep, 1000, &c, NULL), MFB_ERR_NETWORK);
+    assert_int_equal(mysql_conn_connect(&s->ep, 1000, &c, NULL), MFB_ERR_NETWORK);
 
     if (mysql_control_start(m, START_MS, &res, &err) != MFB_OK)
         fail_msg("start: %s", err.message);
     struct mysql_ping_result ping;
-    if (mysql_client_ping_until(&s->ep, START_MS, 50, NULL, &ping, &err) != MFB_OK)
+    if (mysql_conn_ping_until(&s->ep, START_MS, 50, NULL, &ping, &err) != MFB_OK)
         fail_msg("ping: %s", err.message);
     assert_true(ping.attempts >= 1);
     mysql_server_info_free(info);
@@ -581,7 +581,7 @@ static void assert_still_answers(struct server *s)
 {
     struct mysql_ping_result ping;
     struct mfb_error err = {0};
-    if (mysql_client_ping_until(&s->ep, 10000, 100, NULL, &ping, &err) != MFB_OK)
+    if (mysql_conn_ping_until(&s->ep, 10000, 100, NULL, &ping, &err) != MFB_OK)
         fail_msg("the server should still run: %s", err.message);
     assert_int_equal(ping.attempts, 1);
 }
@@ -626,7 +626,7 @@ static void test_stop_command_hangs(void **state)
 static void test_broken_start(void **state)
 {
     struct server *s = need_server(state);
-    struct mysql_client *c = connect_ok(s);
+    struct mysql_conn *c = connect_ok(s);
     struct mysql_stop_watch watch;
     struct mfb_error err = {0};
     assert_int_equal(mysql_stop_watch_init(&watch, s->pid_file, s->socket, NULL, 0, &err), MFB_OK);
@@ -635,7 +635,7 @@ static void test_broken_start(void **state)
                                         NULL, &m, NULL),
                      MFB_OK);
     assert_int_equal(mysql_control_stop(&m, c, 10000, NULL, NULL, &err), MFB_OK);
-    mysql_client_close(c);
+    mysql_conn_close(c);
     assert_int_equal(mysql_wait_stopped(&watch, 120000, NULL, NULL, &err), MFB_OK);
 
     /* A start command that cannot run. */
@@ -654,8 +654,7 @@ static void test_broken_start(void **state)
     assert_int_equal(mysql_control_start(&m, 10000, NULL, NULL), MFB_OK);
     mfb_error_clear(&err);
     struct mysql_ping_result ping;
-    assert_int_equal(mysql_client_ping_until(&s->ep, 1000, 100, NULL, &ping, &err),
-                     MFB_ERR_TIMEOUT);
+    assert_int_equal(mysql_conn_ping_until(&s->ep, 1000, 100, NULL, &ping, &err), MFB_ERR_TIMEOUT);
     char expect[600];
     snprintf(expect, sizeof(expect),
              "the server at socket '%s' did not answer within 1.0s (%u attempts); last error: "

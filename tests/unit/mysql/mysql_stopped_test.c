@@ -23,8 +23,8 @@
 
 #include "unit.h"
 
+#include "common/clock.h"
 #include "common/fsutil.h"
-#include "mysql/clock.h"
 #include "mysql/stopped.h"
 
 struct fake {
@@ -197,9 +197,9 @@ static void test_timeout_names_what_is_left(void **state)
 static void *stop_later(void *arg)
 {
     struct fake *f = arg;
-    mysql_sleep_ms(100, NULL);
+    clock_sleep_ms(100, NULL);
     kill(f->child, SIGTERM); /* left a zombie: a zombie counts as gone */
-    mysql_sleep_ms(50, NULL);
+    clock_sleep_ms(50, NULL);
     close_socket(f);
     unlink(f->pid_file);
     return NULL;

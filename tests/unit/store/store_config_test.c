@@ -408,8 +408,8 @@ static void test_remove_refused_while_running(void **state)
     fill_instance(&a, "prod");
     assert_int_equal(config_instance_add(db, &a, &err), MFB_OK);
     config_instance_free(&a);
-    struct config_job job;
-    assert_int_equal(config_job_create(db, "prod", NULL, "backup", &job, &err), MFB_OK);
+    struct job_record job;
+    assert_int_equal(job_log_create(db, "prod", NULL, "backup", &job, &err), MFB_OK);
     assert_int_equal(config_instance_remove(db, "prod", &err), MFB_ERR_BUSY);
     char expected[128];
     snprintf(expected, sizeof(expected), "instance 'prod' has a running job (#%lld)",
@@ -418,18 +418,18 @@ static void test_remove_refused_while_running(void **state)
     mfb_error_clear(&err);
     /* our own process is alive: not an orphan */
     size_t orphans = 9;
-    assert_int_equal(config_job_fail_orphans(db, &orphans, &err), MFB_OK);
+    assert_int_equal(job_log_fail_orphans(db, &orphans, &err), MFB_OK);
     assert_int_equal(orphans, 0);
-    job.status = CONFIG_JOB_OK;
+    job.status = JOB_STATUS_OK;
     job.ended_ms = job.started_ms + 1000;
-    assert_int_equal(config_job_save(db, &job, &err), MFB_OK);
+    assert_int_equal(job_log_save(db, &job, &err), MFB_OK);
     assert_int_equal(config_instance_remove(db, "prod", &err), MFB_OK);
     /* the history stays */
-    struct config_job again;
-    assert_int_equal(config_job_get(db, job.id, &again, &err), MFB_OK);
+    struct job_record again;
+    assert_int_equal(job_log_get(db, job.id, &again, &err), MFB_OK);
     assert_string_equal(again.instance, "prod");
-    config_job_free(&again);
-    config_job_free(&job);
+    job_record_free(&again);
+    job_record_free(&job);
 }
 
 static void test_orphans(void **state)
@@ -437,8 +437,8 @@ static void test_orphans(void **state)
     struct fixture *f = *state;
     struct config_db *db = open_db(f);
     struct mfb_error err = {0};
-    struct config_job job;
-    assert_int_equal(config_job_create(db, "prod", "t", "backup", &job, &err), MFB_OK);
+    struct job_record job;
+    assert_int_equal(job_log_create(db, "prod", "t", "backup", &job, &err), MFB_OK);
     /* a process that has exited and been reaped */
     pid_t child = fork();
     if (child == 0)
@@ -450,19 +450,19 @@ static void test_orphans(void **state)
              (long long)job.id);
     raw_sql(f->path, sql);
     size_t orphans = 0;
-    assert_int_equal(config_job_fail_orphans(db, &orphans, &err), MFB_OK);
+    assert_int_equal(job_log_fail_orphans(db, &orphans, &err), MFB_OK);
     assert_int_equal(orphans, 1);
-    struct config_job got;
-    assert_int_equal(config_job_get(db, job.id, &got, &err), MFB_OK);
-    assert_int_equal(got.status, CONFIG_JOB_FAILED);
+    struct job_record got;
+    assert_int_equal(job_log_get(db, job.id, &got, &err), MFB_OK);
+    assert_int_equal(got.status, JOB_STATUS_FAILED);
     assert_true(got.ended_ms > 0);
     char expected[128];
     snprintf(expected, sizeof(expected), "interrupted: the process that ran it (pid %d) is gone",
              (int)child);
     assert_string_equal(got.error, expected);
     assert_non_null(strstr(got.hint, "whether the backup reached the receiver ('mfb list')"));
-    config_job_free(&got);
-    config_job_free(&job);
+    job_record_free(&got);
+    job_record_free(&job);
 }
 
 /* ---- targets and settings ---- */
@@ -512,14 +512,14 @@ static void test_target_crud(void **state)
     config_target_list_free(list, count);
 
     /* an upload waiting to resume there protects it, unless forced */
-    struct config_job job;
-    assert_int_equal(config_job_create(db, "prod", "offsite", "backup", &job, &err), MFB_OK);
+    struct job_record job;
+    assert_int_equal(job_log_create(db, "prod", "offsite", "backup", &job, &err), MFB_OK);
     assert_int_equal(config_target_remove(db, "offsite", true, &err), MFB_ERR_BUSY);
     mfb_error_clear(&err);
-    job.status = CONFIG_JOB_PENDING_UPLOAD;
+    job.status = JOB_STATUS_PENDING_UPLOAD;
     job.ended_ms = job.started_ms + 5;
     snprintf(job.upload_id, sizeof(job.upload_id), "u_0123");
-    assert_int_equal(config_job_save(db, &job, &err), MFB_OK);
+    assert_int_equal(job_log_save(db, &job, &err), MFB_OK);
     assert_int_equal(config_target_remove(db, "offsite", false, &err), MFB_ERR_BUSY);
     char expected[128];
     snprintf(expected, sizeof(expected),
@@ -528,7 +528,7 @@ static void test_target_crud(void **state)
     assert_string_equal(err.hint, "run 'mfb resume' first, or pass --force to give it up");
     assert_int_equal(config_target_remove(db, "offsite", true, NULL), MFB_OK);
     assert_int_equal(config_target_get(db, "offsite", &got, NULL), MFB_ERR_NOT_FOUND);
-    config_job_free(&job);
+    job_record_free(&job);
     config_target_free(&t);
 }
 
@@ -579,36 +579,36 @@ static void test_enum_parsing(void **state)
     mfb_error_clear(&err);
     assert_int_equal(config_restart_after_parse("never", &r, &err), MFB_ERR_USAGE);
     assert_string_equal(err.message, "invalid restart policy 'never'");
-    enum config_job_status s;
-    assert_true(config_job_status_parse("pending_upload", &s));
-    assert_int_equal(s, CONFIG_JOB_PENDING_UPLOAD);
+    enum job_status s;
+    assert_true(job_status_parse("pending_upload", &s));
+    assert_int_equal(s, JOB_STATUS_PENDING_UPLOAD);
     const char *words[] = {"running", "ok", "failed", "pending_upload", "cancelled", "critical"};
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
-        assert_true(config_job_status_parse(words[i], &s));
-        assert_string_equal(config_job_status_str(s), words[i]);
+        assert_true(job_status_parse(words[i], &s));
+        assert_string_equal(job_status_str(s), words[i]);
     }
-    assert_false(config_job_status_parse("done", &s));
-    assert_false(config_job_status_parse("succeeded", &s)); /* the old word, before schema 3 */
-    enum config_step step;
-    assert_true(config_step_parse("snapshot", &step));
-    assert_string_equal(config_step_name(step), "snapshot");
+    assert_false(job_status_parse("done", &s));
+    assert_false(job_status_parse("succeeded", &s)); /* the old word, before schema 3 */
+    enum job_step step;
+    assert_true(job_step_parse("snapshot", &step));
+    assert_string_equal(job_step_name(step), "snapshot");
     assert_string_equal(config_timeout_name(CONFIG_TIMEOUT_VERIFY), "verify");
 }
 
 /* ---- jobs ---- */
 
 static int64_t add_job(struct config_db *db, const char *instance, const char *target,
-                       enum config_job_status status, int64_t ended_ms, const char *error)
+                       enum job_status status, int64_t ended_ms, const char *error)
 {
-    struct config_job job;
-    assert_int_equal(config_job_create(db, instance, target, "backup", &job, NULL), MFB_OK);
+    struct job_record job;
+    assert_int_equal(job_log_create(db, instance, target, "backup", &job, NULL), MFB_OK);
     job.status = status;
     job.ended_ms = ended_ms;
     if (error)
         job.error = strdup(error);
-    assert_int_equal(config_job_save(db, &job, NULL), MFB_OK);
+    assert_int_equal(job_log_save(db, &job, NULL), MFB_OK);
     int64_t id = job.id;
-    config_job_free(&job);
+    job_record_free(&job);
     return id;
 }
 
@@ -626,7 +626,7 @@ static void test_name_seq_never_repeats(void **state)
     }
     assert_int_equal(config_name_seq_next(db, "test", &seq, &err), MFB_OK);
     assert_int_equal(seq, 1);
-    add_job(db, "prod", NULL, CONFIG_JOB_OK, 1000, NULL);
+    add_job(db, "prod", NULL, JOB_STATUS_OK, 1000, NULL);
     raw_sql(f->path, "DELETE FROM jobs");
     assert_int_equal(config_name_seq_next(db, "prod", &seq, &err), MFB_OK);
     assert_int_equal(seq, 4);
@@ -683,47 +683,47 @@ static void test_migration_to_final_statuses(void **state)
     uint64_t seq = 0; /* numbering goes on after the two backups in the log */
     assert_int_equal(config_name_seq_next(db, "prod", &seq, &err), MFB_OK);
     assert_int_equal(seq, 3);
-    struct config_job job;
-    assert_int_equal(config_job_get(db, 7, &job, &err), MFB_OK);
-    assert_int_equal(job.status, CONFIG_JOB_OK);
-    assert_int_equal(job.step_ms[CONFIG_STEP_STOP], 30);
+    struct job_record job;
+    assert_int_equal(job_log_get(db, 7, &job, &err), MFB_OK);
+    assert_int_equal(job.status, JOB_STATUS_OK);
+    assert_int_equal(job.step_ms[JOB_STEP_STOP], 30);
     assert_int_equal(job.downtime_ms, 400);
     assert_string_equal(job.backup_name, "p.zip");
     assert_string_equal(job.error_step, "");
-    config_job_free(&job);
-    assert_int_equal(config_job_get(db, 9, &job, &err), MFB_OK);
-    assert_int_equal(job.status, CONFIG_JOB_FAILED);
+    job_record_free(&job);
+    assert_int_equal(job_log_get(db, 9, &job, &err), MFB_OK);
+    assert_int_equal(job.status, JOB_STATUS_FAILED);
     assert_string_equal(job.error_step, "upload"); /* the first error event's */
     assert_null(job.backtrace);
-    config_job_free(&job);
-    struct config_job_event *events = NULL;
+    job_record_free(&job);
+    struct job_log_event *events = NULL;
     size_t count = 0;
-    assert_int_equal(config_job_events(db, 9, &events, &count, &err), MFB_OK);
+    assert_int_equal(job_log_events(db, 9, &events, &count, &err), MFB_OK);
     assert_int_equal(count, 3);
     assert_string_equal(events[1].message, "receiver refused the chunk");
-    config_job_events_free(events, count);
+    job_log_events_free(events, count);
     /* the old rows are searchable, and the new statuses are accepted */
-    struct config_job_filter by_text = {.search = "stopped quickly"};
-    struct config_job *list = NULL;
-    assert_int_equal(config_job_list(db, &by_text, &list, &count, &err), MFB_OK);
+    struct job_log_filter by_text = {.search = "stopped quickly"};
+    struct job_record *list = NULL;
+    assert_int_equal(job_log_list(db, &by_text, &list, &count, &err), MFB_OK);
     assert_int_equal(count, 1);
     assert_int_equal(list[0].id, 7);
-    config_job_list_free(list, count);
-    struct config_job_filter by_status = {.by_status = true, .status = CONFIG_JOB_OK};
-    assert_int_equal(config_job_list(db, &by_status, &list, &count, &err), MFB_OK);
+    job_log_list_free(list, count);
+    struct job_log_filter by_status = {.by_status = true, .status = JOB_STATUS_OK};
+    assert_int_equal(job_log_list(db, &by_status, &list, &count, &err), MFB_OK);
     assert_int_equal(count, 1);
-    config_job_list_free(list, count);
-    int64_t critical = add_job(db, "prod", NULL, CONFIG_JOB_CRITICAL, 5000, "server down");
-    assert_int_equal(config_job_get(db, critical, &job, &err), MFB_OK);
-    assert_int_equal(job.status, CONFIG_JOB_CRITICAL);
-    config_job_free(&job);
+    job_log_list_free(list, count);
+    int64_t critical = add_job(db, "prod", NULL, JOB_STATUS_CRITICAL, 5000, "server down");
+    assert_int_equal(job_log_get(db, critical, &job, &err), MFB_OK);
+    assert_int_equal(job.status, JOB_STATUS_CRITICAL);
+    job_record_free(&job);
     /* deleting a job still takes its events along (the foreign key) */
     size_t deleted = 0;
-    assert_int_equal(config_job_prune(db, 4500, &deleted, &err), MFB_OK);
+    assert_int_equal(job_log_prune(db, 4500, &deleted, &err), MFB_OK);
     assert_int_equal(deleted, 2);
-    assert_int_equal(config_job_events(db, 9, &events, &count, &err), MFB_OK);
+    assert_int_equal(job_log_events(db, 9, &events, &count, &err), MFB_OK);
     assert_int_equal(count, 0);
-    config_job_events_free(events, count);
+    job_log_events_free(events, count);
 }
 
 static void test_job_record(void **state)
@@ -731,23 +731,23 @@ static void test_job_record(void **state)
     struct fixture *f = *state;
     struct config_db *db = open_db(f);
     struct mfb_error err = {0};
-    struct config_job job, got;
-    assert_int_equal(config_job_create(db, "prod", "offsite", "backup", &job, &err), MFB_OK);
-    assert_int_equal(job.status, CONFIG_JOB_RUNNING);
+    struct job_record job, got;
+    assert_int_equal(job_log_create(db, "prod", "offsite", "backup", &job, &err), MFB_OK);
+    assert_int_equal(job.status, JOB_STATUS_RUNNING);
     assert_int_equal(job.pid, getpid());
     char host[256] = "";
     gethostname(host, sizeof(host));
     assert_string_equal(job.host, host);
-    assert_int_equal(job.step_ms[CONFIG_STEP_STOP], -1);
-    job.step_ms[CONFIG_STEP_PREFLIGHT] = 120;
-    job.step_ms[CONFIG_STEP_STOP] = 200;
-    job.step_ms[CONFIG_STEP_ARCHIVE] = 0;
+    assert_int_equal(job.step_ms[JOB_STEP_STOP], -1);
+    job.step_ms[JOB_STEP_PREFLIGHT] = 120;
+    job.step_ms[JOB_STEP_STOP] = 200;
+    job.step_ms[JOB_STEP_ARCHIVE] = 0;
     job.downtime_ms = 2300;
     job.bytes_in = 5ULL << 32;
     job.bytes_out = 1ULL << 33;
     job.chunks = 512;
     job.retries = 3;
-    job.status = CONFIG_JOB_PENDING_UPLOAD;
+    job.status = JOB_STATUS_PENDING_UPLOAD;
     job.ended_ms = job.started_ms + 2500;
     snprintf(job.upload_id, sizeof(job.upload_id), "u_9f2c");
     snprintf(job.backup_name, sizeof(job.backup_name), "prod_20261125-193000.zip");
@@ -756,18 +756,18 @@ static void test_job_record(void **state)
     snprintf(job.error_step, sizeof(job.error_step), "upload");
     job.backtrace = strdup("mfb(mfb_error_set+0x9f) [0x1]\nmfb(backup_run+0x2c4) [0x2]");
     job.system_state = strdup("spool_free=1.0 GiB load=0.10/0.20/0.30");
-    assert_int_equal(config_job_save(db, &job, &err), MFB_OK);
-    assert_int_equal(config_job_get(db, job.id, &got, &err), MFB_OK);
+    assert_int_equal(job_log_save(db, &job, &err), MFB_OK);
+    assert_int_equal(job_log_get(db, job.id, &got, &err), MFB_OK);
     assert_string_equal(got.instance, "prod");
     assert_string_equal(got.target, "offsite");
     assert_string_equal(got.kind, "backup");
-    assert_int_equal(got.status, CONFIG_JOB_PENDING_UPLOAD);
+    assert_int_equal(got.status, JOB_STATUS_PENDING_UPLOAD);
     assert_int_equal(got.started_ms, job.started_ms);
     assert_int_equal(got.ended_ms, job.ended_ms);
-    assert_int_equal(got.step_ms[CONFIG_STEP_PREFLIGHT], 120);
-    assert_int_equal(got.step_ms[CONFIG_STEP_STOP], 200);
-    assert_int_equal(got.step_ms[CONFIG_STEP_ARCHIVE], 0);
-    assert_int_equal(got.step_ms[CONFIG_STEP_UPLOAD], -1);
+    assert_int_equal(got.step_ms[JOB_STEP_PREFLIGHT], 120);
+    assert_int_equal(got.step_ms[JOB_STEP_STOP], 200);
+    assert_int_equal(got.step_ms[JOB_STEP_ARCHIVE], 0);
+    assert_int_equal(got.step_ms[JOB_STEP_UPLOAD], -1);
     assert_int_equal(got.downtime_ms, 2300);
     assert_int_equal(got.bytes_in, 5ULL << 32);
     assert_int_equal(got.bytes_out, 1ULL << 33);
@@ -783,41 +783,41 @@ static void test_job_record(void **state)
     assert_string_equal(got.backtrace,
                         "mfb(mfb_error_set+0x9f) [0x1]\nmfb(backup_run+0x2c4) [0x2]");
     assert_string_equal(got.system_state, "spool_free=1.0 GiB load=0.10/0.20/0.30");
-    config_job_free(&got);
-    config_job_free(&job);
-    assert_int_equal(config_job_get(db, 9999, &got, &err), MFB_ERR_NOT_FOUND);
+    job_record_free(&got);
+    job_record_free(&job);
+    assert_int_equal(job_log_get(db, 9999, &got, &err), MFB_ERR_NOT_FOUND);
     assert_string_equal(err.message, "no job #9999");
 
     /* events, oldest first */
-    int64_t id = add_job(db, "prod", NULL, CONFIG_JOB_OK, 1, NULL);
-    assert_int_equal(config_job_event(db, id, CONFIG_LEVEL_INFO, "stop", "stopped in 0.2s", NULL),
+    int64_t id = add_job(db, "prod", NULL, JOB_STATUS_OK, 1, NULL);
+    assert_int_equal(job_log_event(db, id, JOB_LEVEL_INFO, "stop", "stopped in 0.2s", NULL),
                      MFB_OK);
-    assert_int_equal(config_job_event(db, id, CONFIG_LEVEL_WARN, NULL, "spool is 91% full", NULL),
+    assert_int_equal(job_log_event(db, id, JOB_LEVEL_WARN, NULL, "spool is 91% full", NULL),
                      MFB_OK);
-    struct config_job_event *events = NULL;
+    struct job_log_event *events = NULL;
     size_t count = 0;
-    assert_int_equal(config_job_events(db, id, &events, &count, &err), MFB_OK);
+    assert_int_equal(job_log_events(db, id, &events, &count, &err), MFB_OK);
     assert_int_equal(count, 2);
     assert_string_equal(events[0].step, "stop");
-    assert_int_equal(events[0].level, CONFIG_LEVEL_INFO);
+    assert_int_equal(events[0].level, JOB_LEVEL_INFO);
     assert_string_equal(events[0].message, "stopped in 0.2s");
     assert_string_equal(events[1].step, "");
-    assert_int_equal(events[1].level, CONFIG_LEVEL_WARN);
+    assert_int_equal(events[1].level, JOB_LEVEL_WARN);
     assert_true(events[1].time_ms >= events[0].time_ms);
-    config_job_events_free(events, count);
+    job_log_events_free(events, count);
 }
 
-static size_t list_count(struct config_db *db, const struct config_job_filter *filter,
+static size_t list_count(struct config_db *db, const struct job_log_filter *filter,
                          int64_t *first_id)
 {
-    struct config_job *list = NULL;
+    struct job_record *list = NULL;
     size_t count = 0;
     struct mfb_error err = {0};
-    if (config_job_list(db, filter, &list, &count, &err) != MFB_OK)
-        fail_msg("config_job_list: %s", err.message);
+    if (job_log_list(db, filter, &list, &count, &err) != MFB_OK)
+        fail_msg("job_log_list: %s", err.message);
     if (first_id)
         *first_id = count ? list[0].id : 0;
-    config_job_list_free(list, count);
+    job_log_list_free(list, count);
     return count;
 }
 
@@ -825,54 +825,54 @@ static void test_job_list_and_search(void **state)
 {
     struct fixture *f = *state;
     struct config_db *db = open_db(f);
-    int64_t a = add_job(db, "prod", "offsite", CONFIG_JOB_OK, 10, NULL);
-    int64_t b = add_job(db, "prod", "local", CONFIG_JOB_FAILED, 20,
+    int64_t a = add_job(db, "prod", "offsite", JOB_STATUS_OK, 10, NULL);
+    int64_t b = add_job(db, "prod", "local", JOB_STATUS_FAILED, 20,
                         "archive failed: the spool disk is full");
-    int64_t c = add_job(db, "test", "offsite", CONFIG_JOB_OK, 30, NULL);
-    assert_int_equal(config_job_event(db, a, CONFIG_LEVEL_INFO, "upload",
-                                      "uploaded 2.4 GiB to \"offsite\" in 41s", NULL),
+    int64_t c = add_job(db, "test", "offsite", JOB_STATUS_OK, 30, NULL);
+    assert_int_equal(job_log_event(db, a, JOB_LEVEL_INFO, "upload",
+                                   "uploaded 2.4 GiB to \"offsite\" in 41s", NULL),
                      MFB_OK);
-    assert_int_equal(config_job_event(db, c, CONFIG_LEVEL_ERROR, "verify",
-                                      "SELECT 1 failed twice; server answered after retry", NULL),
+    assert_int_equal(job_log_event(db, c, JOB_LEVEL_ERROR, "verify",
+                                   "SELECT 1 failed twice; server answered after retry", NULL),
                      MFB_OK);
 
     int64_t first = 0;
     assert_int_equal(list_count(db, NULL, &first), 3);
     assert_int_equal(first, c); /* newest first */
-    struct config_job_filter fl = {.instance = "prod"};
+    struct job_log_filter fl = {.instance = "prod"};
     assert_int_equal(list_count(db, &fl, NULL), 2);
-    fl = (struct config_job_filter){.target = "offsite"};
+    fl = (struct job_log_filter){.target = "offsite"};
     assert_int_equal(list_count(db, &fl, NULL), 2);
-    fl = (struct config_job_filter){.by_status = true, .status = CONFIG_JOB_FAILED};
+    fl = (struct job_log_filter){.by_status = true, .status = JOB_STATUS_FAILED};
     assert_int_equal(list_count(db, &fl, &first), 1);
     assert_int_equal(first, b);
-    fl = (struct config_job_filter){.limit = 2};
+    fl = (struct job_log_filter){.limit = 2};
     assert_int_equal(list_count(db, &fl, NULL), 2);
-    fl = (struct config_job_filter){.since_ms = INT64_MAX};
+    fl = (struct job_log_filter){.since_ms = INT64_MAX};
     assert_int_equal(list_count(db, &fl, NULL), 0);
 
     /* full-text search in events and in the job's error */
-    fl = (struct config_job_filter){.search = "uploaded"};
+    fl = (struct job_log_filter){.search = "uploaded"};
     assert_int_equal(list_count(db, &fl, &first), 1);
     assert_int_equal(first, a);
-    fl = (struct config_job_filter){.search = "disk full"}; /* both words, any order */
+    fl = (struct job_log_filter){.search = "disk full"}; /* both words, any order */
     assert_int_equal(list_count(db, &fl, &first), 1);
     assert_int_equal(first, b);
-    fl = (struct config_job_filter){.search = "full disk spool"};
+    fl = (struct job_log_filter){.search = "full disk spool"};
     assert_int_equal(list_count(db, &fl, NULL), 1);
-    fl = (struct config_job_filter){.search = "disk missing"};
+    fl = (struct job_log_filter){.search = "disk missing"};
     assert_int_equal(list_count(db, &fl, NULL), 0);
     /* query syntax in the text is taken literally, never as FTS5 syntax */
-    fl = (struct config_job_filter){.search = "\"offsite\" OR NEAR( -x *"};
+    fl = (struct job_log_filter){.search = "\"offsite\" OR NEAR( -x *"};
     assert_int_equal(list_count(db, &fl, NULL), 0);
-    fl = (struct config_job_filter){.search = "\"offsite\""}; /* an event, and two targets */
+    fl = (struct job_log_filter){.search = "\"offsite\""}; /* an event, and two targets */
     assert_int_equal(list_count(db, &fl, NULL), 2);
-    fl = (struct config_job_filter){.search = "SELECT 1"};
+    fl = (struct job_log_filter){.search = "SELECT 1"};
     assert_int_equal(list_count(db, &fl, &first), 1);
     assert_int_equal(first, c);
-    fl = (struct config_job_filter){.search = "   "}; /* no words: no filter */
+    fl = (struct job_log_filter){.search = "   "}; /* no words: no filter */
     assert_int_equal(list_count(db, &fl, NULL), 3);
-    fl = (struct config_job_filter){.search = "full", .instance = "test"};
+    fl = (struct job_log_filter){.search = "full", .instance = "test"};
     assert_int_equal(list_count(db, &fl, NULL), 0);
 }
 
@@ -880,29 +880,28 @@ static void test_job_prune(void **state)
 {
     struct fixture *f = *state;
     struct config_db *db = open_db(f);
-    int64_t old_ok = add_job(db, "prod", "t", CONFIG_JOB_OK, 1000, NULL);
-    int64_t old_pending = add_job(db, "prod", "t", CONFIG_JOB_PENDING_UPLOAD, 1000, NULL);
-    int64_t recent = add_job(db, "prod", "t", CONFIG_JOB_FAILED, 5000, "recent failure");
-    struct config_job running;
-    assert_int_equal(config_job_create(db, "prod", "t", "backup", &running, NULL), MFB_OK);
-    assert_int_equal(config_job_event(db, old_ok, CONFIG_LEVEL_INFO, "stop", "gone soon", NULL),
-                     MFB_OK);
+    int64_t old_ok = add_job(db, "prod", "t", JOB_STATUS_OK, 1000, NULL);
+    int64_t old_pending = add_job(db, "prod", "t", JOB_STATUS_PENDING_UPLOAD, 1000, NULL);
+    int64_t recent = add_job(db, "prod", "t", JOB_STATUS_FAILED, 5000, "recent failure");
+    struct job_record running;
+    assert_int_equal(job_log_create(db, "prod", "t", "backup", &running, NULL), MFB_OK);
+    assert_int_equal(job_log_event(db, old_ok, JOB_LEVEL_INFO, "stop", "gone soon", NULL), MFB_OK);
     size_t deleted = 0;
     struct mfb_error err = {0};
-    assert_int_equal(config_job_prune(db, 2000, &deleted, &err), MFB_OK);
+    assert_int_equal(job_log_prune(db, 2000, &deleted, &err), MFB_OK);
     assert_int_equal(deleted, 1);
-    struct config_job got;
-    assert_int_equal(config_job_get(db, old_ok, &got, NULL), MFB_ERR_NOT_FOUND);
-    assert_int_equal(config_job_get(db, old_pending, &got, NULL), MFB_OK);
-    config_job_free(&got);
-    assert_int_equal(config_job_get(db, recent, &got, NULL), MFB_OK);
-    config_job_free(&got);
-    assert_int_equal(config_job_get(db, running.id, &got, NULL), MFB_OK);
-    config_job_free(&got);
+    struct job_record got;
+    assert_int_equal(job_log_get(db, old_ok, &got, NULL), MFB_ERR_NOT_FOUND);
+    assert_int_equal(job_log_get(db, old_pending, &got, NULL), MFB_OK);
+    job_record_free(&got);
+    assert_int_equal(job_log_get(db, recent, &got, NULL), MFB_OK);
+    job_record_free(&got);
+    assert_int_equal(job_log_get(db, running.id, &got, NULL), MFB_OK);
+    job_record_free(&got);
     /* the pruned job's events left the search index too */
-    struct config_job_filter fl = {.search = "gone"};
+    struct job_log_filter fl = {.search = "gone"};
     assert_int_equal(list_count(db, &fl, NULL), 0);
-    config_job_free(&running);
+    job_record_free(&running);
 }
 
 static void test_secret_helpers(void **state)

@@ -5,6 +5,7 @@
  * that finds a chunk changed and replaces it, cancellation, and the events
  * observers see. Runs under ThreadSanitizer in `make check-tsan`.
  */
+#include "common/cancel.h"
 #include "unit.h"
 
 #include <errno.h>
@@ -21,7 +22,7 @@
 #include <unistd.h>
 
 #include "common/digest.h"
-#include "transfer/receiver.h"
+#include "transfer/receiver_api.h"
 #include "transfer/uploader.h"
 
 #define MiB (1u << 20)
@@ -31,7 +32,7 @@ struct fixture {
     char dir[PATH_MAX];
     char url[256];
     char token[128];
-    struct transfer_client *client;
+    struct transfer_peer *client;
     struct transfer_conn *conn;
 };
 
@@ -89,7 +90,7 @@ static int setup(void **state)
     struct transfer_settings settings = TRANSFER_SETTINGS_DEFAULT;
     settings.retry.base_ms = 20;
     struct transfer_target target = {.url = f->url, .token = f->token, .allow_plaintext = true};
-    if (transfer_client_create(&target, &settings, &f->client, NULL) != MFB_OK)
+    if (transfer_peer_create(&target, &settings, &f->client, NULL) != MFB_OK)
         return -1;
     if (transfer_conn_open(f->client, NULL, &f->conn, NULL) != MFB_OK)
         return -1;
@@ -101,7 +102,7 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
     transfer_conn_close(f->conn);
-    transfer_client_free(f->client);
+    transfer_peer_free(f->client);
     kill(f->pid, SIGTERM);
     waitpid(f->pid, NULL, 0);
     char cmd[PATH_MAX + 16];
@@ -339,8 +340,8 @@ static void test_cancel(void **state)
     free(data);
     struct upload_state up;
     create_upload(f, false, 0, &up);
-    struct transfer_cancel parent;
-    transfer_cancel_init(&parent, NULL);
+    struct cancel_token parent;
+    cancel_token_init(&parent, NULL);
     for (int round = 0; round < 2; round++) {
         struct uploader_config cfg = {.client = f->client,
                                       .upload_id = up.upload_id,
@@ -358,7 +359,7 @@ static void test_cancel(void **state)
         if (round == 0)
             pthread_create(&t, NULL, cancel_later, &c);
         else
-            transfer_cancel_request(&parent);
+            cancel_token_request(&parent);
         struct upload_result r;
         assert_int_equal(uploader_wait(u, &r, &err), MFB_ERR_CANCELLED);
         assert_non_null(strstr(err.message, "cancelled"));
@@ -366,7 +367,7 @@ static void test_cancel(void **state)
             pthread_join(t, NULL);
         uploader_free(u);
     }
-    transfer_cancel_destroy(&parent);
+    cancel_token_destroy(&parent);
     upload_state_free(&up);
     close(fd);
 }

@@ -1,0 +1,957 @@
+/*
+ * restore.c - the restore pipeline (see restore.h for the steps).
+ *
+ * Design notes:
+ * - Everything that can be checked is checked while the server still
+ *   runs: the download and its SHA-256, the whole archive, the plan, the
+ *   flavour and release, each destination (movable, writable, room). Only
+ *   then is the server stopped, so most failures cost no downtime at all.
+ * - From the stop on, every failure takes one path, roll_back: whatever
+ *   server the restore started is stopped, what was restored is moved to
+ *   "<dir>.mfb-failed-restore-<stamp>", the old directories are renamed
+ *   back, and the server is started. Cancellation takes the same path; the
+ *   start and the check that it answers are never cancelled.
+ * - Nothing is deleted but the downloaded file after a success (unless
+ *   --keep-download): the old directories stay beside their place, named
+ *   in the output, for the operator to remove when satisfied.
+ */
+#include "job/restore/restore.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "alert/alert.h"
+#include "archive/extract.h"
+#include "archive/manifest.h"
+#include "archive/reader.h"
+#include "common/cancel.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/parse.h"
+#include "job/journal.h"
+#include "job/lock.h"
+#include "job/restore/compat.h"
+#include "job/restore/fetch.h"
+#include "job/restore/ownership.h"
+#include "job/restore/swap.h"
+#include "mysql/connection.h"
+#include "mysql/control.h"
+#include "mysql/discover.h"
+#include "mysql/stopped.h"
+#include "proto/proto.h"
+#include "transfer/backup_list.h"
+
+#define CONNECT_MS 10000           /* the first look at the server */
+#define VERSION_MS 10000           /* `mariadbd --version` */
+#define MANIFEST_MAX (1024u << 20) /* the manifest of a few million files */
+#define DATADIR_MODE 0750
+#define ENTRY_OVERHEAD 4096 /* bytes a file or directory may cost beyond its data */
+
+struct root_state {
+    const struct restore_root *plan;
+    char aside[PATH_MAX];
+    bool existed; /* the destination was there before */
+    mode_t old_mode;
+    bool moved;   /* it is at aside now */
+    bool touched; /* the restore created the destination */
+    bool failed;  /* the restored files were moved to failed[] */
+    char failed_dir[PATH_MAX];
+};
+
+struct run {
+    const struct restore_options *o;
+    const struct config_instance *inst;
+    struct restore_result *res;
+    struct job_journal jr;
+    bool have_job;
+    struct job_lock lock;
+    struct archive_reader *reader;
+    struct manifest manifest;
+    const json_t *metadata;
+    struct restore_tops tops;
+    struct restore_plan plan;
+    struct root_state *roots;
+    const struct mysql_method *method;
+    const struct mysql_endpoint *ep;
+    const char *target; /* its name */
+    const struct transfer_peer *client;
+    struct mysql_server_info *info; /* when the server ran */
+    bool was_running;
+    struct ownership server_user; /* who the server ran as, when it ran */
+    bool started;                 /* a start command ran after the stop */
+    char stamp[32];
+    uint64_t stop_begin_ms;
+    const char *step; /* "preflight", "stop", "extract", "start": the job's
+                         error_step when it fails (the first error wins) */
+};
+
+/* ---- reporting ---- */
+
+/* An event of the job log (and so of stderr's log), or only the log
+ * before the job exists. step is a config_step name or NULL. */
+static void job_event(struct run *r, enum job_level level, const char *step, const char *text)
+{
+    if (r->have_job)
+        journal_event(&r->jr, level, step, "%s", text);
+    else
+        mfb_log(level == JOB_LEVEL_ERROR  ? MFB_LOG_ERROR
+                : level == JOB_LEVEL_WARN ? MFB_LOG_WARN
+                                          : MFB_LOG_INFO,
+                "restore", "step=%s message=\"%s\"", step ? step : "-", text);
+}
+
+/* Replaces the hint (a cut-off is fine: the full text is logged too). */
+static void set_hint(struct mfb_error *err, const char *text)
+{
+    snprintf(err->hint, sizeof(err->hint), "%.*s", (int)sizeof(err->hint) - 1, text);
+    err->hint_is_generic = false;
+}
+
+/* One line for people, the log and the job log. */
+__attribute__((format(printf, 3, 4))) static void say(struct run *r, const char *step,
+                                                      const char *fmt, ...)
+{
+    char line[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    job_event(r, JOB_LEVEL_INFO, step, line);
+    if (r->o->report)
+        r->o->report(r->o->report_ctx, line);
+}
+
+static bool cancelled(const struct run *r)
+{
+    return cancel_token_requested(r->o->cancel);
+}
+
+static mfb_status cancel_error(struct mfb_error *err)
+{
+    return mfb_error_set(err, MFB_ERR_CANCELLED, "restore cancelled");
+}
+
+static uint64_t timeout(const struct run *r, enum config_timeout t)
+{
+    return r->inst->timeout_ms[t] ? r->inst->timeout_ms[t] : config_timeout_default(t);
+}
+
+/* ---- 1. the backup ---- */
+
+static mfb_status find_backup(struct run *r, struct mfb_error *err)
+{
+    const struct restore_options *o = r->o;
+    struct transfer_conn *conn = NULL;
+    struct backup_list list = {0};
+    mfb_status st = transfer_conn_open(r->client, o->cancel, &conn, err);
+    if (st == MFB_OK)
+        st = receiver_backup_list(conn, r->inst->name, &list, err);
+    const struct backup_entry *e = st == MFB_OK ? backup_list_find(&list, o->backup) : NULL;
+    if (e != NULL) {
+        r->res->backup = e->info;
+    } else if (st == MFB_OK && proto_id_valid(o->backup, 'b')) {
+        /* an id of another instance's backup: cloning one server onto another */
+        struct mfb_error local = {0};
+        st = receiver_backup_get(conn, o->backup, &r->res->backup, &local);
+        if (st != MFB_OK && local.status != MFB_ERR_NOT_FOUND)
+            mysql_error_forward(err, &local);
+    } else if (st == MFB_OK) {
+        st = MFB_ERR_NOT_FOUND;
+    }
+    if (st == MFB_ERR_NOT_FOUND && !mfb_error_is_set(err)) {
+        if (list.count == 0)
+            mfb_error_set(err, st, "target '%s' holds no backup of instance '%s'", r->target,
+                          r->inst->name);
+        else
+            mfb_error_set(err, st, "target '%s' holds no backup '%s' of instance '%s'", r->target,
+                          o->backup, r->inst->name);
+        mfb_error_hint(err,
+                       "'mfb list %s --target %s' shows the backups there; give an id, a "
+                       "name or 'latest'",
+                       r->inst->name, r->target);
+    }
+    backup_list_free(&list);
+    transfer_conn_close(conn);
+    if (st == MFB_OK) {
+        char size[32], hex[SHA256_HEX_LEN + 1];
+        digest_to_hex(r->res->backup.sha256, hex);
+        say(r, "preflight", "backup %s: %s, %s, sha256 %s", r->res->backup.backup_id,
+            r->res->backup.name, format_size(r->res->backup.size, size, sizeof(size)), hex);
+        snprintf(r->jr.job.backup_id, sizeof(r->jr.job.backup_id), "%s", r->res->backup.backup_id);
+        snprintf(r->jr.job.backup_name, sizeof(r->jr.job.backup_name), "%.*s",
+                 (int)sizeof(r->jr.job.backup_name) - 1, r->res->backup.name);
+    }
+    return st;
+}
+
+static mfb_status fetch(struct run *r, struct mfb_error *err)
+{
+    const struct restore_options *o = r->o;
+    struct restore_fetch f = {.client = r->client,
+                              .backup = &r->res->backup,
+                              .spool = o->spool ? o->spool : r->inst->spool,
+                              .cancel = o->cancel,
+                              .observers = o->observers,
+                              .observer_count = o->observer_count};
+    if (f.spool == NULL) {
+        mfb_error_set(err, MFB_ERR_USAGE, "instance '%s' has no spool directory", r->inst->name);
+        mfb_error_hint(err, "give one with --spool DIR");
+        return MFB_ERR_USAGE;
+    }
+    struct restore_fetch_result fr;
+    mfb_status st = restore_fetch_run(&f, &fr, err);
+    if (st != MFB_OK) {
+        /* no file yet (at most its .part, which the hint names): none is "kept" */
+        if (st == MFB_ERR_CANCELLED || st == MFB_ERR_NETWORK || st == MFB_ERR_TIMEOUT)
+            mfb_error_hint(err,
+                           "nothing was changed; '%s.part' is kept and the same command "
+                           "continues the download",
+                           fr.path);
+        return st;
+    }
+    snprintf(r->res->file, sizeof(r->res->file), "%s", fr.path);
+    if (fr.reused)
+        say(r, "preflight", "using the earlier download %s (SHA-256 checked again)", fr.path);
+    else if (fr.resumed_from > 0)
+        say(r, "preflight", "downloaded %s (resumed at byte %" PRIu64 "); SHA-256 matches", fr.path,
+            fr.resumed_from);
+    else
+        say(r, "preflight", "downloaded %s; SHA-256 matches the receiver's", fr.path);
+    return MFB_OK;
+}
+
+/* `mfb archive test`, then the manifest's metadata. */
+static mfb_status verify_archive(struct run *r, struct mfb_error *err)
+{
+    struct mfb_error local = {0};
+    struct archive_test_summary sum = {0};
+    mfb_status st = archive_reader_open(r->res->file, &r->reader, &local);
+    if (st == MFB_OK)
+        st = archive_reader_test(r->reader, &sum, &local);
+    if (st != MFB_OK) {
+        mfb_error_set(err, st, "backup %s failed its check: %s", r->res->backup.backup_id,
+                      local.message);
+        mfb_error_hint(err, "nothing was changed; the file matches the receiver's SHA-256, so "
+                            "the stored backup itself is damaged: restore another one");
+        return st;
+    }
+    size_t idx = archive_reader_manifest_index(r->reader);
+    if (idx != SIZE_MAX) {
+        char *text = NULL;
+        size_t len = 0;
+        st = archive_reader_read_alloc(r->reader, idx, MANIFEST_MAX, &text, &len, err);
+        if (st == MFB_OK)
+            st = manifest_parse(text, len, &r->manifest, err);
+        free(text);
+        if (st != MFB_OK)
+            return st;
+        json_t *meta = json_object_get(r->manifest.root, "metadata");
+        r->metadata = json_is_object(meta) ? meta : NULL;
+    }
+    st = restore_tops_read(r->reader, &r->tops, err);
+    if (st != MFB_OK)
+        return st;
+    char size[32];
+    say(r, "preflight", "archive ok: %" PRIu64 " entries, %s, manifest %s", sum.entries,
+        format_size(sum.bytes, size, sizeof(size)), sum.manifest_checked ? "checked" : "absent");
+    return MFB_OK;
+}
+
+/* ---- 2. --to DIR ---- */
+
+/* Before the download: DIR is new or empty. */
+static mfb_status check_to_dir(const char *dir, struct mfb_error *err)
+{
+    struct stat sb;
+    if (stat(dir, &sb) != 0)
+        return MFB_OK;
+    if (!S_ISDIR(sb.st_mode))
+        return mfb_error_set(err, MFB_ERR_INVALID, "--to '%s' is not a directory", dir);
+    if (!swap_dir_is_empty(dir)) {
+        mfb_error_set(err, MFB_ERR_EXISTS, "--to '%s' is not empty", dir);
+        mfb_error_hint(err, "give a new or empty directory; mfb never overwrites files");
+        return MFB_ERR_EXISTS;
+    }
+    return MFB_OK;
+}
+
+static mfb_status extract_to(struct run *r, struct mfb_error *err)
+{
+    const char *dir = r->o->to_dir;
+    mfb_status st = check_to_dir(dir, err); /* again: time has passed */
+    if (st != MFB_OK)
+        return st;
+    uint64_t need = 0, dev = 0, avail = 0;
+    for (size_t i = 0; i < r->tops.count; i++)
+        need += r->tops.items[i].bytes + r->tops.items[i].entries * ENTRY_OVERHEAD;
+    char probe[PATH_MAX];
+    snprintf(probe, sizeof(probe), "%s/x", dir);
+    st = swap_free_space(probe, &dev, &avail, err);
+    if (st == MFB_OK && need > avail) {
+        char a[32], b[32];
+        st = mfb_error_set(err, MFB_ERR_NO_SPACE,
+                           "not enough room in '%s': the backup needs %s, %s are free", dir,
+                           format_size(need, a, sizeof(a)), format_size(avail, b, sizeof(b)));
+    }
+    struct archive_extract_summary sum = {0};
+    if (st == MFB_OK)
+        st = archive_extract(r->reader, dir, NULL, &sum, err);
+    if (st != MFB_OK)
+        return st;
+    r->res->entries = sum.entries;
+    r->res->bytes = sum.bytes;
+    char size[32];
+    say(r, NULL, "extracted %" PRIu64 " entries (%s) into %s; the server was not touched",
+        sum.entries, format_size(sum.bytes, size, sizeof(size)), dir);
+    for (size_t i = 0; i < r->tops.count; i++)
+        if (r->tops.items[i].is_dir)
+            say(r, NULL, "  root %s -> %s/%s", r->tops.items[i].name, dir, r->tops.items[i].name);
+    return MFB_OK;
+}
+
+/* ---- 3. checks while the server runs ---- */
+
+static mfb_status make_plan(struct run *r, struct mfb_error *err)
+{
+    struct restore_plan_input in = {.metadata = r->metadata,
+                                    .tops = &r->tops,
+                                    .instance = r->inst->name,
+                                    .instance_datadir = r->inst->datadir,
+                                    .maps = r->o->maps,
+                                    .map_count = r->o->map_count};
+    mfb_status st = restore_plan_build(&in, &r->plan, err);
+    if (st != MFB_OK)
+        return st;
+    r->roots = calloc(r->plan.count, sizeof(*r->roots));
+    if (r->roots == NULL)
+        return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+    for (size_t i = 0; i < r->plan.count; i++)
+        r->roots[i].plan = &r->plan.roots[i];
+    return MFB_OK;
+}
+
+/* Is the server up? If so, what is it and where are its pid file and socket. */
+static mfb_status inspect_server(struct run *r, struct mfb_error *err)
+{
+    struct mysql_conn *c = NULL;
+    struct mfb_error local = {0};
+    mfb_status st = mysql_conn_connect(r->ep, CONNECT_MS, &c, &local);
+    if (st == MFB_ERR_NETWORK) {
+        r->was_running = false;
+        say(r, "preflight", "the server of instance '%s' is not running (%s)", r->inst->name,
+            local.message);
+        return MFB_OK;
+    }
+    if (st != MFB_OK)
+        return mysql_error_forward(err, &local);
+    st = mysql_discover(c, &r->info, err);
+    mysql_conn_close(c);
+    if (st != MFB_OK)
+        return st;
+    r->was_running = true;
+    pid_t pid = 0;
+    if (r->info->pid_file != NULL && mysql_pid_file_read(r->info->pid_file, &pid, NULL) == MFB_OK)
+        ownership_of_process(pid, &r->server_user);
+    char *want = NULL;
+    st = mysql_path_resolve(NULL, r->inst->datadir, &want, err);
+    if (st == MFB_OK && strcmp(want, r->info->datadir) != 0) {
+        st = mfb_error_set(err, MFB_ERR_INVALID,
+                           "instance '%s' is configured with the data directory '%s', but its "
+                           "server uses '%s'",
+                           r->inst->name, r->inst->datadir, r->info->datadir);
+        mfb_error_hint(err, "fix the configuration first: mfb instance set %s --datadir %s",
+                       r->inst->name, r->info->datadir);
+    }
+    free(want);
+    return st;
+}
+
+static mfb_status check_compat(struct run *r, struct mfb_error *err)
+{
+    struct server_identity backup, server;
+    struct mfb_error local = {0};
+    mfb_status st = compat_from_metadata(r->metadata, &backup, &local);
+    if (st == MFB_OK) {
+        if (r->was_running) {
+            if (!compat_parse_version(r->info->version, &server))
+                st = mfb_error_set(&local, MFB_ERR_PROTOCOL,
+                                   "cannot read the server's version "
+                                   "'%s'",
+                                   r->info->version);
+        } else {
+            st = compat_installed(VERSION_MS, &server, &local);
+        }
+    }
+    if (st == MFB_OK)
+        st = compat_check(&backup, &server, r->inst->name, &local);
+    if (st == MFB_OK) {
+        char a[160], b[160];
+        say(r, "preflight", "the backup was made by %s; the server is %s",
+            compat_describe(&backup, a, sizeof(a)), compat_describe(&server, b, sizeof(b)));
+        return MFB_OK;
+    }
+    if (r->o->force) {
+        log_warn("restore", "compat=ignored reason=\"%s\"", local.message);
+        job_event(r, JOB_LEVEL_WARN, "preflight", local.message);
+        if (r->o->report) {
+            char line[1400];
+            snprintf(line, sizeof(line), "warning: %s; restoring anyway (--force)", local.message);
+            r->o->report(r->o->report_ctx, line);
+        }
+        return MFB_OK;
+    }
+    mysql_error_forward(err, &local);
+    if (st == MFB_ERR_NOT_FOUND)
+        mfb_error_hint(err, "without them the backup cannot be checked against the server: pass "
+                            "--force to restore it anyway, or extract it with --to DIR");
+    return st;
+}
+
+/* Every destination can be moved aside and has room. */
+static mfb_status check_places(struct run *r, struct mfb_error *err)
+{
+    mfb_status st = MFB_OK;
+    size_t n = r->plan.count;
+    uint64_t *dev = calloc(n, sizeof(*dev)), *avail = calloc(n, sizeof(*avail));
+    if (dev == NULL || avail == NULL)
+        st = mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+    for (size_t i = 0; i < n && st == MFB_OK; i++) {
+        struct root_state *rs = &r->roots[i];
+        const char *dest = rs->plan->dest;
+        char what[200];
+        snprintf(what, sizeof(what), "root '%s'", rs->plan->name);
+        struct swap_state state;
+        st = swap_sibling(dest, SWAP_BEFORE_SUFFIX, r->stamp, rs->aside, sizeof(rs->aside), err);
+        if (st == MFB_OK)
+            st = swap_check(dest, rs->aside, what, &state, err);
+        char real[PATH_MAX], hint[2 * PATH_MAX + 200];
+        struct stat lsb;
+        if (st == MFB_ERR_UNSUPPORTED && lstat(dest, &lsb) == 0 && S_ISLNK(lsb.st_mode) &&
+            realpath(dest, real) != NULL) {
+            /* the exact option, for a DBA who has to type it */
+            snprintf(hint, sizeof(hint),
+                     "nothing was changed; '%s' points to '%s': restore into that directory "
+                     "with --map %s=%s, and the link stays as it is",
+                     dest, real, rs->plan->name, real);
+            set_hint(err, hint);
+        }
+        if (st == MFB_OK && state.exists) {
+            struct stat sb;
+            rs->existed = true;
+            rs->old_mode = stat(dest, &sb) == 0 ? (sb.st_mode & 07777) : DATADIR_MODE;
+        }
+        if (st == MFB_OK)
+            st = swap_free_space(dest, &dev[i], &avail[i], err);
+    }
+    /* the old files stay where they are: the restored ones need room of their own */
+    for (size_t i = 0; i < n && st == MFB_OK; i++) {
+        uint64_t need = 0;
+        for (size_t j = 0; j < n; j++)
+            if (dev[j] == dev[i])
+                need += r->plan.roots[j].bytes + r->plan.roots[j].entries * ENTRY_OVERHEAD;
+        if (need > avail[i]) {
+            char a[32], b[32];
+            st =
+                mfb_error_set(err, MFB_ERR_NO_SPACE,
+                              "not enough room to restore root '%s' into '%s': it needs %s, "
+                              "%s are free",
+                              r->plan.roots[i].name, r->plan.roots[i].dest,
+                              format_size(need, a, sizeof(a)), format_size(avail[i], b, sizeof(b)));
+            mfb_error_hint(err, "nothing was changed; the old files are kept beside the new "
+                                "ones, so free that much space or restore elsewhere with --map "
+                                "or --to");
+        }
+    }
+    free(dev);
+    free(avail);
+    return st;
+}
+
+/* ---- 4. the stopped part ---- */
+
+static mfb_status watch_init(struct run *r, struct mysql_stop_watch *w, struct mfb_error *err)
+{
+    const char *pid_file = r->info ? r->info->pid_file : NULL;
+    const char *socket = r->info && r->info->socket ? r->info->socket : r->inst->socket;
+    unsigned port = r->info ? r->info->port : r->inst->port;
+    return mysql_stop_watch_init(w, pid_file, socket, r->inst->host, r->inst->host ? port : 0, err);
+}
+
+/* The configured stop, then the wait until the server is really gone. */
+static mfb_status stop_now(struct run *r, const atomic_bool *cancel, uint64_t *waited_ms,
+                           struct mfb_error *err)
+{
+    struct mysql_stop_watch watch;
+    mfb_status st = watch_init(r, &watch, err);
+    struct mysql_conn *c = NULL;
+    uint64_t deadline = clock_now_ms() + timeout(r, CONFIG_TIMEOUT_STOP);
+    if (st == MFB_OK && r->method->kind == MYSQL_METHOD_SHUTDOWN_SQL)
+        st = mysql_conn_connect(r->ep, CONNECT_MS, &c, err);
+    if (st == MFB_OK)
+        st = mysql_control_stop(r->method, c, clock_left_ms(deadline), cancel, NULL, err);
+    mysql_conn_close(c);
+    if (st == MFB_OK)
+        st = mysql_wait_stopped(&watch, clock_left_ms(deadline), cancel, waited_ms, err);
+    return st;
+}
+
+static bool server_gone(struct run *r)
+{
+    struct mysql_stop_watch watch;
+    if (watch_init(r, &watch, NULL) != MFB_OK)
+        return false;
+    struct mysql_server_presence p;
+    mysql_server_presence(&watch, &p);
+    return mysql_server_gone(&p);
+}
+
+static mfb_status stop_server(struct run *r, struct mfb_error *err)
+{
+    r->stop_begin_ms = clock_now_ms();
+    if (!r->was_running)
+        return MFB_OK;
+    char method[300];
+    mysql_method_str(r->method, method, sizeof(method));
+    uint64_t begin = clock_now_ms();
+    journal_step_begin(&r->jr, JOB_STEP_STOP, 0);
+    /* Not cancelled: a stop once asked for goes on without mfb (a SHUTDOWN
+     * sent, a systemd job queued), so giving up the wait would leave the
+     * server going down while mfb reports it running. A cancel is seen
+     * after it, and the way back starts the server again. */
+    mfb_status st = stop_now(r, NULL, NULL, err);
+    journal_step_end(&r->jr, JOB_STEP_STOP);
+    r->res->stopped = true;
+    if (st == MFB_OK) {
+        char took[32];
+        say(r, "stop", "stopped the server (%s) in %s", method,
+            format_duration_ms(clock_now_ms() - begin, took, sizeof(took)));
+    }
+    return st;
+}
+
+static mfb_status move_aside(struct run *r, struct mfb_error *err)
+{
+    for (size_t i = 0; i < r->plan.count; i++) {
+        struct root_state *rs = &r->roots[i];
+        if (cancelled(r))
+            return cancel_error(err);
+        if (!rs->existed)
+            continue;
+        mfb_status st = swap_move(rs->plan->dest, rs->aside, err);
+        if (st != MFB_OK)
+            return st;
+        rs->moved = true;
+        say(r, NULL, "moved %s aside to %s", rs->plan->dest, rs->aside);
+    }
+    return MFB_OK;
+}
+
+/* tests: "extract:ROOT" */
+static bool fault_at(const struct run *r, const char *root)
+{
+    const char *f = r->o->fault;
+    return f != NULL && strncmp(f, "extract:", 8) == 0 && strcmp(f + 8, root) == 0;
+}
+
+static mfb_status extract_roots(struct run *r, struct mfb_error *err)
+{
+    for (size_t i = 0; i < r->plan.count; i++) {
+        struct root_state *rs = &r->roots[i];
+        const struct restore_root *p = rs->plan;
+        if (cancelled(r))
+            return cancel_error(err);
+        rs->touched = true;
+        struct archive_extract_options xo = {.prefix = p->name};
+        struct archive_extract_summary sum = {0};
+        mfb_status st;
+        if (fault_at(r, p->name)) {
+            mkdir(p->dest, 0700);
+            st = mfb_error_set(err, MFB_ERR_IO, "root '%s': injected extraction failure", p->name);
+        } else {
+            st = archive_extract(r->reader, p->dest, &xo, &sum, err);
+        }
+        struct ownership own;
+        ownership_decide(OWNERSHIP_USER, &r->server_user, rs->moved ? rs->aside : NULL, &own);
+        mode_t mode = strcmp(p->name, RESTORE_DATADIR_ROOT) == 0 ? DATADIR_MODE
+                      : rs->existed                              ? rs->old_mode
+                      : p->has_mode                              ? (mode_t)p->mode
+                                                                 : DATADIR_MODE;
+        if (st == MFB_OK)
+            st = ownership_apply(p->dest, &own, mode, err);
+        if (st != MFB_OK)
+            return st;
+        r->res->entries += sum.entries;
+        r->res->bytes += sum.bytes;
+        char size[32];
+        say(r, NULL, "restored root %s into %s: %" PRIu64 " entries, %s, owner %s, mode %04o",
+            p->name, p->dest, sum.entries, format_size(sum.bytes, size, sizeof(size)),
+            own.set ? own.why : "as archived", (unsigned)mode);
+    }
+    return MFB_OK;
+}
+
+/* Start, then SELECT 1 until it answers. Never cancelled. */
+static mfb_status start_server(struct run *r, const char *step, struct mfb_error *err)
+{
+    uint64_t begin = clock_now_ms();
+    r->started = true;
+    journal_step_begin(&r->jr, JOB_STEP_START, 0);
+    mfb_status st = mysql_control_start(r->method, timeout(r, CONFIG_TIMEOUT_START), NULL, err);
+    journal_step_end(&r->jr, JOB_STEP_START);
+    struct mysql_ping_result ping = {0};
+    if (st == MFB_OK) {
+        journal_step_begin(&r->jr, JOB_STEP_VERIFY, 0);
+        st = mysql_conn_ping_until(r->ep, timeout(r, CONFIG_TIMEOUT_VERIFY), 0, NULL, &ping, err);
+        journal_step_end(&r->jr, JOB_STEP_VERIFY);
+    }
+    if (st == MFB_OK) {
+        char took[32];
+        say(r, step, "started the server; it answers (after %s)",
+            format_duration_ms(clock_now_ms() - begin, took, sizeof(took)));
+        r->res->server_answers = true;
+    }
+    return st;
+}
+
+/* ---- 5. the way back ---- */
+
+/* The server's error log as a path ("" when it logs elsewhere). */
+static void error_log_path(const struct run *r, char *out, size_t len)
+{
+    const char *log = r->info ? mysql_rows_lookup(r->info->variables, "log_error") : NULL;
+    out[0] = '\0';
+    if (log == NULL || log[0] == '\0' || strcmp(log, "stderr") == 0)
+        return;
+    if (log[0] == '/')
+        snprintf(out, len, "%s", log);
+    else /* relative to the datadir, as the server resolves it */
+        snprintf(out, len, "%s/%s", r->info->datadir,
+                 log[0] == '.' && log[1] == '/' ? log + 2 : log);
+}
+
+/* The way back failed: what is where, and the commands that finish it. */
+static void critical(struct run *r, struct mfb_error *err, const char *what)
+{
+    char text[8 * PATH_MAX + 1600];
+    size_t len =
+        (size_t)snprintf(text, sizeof(text), "CRITICAL: %.*s. Recover by hand:", 1000, what);
+    bool moves = false;
+    for (size_t i = 0; i < r->plan.count && len < sizeof(text); i++) {
+        const struct root_state *rs = &r->roots[i];
+        if (!rs->moved)
+            continue;
+        struct stat sb;
+        char failed[PATH_MAX];
+        if (!moves)
+            len += (size_t)snprintf(text + len, sizeof(text) - len, " stop the server");
+        moves = true;
+        if (len < sizeof(text) && lstat(rs->plan->dest, &sb) == 0 &&
+            swap_sibling(rs->plan->dest, SWAP_FAILED_SUFFIX, r->stamp, failed, sizeof(failed),
+                         NULL) == MFB_OK)
+            len += (size_t)snprintf(text + len, sizeof(text) - len, "; mv '%.*s' '%.*s'",
+                                    PATH_MAX / 2, rs->plan->dest, PATH_MAX / 2, failed);
+        if (len < sizeof(text))
+            len += (size_t)snprintf(text + len, sizeof(text) - len, "; mv '%.*s' '%.*s'",
+                                    PATH_MAX / 2, rs->aside, PATH_MAX / 2, rs->plan->dest);
+    }
+    char log[PATH_MAX];
+    error_log_path(r, log, sizeof(log));
+    if (len < sizeof(text))
+        snprintf(text + len, sizeof(text) - len, "%sstart the server and read its error log%s%s",
+                 moves ? "; " : " ", log[0] ? " " : "", log);
+    set_hint(err, text);
+    log_error("restore", "critical=\"%s\"", text);
+    job_event(r, JOB_LEVEL_ERROR, NULL, text);
+}
+
+static void roll_back(struct run *r, struct mfb_error *err)
+{
+    struct mfb_error e = {0};
+    bool tried_restored = r->started; /* a server was started on the restored files */
+    r->res->rolled_back = true;
+    bool changed = false;
+    for (size_t i = 0; i < r->plan.count; i++)
+        changed |= r->roots[i].moved || r->roots[i].touched;
+    say(r, NULL, "restore failed (%s); %s", err->message,
+        changed          ? "putting the old directories back"
+        : r->was_running ? "starting the server again"
+                         : "the server was not running and stays stopped");
+    if (tried_restored) {
+        /* a server on the restored files may run, or half run: it must go first */
+        if (!server_gone(r) && stop_now(r, NULL, NULL, &e) != MFB_OK && !server_gone(r)) {
+            critical(r, err,
+                     "a server started on the restored files would not stop, so the old "
+                     "directories were not put back");
+            return;
+        }
+    }
+    for (size_t i = r->plan.count; i-- > 0;) {
+        struct root_state *rs = &r->roots[i];
+        struct stat sb;
+        if (rs->touched && lstat(rs->plan->dest, &sb) == 0) {
+            if (swap_sibling(rs->plan->dest, SWAP_FAILED_SUFFIX, r->stamp, rs->failed_dir,
+                             sizeof(rs->failed_dir), &e) != MFB_OK ||
+                swap_move(rs->plan->dest, rs->failed_dir, &e) != MFB_OK) {
+                critical(r, err, e.message);
+                return;
+            }
+            rs->failed = true;
+            say(r, NULL, "moved the partly restored %s to %s", rs->plan->dest, rs->failed_dir);
+        }
+        if (rs->moved) {
+            if (swap_move(rs->aside, rs->plan->dest, &e) != MFB_OK) {
+                critical(r, err, e.message);
+                return;
+            }
+            rs->moved = false;
+            say(r, NULL, "put %s back", rs->plan->dest);
+        }
+    }
+    /* the server as it was: one that was down before the restore stays
+     * down (its old files may be why it is restored) */
+    if (r->was_running && start_server(r, "restore", &e) != MFB_OK) {
+        char why[1200];
+        snprintf(why, sizeof(why),
+                 "the old directories are back in place, but the server did not start: %s",
+                 e.message);
+        critical(r, err, why);
+        return;
+    }
+    char hint[sizeof(err->hint) + 2 * PATH_MAX];
+    const char *what = changed ? "the old directories were put back" : "nothing was changed";
+    const char *server = r->was_running ? " and the server answers"
+                                        : "; the server was not running before the restore, so "
+                                          "it was left stopped";
+    size_t len = (size_t)snprintf(hint, sizeof(hint), "%s%s", what, server);
+    for (size_t i = 0; i < r->plan.count && len < sizeof(hint); i++)
+        if (r->roots[i].failed)
+            len +=
+                (size_t)snprintf(hint + len, sizeof(hint) - len, "; the restored files are in %.*s",
+                                 PATH_MAX / 2, r->roots[i].failed_dir);
+    char log[PATH_MAX];
+    error_log_path(r, log, sizeof(log));
+    if (len < sizeof(hint) && tried_restored && log[0] != '\0')
+        len += (size_t)snprintf(hint + len, sizeof(hint) - len,
+                                "; the server's error log %.*s says why they would not start",
+                                PATH_MAX / 2, log);
+    else if (len < sizeof(hint) && err->hint[0])
+        snprintf(hint + len, sizeof(hint) - len, "; %s", err->hint);
+    set_hint(err, hint);
+}
+
+/* ---- the job ---- */
+
+static void record_moved(struct run *r)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->plan.count; i++)
+        n += r->roots[i].moved;
+    if (n == 0)
+        return;
+    r->res->moved = calloc(n, sizeof(*r->res->moved));
+    if (r->res->moved == NULL)
+        return;
+    for (size_t i = 0; i < r->plan.count; i++) {
+        const struct root_state *rs = &r->roots[i];
+        if (!rs->moved)
+            continue;
+        struct restore_moved *m = &r->res->moved[r->res->moved_count++];
+        snprintf(m->root, sizeof(m->root), "%s", rs->plan->name);
+        snprintf(m->dir, sizeof(m->dir), "%s", rs->plan->dest);
+        snprintf(m->aside, sizeof(m->aside), "%s", rs->aside);
+    }
+}
+
+static mfb_status restore_in_place(struct run *r, struct mfb_error *err)
+{
+    mfb_status st = make_plan(r, err);
+    if (st == MFB_OK)
+        st = inspect_server(r, err);
+    if (st == MFB_OK)
+        st = check_compat(r, err);
+    if (st == MFB_OK)
+        st = check_places(r, err);
+    if (st == MFB_OK && cancelled(r))
+        st = cancel_error(err);
+    if (st != MFB_OK) {
+        if (!mfb_error_is_set(err) || err->hint[0] == '\0')
+            mfb_error_hint(err, "nothing was changed");
+        return st;
+    }
+    journal_step_end(&r->jr, JOB_STEP_PREFLIGHT);
+    r->step = "stop";
+    st = stop_server(r, err);
+    if (st != MFB_OK) {
+        if (!server_gone(r)) {
+            mfb_error_hint(err, "nothing was changed; the server still ran when mfb gave up "
+                                "the stop (if it goes down after all, start it again)");
+            return st;
+        }
+        roll_back(r, err); /* nothing moved yet: this starts the server again */
+        return st;
+    }
+    r->step = "extract";
+    st = move_aside(r, err);
+    if (st == MFB_OK)
+        st = extract_roots(r, err);
+    if (st == MFB_OK && cancelled(r)) /* the last chance: from here on it is done */
+        st = cancel_error(err);
+    if (st == MFB_OK) {
+        r->step = "start";
+        st = start_server(r, "start", err);
+        if (st == MFB_OK && cancelled(r))
+            say(r, NULL,
+                "the cancel came once the files were in place and the server was "
+                "starting: the restore was finished instead");
+    }
+    if (st != MFB_OK) {
+        roll_back(r, err);
+        return st;
+    }
+    r->res->downtime_ms = (int64_t)(clock_now_ms() - r->stop_begin_ms);
+    r->jr.job.downtime_ms = r->res->stopped ? r->res->downtime_ms : -1;
+    record_moved(r);
+    return MFB_OK;
+}
+
+/* An alert for in-place restores that stopped the server, or failed after. */
+static void send_alert(struct run *r, mfb_status st, const struct mfb_error *e)
+{
+    if (r->o->to_dir != NULL || !r->res->stopped || !r->have_job)
+        return;
+    char subject[512], text[4096];
+    struct alert a = {.instance = r->inst->name,
+                      .job_id = r->jr.job.id,
+                      .datadir = r->inst->datadir,
+                      .backup_name = r->res->backup.name,
+                      .error = st != MFB_OK ? e->message : NULL,
+                      .hint = st != MFB_OK && e->hint[0] ? e->hint : NULL};
+    if (st == MFB_OK) {
+        a.severity = CONFIG_SEVERITY_INFO;
+        a.event = "restore_succeeded";
+        snprintf(subject, sizeof(subject), "backup %s was restored into '%s'",
+                 r->res->backup.backup_id, r->inst->name);
+    } else if (r->res->server_answers) {
+        a.severity = CONFIG_SEVERITY_ERROR;
+        a.event = "restore_failed";
+        snprintf(subject, sizeof(subject), "restore of '%s' failed; the old data is back",
+                 r->inst->name);
+    } else {
+        a.severity = CONFIG_SEVERITY_CRITICAL;
+        a.event = "server_down";
+        snprintf(subject, sizeof(subject), "restore of '%s' failed and the server is down",
+                 r->inst->name);
+    }
+    a.job_status = job_status_str(r->jr.job.status);
+    snprintf(text, sizeof(text), "%s (job %" PRId64 ").\n%s%s%s%s%s", subject, r->jr.job.id,
+             st != MFB_OK ? "Error: " : "", st != MFB_OK ? e->message : "",
+             st != MFB_OK ? "\n" : "", st != MFB_OK && e->hint[0] ? "Hint: " : "",
+             st != MFB_OK && e->hint[0] ? e->hint : "");
+    a.subject = subject;
+    a.text = text;
+    alert_dispatch(r->o->db, &a, NULL, NULL);
+}
+
+static void finish_job(struct run *r, mfb_status st, const struct mfb_error *err)
+{
+    if (!r->have_job)
+        return;
+    r->jr.job.bytes_in = r->res->bytes;
+    enum job_status status = JOB_STATUS_OK;
+    if (st != MFB_OK) {
+        journal_error(&r->jr, r->step, err);
+        journal_system_state(&r->jr, r->inst->spool ? r->inst->spool : r->o->spool,
+                             r->o->to_dir ? r->o->to_dir : r->inst->datadir);
+        if (r->o->to_dir == NULL && r->res->stopped && !r->res->server_answers)
+            status = JOB_STATUS_CRITICAL; /* the server did not come back */
+        else
+            status = st == MFB_ERR_CANCELLED ? JOB_STATUS_CANCELLED : JOB_STATUS_FAILED;
+    }
+    journal_end(&r->jr, status);
+    send_alert(r, st, err);
+    journal_free(&r->jr);
+}
+
+mfb_status restore_run(const struct restore_options *o, struct restore_result *result,
+                       struct mfb_error *err)
+{
+    memset(result, 0, sizeof(*result));
+    result->downtime_ms = -1;
+    struct mfb_error local = {0};
+    struct mfb_error *e = err ? err : &local;
+    struct run r = {.o = o,
+                    .inst = &o->instance->record,
+                    .method = &o->instance->method,
+                    .ep = &o->instance->endpoint,
+                    .target = o->target->record.name,
+                    .client = o->target->client,
+                    .res = result,
+                    .step = "preflight"};
+    swap_stamp(time(NULL), r.stamp, sizeof(r.stamp));
+    r.lock.fd = -1;
+    const char *lock_dir = r.inst->spool ? r.inst->spool : o->spool;
+    mfb_status st = MFB_OK;
+    if (lock_dir == NULL) {
+        st = mfb_error_set(e, MFB_ERR_USAGE, "instance '%s' has no spool directory", r.inst->name);
+        mfb_error_hint(e, "give one with --spool DIR");
+    }
+    if (st == MFB_OK)
+        st = job_lock_acquire(o->db, lock_dir, r.inst->name, "restore", &r.lock, e);
+    if (st == MFB_OK) {
+        st = journal_begin(&r.jr, o->db, NULL, r.inst->name, r.target, "restore", e);
+        r.have_job = st == MFB_OK;
+        result->job_id = r.jr.job.id;
+        job_lock_set_job(&r.lock, r.jr.job.id);
+    }
+    if (st == MFB_OK) {
+        journal_step_begin(&r.jr, JOB_STEP_PREFLIGHT, 0);
+        job_event(&r, JOB_LEVEL_INFO, NULL,
+                  o->to_dir ? "restore into a directory" : "restore in place");
+    }
+    if (st == MFB_OK && o->to_dir)
+        st = check_to_dir(o->to_dir, e);
+    if (st == MFB_OK)
+        st = find_backup(&r, e);
+    if (st == MFB_OK)
+        st = fetch(&r, e);
+    if (st == MFB_OK)
+        st = verify_archive(&r, e);
+    if (st == MFB_OK && cancelled(&r)) {
+        st = cancel_error(e);
+        mfb_error_hint(e, "nothing was changed");
+    }
+    if (st == MFB_OK)
+        st = o->to_dir ? (r.step = "extract", extract_to(&r, e)) : restore_in_place(&r, e);
+
+    /* the download goes once it served; a failed restore keeps it for the retry */
+    result->file_kept = result->file[0] != '\0' && (st != MFB_OK || o->keep_download);
+    if (st == MFB_OK && !o->keep_download && result->file[0] != '\0' && unlink(result->file) != 0)
+        log_warn("restore", "file=\"%s\" error=\"cannot remove: %s\"", result->file,
+                 strerror(errno));
+    journal_step_end(&r.jr, JOB_STEP_PREFLIGHT); /* --to, or a refusal */
+    finish_job(&r, st, e);
+    job_lock_release(&r.lock);
+    archive_reader_free(r.reader);
+    manifest_free(&r.manifest);
+    restore_tops_free(&r.tops);
+    restore_plan_free(&r.plan);
+    free(r.roots);
+    mysql_server_info_free(r.info);
+    return st;
+}
+
+void restore_result_free(struct restore_result *result)
+{
+    if (result == NULL)
+        return;
+    free(result->moved);
+    result->moved = NULL;
+    result->moved_count = 0;
+}
