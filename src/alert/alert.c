@@ -1,87 +1,16 @@
 /*
- * alert.c - alert JSON, dispatch to the stored channels, retries (see
- * alert.h). The channel kinds live in webhook.c, email.c and
- * command.c.
+ * alert.c - dispatch to the stored channels and retries (see alert.h);
+ * the channel kinds are behind channel.h.
  */
 #include "alert/alert.h"
 
-#include <curl/curl.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
-#include "common/digest.h"
+#include "alert/channel.h"
+#include "common/clock.h"
 #include "common/log.h"
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_result;
-
-static void curl_init_once(void)
-{
-    curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-mfb_status alert_curl_init(struct mfb_error *err)
-{
-    pthread_once(&curl_once, curl_init_once);
-    if (curl_init_result != CURLE_OK)
-        return mfb_error_set(err, MFB_ERR_INTERNAL, "cannot initialise libcurl: %s",
-                             curl_easy_strerror(curl_init_result));
-    return MFB_OK;
-}
-
-static json_t *str_or_null(const char *s)
-{
-    return s ? json_string(s) : json_null();
-}
-
-json_t *alert_json(const struct alert *a)
-{
-    char host[256] = "";
-    gethostname(host, sizeof(host) - 1);
-    time_t t = a->time ? (time_t)a->time : time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    char when[32];
-    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    json_t *o = json_object();
-    json_object_set_new(o, "event", json_string(a->event ? a->event : "alert"));
-    json_object_set_new(o, "severity", json_string(config_severity_str(a->severity)));
-    json_object_set_new(o, "time", json_string(when));
-    json_object_set_new(o, "host", json_string(host));
-    json_object_set_new(o, "instance", str_or_null(a->instance));
-    json_object_set_new(o, "job_id", a->job_id ? json_integer(a->job_id) : json_null());
-    json_object_set_new(o, "job_status", str_or_null(a->job_status));
-    json_object_set_new(o, "subject", str_or_null(a->subject));
-    json_object_set_new(o, "text", str_or_null(a->text));
-    json_object_set_new(o, "error", str_or_null(a->error));
-    json_object_set_new(o, "hint", str_or_null(a->hint));
-    json_object_set_new(o, "datadir", str_or_null(a->datadir));
-    json_object_set_new(o, "backup_name", str_or_null(a->backup_name));
-    json_object_set_new(o, "upload_id", str_or_null(a->upload_id));
-    return o;
-}
-
-mfb_status alert_signature(const char *key, const char *body, size_t len, char *out, size_t cap,
-                           struct mfb_error *err)
-{
-    uint8_t mac[EVP_MAX_MD_SIZE];
-    unsigned mac_len = 0;
-    if (HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)body, len, mac,
-             &mac_len) == NULL ||
-        mac_len != SHA256_LEN)
-        return mfb_error_set(err, MFB_ERR_INTERNAL, "cannot compute the HMAC-SHA256 signature");
-    char hex[SHA256_HEX_LEN + 1];
-    digest_to_hex(mac, hex);
-    snprintf(out, cap, "sha256=%s", hex);
-    OPENSSL_cleanse(mac, sizeof(mac));
-    return MFB_OK;
-}
 
 mfb_status alert_send(const struct config_alert *channel, const struct alert *a,
                       struct mfb_error *err)
@@ -116,11 +45,7 @@ mfb_status alert_send_retry(const struct config_alert *channel, const struct ale
         log_warn("alert", "channel=%s kind=%s attempt=%u of=%u error=\"%s\"", channel->name,
                  config_alert_kind_str(channel->kind), i, attempts, e.message);
         if (i < attempts) {
-            uint64_t ms = retry_base_ms << (i - 1);
-            struct timespec ts = {.tv_sec = (time_t)(ms / 1000),
-                                  .tv_nsec = (long)(ms % 1000) * 1000000L};
-            while (nanosleep(&ts, &ts) != 0)
-                ;
+            clock_sleep_ms(retry_base_ms << (i - 1), NULL);
         }
     }
     mfb_error_set(err, first.status, "%s (%u attempts)", first.message, attempts);

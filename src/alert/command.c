@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "alert/alert.h"
+#include "alert/channel.h"
 #include "mysql/command.h"
 
 #define MAX_VARS 16

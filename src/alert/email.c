@@ -17,7 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "alert/alert.h"
+#include "alert/channel.h"
+#include "common/curl_init.h"
 
 struct reader {
     const char *data;
@@ -90,7 +91,7 @@ static char *build_message(const struct config_alert *channel, const struct aler
 mfb_status alert_email_send(const struct config_alert *channel, const struct alert *a,
                             struct mfb_error *err)
 {
-    mfb_status st = alert_curl_init(err);
+    mfb_status st = curl_init_once(err);
     if (st != MFB_OK)
         return st;
     if (channel->url == NULL || channel->mail_to == NULL || channel->mail_from == NULL)

@@ -9,17 +9,38 @@
  */
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "alert/alert.h"
+#include "alert/channel.h"
+#include "common/curl_init.h"
+#include "common/digest.h"
 
 static size_t discard(char *data, size_t size, size_t n, void *ctx)
 {
     (void)data;
     (void)ctx;
     return size * n;
+}
+
+mfb_status alert_signature(const char *key, const char *body, size_t len, char *out, size_t cap,
+                           struct mfb_error *err)
+{
+    uint8_t mac[EVP_MAX_MD_SIZE];
+    unsigned mac_len = 0;
+    if (HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)body, len, mac,
+             &mac_len) == NULL ||
+        mac_len != SHA256_LEN)
+        return mfb_error_set(err, MFB_ERR_INTERNAL, "cannot compute the HMAC-SHA256 signature");
+    char hex[SHA256_HEX_LEN + 1];
+    digest_to_hex(mac, hex);
+    snprintf(out, cap, "sha256=%s", hex);
+    OPENSSL_cleanse(mac, sizeof(mac));
+    return MFB_OK;
 }
 
 bool alert_webhook_url_allowed(const char *url)
@@ -44,7 +65,7 @@ bool alert_webhook_url_allowed(const char *url)
 mfb_status alert_webhook_send(const struct config_alert *channel, const struct alert *a,
                               struct mfb_error *err)
 {
-    mfb_status st = alert_curl_init(err);
+    mfb_status st = curl_init_once(err);
     if (st != MFB_OK)
         return st;
     if (channel->url == NULL)

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "alert/alert.h"
+#include "alert/channel.h"
 #include "cli/commands.h"
 #include "cli/config_cli.h"
 #include "common/fsutil.h"

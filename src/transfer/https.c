@@ -27,6 +27,7 @@
 
 #include "common/cancel.h"
 #include "common/clock.h"
+#include "common/curl_init.h"
 #include "common/log.h"
 #include "common/parse.h"
 #include "transfer/fingerprint.h"
@@ -67,14 +68,6 @@ struct transfer_conn {
     uint8_t presented[SHA256_LEN];
 };
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_result;
-
-static void curl_init_once(void)
-{
-    curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 static void wipe_free(char *s)
 {
     if (s != NULL) {
@@ -88,10 +81,9 @@ mfb_status transfer_peer_create(const struct transfer_target *target,
                                 struct transfer_peer **client, struct mfb_error *err)
 {
     *client = NULL;
-    pthread_once(&curl_once, curl_init_once);
-    if (curl_init_result != CURLE_OK)
-        return mfb_error_set(err, MFB_ERR_INTERNAL, "cannot initialise libcurl: %s",
-                             curl_easy_strerror(curl_init_result));
+    mfb_status init = curl_init_once(err);
+    if (init != MFB_OK)
+        return init;
     const char *url = target->url;
     if (url == NULL || url[0] == '\0') {
         mfb_error_set(err, MFB_ERR_USAGE, "no receiver URL given");

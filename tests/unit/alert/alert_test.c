@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "alert/alert.h"
+#include "alert/channel.h"
 
 static char tmpdir[PATH_MAX];
 
