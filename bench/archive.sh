@@ -17,7 +17,7 @@
 # BENCH_RUNS=N repeats each tool and keeps its fastest run.
 # Outputs go to bench/out/archive/ and are deleted after they are measured.
 #
-# Goals (issue 2, B.5), for mfb at its default level on this machine:
+# Goals (docs/archive.md, performance), for mfb at its default level on this machine:
 #   >= 12x the throughput of `zip -r` at its default level
 #   output <= 1.03x the size of zip's
 #   >= 1.7x the throughput of ISA-L `igzip -3` on one thread

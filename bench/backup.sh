@@ -21,7 +21,7 @@
 # the job's downtime_ms; for the script, the same two moments measured in
 # the script); total is the wall time of the whole command.
 #
-# Goal (issue 4): mfb's default downtime <= 0.10x the script's.
+# Goal (docs/backup.md): mfb's default downtime <= 0.10x the script's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/concurrency.sh - issue 3, check 3 at full size: 32 clients, each with
+# bench/concurrency.sh - the receiver's concurrency check at full size: 32 clients, each with
 # its own token, push 200 MB each to one receiver at the same time over TLS
 # (`mfb push`, 4 connections each: 128 connections at once). Every backup is
 # then verified: the published file's .sha256 passes `sha256sum -c`, and each

@@ -21,7 +21,7 @@
 # the server (utime + stime from /proc/PID/stat, summed over nginx's master
 # and workers). The best run of each counts.
 #
-# Goal (issue 3): mfb >= 0.8x curl-to-nginx throughput with 4 connections.
+# Goal (docs/transfer.md): mfb >= 0.8x curl-to-nginx throughput with 4 connections.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD

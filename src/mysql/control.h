@@ -15,7 +15,7 @@
  * Trade-offs:
  * - A stop may be cancelled (the command is killed); a start never is: it
  *   takes no cancel flag, because a second Ctrl-C must not leave the
- *   database down (issue 4, section 4).
+ *   database down (docs/mysql.md, timeouts).
  * - A failed or timed-out command's error quotes its last output lines and
  *   names the method's own diagnostics (systemctl status, journalctl) in the
  *   hint. Whether to retry, restart or alert is the job layer's decision.

@@ -1,6 +1,6 @@
 /*
  * discover.h - asks a running server what it is and where all its files
- * are, so that a backup misses nothing (issue 4, section 2).
+ * are, so that a backup misses nothing (docs/mysql.md, discovery).
  *
  * The server is the authority on its own layout: mfb reads its variables
  * (datadir, the InnoDB system, redo and undo directories, the binary and

@@ -1,6 +1,6 @@
 /*
  * preflush.h - writes InnoDB's dirty pages to disk while the server still
- * serves, so that the shutdown that follows is short (issue 4, step 2).
+ * serves, so that the shutdown that follows is short (docs/backup.md, pre-flush).
  *
  * A clean shutdown must flush every dirty page of the buffer pool; at the
  * default innodb_io_capacity that took minutes on the reference machine

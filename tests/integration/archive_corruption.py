@@ -1,5 +1,5 @@
-"""archive_corruption.py - `mfb archive test` catches damage (issue 2, B.2 and
-B.4): one flipped byte in an entry's compressed data, or in its central
+"""archive_corruption.py - `mfb archive test` catches damage (docs/archive.md, the reader):
+one flipped byte in an entry's compressed data, or in its central
 directory record, makes it exit 1 with an error that names the entry; a
 truncated archive, a damaged manifest and an archive rewritten around a
 lying manifest fail too.

@@ -1,5 +1,5 @@
 """archive_hostile.py - `mfb archive extract` refuses entries that would land
-outside the target directory (issue 2, B.2): `..` components, absolute
+outside the target directory (docs/archive.md, safe extraction): `..` components, absolute
 paths, and writing through a symlink that points outside, whether the
 symlink came from the archive or was already in the target. Each case must
 fail with a clear "mfb: error:" line naming the entry, and nothing outside

@@ -1,4 +1,4 @@
-"""archive_many_files.py - an archive of 70,000 files (issue 2, B.3): more
+"""archive_many_files.py - an archive of 70,000 files (docs/archive.md): more
 than 65,535 entries, so the end of central directory needs its Zip64 form.
 All four independent readers must test it clean and count every entry, and
 `mfb archive test` and `list` must agree.

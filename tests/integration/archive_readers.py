@@ -1,5 +1,5 @@
 """archive_readers.py - independent readers agree on what `mfb archive create`
-writes (issue 2, B.3): names with spaces and non-ASCII characters, empty
+writes (docs/archive.md): names with spaces and non-ASCII characters, empty
 directories, symlinks, modes, owners and mtimes.
 
 Four readers that share no code with mfb (Info-ZIP unzip, 7-Zip, libarchive's

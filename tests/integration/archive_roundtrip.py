@@ -1,6 +1,6 @@
 """archive_roundtrip.py - `mfb archive create` then `extract` gives back the
 tree byte for byte, with modes, mtimes, owners (as root), symlinks and empty
-directories (issue 2, B.1 and B.2); plus what create promises about its
+directories (docs/archive.md); plus what create promises about its
 input and output: determinism (same bytes for the same input and options,
 whatever the clock or the thread count), default and explicit
 excludes, FIFOs and sockets skipped with a warning, no overwriting.

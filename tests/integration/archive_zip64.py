@@ -1,5 +1,5 @@
-"""archive_zip64.py - a Zip64 archive holding one sparse 5 GiB file (issue 2,
-B.1 and B.3): its sizes fit only the Zip64 extra field.
+"""archive_zip64.py - a Zip64 archive holding one sparse 5 GiB file (docs/archive.md):
+its sizes fit only the Zip64 extra field.
 
 Under the sanitizers the file is 4.25 GiB, still past the 4 GiB limit, as
 the instrumented build is slower. Deflated at level 1 the archive is a few

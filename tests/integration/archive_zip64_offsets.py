@@ -1,5 +1,5 @@
-"""archive_zip64_offsets.py - an archive that is itself over 4 GiB (issue 2,
-B.1): a 4.1 GiB sparse file stored (level 0), then small files, whose
+"""archive_zip64_offsets.py - an archive that is itself over 4 GiB (docs/archive.md):
+a 4.1 GiB sparse file stored (level 0), then small files, whose
 local-header offsets and the central directory's offset need Zip64.
 
 This writes 4.1 GiB to $MFB_TEST_TMP, so it is skipped under the sanitizers,

@@ -85,7 +85,7 @@ def check_all(path, expect_names=None, timeout=600, metadata_encoding=None,
     unzip_members limits `unzip -t` to those entries: its CRC code runs at
     about 200 MB/s, so for a multi-GiB stored entry the other three readers
     check the data and unzip checks that it finds the entries behind it.
-    bsdtar_data=False leaves out the `bsdtar -xOf` data pass (issue 2 asks
+    bsdtar_data=False leaves out the `bsdtar -xOf` data pass (the archive requirements ask
     only for `bsdtar -tf`) where three other readers already inflate gigabytes."""
     procs = {
         "unzip -t": _spawn(["unzip", "-t", "-qq", path, *unzip_members]),

@@ -1,7 +1,6 @@
 /*
  * backup.h - one managed cold backup of an instance: preflight, pre-flush,
- * stop, archive and upload, restart, verify, finish (issue 4, section 3;
- * docs/backup.md).
+ * stop, archive and upload, restart, verify, finish (docs/backup.md).
  *
  * backup_run is the orchestration and nothing else: it calls the mysql
  * module to talk to and stop and start the server, the archive writer to

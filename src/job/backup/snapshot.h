@@ -1,7 +1,7 @@
 /*
  * snapshot.h - restart_after=snapshot: while the server is stopped, copy
  * its files into the spool, so it can be started again at once and the
- * copy archived and uploaded with the server running (issue 4, step 5).
+ * copy archived and uploaded with the server running (docs/backup.md, the snapshot policy).
  *
  * Each regular file is first cloned with the FICLONE ioctl (what
  * `cp --reflink` does): on XFS, Btrfs and other reflink filesystems the

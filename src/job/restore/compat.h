@@ -1,5 +1,5 @@
 /*
- * compat.h - may a backup be restored under this server? (issue 4, restore)
+ * compat.h - may a backup be restored under this server? (docs/restore.md, compatibility)
  *
  * A cold backup is a copy of the server's own files, and a server reads
  * only files of its own flavour and of its own or an older release: MySQL

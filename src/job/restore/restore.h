@@ -1,5 +1,5 @@
 /*
- * restore.h - putting a backup back (issue 4, "Restore"): the orchestration
+ * restore.h - putting a backup back (docs/restore.md): the orchestration
  * of download, verification, compatibility check, stop, move aside,
  * extraction, ownership, start and verify, and the way back when any of it
  * fails.

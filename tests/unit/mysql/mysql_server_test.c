@@ -2,7 +2,7 @@
  * mysql_server_test.c - src/mysql/ against a real MariaDB server: connect,
  * discovery, pre-flush, and stopping and starting it with each method that
  * can run without systemd (shutdown-sql and command), including the failure
- * paths of issue 4 section 4.
+ * paths of docs/mysql.md (timeouts and cancellation).
  *
  * The server comes from tests/integration/mysql_server.py, which starts a
  * throwaway MariaDB with the harness (tests/lib/mariadb.py) and runs this
