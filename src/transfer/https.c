@@ -492,10 +492,7 @@ static mfb_status describe_curl_error(struct transfer_conn *conn, const struct h
     if (rc == CURLE_ABORTED_BY_CALLBACK)
         return mfb_error_set(err, MFB_ERR_CANCELLED, "%s: cancelled", req->what);
     if (conn->sink_failed) {
-        mfb_error_set(err, conn->sink_err.status, "%s", conn->sink_err.message);
-        if (conn->sink_err.hint[0])
-            mfb_error_hint(err, "%s", conn->sink_err.hint);
-        return conn->sink_err.status;
+        return mfb_error_copy(err, &conn->sink_err);
     }
     if (conn->body_too_large)
         return mfb_error_set(err, MFB_ERR_PROTOCOL, "%s: the receiver's answer is too large",

@@ -251,11 +251,8 @@ mfb_status receiver_chunk_delete(struct transfer_conn *conn, const char *upload_
         mfb_error_hint(err, "start a new upload without --resume, or upgrade the receiver");
         return MFB_ERR_UNSUPPORTED;
     }
-    if (st != MFB_OK) {
-        mfb_error_set(err, st, "%s", local.message);
-        if (local.hint[0])
-            mfb_error_hint(err, "%s", local.hint);
-    }
+    if (st != MFB_OK)
+        mfb_error_copy(err, &local);
     return st;
 }
 
@@ -276,11 +273,8 @@ mfb_status receiver_upload_abandon(struct transfer_conn *conn, const char *uploa
     http_response_free(&resp);
     if (st == MFB_ERR_NOT_FOUND && status == 404)
         return MFB_OK;
-    if (st != MFB_OK) {
-        mfb_error_set(err, st, "%s", local.message);
-        if (local.hint[0])
-            mfb_error_hint(err, "%s", local.hint);
-    }
+    if (st != MFB_OK)
+        mfb_error_copy(err, &local);
     return st;
 }
 
