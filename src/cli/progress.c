@@ -17,20 +17,15 @@ void progress_bar_init(struct progress_bar *bar)
     bar->enabled = isatty(STDERR_FILENO) == 1;
 }
 
-/* Rate over the samples of the last few seconds. */
+/* Rate over the samples of the last few draws; the average until there
+ * are two. */
 static double sample_rate(struct progress_bar *bar, uint64_t now_ms, uint64_t bytes)
 {
-    unsigned i = bar->sample_next;
-    bar->sample_ms[i] = now_ms;
-    bar->sample_bytes[i] = bytes;
-    bar->sample_next = (i + 1) % PROGRESS_SAMPLES;
-    if (bar->sample_count < PROGRESS_SAMPLES)
-        bar->sample_count++;
-    unsigned oldest = (bar->sample_next + PROGRESS_SAMPLES - bar->sample_count) % PROGRESS_SAMPLES;
-    uint64_t dt = now_ms - bar->sample_ms[oldest];
-    if (dt == 0 || bytes < bar->sample_bytes[oldest])
-        return now_ms > 0 ? (double)bytes * 1000.0 / (double)now_ms : 0.0;
-    return (double)(bytes - bar->sample_bytes[oldest]) * 1000.0 / (double)dt;
+    rate_window_add(&bar->rate, now_ms, bytes);
+    double rate = rate_window_rate(&bar->rate);
+    if (rate == 0.0 && now_ms > 0)
+        rate = (double)bytes * 1000.0 / (double)now_ms;
+    return rate;
 }
 
 void progress_bar_format(const struct transfer_event *ev, double rate, char *buf, size_t len)
@@ -41,10 +36,11 @@ void progress_bar_format(const struct transfer_event *ev, double rate, char *buf
     if (ev->total_known) {
         format_size(ev->bytes_total, total, sizeof(total));
         unsigned pct = ev->bytes_total ? (unsigned)(ev->bytes_done * 100 / ev->bytes_total) : 100;
-        if (rate > 0 && ev->bytes_total > ev->bytes_done) {
+        int64_t left = rate_eta_ms(rate, ev->bytes_done, ev->bytes_total);
+        if (left > 0) {
             char d[24];
-            uint64_t ms = (uint64_t)((double)(ev->bytes_total - ev->bytes_done) * 1000.0 / rate);
-            snprintf(eta, sizeof(eta), "  ETA %s", format_duration_ms(ms, d, sizeof(d)));
+            snprintf(eta, sizeof(eta), "  ETA %s",
+                     format_duration_ms((uint64_t)left, d, sizeof(d)));
         }
         snprintf(buf, len, "%s %s  %s / %s  %3u%%  %s/s%s", ev->operation, ev->id, done, total, pct,
                  speed, eta);

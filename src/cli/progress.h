@@ -12,20 +12,15 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "common/rate.h"
 #include "transfer/observer.h"
-
-#define PROGRESS_SAMPLES 16
 
 struct progress_bar {
     bool enabled;
     FILE *out;
     bool drawn;
     uint64_t last_draw_ms;
-    /* (elapsed, bytes) samples, one per draw, for the rate over the last seconds */
-    uint64_t sample_ms[PROGRESS_SAMPLES];
-    uint64_t sample_bytes[PROGRESS_SAMPLES];
-    unsigned sample_count;
-    unsigned sample_next;
+    struct rate_window rate; /* one sample per draw: the rate over the last seconds */
 };
 
 /* enabled when stderr is a terminal. */

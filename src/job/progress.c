@@ -52,27 +52,10 @@ static void fill(const struct job_progress_hub *hub, struct job_progress *p,
     p->bytes_done = hub->bytes_done;
     p->bytes_total = hub->bytes_total;
     p->upload_bytes = hub->upload_bytes;
-    p->eta_ms = -1;
     p->server_down = hub->down;
     p->downtime_ms = downtime_locked(hub, now);
-    if (hub->sample_count >= 2) {
-        unsigned newest = (hub->sample_next + JOB_PROGRESS_SAMPLES - 1) % JOB_PROGRESS_SAMPLES;
-        unsigned oldest = hub->sample_count < JOB_PROGRESS_SAMPLES ? 0 : hub->sample_next;
-        /* The oldest sample within the window. */
-        for (unsigned i = 0; i < hub->sample_count; i++) {
-            unsigned k = (oldest + i) % JOB_PROGRESS_SAMPLES;
-            if (hub->sample_ms[newest] - hub->sample_ms[k] <= JOB_PROGRESS_WINDOW_MS) {
-                oldest = k;
-                break;
-            }
-        }
-        uint64_t dt = hub->sample_ms[newest] - hub->sample_ms[oldest];
-        if (dt > 0 && hub->sample_bytes[newest] >= hub->sample_bytes[oldest])
-            p->rate = (double)(hub->sample_bytes[newest] - hub->sample_bytes[oldest]) * 1000.0 /
-                      (double)dt;
-    }
-    if (p->rate > 0 && p->bytes_total >= p->bytes_done && p->bytes_total > 0)
-        p->eta_ms = (int64_t)((double)(p->bytes_total - p->bytes_done) * 1000.0 / p->rate);
+    p->rate = rate_window_rate(&hub->rate);
+    p->eta_ms = rate_eta_ms(p->rate, p->bytes_done, p->bytes_total);
 }
 
 static void emit(const struct job_progress_hub *hub, const struct job_progress *p)
@@ -83,11 +66,7 @@ static void emit(const struct job_progress_hub *hub, const struct job_progress *
 
 static void sample(struct job_progress_hub *hub, uint64_t now)
 {
-    hub->sample_ms[hub->sample_next] = now;
-    hub->sample_bytes[hub->sample_next] = hub->bytes_done;
-    hub->sample_next = (hub->sample_next + 1) % JOB_PROGRESS_SAMPLES;
-    if (hub->sample_count < JOB_PROGRESS_SAMPLES)
-        hub->sample_count++;
+    rate_window_add(&hub->rate, now, hub->bytes_done);
 }
 
 void job_progress_step_begin(struct job_progress_hub *hub, enum job_step step, uint64_t total)
@@ -98,8 +77,7 @@ void job_progress_step_begin(struct job_progress_hub *hub, enum job_step step, u
     hub->step_started_ms = now;
     hub->bytes_done = step == JOB_STEP_UPLOAD ? hub->upload_bytes : 0;
     hub->bytes_total = total;
-    hub->sample_count = 0;
-    hub->sample_next = 0;
+    rate_window_reset(&hub->rate, JOB_PROGRESS_WINDOW_MS);
     sample(hub, now);
     struct job_progress p;
     fill(hub, &p, JOB_PROGRESS_STEP, now);

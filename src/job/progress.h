@@ -22,10 +22,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/rate.h"
 #include "store/config_db.h"
 
 #define JOB_PROGRESS_INTERVAL_MS 250
-#define JOB_PROGRESS_SAMPLES 16
 #define JOB_PROGRESS_WINDOW_MS 5000
 
 enum job_progress_kind {
@@ -82,10 +82,7 @@ struct job_progress_hub {
     uint64_t down_since_ms;
     uint64_t downtime_ms;
     uint64_t last_emit_ms;
-    uint64_t sample_ms[JOB_PROGRESS_SAMPLES];
-    uint64_t sample_bytes[JOB_PROGRESS_SAMPLES];
-    unsigned sample_count;
-    unsigned sample_next;
+    struct rate_window rate; /* of the current step's bytes */
 };
 
 /* observers may be NULL with count 0. */
