@@ -22,6 +22,7 @@
  */
 #include "archive/writer.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -317,6 +318,8 @@ static void *writer_main(void *arg)
             pthread_mutex_unlock(&w->lock);
             break;
         }
+        /* Slots are written strictly in ring order, each once, when done. */
+        assert(w->head < w->nslots && w->count <= w->nslots && w->slots[w->head].done);
         struct slot *slot = &w->slots[w->head];
         pthread_mutex_unlock(&w->lock);
 
@@ -391,6 +394,8 @@ static mfb_status acquire(struct archive_writer *w, size_t entry, struct slot **
     while (w->count == w->nslots && !atomic_load(&w->failed))
         pthread_cond_wait(&w->slot_free, &w->lock);
     size_t index = (w->head + w->count) % w->nslots;
+    /* The reader owns the next free slot: the ring is not full (or failed). */
+    assert(w->count < w->nslots || atomic_load(&w->failed));
     pthread_mutex_unlock(&w->lock);
     if (atomic_load(&w->failed))
         return MFB_ERR_CANCELLED;

@@ -3,6 +3,7 @@
  */
 #include "common/queue.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 
@@ -43,6 +44,7 @@ bool queue_push(struct queue *q, void *item)
         pthread_mutex_unlock(&q->lock);
         return false;
     }
+    assert(q->count < q->capacity && q->head < q->capacity);
     q->items[(q->head + q->count) % q->capacity] = item;
     q->count++;
     pthread_cond_signal(&q->not_empty);
@@ -59,6 +61,7 @@ bool queue_pop(struct queue *q, void **item)
         pthread_mutex_unlock(&q->lock);
         return false;
     }
+    assert(q->count <= q->capacity && q->head < q->capacity);
     *item = q->items[q->head];
     q->head = (q->head + 1) % q->capacity;
     q->count--;

@@ -3,6 +3,7 @@
  */
 #include "job/journal.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -62,6 +63,7 @@ void journal_save(struct job_journal *j)
 
 void journal_step_begin(struct job_journal *j, enum job_step step, uint64_t total)
 {
+    assert((unsigned)step < JOB_STEP_COUNT);
     j->step_started_ms[step] = clock_now_ms();
     log_info("job-step", "id=%" PRId64 " step=%s begin=yes", j->job.id, job_step_name(step));
     if (j->hub)
@@ -70,11 +72,13 @@ void journal_step_begin(struct job_journal *j, enum job_step step, uint64_t tota
 
 void journal_step_mark(struct job_journal *j, enum job_step step)
 {
+    assert((unsigned)step < JOB_STEP_COUNT);
     j->step_started_ms[step] = clock_now_ms();
 }
 
 void journal_step_end(struct job_journal *j, enum job_step step)
 {
+    assert((unsigned)step < JOB_STEP_COUNT);
     if (j->step_started_ms[step] == 0)
         return;
     uint64_t ms = clock_now_ms() - j->step_started_ms[step];

@@ -3,6 +3,7 @@
  */
 #include "job/lock.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -134,6 +135,7 @@ mfb_status job_lock_acquire(struct config_db *db, const char *spool, const char 
 
 void job_lock_set_job(struct job_lock *lock, int64_t job_id)
 {
+    assert(lock->fd >= 0); /* only the holder names the job in the lock file */
     if (lock->fd >= 0)
         write_owner(lock, job_id);
 }

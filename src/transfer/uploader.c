@@ -4,6 +4,7 @@
  */
 #include "transfer/uploader.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -413,6 +414,9 @@ done:
 void uploader_seal(struct uploader *u, uint64_t offset)
 {
     pthread_mutex_lock(&u->lock);
+    /* A sealed byte is final (the writer never seeks back): the prefix only
+     * grows, and nothing is sealed past the end once the size is known. */
+    assert(offset >= u->sealed && (!u->finished || offset <= u->size));
     if (offset > u->sealed)
         u->sealed = offset;
     pthread_cond_broadcast(&u->sealed_cond);
@@ -422,6 +426,7 @@ void uploader_seal(struct uploader *u, uint64_t offset)
 void uploader_finish(struct uploader *u, uint64_t size)
 {
     pthread_mutex_lock(&u->lock);
+    assert(size >= u->sealed); /* the end cannot cut off sealed bytes */
     u->finished = true;
     u->size = size;
     if (size > u->sealed)
