@@ -4,8 +4,8 @@
  * back, flipping bytes, and a tiny raw ZIP builder for hostile archives
  * that mfb's writer would never produce.
  *
- * Everything lives under a fresh directory from mkdtemp (in $MFB_TEST_TMP
- * or /tmp) that fixture_cleanup removes, also after a failed assertion
+ * Everything lives under a fresh scratch directory (scratch.h) that
+ * fixture_teardown removes, also after a failed assertion
  * (cmocka runs teardown functions even then).
  */
 #ifndef MFB_TESTS_ARCHIVE_FIXTURE_H
@@ -28,38 +28,18 @@
 #include "archive/writer.h"
 #include "archive/zipfmt.h"
 #include "common/fsutil.h"
+#include "scratch.h"
 
 struct fixture {
     char root[512];
 };
-
-static int fixture_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)ftw;
-    if (flag == FTW_DP) {
-        chmod(path, 0700);
-        return rmdir(path);
-    }
-    return unlink(path);
-}
-
-static inline void fixture_rmrf(const char *path)
-{
-    nftw(path, fixture_rm, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 static inline int fixture_setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     if (f == NULL)
         return -1;
-    const char *base = getenv("MFB_TEST_TMP");
-    if (base == NULL || base[0] == '\0')
-        base = "/tmp";
-    fs_mkdir_p(base, 0755, NULL);
-    snprintf(f->root, sizeof(f->root), "%s/mfb-archive-XXXXXX", base);
-    if (mkdtemp(f->root) == NULL) {
+    if (!unit_scratch_dir("mfb-archive", f->root, sizeof(f->root))) {
         free(f);
         return -1;
     }
@@ -71,7 +51,7 @@ static inline int fixture_teardown(void **state)
 {
     struct fixture *f = *state;
     if (f) {
-        fixture_rmrf(f->root);
+        unit_rmtree(f->root);
         free(f);
     }
     return 0;

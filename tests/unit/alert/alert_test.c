@@ -16,24 +16,18 @@
 
 #include "alert/alert.h"
 #include "alert/channel.h"
+#include "scratch.h"
 
 static char tmpdir[PATH_MAX];
 
 static int setup(void **state)
 {
-    const char *tmp = getenv("MFB_TEST_TMP") ? getenv("MFB_TEST_TMP") : "/tmp";
-    mkdir(tmp, 0700);
-    snprintf(tmpdir, sizeof(tmpdir), "%s/job-alert-XXXXXX", tmp);
-    assert_non_null(mkdtemp(tmpdir));
-    return 0;
+    return unit_scratch_dir("alert", tmpdir, sizeof(tmpdir)) ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-    char cmd[PATH_MAX + 16];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-    assert_int_equal(system(cmd), 0);
-    return 0;
+    return unit_rmtree(tmpdir);
 }
 
 static char *slurp(const char *path)

@@ -249,7 +249,7 @@ static void check_extracts_like_source(struct fixture *f, const char *zip)
     assert_int_equal(archive_reader_test(r, &sum, &err), MFB_OK);
     assert_false(sum.manifest_checked);
     archive_reader_free(r);
-    fixture_rmrf(fx_path(f, "out"));
+    unit_rmtree(fx_path(f, "out"));
     assert_int_equal(fx_extract(zip, fx_path(f, "out"), &err), MFB_OK);
     assert_int_equal(
         fx_sh("diff -r --no-dereference '%s' '%s'", fx_path(f, "src"), fx_path(f, "out")), 0);

@@ -17,6 +17,7 @@
 #include "common/queue.h"
 #include "common/status.h"
 #include "common/threadpool.h"
+#include "scratch.h"
 
 static void test_error_first_wins(void **state)
 {
@@ -189,8 +190,8 @@ static void test_threadpool_runs_everything(void **state)
 
 static void test_atomic_write_and_secret(void **state)
 {
-    char dir[] = "/tmp/mfb-common-XXXXXX";
-    assert_non_null(mkdtemp(dir));
+    char dir[PATH_MAX];
+    assert_true(unit_scratch_dir("mfb-common", dir, sizeof(dir)));
     char path[256], nested[256];
     snprintf(nested, sizeof(nested), "%s/a/b/c", dir);
     assert_int_equal(fs_mkdir_p(nested, 0700, NULL), MFB_OK);
@@ -228,9 +229,7 @@ static void test_atomic_write_and_secret(void **state)
     mfb_error_clear(&err);
     assert_int_equal(fs_read_secret(path, &secret, &err), MFB_ERR_PERMISSION);
     assert_non_null(strstr(err.hint, "chmod 600"));
-    char cmd[300];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(unit_rmtree(dir), 0);
 }
 
 static void test_dirname(void **state)

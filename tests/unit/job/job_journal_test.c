@@ -15,6 +15,7 @@
 #include "unit.h"
 
 #include "job/journal.h"
+#include "scratch.h"
 #include "store/config_db.h"
 
 static int64_t wall_ms(void)
@@ -55,11 +56,8 @@ static bool exists(struct config_db *db, int64_t id)
 static void test_prune(void **state)
 {
     (void)state;
-    const char *base = getenv("MFB_TEST_TMP");
     char dir[PATH_MAX], path[PATH_MAX + 16];
-    mkdir(base && *base ? base : "/tmp", 0700);
-    snprintf(dir, sizeof(dir), "%s/job-journal-XXXXXX", base && *base ? base : "/tmp");
-    assert_non_null(mkdtemp(dir));
+    assert_true(unit_scratch_dir("job-journal", dir, sizeof(dir)));
     snprintf(path, sizeof(path), "%s/mfb.db", dir);
     struct config_db *db = NULL;
     struct mfb_error err = {0};
@@ -114,9 +112,7 @@ static void test_prune(void **state)
     assert_true(exists(db, recent[2]));
 
     config_db_close(db);
-    char cmd[PATH_MAX + 32];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(unit_rmtree(dir), 0);
 }
 
 int main(void)

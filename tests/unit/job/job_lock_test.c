@@ -19,6 +19,7 @@
 
 #include "job/lock.h"
 #include "job/spool.h"
+#include "scratch.h"
 
 static char dir[PATH_MAX];
 static char spool[PATH_MAX + 16];
@@ -26,10 +27,7 @@ static char dbpath[PATH_MAX + 16];
 
 static int setup(void **state)
 {
-    const char *tmp = getenv("MFB_TEST_TMP") ? getenv("MFB_TEST_TMP") : "/tmp";
-    mkdir(tmp, 0700);
-    snprintf(dir, sizeof(dir), "%s/job-lock-XXXXXX", tmp);
-    assert_non_null(mkdtemp(dir));
+    assert_true(unit_scratch_dir("job-lock", dir, sizeof(dir)));
     snprintf(spool, sizeof(spool), "%s/spool", dir);
     snprintf(dbpath, sizeof(dbpath), "%s/mfb.db", dir);
     return 0;

@@ -34,7 +34,7 @@ struct scratch {
 static int scratch_setup(void **state)
 {
     struct scratch *s = calloc(1, sizeof(*s));
-    if (!mysql_test_mkdtemp("mysql_command", s->dir, sizeof(s->dir)))
+    if (!unit_scratch_dir("mysql_command", s->dir, sizeof(s->dir)))
         return -1;
     snprintf(s->pid_file, sizeof(s->pid_file), "%s/pid", s->dir);
     *state = s;
@@ -46,7 +46,7 @@ static int scratch_teardown(void **state)
     struct scratch *s = *state;
     if (s->background > 0)
         kill(s->background, SIGKILL);
-    mysql_test_rm_rf(s->dir);
+    unit_rmtree(s->dir);
     free(s);
     return 0;
 }

@@ -29,7 +29,7 @@ struct fake {
 static int fake_setup(void **state)
 {
     struct fake *f = calloc(1, sizeof(*f));
-    if (!mysql_test_mkdtemp("mysql_discover", f->top, sizeof(f->top)))
+    if (!unit_scratch_dir("mysql_discover", f->top, sizeof(f->top)))
         return -1;
     *state = f;
     return 0;
@@ -38,7 +38,7 @@ static int fake_setup(void **state)
 static int fake_teardown(void **state)
 {
     struct fake *f = *state;
-    mysql_test_rm_rf(f->top);
+    unit_rmtree(f->top);
     free(f);
     return 0;
 }

@@ -65,7 +65,7 @@ struct tmpdir {
 static int tmpdir_setup(void **state)
 {
     struct tmpdir *t = calloc(1, sizeof(*t));
-    if (!mysql_test_mkdtemp("mysql_roots", t->dir, sizeof(t->dir)))
+    if (!unit_scratch_dir("mysql_roots", t->dir, sizeof(t->dir)))
         return -1;
     snprintf(t->real, sizeof(t->real), "%s/real", t->dir);
     snprintf(t->link, sizeof(t->link), "%s/link", t->dir);
@@ -76,7 +76,7 @@ static int tmpdir_setup(void **state)
 static int tmpdir_teardown(void **state)
 {
     struct tmpdir *t = *state;
-    mysql_test_rm_rf(t->dir);
+    unit_rmtree(t->dir);
     free(t);
     return 0;
 }

@@ -214,8 +214,8 @@ static int ext_setup(void **state)
         return 0;
     struct ext_dirs *x = calloc(1, sizeof(*x));
     x->s = s;
-    if (!mysql_test_mkdtemp("mysql_ext", x->innodb, sizeof(x->innodb)) ||
-        !mysql_test_mkdtemp("mysql_aria", x->aria, sizeof(x->aria)))
+    if (!unit_scratch_dir("mysql_ext", x->innodb, sizeof(x->innodb)) ||
+        !unit_scratch_dir("mysql_aria", x->aria, sizeof(x->aria)))
         return -1;
     *state = x;
     return 0;
@@ -232,8 +232,8 @@ static int ext_teardown(void **state)
         mysql_conn_exec(c, "DROP USER IF EXISTS 'mfb_noproc'@'localhost'", NULL);
     }
     mysql_conn_close(c);
-    mysql_test_rm_rf(x->innodb);
-    mysql_test_rm_rf(x->aria);
+    unit_rmtree(x->innodb);
+    unit_rmtree(x->aria);
     *state = x->s;
     free(x);
     return 0;

@@ -26,6 +26,7 @@
 #include "common/clock.h"
 #include "common/fsutil.h"
 #include "mysql/stopped.h"
+#include "scratch.h"
 
 struct fake {
     char dir[256];
@@ -42,9 +43,8 @@ static int fake_setup(void **state)
 {
     struct fake *f = calloc(1, sizeof(*f));
     f->listen_fd = f->tcp_fd = -1;
-    /* Short: a unix socket path must fit in 108 bytes. */
-    snprintf(f->dir, sizeof(f->dir), "/tmp/mfb-stopped-XXXXXX");
-    if (mkdtemp(f->dir) == NULL)
+    /* $MFB_TEST_TMP is short: a unix socket path must fit in 108 bytes. */
+    if (!unit_scratch_dir("stopped", f->dir, sizeof(f->dir)))
         return -1;
     snprintf(f->pid_file, sizeof(f->pid_file), "%s/server.pid", f->dir);
     snprintf(f->socket, sizeof(f->socket), "%s/server.sock", f->dir);
@@ -107,7 +107,7 @@ static int fake_teardown(void **state)
         close(f->tcp_fd);
     unlink(f->socket);
     unlink(f->pid_file);
-    rmdir(f->dir);
+    unit_rmtree(f->dir);
     free(f);
     return 0;
 }

@@ -19,6 +19,7 @@
 
 #include "job/backup/snapshot.h"
 #include "job/spool.h"
+#include "scratch.h"
 
 struct fixture {
     char root[PATH_MAX];
@@ -46,10 +47,7 @@ static void write_file(const char *dir, const char *name, size_t size, unsigned 
 static int setup(void **state)
 {
     struct fixture *fx = calloc(1, sizeof(*fx));
-    const char *tmp = getenv("MFB_TEST_TMP") ? getenv("MFB_TEST_TMP") : "/tmp";
-    mkdir(tmp, 0700);
-    snprintf(fx->root, sizeof(fx->root), "%s/job-snapshot-XXXXXX", tmp);
-    assert_non_null(mkdtemp(fx->root));
+    assert_true(unit_scratch_dir("job-snapshot", fx->root, sizeof(fx->root)));
     snprintf(fx->src, sizeof(fx->src), "%s/src", fx->root);
     snprintf(fx->dst, sizeof(fx->dst), "%s/dst", fx->root);
     assert_int_equal(mkdir(fx->src, 0750), 0);

@@ -46,7 +46,7 @@ static int teardown(void **state)
     restore_tops_free(&p->tops);
     archive_reader_free(p->r);
     json_decref(p->meta);
-    fixture_rmrf(p->f.root);
+    unit_rmtree(p->f.root);
     free(p);
     return 0;
 }
