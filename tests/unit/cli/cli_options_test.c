@@ -10,8 +10,14 @@
 #include "cli/options.h"
 
 static const struct cli_option leaf_options[] = {
-    {.name = "threads", .short_name = 't', .type = CLI_UINT, .metavar = "N", .help = "threads",
-     .def = "2", .min = "1", .max = "64"},
+    {.name = "threads",
+     .short_name = 't',
+     .type = CLI_UINT,
+     .metavar = "N",
+     .help = "threads",
+     .def = "2",
+     .min = "1",
+     .max = "64"},
     {.name = "size", .type = CLI_SIZE, .metavar = "SIZE", .help = "a size", .def = "0"},
     {.name = "exclude", .type = CLI_STRING, .repeated = true, .metavar = "PATTERN", .help = "skip"},
     {.name = "json", .type = CLI_FLAG, .help = "json"},
