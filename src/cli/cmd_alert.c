@@ -26,39 +26,67 @@
 #include "proto/proto.h"
 #include "store/config_db.h"
 
+static const char *const severities[] = {"info", "warning", "error", "critical", NULL};
+
 static const struct cli_option add_options[] = {
-    {"webhook", 0, CLI_VALUE, "URL",
-     "POST the alert as JSON to this https:// URL (http:// only to this host)"},
-    {"secret-file", 0, CLI_VALUE, "FILE",
-     "webhook: sign the body with HMAC-SHA256 under the key in FILE (or - for stdin)"},
-    {"email", 0, CLI_VALUE, "TO", "mail the alert to these addresses (comma-separated)"},
-    {"smtp-url", 0, CLI_VALUE, "URL",
-     "email: the mail server, smtp://HOST:PORT (STARTTLS) or smtps://HOST:PORT"},
-    {"from", 0, CLI_VALUE, "ADDR", "email: the sender address"},
-    {"smtp-user", 0, CLI_VALUE, "USER", "email: log in as USER"},
-    {"smtp-password-file", 0, CLI_VALUE, "FILE", "email: the password (or - for stdin)"},
-    {"command", 0, CLI_VALUE, "CMD",
-     "run CMD through /bin/sh with the alert in MFB_* environment variables"},
-    {"ca-file", 0, CLI_VALUE, "FILE", "verify the webhook's or mail server's TLS with this CA"},
-    {"min-severity", 0, CLI_VALUE, "LEVEL",
-     "send alerts of this severity and worse: info, warning (default), error, critical"},
+    {.name = "webhook",
+     .type = CLI_STRING,
+     .metavar = "URL",
+     .help = "POST the alert as JSON to this https:// URL (http:// only to this host)"},
+    {.name = "secret-file",
+     .type = CLI_PATH,
+     .metavar = "FILE",
+     .help = "webhook: sign the body with HMAC-SHA256 under the key in FILE (or - for stdin)"},
+    {.name = "email",
+     .type = CLI_STRING,
+     .metavar = "TO",
+     .help = "mail the alert to these addresses (comma-separated)"},
+    {.name = "smtp-url",
+     .type = CLI_STRING,
+     .metavar = "URL",
+     .help = "email: the mail server, smtp://HOST:PORT (STARTTLS) or smtps://HOST:PORT"},
+    {.name = "from", .type = CLI_STRING, .metavar = "ADDR", .help = "email: the sender address"},
+    {.name = "smtp-user", .type = CLI_STRING, .metavar = "USER", .help = "email: log in as USER"},
+    {.name = "smtp-password-file",
+     .type = CLI_PATH,
+     .metavar = "FILE",
+     .help = "email: the password (or - for stdin)"},
+    {.name = "command",
+     .type = CLI_STRING,
+     .metavar = "CMD",
+     .help = "run CMD through /bin/sh with the alert in MFB_* environment variables"},
+    {.name = "ca-file",
+     .type = CLI_PATH,
+     .metavar = "FILE",
+     .help = "verify the webhook's or mail server's TLS with this CA"},
+    {.name = "min-severity",
+     .type = CLI_ENUM,
+     .metavar = "LEVEL",
+     .help = "send alerts of this severity and worse",
+     .def = "warning",
+     .values = severities},
     CLI_OPTIONS_END,
 };
 
 static const struct cli_option json_options[] = {
-    {"json", 0, CLI_FLAG, NULL, "print JSON"},
+    {.name = "json", .type = CLI_FLAG, .help = "print JSON"},
     CLI_OPTIONS_END,
 };
 
 static const struct cli_option test_options[] = {
-    {"severity", 0, CLI_VALUE, "LEVEL", "the test alert's severity (default critical)"},
+    {.name = "severity",
+     .type = CLI_ENUM,
+     .metavar = "LEVEL",
+     .help = "the test alert's severity",
+     .def = "critical",
+     .values = severities},
     CLI_OPTIONS_END,
 };
 
 static mfb_status read_secret_option(const struct cli_args *args, const char *option, char **field,
                                      struct mfb_error *err)
 {
-    const char *file = cli_string(args, option, NULL);
+    const char *file = cli_string(args, option);
     if (file == NULL)
         return MFB_OK;
     char *secret = NULL;
@@ -78,9 +106,9 @@ static bool has_prefix(const char *s, const char *prefix)
 /* Builds the channel from the options, refusing mixtures of kinds. */
 static mfb_status build(const struct cli_args *args, struct config_alert *a, struct mfb_error *err)
 {
-    const char *webhook = cli_string(args, "webhook", NULL);
-    const char *email = cli_string(args, "email", NULL);
-    const char *command = cli_string(args, "command", NULL);
+    const char *webhook = cli_string(args, "webhook");
+    const char *email = cli_string(args, "email");
+    const char *command = cli_string(args, "command");
     int kinds = (webhook != NULL) + (email != NULL) + (command != NULL);
     if (kinds != 1) {
         mfb_error_set(err, MFB_ERR_USAGE,
@@ -97,10 +125,10 @@ static mfb_status build(const struct cli_args *args, struct config_alert *a, str
     }
     snprintf(a->name, sizeof(a->name), "%s", name);
     mfb_status st = MFB_OK;
-    const char *sev = cli_string(args, "min-severity", NULL);
+    const char *sev = cli_string(args, "min-severity");
     if (sev)
         st = config_severity_parse(sev, &a->min_severity, err);
-    const char *ca = cli_string(args, "ca-file", NULL);
+    const char *ca = cli_string(args, "ca-file");
     if (st == MFB_OK && ca)
         st = config_cli_set_path(&a->ca_file, "ca-file", ca, err);
     if (st != MFB_OK)
@@ -124,8 +152,8 @@ static mfb_status build(const struct cli_args *args, struct config_alert *a, str
             st = read_secret_option(args, "secret-file", &a->secret, err);
     } else if (email) {
         a->kind = CONFIG_ALERT_EMAIL;
-        const char *url = cli_string(args, "smtp-url", NULL);
-        const char *from = cli_string(args, "from", NULL);
+        const char *url = cli_string(args, "smtp-url");
+        const char *from = cli_string(args, "from");
         if (!has_prefix(url, "smtp://") && !has_prefix(url, "smtps://")) {
             mfb_error_set(err, MFB_ERR_USAGE, url ? "invalid --smtp-url '%s'" : "no --smtp-url%s",
                           url ? url : "");
@@ -143,7 +171,7 @@ static mfb_status build(const struct cli_args *args, struct config_alert *a, str
         if (st == MFB_OK)
             st = config_str_set(&a->mail_from, from, err);
         if (st == MFB_OK)
-            st = config_str_set(&a->smtp_user, cli_string(args, "smtp-user", NULL), err);
+            st = config_str_set(&a->smtp_user, cli_string(args, "smtp-user"), err);
         if (st == MFB_OK)
             st = read_secret_option(args, "smtp-password-file", &a->secret, err);
     } else {
@@ -152,7 +180,7 @@ static mfb_status build(const struct cli_args *args, struct config_alert *a, str
         if (st == MFB_OK)
             st = config_str_set(&a->command, command, err);
     }
-    if (st == MFB_OK && a->kind != CONFIG_ALERT_WEBHOOK && cli_string(args, "secret-file", NULL)) {
+    if (st == MFB_OK && a->kind != CONFIG_ALERT_WEBHOOK && cli_string(args, "secret-file")) {
         mfb_error_set(err, MFB_ERR_USAGE, "--secret-file is for webhooks");
         return MFB_ERR_USAGE;
     }
@@ -260,7 +288,7 @@ static mfb_status run_test(struct cli_args *args, struct mfb_error *err)
     size_t count = 0, tried = 0, failed = 0;
     enum config_severity sev = CONFIG_SEVERITY_CRITICAL;
     const char *name = args->positional_count > 0 ? args->positional[0] : NULL;
-    mfb_status st = config_severity_parse(cli_string(args, "severity", "critical"), &sev, err);
+    mfb_status st = config_severity_parse(cli_string(args, "severity"), &sev, err);
     if (st == MFB_OK)
         st = config_cli_open(args, false, &db, NULL, err);
     if (st == MFB_OK)

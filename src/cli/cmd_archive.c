@@ -26,14 +26,46 @@
 /* ---- create ---- */
 
 static const struct cli_option create_options[] = {
-    {"threads", 't', CLI_VALUE, "N", "compression threads (default: the number of cores)"},
-    {"level", 'l', CLI_VALUE, "0-9", "0 store, 1-3 ISA-L deflate, 4-9 zlib deflate (default: 2)"},
-    {"block-size", 0, CLI_VALUE, "SIZE", "bytes per compressed block (default: 1M)"},
-    {"exclude", 'x', CLI_REPEATED, "PATTERN", "skip paths or names matching this shell pattern"},
-    {"no-default-excludes", 0, CLI_FLAG, NULL, "also archive *.sock, *.sock.lock and *.pid files"},
-    {"root", 0, CLI_REPEATED, "NAME=DIR", "also archive DIR's contents under NAME/"},
-    {"progress", 0, CLI_FLAG, NULL, "show progress on standard error"},
-    {"metadata", 0, CLI_VALUE, "FILE", "a JSON object to record as the manifest's metadata"},
+    {.name = "threads",
+     .short_name = 't',
+     .type = CLI_UINT,
+     .metavar = "N",
+     .help = "compression threads",
+     .def_doc = "the number of cores",
+     .min = "1",
+     .max = CLI_STR(ARCHIVE_THREADS_MAX)},
+    {.name = "level",
+     .short_name = 'l',
+     .type = CLI_UINT,
+     .metavar = "0-9",
+     .help = "0 store, 1-3 ISA-L deflate, 4-9 zlib deflate",
+     .def = CLI_STR(ARCHIVE_LEVEL_DEFAULT),
+     .min = "0",
+     .max = "9"},
+    {.name = "block-size",
+     .type = CLI_SIZE,
+     .metavar = "SIZE",
+     .help = "bytes per compressed block",
+     .def = "1M"},
+    {.name = "exclude",
+     .short_name = 'x',
+     .type = CLI_STRING,
+     .repeated = true,
+     .metavar = "PATTERN",
+     .help = "skip paths or names matching this shell pattern"},
+    {.name = "no-default-excludes",
+     .type = CLI_FLAG,
+     .help = "also archive *.sock, *.sock.lock and *.pid files"},
+    {.name = "root",
+     .type = CLI_STRING,
+     .repeated = true,
+     .metavar = "NAME=DIR",
+     .help = "also archive DIR's contents under NAME/"},
+    {.name = "progress", .type = CLI_FLAG, .help = "show progress on standard error"},
+    {.name = "metadata",
+     .type = CLI_PATH,
+     .metavar = "FILE",
+     .help = "a JSON object to record as the manifest's metadata"},
     CLI_OPTIONS_END,
 };
 
@@ -42,7 +74,7 @@ static const struct cli_option create_options[] = {
 static mfb_status read_metadata(const struct cli_args *args, json_t **out, struct mfb_error *err)
 {
     *out = NULL;
-    const char *path = cli_string(args, "metadata", NULL);
+    const char *path = cli_string(args, "metadata");
     if (path == NULL)
         return MFB_OK;
     json_error_t jerr;
@@ -127,11 +159,11 @@ static mfb_status run_create(struct cli_args *args, struct mfb_error *err)
     const char *dir = args->positional[0];
     const char *out = args->positional[1];
     uint64_t threads, level, block;
-    mfb_status s = cli_uint(args, "threads", 0, 1, ARCHIVE_THREADS_MAX, &threads, err);
+    mfb_status s = cli_uint(args, "threads", &threads, err);
     if (s == MFB_OK)
-        s = cli_uint(args, "level", ARCHIVE_LEVEL_DEFAULT, 0, 9, &level, err);
+        s = cli_uint(args, "level", &level, err);
     if (s == MFB_OK)
-        s = cli_size(args, "block-size", ARCHIVE_BLOCK_SIZE_DEFAULT, &block, err);
+        s = cli_size(args, "block-size", &block, err);
     if (s != MFB_OK)
         return s;
     const char *excludes[CLI_MAX_VALUES];
@@ -278,7 +310,7 @@ static const struct cli_command archive_extract_cmd = {
 /* ---- list ---- */
 
 static const struct cli_option list_options[] = {
-    {"json", 0, CLI_FLAG, NULL, "print a JSON array"},
+    {.name = "json", .type = CLI_FLAG, .help = "print a JSON array"},
     CLI_OPTIONS_END,
 };
 

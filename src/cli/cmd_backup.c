@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "archive/writer.h"
 #include "cli/commands.h"
 #include "cli/config_cli.h"
 #include "cli/job_cli.h"
@@ -20,13 +21,28 @@
 #include "job/backup/backup.h"
 
 static const struct cli_option options[] = {
-    {"target", 0, CLI_VALUE, "NAME",
-     "the receiver to send it to (may be left out with one target)"},
+    {.name = "target",
+     .type = CLI_STRING,
+     .metavar = "NAME",
+     .help = "the receiver to send it to",
+     .def_doc = "the only one"},
     JOB_CLI_OPTIONS,
-    {"threads", 0, CLI_VALUE, "N", "compression threads (default: the number of cores)"},
-    {"level", 0, CLI_VALUE, "N", "deflate level, 0 (store) to 9 (default 2)"},
-    {"no-alerts", 0, CLI_FLAG, NULL, "do not send alerts for this run"},
-    {"json", 0, CLI_FLAG, NULL, "print the result as JSON"},
+    {.name = "threads",
+     .type = CLI_UINT,
+     .metavar = "N",
+     .help = "compression threads, 0 for the number of cores",
+     .def_doc = "the number of cores",
+     .min = "0",
+     .max = CLI_STR(ARCHIVE_THREADS_MAX)},
+    {.name = "level",
+     .type = CLI_UINT,
+     .metavar = "N",
+     .help = "deflate level, 0 (store) to 9",
+     .def = CLI_STR(ARCHIVE_LEVEL_DEFAULT),
+     .min = "0",
+     .max = "9"},
+    {.name = "no-alerts", .type = CLI_FLAG, .help = "do not send alerts for this run"},
+    {.name = "json", .type = CLI_FLAG, .help = "print the result as JSON"},
     CLI_OPTIONS_END,
 };
 
@@ -69,9 +85,9 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
 {
     struct job_cli jc;
     uint64_t threads = 0, level = 0;
-    mfb_status st = cli_uint(args, "threads", 0, 0, 256, &threads, err);
+    mfb_status st = cli_uint(args, "threads", &threads, err);
     if (st == MFB_OK)
-        st = cli_uint(args, "level", 2, 0, 9, &level, err);
+        st = cli_uint(args, "level", &level, err);
     if (st == MFB_OK)
         st = job_cli_begin(args, true, "cancelling_already:_the_server_is_being_restarted", &jc,
                            err);
@@ -82,7 +98,7 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
     struct backup_options opt = {
         .db = jc.db,
         .instance = args->positional[0],
-        .target = cli_string(args, "target", NULL),
+        .target = cli_string(args, "target"),
         .observers = &jc.observer,
         .observer_count = jc.observer_count,
         .cancel = &jc.cancel,

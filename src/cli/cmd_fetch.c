@@ -19,7 +19,7 @@
 
 static const struct cli_option options[] = {
     TRANSFER_TARGET_OPTIONS,
-    {"json", 0, CLI_FLAG, NULL, "print the result as JSON"},
+    {.name = "json", .type = CLI_FLAG, .help = "print the result as JSON"},
     CLI_OPTIONS_END,
 };
 

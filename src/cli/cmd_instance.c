@@ -21,41 +21,80 @@
 #include "job/validate.h"
 #include "store/config_db.h"
 
-#define TIMEOUT_OPTION(step, text)                                                                 \
+/* A step's bound; its default is config_timeout_default()'s (the unit
+ * test holds them equal), the one a new instance gets. */
+#define TIMEOUT_OPTION(step, text, default)                                                        \
     {                                                                                              \
-        step "-timeout", 0, CLI_VALUE, "DURATION", text                                            \
+        .name = step "-timeout", .type = CLI_DURATION, .metavar = "DURATION", .help = text,        \
+        .def = default                                                                             \
     }
 
+static const char *const restart_after_values[] = {"upload", "archive", "snapshot", NULL};
+
 static const struct cli_option edit_options[] = {
-    {"socket", 0, CLI_VALUE, "PATH", "connect through this unix socket"},
-    {"host", 0, CLI_VALUE, "HOST", "connect over TCP to this host instead"},
-    {"port", 0, CLI_VALUE, "PORT", "TCP port, with --host (default 3306)"},
-    {"user", 0, CLI_VALUE, "USER", "MySQL user mfb logs in as"},
-    {"password-file", 0, CLI_VALUE, "FILE",
-     "file holding the password (mode 0600), or - for standard input"},
-    {"no-password", 0, CLI_FLAG, NULL, "log in without a password (unix_socket authentication)"},
-    {"datadir", 0, CLI_VALUE, "DIR", "the server's data directory (its @@datadir)"},
-    {"spool", 0, CLI_VALUE, "DIR", "directory where Data.zip is written (outside the datadir)"},
-    {"control", 0, CLI_VALUE, "METHOD",
-     "how to stop and start the server: systemd:UNIT, sysv:NAME, shutdown-sql or command"},
-    {"start-cmd", 0, CLI_VALUE, "CMD",
-     "shell command that starts the server (shutdown-sql, "
-     "command)"},
-    {"stop-cmd", 0, CLI_VALUE, "CMD", "shell command that stops the server (command)"},
-    {"restart-after", 0, CLI_VALUE, "WHEN",
-     "restart after the upload (default), the archive, or a snapshot copy"},
-    TIMEOUT_OPTION("preflush", "bound on flushing dirty pages before the stop (default 5m)"),
-    TIMEOUT_OPTION("stop", "bound on the stop, until the server is gone (default 10m)"),
-    TIMEOUT_OPTION("archive", "bound on writing Data.zip (default 6h)"),
-    TIMEOUT_OPTION("upload", "bound on the upload (default 12h)"),
-    TIMEOUT_OPTION("start", "bound on the start command (default 10m)"),
-    TIMEOUT_OPTION("verify", "bound on the first successful query after the start (default 5m)"),
-    {"no-check", 0, CLI_FLAG, NULL, "save without checking the connection, files and method"},
+    {.name = "socket",
+     .type = CLI_PATH,
+     .metavar = "PATH",
+     .help = "connect through this unix socket"},
+    {.name = "host",
+     .type = CLI_STRING,
+     .metavar = "HOST",
+     .help = "connect over TCP to this host instead"},
+    {.name = "port",
+     .type = CLI_UINT,
+     .metavar = "PORT",
+     .help = "TCP port, with --host",
+     .def = CLI_STR(CONFIG_DEFAULT_PORT),
+     .min = "1",
+     .max = "65535"},
+    {.name = "user", .type = CLI_STRING, .metavar = "USER", .help = "MySQL user mfb logs in as"},
+    {.name = "password-file",
+     .type = CLI_PATH,
+     .metavar = "FILE",
+     .help = "file holding the password (mode 0600), or - for standard input"},
+    {.name = "no-password",
+     .type = CLI_FLAG,
+     .help = "log in without a password (unix_socket authentication)"},
+    {.name = "datadir",
+     .type = CLI_PATH,
+     .metavar = "DIR",
+     .help = "the server's data directory (its @@datadir)"},
+    {.name = "spool",
+     .type = CLI_PATH,
+     .metavar = "DIR",
+     .help = "directory where Data.zip is written (outside the datadir)"},
+    {.name = "control",
+     .type = CLI_STRING,
+     .metavar = "METHOD",
+     .help = "how to stop and start the server: systemd:UNIT, sysv:NAME, shutdown-sql or command"},
+    {.name = "start-cmd",
+     .type = CLI_STRING,
+     .metavar = "CMD",
+     .help = "shell command that starts the server (shutdown-sql, command)"},
+    {.name = "stop-cmd",
+     .type = CLI_STRING,
+     .metavar = "CMD",
+     .help = "shell command that stops the server (command)"},
+    {.name = "restart-after",
+     .type = CLI_ENUM,
+     .metavar = "WHEN",
+     .help = "restart after the upload, the archive, or a snapshot copy",
+     .def = "upload",
+     .values = restart_after_values},
+    TIMEOUT_OPTION("preflush", "bound on flushing dirty pages before the stop", "5m"),
+    TIMEOUT_OPTION("stop", "bound on the stop, until the server is gone", "10m"),
+    TIMEOUT_OPTION("archive", "bound on writing Data.zip", "6h"),
+    TIMEOUT_OPTION("upload", "bound on the upload", "12h"),
+    TIMEOUT_OPTION("start", "bound on the start command", "10m"),
+    TIMEOUT_OPTION("verify", "bound on the first successful query after the start", "5m"),
+    {.name = "no-check",
+     .type = CLI_FLAG,
+     .help = "save without checking the connection, files and method"},
     CLI_OPTIONS_END,
 };
 
 static const struct cli_option json_options[] = {
-    {"json", 0, CLI_FLAG, NULL, "print JSON"},
+    {.name = "json", .type = CLI_FLAG, .help = "print JSON"},
     CLI_OPTIONS_END,
 };
 
@@ -63,7 +102,7 @@ static const struct cli_option json_options[] = {
  * giving an empty value; *given says whether the option was there. */
 static const char *optional_text(const struct cli_args *args, const char *name, bool *given)
 {
-    const char *v = cli_string(args, name, NULL);
+    const char *v = cli_string(args, name);
     *given = v != NULL;
     return v && *v ? v : NULL;
 }
@@ -79,9 +118,9 @@ static mfb_status usage(struct mfb_error *err, const char *hint, const char *mes
 static mfb_status apply_connection(const struct cli_args *args, struct config_instance *inst,
                                    struct mfb_error *err)
 {
-    const char *socket = cli_string(args, "socket", NULL);
-    const char *host = cli_string(args, "host", NULL);
-    bool has_port = cli_string(args, "port", NULL) != NULL;
+    const char *socket = cli_string(args, "socket");
+    const char *host = cli_string(args, "host");
+    bool has_port = cli_given(args, "port");
     if (socket && host)
         return usage(err, "give --socket PATH, or --host HOST with --port PORT",
                      "--socket and --host exclude each other");
@@ -104,7 +143,7 @@ static mfb_status apply_connection(const struct cli_args *args, struct config_in
     }
     uint64_t port = inst->port;
     if (st == MFB_OK && has_port)
-        st = cli_uint(args, "port", inst->port, 1, 65535, &port, err);
+        st = cli_uint(args, "port", &port, err);
     inst->port = (unsigned)port;
     return st;
 }
@@ -116,7 +155,7 @@ static mfb_status apply_control(const struct cli_args *args, struct config_insta
                                 struct mfb_error *err)
 {
     mfb_status st = MFB_OK;
-    const char *control = cli_string(args, "control", NULL);
+    const char *control = cli_string(args, "control");
     if (control) {
         char *service = NULL;
         enum config_control kind;
@@ -149,22 +188,22 @@ static mfb_status apply_options(const struct cli_args *args, void *rec, struct m
     struct config_instance *inst = rec;
     mfb_status st = apply_connection(args, inst, err);
     const char *v;
-    if (st == MFB_OK && (v = cli_string(args, "user", NULL)) != NULL)
+    if (st == MFB_OK && (v = cli_string(args, "user")) != NULL)
         st = config_str_set(&inst->user, v, err);
-    if (st == MFB_OK && (v = cli_string(args, "datadir", NULL)) != NULL)
+    if (st == MFB_OK && (v = cli_string(args, "datadir")) != NULL)
         st = config_cli_set_path(&inst->datadir, "datadir", v, err);
-    if (st == MFB_OK && (v = cli_string(args, "spool", NULL)) != NULL)
+    if (st == MFB_OK && (v = cli_string(args, "spool")) != NULL)
         st = config_cli_set_path(&inst->spool, "spool", v, err);
     if (st == MFB_OK)
         st = apply_control(args, inst, err);
-    if (st == MFB_OK && (v = cli_string(args, "restart-after", NULL)) != NULL)
+    if (st == MFB_OK && (v = cli_string(args, "restart-after")) != NULL)
         st = config_restart_after_parse(v, &inst->restart_after, err);
     for (int i = 0; st == MFB_OK && i < CONFIG_TIMEOUT_COUNT; i++) {
         char name[32];
         snprintf(name, sizeof(name), "%s-timeout", config_timeout_name((enum config_timeout)i));
-        st = cli_duration_ms(args, name, inst->timeout_ms[i], &inst->timeout_ms[i], err);
+        st = cli_duration_ms(args, name, &inst->timeout_ms[i], err);
     }
-    const char *password_file = cli_string(args, "password-file", NULL);
+    const char *password_file = cli_string(args, "password-file");
     if (st == MFB_OK && password_file && cli_flag(args, "no-password"))
         return usage(err, "give one of them",
                      "--password-file and --no-password exclude each other");
@@ -378,6 +417,7 @@ static const struct cli_command instance_set = {
     .usage = "NAME [OPTIONS]",
     .summary = "change an instance: the options of 'add'; only those given change",
     .options = edit_options,
+    .keeps_values = true,
     .min_args = 1,
     .max_args = 1,
     .run = run_set};

@@ -20,8 +20,12 @@
 #include "transfer/backup_list.h"
 
 static const struct cli_option options[] = {
-    {"target", 0, CLI_VALUE, "NAME", "the receiver to ask (default: the only one)"},
-    {"json", 0, CLI_FLAG, NULL, "print a JSON array"},
+    {.name = "target",
+     .type = CLI_STRING,
+     .metavar = "NAME",
+     .help = "the receiver to ask",
+     .def_doc = "the only one"},
+    {.name = "json", .type = CLI_FLAG, .help = "print a JSON array"},
     TRANSFER_RETRY_OPTIONS,
     CLI_OPTIONS_END,
 };
@@ -95,7 +99,7 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
     if (st == MFB_OK)
         st = config_cli_open(args, false, &db, NULL, err);
     if (st == MFB_OK)
-        st = job_target_load(db, cli_string(args, "target", NULL), &settings, &target, err);
+        st = job_target_load(db, cli_string(args, "target"), &settings, &target, err);
     if (st == MFB_OK)
         st = transfer_conn_open(target.client, NULL, &conn, err);
     if (st == MFB_OK)

@@ -25,14 +25,38 @@
 #include "store/config_db.h"
 
 static const struct cli_option logs_options[] = {
-    {"instance", 'i', CLI_VALUE, "NAME", "only this instance's jobs"},
-    {"status", 's', CLI_VALUE, "STATUS",
-     "only jobs with this status: ok, failed, critical, pending_upload, cancelled, running"},
-    {"since", 0, CLI_VALUE, "WHEN", "jobs started since: a duration ago (7d, 12h) or a date"},
-    {"until", 0, CLI_VALUE, "WHEN", "jobs started before: a duration ago or a date"},
-    {"search", 0, CLI_VALUE, "TEXT", "jobs whose events or error contain all these words"},
-    {"limit", 'n', CLI_VALUE, "N", "at most N jobs, newest first (default 50)"},
-    {"json", 0, CLI_FLAG, NULL, "print JSON"},
+    {.name = "instance",
+     .short_name = 'i',
+     .type = CLI_STRING,
+     .metavar = "NAME",
+     .help = "only this instance's jobs"},
+    {.name = "status",
+     .short_name = 's',
+     .type = CLI_STRING,
+     .metavar = "STATUS",
+     .help =
+         "only jobs with this status: ok, failed, critical, pending_upload, cancelled, running"},
+    {.name = "since",
+     .type = CLI_STRING,
+     .metavar = "WHEN",
+     .help = "jobs started since: a duration ago (7d, 12h) or a date"},
+    {.name = "until",
+     .type = CLI_STRING,
+     .metavar = "WHEN",
+     .help = "jobs started before: a duration ago or a date"},
+    {.name = "search",
+     .type = CLI_STRING,
+     .metavar = "TEXT",
+     .help = "jobs whose events or error contain all these words"},
+    {.name = "limit",
+     .short_name = 'n',
+     .type = CLI_UINT,
+     .metavar = "N",
+     .help = "at most N jobs, newest first",
+     .def = "50",
+     .min = "1",
+     .max = "1000000"},
+    {.name = "json", .type = CLI_FLAG, .help = "print JSON"},
     CLI_OPTIONS_END,
 };
 
@@ -40,7 +64,7 @@ mfb_status logs_cli_when(const struct cli_args *args, const char *option, int64_
                          struct mfb_error *err)
 {
     *ms = 0;
-    const char *v = cli_string(args, option, NULL);
+    const char *v = cli_string(args, option);
     if (v == NULL)
         return MFB_OK;
     uint64_t ago = 0;
@@ -123,9 +147,9 @@ static mfb_status build_filter(const struct cli_args *args, struct job_log_filte
                                struct mfb_error *err)
 {
     memset(f, 0, sizeof(*f));
-    f->instance = cli_string(args, "instance", NULL);
-    f->search = cli_string(args, "search", NULL);
-    const char *status = cli_string(args, "status", NULL);
+    f->instance = cli_string(args, "instance");
+    f->search = cli_string(args, "search");
+    const char *status = cli_string(args, "status");
     if (status) {
         if (!job_status_parse(status, &f->status)) {
             mfb_error_set(err, MFB_ERR_USAGE, "invalid --status '%s'", status);
@@ -135,7 +159,7 @@ static mfb_status build_filter(const struct cli_args *args, struct job_log_filte
         f->by_status = true;
     }
     uint64_t limit = 50;
-    mfb_status st = cli_uint(args, "limit", 50, 1, 1000000, &limit, err);
+    mfb_status st = cli_uint(args, "limit", &limit, err);
     f->limit = (size_t)limit;
     if (st == MFB_OK)
         st = logs_cli_when(args, "since", &f->since_ms, err);
@@ -327,7 +351,7 @@ static mfb_status run_show(struct cli_args *args, struct mfb_error *err)
 }
 
 static const struct cli_option show_options[] = {
-    {"json", 0, CLI_FLAG, NULL, "print JSON"},
+    {.name = "json", .type = CLI_FLAG, .help = "print JSON"},
     CLI_OPTIONS_END,
 };
 

@@ -29,26 +29,50 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/parse.h"
+#include "job/validate.h"
+#include "store/config_db.h"
 #include "transfer/backoff.h"
 #include "transfer/receiver_api.h"
 #include "transfer/uploader.h"
 
-/* 16 MiB measured as fast as 32 MiB on loopback (docs/transfer.md) with half
- * the memory: (connections + 1) chunks are held at once. */
-#define DEFAULT_CHUNK_SIZE (16ull << 20)
-#define DEFAULT_CONNECTIONS 4
-
 static const struct cli_option options[] = {
     TRANSFER_TARGET_OPTIONS,
-    {"instance", 0, CLI_VALUE, "NAME", "the instance this backup belongs to (new uploads)"},
-    {"name", 0, CLI_VALUE, "NAME", "name to store the file under (default: its base name)"},
-    {"directory", 0, CLI_VALUE, "SUBDIR",
-     "sub-directory inside this client's namespace (default: the target's)"},
-    {"chunk-size", 0, CLI_VALUE, "SIZE",
-     "chunk size, a power of two from 1M (default: the target's, else 16M)"},
-    {"connections", 'j', CLI_VALUE, "N", "parallel connections (default: the target's, else 4)"},
-    {"resume", 0, CLI_VALUE, "UPLOAD_ID", "continue an interrupted upload"},
-    {"json", 0, CLI_FLAG, NULL, "print the result as JSON"},
+    {.name = "instance",
+     .type = CLI_STRING,
+     .metavar = "NAME",
+     .help = "the instance this backup belongs to (new uploads)"},
+    {.name = "name",
+     .type = CLI_STRING,
+     .metavar = "NAME",
+     .help = "name to store the file under",
+     .def_doc = "its base name"},
+    {.name = "directory",
+     .type = CLI_STRING,
+     .metavar = "SUBDIR",
+     .help = "sub-directory inside this client's namespace",
+     .def_doc = "the target's"},
+    /* 16M measured as fast as 32M on loopback (docs/transfer.md) with half
+     * the memory: (connections + 1) chunks are held at once. */
+    {.name = "chunk-size",
+     .type = CLI_SIZE,
+     .metavar = "SIZE",
+     .help = "chunk size, a power of two from 1M",
+     .def = "16M",
+     .def_doc = "the target's"},
+    {.name = "connections",
+     .short_name = 'j',
+     .type = CLI_UINT,
+     .metavar = "N",
+     .help = "parallel connections",
+     .def = CLI_STR(CONFIG_DEFAULT_CONNECTIONS),
+     .def_doc = "the target's",
+     .min = "1",
+     .max = CLI_STR(VALIDATE_CONNECTIONS_MAX)},
+    {.name = "resume",
+     .type = CLI_STRING,
+     .metavar = "UPLOAD_ID",
+     .help = "continue an interrupted upload"},
+    {.name = "json", .type = CLI_FLAG, .help = "print the result as JSON"},
     CLI_OPTIONS_END,
 };
 
@@ -84,14 +108,14 @@ static mfb_status open_file(struct push *p, struct mfb_error *err)
 
 static mfb_status open_upload(struct push *p, struct mfb_error *err)
 {
-    const char *resume = cli_string(p->args, "resume", NULL);
+    const char *resume = cli_string(p->args, "resume");
     if (resume) {
         p->resuming = true;
         mfb_status st = receiver_upload_get(p->conn, resume, &p->state, err);
         if (st != MFB_OK)
             return st;
         p->opened = true;
-        if (cli_string(p->args, "chunk-size", NULL) && p->state.chunk_size != p->chunk_size)
+        if (cli_given(p->args, "chunk-size") && p->state.chunk_size != p->chunk_size)
             log_warn("resume", "upload=%s chunk_size=%" PRIu64 " note=using_the_upload's", resume,
                      p->state.chunk_size);
         p->chunk_size = p->state.chunk_size;
@@ -99,7 +123,7 @@ static mfb_status open_upload(struct push *p, struct mfb_error *err)
                            p->state.size_known ? (int64_t)p->state.size : -1, p->state.chunks,
                            p->state.chunk_count, &p->plan, err);
     }
-    const char *instance = cli_string(p->args, "instance", NULL);
+    const char *instance = cli_string(p->args, "instance");
     if (instance == NULL) {
         mfb_error_set(err, MFB_ERR_USAGE, "no instance given");
         mfb_error_hint(err, "pass --instance NAME, the MySQL instance this file is a backup of");
@@ -109,8 +133,9 @@ static mfb_status open_upload(struct push *p, struct mfb_error *err)
     snprintf(base, sizeof(base), "%s", p->file);
     struct upload_request req = {
         .instance = instance,
-        .name = cli_string(p->args, "name", basename(base)),
-        .directory = cli_string(p->args, "directory", p->stored.directory),
+        .name = cli_given(p->args, "name") ? cli_string(p->args, "name") : basename(base),
+        .directory = cli_given(p->args, "directory") ? cli_string(p->args, "directory")
+                                                     : p->stored.directory,
         .size_known = true,
         .size = p->size,
         .chunk_size = p->chunk_size,
@@ -132,8 +157,8 @@ static void print_resume_command(const struct push *p)
     char abs[PATH_MAX];
     transfer_opts_append_word(cmd, sizeof(cmd), realpath(p->file, abs) ? abs : p->file);
     transfer_opts_append(p->args, cmd, sizeof(cmd));
-    const char *connections = cli_string(p->args, "connections", NULL);
-    if (connections) {
+    const char *connections = cli_string(p->args, "connections");
+    if (cli_given(p->args, "connections")) {
         transfer_opts_append_word(cmd, sizeof(cmd), "--connections");
         transfer_opts_append_word(cmd, sizeof(cmd), connections);
     }
@@ -174,14 +199,15 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
      * given here. */
     mfb_status st = transfer_opts_client(args, &p.client, &p.stored, err);
     if (st == MFB_OK)
-        st = cli_size(args, "chunk-size", p.stored.found ? p.stored.chunk_size : DEFAULT_CHUNK_SIZE,
-                      &p.chunk_size, err);
+        st = cli_size(args, "chunk-size", &p.chunk_size, err);
+    if (st == MFB_OK && p.stored.found && !cli_given(args, "chunk-size"))
+        p.chunk_size = p.stored.chunk_size;
     if (st == MFB_OK)
         st = plan_check_chunk_size(p.chunk_size, err);
     if (st == MFB_OK)
-        st = cli_uint(args, "connections",
-                      p.stored.found ? p.stored.connections : DEFAULT_CONNECTIONS, 1, 64,
-                      &p.connections, err);
+        st = cli_uint(args, "connections", &p.connections, err);
+    if (st == MFB_OK && p.stored.found && !cli_given(args, "connections"))
+        p.connections = p.stored.connections;
     if (st == MFB_OK)
         st = open_file(&p, err);
     if (st == MFB_OK)

@@ -26,10 +26,19 @@
 #include "store/config_db.h"
 
 static const struct cli_option report_options[] = {
-    {"period", 'p', CLI_VALUE, "DURATION", "the period up to now (default 30d)"},
-    {"instance", 'i', CLI_VALUE, "NAME", "only this instance"},
-    {"json", 0, CLI_FLAG, NULL, "print JSON"},
-    {"csv", 0, CLI_FLAG, NULL, "print CSV with a header line"},
+    {.name = "period",
+     .short_name = 'p',
+     .type = CLI_DURATION,
+     .metavar = "DURATION",
+     .help = "the period up to now",
+     .def = "30d"},
+    {.name = "instance",
+     .short_name = 'i',
+     .type = CLI_STRING,
+     .metavar = "NAME",
+     .help = "only this instance"},
+    {.name = "json", .type = CLI_FLAG, .help = "print JSON"},
+    {.name = "csv", .type = CLI_FLAG, .help = "print CSV with a header line"},
     CLI_OPTIONS_END,
 };
 
@@ -120,11 +129,11 @@ static mfb_status run_report(struct cli_args *args, struct mfb_error *err)
         mfb_error_set(err, MFB_ERR_USAGE, "give only one of --json and --csv");
         return MFB_ERR_USAGE;
     }
-    mfb_status st = cli_duration_ms(args, "period", 30ull * 86400000, &period, err);
+    mfb_status st = cli_duration_ms(args, "period", &period, err);
     if (st != MFB_OK)
         return st;
     struct job_log_filter f = {
-        .instance = cli_string(args, "instance", NULL),
+        .instance = cli_string(args, "instance"),
         .since_ms = clock_wall_ms() - (int64_t)period,
     };
     st = config_cli_open(args, false, &db, NULL, err);
@@ -157,7 +166,7 @@ static mfb_status run_report(struct cli_args *args, struct mfb_error *err)
     } else if (st == MFB_OK && cli_flag(args, "csv")) {
         print_csv(out, out_count);
     } else if (st == MFB_OK) {
-        print_text(out, out_count, cli_string(args, "period", "30d"));
+        print_text(out, out_count, cli_string(args, "period"));
     }
     report_free(out, out_count);
     free(in);

@@ -30,14 +30,32 @@
 #include "job/restore/restore.h"
 
 static const struct cli_option options[] = {
-    {"target", 0, CLI_VALUE, "NAME", "the receiver holding the backup (default: the only one)"},
-    {"to", 0, CLI_VALUE, "DIR",
-     "only extract the backup into DIR (each root under DIR/ROOT); the server is not touched"},
-    {"map", 0, CLI_REPEATED, "ROOT=DIR", "restore ROOT into DIR instead of where it came from"},
-    {"force", 0, CLI_FLAG, NULL,
-     "restore even a backup of another flavour or a newer release than the server"},
-    {"keep-download", 0, CLI_FLAG, NULL, "keep the downloaded backup in the spool afterwards"},
-    {"spool", 0, CLI_VALUE, "DIR", "download into DIR instead of the instance's spool"},
+    {.name = "target",
+     .type = CLI_STRING,
+     .metavar = "NAME",
+     .help = "the receiver holding the backup",
+     .def_doc = "the only one"},
+    {.name = "to",
+     .type = CLI_PATH,
+     .metavar = "DIR",
+     .help =
+         "only extract the backup into DIR (each root under DIR/ROOT); the server is not touched"},
+    {.name = "map",
+     .type = CLI_STRING,
+     .repeated = true,
+     .metavar = "ROOT=DIR",
+     .help = "restore ROOT into DIR instead of where it came from"},
+    {.name = "force",
+     .type = CLI_FLAG,
+     .help = "restore even a backup of another flavour or a newer release than the server"},
+    {.name = "keep-download",
+     .type = CLI_FLAG,
+     .help = "keep the downloaded backup in the spool afterwards"},
+    {.name = "spool",
+     .type = CLI_PATH,
+     .metavar = "DIR",
+     .help = "download into DIR",
+     .def_doc = "the instance's spool"},
     TRANSFER_RETRY_OPTIONS,
     CLI_OPTIONS_END,
 };
@@ -139,9 +157,9 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
     if (st == MFB_OK)
         st = read_maps(args, &maps, err);
     const char *v;
-    if (st == MFB_OK && (v = cli_string(args, "to", NULL)) != NULL)
+    if (st == MFB_OK && (v = cli_string(args, "to")) != NULL)
         st = config_cli_set_path(&to_dir, "to", v, err);
-    if (st == MFB_OK && (v = cli_string(args, "spool", NULL)) != NULL)
+    if (st == MFB_OK && (v = cli_string(args, "spool")) != NULL)
         st = config_cli_set_path(&spool, "spool", v, err);
     if (st == MFB_OK && to_dir != NULL && maps.count > 0) {
         st = mfb_error_set(err, MFB_ERR_USAGE, "--to and --map exclude each other");
@@ -153,7 +171,7 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
     if (st == MFB_OK)
         st = job_instance_load(db, args->positional[0], &inst, err);
     if (st == MFB_OK)
-        st = job_target_load(db, cli_string(args, "target", NULL), &settings, &target, err);
+        st = job_target_load(db, cli_string(args, "target"), &settings, &target, err);
     if (st == MFB_OK)
         st = interrupt_watch_start(&watch, &cancel, err);
     struct restore_options o = {

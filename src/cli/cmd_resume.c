@@ -14,9 +14,19 @@
 
 static const struct cli_option options[] = {
     JOB_CLI_OPTIONS,
-    {"attempts", 0, CLI_VALUE, "N", "attempts of each resume before giving up (default 8)"},
-    {"max-time", 0, CLI_VALUE, "DURATION", "stop retrying a resume after this long (default 1h)"},
-    {"no-alerts", 0, CLI_FLAG, NULL, "do not send alerts for this run"},
+    {.name = "attempts",
+     .type = CLI_UINT,
+     .metavar = "N",
+     .help = "attempts of each resume before giving up",
+     .def = "8",
+     .min = "1",
+     .max = "1000"},
+    {.name = "max-time",
+     .type = CLI_DURATION,
+     .metavar = "DURATION",
+     .help = "stop retrying a resume after this long",
+     .def = "1h"},
+    {.name = "no-alerts", .type = CLI_FLAG, .help = "do not send alerts for this run"},
     CLI_OPTIONS_END,
 };
 
@@ -25,9 +35,9 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
     struct job_cli jc;
     struct resume_options opt = {.policy = RESUME_POLICY_DEFAULT};
     uint64_t attempts = 0, max_time = 0;
-    mfb_status st = cli_uint(args, "attempts", opt.policy.max_attempts, 1, 1000, &attempts, err);
+    mfb_status st = cli_uint(args, "attempts", &attempts, err);
     if (st == MFB_OK)
-        st = cli_duration_ms(args, "max-time", opt.policy.max_total_ms, &max_time, err);
+        st = cli_duration_ms(args, "max-time", &max_time, err);
     if (st == MFB_OK)
         st = job_cli_begin(args, false, NULL, &jc, err);
     else

@@ -18,7 +18,7 @@
 #include "job/settings.h"
 
 static const struct cli_option show_options[] = {
-    {"json", 0, CLI_FLAG, NULL, "print JSON"},
+    {.name = "json", .type = CLI_FLAG, .help = "print JSON"},
     CLI_OPTIONS_END,
 };
 

@@ -21,29 +21,58 @@
 #include "store/config_db.h"
 
 static const struct cli_option edit_options[] = {
-    {"url", 0, CLI_VALUE, "URL", "the receiver, https://HOST:PORT"},
-    {"token-file", 0, CLI_VALUE, "FILE",
-     "file holding this client's token (mode 0600), or - for standard input"},
-    {"fingerprint", 0, CLI_VALUE, "SHA256",
-     "pin the receiver's certificate by its SHA-256 fingerprint (AA:BB:...)"},
-    {"ca-file", 0, CLI_VALUE, "FILE", "verify the receiver's certificate with this CA instead"},
-    {"directory", 0, CLI_VALUE, "SUBDIR",
-     "sub-directory of this client's space on the receiver ('' for none)"},
-    {"naming", 0, CLI_VALUE, "PATTERN",
-     "backup file names (default {instance}_{time:%Y%m%d-%H%M%S}.zip)"},
-    {"chunk-size", 0, CLI_VALUE, "SIZE", "upload chunk size, a power of two (default 16M)"},
-    {"connections", 0, CLI_VALUE, "N", "parallel upload connections (default 4)"},
-    {"no-check", 0, CLI_FLAG, NULL, "save without checking that the receiver answers"},
+    {.name = "url",
+     .type = CLI_STRING,
+     .metavar = "URL",
+     .help = "the receiver, https://HOST:PORT"},
+    {.name = "token-file",
+     .type = CLI_PATH,
+     .metavar = "FILE",
+     .help = "file holding this client's token (mode 0600), or - for standard input"},
+    {.name = "fingerprint",
+     .type = CLI_STRING,
+     .metavar = "SHA256",
+     .help = "pin the receiver's certificate by its SHA-256 fingerprint (AA:BB:...)"},
+    {.name = "ca-file",
+     .type = CLI_PATH,
+     .metavar = "FILE",
+     .help = "verify the receiver's certificate with this CA instead"},
+    {.name = "directory",
+     .type = CLI_STRING,
+     .metavar = "SUBDIR",
+     .help = "sub-directory of this client's space on the receiver ('' for none)"},
+    {.name = "naming",
+     .type = CLI_STRING,
+     .metavar = "PATTERN",
+     .help = "backup file names (default {instance}_{time:%Y%m%d-%H%M%S}.zip)",
+     .def_doc = CONFIG_DEFAULT_NAMING},
+    {.name = "chunk-size",
+     .type = CLI_SIZE,
+     .metavar = "SIZE",
+     .help = "upload chunk size, a power of two",
+     .def = "16M"},
+    {.name = "connections",
+     .type = CLI_UINT,
+     .metavar = "N",
+     .help = "parallel upload connections",
+     .def = CLI_STR(CONFIG_DEFAULT_CONNECTIONS),
+     .min = "1",
+     .max = CLI_STR(VALIDATE_CONNECTIONS_MAX)},
+    {.name = "no-check",
+     .type = CLI_FLAG,
+     .help = "save without checking that the receiver answers"},
     CLI_OPTIONS_END,
 };
 
 static const struct cli_option json_options[] = {
-    {"json", 0, CLI_FLAG, NULL, "print JSON"},
+    {.name = "json", .type = CLI_FLAG, .help = "print JSON"},
     CLI_OPTIONS_END,
 };
 
 static const struct cli_option remove_options[] = {
-    {"force", 0, CLI_FLAG, NULL, "remove it even though an upload waits to be resumed there"},
+    {.name = "force",
+     .type = CLI_FLAG,
+     .help = "remove it even though an upload waits to be resumed there"},
     CLI_OPTIONS_END,
 };
 
@@ -53,14 +82,14 @@ static mfb_status apply_options(const struct cli_args *args, void *rec, struct m
     struct config_target *t = rec;
     mfb_status st = MFB_OK;
     const char *v;
-    const char *fingerprint = cli_string(args, "fingerprint", NULL);
-    const char *ca_file = cli_string(args, "ca-file", NULL);
+    const char *fingerprint = cli_string(args, "fingerprint");
+    const char *ca_file = cli_string(args, "ca-file");
     if (fingerprint && ca_file) {
         mfb_error_set(err, MFB_ERR_USAGE, "--fingerprint and --ca-file exclude each other");
         mfb_error_hint(err, "pin the certificate or name a CA file, not both");
         return MFB_ERR_USAGE;
     }
-    if ((v = cli_string(args, "url", NULL)) != NULL)
+    if ((v = cli_string(args, "url")) != NULL)
         st = config_str_set(&t->url, v, err);
     if (st == MFB_OK && fingerprint) {
         st = config_str_set(&t->fingerprint, fingerprint, err);
@@ -72,25 +101,24 @@ static mfb_status apply_options(const struct cli_args *args, void *rec, struct m
         if (st == MFB_OK)
             st = config_str_set(&t->fingerprint, NULL, err);
     }
-    if (st == MFB_OK && (v = cli_string(args, "directory", NULL)) != NULL)
+    if (st == MFB_OK && (v = cli_string(args, "directory")) != NULL)
         st = config_str_set(&t->directory, *v ? v : NULL, err);
-    if (st == MFB_OK && (v = cli_string(args, "naming", NULL)) != NULL)
+    if (st == MFB_OK && (v = cli_string(args, "naming")) != NULL)
         st = config_str_set(&t->naming, *v ? v : CONFIG_DEFAULT_NAMING, err);
     if (st == MFB_OK && t->naming == NULL)
         st = config_str_set(&t->naming, CONFIG_DEFAULT_NAMING, err);
     if (st == MFB_OK)
-        st = cli_size(args, "chunk-size", t->chunk_size, &t->chunk_size, err);
+        st = cli_size(args, "chunk-size", &t->chunk_size, err);
     uint64_t connections = t->connections;
     if (st == MFB_OK)
-        st = cli_uint(args, "connections", t->connections, 1, VALIDATE_CONNECTIONS_MAX,
-                      &connections, err);
+        st = cli_uint(args, "connections", &connections, err);
     t->connections = (unsigned)connections;
     if (st == MFB_OK && t->url == NULL) {
         mfb_error_set(err, MFB_ERR_USAGE, "no receiver URL given");
         mfb_error_hint(err, "pass --url https://HOST:PORT");
         return MFB_ERR_USAGE;
     }
-    const char *token_file = cli_string(args, "token-file", NULL);
+    const char *token_file = cli_string(args, "token-file");
     if (st == MFB_OK && token_file) {
         char *secret = NULL;
         st = fs_read_secret(token_file, &secret, err);
@@ -280,6 +308,7 @@ static const struct cli_command target_set = {
     .usage = "NAME [OPTIONS]",
     .summary = "change a target: the options of 'add'; only those given change",
     .options = edit_options,
+    .keeps_values = true,
     .min_args = 1,
     .max_args = 1,
     .run = run_set};

@@ -10,10 +10,12 @@
 #include "common/cancel.h"
 #include "common/log.h"
 
+const char *const job_cli_progress_modes[] = {"auto", "tty", "json", "none", NULL};
+
 mfb_status job_cli_progress(const struct cli_args *args, enum job_progress_mode *mode,
                             struct mfb_error *err)
 {
-    mfb_status st = job_progress_mode_parse(cli_string(args, "progress", "auto"), mode, err);
+    mfb_status st = job_progress_mode_parse(cli_string(args, "progress"), mode, err);
     if (st == MFB_OK && *mode == JOB_PROGRESS_TTY && args->log_level == NULL)
         mfb_log_init(MFB_LOG_ERROR, NULL);
     return st;

@@ -15,9 +15,16 @@
 #include "store/config_db.h"
 #include "transfer/https.h"
 
+extern const char *const job_cli_progress_modes[];
+
 #define JOB_CLI_OPTIONS                                                                            \
-    {"progress", 0, CLI_VALUE, "MODE",                                                             \
-     "auto (a display on a terminal), tty, json (one object per update on stdout) or none"},       \
+    {.name = "progress",                                                                           \
+     .type = CLI_ENUM,                                                                             \
+     .metavar = "MODE",                                                                            \
+     .help =                                                                                       \
+         "auto (a display on a terminal), tty, json (one object per update on stdout) or none",    \
+     .def = "auto",                                                                                \
+     .values = job_cli_progress_modes},                                                            \
         TRANSFER_RETRY_OPTIONS
 
 /* What a job command sets up before it runs a job, and takes down after. */

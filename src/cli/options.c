@@ -3,6 +3,7 @@
  */
 #include "cli/options.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,16 +12,62 @@
 #include "common/parse.h"
 #include "store/db_path.h"
 
-static const struct cli_option global_options[] = {
-    {"db", 0, CLI_VALUE, "PATH",
-     "the database (default: $MFB_DB, else in " STORE_SYSTEM_DIR " as root, ~/" STORE_USER_DIR
-     " otherwise)"},
-    {"log-level", 0, CLI_VALUE, "LEVEL", "error, warn, info (default) or debug"},
-    {"help", 'h', CLI_FLAG, NULL, "show this help"},
+static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
+
+const struct cli_option cli_global_options[] = {
+    {.name = "db",
+     .type = CLI_PATH,
+     .metavar = "PATH",
+     .help = "the database",
+     .def_doc = "$MFB_DB, else in " STORE_SYSTEM_DIR " as root, ~/" STORE_USER_DIR " otherwise"},
+    {.name = "log-level",
+     .type = CLI_ENUM,
+     .metavar = "LEVEL",
+     .help = "what to log",
+     .def = "info",
+     .values = log_levels},
+    {.name = "help", .short_name = 'h', .type = CLI_FLAG, .help = "show this help"},
     CLI_OPTIONS_END,
 };
+#define global_options cli_global_options
 
-static void print_option_table(FILE *out, const struct cli_option *options)
+const char *cli_option_default_text(const struct cli_option *o, char *buf, size_t len)
+{
+    if (o->def_doc && o->def)
+        snprintf(buf, len, "%s, else %s", o->def_doc, o->def);
+    else if (o->def_doc || o->def)
+        snprintf(buf, len, "%s", o->def_doc ? o->def_doc : o->def);
+    else
+        return NULL;
+    return buf;
+}
+
+/* What --help adds after an option's help, all from its declaration:
+ * "(values: a, b; range: 1-64; default: 2; may be repeated)". */
+static void describe_option(const struct cli_option *o, bool keeps_values, char *buf, size_t len)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+#define ADD(...)                                                                                   \
+    (n += (size_t)snprintf(buf + n, n < len ? len - n : 0, __VA_ARGS__), n = n < len ? n : len)
+    if (o->values) {
+        ADD("%svalues: ", n ? "; " : "");
+        for (const char *const *v = o->values; *v; v++)
+            ADD("%s%s", v == o->values ? "" : ", ", *v);
+    }
+    if (o->min || o->max)
+        ADD("%srange: %s-%s", n ? "; " : "", o->min ? o->min : "0", o->max ? o->max : "");
+    char def[160];
+    if (keeps_values && o->type != CLI_FLAG)
+        ADD("%sdefault: unchanged", n ? "; " : "");
+    else if (cli_option_default_text(o, def, sizeof(def)))
+        ADD("%sdefault: %s", n ? "; " : "", def);
+    if (o->repeated)
+        ADD("%smay be repeated", n ? "; " : "");
+#undef ADD
+}
+
+static void print_option_table(FILE *out, const struct cli_option *options, bool keeps_values)
 {
     for (const struct cli_option *o = options; o && o->name; o++) {
         char left[64];
@@ -31,8 +78,10 @@ static void print_option_table(FILE *out, const struct cli_option *options)
             n = snprintf(left, sizeof(left), "    ");
         snprintf(left + n, sizeof(left) - (size_t)n, "--%s%s%s", o->name, o->metavar ? " " : "",
                  o->metavar ? o->metavar : "");
-        fprintf(out, "  %-28s %s%s\n", left, o->help,
-                o->arg == CLI_REPEATED ? " (may be repeated)" : "");
+        char more[512];
+        describe_option(o, keeps_values, more, sizeof(more));
+        fprintf(out, "  %-28s %s%s%s%s\n", left, o->help, more[0] ? " (" : "", more,
+                more[0] ? ")" : "");
     }
 }
 
@@ -51,7 +100,7 @@ static void print_help(FILE *out, const char *path, const struct cli_command *cm
         fprintf(out, "\nRun '%s COMMAND --help' for a command's options.\n", path);
         if (cmd && cmd->run && cmd->options && cmd->options->name) {
             fprintf(out, "\nwithout a command, %s takes these options:\n", path);
-            print_option_table(out, cmd->options);
+            print_option_table(out, cmd->options, cmd->keeps_values);
         }
         return;
     }
@@ -59,10 +108,10 @@ static void print_help(FILE *out, const char *path, const struct cli_command *cm
             cmd->usage ? cmd->usage : "", cmd->summary);
     if (cmd->options && cmd->options->name) {
         fprintf(out, "\noptions:\n");
-        print_option_table(out, cmd->options);
+        print_option_table(out, cmd->options, cmd->keeps_values);
     }
     fprintf(out, "\nglobal options:\n");
-    print_option_table(out, global_options);
+    print_option_table(out, global_options, false);
 }
 
 static const struct cli_option *find_option(const struct cli_option *options, const char *name,
@@ -130,7 +179,7 @@ static mfb_status parse_leaf(struct cli_args *args, int argc, char **argv, bool 
             return MFB_ERR_USAGE;
         }
         const char *value = "";
-        if (opt->arg != CLI_FLAG) {
+        if (opt->type != CLI_FLAG) {
             if (eq)
                 value = eq + 1;
             else if (i + 1 < argc)
@@ -151,7 +200,7 @@ static mfb_status parse_leaf(struct cli_args *args, int argc, char **argv, bool 
             continue;
         }
         args->values[index] = value;
-        if (opt->arg == CLI_REPEATED) {
+        if (opt->repeated) {
             if (args->repeated_count == CLI_MAX_VALUES)
                 return mfb_error_set(err, MFB_ERR_USAGE, "too many --%s options", opt->name);
             args->repeated[args->repeated_count] = value;
@@ -181,7 +230,7 @@ static int take_global_before_command(struct cli_args *args, int argc, char **ar
     size_t len = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
     int index;
     const struct cli_option *opt = find_option(global_options, arg + 2, len, 0, &index);
-    if (opt == NULL || opt->arg != CLI_VALUE)
+    if (opt == NULL || opt->type == CLI_FLAG)
         return 0;
     const char *value = eq ? eq + 1 : (i + 1 < argc ? argv[i + 1] : NULL);
     if (value == NULL)
@@ -191,6 +240,63 @@ static int take_global_before_command(struct cli_args *args, int argc, char **ar
     else
         args->log_level = value;
     return eq ? 1 : 2;
+}
+
+static const char *const type_names[] = {
+    [CLI_FLAG] = "flag",         [CLI_STRING] = "string", [CLI_PATH] = "path", [CLI_SIZE] = "size",
+    [CLI_DURATION] = "duration", [CLI_UINT] = "uint",     [CLI_ENUM] = "enum",
+};
+
+static json_t *options_json(const struct cli_option *options)
+{
+    json_t *list = json_array();
+    for (const struct cli_option *o = options; o && o->name; o++) {
+        char def[160];
+        json_t *values = json_null();
+        if (o->values) {
+            values = json_array();
+            for (const char *const *v = o->values; *v; v++)
+                json_array_append_new(values, json_string(*v));
+        }
+        json_array_append_new(
+            list, json_pack("{s:s, s:s?, s:s, s:b, s:s?, s:s?, s:s?, s:s?, s:o}", "name", o->name,
+                            "short", o->short_name ? (char[]){o->short_name, 0} : NULL, "type",
+                            type_names[o->type], "repeated", o->repeated, "metavar", o->metavar,
+                            "default", cli_option_default_text(o, def, sizeof(def)), "min", o->min,
+                            "max", o->max, "values", values));
+    }
+    return list;
+}
+
+/* Appends every command under cmd (its path being path) to list. */
+static void commands_json(json_t *list, const char *path, const struct cli_command *const *commands)
+{
+    for (const struct cli_command *const *c = commands; c && *c; c++) {
+        char sub[256];
+        snprintf(sub, sizeof(sub), "%s %s", path, (*c)->name);
+        if ((*c)->run)
+            json_array_append_new(list, json_pack("{s:s, s:b, s:o}", "command", sub, "keeps_values",
+                                                  (*c)->keeps_values, "options",
+                                                  options_json((*c)->options)));
+        commands_json(list, sub, (*c)->subcommands);
+    }
+}
+
+/* The hidden "--options-json": every command's options as declared, for
+ * tests/integration/docs_options.py. */
+static int dump_options(const char *program, const struct cli_command *const *commands)
+{
+    json_t *list = json_array();
+    commands_json(list, program, commands);
+    json_t *root = json_pack("{s:s, s:o, s:o}", "program", program, "global",
+                             options_json(cli_global_options), "commands", list);
+    char *text = json_dumps(root, JSON_INDENT(1));
+    json_decref(root);
+    if (text == NULL)
+        return 1;
+    puts(text);
+    free(text);
+    return 0;
 }
 
 int cli_main(const char *program, const char *about, const struct cli_command *const *commands,
@@ -204,6 +310,8 @@ int cli_main(const char *program, const char *about, const struct cli_command *c
     const struct cli_command group = {.name = program, .summary = about, .subcommands = commands};
     const struct cli_command *cmd = &group;
     int i = 1;
+    if (argc == 2 && strcmp(argv[1], "--options-json") == 0)
+        return dump_options(program, commands);
     while (cmd->subcommands) {
         if (i >= argc && cmd->run)
             break; /* a group that runs by itself too ("mfb logs") */
@@ -269,15 +377,43 @@ int cli_main(const char *program, const char *about, const struct cli_command *c
     return mfb_status_exit_code(st);
 }
 
+/* The declaration of a command's option, checked to have the type the
+ * getter expects (a mismatch is a bug in the command). */
+static const struct cli_option *declared(const struct cli_args *args, const char *name,
+                                         enum cli_type type, int *index)
+{
+    *index = option_index(args, name);
+    const struct cli_option *o = &args->command->options[*index];
+    bool ok = type == o->type || (type == CLI_STRING && o->type != CLI_FLAG) ||
+              (type == CLI_FLAG && o->type == CLI_FLAG);
+    if (!ok) {
+        fprintf(stderr, "%s: internal error: option --%s is read with the wrong type\n",
+                args->program, name);
+        abort();
+    }
+    return o;
+}
+
 bool cli_flag(const struct cli_args *args, const char *name)
+{
+    int index;
+    declared(args, name, CLI_FLAG, &index);
+    return args->values[index] != NULL;
+}
+
+bool cli_given(const struct cli_args *args, const char *name)
 {
     return args->values[option_index(args, name)] != NULL;
 }
 
-const char *cli_string(const struct cli_args *args, const char *name, const char *fallback)
+const char *cli_string(const struct cli_args *args, const char *name)
 {
-    const char *v = args->values[option_index(args, name)];
-    return v ? v : fallback;
+    int index;
+    const struct cli_option *o = declared(args, name, CLI_STRING, &index);
+    const char *v = args->values[index];
+    if (v == NULL && !args->command->keeps_values)
+        v = o->def;
+    return v;
 }
 
 /* Prefixes a parser's error with the option's name. */
@@ -291,37 +427,103 @@ static mfb_status option_error(const char *name, mfb_status st, const struct mfb
     return st;
 }
 
-mfb_status cli_size(const struct cli_args *args, const char *name, uint64_t fallback,
-                    uint64_t *value, struct mfb_error *err)
+/* Parses text as an option of type o->type into *value, within o's range. */
+static mfb_status parse_typed(const struct cli_option *o, const char *text, uint64_t *value,
+                              struct mfb_error *err)
 {
-    const char *v = cli_string(args, name, NULL);
-    *value = fallback;
-    if (v == NULL)
-        return MFB_OK;
-    struct mfb_error local = {0};
-    return option_error(name, parse_size(v, value, &local), &local, err);
+    switch (o->type) {
+    case CLI_SIZE:
+        return parse_size(text, value, err);
+    case CLI_DURATION:
+        return parse_duration_ms(text, value, err);
+    case CLI_UINT: {
+        uint64_t min = 0, max = UINT64_MAX;
+        mfb_status st = MFB_OK;
+        if (o->min)
+            st = parse_uint(o->min, 0, UINT64_MAX, &min, err);
+        if (st == MFB_OK && o->max)
+            st = parse_uint(o->max, 0, UINT64_MAX, &max, err);
+        return st == MFB_OK ? parse_uint(text, min, max, value, err) : st;
+    }
+    default:
+        return mfb_error_set(err, MFB_ERR_INTERNAL, "option --%s has no numeric type", o->name);
+    }
 }
 
-mfb_status cli_uint(const struct cli_args *args, const char *name, uint64_t fallback, uint64_t min,
-                    uint64_t max, uint64_t *value, struct mfb_error *err)
+static mfb_status get_number(const struct cli_args *args, const char *name, enum cli_type type,
+                             uint64_t *value, struct mfb_error *err)
 {
-    const char *v = cli_string(args, name, NULL);
-    *value = fallback;
+    int index;
+    const struct cli_option *o = declared(args, name, type, &index);
+    const char *v = args->values[index];
+    if (v == NULL && !args->command->keeps_values)
+        v = o->def;
     if (v == NULL)
-        return MFB_OK;
+        return MFB_OK; /* the caller's run-time default, or the stored value */
     struct mfb_error local = {0};
-    return option_error(name, parse_uint(v, min, max, value, &local), &local, err);
+    return option_error(name, parse_typed(o, v, value, &local), &local, err);
 }
 
-mfb_status cli_duration_ms(const struct cli_args *args, const char *name, uint64_t fallback,
-                           uint64_t *value, struct mfb_error *err)
+mfb_status cli_size(const struct cli_args *args, const char *name, uint64_t *value,
+                    struct mfb_error *err)
 {
-    const char *v = cli_string(args, name, NULL);
-    *value = fallback;
-    if (v == NULL)
-        return MFB_OK;
-    struct mfb_error local = {0};
-    return option_error(name, parse_duration_ms(v, value, &local), &local, err);
+    return get_number(args, name, CLI_SIZE, value, err);
+}
+
+mfb_status cli_uint(const struct cli_args *args, const char *name, uint64_t *value,
+                    struct mfb_error *err)
+{
+    return get_number(args, name, CLI_UINT, value, err);
+}
+
+mfb_status cli_duration_ms(const struct cli_args *args, const char *name, uint64_t *value,
+                           struct mfb_error *err)
+{
+    return get_number(args, name, CLI_DURATION, value, err);
+}
+
+mfb_status cli_option_table_check(const struct cli_option *options, struct mfb_error *err)
+{
+    for (const struct cli_option *o = options; o && o->name; o++) {
+        for (const struct cli_option *p = options; p != o; p++) {
+            if (strcmp(p->name, o->name) == 0 || (o->short_name && p->short_name == o->short_name))
+                return mfb_error_set(err, MFB_ERR_INTERNAL, "--%s is declared twice", o->name);
+        }
+        for (const struct cli_option *g = cli_global_options;
+             options != cli_global_options && g->name; g++) {
+            if (strcmp(g->name, o->name) == 0 || (o->short_name && g->short_name == o->short_name))
+                return mfb_error_set(err, MFB_ERR_INTERNAL, "--%s hides a global option", o->name);
+        }
+        if (o->help == NULL || (o->type == CLI_FLAG) != (o->metavar == NULL))
+            return mfb_error_set(err, MFB_ERR_INTERNAL, "--%s: help or metavar wrong", o->name);
+        if (o->type == CLI_FLAG && (o->def || o->def_doc || o->repeated))
+            return mfb_error_set(err, MFB_ERR_INTERNAL, "--%s: a flag with a default", o->name);
+        if ((o->min || o->max) && o->type != CLI_UINT)
+            return mfb_error_set(err, MFB_ERR_INTERNAL, "--%s: a range on a non-number", o->name);
+        if ((o->type == CLI_ENUM) != (o->values != NULL && o->values[0] != NULL))
+            return mfb_error_set(err, MFB_ERR_INTERNAL, "--%s: enum without values", o->name);
+        struct mfb_error local = {0};
+        uint64_t v = 0;
+        if (o->type == CLI_UINT && (o->min || o->max) &&
+            parse_typed(o, o->min ? o->min : "0", &v, &local) != MFB_OK)
+            return mfb_error_set(err, MFB_ERR_INTERNAL, "--%s: bad range: %s", o->name,
+                                 local.message);
+        if (o->def == NULL)
+            continue;
+        if (o->type == CLI_SIZE || o->type == CLI_DURATION || o->type == CLI_UINT) {
+            if (parse_typed(o, o->def, &v, &local) != MFB_OK)
+                return mfb_error_set(err, MFB_ERR_INTERNAL, "--%s: bad default: %s", o->name,
+                                     local.message);
+        } else if (o->type == CLI_ENUM) {
+            const char *const *e = o->values;
+            while (*e && strcmp(*e, o->def) != 0)
+                e++;
+            if (*e == NULL)
+                return mfb_error_set(err, MFB_ERR_INTERNAL, "--%s: default %s is not a value",
+                                     o->name, o->def);
+        }
+    }
+    return MFB_OK;
 }
 
 size_t cli_all(const struct cli_args *args, const char *name, const char **values, size_t max)

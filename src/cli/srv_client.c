@@ -21,7 +21,11 @@
 #include "server/server.h"
 
 static const struct cli_option add_options[] = {
-    {"quota", 0, CLI_VALUE, "SIZE", "most bytes the client may hold (default: no quota)"},
+    {.name = "quota",
+     .type = CLI_SIZE,
+     .metavar = "SIZE",
+     .help = "most bytes the client may hold",
+     .def_doc = "no quota"},
     CLI_OPTIONS_END,
 };
 
@@ -31,7 +35,7 @@ static mfb_status run_add(struct cli_args *args, struct mfb_error *err)
     uint64_t quota = 0;
     mfb_status st = srv_check_name("client name", name, err);
     if (st == MFB_OK)
-        st = cli_size(args, "quota", 0, &quota, err);
+        st = cli_size(args, "quota", &quota, err);
     if (st != MFB_OK)
         return st;
     unsigned char raw[PROTO_TOKEN_HEX / 2];
@@ -61,7 +65,7 @@ static mfb_status run_add(struct cli_args *args, struct mfb_error *err)
 }
 
 static const struct cli_option list_options[] = {
-    {"json", 0, CLI_FLAG, NULL, "print JSON"},
+    {.name = "json", .type = CLI_FLAG, .help = "print JSON"},
     CLI_OPTIONS_END,
 };
 
@@ -123,19 +127,22 @@ static mfb_status run_remove(struct cli_args *args, struct mfb_error *err)
 }
 
 static const struct cli_option set_options[] = {
-    {"quota", 0, CLI_VALUE, "SIZE", "most bytes the client may hold (0: no quota)"},
+    {.name = "quota",
+     .type = CLI_SIZE,
+     .metavar = "SIZE",
+     .help = "most bytes the client may hold (0: no quota)"},
     CLI_OPTIONS_END,
 };
 
 static mfb_status run_set(struct cli_args *args, struct mfb_error *err)
 {
     uint64_t quota;
-    if (cli_string(args, "quota", NULL) == NULL) {
+    if (!cli_given(args, "quota")) {
         mfb_error_set(err, MFB_ERR_USAGE, "nothing to set");
         mfb_error_hint(err, "give --quota SIZE");
         return MFB_ERR_USAGE;
     }
-    mfb_status st = cli_size(args, "quota", 0, &quota, err);
+    mfb_status st = cli_size(args, "quota", &quota, err);
     struct server_db *db = NULL;
     if (st == MFB_OK)
         st = srv_open_db(args, &db, err);

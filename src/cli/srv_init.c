@@ -25,15 +25,36 @@
 #include "server/tls.h"
 
 static const struct cli_option options[] = {
-    {"storage", 0, CLI_VALUE, "DIR", "directory that will hold the backups (required)"},
-    {"cert", 0, CLI_VALUE, "FILE", "use this PEM certificate instead of making one"},
-    {"key", 0, CLI_VALUE, "FILE", "the PEM private key of --cert"},
-    {"layout", 0, CLI_VALUE, "PATTERN",
-     "directory pattern (default " LAYOUT_DEFAULT "; {client} {instance} {dir} {time:FMT})"},
-    {"reserve", 0, CLI_VALUE, "SIZE|N%", "free space always kept back (default 1G)"},
-    {"max-chunk", 0, CLI_VALUE, "SIZE", "largest chunk size clients may use (default 64M)"},
-    {"upload-expiry", 0, CLI_VALUE, "DURATION", "abandoned uploads go after (default 7d)"},
-    {"json", 0, CLI_FLAG, NULL, "print the result as JSON"},
+    {.name = "storage",
+     .type = CLI_PATH,
+     .metavar = "DIR",
+     .help = "directory that will hold the backups (required)"},
+    {.name = "cert",
+     .type = CLI_PATH,
+     .metavar = "FILE",
+     .help = "use this PEM certificate instead of making one"},
+    {.name = "key", .type = CLI_PATH, .metavar = "FILE", .help = "the PEM private key of --cert"},
+    {.name = "layout",
+     .type = CLI_STRING,
+     .metavar = "PATTERN",
+     .help = "directory pattern ({client} {instance} {dir} {time:FMT})",
+     .def = LAYOUT_DEFAULT},
+    {.name = "reserve",
+     .type = CLI_STRING,
+     .metavar = "SIZE|N%",
+     .help = "free space always kept back",
+     .def = SERVER_DEFAULT_RESERVE},
+    {.name = "max-chunk",
+     .type = CLI_SIZE,
+     .metavar = "SIZE",
+     .help = "largest chunk size clients may use",
+     .def = "64M"},
+    {.name = "upload-expiry",
+     .type = CLI_DURATION,
+     .metavar = "DURATION",
+     .help = "abandoned uploads go after",
+     .def = "7d"},
+    {.name = "json", .type = CLI_FLAG, .help = "print the result as JSON"},
     CLI_OPTIONS_END,
 };
 
@@ -54,13 +75,14 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
     mfb_status st = srv_db_path(args, db_path, sizeof(db_path), err);
     if (st != MFB_OK)
         return st;
-    const char *storage_arg = cli_string(args, "storage", NULL);
-    const char *cert_arg = cli_string(args, "cert", NULL);
-    const char *key_arg = cli_string(args, "key", NULL);
-    const char *layout = cli_string(args, "layout", NULL);
-    const char *reserve = cli_string(args, "reserve", NULL);
-    const char *max_chunk = cli_string(args, "max-chunk", NULL);
-    const char *expiry = cli_string(args, "upload-expiry", NULL);
+    const char *storage_arg = cli_string(args, "storage");
+    const char *cert_arg = cli_string(args, "cert");
+    const char *key_arg = cli_string(args, "key");
+    const char *layout = cli_given(args, "layout") ? cli_string(args, "layout") : NULL;
+    const char *reserve = cli_given(args, "reserve") ? cli_string(args, "reserve") : NULL;
+    const char *max_chunk = cli_given(args, "max-chunk") ? cli_string(args, "max-chunk") : NULL;
+    const char *expiry =
+        cli_given(args, "upload-expiry") ? cli_string(args, "upload-expiry") : NULL;
     if (storage_arg == NULL) {
         mfb_error_set(err, MFB_ERR_USAGE, "--storage DIR is required");
         mfb_error_hint(err, "usage: mfb-server init --storage DIR [--cert FILE --key FILE]");
@@ -79,13 +101,13 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
     if (st == MFB_OK && reserve)
         st = server_parse_reserve(reserve, &v, &pct, err);
     if (st == MFB_OK && max_chunk) {
-        st = cli_size(args, "max-chunk", 0, &v, err);
+        st = cli_size(args, "max-chunk", &v, err);
         if (st == MFB_OK && !proto_chunk_size_valid(v, 1ULL << 30))
             st = mfb_error_set(err, MFB_ERR_USAGE,
                                "--max-chunk must be a power of two from 1M to 1G");
     }
     if (st == MFB_OK && expiry)
-        st = cli_duration_ms(args, "upload-expiry", 0, &ms, err);
+        st = cli_duration_ms(args, "upload-expiry", &ms, err);
     if (st != MFB_OK)
         return st;
     struct stat sb;

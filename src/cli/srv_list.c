@@ -12,16 +12,19 @@
 #include "server/server.h"
 
 static const struct cli_option options[] = {
-    {"client", 0, CLI_VALUE, "NAME", "only this client's backups"},
-    {"instance", 0, CLI_VALUE, "NAME", "only this instance's backups"},
-    {"json", 0, CLI_FLAG, NULL, "print JSON"},
+    {.name = "client", .type = CLI_STRING, .metavar = "NAME", .help = "only this client's backups"},
+    {.name = "instance",
+     .type = CLI_STRING,
+     .metavar = "NAME",
+     .help = "only this instance's backups"},
+    {.name = "json", .type = CLI_FLAG, .help = "print JSON"},
     CLI_OPTIONS_END,
 };
 
 static mfb_status run(struct cli_args *args, struct mfb_error *err)
 {
-    const char *client = cli_string(args, "client", NULL);
-    const char *instance = cli_string(args, "instance", NULL);
+    const char *client = cli_string(args, "client");
+    const char *instance = cli_string(args, "instance");
     struct server_db *db = NULL;
     struct srv_backup *list = NULL;
     size_t n = 0;

@@ -20,11 +20,26 @@
 #include "server/server.h"
 
 static const struct cli_option set_options[] = {
-    {"client", 0, CLI_VALUE, "NAME", "the client (required)"},
-    {"instance", 0, CLI_VALUE, "NAME", "one instance (default: the client-wide default)"},
-    {"keep-last", 0, CLI_VALUE, "N|none", "keep at most the last N backups"},
-    {"max-age", 0, CLI_VALUE, "DURATION|none", "delete backups older than this (30d, 12w)"},
-    {"max-bytes", 0, CLI_VALUE, "SIZE|none", "cap the instance's backups at this many bytes"},
+    {.name = "client", .type = CLI_STRING, .metavar = "NAME", .help = "the client (required)"},
+    {.name = "instance",
+     .type = CLI_STRING,
+     .metavar = "NAME",
+     .help = "one instance",
+     .def_doc = "the client-wide default"},
+    {.name = "keep-last",
+     .type = CLI_UINT,
+     .metavar = "N|none",
+     .help = "keep at most the last N backups",
+     .min = "1",
+     .max = "1000000"},
+    {.name = "max-age",
+     .type = CLI_DURATION,
+     .metavar = "DURATION|none",
+     .help = "delete backups older than this (30d, 12w)"},
+    {.name = "max-bytes",
+     .type = CLI_SIZE,
+     .metavar = "SIZE|none",
+     .help = "cap the instance's backups at this many bytes"},
     CLI_OPTIONS_END,
 };
 
@@ -32,7 +47,7 @@ static const struct cli_option set_options[] = {
 static mfb_status limit_option(struct cli_args *args, const char *name, int kind, int64_t *out,
                                struct mfb_error *err)
 {
-    const char *v = cli_string(args, name, NULL);
+    const char *v = cli_string(args, name);
     *out = -1;
     if (v == NULL)
         return MFB_OK;
@@ -43,11 +58,11 @@ static mfb_status limit_option(struct cli_args *args, const char *name, int kind
     uint64_t n = 0;
     mfb_status st;
     if (kind == 0)
-        st = cli_uint(args, name, 0, 1, 1000000, &n, err);
+        st = cli_uint(args, name, &n, err);
     else if (kind == 1)
-        st = cli_duration_ms(args, name, 0, &n, err);
+        st = cli_duration_ms(args, name, &n, err);
     else
-        st = cli_size(args, name, 0, &n, err);
+        st = cli_size(args, name, &n, err);
     if (kind == 1)
         n /= 1000;
     *out = (int64_t)n;
@@ -56,8 +71,10 @@ static mfb_status limit_option(struct cli_args *args, const char *name, int kind
 
 static mfb_status run_set(struct cli_args *args, struct mfb_error *err)
 {
-    const char *client = cli_string(args, "client", NULL);
-    const char *instance = cli_string(args, "instance", "");
+    const char *client = cli_string(args, "client");
+    const char *instance = cli_string(args, "instance");
+    if (instance == NULL)
+        instance = ""; /* the client-wide default */
     if (client == NULL) {
         mfb_error_set(err, MFB_ERR_USAGE, "--client NAME is required");
         return MFB_ERR_USAGE;
@@ -91,8 +108,11 @@ static mfb_status run_set(struct cli_args *args, struct mfb_error *err)
 }
 
 static const struct cli_option show_options[] = {
-    {"client", 0, CLI_VALUE, "NAME", "only this client's policies"},
-    {"json", 0, CLI_FLAG, NULL, "print JSON"},
+    {.name = "client",
+     .type = CLI_STRING,
+     .metavar = "NAME",
+     .help = "only this client's policies"},
+    {.name = "json", .type = CLI_FLAG, .help = "print JSON"},
     CLI_OPTIONS_END,
 };
 
@@ -110,7 +130,7 @@ static void limit_text(int64_t v, int kind, char *buf, size_t len)
 
 static mfb_status run_show(struct cli_args *args, struct mfb_error *err)
 {
-    const char *client = cli_string(args, "client", NULL);
+    const char *client = cli_string(args, "client");
     struct server_db *db = NULL;
     struct srv_policy *list = NULL;
     size_t n = 0;
@@ -157,9 +177,15 @@ static mfb_status run_show(struct cli_args *args, struct mfb_error *err)
 }
 
 static const struct cli_option apply_options[] = {
-    {"client", 0, CLI_VALUE, "NAME", "only this client"},
-    {"instance", 0, CLI_VALUE, "NAME", "only this instance (with --client)"},
-    {"dry-run", 'n', CLI_FLAG, NULL, "show what would be deleted, delete nothing"},
+    {.name = "client", .type = CLI_STRING, .metavar = "NAME", .help = "only this client"},
+    {.name = "instance",
+     .type = CLI_STRING,
+     .metavar = "NAME",
+     .help = "only this instance (with --client)"},
+    {.name = "dry-run",
+     .short_name = 'n',
+     .type = CLI_FLAG,
+     .help = "show what would be deleted, delete nothing"},
     CLI_OPTIONS_END,
 };
 
@@ -173,8 +199,8 @@ static void print_deleted(void *ctx, const struct srv_backup *b, const char *rea
 
 static mfb_status run_apply(struct cli_args *args, struct mfb_error *err)
 {
-    const char *client = cli_string(args, "client", NULL);
-    const char *instance = cli_string(args, "instance", NULL);
+    const char *client = cli_string(args, "client");
+    const char *instance = cli_string(args, "instance");
     bool dry_run = cli_flag(args, "dry-run");
     if (instance && !client) {
         mfb_error_set(err, MFB_ERR_USAGE, "--instance needs --client");

@@ -29,19 +29,64 @@
 #include "server/storage.h"
 
 static const struct cli_option options[] = {
-    {"listen", 0, CLI_VALUE, "ADDR:PORT",
-     "address to serve on (default " SERVER_DEFAULT_LISTEN "; port 0 picks a free one)"},
-    {"plaintext", 0, CLI_FLAG, NULL, "serve plain HTTP, without TLS: for tests only"},
-    {"idle-timeout", 0, CLI_VALUE, "DURATION", "close connections idle this long (default 60s)"},
-    {"max-connections", 0, CLI_VALUE, "N", "most connections (and threads) at once (default 256)"},
-    {"header-limit", 0, CLI_VALUE, "SIZE", "memory per connection, bounds headers (default 64K)"},
-    {"layout", 0, CLI_VALUE, "PATTERN", "directory pattern for this run (see init)"},
-    {"reserve", 0, CLI_VALUE, "SIZE|N%", "free space always kept back (see init)"},
-    {"max-chunk", 0, CLI_VALUE, "SIZE", "largest chunk size accepted (see init)"},
-    {"upload-expiry", 0, CLI_VALUE, "DURATION", "abandoned uploads go after (default 7d)"},
-    {"housekeeping", 0, CLI_VALUE, "DURATION",
-     "how often retention and upload expiry run (default 1h)"},
-    {"hash-threads", 0, CLI_VALUE, "N", "threads hashing out-of-order chunks (default 2)"},
+    {.name = "listen",
+     .type = CLI_STRING,
+     .metavar = "ADDR:PORT",
+     .help = "address to serve on (port 0 picks a free one)",
+     .def = SERVER_DEFAULT_LISTEN,
+     .def_doc = "the stored setting"},
+    {.name = "plaintext",
+     .type = CLI_FLAG,
+     .help = "serve plain HTTP, without TLS: for tests only"},
+    {.name = "idle-timeout",
+     .type = CLI_DURATION,
+     .metavar = "DURATION",
+     .help = "close connections idle this long",
+     .def = "60s"},
+    {.name = "max-connections",
+     .type = CLI_UINT,
+     .metavar = "N",
+     .help = "most connections (and threads) at once",
+     .def = "256",
+     .min = "1",
+     .max = "65536"},
+    {.name = "header-limit",
+     .type = CLI_SIZE,
+     .metavar = "SIZE",
+     .help = "memory per connection, bounds headers (8K to 16M)",
+     .def = "64K"},
+    {.name = "layout",
+     .type = CLI_STRING,
+     .metavar = "PATTERN",
+     .help = "directory pattern for this run",
+     .def_doc = "init's"},
+    {.name = "reserve",
+     .type = CLI_STRING,
+     .metavar = "SIZE|N%",
+     .help = "free space always kept back",
+     .def_doc = "init's"},
+    {.name = "max-chunk",
+     .type = CLI_SIZE,
+     .metavar = "SIZE",
+     .help = "largest chunk size accepted",
+     .def_doc = "init's"},
+    {.name = "upload-expiry",
+     .type = CLI_DURATION,
+     .metavar = "DURATION",
+     .help = "abandoned uploads go after",
+     .def_doc = "init's"},
+    {.name = "housekeeping",
+     .type = CLI_DURATION,
+     .metavar = "DURATION",
+     .help = "how often retention and upload expiry run",
+     .def = "1h"},
+    {.name = "hash-threads",
+     .type = CLI_UINT,
+     .metavar = "N",
+     .help = "threads hashing out-of-order chunks",
+     .def = "2",
+     .min = "0",
+     .max = "64"},
     CLI_OPTIONS_END,
 };
 
@@ -65,8 +110,8 @@ static void housekeeping(struct server *srv)
 static mfb_status apply_overrides(struct cli_args *args, struct server_config *cfg,
                                   struct mfb_error *err)
 {
-    const char *layout = cli_string(args, "layout", NULL);
-    const char *reserve = cli_string(args, "reserve", NULL);
+    const char *layout = cli_string(args, "layout");
+    const char *reserve = cli_string(args, "reserve");
     mfb_status st = MFB_OK;
     if (layout) {
         st = layout_check(layout, err);
@@ -75,12 +120,12 @@ static mfb_status apply_overrides(struct cli_args *args, struct server_config *c
     if (st == MFB_OK && reserve)
         st = server_parse_reserve(reserve, &cfg->reserve_bytes, &cfg->reserve_percent, err);
     if (st == MFB_OK)
-        st = cli_size(args, "max-chunk", cfg->max_chunk, &cfg->max_chunk, err);
+        st = cli_size(args, "max-chunk", &cfg->max_chunk, err);
     if (st == MFB_OK && !proto_chunk_size_valid(cfg->max_chunk, 1ULL << 30))
         st = mfb_error_set(err, MFB_ERR_USAGE, "--max-chunk must be a power of two from 1M to 1G");
     uint64_t ms;
-    if (st == MFB_OK && cli_string(args, "upload-expiry", NULL)) {
-        st = cli_duration_ms(args, "upload-expiry", 0, &ms, err);
+    if (st == MFB_OK && cli_given(args, "upload-expiry")) {
+        st = cli_duration_ms(args, "upload-expiry", &ms, err);
         cfg->upload_expiry_s = ms / 1000;
     }
     return st;
@@ -95,17 +140,17 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
     bool opened = false;
     uint64_t idle_ms, max_conn, header_limit, housekeeping_ms, hash_threads;
     struct server_config cfg;
-    mfb_status st = cli_duration_ms(args, "idle-timeout", 60000, &idle_ms, err);
+    mfb_status st = cli_duration_ms(args, "idle-timeout", &idle_ms, err);
     if (st == MFB_OK)
-        st = cli_uint(args, "max-connections", 256, 1, 65536, &max_conn, err);
+        st = cli_uint(args, "max-connections", &max_conn, err);
     if (st == MFB_OK)
-        st = cli_size(args, "header-limit", 64 * 1024, &header_limit, err);
+        st = cli_size(args, "header-limit", &header_limit, err);
     if (st == MFB_OK && (header_limit < 8192 || header_limit > (16u << 20)))
         st = mfb_error_set(err, MFB_ERR_USAGE, "--header-limit must be from 8K to 16M");
     if (st == MFB_OK)
-        st = cli_duration_ms(args, "housekeeping", 3600 * 1000, &housekeeping_ms, err);
+        st = cli_duration_ms(args, "housekeeping", &housekeeping_ms, err);
     if (st == MFB_OK)
-        st = cli_uint(args, "hash-threads", 2, 0, 64, &hash_threads, err);
+        st = cli_uint(args, "hash-threads", &hash_threads, err);
     if (st == MFB_OK)
         st = srv_open_db(args, &db, err);
     if (st == MFB_OK)
@@ -153,7 +198,7 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
         goto done;
     opened = true;
     const char *listen =
-        cli_string(args, "listen", listen_setting ? listen_setting : SERVER_DEFAULT_LISTEN);
+        listen_setting && !cli_given(args, "listen") ? listen_setting : cli_string(args, "listen");
     struct http_options opts = {.listen = listen,
                                 .plaintext = plaintext,
                                 .cert_pem = cert,

@@ -58,11 +58,11 @@ mfb_status transfer_opts_settings(const struct cli_args *args, struct transfer_s
 {
     *settings = TRANSFER_SETTINGS_DEFAULT;
     uint64_t retries = 0, max_time = 0, stall = 0;
-    mfb_status st = cli_uint(args, "retries", settings->retry.max_attempts, 1, 1000, &retries, err);
+    mfb_status st = cli_uint(args, "retries", &retries, err);
     if (st == MFB_OK)
-        st = cli_duration_ms(args, "retry-max-time", settings->retry.max_total_ms, &max_time, err);
+        st = cli_duration_ms(args, "retry-max-time", &max_time, err);
     if (st == MFB_OK)
-        st = cli_duration_ms(args, "stall-timeout", settings->stall_timeout_ms, &stall, err);
+        st = cli_duration_ms(args, "stall-timeout", &stall, err);
     if (st != MFB_OK)
         return st;
     if (stall < 1000) {
@@ -87,10 +87,10 @@ mfb_status transfer_opts_client(const struct cli_args *args, struct transfer_pee
     if (st != MFB_OK)
         return st;
 
-    const char *name = cli_string(args, "target", NULL);
-    const char *token_file = cli_string(args, "token-file", NULL);
+    const char *name = cli_string(args, "target");
+    const char *token_file = cli_string(args, "token-file");
     /* Without --target and --url, the only stored target. */
-    bool use_stored = name != NULL || cli_string(args, "url", NULL) == NULL;
+    bool use_stored = name != NULL || !cli_given(args, "url");
     if (!use_stored && token_file == NULL) {
         mfb_error_set(err, MFB_ERR_USAGE, "no token given");
         mfb_error_hint(err, "pass --token-file FILE (mode 0600) holding the token 'mfb-server "
@@ -116,9 +116,10 @@ mfb_status transfer_opts_client(const struct cli_args *args, struct transfer_pee
     }
     /* Inline options override the stored ones; a certificate setting
      * replaces the other kind, as in 'mfb target set'. */
-    const char *fingerprint = cli_string(args, "fingerprint", NULL);
-    const char *ca_file = cli_string(args, "ca-file", NULL);
-    target.url = cli_string(args, "url", target.url);
+    const char *fingerprint = cli_string(args, "fingerprint");
+    const char *ca_file = cli_string(args, "ca-file");
+    if (cli_given(args, "url"))
+        target.url = cli_string(args, "url");
     if (fingerprint != NULL || ca_file != NULL) {
         target.fingerprint = fingerprint;
         target.ca_file = ca_file;
@@ -173,9 +174,9 @@ void transfer_opts_append_word(char *buf, size_t cap, const char *word)
 static void append_option(const struct cli_args *args, char *buf, size_t cap, const char *name,
                           bool is_path)
 {
-    const char *value = cli_string(args, name, NULL);
-    if (value == NULL)
+    if (!cli_given(args, name))
         return;
+    const char *value = cli_string(args, name);
     char flag[64];
     snprintf(flag, sizeof(flag), "--%s", name);
     transfer_opts_append_word(buf, cap, flag);
@@ -187,7 +188,7 @@ static void append_option(const struct cli_args *args, char *buf, size_t cap, co
 
 void transfer_opts_append(const struct cli_args *args, char *buf, size_t cap)
 {
-    if (cli_string(args, "target", NULL) != NULL && args->db_path != NULL) {
+    if (cli_given(args, "target") && args->db_path != NULL) {
         char abs[PATH_MAX];
         transfer_opts_append_word(buf, cap, "--db");
         transfer_opts_append_word(

@@ -28,26 +28,48 @@
 /* How hard a command tries each receiver request: attempts, total time,
  * and how long a request may move no data. */
 #define TRANSFER_RETRY_OPTIONS                                                                     \
-    {"retries", 0, CLI_VALUE, "N", "attempts per receiver request before giving up (default 12)"}, \
-        {"retry-max-time", 0, CLI_VALUE, "DURATION",                                               \
-         "stop retrying a receiver request after this long (default 10m)"},                        \
+    {.name = "retries",                                                                            \
+     .type = CLI_UINT,                                                                             \
+     .metavar = "N",                                                                               \
+     .help = "attempts per receiver request before giving up",                                     \
+     .def = "12",                                                                                  \
+     .min = "1",                                                                                   \
+     .max = "1000"},                                                                               \
+        {.name = "retry-max-time",                                                                 \
+         .type = CLI_DURATION,                                                                     \
+         .metavar = "DURATION",                                                                    \
+         .help = "stop retrying a receiver request after this long",                               \
+         .def = "10m"},                                                                            \
     {                                                                                              \
-        "stall-timeout", 0, CLI_VALUE, "DURATION",                                                 \
-            "fail a request that moves no data for this long (default 60s)"                        \
+        .name = "stall-timeout", .type = CLI_DURATION, .metavar = "DURATION",                      \
+        .help = "fail a request that moves no data for this long", .def = "60s"                    \
     }
 
 #define TRANSFER_TARGET_OPTIONS                                                                    \
-    {"target", 0, CLI_VALUE, "NAME",                                                               \
-     "a receiver stored with 'mfb target add'; the options below override its values"},            \
-        {"url", 0, CLI_VALUE, "URL", "receiver base URL, https://HOST:PORT"},                      \
-        {"token-file", 0, CLI_VALUE, "FILE",                                                       \
-         "file holding this client's token (mode 0600), or - for standard input"},                 \
-        {"fingerprint", 0, CLI_VALUE, "SHA256",                                                    \
-         "pin the receiver's certificate by its SHA-256 fingerprint (AA:BB:...)"},                 \
-        {"ca-file", 0, CLI_VALUE, "FILE",                                                          \
-         "verify the receiver's certificate against this CA file instead"},                        \
-        {"insecure-plaintext", 0, CLI_FLAG, NULL,                                                  \
-         "allow a plain http:// URL: no TLS at all, for tests only"},                              \
+    {.name = "target",                                                                             \
+     .type = CLI_STRING,                                                                           \
+     .metavar = "NAME",                                                                            \
+     .help = "a receiver stored with 'mfb target add'; the options below override its values",     \
+     .def_doc = "the only one, without --url"},                                                    \
+        {.name = "url",                                                                            \
+         .type = CLI_STRING,                                                                       \
+         .metavar = "URL",                                                                         \
+         .help = "receiver base URL, https://HOST:PORT"},                                          \
+        {.name = "token-file",                                                                     \
+         .type = CLI_PATH,                                                                         \
+         .metavar = "FILE",                                                                        \
+         .help = "file holding this client's token (mode 0600), or - for standard input"},         \
+        {.name = "fingerprint",                                                                    \
+         .type = CLI_STRING,                                                                       \
+         .metavar = "SHA256",                                                                      \
+         .help = "pin the receiver's certificate by its SHA-256 fingerprint (AA:BB:...)"},         \
+        {.name = "ca-file",                                                                        \
+         .type = CLI_PATH,                                                                         \
+         .metavar = "FILE",                                                                        \
+         .help = "verify the receiver's certificate against this CA file instead"},                \
+        {.name = "insecure-plaintext",                                                             \
+         .type = CLI_FLAG,                                                                         \
+         .help = "allow a plain http:// URL: no TLS at all, for tests only"},                      \
         TRANSFER_RETRY_OPTIONS
 
 /* The transfer settings TRANSFER_RETRY_OPTIONS ask for, over

@@ -10,10 +10,17 @@
 #include "cli/options.h"
 
 static const struct cli_option leaf_options[] = {
-    {"threads", 't', CLI_VALUE, "N", "threads"},
-    {"size", 0, CLI_VALUE, "SIZE", "a size"},
-    {"exclude", 0, CLI_REPEATED, "PATTERN", "skip"},
-    {"json", 0, CLI_FLAG, NULL, "json"},
+    {.name = "threads",
+     .short_name = 't',
+     .type = CLI_UINT,
+     .metavar = "N",
+     .help = "threads",
+     .def = "2",
+     .min = "1",
+     .max = "64"},
+    {.name = "size", .type = CLI_SIZE, .metavar = "SIZE", .help = "a size", .def = "0"},
+    {.name = "exclude", .type = CLI_STRING, .repeated = true, .metavar = "PATTERN", .help = "skip"},
+    {.name = "json", .type = CLI_FLAG, .help = "json"},
     CLI_OPTIONS_END,
 };
 
@@ -32,9 +39,9 @@ static struct {
 static mfb_status run_leaf(struct cli_args *args, struct mfb_error *err)
 {
     seen.runs++;
-    mfb_status st = cli_uint(args, "threads", 2, 1, 64, &seen.threads, err);
+    mfb_status st = cli_uint(args, "threads", &seen.threads, err);
     if (st == MFB_OK)
-        st = cli_size(args, "size", 0, &seen.size, err);
+        st = cli_size(args, "size", &seen.size, err);
     const char *values[4];
     seen.excludes = cli_all(args, "exclude", values, 4);
     seen.first_exclude = seen.excludes ? values[0] : NULL;
