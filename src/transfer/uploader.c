@@ -425,7 +425,7 @@ mfb_status uploader_start(const struct uploader_config *cfg, struct uploader **o
         queue_push(&u->free_q, &u->bufs[i]);
     }
     u->pair_hash = sha256_x2_supported();
-    u->reader_chunk_hash = u->pair_hash || u->record != NULL;
+    u->reader_chunk_hash = !u->producer_digests && (u->pair_hash || u->record != NULL);
     sha256_init(&u->file_hash);
     sha256_init(&u->chunk_hash);
     for (size_t i = 0; st == MFB_OK && i < u->worker_count; i++) {
