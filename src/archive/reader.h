@@ -99,6 +99,16 @@ struct archive_test_summary {
 mfb_status archive_reader_test(struct archive_reader *r, struct archive_test_summary *summary,
                                struct mfb_error *err);
 
+/* The same without reading the entries' data: the central directory
+ * (loaded and checked by archive_reader_open), each record's fixed fields,
+ * the manifest against it and, for mfb's archives, the central directory's
+ * CRC. For an archive whose bytes are known to be the ones written (a
+ * resume checks them against the seal record), this tests its structure
+ * with a read of its end only. */
+mfb_status archive_reader_test_structure(struct archive_reader *r,
+                                         struct archive_test_summary *summary,
+                                         struct mfb_error *err);
+
 /* Prints one line per entry (mode, size, compressed size, mtime, name, and
  * "-> target" for symlinks), or a JSON array. */
 mfb_status archive_reader_list(struct archive_reader *r, FILE *out, bool json,

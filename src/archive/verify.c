@@ -148,26 +148,17 @@ static mfb_status check_mfb_record(const struct archive_entry *e, struct mfb_err
     return MFB_OK;
 }
 
-mfb_status archive_reader_test(struct archive_reader *r, struct archive_test_summary *summary,
-                               struct mfb_error *err)
+/* What holds the archive together, after its entries: the manifest
+ * against the central directory, the central directory's own CRC. */
+static mfb_status check_directory(struct archive_reader *r, struct archive_test_summary *sum,
+                                  struct mfb_error *err)
 {
-    struct archive_test_summary sum = {0};
     size_t mindex = archive_reader_manifest_index(r);
-    for (size_t i = 0; i < r->count; i++) {
-        const struct archive_entry *e = &r->entries[i];
-        mfb_status s = r->is_mfb ? check_mfb_record(e, err) : MFB_OK;
-        if (s == MFB_OK)
-            s = archive_reader_read(r, i, NULL, NULL, err);
-        if (s != MFB_OK)
-            return s;
-        sum.entries++;
-        sum.bytes += e->size;
-    }
     if (mindex != SIZE_MAX) {
         mfb_status s = check_manifest(r, mindex, err);
         if (s != MFB_OK)
             return s;
-        sum.manifest_checked = true;
+        sum->manifest_checked = true;
     } else if (r->is_mfb) {
         mfb_error_set(err, MFB_ERR_CORRUPT, "the manifest '%s' is missing", SCAN_MANIFEST_NAME);
         mfb_error_hint(err, "the archive is damaged; use another copy of the backup");
@@ -191,7 +182,44 @@ mfb_status archive_reader_test(struct archive_reader *r, struct archive_test_sum
         mfb_error_hint(err, "the archive is damaged; use another copy of the backup");
         return MFB_ERR_CORRUPT;
     }
-    if (summary)
-        *summary = sum;
     return MFB_OK;
+}
+
+mfb_status archive_reader_test(struct archive_reader *r, struct archive_test_summary *summary,
+                               struct mfb_error *err)
+{
+    struct archive_test_summary sum = {0};
+    for (size_t i = 0; i < r->count; i++) {
+        const struct archive_entry *e = &r->entries[i];
+        mfb_status s = r->is_mfb ? check_mfb_record(e, err) : MFB_OK;
+        if (s == MFB_OK)
+            s = archive_reader_read(r, i, NULL, NULL, err);
+        if (s != MFB_OK)
+            return s;
+        sum.entries++;
+        sum.bytes += e->size;
+    }
+    mfb_status s = check_directory(r, &sum, err);
+    if (s == MFB_OK && summary)
+        *summary = sum;
+    return s;
+}
+
+mfb_status archive_reader_test_structure(struct archive_reader *r,
+                                         struct archive_test_summary *summary,
+                                         struct mfb_error *err)
+{
+    struct archive_test_summary sum = {0};
+    for (size_t i = 0; i < r->count; i++) {
+        const struct archive_entry *e = &r->entries[i];
+        mfb_status s = r->is_mfb ? check_mfb_record(e, err) : MFB_OK;
+        if (s != MFB_OK)
+            return s;
+        sum.entries++;
+        sum.bytes += e->size;
+    }
+    mfb_status s = check_directory(r, &sum, err);
+    if (s == MFB_OK && summary)
+        *summary = sum;
+    return s;
 }

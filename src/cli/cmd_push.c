@@ -2,9 +2,9 @@
  * cmd_push.c - `mfb push FILE`: upload one finished file to a receiver, in
  * parallel checksummed chunks, and have it published as a backup.
  *
- * The command only orchestrates: open or resume the upload (receiver_api.c),
- * run the uploader over the whole file (it is complete from the start, so
- * it is sealed at once), complete, print. The upload id is printed before
+ * The command only orchestrates: open or resume the upload (receiver.c),
+ * send the file and complete (transfer/upload_resume.h, the flow `mfb
+ * resume` shares), print. The upload id is printed before
  * any data moves, so even a `kill -9` leaves the operator what is needed to
  * resume; a push that fails or is interrupted after that prints the exact
  * `mfb push --resume` command. A resume checks every chunk the receiver
@@ -33,7 +33,7 @@
 #include "store/config_db.h"
 #include "transfer/backoff.h"
 #include "transfer/receiver_api.h"
-#include "transfer/uploader.h"
+#include "transfer/upload_resume.h"
 
 static const struct cli_option options[] = {
     TRANSFER_TARGET_OPTIONS,
@@ -87,7 +87,6 @@ struct push {
     struct transfer_opts_stored stored; /* from --target */
     struct transfer_conn *conn;
     struct upload_state state;
-    struct resume_plan plan;
     bool resuming;
     bool opened; /* an upload id exists on the receiver */
 };
@@ -119,9 +118,7 @@ static mfb_status open_upload(struct push *p, struct mfb_error *err)
             log_warn("resume", "upload=%s chunk_size=%" PRIu64 " note=using_the_upload's", resume,
                      p->state.chunk_size);
         p->chunk_size = p->state.chunk_size;
-        return plan_resume(p->size, p->chunk_size,
-                           p->state.size_known ? (int64_t)p->state.size : -1, p->state.chunks,
-                           p->state.chunk_count, &p->plan, err);
+        return MFB_OK;
     }
     const char *instance = cli_string(p->args, "instance");
     if (instance == NULL) {
@@ -184,13 +181,28 @@ static void print_result(const struct push *p, const struct backup_info *b,
            b->size, hex);
 }
 
+/* What the receiver holds, logged before any data moves. */
+static void on_plan(void *ctx, const struct resume_plan *plan)
+{
+    struct push *p = ctx;
+    char chunk_text[32];
+    log_info("push",
+             "upload=%s file=%s size=%" PRIu64 " chunks=%" PRIu64 " chunk_size=%s "
+             "connections=%" PRIu64 " resume=%s held=%" PRIu64,
+             p->state.upload_id, p->file, p->size, proto_chunk_count(p->size, p->chunk_size),
+             format_size(p->chunk_size, chunk_text, sizeof(chunk_text)), p->connections,
+             p->resuming ? "yes" : "no", plan ? plan->held_count : 0);
+    if (plan == NULL)
+        log_info("push", "upload=%s note=already_complete backup=%s", p->state.upload_id,
+                 p->state.backup_id);
+}
+
 static mfb_status run(struct cli_args *args, struct mfb_error *err)
 {
     struct push p = {.args = args, .file = args->positional[0], .fd = -1};
     struct cancel_token cancel;
     cancel_token_init(&cancel, NULL);
     struct interrupt_watch watch = {0};
-    struct uploader *up = NULL;
     struct progress_bar bar;
     progress_bar_init(&bar);
     struct transfer_observer observer = progress_bar_observer(&bar);
@@ -219,69 +231,39 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
     if (st != MFB_OK)
         goto done;
 
-    uint64_t chunks = proto_chunk_count(p.size, p.chunk_size);
-    char chunk_text[32];
     fprintf(stderr, "upload id: %s\n", p.state.upload_id);
-    log_info("push",
-             "upload=%s file=%s size=%" PRIu64 " chunks=%" PRIu64 " chunk_size=%s "
-             "connections=%" PRIu64 " resume=%s held=%" PRIu64,
-             p.state.upload_id, p.file, p.size, chunks,
-             format_size(p.chunk_size, chunk_text, sizeof(chunk_text)), p.connections,
-             p.resuming ? "yes" : "no", p.plan.held_count);
-
-    if (p.state.complete) {
-        /* Completed before (its answer was lost, say): completing again is
-         * idempotent and returns the backup, if the file is the same. */
-        log_info("push", "upload=%s note=already_complete backup=%s", p.state.upload_id,
-                 p.state.backup_id);
-        struct upload_result done = {.size = p.size};
-        st = upload_hash_file(p.fd, p.file, p.size, done.sha256, err);
-        struct backup_info backup;
-        if (st == MFB_OK)
-            st = receiver_upload_complete(p.conn, p.state.upload_id, done.size, done.sha256,
-                                          &backup, err);
-        if (st == MFB_OK)
-            print_result(&p, &backup, &done);
-        goto done;
-    }
-
-    struct uploader_config cfg = {
+    struct upload_resume_config uc = {
         .client = p.client,
-        .upload_id = p.state.upload_id,
-        .chunk_size = p.chunk_size,
-        .connections = (size_t)p.connections,
+        .conn = p.conn,
+        .state = &p.state,
+        .resuming = p.resuming,
         .fd = p.fd,
         .path = p.file,
-        .resume = p.resuming ? &p.plan : NULL,
+        .size = p.size,
+        .connections = (size_t)p.connections,
         .cancel = &cancel,
         .observers = &observer,
         .observer_count = 1,
+        .on_plan = on_plan,
+        .ctx = &p,
     };
     uint64_t started = clock_now_ms();
-    st = uploader_start(&cfg, &up, err);
-    if (st != MFB_OK)
-        goto done;
-    uploader_finish(up, p.size);
     struct upload_result result;
-    st = uploader_wait(up, &result, err);
-    if (st != MFB_OK)
-        goto done;
     struct backup_info backup;
-    st = receiver_upload_complete(p.conn, p.state.upload_id, result.size, result.sha256, &backup,
-                                  err);
+    st = upload_resume_run(&uc, &result, &backup, err);
     if (st != MFB_OK)
         goto done;
     uint64_t ms = clock_now_ms() - started;
-    log_info("push",
-             "upload=%s backup=%s bytes=%" PRIu64 " chunks_sent=%" PRIu64
-             " chunks_verified=%" PRIu64 " chunks_replaced=%" PRIu64 " retries=%" PRIu64
-             " elapsed_ms=%" PRIu64 " mb_per_s=%.1f",
-             p.state.upload_id, backup.backup_id, p.size, result.chunks_sent,
-             result.chunks_verified, result.chunks_replaced, result.retries, ms,
-             ms ? (double)result.bytes_sent / 1e3 / (double)ms : 0.0);
+    if (!p.state.complete)
+        log_info("push",
+                 "upload=%s backup=%s bytes=%" PRIu64 " chunks_sent=%" PRIu64
+                 " chunks_verified=%" PRIu64 " chunks_replaced=%" PRIu64 " retries=%" PRIu64
+                 " elapsed_ms=%" PRIu64 " mb_per_s=%.1f",
+                 p.state.upload_id, backup.backup_id, p.size, result.chunks_sent,
+                 result.chunks_verified, result.chunks_replaced, result.retries, ms,
+                 ms ? (double)result.bytes_sent / 1e3 / (double)ms : 0.0);
     print_result(&p, &backup, &result);
 done:
-    uploader_free(up);
     interrupt_watch_stop(&watch);
     if (st != MFB_OK && p.opened && st != MFB_ERR_NOT_FOUND) {
         int sig = atomic_load(&watch.signo);
@@ -293,7 +275,6 @@ done:
         print_resume_command(&p);
         mfb_error_hint(err, "run the 'push --resume' command above to continue");
     }
-    resume_plan_free(&p.plan);
     upload_state_free(&p.state);
     transfer_conn_close(p.conn);
     transfer_peer_free(p.client);

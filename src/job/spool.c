@@ -6,12 +6,17 @@
 #include <errno.h>
 #include <fts.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
 #include <unistd.h>
+
+#include "common/fsutil.h"
+#include "proto/proto.h"
 
 static mfb_status path_fmt(char *buf, size_t len, struct mfb_error *err, const char *spool,
                            int64_t job_id, const char *leaf)
@@ -39,6 +44,51 @@ mfb_status spool_snapshot_dir(const char *spool, int64_t job_id, char *buf, size
                               struct mfb_error *err)
 {
     return path_fmt(buf, len, err, spool, job_id, SPOOL_SNAPSHOT_DIR);
+}
+
+mfb_status spool_record_write(const char *spool, int64_t job_id, const struct chunk_record *r,
+                              struct mfb_error *err)
+{
+    char path[PATH_MAX];
+    mfb_status st = path_fmt(path, sizeof(path), err, spool, job_id, SPOOL_RECORD);
+    if (st != MFB_OK)
+        return st;
+    char *text = chunk_record_to_json(r);
+    if (text == NULL)
+        return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory for the chunk record");
+    st = fs_write_file_atomic(path, text, strlen(text), 0600, false, err);
+    free(text);
+    return st;
+}
+
+mfb_status spool_record_read(const char *spool, int64_t job_id, uint64_t zip_size,
+                             struct chunk_record *r, struct mfb_error *err)
+{
+    memset(r, 0, sizeof(*r));
+    char path[PATH_MAX];
+    mfb_status st = path_fmt(path, sizeof(path), err, spool, job_id, SPOOL_RECORD);
+    if (st != MFB_OK)
+        return st;
+    struct stat sb;
+    if (lstat(path, &sb) != 0 && errno == ENOENT)
+        return mfb_error_set(err, MFB_ERR_NOT_FOUND, "'%s' has no chunk record", path);
+    /* 64 hex digits, quotes and a comma per chunk of at least the
+     * protocol's minimum, and the rest. */
+    uint64_t max = proto_chunk_count(zip_size, PROTO_CHUNK_MIN) * 70 + 4096;
+    if (max > (1ull << 31))
+        max = 1ull << 31;
+    char *text = NULL;
+    size_t len = 0;
+    st = fs_read_file(path, (size_t)max, &text, &len, err);
+    if (st == MFB_ERR_INVALID) { /* larger than any record of this file */
+        mfb_error_clear(err);
+        st = mfb_error_set(err, MFB_ERR_CORRUPT, "the chunk record '%s' is damaged: too large",
+                           path);
+    }
+    if (st == MFB_OK)
+        st = chunk_record_parse(text, len, path, r, err);
+    free(text);
+    return st;
 }
 
 mfb_status spool_tree_bytes(const char *dir, uint64_t *bytes, struct mfb_error *err)

@@ -49,7 +49,9 @@ struct uploader {
     uint64_t chunk_size;
     int fd;
     const struct resume_plan *resume;
-    struct cancel_token cancel; /* child of the caller's token */
+    const struct chunk_record *record; /* check every chunk read against it */
+    bool producer_digests;             /* the producer gives the digests (uploader_seal_chunk) */
+    struct cancel_token cancel;        /* child of the caller's token */
 
     /* What the producer has sealed; guarded by lock. */
     pthread_mutex_t lock;
@@ -57,6 +59,10 @@ struct uploader {
     uint64_t sealed;
     bool finished;
     uint64_t size;
+    uint8_t (*known)[SHA256_LEN]; /* the producer's chunk digests, [known_count] */
+    uint64_t known_count;
+    uint64_t known_cap;
+    uint8_t producer_sha256[SHA256_LEN]; /* the whole file's, with uploader_finish_digest */
 
     struct queue free_q; /* empty chunk buffers */
     struct queue work_q; /* filled chunk buffers for the workers */
@@ -69,6 +75,7 @@ struct uploader {
     struct sha256 file_hash;
     struct sha256 chunk_hash; /* the reader's, for the chunk it reads */
     bool pair_hash;           /* the reader computes chunk digests too (SHA-NI) */
+    bool reader_chunk_hash;   /* the reader computes chunk digests (pair_hash or a record) */
     uint8_t file_sha256[SHA256_LEN];
     uint64_t chunks_read;
     bool read_all; /* the reader reached the end of a finished file */
@@ -132,13 +139,20 @@ static void emit(struct uploader *u, struct transfer_event *ev)
 
 /* Waits until chunk `index` can be read. Returns false when the file ended
  * before it (*past_end) or the upload is stopping. */
-static bool wait_for_chunk(struct uploader *u, uint64_t index, uint64_t *len, bool *past_end)
+static bool wait_for_chunk(struct uploader *u, uint64_t index, uint64_t *len, bool *past_end,
+                           uint8_t sha256[SHA256_LEN])
 {
     bool ready = false;
     pthread_mutex_lock(&u->lock);
     for (;;) {
         ready =
             plan_chunk_ready(index, u->chunk_size, u->sealed, u->finished, u->size, len, past_end);
+        /* With the producer's digests, a chunk is ready once its digest is. */
+        if (ready && u->producer_digests) {
+            ready = index < u->known_count;
+            if (ready)
+                memcpy(sha256, u->known[index], SHA256_LEN);
+        }
         if (ready || *past_end || stopping(u))
             break;
         /* Wake now and then to notice the caller's cancellation. */
@@ -168,15 +182,39 @@ static mfb_status read_chunk(struct uploader *u, struct chunk_buf *b, struct mfb
             mfb_error_hint(err, "do not modify a file while it is being pushed");
             return MFB_ERR_CHANGED;
         }
-        if (u->pair_hash)
+        if (u->producer_digests)
+            ; /* nothing to hash: the receiver checks the bytes against the producer's digest */
+        else if (u->pair_hash)
             sha256_update2(&u->file_hash, b->data + done, &u->chunk_hash, b->data + done,
                            (size_t)n);
-        else
+        else if (u->reader_chunk_hash) {
+            sha256_update(&u->file_hash, b->data + done, (size_t)n);
+            sha256_update(&u->chunk_hash, b->data + done, (size_t)n);
+        } else
             sha256_update(&u->file_hash, b->data + done, (size_t)n);
         done += (size_t)n;
     }
-    if (u->pair_hash)
+    if (u->reader_chunk_hash)
         sha256_final(&u->chunk_hash, b->sha256);
+    if (u->record == NULL)
+        return MFB_OK;
+    /* A chunk that is not what was written is never sent, and never
+     * replaces the receiver's copy (docs/transfer.md, "the seal record"). */
+    if (b->index >= u->record->count ||
+        b->len != proto_chunk_length(u->record->size, u->chunk_size, b->index)) {
+        mfb_error_set(err, MFB_ERR_CHANGED,
+                      "'%s' no longer matches its seal record: chunk %" PRIu64 " (bytes %" PRIu64
+                      "-%" PRIu64 ") is not the length written",
+                      u->path, b->index, offset, offset + b->len - 1);
+        return MFB_ERR_CHANGED;
+    }
+    if (memcmp(b->sha256, u->record->chunks[b->index], SHA256_LEN) != 0) {
+        mfb_error_set(err, MFB_ERR_CHANGED,
+                      "'%s' no longer matches its seal record: chunk %" PRIu64 " (bytes %" PRIu64
+                      "-%" PRIu64 ") has changed since it was written",
+                      u->path, b->index, offset, offset + b->len - 1);
+        return MFB_ERR_CHANGED;
+    }
     return MFB_OK;
 }
 
@@ -191,9 +229,13 @@ static void *reader_main(void *arg)
     for (uint64_t index = 0;; index++) {
         uint64_t len = 0;
         bool past_end = false;
-        if (!wait_for_chunk(u, index, &len, &past_end)) {
+        uint8_t known[SHA256_LEN];
+        if (!wait_for_chunk(u, index, &len, &past_end, known)) {
             if (past_end && !stopping(u)) {
-                sha256_final(&u->file_hash, u->file_sha256);
+                if (u->producer_digests)
+                    memcpy(u->file_sha256, u->producer_sha256, SHA256_LEN);
+                else
+                    sha256_final(&u->file_hash, u->file_sha256);
                 u->read_all = true;
             }
             break;
@@ -204,6 +246,8 @@ static void *reader_main(void *arg)
         struct chunk_buf *b = item;
         b->index = index;
         b->len = (size_t)len;
+        if (u->producer_digests)
+            memcpy(b->sha256, known, SHA256_LEN);
         if (read_chunk(u, b, &err) != MFB_OK) {
             fail(u, &err);
             break;
@@ -250,7 +294,7 @@ static void upload_chunk(struct worker *w, struct chunk_buf *b)
 {
     struct uploader *u = w->u;
     struct mfb_error err = {0};
-    if (!u->pair_hash)
+    if (!u->reader_chunk_hash && !u->producer_digests)
         sha256_buffer(b->data, b->len, b->sha256);
     const uint8_t *sha = b->sha256;
 
@@ -325,6 +369,11 @@ mfb_status uploader_start(const struct uploader_config *cfg, struct uploader **o
         return st;
     if (cfg->connections < 1 || cfg->connections > 64)
         return mfb_error_set(err, MFB_ERR_USAGE, "connections must be from 1 to 64");
+    if (cfg->record && cfg->record->chunk_size != cfg->chunk_size)
+        return mfb_error_set(err, MFB_ERR_INTERNAL,
+                             "the seal record of '%s' has chunks of %" PRIu64
+                             " bytes, the upload %" PRIu64,
+                             cfg->path, cfg->record->chunk_size, cfg->chunk_size);
     struct uploader *u = calloc(1, sizeof(*u));
     if (u == NULL)
         return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
@@ -334,6 +383,8 @@ mfb_status uploader_start(const struct uploader_config *cfg, struct uploader **o
     u->chunk_size = cfg->chunk_size;
     u->fd = cfg->fd;
     u->resume = cfg->resume;
+    u->record = cfg->record;
+    u->producer_digests = cfg->producer_digests && cfg->record == NULL;
     cancel_token_init(&u->cancel, cfg->cancel);
     pthread_mutex_init(&u->lock, NULL);
     pthread_condattr_t attr;
@@ -371,6 +422,7 @@ mfb_status uploader_start(const struct uploader_config *cfg, struct uploader **o
         queue_push(&u->free_q, &u->bufs[i]);
     }
     u->pair_hash = sha256_x2_supported();
+    u->reader_chunk_hash = !u->producer_digests && (u->pair_hash || u->record != NULL);
     sha256_init(&u->file_hash);
     sha256_init(&u->chunk_hash);
     for (size_t i = 0; st == MFB_OK && i < u->worker_count; i++) {
@@ -421,6 +473,40 @@ void uploader_seal(struct uploader *u, uint64_t offset)
         u->sealed = offset;
     pthread_cond_broadcast(&u->sealed_cond);
     pthread_mutex_unlock(&u->lock);
+}
+
+void uploader_seal_chunk(struct uploader *u, uint64_t index, const uint8_t sha256[SHA256_LEN])
+{
+    bool oom = false;
+    pthread_mutex_lock(&u->lock);
+    if (index == u->known_count) {
+        if (u->known_count == u->known_cap) {
+            uint64_t cap = u->known_cap ? 2 * u->known_cap : 64;
+            void *p = realloc(u->known, cap * SHA256_LEN);
+            if (p) {
+                u->known = p;
+                u->known_cap = cap;
+            }
+            oom = p == NULL;
+        }
+        if (!oom)
+            memcpy(u->known[u->known_count++], sha256, SHA256_LEN);
+    }
+    pthread_cond_broadcast(&u->sealed_cond);
+    pthread_mutex_unlock(&u->lock);
+    if (oom) {
+        struct mfb_error err = {0};
+        mfb_error_set(&err, MFB_ERR_NO_MEMORY, "out of memory for the chunk digests");
+        fail(u, &err);
+    }
+}
+
+void uploader_finish_digest(struct uploader *u, uint64_t size, const uint8_t sha256[SHA256_LEN])
+{
+    pthread_mutex_lock(&u->lock);
+    memcpy(u->producer_sha256, sha256, SHA256_LEN);
+    pthread_mutex_unlock(&u->lock);
+    uploader_finish(u, size);
 }
 
 void uploader_finish(struct uploader *u, uint64_t size)
@@ -489,6 +575,7 @@ void uploader_free(struct uploader *u)
     pthread_cond_destroy(&u->sealed_cond);
     pthread_mutex_destroy(&u->lock);
     cancel_token_destroy(&u->cancel);
+    free(u->known);
     free(u->upload_id);
     free(u->path);
     free(u);

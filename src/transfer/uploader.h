@@ -25,6 +25,18 @@
  * - Memory is N+1 chunk buffers, allocated once: the reader can fill one
  *   while N are on the wire. No allocation per chunk.
  *
+ * Digests: without more, the reader hashes what it reads (each chunk's
+ * digest, the Content-Digest of its PUT, and the whole file's). A producer
+ * that hashed the bytes as it wrote them (a chunk_record) passes each
+ * chunk's digest with uploader_seal_chunk and the file's with
+ * uploader_finish_digest (producer_digests): the reader then hashes
+ * nothing, and a byte that changed on the disk between the write and the
+ * read is refused by the receiver's digest check instead of being
+ * published. A resume of a file with a seal record (config.record) hashes
+ * every chunk it reads and fails with MFB_ERR_CHANGED, naming the chunk and
+ * its bytes, before a chunk that differs from the record is sent or
+ * compared with the receiver's copy.
+ *
  * Resume: given the receiver's chunk list (a resume_plan), a worker compares
  * each chunk's fresh digest with the receiver's and skips the PUT when they
  * match; a chunk stored with another digest or size is deleted on the
@@ -44,6 +56,7 @@
 #include "common/cancel.h"
 #include "common/digest.h"
 #include "common/status.h"
+#include "transfer/chunk_record.h"
 #include "transfer/https.h"
 #include "transfer/observer.h"
 #include "transfer/plan.h"
@@ -52,11 +65,13 @@ struct uploader_config {
     const struct transfer_peer *client;
     const char *upload_id;
     uint64_t chunk_size;
-    size_t connections;               /* parallel connections, >= 1 */
-    int fd;                           /* read with pread; the caller keeps and closes it */
-    const char *path;                 /* for messages */
-    const struct resume_plan *resume; /* the receiver's chunks, or NULL */
-    struct cancel_token *cancel;      /* the caller's token, or NULL */
+    size_t connections;                /* parallel connections, >= 1 */
+    int fd;                            /* read with pread; the caller keeps and closes it */
+    const char *path;                  /* for messages */
+    const struct resume_plan *resume;  /* the receiver's chunks, or NULL */
+    const struct chunk_record *record; /* the file's seal record (ended), or NULL */
+    bool producer_digests; /* digests come from uploader_seal_chunk / uploader_finish_digest */
+    struct cancel_token *cancel; /* the caller's token, or NULL */
     const struct transfer_observer *observers;
     size_t observer_count;
 };
@@ -81,8 +96,15 @@ mfb_status uploader_start(const struct uploader_config *config, struct uploader 
 /* Bytes [0, offset) of the file are final. Offsets only grow. */
 void uploader_seal(struct uploader *u, uint64_t offset);
 
+/* With producer_digests: chunk `index` has this SHA-256. Chunks are given
+ * in order, each before the uploader_seal (or finish) that covers it. */
+void uploader_seal_chunk(struct uploader *u, uint64_t index, const uint8_t sha256[SHA256_LEN]);
+
 /* The file is complete at size bytes. */
 void uploader_finish(struct uploader *u, uint64_t size);
+
+/* The same, with producer_digests: the whole file's SHA-256. */
+void uploader_finish_digest(struct uploader *u, uint64_t size, const uint8_t sha256[SHA256_LEN]);
 
 /* Stops the upload from any thread; uploader_wait then returns cancelled. */
 void uploader_cancel(struct uploader *u);

@@ -14,6 +14,14 @@ and a real mfb-server.
 - An upload that times out (9.5) is resumed the same way.
 - A receiver that forgot the upload gets the whole file again; one that
   completed it (the answer lost) just says which backup it became.
+- A kept Data.zip that is no longer what was written (a byte flipped in a
+  chunk the receiver holds, or in one it does not) is refused against its
+  seal record: the resume fails naming the chunk and its bytes, the job is
+  failed with Data.zip kept, the receiver's chunks are untouched and
+  nothing is published. A clean resume publishes an archive that
+  `mfb archive test` and `unzip -t` accept. A job kept without a seal
+  record (an earlier mfb) is resumed after a test of the whole archive, and
+  refused when that test fails.
 """
 import hashlib
 import json
@@ -27,6 +35,7 @@ sys.path.insert(0, os.environ.get("MFB_TEST_LIB") or
                 os.path.join(os.path.dirname(__file__), "..", "lib"))
 from jobtestlib import FAST_RETRY, JobTestCase  # noqa: E402
 from mfbtest import MFB, main  # noqa: E402
+from ziptools import flip_byte  # noqa: E402
 
 
 class ReceiverTrouble(JobTestCase):
@@ -79,6 +88,91 @@ class ReceiverTrouble(JobTestCase):
         # both records count the file's chunks
         self.assertGreater(done["chunks"], 0)
         self.assertEqual(resume_jobs[0]["chunks"], done["chunks"])
+        # what was published is a sound archive, by mfb's reader and Info-ZIP's
+        path = os.path.join(env.rx.storage, stored[0]["path"])
+        env.mfb("archive", "test", path)
+        unzip = subprocess.run(["unzip", "-tqq", path], capture_output=True, text=True)
+        self.assertEqual(unzip.returncode, 0, unzip.stdout + unzip.stderr)
+
+    # -- a kept Data.zip that is no longer what was written ---------------------
+    def receiver_chunks(self, upload_id):
+        status, up = self.env.rx.json("GET", f"/v1/uploads/{upload_id}", self.env.token())
+        self.assertEqual(status, 200, up)
+        return up["chunk_size"], {c["index"]: c["sha256"] for c in up["chunks"]}
+
+    def pending_with_chunks(self, name, held):
+        """A job left pending_upload with chunks `held` (and maybe others)
+        on the receiver, sent intact before the damage."""
+        env = self.env
+        self.instance(name, extra=["--upload-timeout", "1ms"])
+        r = env.backup(expect=1)
+        job, zip_path = self.pending_job(r)
+        with open(zip_path, "rb") as f:
+            data = f.read()
+        chunk, have = self.receiver_chunks(job["upload_id"])
+        self.assertGreater(len(data), chunk, "the test needs two chunks")
+        for i in held:
+            if i not in have:
+                status, _ = env.rx.put_chunk(env.token(), job["upload_id"], i,
+                                                data[i * chunk:(i + 1) * chunk])
+                self.assertEqual(status, 201)
+        return job, zip_path, chunk
+
+    def assert_refused(self, job, zip_path, chunk, index):
+        env = self.env
+        _, before = self.receiver_chunks(job["upload_id"])
+        backups = len(env.stored_backups())
+        size = os.path.getsize(zip_path)
+        last = min((index + 1) * chunk, size) - 1
+        flip_byte(zip_path, (index * chunk + last) // 2)
+        r = env.mfb("resume", str(job["id"]), expect=1)
+        self.assertIn(f"mfb: error: job {job['id']}: '{zip_path}' no longer matches its seal "
+                      f"record: chunk {index} (bytes {index * chunk}-{last}) "
+                      f"has changed since it was written", r.stderr)
+        self.assertIn(f"HINT: nothing damaged was sent or published; {zip_path} is kept for "
+                      f"inspection", r.stderr)
+        self.assertEqual(env.job(job["id"])["status"], "failed")
+        self.assertTrue(os.path.isfile(zip_path))
+        _, after = self.receiver_chunks(job["upload_id"])
+        self.assertEqual({i: after.get(i) for i in before}, before)
+        if index not in before:
+            self.assertNotIn(index, after)  # the damaged chunk never went out
+        self.assertEqual(len(env.stored_backups()), backups)
+        # the job is no longer pending: a resume does not try it again
+        self.assertIn("no upload waits to be resumed", env.mfb("resume").stdout)
+
+    def test_damaged_chunk_the_receiver_holds_is_refused(self):
+        job, zip_path, chunk = self.pending_with_chunks("flipheld", held=[0, 1])
+        self.assert_refused(job, zip_path, chunk, 1)
+
+    def test_damaged_chunk_the_receiver_lacks_is_refused(self):
+        job, zip_path, chunk = self.pending_with_chunks("fliplacks", held=[0])
+        _, have = self.receiver_chunks(job["upload_id"])
+        self.assertNotIn(1, have)
+        self.assert_refused(job, zip_path, chunk, 1)
+
+    def test_job_without_a_seal_record(self):
+        env = self.env
+        # kept by an earlier mfb: no record; the whole archive is tested first
+        self.instance("norecord", extra=["--upload-timeout", "1ms"])
+        r = env.backup(expect=1)
+        job, zip_path = self.pending_job(r)
+        os.unlink(os.path.join(os.path.dirname(zip_path), "Data.zip.chunks.json"))
+        digest = self.assert_resumed(job, zip_path)
+        env.mfb("resume", str(job["id"]))
+        self.check_completed(job, digest)
+        # and a damaged one is refused by that test, before anything is sent
+        r = env.backup(expect=1)
+        job, zip_path = self.pending_job(r)
+        os.unlink(os.path.join(os.path.dirname(zip_path), "Data.zip.chunks.json"))
+        flip_byte(zip_path, 100, 0x01)  # in the first entry's header or data
+        backups = len(env.stored_backups())
+        r = env.mfb("resume", str(job["id"]), expect=1)
+        self.assertIn(f"mfb: error: job {job['id']}: ", r.stderr)
+        self.assertIn("is kept for inspection", r.stderr)
+        self.assertEqual(env.job(job["id"])["status"], "failed")
+        self.assertTrue(os.path.isfile(zip_path))
+        self.assertEqual(len(env.stored_backups()), backups)
 
     # -- before the stop ------------------------------------------------------
     def test_receiver_down_at_the_preflight(self):

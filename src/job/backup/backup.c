@@ -14,7 +14,11 @@
  * Archive and upload run together: the archive writer's sink writes
  * Data.zip and tells the uploader, after every write, how much of the file
  * is final (uploader_seal); the uploader sends each chunk as soon as it is
- * sealed, over the target's parallel connections. If the receiver goes
+ * sealed, over the target's parallel connections. The sink also hashes the
+ * bytes as they pass (transfer/chunk_record.h): each chunk's digest goes
+ * to the uploader as the chunk's Content-Digest, so the receiver refuses
+ * a chunk that changed on the disk before it was read, and the record is
+ * kept beside a Data.zip that waits for `mfb resume`. If the receiver goes
  * away, the archive is still finished, so that the complete Data.zip is
  * kept and `mfb resume` can send it later (the job becomes pending_upload).
  *
@@ -110,6 +114,7 @@ struct backup {
     /* the archive and the upload */
     bool archive_done;
     uint64_t archive_size;
+    struct chunk_record record; /* Data.zip's digests, taken as it was written */
     bool chunks_done;
     struct upload_result upres;
     bool stored;
@@ -180,18 +185,48 @@ static void on_upload_event(void *ctx, const struct transfer_event *ev)
 struct seal_sink {
     struct archive_sink inner; /* the file */
     struct uploader *up;
+    struct chunk_record *record; /* hashed here, from the writer's buffer */
     uint64_t written;
+    uint64_t chunks_given; /* record's chunks passed to the uploader */
 };
+
+/* Hands the uploader the chunk digests it does not have yet. */
+static void seal_give_chunks(struct seal_sink *s)
+{
+    for (; s->up && s->chunks_given < s->record->count; s->chunks_given++)
+        uploader_seal_chunk(s->up, s->chunks_given, s->record->chunks[s->chunks_given]);
+}
 
 static mfb_status seal_write(void *ctx, const void *buf, size_t len, struct mfb_error *err)
 {
     struct seal_sink *s = ctx;
     mfb_status st = s->inner.write(s->inner.ctx, buf, len, err);
+    /* The digests are of the bytes the writer meant, taken from its
+     * buffer: never from the file read back. */
+    if (st == MFB_OK)
+        st = chunk_record_update(s->record, buf, len, err);
     if (st != MFB_OK)
         return st;
     s->written += len;
+    seal_give_chunks(s);
     if (s->up)
         uploader_seal(s->up, s->written);
+    return MFB_OK;
+}
+
+/* Data.zip is complete at size bytes: the last chunk's and the file's
+ * digests go to the uploader. */
+static mfb_status seal_end(struct seal_sink *s, uint64_t size, struct mfb_error *err)
+{
+    mfb_status st = chunk_record_end(s->record, err);
+    if (st == MFB_OK && s->record->size != size)
+        st = mfb_error_set(err, MFB_ERR_INTERNAL,
+                           "the archive has %" PRIu64 " bytes but %" PRIu64 " were written", size,
+                           s->record->size);
+    if (st != MFB_OK)
+        return st;
+    seal_give_chunks(s);
+    uploader_finish_digest(s->up, size, s->record->sha256);
     return MFB_OK;
 }
 
@@ -627,7 +662,9 @@ static mfb_status archive_and_upload(struct backup *b, enum restart_point rp, st
     struct uploader *up = NULL;
     int up_fd = -1;
     struct mfb_error aerr = {0}, uerr = {0};
-    struct seal_sink seal = {0};
+    struct seal_sink seal = {.record = &b->record};
+    chunk_record_free(&b->record);
+    chunk_record_begin(&b->record, b->upload.chunk_size);
     struct archive_sink sink = {.write = seal_write, .ctx = &seal};
     struct transfer_observer obs = {.notify = on_upload_event, .ctx = b};
 
@@ -670,6 +707,7 @@ static mfb_status archive_and_upload(struct backup *b, enum restart_point rp, st
                 b->tgt.record.connections ? b->tgt.record.connections : CONFIG_DEFAULT_CONNECTIONS,
             .fd = up_fd,
             .path = b->zip_path,
+            .producer_digests = true,
             .cancel = &udl.token,
             .observers = &obs,
             .observer_count = 1,
@@ -686,13 +724,14 @@ static mfb_status archive_and_upload(struct backup *b, enum restart_point rp, st
         st = archive_writer_finish(w, &sum, &aerr);
         if (st == MFB_OK)
             st = file_sink_publish(&fs, &aerr);
+        if (st == MFB_OK)
+            st = seal_end(&seal, sum.output_bytes, &aerr);
         if (st == MFB_OK) {
             b->archive_done = true;
             b->archive_size = sum.output_bytes;
             b->jr.job.bytes_in = sum.input_bytes;
             b->res->bytes_in = sum.input_bytes;
             b->res->archive_bytes = sum.output_bytes;
-            uploader_finish(up, sum.output_bytes);
         }
         journal_step_end(&b->jr, JOB_STEP_ARCHIVE);
         if (st == MFB_ERR_CANCELLED && step_deadline_expired(&adl))
@@ -779,10 +818,14 @@ static mfb_status complete_upload(struct backup *b, struct mfb_error *err)
     return st;
 }
 
-/* Makes a Data.zip that waits for `mfb resume` durable, before the job is
- * recorded as pending_upload: a resume must never read a torn file. */
+/* Makes a Data.zip that waits for `mfb resume` durable, with its seal
+ * record beside it, before the job is recorded as pending_upload: a resume
+ * must never read a torn file, and checks every byte against the record. */
 static mfb_status sync_data_zip(struct backup *b, struct mfb_error *err)
 {
+    mfb_status rs = spool_record_write(b->inst.record.spool, b->jr.job.id, &b->record, err);
+    if (rs != MFB_OK)
+        return rs;
     int fd = open(b->zip_path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return mfb_error_errno(err, errno, MFB_ERR_IO, "cannot open '%s'", b->zip_path);
@@ -1145,6 +1188,7 @@ done:
     job_target_free(&b->tgt);
     job_instance_free(&b->inst);
     job_progress_destroy(&b->hub);
+    chunk_record_free(&b->record);
     free(b);
     return st;
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "alert/alert.h"
+#include "archive/reader.h"
 #include "common/cancel.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -22,9 +23,8 @@
 #include "job/journal.h"
 #include "job/lock.h"
 #include "job/spool.h"
-#include "transfer/plan.h"
 #include "transfer/receiver_api.h"
-#include "transfer/uploader.h"
+#include "transfer/upload_resume.h"
 
 struct resume {
     const struct resume_options *opt;
@@ -37,6 +37,9 @@ struct resume {
     char zip_path[PATH_MAX];
     int fd;
     uint64_t size;
+    struct chunk_record record; /* what was written, when the job kept one */
+    bool has_record;
+    bool damaged; /* the kept file is not what was written: refuse it */
     struct backup_info backup;
     uint64_t bytes_sent;
     uint64_t chunks, retries; /* of the file; retried chunk uploads over the attempts */
@@ -66,8 +69,10 @@ static mfb_status reopen(struct resume *r, struct transfer_conn *conn, struct up
         .directory = r->tgt.record.directory,
         .size_known = true,
         .size = r->size,
-        .chunk_size =
-            r->tgt.record.chunk_size ? r->tgt.record.chunk_size : CONFIG_DEFAULT_CHUNK_SIZE,
+        /* The record's digests are of its chunks: keep their size. */
+        .chunk_size = r->has_record              ? r->record.chunk_size
+                      : r->tgt.record.chunk_size ? r->tgt.record.chunk_size
+                                                 : CONFIG_DEFAULT_CHUNK_SIZE,
     };
     mfb_status st = receiver_upload_create(conn, &req, state, err);
     if (st != MFB_OK)
@@ -83,85 +88,134 @@ static mfb_status reopen(struct resume *r, struct transfer_conn *conn, struct up
     return MFB_OK;
 }
 
+static void on_plan(void *ctx, const struct resume_plan *plan)
+{
+    struct resume *r = ctx;
+    if (plan == NULL)
+        return;
+    char h[32];
+    journal_event(&r->jr, JOB_LEVEL_INFO, "upload",
+                  "the receiver holds %" PRIu64 " of %" PRIu64 " chunks (%s); checking "
+                  "them and sending the rest",
+                  plan->held_count, plan->chunk_count, format_size(plan->held_bytes, h, sizeof(h)));
+}
+
+/* The archive's structure, before the receiver publishes it. With a seal
+ * record every byte was just checked against what the writer wrote, so
+ * the central directory, the manifest and the directory's CRC are what is
+ * left to test (a read of the file's end); without one, the whole archive
+ * was tested before the upload (test_whole_archive). */
+static mfb_status before_complete(void *ctx, struct mfb_error *err)
+{
+    struct resume *r = ctx;
+    struct archive_reader *ar = NULL;
+    mfb_status st = archive_reader_open(r->zip_path, &ar, err);
+    if (st == MFB_OK)
+        st = archive_reader_test_structure(ar, NULL, err);
+    archive_reader_free(ar);
+    if (st == MFB_ERR_CORRUPT)
+        r->damaged = true;
+    return st;
+}
+
+/* Checks the kept Data.zip before anything is sent. With its seal record,
+ * only the size here: every chunk is compared with the record as the
+ * upload reads it. Without one (the job was kept by an mfb from before
+ * seal records), the whole archive is tested, every entry's data against
+ * its CRC-32, the manifest and the central directory, before a byte goes
+ * out: the only record of what was written is then the archive's own. */
+static mfb_status check_kept_file(struct resume *r, struct mfb_error *err)
+{
+    mfb_status st = spool_record_read(r->inst.spool, r->pending->id, r->size, &r->record, err);
+    if (st == MFB_OK) {
+        r->has_record = true;
+        if (r->record.size != r->size) {
+            r->damaged = true;
+            return mfb_error_set(err, MFB_ERR_CHANGED,
+                                 "'%s' no longer matches its seal record: it has %" PRIu64
+                                 " bytes, %" PRIu64 " were written",
+                                 r->zip_path, r->size, r->record.size);
+        }
+        return MFB_OK;
+    }
+    if (st != MFB_ERR_NOT_FOUND) {
+        r->damaged = st == MFB_ERR_CORRUPT;
+        return st;
+    }
+    mfb_error_clear(err);
+    journal_event(&r->jr, JOB_LEVEL_INFO, "upload",
+                  "%s has no seal record (kept by an earlier mfb): testing the whole archive "
+                  "before sending it",
+                  r->zip_path);
+    struct archive_reader *ar = NULL;
+    st = archive_reader_open(r->zip_path, &ar, err);
+    if (st == MFB_OK)
+        st = archive_reader_test(ar, NULL, err);
+    archive_reader_free(ar);
+    if (st == MFB_ERR_CORRUPT)
+        r->damaged = true;
+    return st;
+}
+
 /* One attempt: ask, check, send what is missing, complete. */
 static mfb_status attempt(struct resume *r, struct mfb_error *err)
 {
     struct transfer_conn *conn = NULL;
     struct upload_state state = {0};
-    struct resume_plan plan = {0};
-    struct uploader *up = NULL;
-    bool have_plan = false;
     mfb_status st = transfer_conn_open(r->tgt.client, r->opt->cancel, &conn, err);
     if (st != MFB_OK)
         goto done;
     struct mfb_error ge = {0};
+    bool resuming = true;
     st = receiver_upload_get(conn, r->pending->upload_id, &state, &ge);
     if (st == MFB_ERR_NOT_FOUND) {
         upload_state_free(&state);
         st = reopen(r, conn, &state, err);
+        resuming = false;
     } else if (st != MFB_OK) {
         mfb_error_set(err, st, "%s", ge.message);
         if (ge.hint[0])
             mfb_error_hint(err, "%s", ge.hint);
-    } else if (state.complete) {
-        /* Completed before, the answer lost: completing again is
-         * idempotent and returns the backup, if the file is the same. */
-        uint8_t sha[SHA256_LEN];
-        if (state.chunk_size > 0) /* the chunks are gone: count them from the size */
-            r->chunks = (r->size + state.chunk_size - 1) / state.chunk_size;
-        st = upload_hash_file(r->fd, r->zip_path, r->size, sha, err);
-        if (st == MFB_OK)
-            st = receiver_upload_complete(conn, state.upload_id, r->size, sha, &r->backup, err);
-        goto done;
-    } else {
-        st = plan_resume(r->size, state.chunk_size, state.size_known ? (int64_t)state.size : -1,
-                         state.chunks, state.chunk_count, &plan, err);
-        have_plan = st == MFB_OK;
-        if (st == MFB_OK) {
-            char h[32];
-            journal_event(&r->jr, JOB_LEVEL_INFO, "upload",
-                          "the receiver holds %" PRIu64 " of %" PRIu64 " chunks (%s); checking "
-                          "them and sending the rest",
-                          plan.held_count, plan.chunk_count,
-                          format_size(plan.held_bytes, h, sizeof(h)));
-        }
     }
     if (st != MFB_OK)
         goto done;
     struct transfer_observer obs = {.notify = on_upload_event, .ctx = r};
-    struct uploader_config uc = {
+    struct upload_resume_config uc = {
         .client = r->tgt.client,
-        .upload_id = state.upload_id,
-        .chunk_size = state.chunk_size,
-        .connections =
-            r->tgt.record.connections ? r->tgt.record.connections : CONFIG_DEFAULT_CONNECTIONS,
+        .conn = conn,
+        .state = &state,
+        .resuming = resuming,
         .fd = r->fd,
         .path = r->zip_path,
-        .resume = have_plan ? &plan : NULL,
+        .size = r->size,
+        .connections =
+            r->tgt.record.connections ? r->tgt.record.connections : CONFIG_DEFAULT_CONNECTIONS,
+        .record = r->has_record ? &r->record : NULL,
         .cancel = r->opt->cancel,
         .observers = &obs,
         .observer_count = 1,
+        .on_plan = on_plan,
+        .before_complete = before_complete,
+        .ctx = r,
     };
-    job_progress_step_begin(&r->hub, JOB_STEP_UPLOAD, r->size);
-    st = uploader_start(&uc, &up, err);
-    if (st != MFB_OK)
-        goto done;
-    uploader_finish(up, r->size);
+    if (!state.complete)
+        job_progress_step_begin(&r->hub, JOB_STEP_UPLOAD, r->size);
     struct upload_result res;
-    st = uploader_wait(up, &res, err);
-    if (st != MFB_OK)
+    st = upload_resume_run(&uc, &res, &r->backup, err);
+    if (state.complete) {
+        r->chunks = res.chunks;
         goto done;
+    }
     r->bytes_sent += res.bytes_sent;
-    r->chunks = res.chunks;
     r->retries += res.retries;
-    journal_event(&r->jr, JOB_LEVEL_INFO, "upload",
-                  "%" PRIu64 " chunks sent, %" PRIu64 " verified on the receiver, %" PRIu64
-                  " replaced",
-                  res.chunks_sent, res.chunks_verified, res.chunks_replaced);
-    st = receiver_upload_complete(conn, state.upload_id, res.size, res.sha256, &r->backup, err);
+    if (st == MFB_OK || res.chunks > 0)
+        r->chunks = res.chunks;
+    if (st == MFB_OK)
+        journal_event(&r->jr, JOB_LEVEL_INFO, "upload",
+                      "%" PRIu64 " chunks sent, %" PRIu64 " verified on the receiver, %" PRIu64
+                      " replaced",
+                      res.chunks_sent, res.chunks_verified, res.chunks_replaced);
 done:
-    uploader_free(up);
-    resume_plan_free(&plan);
     upload_state_free(&state);
     transfer_conn_close(conn);
     return st;
@@ -191,6 +245,28 @@ static void finish_original(struct resume *r)
              r->jr.job.id, r->backup.path, r->backup.backup_id);
     if (job_log_save(r->opt->db, p, &e) != MFB_OK ||
         job_log_event(r->opt->db, p->id, JOB_LEVEL_INFO, "finish", msg, &e) != MFB_OK)
+        log_error("resume", "job=%" PRId64 " note=cannot_update_job error=\"%s\"", p->id,
+                  e.message);
+}
+
+/* The kept Data.zip is not what was written: the original job fails, for
+ * good (a resume would only refuse it again), and its spool directory is
+ * kept for inspection. The receiver's upload is left as it is: what it
+ * holds was checked when it was sent, and it expires there. */
+static void refuse_original(struct resume *r, const struct mfb_error *err)
+{
+    struct job_record *p = r->pending;
+    p->status = JOB_STATUS_FAILED;
+    free(p->error);
+    free(p->hint);
+    p->error = strdup(err->message);
+    p->hint = err->hint[0] ? strdup(err->hint) : NULL;
+    struct mfb_error e = {0};
+    char msg[PATH_MAX + 100];
+    snprintf(msg, sizeof(msg), "%s is not what was written; the job failed and the file is kept",
+             r->zip_path);
+    if (job_log_save(r->opt->db, p, &e) != MFB_OK ||
+        job_log_event(r->opt->db, p->id, JOB_LEVEL_ERROR, "upload", msg, &e) != MFB_OK)
         log_error("resume", "job=%" PRId64 " note=cannot_update_job error=\"%s\"", p->id,
                   e.message);
 }
@@ -279,6 +355,7 @@ static mfb_status resume_one(const struct resume_options *opt, struct job_record
                            pending->instance);
         } else {
             r->size = (uint64_t)sb.st_size;
+            st = check_kept_file(r, err);
         }
     }
 
@@ -291,6 +368,12 @@ static mfb_status resume_one(const struct resume_options *opt, struct job_record
         mfb_status a = attempt(r, &e);
         if (a == MFB_OK)
             break;
+        if (a == MFB_ERR_CHANGED) /* the file differs from what was written or uploaded */
+            r->damaged = true;
+        if (r->damaged) {
+            st = mfb_error_copy(err, &e);
+            break;
+        }
         if (cancel_token_requested(opt->cancel)) {
             st = mfb_error_set(err, MFB_ERR_CANCELLED, "resume cancelled; %s is kept", r->zip_path);
             break;
@@ -322,11 +405,21 @@ static mfb_status resume_one(const struct resume_options *opt, struct job_record
         if (spool_job_dir(r->inst.spool, pending->id, dir, sizeof(dir), NULL) == MFB_OK)
             spool_remove_tree(dir, NULL);
     } else {
+        if (r->damaged) {
+            err->hint[0] = '\0'; /* this hint, not a lower layer's */
+            mfb_error_hint(err,
+                           "nothing damaged was sent or published; %s is kept for inspection "
+                           "(check the disk and memory of this host), and a new 'mfb backup %s' "
+                           "makes a good backup",
+                           r->zip_path, pending->instance);
+        }
         journal_error(&r->jr, "upload", err);
         struct mfb_error e = {0};
         char msg[1400];
         snprintf(msg, sizeof(msg), "resume job %" PRId64 " failed: %s", r->jr.job.id, err->message);
         job_log_event(opt->db, pending->id, JOB_LEVEL_WARN, "upload", msg, &e);
+        if (r->damaged)
+            refuse_original(r, err);
     }
     journal_end(&r->jr, st == MFB_OK              ? JOB_STATUS_OK
                         : st == MFB_ERR_CANCELLED ? JOB_STATUS_CANCELLED
@@ -335,6 +428,7 @@ static mfb_status resume_one(const struct resume_options *opt, struct job_record
 done:
     if (r->fd >= 0)
         close(r->fd);
+    chunk_record_free(&r->record);
     job_lock_release(&r->lock);
     if (journal)
         journal_free(&r->jr);

@@ -3,14 +3,21 @@
  * failed after Data.zip was complete (jobs in status pending_upload;
  * requirements 5, 8.3, 8.6, 9.3).
  *
- * The Data.zip of job N waits in SPOOL/job-N/ (spool.h) and its resume
- * token is the upload id in the job's row. A resume asks the receiver
- * which chunks it holds, checks each of them against the local file (the
- * uploader hashes every chunk anyway for the whole-file digest) and sends
- * only what is missing or different, then completes the upload so the
- * receiver checks the whole file's SHA-256. If the receiver no longer
- * knows the upload (it expired), a new one is opened under the same name
- * and the whole file is sent.
+ * The Data.zip of job N waits in SPOOL/job-N/ (spool.h) with its seal
+ * record (the digests of what was written), and its resume token is the
+ * upload id in the job's row. A resume asks the receiver which chunks it
+ * holds and runs the flow `mfb push --resume` runs too
+ * (transfer/upload_resume.h): every chunk read is checked against the
+ * record before it is sent or compared with the receiver's copy, only what
+ * is missing or different is sent, the archive's structure is tested, and
+ * the upload is completed so the receiver checks the whole file's SHA-256.
+ * If the receiver no longer knows the upload (it expired), a new one is
+ * opened under the same name and the whole file is sent.
+ *
+ * A kept file that is no longer what was written (or, for a job kept
+ * without a record, fails a test of the whole archive) is refused: the
+ * original job becomes failed for good, and its spool directory is kept
+ * for inspection (docs/backup.md).
  *
  * Each attempt is bounded by the transfer settings; between attempts the
  * resume waits with exponential backoff (transfer/backoff.h), so `mfb

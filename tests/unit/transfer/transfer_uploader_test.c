@@ -3,7 +3,9 @@
  * fake receiver (tests/lib/fake_receiver.py, plaintext, in a child
  * process): a file that grows while it is uploaded (seal/finish), a resume
  * that finds a chunk changed and replaces it, cancellation, and the events
- * observers see. Runs under ThreadSanitizer in `make check-tsan`.
+ * observers see; with a seal record, a changed byte refused before it is
+ * sent (resume) or by the receiver's digest check (producer's digests). Runs under ThreadSanitizer
+ * in `make check-tsan`.
  */
 #include "common/cancel.h"
 #include "unit.h"
@@ -22,6 +24,7 @@
 #include <unistd.h>
 
 #include "common/digest.h"
+#include "transfer/chunk_record.h"
 #include "transfer/receiver_api.h"
 #include "transfer/uploader.h"
 
@@ -401,6 +404,143 @@ static void test_file_shrinks(void **state)
     close(fd);
 }
 
+static void record_of(const uint8_t *data, size_t size, struct chunk_record *r)
+{
+    chunk_record_begin(r, MiB);
+    assert_int_equal(chunk_record_update(r, data, size, NULL), MFB_OK);
+    assert_int_equal(chunk_record_end(r, NULL), MFB_OK);
+}
+
+/* With a seal record, a resume that finds chunk 2 changed on the disk
+ * stops there: the receiver's good copy is not deleted or replaced, and the
+ * error names the chunk and its bytes. An intact file resumes, verifying. */
+static void test_record_refuses_changed_chunk(void **state)
+{
+    struct fixture *f = *state;
+    char path[PATH_MAX];
+    int fd = open_temp(f, "record.bin", path, sizeof(path));
+    const size_t size = 3 * MiB + 1000;
+    uint8_t *data = malloc(size);
+    fill(data, size, 0);
+    assert_int_equal(pwrite(fd, data, size, 0), (ssize_t)size);
+    struct chunk_record rec;
+    record_of(data, size, &rec);
+    struct upload_state up;
+    create_upload(f, true, size, &up);
+    struct upload_result r;
+    struct counts first = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    upload_all(f, up.upload_id, fd, path, NULL, size, &r, &first);
+
+    uint8_t bad = data[2 * MiB + 5] ^ 0x01;
+    assert_int_equal(pwrite(fd, &bad, 1, 2 * MiB + 5), 1);
+    struct upload_state held;
+    struct mfb_error err = {0};
+    assert_int_equal(receiver_upload_get(f->conn, up.upload_id, &held, &err), MFB_OK);
+    struct resume_plan plan;
+    assert_int_equal(plan_resume(size, held.chunk_size, (int64_t)held.size, held.chunks,
+                                 held.chunk_count, &plan, &err),
+                     MFB_OK);
+    struct uploader_config cfg = {.client = f->client,
+                                  .upload_id = up.upload_id,
+                                  .chunk_size = MiB,
+                                  .connections = 2,
+                                  .fd = fd,
+                                  .path = path,
+                                  .resume = &plan,
+                                  .record = &rec};
+    struct uploader *u = NULL;
+    assert_int_equal(uploader_start(&cfg, &u, &err), MFB_OK);
+    uploader_finish(u, size);
+    assert_int_equal(uploader_wait(u, &r, &err), MFB_ERR_CHANGED);
+    uploader_free(u);
+    char want[PATH_MAX + 200];
+    snprintf(want, sizeof(want),
+             "'%s' no longer matches its seal record: chunk 2 (bytes 2097152-3145727) has "
+             "changed since it was written",
+             path);
+    assert_string_equal(err.message, want);
+    assert_int_equal(r.chunks_replaced, 0);
+    struct upload_state after;
+    assert_int_equal(receiver_upload_get(f->conn, up.upload_id, &after, &err), MFB_OK);
+    assert_int_equal(after.chunk_count, held.chunk_count);
+    for (size_t i = 0; i < after.chunk_count; i++)
+        for (size_t j = 0; j < held.chunk_count; j++)
+            if (after.chunks[i].index == held.chunks[j].index)
+                assert_memory_equal(after.chunks[i].sha256, held.chunks[j].sha256, SHA256_LEN);
+
+    /* Put back, the file resumes against the same record. */
+    assert_int_equal(pwrite(fd, data + 2 * MiB + 5, 1, 2 * MiB + 5), 1);
+    memset(&err, 0, sizeof(err));
+    assert_int_equal(uploader_start(&cfg, &u, &err), MFB_OK);
+    uploader_finish(u, size);
+    assert_int_equal(uploader_wait(u, &r, &err), MFB_OK);
+    uploader_free(u);
+    assert_int_equal(r.chunks_verified, 4);
+    assert_memory_equal(r.sha256, rec.sha256, SHA256_LEN);
+    upload_state_free(&after);
+    resume_plan_free(&plan);
+    upload_state_free(&held);
+    upload_state_free(&up);
+    chunk_record_free(&rec);
+    free(data);
+    close(fd);
+}
+
+/* The producer's digests are the Content-Digest: a byte that changed on
+ * the disk after the producer wrote it is refused by the receiver, never
+ * stored; without the change, the upload completes with the producer's
+ * whole-file digest. */
+static void test_producer_digests(void **state)
+{
+    struct fixture *f = *state;
+    const size_t size = 2 * MiB + 77;
+    uint8_t *data = malloc(size);
+    fill(data, size, 0);
+    struct chunk_record rec;
+    record_of(data, size, &rec);
+    for (int round = 0; round < 2; round++) {
+        char path[PATH_MAX];
+        int fd = open_temp(f, round ? "producer-ok.bin" : "producer-bad.bin", path, sizeof(path));
+        assert_int_equal(pwrite(fd, data, size, 0), (ssize_t)size);
+        if (round == 0) {
+            uint8_t bad = data[MiB + 9] ^ 0x40;
+            assert_int_equal(pwrite(fd, &bad, 1, MiB + 9), 1);
+        }
+        struct upload_state up;
+        create_upload(f, true, size, &up);
+        struct uploader_config cfg = {.client = f->client,
+                                      .upload_id = up.upload_id,
+                                      .chunk_size = MiB,
+                                      .connections = 1,
+                                      .fd = fd,
+                                      .path = path,
+                                      .producer_digests = true};
+        struct uploader *u = NULL;
+        struct mfb_error err = {0};
+        assert_int_equal(uploader_start(&cfg, &u, &err), MFB_OK);
+        for (uint64_t i = 0; i < rec.count; i++)
+            uploader_seal_chunk(u, i, rec.chunks[i]);
+        uploader_finish_digest(u, size, rec.sha256);
+        struct upload_result r;
+        mfb_status st = uploader_wait(u, &r, &err);
+        uploader_free(u);
+        if (round == 0) {
+            assert_int_equal(st, MFB_ERR_CORRUPT);
+            assert_non_null(strstr(err.message, "digest_mismatch"));
+        } else {
+            assert_int_equal(st, MFB_OK);
+            assert_memory_equal(r.sha256, rec.sha256, SHA256_LEN);
+            struct backup_info b;
+            assert_int_equal(
+                receiver_upload_complete(f->conn, up.upload_id, size, r.sha256, &b, &err), MFB_OK);
+        }
+        upload_state_free(&up);
+        close(fd);
+    }
+    chunk_record_free(&rec);
+    free(data);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -408,6 +548,8 @@ int main(void)
         cmocka_unit_test(test_resume_replaces_changed_chunk),
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_file_shrinks),
+        cmocka_unit_test(test_record_refuses_changed_chunk),
+        cmocka_unit_test(test_producer_digests),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
