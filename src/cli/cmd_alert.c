@@ -24,6 +24,7 @@
 #include "mysql/method.h"
 #include "proto/proto.h"
 #include "store/config_db.h"
+#include "store/config_records.h"
 
 static const struct cli_option add_options[] = {
     {"webhook", 0, CLI_VALUE, "URL",

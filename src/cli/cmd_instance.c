@@ -20,6 +20,8 @@
 #include "common/parse.h"
 #include "job/validate.h"
 #include "store/config_db.h"
+#include "store/config_records.h"
+#include "store/job_log.h"
 
 #define TIMEOUT_OPTION(step, text)                                                                 \
     {                                                                                              \

@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store/config_db.h"
+#include "store/job_log.h"
 
 #define JOB_PROGRESS_INTERVAL_MS 250
 #define JOB_PROGRESS_SAMPLES 16
