@@ -44,7 +44,7 @@ enum config_control {
     CONFIG_CONTROL_COMMAND,      /* stop_cmd and start_cmd */
 };
 
-/* When the server is started again (issue 4, section 3, step 5). */
+/* When the server is started again (docs/backup.md, "The pipeline"). */
 enum config_restart_after {
     CONFIG_RESTART_AFTER_UPLOAD,   /* after the upload completed (the default) */
     CONFIG_RESTART_AFTER_ARCHIVE,  /* as soon as Data.zip is sealed */

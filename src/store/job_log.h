@@ -21,7 +21,8 @@
 
 /* ---- jobs ---- */
 
-/* A job runs, then ends with one of the final statuses of issue 5. */
+/* A job runs, then ends with one of the final statuses (docs/backup.md,
+ * "What a job records"). */
 enum job_status {
     JOB_STATUS_RUNNING,
     JOB_STATUS_OK,             /* done: the backup is stored (or restored) */
