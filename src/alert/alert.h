@@ -29,7 +29,8 @@
 
 #include "alert/message.h"
 #include "common/status.h"
-#include "store/config_db.h"
+#include "store/config_records.h"
+#include "store/job_log.h"
 
 #define ALERT_ATTEMPTS 3
 #define ALERT_RETRY_BASE_MS 1000

@@ -12,7 +12,7 @@
 
 #include "alert/message.h"
 #include "common/status.h"
-#include "store/config_db.h"
+#include "store/config_records.h"
 
 #define ALERT_TIMEOUT_MS 20000
 #define ALERT_SIGNATURE_HEADER "X-Mfb-Signature"

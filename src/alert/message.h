@@ -10,7 +10,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#include "store/config_db.h"
+#include "store/config_records.h"
 
 /* One alert; strings are borrowed, any of the optional ones may be NULL. */
 struct alert {

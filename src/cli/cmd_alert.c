@@ -25,6 +25,7 @@
 #include "mysql/method.h"
 #include "proto/proto.h"
 #include "store/config_db.h"
+#include "store/config_records.h"
 
 static const char *const severities[] = {"info", "warning", "error", "critical", NULL};
 

@@ -20,6 +20,8 @@
 #include "common/parse.h"
 #include "job/validate.h"
 #include "store/config_db.h"
+#include "store/config_records.h"
+#include "store/job_log.h"
 
 /* A step's bound; its default is config_timeout_default()'s (the unit
  * test holds them equal), the one a new instance gets. */

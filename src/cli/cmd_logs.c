@@ -23,6 +23,7 @@
 #include "common/clock.h"
 #include "common/parse.h"
 #include "store/config_db.h"
+#include "store/job_log.h"
 
 static const struct cli_option logs_options[] = {
     {.name = "instance",

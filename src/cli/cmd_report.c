@@ -24,6 +24,7 @@
 #include "common/parse.h"
 #include "job/report.h"
 #include "store/config_db.h"
+#include "store/job_log.h"
 
 static const struct cli_option report_options[] = {
     {.name = "period",

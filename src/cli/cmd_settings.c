@@ -16,6 +16,7 @@
 #include "cli/commands.h"
 #include "cli/config_cli.h"
 #include "job/settings.h"
+#include "store/config_records.h"
 
 static const struct cli_option show_options[] = {
     {.name = "json", .type = CLI_FLAG, .help = "print JSON"},

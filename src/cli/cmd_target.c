@@ -19,6 +19,8 @@
 #include "common/parse.h"
 #include "job/validate.h"
 #include "store/config_db.h"
+#include "store/config_records.h"
+#include "store/job_log.h"
 
 static const struct cli_option edit_options[] = {
     {.name = "url",

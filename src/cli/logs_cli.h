@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "cli/options.h"
-#include "store/config_db.h"
+#include "store/job_log.h"
 
 /* The value of a --since/--until style option as Unix ms: "7d" is seven
  * days ago, "2026-11-25" or "2026-11-25T19:30:00Z" a UTC time; 0 when the

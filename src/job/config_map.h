@@ -14,7 +14,7 @@
 #include "common/status.h"
 #include "mysql/connection.h"
 #include "mysql/method.h"
-#include "store/config_db.h"
+#include "store/config_records.h"
 #include "transfer/https.h"
 
 /* Points ep at inst's connection fields (borrowed: inst must outlive ep). */

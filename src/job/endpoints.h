@@ -17,7 +17,7 @@
 #include "common/status.h"
 #include "mysql/connection.h"
 #include "mysql/method.h"
-#include "store/config_db.h"
+#include "store/config_records.h"
 #include "transfer/https.h"
 
 /* An instance, ready to connect to, stop and start. */

@@ -26,7 +26,7 @@
 
 #include "common/status.h"
 #include "job/progress.h"
-#include "store/config_db.h"
+#include "store/job_log.h"
 
 struct journal_deferred; /* an event waiting to be written */
 

@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #include "common/status.h"
-#include "store/config_db.h"
+#include "store/job_log.h"
 
 struct job_lock {
     int fd; /* -1 when not held */

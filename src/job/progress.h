@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #include "common/rate.h"
-#include "store/config_db.h"
+#include "store/job_log.h"
 
 #define JOB_PROGRESS_INTERVAL_MS 250
 #define JOB_PROGRESS_WINDOW_MS 5000

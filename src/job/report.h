@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "common/status.h"
-#include "store/config_db.h"
+#include "store/job_log.h"
 
 /* One job of the period and the step it failed in ("" or NULL: unknown). */
 struct report_input {

@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/parse.h"
 #include "job/journal.h"
+#include "store/config_records.h"
 
 static const struct job_setting settings[] = {
     {"log_retention_days", JOURNAL_RETENTION_DAYS, 36500, "days",

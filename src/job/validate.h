@@ -28,7 +28,7 @@
 #include <stdint.h>
 
 #include "common/status.h"
-#include "store/config_db.h"
+#include "store/config_records.h"
 
 #define VALIDATE_MAX_CHECKS 8
 #define VALIDATE_TIMEOUT_MS 10000       /* per connection attempt or command */

@@ -24,7 +24,7 @@
 #include "common/cancel.h"
 #include "common/status.h"
 #include "job/progress.h"
-#include "store/config_db.h"
+#include "store/job_log.h"
 #include "transfer/https.h"
 
 struct backup_options {

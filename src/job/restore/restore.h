@@ -48,7 +48,7 @@
 #include "common/status.h"
 #include "job/endpoints.h"
 #include "job/restore/plan.h"
-#include "store/config_db.h"
+#include "store/job_log.h"
 #include "transfer/https.h"
 #include "transfer/observer.h"
 #include "transfer/receiver_api.h"

@@ -18,7 +18,7 @@
 #include "job/backup/resume.h"
 #include "proto/proto.h"
 #include "server/server.h"
-#include "store/config_db.h"
+#include "store/config_records.h"
 #include "transfer/https.h"
 
 /* Every top-level command of both programs (main_mfb.c, main_mfb_server.c). */

@@ -17,6 +17,8 @@
 #include "job/journal.h"
 #include "scratch.h"
 #include "store/config_db.h"
+#include "store/config_records.h"
+#include "store/job_log.h"
 
 static int64_t wall_ms(void)
 {
