@@ -33,6 +33,12 @@ def tmp_parent():
     """$MFB_TEST_TMP (created if missing), else the system temp directory."""
     parent = os.environ.get("MFB_TEST_TMP") or tempfile.gettempdir()
     os.makedirs(parent, exist_ok=True)
+    # Tests that run a server as another account (restore_3am.py) need to
+    # pass through it: whoever made it first (a unit test, a 077 umask) may
+    # have left it 0700.
+    st = os.stat(parent)
+    if st.st_uid == os.geteuid() and st.st_mode & 0o011 != 0o011:
+        os.chmod(parent, (st.st_mode & 0o7777) | 0o711)
     return parent
 
 

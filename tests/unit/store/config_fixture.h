@@ -17,6 +17,7 @@
 
 #include "unit.h"
 
+#include "scratch.h"
 #include "store/config_db.h"
 #include "store/config_records.h"
 #include "store/job_log.h"
@@ -27,22 +28,10 @@ struct fixture {
     struct config_db *db;
 };
 
-static inline void remove_tree(const char *dir)
-{
-    char cmd[PATH_MAX + 32];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-}
-
 static inline int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    const char *base = getenv("MFB_TEST_TMP");
-    if (base == NULL || *base == '\0')
-        base = "/tmp";
-    mkdir(base, 0700);
-    snprintf(f->dir, sizeof(f->dir), "%s/store-config-XXXXXX", base);
-    if (mkdtemp(f->dir) == NULL)
+    if (!unit_scratch_dir("store-config", f->dir, sizeof(f->dir)))
         return -1;
     snprintf(f->path, sizeof(f->path), "%s/a/b/mfb.db", f->dir);
     *state = f;
@@ -53,7 +42,7 @@ static inline int teardown(void **state)
 {
     struct fixture *f = *state;
     config_db_close(f->db);
-    remove_tree(f->dir);
+    assert_int_equal(unit_rmtree(f->dir), 0);
     free(f);
     return 0;
 }

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "scratch.h"
 #include "store/migrate.h"
 #include "store/server_db.h"
 
@@ -17,19 +18,12 @@ static char tmpdir[4096];
 
 static int setup(void **state)
 {
-    const char *base = getenv("MFB_TEST_TMP");
-    if (base == NULL || *base == '\0')
-        base = "/tmp";
-    mkdir(base, 0755);
-    snprintf(tmpdir, sizeof(tmpdir), "%s/store-db-XXXXXX", base);
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return unit_scratch_dir("store-db", tmpdir, sizeof(tmpdir)) ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-    char cmd[4200];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return unit_rmtree(tmpdir);
 }
 
 static void test_migrations(void **state)
