@@ -300,6 +300,29 @@ def test_slow_clients_cut():
     rx.start("--reserve", "0")
 
 
+def test_log_fields_not_forged():
+    """Names a client chose are logged as one quoted field each: a name
+    holding ' client=other upload=...' cannot make the log say that."""
+    forged = "a.bin client=other upload=u_" + "0" * 32
+    inst = 'x" backup=b_1'
+    data = pattern(MIB, seed=36)
+    b = rx.upload(T, data, instance=inst, name=forged)
+    assert b["name"] == forged, b
+    rx.json("DELETE", "/v1/backups/%s" % b["backup_id"], T)
+    log = rx.log_text()
+    lines = [l for l in log.splitlines() if "a.bin client=other" in l]
+    assert len(lines) == 3, lines
+    for line in lines:
+        fields = re.findall(r' (\w+)=("(?:[^"\\]|\\.)*"|[^ "]+)', line)
+        keys = [k for k, _ in fields]
+        assert len(keys) == len(set(keys)), line  # no field said twice
+        assert dict(fields)["client"] == "db1", line
+        assert dict(fields).get("upload", "u_1") != "u_" + "0" * 32, line
+    assert ('instance="x\\" backup=b_1" name="a.bin client=other upload=u_%s"' % ("0" * 32)
+            in lines[0]), lines[0]
+    assert 'path="db1/x\\" backup=b_1/' in lines[1], lines[1]
+
+
 def test_still_serving():
     assert rx.healthy()
     status, j = rx.json("GET", "/v1/whoami", T)
@@ -311,7 +334,8 @@ if __name__ == "__main__":
         setup()
         code = run_tests([test_ambiguous_framing_refused, test_ambiguous_digest_refused,
                           test_nul_in_path_names_nothing, test_chunk_index_edges, test_range_edges,
-                          test_log_one_line_per_request_and_no_token, test_slow_clients_cut,
+                          test_log_one_line_per_request_and_no_token, test_log_fields_not_forged,
+                          test_slow_clients_cut,
                           test_still_serving])
     finally:
         rx.cleanup()
