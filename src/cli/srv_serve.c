@@ -96,14 +96,14 @@ static void housekeeping(struct server *srv)
     struct mfb_error err = {0};
     if (retention_apply(srv->db, srv->cfg.storage, 0, NULL, false, NULL, NULL, &report, &err) !=
         MFB_OK)
-        log_error("retention-failed", "error=\"%s\"", err.message);
+        log_error("retention-failed", "error=%s", LOG_Q(err.message));
     else if (report.deleted > 0)
         log_info("retention", "deleted=%zu bytes=%llu", report.deleted,
                  (unsigned long long)report.bytes);
     size_t expired = 0;
     mfb_error_clear(&err);
     if (server_expire_uploads(srv, (int64_t)time(NULL), &expired, &err) != MFB_OK)
-        log_error("upload-expiry-failed", "error=\"%s\"", err.message);
+        log_error("upload-expiry-failed", "error=%s", LOG_Q(err.message));
 }
 
 /* Applies the run's overrides to the stored settings. */
@@ -215,8 +215,8 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
     log_info("serving",
              "listen=%s port=%u tls=%s storage=%s layout=%s max_connections=%llu "
              "idle_timeout_s=%u",
-             listen, http_port(http), plaintext ? "off" : "on", cfg.storage, cfg.layout,
-             (unsigned long long)max_conn, opts.idle_timeout_s);
+             listen, http_port(http), plaintext ? "off" : "on", LOG_Q(cfg.storage),
+             LOG_Q(cfg.layout), (unsigned long long)max_conn, opts.idle_timeout_s);
     housekeeping(&srv);
     uint64_t last = clock_now_ms();
     for (;;) {
@@ -234,7 +234,7 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
     }
     http_stop(http, 5000);
     http = NULL;
-    log_info("stopped", "storage=%s", cfg.storage);
+    log_info("stopped", "storage=%s", LOG_Q(cfg.storage));
 done:
     http_stop(http, 0);
     if (opened)

@@ -4,6 +4,7 @@
 #include "common/log.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -55,4 +56,47 @@ void mfb_log(enum mfb_log_level level, const char *event, const char *fmt, ...)
     fprintf(out, "%s.%03ldZ %s %s%s%s\n", stamp, now.tv_nsec / 1000000, level_names[level], event,
             fields[0] ? " " : "", fields);
     fflush(out);
+}
+
+const char *log_quote(const char *value, char *buf, size_t size)
+{
+    if (size < 8) { /* room for at least "..." with its quotes */
+        if (size > 0)
+            buf[0] = '\0';
+        return buf;
+    }
+    if (value == NULL) {
+        snprintf(buf, size, "-");
+        return buf;
+    }
+    /* The longest escape (\xNN) plus the closing quote, "..." and NUL. */
+    const size_t tail = 4 + 5 + 1;
+    size_t o = 0;
+    buf[o++] = '"';
+    for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+        if (o + tail > size) {
+            /* No half UTF-8 character before the cut. */
+            size_t lead = o;
+            while (lead > 1 && ((unsigned char)buf[lead - 1] & 0xC0) == 0x80)
+                lead--;
+            unsigned char b = lead > 1 ? (unsigned char)buf[lead - 1] : 0;
+            size_t need = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1;
+            if (b >= 0xC0 && o - (lead - 1) < need)
+                o = lead - 1;
+            memcpy(buf + o, "...", 3);
+            o += 3;
+            break;
+        }
+        if (*p == '"' || *p == '\\') {
+            buf[o++] = '\\';
+            buf[o++] = (char)*p;
+        } else if (*p < 0x20 || *p == 0x7f) {
+            o += (size_t)snprintf(buf + o, size - o, "\\x%02X", *p);
+        } else {
+            buf[o++] = (char)*p;
+        }
+    }
+    buf[o++] = '"';
+    buf[o] = '\0';
+    return buf;
 }

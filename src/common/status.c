@@ -123,8 +123,9 @@ static mfb_status status_from_errno(int errnum, mfb_status fallback)
     switch (errnum) {
     case ENOSPC:
     case EDQUOT:
-    case EFBIG:
         return MFB_ERR_NO_SPACE;
+    case EFBIG: /* past the file system's largest file: no free space helps */
+        return MFB_ERR_UNSUPPORTED;
     case ENOENT:
     case ENOTDIR:
         return MFB_ERR_NOT_FOUND;
@@ -155,6 +156,9 @@ mfb_status mfb_error_errno(struct mfb_error *err, int errnum, mfb_status fallbac
     snprintf(err->message + used, sizeof(err->message) - used, ": %s", strerror(errnum));
     if (status == MFB_ERR_NO_SPACE)
         mfb_error_hint(err, "free space on that filesystem, then run the command again");
+    else if (errnum == EFBIG)
+        mfb_error_hint(err, "the file is past the largest file that filesystem (or the "
+                            "process's file size limit) allows; use another filesystem");
     else if (status == MFB_ERR_PERMISSION)
         mfb_error_hint(err,
                        "check the owner and mode of the path, or run as a user allowed to use it");

@@ -72,8 +72,8 @@ mfb_status mfb_error_set(struct mfb_error *err, mfb_status status, const char *f
 mfb_status mfb_error_setv(struct mfb_error *err, mfb_status status, const char *fmt, va_list ap);
 
 /* Like mfb_error_set, appending ": strerror(errnum)" and choosing the status
- * from errnum (ENOSPC -> no_space, ENOENT -> not_found, EACCES -> permission,
- * else fallback). */
+ * from errnum (ENOSPC -> no_space, EFBIG -> unsupported, ENOENT -> not_found,
+ * EACCES -> permission, else fallback). */
 mfb_status mfb_error_errno(struct mfb_error *err, int errnum, mfb_status fallback, const char *fmt,
                            ...) __attribute__((format(printf, 4, 5)));
 

@@ -91,8 +91,10 @@ struct api_call {
     uint64_t writeback; /* bytes handed to write-back so far */
     char *wbuf;         /* WRITE_BUFFER bytes collected before one pwrite */
     size_t wbuf_len;
-    size_t wbuf_hashed; /* how much of wbuf the digests have seen */
-    uint64_t flushed;   /* bytes of the body written to the file */
+    size_t wbuf_hashed;  /* how much of wbuf the digests have seen */
+    uint64_t flushed;    /* bytes of the body written to the file */
+    uint64_t quota_room; /* most bytes the body may have within the quota */
+    uint64_t quota_used; /* the client's bytes when the chunk began */
 };
 
 /* ---- answers ---- */
@@ -136,8 +138,8 @@ static void fail_status(struct api_call *c, mfb_status st, const struct mfb_erro
         fail(c, PROTO_UNAVAILABLE, "the receiver is busy while %s; retry", what);
         return;
     }
-    log_error("request-failed", "what=\"%s\" status=%s error=\"%s\"", what, mfb_status_str(st),
-              err && err->message[0] ? err->message : "-");
+    log_error("request-failed", "what=\"%s\" status=%s error=%s", what, mfb_status_str(st),
+              LOG_Q(err && err->message[0] ? err->message : "-"));
     fail(c, PROTO_INTERNAL, "internal error while %s", what);
 }
 
@@ -454,9 +456,13 @@ static const char *get_name(struct api_call *c, json_t *root, const char *key)
     }
     const char *s = json_string_value(v);
     char why[128];
-    if (strlen(s) != json_string_length(v) || !proto_name_valid(s, why, sizeof(why))) {
-        fail(c, PROTO_INVALID_NAME, "%s: %s", key,
-             strlen(s) != json_string_length(v) ? "name must not contain NUL" : why);
+    const char *problem = NULL;
+    if (strlen(s) != json_string_length(v))
+        problem = "name must not contain NUL";
+    else if (!proto_name_valid(s, why, sizeof(why)))
+        problem = why;
+    if (problem != NULL) {
+        fail(c, PROTO_INVALID_NAME, "%s: %s", key, problem);
         return NULL;
     }
     return s;
@@ -531,10 +537,17 @@ static void handle_create(struct api_call *c)
             goto done;
         }
         const char *d = json_string_value(dir);
-        if (strlen(d) != json_string_length(dir) || strlen(d) >= sizeof(u.directory) ||
-            !proto_directory_valid(d, why, sizeof(why))) {
-            fail(c, PROTO_INVALID_NAME, "directory: %s",
-                 strlen(d) != json_string_length(dir) ? "name must not contain NUL" : why);
+        /* Each check names its own reason: why[] is filled only by the
+         * check that failed. */
+        const char *problem = NULL;
+        if (strlen(d) != json_string_length(dir))
+            problem = "name must not contain NUL";
+        else if (!proto_directory_valid(d, why, sizeof(why)))
+            problem = why;
+        else if (strlen(d) >= sizeof(u.directory))
+            problem = "directory is too long";
+        if (problem != NULL) {
+            fail(c, PROTO_INVALID_NAME, "directory: %s", problem);
             goto done;
         }
         snprintf(u.directory, sizeof(u.directory), "%s", d);
@@ -585,8 +598,8 @@ static void handle_create(struct api_call *c)
     } else {
         snprintf(c->id, sizeof(c->id), "%s", u.id);
         log_info("upload-open", "client=%s upload=%s instance=%s name=%s size=%lld chunk_size=%llu",
-                 c->client.name, u.id, u.instance, u.name, u.size_known ? (long long)u.size : -1LL,
-                 (unsigned long long)u.chunk_size);
+                 c->client.name, u.id, LOG_Q(u.instance), LOG_Q(u.name),
+                 u.size_known ? (long long)u.size : -1LL, (unsigned long long)u.chunk_size);
         set_json(c, 201, upload_json(&u));
     }
     free(u.metadata);
@@ -774,7 +787,7 @@ static void publish(struct api_call *c, uint64_t size, const char *sha_hex)
         snprintf(rel, sizeof(rel), "%s", c->upload.publish_path);
         const char *slash = strrchr(rel, '/');
         snprintf(final_name, sizeof(final_name), "%s", slash ? slash + 1 : rel);
-        log_warn("upload-publish-recovered", "upload=%s path=%s", c->upload.id, rel);
+        log_warn("upload-publish-recovered", "upload=%s path=%s", c->upload.id, LOG_Q(rel));
     }
     if (st != MFB_OK) {
         fail_status(c, st, &err, "publishing the backup");
@@ -807,15 +820,15 @@ static void publish(struct api_call *c, uint64_t size, const char *sha_hex)
     session_forget(srv->sessions, c->upload.id);
     log_info("backup-published",
              "client=%s upload=%s backup=%s instance=%s path=%s bytes=%llu sha256=%s",
-             c->client.name, c->upload.id, b.id, b.instance, rel, (unsigned long long)size,
-             sha_hex);
+             c->client.name, c->upload.id, b.id, LOG_Q(b.instance), LOG_Q(rel),
+             (unsigned long long)size, sha_hex);
     answer_backup(c, 201, &b);
     struct retention_report report;
     struct mfb_error rerr = {0};
     if (retention_apply(srv->db, srv->cfg.storage, c->client.id, c->upload.instance, false, NULL,
                         NULL, &report, &rerr) != MFB_OK)
-        log_error("retention-failed", "client=%s instance=%s error=\"%s\"", c->client.name,
-                  c->upload.instance, rerr.message);
+        log_error("retention-failed", "client=%s instance=%s error=%s", c->client.name,
+                  LOG_Q(c->upload.instance), LOG_Q(rerr.message));
 }
 
 static void handle_complete(struct api_call *c)
@@ -940,7 +953,8 @@ static void handle_backup(struct api_call *c, bool delete)
         if (st != MFB_OK) {
             fail_status(c, st, &err, "deleting the backup");
         } else {
-            log_info("backup-deleted", "client=%s backup=%s path=%s", c->client.name, b.id, b.path);
+            log_info("backup-deleted", "client=%s backup=%s path=%s", c->client.name, b.id,
+                     LOG_Q(b.path));
             set_json(c, 204, NULL);
         }
     }
@@ -1001,6 +1015,69 @@ static void handle_content(struct api_call *c)
 
 /* ---- chunk PUT ---- */
 
+/* For an upload of unknown size: whether chunk c->index can lie in a file
+ * on the receiver's storage (no further than its file system's largest
+ * file, nor than 1 PiB); 400 chunk_out_of_range if not. Past that, the
+ * write would fail with EFBIG, or leave a huge sparse partial file that
+ * could never be completed, and 507 would make the client retry for ever. */
+static bool chunk_within_storage(struct api_call *c, uint64_t cs)
+{
+    uint64_t max = MAX_FILE_BYTES, fs_max;
+    struct mfb_error err = {0};
+    mfb_status st = storage_max_file_bytes(c->srv->cfg.storage, &fs_max, &err);
+    if (st != MFB_OK) {
+        fail_status(c, st, &err, "checking the storage");
+        return false;
+    }
+    if (fs_max < max)
+        max = fs_max;
+    if (c->index >= max / cs) {
+        fail(c, PROTO_CHUNK_OUT_OF_RANGE,
+             "chunk %llu is past the largest file the receiver's storage can hold (%llu bytes)",
+             (unsigned long long)c->index, (unsigned long long)max);
+        return false;
+    }
+    return true;
+}
+
+/* For an upload of unknown size, when the client has a quota: how many
+ * bytes this chunk may have before the client's backups and open uploads
+ * pass it (the check at creation could only see the space already used).
+ * 413 when there is no room at all; chunk_data enforces the rest as the
+ * body streams. Chunks received in parallel are each checked against what
+ * was stored before them, so the quota may be passed by at most the
+ * chunks in flight at once. */
+static void chunk_quota_fail(struct api_call *c)
+{
+    fail(c, PROTO_TOO_LARGE,
+         "quota exceeded: client '%s' holds %llu of its %llu bytes, and chunk %llu would pass "
+         "it; the receiver's operator can raise the quota (mfb-server client set)",
+         c->client.name, (unsigned long long)c->quota_used, (unsigned long long)c->client.quota,
+         (unsigned long long)c->index);
+}
+
+static bool chunk_quota_room(struct api_call *c)
+{
+    c->quota_room = UINT64_MAX;
+    if (c->upload.size_known || c->client.quota == 0)
+        return true;
+    uint64_t usage;
+    struct mfb_error err = {0};
+    mfb_status st = server_db_client_usage(c->srv->db, c->client.id, &usage, &err);
+    if (st != MFB_OK) {
+        fail_status(c, st, &err, "checking the quota");
+        return false;
+    }
+    c->quota_used = usage;
+    c->quota_room = usage < c->client.quota ? c->client.quota - usage : 0;
+    uint64_t length;
+    if (c->quota_room == 0 || (content_length(c, &length) && length > c->quota_room)) {
+        chunk_quota_fail(c);
+        return false;
+    }
+    return true;
+}
+
 static void chunk_begin(struct api_call *c)
 {
     if (!load_upload(c))
@@ -1036,9 +1113,7 @@ static void chunk_begin(struct api_call *c)
             return;
         }
         c->exact = proto_chunk_length(u->size, cs, c->index);
-    } else if (c->index >= MAX_FILE_BYTES / cs) {
-        fail(c, PROTO_CHUNK_OUT_OF_RANGE, "chunk %llu is past the largest file accepted",
-             (unsigned long long)c->index);
+    } else if (!chunk_within_storage(c, cs)) {
         return;
     }
     uint64_t length;
@@ -1081,6 +1156,8 @@ static void chunk_begin(struct api_call *c)
         return;
     }
     c->claimed = true;
+    if (!chunk_quota_room(c))
+        return;
     c->base = c->index * cs;
     storage_partial_path(c->srv->cfg.storage, c->id, c->part_path, sizeof(c->part_path));
     c->fd = open(c->part_path, O_WRONLY | O_CLOEXEC);
@@ -1130,6 +1207,10 @@ static bool chunk_flush(struct api_call *c)
         if (st == MFB_ERR_NO_SPACE)
             fail(c, PROTO_INSUFFICIENT_STORAGE,
                  "the receiver's disk is full; chunks already stored are kept, retry later");
+        else if (st == MFB_ERR_UNSUPPORTED) /* EFBIG: no retry can help */
+            fail(c, PROTO_CHUNK_OUT_OF_RANGE,
+                 "chunk %llu is past the largest file the receiver's storage can hold",
+                 (unsigned long long)c->index);
         else
             fail_status(c, st, &err, "writing the chunk");
         chunk_abandon(c);
@@ -1155,6 +1236,11 @@ static void chunk_data(struct api_call *c, const char *data, size_t len)
         else
             fail(c, PROTO_CHUNK_OUT_OF_RANGE, "chunk %llu ends past the declared size %llu",
                  (unsigned long long)c->index, (unsigned long long)c->upload.size);
+        chunk_abandon(c);
+        return;
+    }
+    if (c->bytes_in > c->quota_room) {
+        chunk_quota_fail(c);
         chunk_abandon(c);
         return;
     }

@@ -35,6 +35,9 @@ struct conn_guard {
     pthread_t thread;
     struct conn_guard_entry *head;
     uint64_t deadline_ms;
+    unsigned count;                /* guarded connections */
+    unsigned pressure_at;          /* from this many on (0: never) ... */
+    uint64_t pressure_deadline_ms; /* ... this deadline applies */
     unsigned long cut_count;
     bool stopping;
 };
@@ -46,12 +49,25 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+static bool under_pressure(const struct conn_guard *g)
+{
+    return g->pressure_at > 0 && g->count >= g->pressure_at;
+}
+
+/* The deadline that applies now. Lock held. */
+static uint64_t deadline(const struct conn_guard *g)
+{
+    return under_pressure(g) && g->pressure_deadline_ms < g->deadline_ms ? g->pressure_deadline_ms
+                                                                         : g->deadline_ms;
+}
+
 /* Shuts down what is past its deadline; returns how many. Lock held. */
 static unsigned cut_overdue(struct conn_guard *g, uint64_t now)
 {
     unsigned cut = 0;
+    uint64_t limit = deadline(g);
     for (struct conn_guard_entry *e = g->head; e != NULL; e = e->next) {
-        if (!e->on_clock || e->cut || now - e->since_ms < g->deadline_ms)
+        if (!e->on_clock || e->cut || now - e->since_ms < limit)
             continue;
         shutdown(e->fd, SHUT_RDWR);
         e->cut = true;
@@ -72,11 +88,15 @@ static void *guard_main(void *arg)
         pthread_cond_timedwait(&g->wake, &g->lock, &until);
         if (g->stopping)
             break;
+        bool pressure = under_pressure(g);
+        uint64_t limit = deadline(g);
+        unsigned open = g->count;
         unsigned cut = cut_overdue(g, now_ms());
         if (cut > 0)
             log_warn("slow-client-cut",
-                     "connections=%u reason=\"no authenticated request within %llu ms\"", cut,
-                     (unsigned long long)g->deadline_ms);
+                     "connections=%u open=%u pressure=%s reason=\"no authenticated request "
+                     "within %llu ms\"",
+                     cut, open, pressure ? "yes" : "no", (unsigned long long)limit);
     }
     pthread_mutex_unlock(&g->lock);
     return NULL;
@@ -106,6 +126,14 @@ mfb_status conn_guard_start(unsigned deadline_ms, struct conn_guard **out, struc
     return MFB_OK;
 }
 
+void conn_guard_set_pressure(struct conn_guard *g, unsigned connections, unsigned deadline_ms)
+{
+    pthread_mutex_lock(&g->lock);
+    g->pressure_at = connections;
+    g->pressure_deadline_ms = deadline_ms;
+    pthread_mutex_unlock(&g->lock);
+}
+
 void conn_guard_stop(struct conn_guard *g)
 {
     if (g == NULL)
@@ -133,6 +161,7 @@ struct conn_guard_entry *conn_guard_add(struct conn_guard *g, int fd)
     if (g->head)
         g->head->prev = e;
     g->head = e;
+    g->count++;
     pthread_mutex_unlock(&g->lock);
     return e;
 }
@@ -148,6 +177,7 @@ void conn_guard_remove(struct conn_guard *g, struct conn_guard_entry *e)
         g->head = e->next;
     if (e->next)
         e->next->prev = e->prev;
+    g->count--;
     pthread_mutex_unlock(&g->lock);
     free(e);
 }

@@ -13,6 +13,14 @@
  * Authenticated requests are off the clock: a chunk upload over a slow
  * link may take long, and only the idle timeout applies to it.
  *
+ * Under pressure (so many connections open that the limit is near), the
+ * deadline is much shorter: otherwise a flood of connections that open and
+ * then send nothing (not even a TLS handshake) holds every slot until the
+ * normal deadline, and every other client is locked out that long. A
+ * client that means to send a request does so within moments of
+ * connecting, so only those that hold a slot without using it are cut;
+ * authenticated requests are still never cut.
+ *
  * One thread checks every second. The caller registers each connection
  * with its socket and removes it before the socket is closed, so the
  * guard never touches a descriptor reused by another connection.
@@ -30,6 +38,9 @@ struct conn_guard_entry;
 
 /* Starts the guard with a deadline of deadline_ms. Allocates. */
 mfb_status conn_guard_start(unsigned deadline_ms, struct conn_guard **out, struct mfb_error *err);
+/* From `connections` guarded connections on (0: never), connections on
+ * the clock are cut after deadline_ms instead. */
+void conn_guard_set_pressure(struct conn_guard *g, unsigned connections, unsigned deadline_ms);
 /* Stops the thread and frees the guard; every entry must be removed. */
 void conn_guard_stop(struct conn_guard *g);
 

@@ -25,6 +25,15 @@
  * authenticated request (conn_guard.h): the idle time between two
  * requests of a kept-alive connection, plus this much to send one. */
 #define GUARD_SLACK_MS 10000
+/* Once this share (3/4) of --max-connections is open, a connection must
+ * send an authenticated request within PRESSURE_DEADLINE_MS of opening or
+ * of its last answer (conn_guard.h): a flood of idle connections then
+ * frees its slots in seconds rather than at --idle-timeout + 10 s. Ample
+ * for a TLS handshake and a request's headers from any client that means
+ * to send one. */
+#define PRESSURE_SHARE_NUM 3
+#define PRESSURE_SHARE_DEN 4
+#define PRESSURE_DEADLINE_MS 2000
 
 struct http_server {
     struct MHD_Daemon *daemon;
@@ -361,6 +370,9 @@ mfb_status http_start(struct server *srv, const struct http_options *o, struct h
             free(h);
             return st;
         }
+        unsigned at =
+            (unsigned)((uint64_t)o->max_connections * PRESSURE_SHARE_NUM / PRESSURE_SHARE_DEN);
+        conn_guard_set_pressure(h->guard, at > 0 ? at : 1, PRESSURE_DEADLINE_MS);
     }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
                      MHD_USE_POLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;

@@ -102,8 +102,8 @@ static mfb_status apply_instance(struct server_db *db, const char *storage, int6
         if (st != MFB_OK)
             break;
         log_info("retention", "%s client=%s instance=%s backup=%s path=%s bytes=%llu reason=%s",
-                 dry_run ? "would-delete" : "deleted", b->client, b->instance, b->id, b->path,
-                 (unsigned long long)b->size, items[i].reason);
+                 dry_run ? "would-delete" : "deleted", b->client, LOG_Q(b->instance), b->id,
+                 LOG_Q(b->path), (unsigned long long)b->size, items[i].reason);
         if (on_delete)
             on_delete(ctx, b, items[i].reason, dry_run);
         if (report) {

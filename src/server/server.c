@@ -146,7 +146,7 @@ mfb_status server_expire_uploads(struct server *srv, int64_t now, size_t *expire
                 if (srv->sessions)
                     session_forget(srv->sessions, u.id);
                 log_info("upload-expired", "upload=%s instance=%s name=%s complete=%d", u.id,
-                         u.instance, u.name, u.complete);
+                         LOG_Q(u.instance), LOG_Q(u.name), u.complete);
                 (*expired)++;
             }
         }

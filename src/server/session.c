@@ -450,7 +450,7 @@ static void hash_from_file(struct session *s)
             s->hash_failed = true;
             snprintf(s->hash_error, sizeof(s->hash_error), "cannot read '%s' back: %s",
                      s->data_path, failure);
-            log_error("upload-hash", "upload=%s error=\"%s\"", s->id, s->hash_error);
+            log_error("upload-hash", "upload=%s error=%s", s->id, LOG_Q(s->hash_error));
             break;
         }
         s->hashed_after += size;

@@ -212,3 +212,17 @@ mfb_status storage_free_bytes(const char *root, uint64_t *avail, uint64_t *total
         *total = (uint64_t)vfs.f_blocks * vfs.f_frsize;
     return MFB_OK;
 }
+
+mfb_status storage_max_file_bytes(const char *root, uint64_t *max, struct mfb_error *err)
+{
+    uint64_t avail = 0, total = 0;
+    mfb_status st = storage_free_bytes(root, &avail, &total, err);
+    if (st != MFB_OK)
+        return st;
+    *max = total;
+    long bits = pathconf(root, _PC_FILESIZEBITS);
+    /* A signed off_t of `bits` bits reaches 2^(bits-1) - 1. */
+    if (bits > 1 && bits < 64 && *max > (1ULL << (bits - 1)) - 1)
+        *max = (1ULL << (bits - 1)) - 1;
+    return MFB_OK;
+}

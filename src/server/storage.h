@@ -74,4 +74,9 @@ mfb_status storage_delete_backup(const char *root, const char *rel_path, struct 
 mfb_status storage_free_bytes(const char *root, uint64_t *avail, uint64_t *total,
                               struct mfb_error *err);
 
+/* The largest file the root's file system can hold: no more than the file
+ * system's size (a file cannot be completed past it), nor than its
+ * largest file (FILESIZEBITS; ext4, for one, stops at 16 TiB). */
+mfb_status storage_max_file_bytes(const char *root, uint64_t *max, struct mfb_error *err);
+
 #endif

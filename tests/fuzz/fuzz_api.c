@@ -15,6 +15,8 @@
  * can only reach them through the "u_" / "b_" prefixes the fuzzer finds;
  * the seeds include a fixed upload made at start ("u_" followed by 32 '0').
  */
+#include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,6 +109,22 @@ static void setup(void)
     server_db_upload_create(db, &u, NULL);
 }
 
+/* An error answer is the documented JSON: an "error" code and a
+ * non-empty "message" (a message made from an unfilled buffer once sent
+ * stack bytes, or nothing when they were not valid UTF-8). */
+static bool error_answer_valid(const struct api_response *resp)
+{
+    if (resp->body == NULL)
+        return false;
+    json_t *root = json_loadb(resp->body, resp->body_len, 0, NULL);
+    const char *code = json_string_value(json_object_get(root, "error"));
+    const char *msg = json_string_value(json_object_get(root, "message"));
+    bool ok = code != NULL && msg != NULL && msg[0] != '\0' && strstr(msg, ": ") != msg &&
+              msg[strlen(msg) - 1] != ' ';
+    json_decref(root);
+    return ok;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static int ready;
@@ -188,7 +206,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     api_finish(call, &resp);
     if (resp.status < 200 || resp.status > 599)
         abort();
-    if (resp.status >= 400 && (resp.body == NULL || strstr(resp.body, "\"error\"") == NULL))
+    if (resp.status >= 400 && !error_answer_valid(&resp))
         abort(); /* every error answer is JSON {error, message} */
     api_response_release(&resp);
     api_call_free(call);

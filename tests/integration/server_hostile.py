@@ -4,7 +4,8 @@ Content-Length headers, Transfer-Encoding other than chunked, both),
 ambiguous Content-Digest (two headers, two sha-256 members), %00 in paths,
 chunk indexes at 2^63 and 2^64, Range edge cases, a log that stays one
 line per request and never holds a token sent in the wrong place, and
-slow-loris clients that would hold every connection slot. Each
+slow-loris clients that would hold every connection slot, and a flood of
+idle connections that would hold them all until the idle timeout. Each
 refusal is a JSON {error, message} 4xx and changes nothing stored.
 (server_api.py covers the ordinary hostile cases: bad digests, oversized
 chunks, names, namespaces, huge headers, idle and connection limits.)
@@ -300,6 +301,61 @@ def test_slow_clients_cut():
     rx.start("--reserve", "0")
 
 
+def test_log_fields_not_forged():
+    """Names a client chose are logged as one quoted field each: a name
+    holding ' client=other upload=...' cannot make the log say that."""
+    forged = "a.bin client=other upload=u_" + "0" * 32
+    inst = 'x" backup=b_1'
+    data = pattern(MIB, seed=36)
+    b = rx.upload(T, data, instance=inst, name=forged)
+    assert b["name"] == forged, b
+    rx.json("DELETE", "/v1/backups/%s" % b["backup_id"], T)
+    log = rx.log_text()
+    lines = [l for l in log.splitlines() if "a.bin client=other" in l]
+    assert len(lines) == 3, lines
+    for line in lines:
+        fields = re.findall(r' (\w+)=("(?:[^"\\]|\\.)*"|[^ "]+)', line)
+        keys = [k for k, _ in fields]
+        assert len(keys) == len(set(keys)), line  # no field said twice
+        assert dict(fields)["client"] == "db1", line
+        assert dict(fields).get("upload", "u_1") != "u_" + "0" * 32, line
+    assert ('instance="x\\" backup=b_1" name="a.bin client=other upload=u_%s"' % ("0" * 32)
+            in lines[0]), lines[0]
+    assert 'path="db1/x\\" backup=b_1/' in lines[1], lines[1]
+
+
+def test_connection_flood():
+    """A flood of connections that open and send nothing (not even a TLS
+    handshake) took every slot until --idle-timeout + 10 s (70 s by
+    default), and no other client got in meanwhile. Near the limit, the
+    guard's deadline is short: with the flood still held open, a normal
+    client gets through (retrying, as mfb does, while it is refused)."""
+    rx.stop()
+    rx.start("--reserve", "0", "--max-connections", "12")
+    flood = []
+    try:
+        for _ in range(12):
+            flood.append(socket.create_connection(("127.0.0.1", rx.port), timeout=60))
+        give_up = time.time() + 45  # generous: the idle deadline would be 70 s
+        status = None
+        while status != 200 and time.time() < give_up:
+            try:
+                status, _ = rx.json("GET", "/v1/whoami", T)
+            except (ConnectionError, ssl.SSLError, socket.timeout, OSError):
+                time.sleep(0.2)
+        assert status == 200, "locked out by the flood"
+        data = pattern(MIB, seed=37)
+        b = rx.upload(T, data, instance="flood", name="flood.zip")
+        status, j = rx.json("GET", "/v1/backups?instance=flood", T)
+        assert status == 200 and [x["backup_id"] for x in j["backups"]] == [b["backup_id"]], j
+        assert "pressure=yes" in rx.log_text()
+    finally:
+        for s in flood:
+            s.close()
+    rx.stop()
+    rx.start("--reserve", "0")
+
+
 def test_still_serving():
     assert rx.healthy()
     status, j = rx.json("GET", "/v1/whoami", T)
@@ -311,7 +367,8 @@ if __name__ == "__main__":
         setup()
         code = run_tests([test_ambiguous_framing_refused, test_ambiguous_digest_refused,
                           test_nul_in_path_names_nothing, test_chunk_index_edges, test_range_edges,
-                          test_log_one_line_per_request_and_no_token, test_slow_clients_cut,
+                          test_log_one_line_per_request_and_no_token, test_log_fields_not_forged,
+                          test_slow_clients_cut, test_connection_flood,
                           test_still_serving])
     finally:
         rx.cleanup()

@@ -13,6 +13,7 @@
 #include "unit.h"
 
 #include "common/fsutil.h"
+#include "common/log.h"
 #include "common/parse.h"
 #include "common/queue.h"
 #include "common/status.h"
@@ -92,6 +93,43 @@ static void test_error_errno(void **state)
     assert_int_equal(mfb_status_exit_code(MFB_OK), 0);
     assert_int_equal(mfb_status_exit_code(MFB_ERR_USAGE), 2);
     assert_int_equal(mfb_status_exit_code(MFB_ERR_IO), 1);
+    /* A file larger than its file system allows is not a full disk: freeing
+     * space cannot help, so it must not read (or be retried) as one. */
+    struct mfb_error big = {0};
+    assert_int_equal(mfb_error_errno(&big, EFBIG, MFB_ERR_IO, "cannot write '%s'", "x"),
+                     MFB_ERR_UNSUPPORTED);
+    assert_non_null(strstr(big.hint, "largest file"));
+}
+
+/* A value a client chose is one quoted field whatever it holds. */
+static void test_log_quote(void **state)
+{
+    (void)state;
+    char buf[LOG_QUOTE_BUF];
+    assert_string_equal(log_quote("prod", buf, sizeof(buf)), "\"prod\"");
+    assert_string_equal(log_quote("a.bin client=other upload=u_0", buf, sizeof(buf)),
+                        "\"a.bin client=other upload=u_0\"");
+    assert_string_equal(log_quote("say \"hi\" \\ bye", buf, sizeof(buf)),
+                        "\"say \\\"hi\\\" \\\\ bye\"");
+    assert_string_equal(log_quote("a\nb\rc\x7f\x01", buf, sizeof(buf)),
+                        "\"a\\x0Ab\\x0Dc\\x7F\\x01\"");
+    assert_string_equal(log_quote("caf\xc3\xa9", buf, sizeof(buf)), "\"caf\xc3\xa9\"");
+    assert_string_equal(log_quote(NULL, buf, sizeof(buf)), "-");
+    assert_string_equal(LOG_Q("x y"), "\"x y\"");
+    /* Too long: cut inside the quotes, never in the middle of a character. */
+    char small[16];
+    assert_string_equal(log_quote("abcdefghijklmnopqrstuvwxyz", small, sizeof(small)),
+                        "\"abcdef...\"");
+    assert_string_equal(log_quote("abcde\xc3\xa9\xc3\xa9", small, sizeof(small)), "\"abcde...\"");
+    assert_string_equal(log_quote("abcd\xc3\xa9\xc3\xa9", small, sizeof(small)),
+                        "\"abcd\xc3\xa9...\"");
+    char *big = malloc(4000);
+    memset(big, '"', 3999);
+    big[3999] = '\0';
+    const char *q = log_quote(big, buf, sizeof(buf));
+    assert_true(strlen(q) < sizeof(buf));
+    assert_string_equal(q + strlen(q) - 4, "...\"");
+    free(big);
 }
 
 static void test_parse_size(void **state)
@@ -255,6 +293,7 @@ int main(void)
         cmocka_unit_test(test_error_first_wins),
         cmocka_unit_test(test_error_backtrace),
         cmocka_unit_test(test_error_errno),
+        cmocka_unit_test(test_log_quote),
         cmocka_unit_test(test_parse_size),
         cmocka_unit_test(test_parse_duration),
         cmocka_unit_test(test_parse_uint_and_format),

@@ -7,10 +7,12 @@
 
 #include <fcntl.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,6 +24,7 @@
 
 #define TOKEN1 "1111111111111111111111111111111111111111111111111111111111111111"
 #define TOKEN2 "2222222222222222222222222222222222222222222222222222222222222222"
+#define TOKEN3 "3333333333333333333333333333333333333333333333333333333333333333"
 #define MIB (1u << 20)
 
 struct fixture {
@@ -585,6 +588,126 @@ static void test_space_and_quota(void **state)
     answer_free(&a);
 }
 
+/* A directory too long for the catalog is refused with the documented JSON
+ * and a message saying why (the length check used to come before the name
+ * check that fills the reason, and the answer carried stack bytes). */
+static void test_create_long_directory(void **state)
+{
+    struct fixture *fx = *state;
+    static const size_t lengths[] = {1033, 1100, 2000, 60000};
+    for (size_t i = 0; i < sizeof(lengths) / sizeof(lengths[0]); i++) {
+        size_t n = lengths[i];
+        char *body = malloc(n + 128);
+        int o = snprintf(body, n + 128, "{\"instance\":\"p\",\"name\":\"a\",\"directory\":\"");
+        memset(body + o, 'd', n);
+        snprintf(body + o + n, 128, "\",\"chunk_size\":1048576}");
+        struct answer a = request(fx, "POST", "/v1/uploads", TOKEN1, body);
+        if (a.json == NULL)
+            fail_msg("length %zu: the answer is not JSON", n);
+        assert_int_equal(a.status, 400);
+        assert_string_equal(jstr(&a, "error"), "invalid_name");
+        assert_string_equal(jstr(&a, "message"), "directory: directory is too long");
+        answer_free(&a);
+        free(body);
+    }
+}
+
+static off_t part_size(struct fixture *fx, const char *uid)
+{
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/store/.partial/%s.part", fx->dir, uid);
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    return sb.st_size;
+}
+
+/* An upload without a declared size: a chunk past what the storage's file
+ * system can hold in one file is refused with a 4xx that clients do not
+ * retry (not 507, which they retry for ever), and leaves no sparse file. */
+static void test_chunk_past_storage(void **state)
+{
+    struct fixture *fx = *state;
+    const char *uid =
+        open_upload(fx, TOKEN1, "{\"instance\":\"p\",\"name\":\"s\",\"chunk_size\":1048576}");
+    static const unsigned indexes[] = {16777215, 16777216 - 2, 1u << 30};
+    for (size_t i = 0; i < sizeof(indexes) / sizeof(indexes[0]); i++) {
+        struct answer a = put_chunk(fx, TOKEN1, uid, indexes[i], "x", 1);
+        if (a.status != 400)
+            fail_msg("index %u: status %u, expected 400", indexes[i], a.status);
+        assert_string_equal(jstr(&a, "error"), "chunk_out_of_range");
+        assert_non_null(strstr(jstr(&a, "message"), "largest file"));
+        answer_free(&a);
+    }
+    assert_int_equal(part_size(fx, uid), 0);
+    /* A write the file system refuses as too large (EFBIG; here from the
+     * process's file size limit) is not a full disk either. */
+    struct rlimit old, small = {.rlim_cur = 3 * MIB, .rlim_max = RLIM_INFINITY};
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    small.rlim_max = old.rlim_max;
+    void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+    struct answer a = put_chunk(fx, TOKEN1, uid, 5, "x", 1);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, old_handler);
+    assert_int_equal(a.status, 400);
+    assert_string_equal(jstr(&a, "error"), "chunk_out_of_range");
+    answer_free(&a);
+    a = put_chunk(fx, TOKEN1, uid, 5, "x", 1); /* within bounds: stored */
+    assert_int_equal(a.status, 201);
+    answer_free(&a);
+}
+
+/* A client cannot pass its quota by not declaring a size: the quota is
+ * checked as chunks arrive too, with a 4xx that is not retried. */
+static void test_quota_on_chunks(void **state)
+{
+    struct fixture *fx = *state;
+    uint8_t h[SHA256_LEN];
+    sha256_buffer(TOKEN3, 64, h);
+    assert_int_equal(server_db_client_add(fx->db, "db3", h, 2 * MIB + 10, NULL), MFB_OK);
+    const char *uid =
+        open_upload(fx, TOKEN3, "{\"instance\":\"p\",\"name\":\"q\",\"chunk_size\":1048576}");
+    char *data = malloc(MIB);
+    memset(data, 'q', MIB);
+    struct answer a = put_chunk(fx, TOKEN3, uid, 0, data, MIB);
+    assert_int_equal(a.status, 201);
+    answer_free(&a);
+    a = put_chunk(fx, TOKEN3, uid, 5, data, MIB);
+    assert_int_equal(a.status, 201);
+    answer_free(&a);
+    a = put_chunk(fx, TOKEN3, uid, 0, data, MIB); /* a repeat costs nothing */
+    assert_int_equal(a.status, 200);
+    answer_free(&a);
+    a = put_chunk(fx, TOKEN3, uid, 1, data, MIB);
+    assert_int_equal(a.status, 413);
+    assert_string_equal(jstr(&a, "error"), "too_large");
+    assert_non_null(strstr(jstr(&a, "message"), "quota"));
+    answer_free(&a);
+    /* Sent without Content-Length, the body is stopped when it passes. */
+    char url[128], dh[80], auth[128];
+    snprintf(url, sizeof(url), "/v1/uploads/%s/chunks/1", uid);
+    digest_header(data, MIB, dh, sizeof(dh));
+    snprintf(auth, sizeof(auth), "Bearer %s", TOKEN3);
+    struct fake f = {.headers = {"Authorization", auth, "Content-Digest", dh, "Transfer-Encoding",
+                                 "chunked", NULL}};
+    struct api_request req = {"PUT", url, fake_header, fake_query, &f, NULL};
+    bool decided;
+    struct api_call *c = api_begin(&fx->srv, &req, &decided);
+    assert_false(decided);
+    for (size_t off = 0; off < MIB; off += 65536)
+        assert_true(api_body(c, data + off, 65536));
+    struct api_response resp;
+    api_finish(c, &resp);
+    assert_int_equal(resp.status, 413);
+    assert_non_null(strstr(resp.body, "quota"));
+    api_response_release(&resp);
+    api_call_free(c);
+    a = put_chunk(fx, TOKEN3, uid, 1, data, 10); /* what is left fits */
+    assert_int_equal(a.status, 201);
+    answer_free(&a);
+    free(data);
+}
+
 /* Starts a chunk PUT and feeds it `fed` bytes, leaving it in flight. */
 static struct api_call *chunk_in_flight(struct fixture *fx, const char *uid, unsigned index,
                                         const char *data, size_t len, size_t fed, char *dh,
@@ -771,6 +894,9 @@ int main(void)
         cmocka_unit_test(test_download_range),
         cmocka_unit_test(test_range_parser),
         cmocka_unit_test(test_space_and_quota),
+        cmocka_unit_test(test_create_long_directory),
+        cmocka_unit_test(test_chunk_past_storage),
+        cmocka_unit_test(test_quota_on_chunks),
         cmocka_unit_test(test_chunk_delete),
         cmocka_unit_test(test_chunk_delete_while_busy),
     };
