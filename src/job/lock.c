@@ -15,6 +15,7 @@
 
 #include "common/fsutil.h"
 #include "common/log.h"
+#include "job/orphans.h"
 
 static void write_owner(struct job_lock *lock, int64_t job_id)
 {
@@ -56,7 +57,7 @@ static void describe_holder(int fd, char *buf, size_t len)
 static mfb_status check_jobs_table(struct config_db *db, const char *instance,
                                    struct mfb_error *err)
 {
-    mfb_status st = config_job_fail_orphans(db, NULL, err);
+    mfb_status st = job_orphans_settle(db, NULL, err);
     if (st != MFB_OK)
         return st;
     struct config_job_filter filter = {
