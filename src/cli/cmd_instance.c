@@ -18,6 +18,7 @@
 #include "cli/config_cli.h"
 #include "common/fsutil.h"
 #include "common/parse.h"
+#include "job/orphans.h"
 #include "job/validate.h"
 #include "store/config_db.h"
 #include "store/config_records.h"
@@ -282,7 +283,7 @@ static mfb_status run_remove(struct cli_args *args, struct mfb_error *err)
     mfb_status st = config_cli_open(args, false, &db, NULL, err);
     /* A job left "running" by a killed process must not block the removal. */
     if (st == MFB_OK)
-        st = job_log_fail_orphans(db, NULL, err);
+        st = job_orphans_settle(db, NULL, err);
     if (st == MFB_OK)
         st = config_instance_remove(db, args->positional[0], err);
     if (st == MFB_OK)

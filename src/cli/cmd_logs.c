@@ -21,7 +21,9 @@
 #include "cli/config_cli.h"
 #include "cli/logs_cli.h"
 #include "common/clock.h"
+#include "common/log.h"
 #include "common/parse.h"
+#include "job/orphans.h"
 #include "store/config_db.h"
 #include "store/job_log.h"
 
@@ -233,6 +235,16 @@ done:
     return st;
 }
 
+/* A job whose process is gone is never shown as running: it is settled
+ * first, as every job command does (job/orphans.h). Listing still works
+ * when that fails (a read-only copy of the database). */
+static void settle_orphans(struct config_db *db)
+{
+    struct mfb_error e = {0};
+    if (job_orphans_settle(db, NULL, &e) != MFB_OK)
+        log_warn("logs", "note=cannot_settle_interrupted_jobs error=\"%s\"", e.message);
+}
+
 static mfb_status run_logs(struct cli_args *args, struct mfb_error *err)
 {
     struct config_db *db = NULL;
@@ -242,8 +254,10 @@ static mfb_status run_logs(struct cli_args *args, struct mfb_error *err)
     mfb_status st = build_filter(args, &f, err);
     if (st == MFB_OK)
         st = config_cli_open(args, false, &db, NULL, err);
-    if (st == MFB_OK)
+    if (st == MFB_OK) {
+        settle_orphans(db);
         st = job_log_list(db, &f, &list, &count, err);
+    }
     if (st == MFB_OK && cli_flag(args, "json")) {
         json_t *array = json_array();
         for (size_t i = 0; i < count; i++)
@@ -327,8 +341,10 @@ static mfb_status run_show(struct cli_args *args, struct mfb_error *err)
     struct job_log_event *ev = NULL;
     size_t n = 0;
     mfb_status st = config_cli_open(args, false, &db, NULL, err);
-    if (st == MFB_OK)
+    if (st == MFB_OK) {
+        settle_orphans(db);
         st = job_log_get(db, (int64_t)id, &job, err);
+    }
     if (st == MFB_OK)
         st = job_log_events(db, job.id, &ev, &n, err);
     if (st == MFB_OK && cli_flag(args, "json")) {

@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/job_cli.h"
 #include "job/backup/resume.h"
+#include "job/orphans.h"
 
 static const struct cli_option options[] = {
     JOB_CLI_OPTIONS,
@@ -42,6 +43,10 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
         st = job_cli_begin(args, false, NULL, &jc, err);
     else
         memset(&jc, 0, sizeof(jc));
+    /* A backup killed after sealing Data.zip becomes pending here, and the
+     * leftovers of dead jobs go (job/orphans.h). */
+    if (st == MFB_OK)
+        st = job_orphans_settle(jc.db, NULL, err);
     if (st != MFB_OK)
         goto done;
     opt.db = jc.db;

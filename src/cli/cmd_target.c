@@ -17,6 +17,7 @@
 #include "cli/config_cli.h"
 #include "common/fsutil.h"
 #include "common/parse.h"
+#include "job/orphans.h"
 #include "job/validate.h"
 #include "store/config_db.h"
 #include "store/config_records.h"
@@ -288,7 +289,7 @@ static mfb_status run_remove(struct cli_args *args, struct mfb_error *err)
     struct config_db *db = NULL;
     mfb_status st = config_cli_open(args, false, &db, NULL, err);
     if (st == MFB_OK)
-        st = job_log_fail_orphans(db, NULL, err);
+        st = job_orphans_settle(db, NULL, err);
     if (st == MFB_OK)
         st = config_target_remove(db, args->positional[0], cli_flag(args, "force"), err);
     if (st == MFB_OK)

@@ -1,7 +1,10 @@
 /*
  * main_mfb.c - main() of the client, mfb: the table of its commands.
  */
+#include <string.h>
+
 #include "cli/commands.h"
+#include "job/backup/guardian.h"
 
 static const struct cli_command *const commands[] = {
     &cmd_init,    &cmd_instance, &cmd_target, &cmd_alert,    &cmd_backup,
@@ -11,6 +14,10 @@ static const struct cli_command *const commands[] = {
 
 int main(int argc, char **argv)
 {
+    /* The backup's guardian (job/backup/guardian.h): started by the job itself,
+     * never by a person, so it is in no command table and no --help. */
+    if (argc == 2 && strcmp(argv[1], GUARDIAN_COMMAND) == 0)
+        return guardian_main();
     return cli_main("mfb", "mfb: cold (full-file) backups of MySQL and MariaDB", commands, argc,
                     argv);
 }

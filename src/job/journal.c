@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -50,6 +51,27 @@ mfb_status journal_begin(struct job_journal *j, struct config_db *db, struct job
     return st;
 }
 
+void journal_attach(struct job_journal *j, struct config_db *db, struct job_record *job)
+{
+    memset(j, 0, sizeof(*j));
+    j->db = db;
+    j->job = *job;
+    job->error = job->hint = job->backtrace = job->system_state = NULL;
+}
+
+/* The test-only pause (JOURNAL_TEST_PAUSE_ENV): the job stays here until
+ * it is killed. */
+static void test_pause(struct job_journal *j, enum job_step step)
+{
+    const char *at = getenv(JOURNAL_TEST_PAUSE_ENV);
+    if (at == NULL || strcmp(at, job_step_name(step)) != 0)
+        return;
+    log_warn("job-step", "id=%" PRId64 " step=%s note=test_pause_until_killed env=%s", j->job.id,
+             job_step_name(step), JOURNAL_TEST_PAUSE_ENV);
+    for (;;)
+        pause();
+}
+
 void journal_save(struct job_journal *j)
 {
     if (j->deferring) {
@@ -66,14 +88,19 @@ void journal_step_begin(struct job_journal *j, enum job_step step, uint64_t tota
     assert((unsigned)step < JOB_STEP_COUNT);
     j->step_started_ms[step] = clock_now_ms();
     log_info("job-step", "id=%" PRId64 " step=%s begin=yes", j->job.id, job_step_name(step));
+    if (j->on_step)
+        j->on_step(j->on_step_ctx, step, true);
     if (j->hub)
         job_progress_step_begin(j->hub, step, total);
+    test_pause(j, step);
 }
 
 void journal_step_mark(struct job_journal *j, enum job_step step)
 {
     assert((unsigned)step < JOB_STEP_COUNT);
     j->step_started_ms[step] = clock_now_ms();
+    if (j->on_step)
+        j->on_step(j->on_step_ctx, step, true);
 }
 
 void journal_step_end(struct job_journal *j, enum job_step step)
@@ -83,6 +110,8 @@ void journal_step_end(struct job_journal *j, enum job_step step)
         return;
     uint64_t ms = clock_now_ms() - j->step_started_ms[step];
     j->step_started_ms[step] = 0;
+    if (j->on_step)
+        j->on_step(j->on_step_ctx, step, false);
     j->job.step_ms[step] = (j->job.step_ms[step] < 0 ? 0 : j->job.step_ms[step]) + (int64_t)ms;
     log_info("job-step", "id=%" PRId64 " step=%s elapsed_ms=%" PRIu64, j->job.id,
              job_step_name(step), ms);

@@ -41,12 +41,28 @@ struct job_journal {
     struct journal_deferred *deferred;
     size_t deferred_count;
     size_t deferred_cap;
+    /* Told when a step begins (begin) or ends, including the steps that
+     * run alongside (journal_step_mark): the backup's guardian names the
+     * step the job died in (job/backup/guardian.h). NULL: nobody. */
+    void (*on_step)(void *ctx, enum job_step step, bool begin);
+    void *on_step_ctx;
 };
+
+/* The test-only environment variable that makes journal_step_begin stop
+ * the job for good once the step has begun and been reported (value: a
+ * step name, "archive"), so that a test can kill -9 it there without a
+ * race (docs/testing.md). Never set it in production. */
+#define JOURNAL_TEST_PAUSE_ENV "MFB_TEST_PAUSE_AT"
 
 /* Records a new running job. hub may be NULL. */
 mfb_status journal_begin(struct job_journal *j, struct config_db *db, struct job_progress_hub *hub,
                          const char *instance, const char *target, const char *kind,
                          struct mfb_error *err);
+
+/* Carries on the record of an existing job (the guardian's, after the
+ * job's process died): takes over job's allocated fields (job is left
+ * empty). */
+void journal_attach(struct job_journal *j, struct config_db *db, struct job_record *job);
 
 /* A step begins; total is its byte count when known (else 0). */
 void journal_step_begin(struct job_journal *j, enum job_step step, uint64_t total);

@@ -16,6 +16,7 @@
 
 #include "common/fsutil.h"
 #include "common/log.h"
+#include "job/orphans.h"
 
 static void write_owner(struct job_lock *lock, int64_t job_id)
 {
@@ -57,7 +58,7 @@ static void describe_holder(int fd, char *buf, size_t len)
 static mfb_status check_jobs_table(struct config_db *db, const char *instance,
                                    struct mfb_error *err)
 {
-    mfb_status st = job_log_fail_orphans(db, NULL, err);
+    mfb_status st = job_orphans_settle(db, NULL, err);
     if (st != MFB_OK)
         return st;
     struct job_log_filter filter = {

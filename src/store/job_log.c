@@ -489,6 +489,76 @@ done:
     return st;
 }
 
+mfb_status job_log_orphans(struct config_db *db, struct job_record **list, size_t *count,
+                           struct mfb_error *err)
+{
+    struct job_log_filter f = {.by_status = true, .status = JOB_STATUS_RUNNING};
+    struct job_record *all = NULL;
+    size_t n = 0;
+    *list = NULL;
+    *count = 0;
+    mfb_status st = job_log_list(db, &f, &all, &n, err);
+    if (st != MFB_OK)
+        return st;
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!process_gone(all[i].pid))
+            job_record_free(&all[i]);
+        else
+            all[kept++] = all[i];
+    }
+    *list = all;
+    *count = kept;
+    return MFB_OK;
+}
+
+mfb_status job_log_settle_orphan(struct config_db *db, int64_t id, int64_t pid,
+                                 enum job_status status, const char *error, const char *hint,
+                                 bool *settled, struct mfb_error *err)
+{
+    if (settled)
+        *settled = false;
+    sqlite3_stmt *stmt = NULL;
+    pthread_mutex_lock(&db->lock);
+    mfb_status st = sqlutil_prepare(db->sql,
+                                    "UPDATE jobs SET status = ?3, ended = ?4, error = ?5, "
+                                    "hint = ?6 WHERE id = ?1 AND pid = ?2 AND status = 'running'",
+                                    &stmt, err);
+    if (st == MFB_OK) {
+        sqlite3_bind_int64(stmt, 1, id);
+        sqlite3_bind_int64(stmt, 2, pid);
+        sqlite3_bind_text(stmt, 3, job_status_str(status), -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 4, clock_wall_ms());
+        sqlutil_bind_text(stmt, 5, error);
+        sqlutil_bind_text(stmt, 6, hint);
+        if (sqlite3_step(stmt) != SQLITE_DONE)
+            st = sqlutil_fail(db->sql, "mark an interrupted job", err);
+        else if (settled)
+            *settled = sqlite3_changes(db->sql) > 0;
+    }
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&db->lock);
+    return st;
+}
+
+mfb_status job_log_take_over(struct config_db *db, int64_t id, int64_t pid, struct mfb_error *err)
+{
+    sqlite3_stmt *stmt = NULL;
+    pthread_mutex_lock(&db->lock);
+    mfb_status st = sqlutil_prepare(db->sql, "UPDATE jobs SET pid = ?2 WHERE id = ?1", &stmt, err);
+    if (st == MFB_OK) {
+        sqlite3_bind_int64(stmt, 1, id);
+        sqlite3_bind_int64(stmt, 2, pid);
+        if (sqlite3_step(stmt) != SQLITE_DONE)
+            st = sqlutil_fail(db->sql, "take over a job", err);
+        else if (sqlite3_changes(db->sql) == 0)
+            st = mfb_error_set(err, MFB_ERR_NOT_FOUND, "no job #%lld", (long long)id);
+    }
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&db->lock);
+    return st;
+}
+
 /* Deletes the jobs whose ids `ids` (SQL with one parameter, ?1 = param)
  * selects, events first, explicitly: the FTS delete trigger needs each row. */
 #define DELETE_JOBS(ids)                                                                           \

@@ -140,8 +140,27 @@ mfb_status job_log_list(struct config_db *db, const struct job_log_filter *filte
 void job_log_list_free(struct job_record *list, size_t count);
 
 /* Marks as failed every running job whose process is gone (a crash or a
- * kill -9 left it "running"); *count says how many (may be NULL). */
+ * kill -9 left it "running"); *count says how many (may be NULL).
+ * job/orphans.h settles them first (a sealed Data.zip, leftover files):
+ * call job_orphans_settle, which ends with this. */
 mfb_status job_log_fail_orphans(struct config_db *db, size_t *count, struct mfb_error *err);
+
+/* The running jobs whose process is gone, newest first. *list is
+ * allocated; job_log_list_free. */
+mfb_status job_log_orphans(struct config_db *db, struct job_record **list, size_t *count,
+                           struct mfb_error *err);
+
+/* Ends orphan job id with status, error and hint, only if it is still
+ * running under pid (a guardian that took it over in the meantime keeps
+ * it). *settled (may be NULL) says whether it was. */
+mfb_status job_log_settle_orphan(struct config_db *db, int64_t id, int64_t pid,
+                                 enum job_status status, const char *error, const char *hint,
+                                 bool *settled, struct mfb_error *err);
+
+/* Records pid as the process that runs job id from now on (the backup's
+ * guardian, when the job's own process died while the server was down),
+ * so that the job is not taken for an orphan while the guardian works. */
+mfb_status job_log_take_over(struct config_db *db, int64_t id, int64_t pid, struct mfb_error *err);
 
 /* Deletes finished jobs (and their events) that ended before before_ms.
  * Jobs waiting to resume an upload are kept whatever their age. */

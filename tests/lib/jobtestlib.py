@@ -170,11 +170,52 @@ class JobEnv:
         return self.mfb("backup", self.instance, "--progress=json", *extra, expect=expect,
                         timeout=timeout)
 
-    def spawn_backup(self, *extra):
-        """mfb backup in the background, its JSON events readable line by line."""
+    def spawn_backup(self, *extra, env=None):
+        """mfb backup in the background, its JSON events readable line by line;
+        env adds variables (the test-only MFB_TEST_PAUSE_AT, docs/testing.md)."""
         return subprocess.Popen([MFB, "backup", self.instance, "--progress=json", *extra],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env,
-                                text=True, errors="replace")
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env=dict(self.env, **(env or {})), text=True, errors="replace")
+
+    def guardians(self):
+        """Pids of the live guardians (`mfb __guardian`, docs/backup.md) of
+        this env's jobs, found by their command line and MFB_DB."""
+        mine = f"MFB_DB={self.db_path}".encode()
+        out = []
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    if b"__guardian" not in f.read().split(b"\0"):
+                        continue
+                with open(f"/proc/{pid}/environ", "rb") as f:
+                    if mine not in f.read().split(b"\0"):
+                        continue
+            except OSError:
+                continue
+            out.append(int(pid))
+        return out
+
+    def assert_no_guardian(self, timeout=30):
+        """No guardian of this env is left (one told to exit does so at once)."""
+        deadline = time.monotonic() + timeout
+        while self.guardians():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"guardians left: {self.guardians()}")
+            time.sleep(0.05)
+
+    def wait_job_ended(self, job_id, timeout=120):
+        """The job's row once it is no longer running (a guardian may still be
+        writing it after the job's process died)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            job = self.job(job_id)
+            if job["status"] != "running":
+                return job
+            if time.monotonic() > deadline:
+                raise AssertionError(f"job {job_id} still running: {job}")
+            time.sleep(0.05)
 
     # -- what happened ------------------------------------------------------
     def sql(self, query, *params):

@@ -46,6 +46,7 @@
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "common/parse.h"
+#include "job/backup/guardian.h"
 #include "job/backup/naming.h"
 #include "job/backup/recovery.h"
 #include "job/backup/snapshot.h"
@@ -54,6 +55,7 @@
 #include "job/endpoints.h"
 #include "job/journal.h"
 #include "job/lock.h"
+#include "job/server_start.h"
 #include "job/spool.h"
 #include "mysql/command.h"
 #include "mysql/control.h"
@@ -71,7 +73,6 @@
 #define QUICK_ATTEMPTS 3 /* receiver requests around the job: opening, abandoning */
 #define QUICK_RETRY_MS 30000
 #define QUICK_STALL_MS 15000
-#define VERIFY_INTERVAL_MS 25 /* between connection attempts after a start */
 
 /* Where restart_server is called from archive_and_upload. */
 enum restart_point {
@@ -87,6 +88,7 @@ struct backup {
     struct job_target tgt;
     struct transfer_peer *quick; /* few retries: opening and abandoning the upload */
     struct job_lock lock;
+    struct guardian guard; /* restarts the server if this process dies while it is down */
     struct job_progress_hub hub;
     struct job_journal jr;
     bool journal_started;
@@ -148,8 +150,7 @@ static bool cancelled(const struct backup *b)
 
 static uint64_t timeout_of(const struct backup *b, enum config_timeout t)
 {
-    uint64_t ms = b->inst.record.timeout_ms[t];
-    return ms ? ms : config_timeout_default(t);
+    return server_start_timeout(&b->inst, t);
 }
 
 /* ---- progress adapters ---- */
@@ -232,68 +233,43 @@ static mfb_status seal_end(struct seal_sink *s, uint64_t size, struct mfb_error 
 
 /* ---- the server: restart and verify ---- */
 
-static const char *start_command(const struct backup *b, char *buf, size_t len)
+/* The server answers again: the guardian stands down (job/backup/guardian.h). */
+static void server_answers(struct backup *b)
 {
-    const char *argv[6];
-    mysql_method_argv(&b->inst.method, MYSQL_ACTION_START, argv);
-    if (argv[0] == NULL)
-        snprintf(buf, len, "(none)");
-    else
-        mysql_command_display(argv, buf, len);
-    return buf;
+    b->jr.on_step = NULL;
+    guardian_stand_down(&b->guard);
 }
 
-/* Starts the server when it may be down and waits until it answers. Never
- * cancelled. On failure remembers what failed for the recovery steps. */
+/* Starts the server when it may be down and waits until it answers
+ * (job/server_start.h, the code the guardian runs too). Never cancelled.
+ * On failure remembers what failed for the recovery steps. Once the server
+ * answers, the guardian is no longer needed. */
 static mfb_status restart_server(struct backup *b, struct mfb_error *err)
 {
     if (!b->down)
         return MFB_OK;
     if (b->restart_failed) /* tried once: the recovery steps take over */
         return MFB_ERR_MYSQL;
-    struct mfb_error e = {0};
-    journal_step_begin(&b->jr, JOB_STEP_START, 0);
-    struct mysql_command_result cres;
-    mfb_status st =
-        mysql_control_start(&b->inst.method, timeout_of(b, CONFIG_TIMEOUT_START), &cres, &e);
-    journal_step_end(&b->jr, JOB_STEP_START);
-    bool start_ok = st == MFB_OK;
-    if (!start_ok) {
-        start_command(b, b->failed_command, sizeof(b->failed_command));
-        snprintf(b->failure, sizeof(b->failure), "%s", e.message);
-        journal_error(&b->jr, "start", &e);
-        mfb_error_set(err, st, "%s", e.message);
-    }
-    /* Even after a failed start command, look: a unit may come up late. */
-    journal_step_begin(&b->jr, JOB_STEP_VERIFY, 0);
-    struct mysql_ping_result ping = {0};
-    struct mfb_error pe = {0};
-    mfb_status ps = mysql_conn_ping_until(
-        &b->inst.endpoint, start_ok ? timeout_of(b, CONFIG_TIMEOUT_VERIFY) : QUICK_PING_MS,
-        VERIFY_INTERVAL_MS, NULL, &ping, &pe);
-    uint64_t up_ms = clock_now_ms();
-    journal_step_end(&b->jr, JOB_STEP_VERIFY);
-    if (ps == MFB_OK) {
+    struct server_start ss;
+    mfb_status st = server_start_verify(&b->jr, &b->inst, &ss, err);
+    if (st == MFB_OK) {
         b->down = false;
+        server_answers(b);
         journal_defer(&b->jr, false);
-        b->jr.job.downtime_ms = (int64_t)(up_ms - b->stop_issued_ms);
+        b->jr.job.downtime_ms = (int64_t)(ss.up_ms - b->stop_issued_ms);
         b->res->downtime_ms = b->jr.job.downtime_ms;
         job_progress_server(&b->hub, false);
         char d[32];
         journal_event(&b->jr, JOB_LEVEL_INFO, "verify",
-                      "the server answers again (after %u attempts); downtime %s", ping.attempts,
+                      "the server answers again (after %u attempts); downtime %s", ss.attempts,
                       format_duration_ms((uint64_t)b->jr.job.downtime_ms, d, sizeof(d)));
         journal_save(&b->jr);
         return MFB_OK;
     }
     b->restart_failed = true;
-    if (start_ok) {
-        start_command(b, b->failed_command, sizeof(b->failed_command));
-        snprintf(b->failure, sizeof(b->failure), "the start command succeeded, but %s", pe.message);
-        journal_error(&b->jr, "verify", &pe);
-        mfb_error_set(err, ps, "%s", pe.message);
-    }
-    return start_ok ? ps : st;
+    set_text(b->failed_command, sizeof(b->failed_command), ss.failed_command);
+    set_text(b->failure, sizeof(b->failure), ss.failure);
+    return st;
 }
 
 /* After a stop that failed, timed out or was cancelled: the server must be
@@ -307,6 +283,7 @@ static mfb_status ensure_running(struct backup *b, struct mfb_error *err)
         clock_sleep_ms(SECOND_PING_DELAY_MS, NULL) &&
         mysql_conn_ping_until(&b->inst.endpoint, QUICK_PING_MS, 0, NULL, &ping, NULL) == MFB_OK) {
         b->down = false;
+        server_answers(b);
         journal_defer(&b->jr, false);
         job_progress_server(&b->hub, false);
         journal_event(&b->jr, JOB_LEVEL_INFO, "stop",
@@ -583,6 +560,7 @@ static mfb_status stop_server(struct backup *b, struct mfb_error *err)
     b->stop_issued = true;
     b->down = true;
     b->stop_issued_ms = clock_now_ms();
+    guardian_server_down(&b->guard, b->stop_issued_ms);
     job_progress_server(&b->hub, true);
     struct mysql_command_result cres;
     mfb_status st =
@@ -1012,6 +990,7 @@ mfb_status backup_run(const struct backup_options *opt, struct backup_result *re
     b->opt = opt;
     b->res = res;
     b->lock.fd = -1;
+    b->guard = (struct guardian)GUARDIAN_NONE;
     atomic_init(&b->never, false);
     b->cancel_flag = opt->cancel ? &opt->cancel->requested : &b->never;
     job_progress_init(&b->hub, opt->observers, opt->observer_count, opt->instance);
@@ -1075,6 +1054,16 @@ mfb_status backup_run(const struct backup_options *opt, struct backup_result *re
         journal_error(&b->jr, "preflush", err);
         goto end;
     }
+    /* The guardian starts the server again should this process die while
+     * it is down; no guardian, no stop. */
+    st = guardian_start(&b->guard, opt->db, b->jr.job.id, opt->instance, opt->no_alerts, err);
+    if (st != MFB_OK) {
+        journal_error(&b->jr, "stop", err);
+        journal_event(&b->jr, JOB_LEVEL_INFO, "stop", "the server was not stopped: no downtime");
+        goto end;
+    }
+    b->jr.on_step = guardian_on_step;
+    b->jr.on_step_ctx = &b->guard;
     st = stop_server(b, err);
     if (st != MFB_OK) {
         journal_error(&b->jr, "stop", err);
@@ -1164,10 +1153,13 @@ end:
     if (status != JOB_STATUS_OK)
         journal_system_state(&b->jr, b->inst.record.spool, b->inst.record.datadir);
     journal_end(&b->jr, status);
+    b->jr.on_step = NULL;
+    guardian_release(&b->guard); /* the job's own account is recorded */
     send_alert(b, status);
     st = status == JOB_STATUS_OK ? MFB_OK : (err->status ? err->status : MFB_ERR_INTERNAL);
 
 done:
+    guardian_release(&b->guard);
     res->status = b->journal_started ? status : JOB_STATUS_FAILED;
     res->downtime_ms = b->jr.job.downtime_ms;
     if (b->stored) {
