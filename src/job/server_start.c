@@ -47,7 +47,7 @@ mfb_status server_start_verify(struct job_journal *j, const struct job_instance 
         server_start_command(inst, out->failed_command, sizeof(out->failed_command));
         snprintf(out->failure, sizeof(out->failure), "%s", e.message);
         journal_error(j, "start", &e);
-        mfb_error_set(err, st, "%s", e.message);
+        mfb_error_copy(err, &e);
     }
     journal_step_begin(j, JOB_STEP_VERIFY, 0);
     struct mysql_ping_result ping = {0};
@@ -69,7 +69,7 @@ mfb_status server_start_verify(struct job_journal *j, const struct job_instance 
         snprintf(out->failure, sizeof(out->failure), "the start command succeeded, but %s",
                  pe.message);
         journal_error(j, "verify", &pe);
-        mfb_error_set(err, ps, "%s", pe.message);
+        mfb_error_copy(err, &pe);
     }
     return start_ok ? ps : st;
 }

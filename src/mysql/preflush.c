@@ -223,12 +223,12 @@ mfb_status mysql_preflush(struct mysql_conn *client, const struct mysql_preflush
     if (rst != MFB_OK) {
         /* The server is left with changed settings: that is what the
          * operator must hear about first. */
-        if (st != MFB_OK)
+        if (st != MFB_OK) {
             mfb_error_set(err, rst, "%s (after: %s)", restore_err.message, first.message);
-        else
-            mfb_error_set(err, rst, "%s", restore_err.message);
-        mfb_error_hint(err, "%s", restore_err.hint);
-        return rst;
+            mfb_error_hint(err, "%s", restore_err.hint);
+            return rst;
+        }
+        return mfb_error_copy(err, &restore_err);
     }
     if (st != MFB_OK)
         return mysql_error_forward(err, &first);

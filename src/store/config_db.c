@@ -118,7 +118,7 @@ static const struct migration migrations[] = {
         "  url TEXT, secret TEXT, smtp_user TEXT, mail_from TEXT, mail_to TEXT,"
         "  ca_file TEXT, command TEXT,"
         "  created INTEGER NOT NULL, updated INTEGER NOT NULL);"},
-    /* The final statuses of issue 5 ('ok' for 'succeeded', and 'critical':
+    /* The final statuses of docs/logs.md ('ok' for 'succeeded', and 'critical':
      * the server did not come back), the host that ran a job, its chunk
      * and retry counts, and the detail of a failed job: its failing step,
      * the stack of the failing thread and the system state.

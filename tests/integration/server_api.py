@@ -1,5 +1,5 @@
 """server_api.py - the receiver over real HTTPS: uploads in and out of
-order, 8 parallel chunks, no-op repeats, every hostile case of issue 3 with
+order, 8 parallel chunks, no-op repeats, every hostile case of docs/protocol.md with
 its status, namespaces, publish with .sha256/.json, Range downloads, and
 that the receiver keeps serving other clients throughout.
 """

@@ -1,4 +1,4 @@
-"""server_concurrency.py - issue 3, check 3 at a size that fits `make check`:
+"""server_concurrency.py - the receiver's concurrency check (bench/concurrency.sh) at a size that fits `make check`:
 32 clients, each with its own token, push a file each to one receiver at the
 same time (`mfb push`, 2 connections each, so 64 connections at once). Every
 push must succeed; every published file must match its source and its

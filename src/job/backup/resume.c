@@ -173,9 +173,7 @@ static mfb_status attempt(struct resume *r, struct mfb_error *err)
         st = reopen(r, conn, &state, err);
         resuming = false;
     } else if (st != MFB_OK) {
-        mfb_error_set(err, st, "%s", ge.message);
-        if (ge.hint[0])
-            mfb_error_hint(err, "%s", ge.hint);
+        mfb_error_copy(err, &ge);
     }
     if (st != MFB_OK)
         goto done;
