@@ -34,6 +34,15 @@ static mfb_status append(struct chunk_record *r, const uint8_t sha[SHA256_LEN],
     return MFB_OK;
 }
 
+/* The current chunk is complete: its digest joins the record. */
+static mfb_status close_chunk(struct chunk_record *r, struct mfb_error *err)
+{
+    uint8_t sha[SHA256_LEN];
+    sha256_final(&r->chunk_hash, sha);
+    r->fill = 0;
+    return append(r, sha, err);
+}
+
 mfb_status chunk_record_update(struct chunk_record *r, const void *buf, size_t len,
                                struct mfb_error *err)
 {
@@ -47,10 +56,7 @@ mfb_status chunk_record_update(struct chunk_record *r, const void *buf, size_t l
         p += n;
         len -= n;
         if (r->fill == r->chunk_size) {
-            uint8_t sha[SHA256_LEN];
-            sha256_final(&r->chunk_hash, sha);
-            r->fill = 0;
-            mfb_status st = append(r, sha, err);
+            mfb_status st = close_chunk(r, err);
             if (st != MFB_OK)
                 return st;
         }
@@ -61,10 +67,7 @@ mfb_status chunk_record_update(struct chunk_record *r, const void *buf, size_t l
 mfb_status chunk_record_end(struct chunk_record *r, struct mfb_error *err)
 {
     if (r->fill > 0) {
-        uint8_t sha[SHA256_LEN];
-        sha256_final(&r->chunk_hash, sha);
-        r->fill = 0;
-        mfb_status st = append(r, sha, err);
+        mfb_status st = close_chunk(r, err);
         if (st != MFB_OK)
             return st;
     }
