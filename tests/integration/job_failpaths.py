@@ -30,29 +30,15 @@ import unittest
 
 sys.path.insert(0, os.environ.get("MFB_TEST_LIB") or
                 os.path.join(os.path.dirname(__file__), "..", "lib"))
-from jobtestlib import FAST_RETRY, JobTestCase, finish, wait_for_event  # noqa: E402
+from jobtestlib import FAST_RETRY, JobTestCase, finish, step_begins, wait_for_event  # noqa: E402
 from mfbtest import IS_ROOT, MFB, main  # noqa: E402
 from server_testlib import Receiver  # noqa: E402
-
-
-def step_begins(name):
-    return lambda e: e["event"] == "step" and e["step"] == name and not e["step_done"]
 
 
 class FailPaths(JobTestCase):
     env_name = "failpaths"
 
     # -- helpers -------------------------------------------------------------
-    def freeze_receiver(self):
-        """The receiver stops answering (SIGSTOP) until thaw_receiver."""
-        pid = self.env.rx.proc.pid
-        self.addCleanup(self.thaw_receiver)
-        return f"kill -STOP {pid}"
-
-    def thaw_receiver(self):
-        if self.env.rx.proc is not None:
-            os.kill(self.env.rx.proc.pid, signal.SIGCONT)
-
     def assert_pending_then_resume(self, r, message):
         env = self.env
         self.assertEqual(r.returncode, 1, r)

@@ -22,34 +22,20 @@ the stop command freezes the receiver (SIGSTOP) so the upload waits.
 import json
 import os
 import re
-import signal
 import sys
 import unittest
 
 sys.path.insert(0, os.environ.get("MFB_TEST_LIB") or
                 os.path.join(os.path.dirname(__file__), "..", "lib"))
-from jobtestlib import FAST_RETRY, JobTestCase, finish, wait_for_event  # noqa: E402
+from jobtestlib import FAST_RETRY, JobTestCase, finish, step_begins, wait_for_event  # noqa: E402
 from mfbtest import main  # noqa: E402
 
 KILLED = re.compile(r"mfb was killed during (\w+); the guardian restarted the server "
                     r"\(downtime [0-9.]+m?s\)")
 
 
-def step_begins(name):
-    return lambda e: e["event"] == "step" and e["step"] == name and not e["step_done"]
-
-
 class Guardian(JobTestCase):
     env_name = "guardian"
-
-    def freeze_receiver(self):
-        pid = self.env.rx.proc.pid
-        self.addCleanup(self.thaw_receiver)
-        return f"kill -STOP {pid}"
-
-    def thaw_receiver(self):
-        if self.env.rx.proc is not None:
-            os.kill(self.env.rx.proc.pid, signal.SIGCONT)
 
     def kill_at(self, step, *, pause=True, extra=()):
         """Starts a backup, kills it (SIGKILL) once `step` has begun, and

@@ -298,6 +298,23 @@ class JobTestCase(unittest.TestCase):
         return (f"{before}; kill $(cat {pid}); while [ -e {pid} ]; do sleep 0.05; done; "
                 f"{after}")
 
+    def freeze_receiver(self):
+        """The receiver stops answering (SIGSTOP) until thaw_receiver, which
+        runs at cleanup whatever happens. Returns the shell command that
+        freezes it, for a stop command to run at the right moment."""
+        pid = self.env.rx.proc.pid
+        self.addCleanup(self.thaw_receiver)
+        return f"kill -STOP {pid}"
+
+    def thaw_receiver(self):
+        if self.env.rx.proc is not None:
+            os.kill(self.env.rx.proc.pid, signal.SIGCONT)
+
+
+def step_begins(name):
+    """A wait_for_event predicate: the progress event of step `name` beginning."""
+    return lambda e: e["event"] == "step" and e["step"] == name and not e["step_done"]
+
 
 def wait_for_event(proc, predicate, timeout=60):
     """Reads proc's JSON lines until predicate(event) is true; returns the
