@@ -6,23 +6,22 @@
  * options to a record: add starts from the defaults, set from the stored
  * record, so "set takes the same options as add, and only those given
  * change" holds by construction. The record is then checked
- * (job/validate.h) and saved. The password comes from --password-file
+ * (job/validate.h) and saved by the flow all record kinds share
+ * (record_cmd.h); this file holds what is the instance's own: its options,
+ * how they apply, how it prints. The password comes from --password-file
  * (or standard input with '-'), never from the command line, and no output
  * ever shows it: "password: (set)".
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "cli/commands.h"
 #include "cli/config_cli.h"
+#include "cli/record_cmd.h"
 #include "common/fsutil.h"
 #include "common/parse.h"
-#include "job/orphans.h"
-#include "job/validate.h"
 #include "store/config_db.h"
 #include "store/config_records.h"
-#include "store/job_log.h"
 
 /* A step's bound; its default is config_timeout_default()'s (the unit
  * test holds them equal), the one a new instance gets. */
@@ -93,11 +92,6 @@ static const struct cli_option edit_options[] = {
     {.name = "no-check",
      .type = CLI_FLAG,
      .help = "save without checking the connection, files and method"},
-    CLI_OPTIONS_END,
-};
-
-static const struct cli_option json_options[] = {
-    {.name = "json", .type = CLI_FLAG, .help = "print JSON"},
     CLI_OPTIONS_END,
 };
 
@@ -277,179 +271,62 @@ static void print_instance(const void *rec)
     printf("updated: %s\n", config_cli_time(inst->updated, when, sizeof(when)));
 }
 
-static mfb_status run_remove(struct cli_args *args, struct mfb_error *err)
+/* The list's columns. */
+static const char *const columns[] = {"NAME", "CONNECTION", "CONTROL", "DATADIR", "RESTART"};
+
+static void instance_row(const void *rec, const char **cells, char (*text)[RECORD_CELL_TEXT])
 {
-    struct config_db *db = NULL;
-    mfb_status st = config_cli_open(args, false, &db, NULL, err);
-    /* A job left "running" by a killed process must not block the removal. */
-    if (st == MFB_OK)
-        st = job_orphans_settle(db, NULL, err);
-    if (st == MFB_OK)
-        st = config_instance_remove(db, args->positional[0], err);
-    if (st == MFB_OK)
-        printf("removed instance '%s'\n", args->positional[0]);
-    config_db_close(db);
-    return st;
+    const struct config_instance *inst = rec;
+    cells[0] = inst->name;
+    cells[1] = connection_text(inst, text[1], sizeof(text[1]));
+    cells[2] = config_control_format(inst->control, inst->service, text[2], sizeof(text[2]));
+    cells[3] = inst->datadir;
+    cells[4] = config_restart_after_str(inst->restart_after);
 }
 
-/* The instance as a kind of record for config_cli.h's flows. */
-static void kind_init(void *rec)
+/* Refused while the instance has a running job (store/config_records.h). */
+static mfb_status remove_instance(struct config_db *db, const char *name,
+                                  const struct cli_args *args, struct mfb_error *err)
 {
-    config_instance_init(rec);
-}
-static void kind_free(void *rec)
-{
-    config_instance_free(rec);
-}
-static char *kind_name(void *rec)
-{
-    return ((struct config_instance *)rec)->name;
-}
-static mfb_status kind_check_record(void *rec, struct mfb_error *err)
-{
-    return validate_instance_record(rec, err);
-}
-static void kind_check_live(const void *rec, struct validate_report *report)
-{
-    validate_instance_live(rec, report);
-}
-static mfb_status kind_get(struct config_db *db, const char *name, void *rec, struct mfb_error *err)
-{
-    return config_instance_get(db, name, rec, err);
-}
-static mfb_status kind_add(struct config_db *db, void *rec, struct mfb_error *err)
-{
-    return config_instance_add(db, rec, err);
-}
-static mfb_status kind_update(struct config_db *db, void *rec, struct mfb_error *err)
-{
-    return config_instance_update(db, rec, err);
+    (void)args;
+    return config_instance_remove(db, name, err);
 }
 
-static const struct config_kind kind = {
+/* The instance as a kind of record for record_cmd.h's flow; the adapters
+ * call config_instance_* and validate_instance_*. */
+RECORD_KIND_ADAPTERS(instance)
+
+static const struct record_kind kind = {
     .group = "instance",
-    .size = sizeof(struct config_instance),
-    .init = kind_init,
-    .free = kind_free,
-    .name = kind_name,
-    .name_size = CONFIG_NAME_BUF,
+    RECORD_KIND_BIND(instance),
+    .remove = remove_instance,
     .apply = apply_options,
-    .check_record = kind_check_record,
-    .check_live = kind_check_live,
-    .check_new = config_instance_check_new,
-    .get = kind_get,
-    .add = kind_add,
-    .update = kind_update,
     .json = instance_json,
     .print = print_instance,
+    .columns = columns,
+    .column_count = sizeof(columns) / sizeof(columns[0]),
+    .row = instance_row,
 };
 
-static mfb_status run_add(struct cli_args *args, struct mfb_error *err)
-{
-    return config_cli_add(args, &kind, err);
-}
-
-static mfb_status run_set(struct cli_args *args, struct mfb_error *err)
-{
-    return config_cli_set(args, &kind, err);
-}
-
-static mfb_status run_list(struct cli_args *args, struct mfb_error *err)
-{
-    struct config_db *db = NULL;
-    struct config_instance *list = NULL;
-    size_t count = 0;
-    mfb_status st = config_cli_open(args, false, &db, NULL, err);
-    if (st == MFB_OK)
-        st = config_instance_list(db, &list, &count, err);
-    if (st == MFB_OK && cli_flag(args, "json")) {
-        st = config_cli_print_list_json(&kind, list, count, err);
-    } else if (st == MFB_OK) {
-        enum { COLS = 5 };
-        static const char *const header[COLS] = {"NAME", "CONNECTION", "CONTROL", "DATADIR",
-                                                 "RESTART"};
-        char(*text)[2][600] = calloc(count ? count : 1, sizeof(*text));
-        const char **cells = calloc(count * COLS + 1, sizeof(*cells));
-        if (text == NULL || cells == NULL) {
-            st = mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
-        } else {
-            for (size_t i = 0; i < count; i++) {
-                const struct config_instance *in = &list[i];
-                const char **row = cells + i * COLS;
-                row[0] = in->name;
-                row[1] = connection_text(in, text[i][0], sizeof(text[i][0]));
-                row[2] =
-                    config_control_format(in->control, in->service, text[i][1], sizeof(text[i][1]));
-                row[3] = in->datadir;
-                row[4] = config_restart_after_str(in->restart_after);
-            }
-            if (count == 0)
-                printf("no instances; add one with 'mfb instance add NAME ...'\n");
-            else
-                config_cli_table(header, COLS, cells, count);
-        }
-        free(text);
-        free(cells);
-    }
-    config_instance_list_free(list, count);
-    config_db_close(db);
-    return st;
-}
-
-static mfb_status run_show(struct cli_args *args, struct mfb_error *err)
-{
-    return config_cli_show(args, &kind, err);
-}
-
-static mfb_status run_check(struct cli_args *args, struct mfb_error *err)
-{
-    return config_cli_check(args, &kind, err);
-}
-
 static const struct cli_command instance_add = {
-    .name = "add",
+    RECORD_CMD_ADD(kind),
     .usage = "NAME (--socket PATH | --host HOST [--port PORT]) --user USER --datadir DIR "
              "--spool DIR --control METHOD ...",
     .summary = "add a MySQL/MariaDB instance, after checking that mfb can back it up",
-    .options = edit_options,
-    .min_args = 1,
-    .max_args = 1,
-    .run = run_add};
+    .options = edit_options};
 static const struct cli_command instance_set = {
-    .name = "set",
-    .usage = "NAME [OPTIONS]",
+    RECORD_CMD_SET(kind),
     .summary = "change an instance: the options of 'add'; only those given change",
-    .options = edit_options,
-    .keeps_values = true,
-    .min_args = 1,
-    .max_args = 1,
-    .run = run_set};
-static const struct cli_command instance_list = {.name = "list",
-                                                 .summary = "list the instances",
-                                                 .options = json_options,
-                                                 .max_args = 0,
-                                                 .run = run_list};
-static const struct cli_command instance_show = {.name = "show",
-                                                 .usage = "NAME",
-                                                 .summary = "show an instance",
-                                                 .options = json_options,
-                                                 .min_args = 1,
-                                                 .max_args = 1,
-                                                 .run = run_show};
+    .options = edit_options};
+static const struct cli_command instance_list = {RECORD_CMD_LIST(kind),
+                                                 .summary = "list the instances"};
+static const struct cli_command instance_show = {RECORD_CMD_SHOW(kind),
+                                                 .summary = "show an instance"};
 static const struct cli_command instance_remove = {
-    .name = "remove",
-    .usage = "NAME",
-    .summary = "remove an instance (its job history is kept)",
-    .min_args = 1,
-    .max_args = 1,
-    .run = run_remove};
+    RECORD_CMD_REMOVE(kind), .summary = "remove an instance (its job history is kept)"};
 static const struct cli_command instance_check = {
-    .name = "check",
-    .usage = "NAME",
-    .summary = "check a saved instance: connection, files, stop/start method",
-    .min_args = 1,
-    .max_args = 1,
-    .run = run_check};
+    RECORD_CMD_CHECK(kind),
+    .summary = "check a saved instance: connection, files, stop/start method"};
 
 static const struct cli_command *const instance_commands[] = {
     &instance_add,    &instance_list,  &instance_show, &instance_set,

@@ -3,25 +3,21 @@
  * (mfb-server) backups are sent to.
  *
  * Same shape as cmd_instance.c: add and set share the option table and the
- * function that applies it. A target pins the receiver's certificate by
- * its fingerprint (what 'mfb-server init' prints) or trusts a CA file,
- * exactly one of the two; giving one in `set` drops the other. The token
- * comes from --token-file or standard input and is never printed:
- * "token: (set)".
+ * function that applies it, and the flow is record_cmd.h's. A target pins the receiver's
+ * certificate by its fingerprint (what 'mfb-server init' prints) or trusts a CA file, exactly one
+ * of the two; giving one in `set` drops the other. The token comes from --token-file or standard
+ * input and is never printed: "token: (set)".
  */
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "cli/commands.h"
 #include "cli/config_cli.h"
+#include "cli/record_cmd.h"
 #include "common/fsutil.h"
 #include "common/parse.h"
-#include "job/orphans.h"
 #include "job/validate.h"
 #include "store/config_db.h"
 #include "store/config_records.h"
-#include "store/job_log.h"
 
 static const struct cli_option edit_options[] = {
     {.name = "url",
@@ -64,11 +60,6 @@ static const struct cli_option edit_options[] = {
     {.name = "no-check",
      .type = CLI_FLAG,
      .help = "save without checking that the receiver answers"},
-    CLI_OPTIONS_END,
-};
-
-static const struct cli_option json_options[] = {
-    {.name = "json", .type = CLI_FLAG, .help = "print JSON"},
     CLI_OPTIONS_END,
 };
 
@@ -176,171 +167,59 @@ static void print_target(const void *rec)
     printf("updated: %s\n", config_cli_time(t->updated, when, sizeof(when)));
 }
 
-/* The target as a kind of record for config_cli.h's flows. */
-static void kind_init(void *rec)
+/* The list's columns. */
+static const char *const columns[] = {"NAME", "URL", "DIRECTORY", "NAMING"};
+
+static void target_row(const void *rec, const char **cells, char (*text)[RECORD_CELL_TEXT])
 {
-    config_target_init(rec);
-}
-static void kind_free(void *rec)
-{
-    config_target_free(rec);
-}
-static char *kind_name(void *rec)
-{
-    return ((struct config_target *)rec)->name;
-}
-static mfb_status kind_check_record(void *rec, struct mfb_error *err)
-{
-    return validate_target_record(rec, err);
-}
-static void kind_check_live(const void *rec, struct validate_report *report)
-{
-    validate_target_live(rec, report);
-}
-static mfb_status kind_get(struct config_db *db, const char *name, void *rec, struct mfb_error *err)
-{
-    return config_target_get(db, name, rec, err);
-}
-static mfb_status kind_add(struct config_db *db, void *rec, struct mfb_error *err)
-{
-    return config_target_add(db, rec, err);
-}
-static mfb_status kind_update(struct config_db *db, void *rec, struct mfb_error *err)
-{
-    return config_target_update(db, rec, err);
+    const struct config_target *t = rec;
+    (void)text;
+    cells[0] = t->name;
+    cells[1] = t->url;
+    cells[2] = t->directory;
+    cells[3] = t->naming;
 }
 
-static const struct config_kind kind = {
+/* Refused while a job using the target runs, and, unless --force, while
+ * an upload waits to be resumed there (store/config_records.h). */
+static mfb_status remove_target(struct config_db *db, const char *name, const struct cli_args *args,
+                                struct mfb_error *err)
+{
+    return config_target_remove(db, name, cli_flag(args, "force"), err);
+}
+
+/* The target as a kind of record for record_cmd.h's flow; the adapters
+ * call config_target_* and validate_target_*. */
+RECORD_KIND_ADAPTERS(target)
+
+static const struct record_kind kind = {
     .group = "target",
-    .size = sizeof(struct config_target),
-    .init = kind_init,
-    .free = kind_free,
-    .name = kind_name,
-    .name_size = CONFIG_NAME_BUF,
+    RECORD_KIND_BIND(target),
+    .remove = remove_target,
     .apply = apply_options,
-    .check_record = kind_check_record,
-    .check_live = kind_check_live,
-    .check_new = config_target_check_new,
-    .get = kind_get,
-    .add = kind_add,
-    .update = kind_update,
     .json = target_json,
     .print = print_target,
+    .columns = columns,
+    .column_count = sizeof(columns) / sizeof(columns[0]),
+    .row = target_row,
 };
 
-static mfb_status run_add(struct cli_args *args, struct mfb_error *err)
-{
-    return config_cli_add(args, &kind, err);
-}
-
-static mfb_status run_set(struct cli_args *args, struct mfb_error *err)
-{
-    return config_cli_set(args, &kind, err);
-}
-
-static mfb_status run_list(struct cli_args *args, struct mfb_error *err)
-{
-    struct config_db *db = NULL;
-    struct config_target *list = NULL;
-    size_t count = 0;
-    mfb_status st = config_cli_open(args, false, &db, NULL, err);
-    if (st == MFB_OK)
-        st = config_target_list(db, &list, &count, err);
-    if (st == MFB_OK && cli_flag(args, "json")) {
-        st = config_cli_print_list_json(&kind, list, count, err);
-    } else if (st == MFB_OK) {
-        enum { COLS = 4 };
-        static const char *const header[COLS] = {"NAME", "URL", "DIRECTORY", "NAMING"};
-        const char **cells = calloc(count * COLS + 1, sizeof(*cells));
-        if (cells == NULL) {
-            st = mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
-        } else {
-            for (size_t i = 0; i < count; i++) {
-                const char **row = cells + i * COLS;
-                row[0] = list[i].name;
-                row[1] = list[i].url;
-                row[2] = list[i].directory;
-                row[3] = list[i].naming;
-            }
-            if (count == 0)
-                printf("no targets; add one with 'mfb target add NAME ...'\n");
-            else
-                config_cli_table(header, COLS, cells, count);
-        }
-        free(cells);
-    }
-    config_target_list_free(list, count);
-    config_db_close(db);
-    return st;
-}
-
-static mfb_status run_show(struct cli_args *args, struct mfb_error *err)
-{
-    return config_cli_show(args, &kind, err);
-}
-
-static mfb_status run_check(struct cli_args *args, struct mfb_error *err)
-{
-    return config_cli_check(args, &kind, err);
-}
-
-static mfb_status run_remove(struct cli_args *args, struct mfb_error *err)
-{
-    struct config_db *db = NULL;
-    mfb_status st = config_cli_open(args, false, &db, NULL, err);
-    if (st == MFB_OK)
-        st = job_orphans_settle(db, NULL, err);
-    if (st == MFB_OK)
-        st = config_target_remove(db, args->positional[0], cli_flag(args, "force"), err);
-    if (st == MFB_OK)
-        printf("removed target '%s'\n", args->positional[0]);
-    config_db_close(db);
-    return st;
-}
-
 static const struct cli_command target_add = {
-    .name = "add",
+    RECORD_CMD_ADD(kind),
     .usage = "NAME --url URL --token-file FILE (--fingerprint SHA256 | --ca-file FILE) ...",
     .summary = "add a receiver, after checking that it answers and accepts the token",
-    .options = edit_options,
-    .min_args = 1,
-    .max_args = 1,
-    .run = run_add};
+    .options = edit_options};
 static const struct cli_command target_set = {
-    .name = "set",
-    .usage = "NAME [OPTIONS]",
+    RECORD_CMD_SET(kind),
     .summary = "change a target: the options of 'add'; only those given change",
-    .options = edit_options,
-    .keeps_values = true,
-    .min_args = 1,
-    .max_args = 1,
-    .run = run_set};
-static const struct cli_command target_list = {.name = "list",
-                                               .summary = "list the targets",
-                                               .options = json_options,
-                                               .max_args = 0,
-                                               .run = run_list};
-static const struct cli_command target_show = {.name = "show",
-                                               .usage = "NAME",
-                                               .summary = "show a target",
-                                               .options = json_options,
-                                               .min_args = 1,
-                                               .max_args = 1,
-                                               .run = run_show};
-static const struct cli_command target_remove = {.name = "remove",
-                                                 .usage = "NAME",
-                                                 .summary = "remove a target",
-                                                 .options = remove_options,
-                                                 .min_args = 1,
-                                                 .max_args = 1,
-                                                 .run = run_remove};
+    .options = edit_options};
+static const struct cli_command target_list = {RECORD_CMD_LIST(kind),
+                                               .summary = "list the targets"};
+static const struct cli_command target_show = {RECORD_CMD_SHOW(kind), .summary = "show a target"};
+static const struct cli_command target_remove = {
+    RECORD_CMD_REMOVE(kind), .summary = "remove a target", .options = remove_options};
 static const struct cli_command target_check = {
-    .name = "check",
-    .usage = "NAME",
-    .summary = "check a saved target: health, certificate, token",
-    .min_args = 1,
-    .max_args = 1,
-    .run = run_check};
+    RECORD_CMD_CHECK(kind), .summary = "check a saved target: health, certificate, token"};
 
 static const struct cli_command *const target_commands[] = {
     &target_add, &target_list, &target_show, &target_set, &target_remove, &target_check, NULL,

@@ -1,15 +1,9 @@
 /*
- * config_cli.h - what the configuration commands (init, instance, target)
+ * config_cli.h - what the commands that use the configuration database
  * share: opening the database named by --db / $MFB_DB / the default,
- * absolute paths, JSON and table output, and the one flow of add, set,
- * show, list, remove and check.
- *
- * Instances and targets are managed the same way, so that flow is written
- * once, over a small table of the record kind's functions (struct
- * config_kind): add = defaults, apply the options, refuse a taken name,
- * check, save; set = load, apply, check, save; check = load, check. Each
- * cmd_*.c keeps only what is its own: the options, how they apply to a
- * record, and how a record is printed.
+ * absolute paths, JSON and table output. The one flow of
+ * add, set, show, list, remove and check over instances and targets is
+ * cli/record_cmd.h.
  */
 #ifndef MFB_CLI_CONFIG_CLI_H
 #define MFB_CLI_CONFIG_CLI_H
@@ -19,7 +13,6 @@
 #include <stdint.h>
 
 #include "cli/options.h"
-#include "job/validate.h"
 #include "store/config_db.h"
 
 /* Opens (with create: creates) the configuration database of this command
@@ -45,42 +38,5 @@ const char *config_cli_time(int64_t t, char *buf, size_t len);
  * cell. cells[row * columns + col]; NULL cells print as "-". */
 void config_cli_table(const char *const *header, size_t columns, const char *const *cells,
                       size_t rows);
-
-/* One kind of configuration record. Every function gets a pointer to a
- * record of `size` bytes. */
-struct config_kind {
-    const char *group; /* "instance": the command group and the word in messages */
-    size_t size;
-    void (*init)(void *rec);
-    void (*free)(void *rec);
-    char *(*name)(void *rec); /* the record's name buffer */
-    size_t name_size;
-    /* Applies the command line's options to the record. */
-    mfb_status (*apply)(const struct cli_args *args, void *rec, struct mfb_error *err);
-    mfb_status (*check_record)(void *rec, struct mfb_error *err);
-    void (*check_live)(const void *rec, struct validate_report *report);
-    mfb_status (*check_new)(struct config_db *db, const char *name, struct mfb_error *err);
-    mfb_status (*get)(struct config_db *db, const char *name, void *rec, struct mfb_error *err);
-    mfb_status (*add)(struct config_db *db, void *rec, struct mfb_error *err);
-    mfb_status (*update)(struct config_db *db, void *rec, struct mfb_error *err);
-    /* Output: the JSON object of a record (never with its secret), and its
-     * text form for show. */
-    json_t *(*json)(const void *rec);
-    void (*print)(const void *rec);
-};
-
-/* The commands, for a kind; the record's name is args->positional[0]. */
-mfb_status config_cli_add(const struct cli_args *args, const struct config_kind *kind,
-                          struct mfb_error *err);
-mfb_status config_cli_set(const struct cli_args *args, const struct config_kind *kind,
-                          struct mfb_error *err);
-mfb_status config_cli_check(const struct cli_args *args, const struct config_kind *kind,
-                            struct mfb_error *err);
-/* show NAME [--json]. */
-mfb_status config_cli_show(const struct cli_args *args, const struct config_kind *kind,
-                           struct mfb_error *err);
-/* Prints a list as a JSON array of kind->json objects. */
-mfb_status config_cli_print_list_json(const struct config_kind *kind, const void *list,
-                                      size_t count, struct mfb_error *err);
 
 #endif

@@ -103,6 +103,10 @@ struct cli_command {
     /* run: the command; a group may have one too, run when no subcommand
      * follows ("mfb logs --json" next to "mfb logs show 3"). */
     mfb_status (*run)(struct cli_args *args, struct mfb_error *err);
+    /* data: what a run shared by several commands needs to know which one
+     * it serves (args->command->data), such as the record kind of
+     * "instance add" and "target add" (cli/record_cmd.h); NULL otherwise. */
+    const void *data;
 };
 
 /* --db, --log-level and --help, accepted by every command. */
