@@ -451,7 +451,7 @@ static const char *get_name(struct api_call *c, json_t *root, const char *key)
 {
     json_t *v = json_object_get(root, key);
     if (!json_is_string(v)) {
-        fail(c, v ? PROTO_BAD_REQUEST : PROTO_BAD_REQUEST, "'%s' must be a string", key);
+        fail(c, PROTO_BAD_REQUEST, "'%s' must be a string", key);
         return NULL;
     }
     const char *s = json_string_value(v);
