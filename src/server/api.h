@@ -4,16 +4,15 @@
  * A request is driven in three steps, the way libmicrohttpd delivers it:
  * api_begin with the method, path and headers; api_body for each piece of
  * the body as it arrives; api_finish for the answer. Everything protocol
- * related happens here (routing, authentication, JSON, Content-Digest,
- * Range, the chunk writer), so the HTTP layer is a thin adapter and the
- * fuzzer and unit tests can drive the same code with plain buffers.
+ * related happens behind these calls (routing, authentication, JSON,
+ * Content-Digest, Range, the chunk writer: api_internal.h says which file
+ * holds which), so the HTTP layer is a thin adapter and the fuzzer and
+ * unit tests can drive the same code with plain buffers.
  *
- * Chunk bodies are never held in memory: each piece is hashed (the chunk's
- * digest, and the running whole-file hash when the chunk continues the
- * contiguous prefix) and written at its offset in the partial file as it
- * arrives. Once an error is decided in the middle of a body (too large,
- * disk full), the rest is read and dropped without being written, up to a
- * bound past which the connection is closed instead.
+ * Bodies are never held in memory, but for the small JSON ones: a chunk is
+ * hashed and written as it arrives (api_chunk.c). Once an error is decided
+ * in the middle of a body, the rest is read and dropped, up to a bound past
+ * which api_body asks for the connection to be closed instead.
  */
 #ifndef MFB_SERVER_API_H
 #define MFB_SERVER_API_H

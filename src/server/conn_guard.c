@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 
 #define CHECK_EVERY_MS 1000
@@ -41,13 +42,6 @@ struct conn_guard {
     unsigned long cut_count;
     bool stopping;
 };
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static bool under_pressure(const struct conn_guard *g)
 {
@@ -82,16 +76,14 @@ static void *guard_main(void *arg)
     struct conn_guard *g = arg;
     pthread_mutex_lock(&g->lock);
     while (!g->stopping) {
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += CHECK_EVERY_MS / 1000;
+        struct timespec until = clock_deadline_ts(CHECK_EVERY_MS);
         pthread_cond_timedwait(&g->wake, &g->lock, &until);
         if (g->stopping)
             break;
         bool pressure = under_pressure(g);
         uint64_t limit = deadline(g);
         unsigned open = g->count;
-        unsigned cut = cut_overdue(g, now_ms());
+        unsigned cut = cut_overdue(g, clock_now_ms());
         if (cut > 0)
             log_warn("slow-client-cut",
                      "connections=%u open=%u pressure=%s reason=\"no authenticated request "
@@ -156,7 +148,7 @@ struct conn_guard_entry *conn_guard_add(struct conn_guard *g, int fd)
     e->fd = fd;
     e->on_clock = true;
     pthread_mutex_lock(&g->lock);
-    e->since_ms = now_ms();
+    e->since_ms = clock_now_ms();
     e->next = g->head;
     if (g->head)
         g->head->prev = e;
@@ -189,7 +181,7 @@ void conn_guard_clock(struct conn_guard *g, struct conn_guard_entry *e, bool on)
     pthread_mutex_lock(&g->lock);
     e->on_clock = on;
     if (on)
-        e->since_ms = now_ms();
+        e->since_ms = clock_now_ms();
     pthread_mutex_unlock(&g->lock);
 }
 

@@ -14,9 +14,9 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "server/api.h"
 #include "server/conn_guard.h"
@@ -48,7 +48,7 @@ struct http_request {
     struct MHD_Connection *conn;
     struct api_request req;
     struct api_call *call;
-    struct timespec start;
+    uint64_t start_ms; /* clock_now_ms() when the request began */
     char method[16];
     char url[256];
 };
@@ -169,7 +169,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         atomic_fetch_add(&h->active, 1);
         r->http = h;
         r->conn = conn;
-        clock_gettime(CLOCK_MONOTONIC, &r->start);
+        r->start_ms = clock_now_ms();
         snprintf(r->method, sizeof(r->method), "%s", method);
         snprintf(r->url, sizeof(r->url), "%s", url);
         r->req = (struct api_request){.method = method,
@@ -271,10 +271,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     struct http_request *r = *con_cls;
     if (r == NULL)
         return;
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    long long ms =
-        (now.tv_sec - r->start.tv_sec) * 1000LL + (now.tv_nsec - r->start.tv_nsec) / 1000000LL;
+    long long ms = (long long)(clock_now_ms() - r->start_ms);
     struct api_call_info info;
     api_call_describe(r->call, &info);
     enum mfb_log_level level = code != MHD_REQUEST_TERMINATED_COMPLETED_OK || info.status >= 500

@@ -149,10 +149,8 @@ mfb_status storage_publish(const char *root, const char *reldir, const char *nam
         st = fs_rename_noreplace(from, target, &local);
         if (st == MFB_ERR_EXISTS)
             continue;
-        if (st != MFB_OK) {
-            mfb_error_set(err, st, "%s", local.message);
-            return st;
-        }
+        if (st != MFB_OK)
+            return mfb_error_copy(err, &local);
         snprintf(final_name, final_len, "%s", candidate);
         snprintf(rel_path, rel_len, "%s", rel);
         st = fs_fsync_dir_of(target, false, err);

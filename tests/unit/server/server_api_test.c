@@ -884,6 +884,46 @@ static void test_chunk_delete_while_busy(void **state)
     free(data);
 }
 
+/* A repeat of a stored chunk is read and dropped, then answered as
+ * stored; it is held to the chunk's size like any chunk, even when its
+ * length is not announced (chunked framing), and is never cut off while
+ * it stays within that size. */
+static void test_repeated_chunk_bounds(void **state)
+{
+    struct fixture *fx = *state;
+    char uid[64];
+    snprintf(
+        uid, sizeof(uid), "%s",
+        open_upload(fx, TOKEN1, "{\"instance\":\"r\",\"name\":\"r.zip\",\"chunk_size\":1048576}"));
+    char *data = pattern(MIB + 1, 7);
+    struct answer a = put_chunk(fx, TOKEN1, uid, 0, data, MIB);
+    assert_int_equal(a.status, 201);
+    answer_free(&a);
+    char url[128], dh[80], auth[128];
+    chunk_url(url, sizeof(url), uid, 0);
+    digest_header(data, MIB, dh, sizeof(dh));
+    snprintf(auth, sizeof(auth), "Bearer %s", TOKEN1);
+    struct fake f = {.headers = {"Authorization", auth, "Content-Digest", dh, "Transfer-Encoding",
+                                 "chunked", NULL}};
+    struct api_request req = {"PUT", url, fake_header, fake_query, &f, NULL};
+    for (int extra = 0; extra <= 1; extra++) {
+        bool decided;
+        struct api_call *c = api_begin(&fx->srv, &req, &decided);
+        assert_false(decided);
+        assert_true(api_body(c, data, MIB));
+        if (extra)
+            assert_true(api_body(c, data + MIB, 1)); /* dropped, the answer still sent */
+        struct api_response resp;
+        api_finish(c, &resp);
+        assert_int_equal(resp.status, extra ? 413 : 200);
+        if (extra)
+            assert_non_null(strstr(resp.body, "larger than the chunk size 1048576"));
+        api_response_release(&resp);
+        api_call_free(c);
+    }
+    free(data);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -899,6 +939,7 @@ int main(void)
         cmocka_unit_test(test_quota_on_chunks),
         cmocka_unit_test(test_chunk_delete),
         cmocka_unit_test(test_chunk_delete_while_busy),
+        cmocka_unit_test(test_repeated_chunk_bounds),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
