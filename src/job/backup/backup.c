@@ -38,7 +38,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "alert/alert.h"
 #include "archive/file_sink.h"
 #include "archive/writer.h"
 #include "common/cancel.h"
@@ -46,6 +45,7 @@
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "common/parse.h"
+#include "job/backup/alerts.h"
 #include "job/backup/guardian.h"
 #include "job/backup/naming.h"
 #include "job/backup/recovery.h"
@@ -90,9 +90,8 @@ struct backup {
     struct job_lock lock;
     struct guardian guard; /* restarts the server if this process dies while it is down */
     struct job_progress_hub hub;
-    struct job_journal jr;
-    bool journal_started;
-    atomic_bool never; /* the cancel flag when the caller gave no token */
+    struct job_journal jr; /* begun when the phase leaves SETUP */
+    atomic_bool never;     /* the cancel flag when the caller gave no token */
     const atomic_bool *cancel_flag;
     /* preflight */
     struct mysql_conn *client;
@@ -106,20 +105,19 @@ struct backup {
     char job_dir[PATH_MAX];
     char zip_path[PATH_MAX];
     char snap_dir[PATH_MAX];
-    /* the server */
-    bool stop_issued;
-    bool down; /* the stop command was issued and the server has not answered since */
+    /* the server: the job's phase (res->phase) says what the job does, this
+     * what the server does (job/backup/phase.h) */
+    enum backup_server server;
     uint64_t stop_issued_ms;
-    bool restart_failed;
-    char failed_command[1024];
+    char failed_command[1024]; /* when it is LOST: for the recovery steps */
     char failure[1536];
-    /* the archive and the upload */
-    bool archive_done;
+    /* the archive and the upload: facts, once true they stay so */
+    bool sealed; /* Data.zip is complete on the local disk */
     uint64_t archive_size;
     struct chunk_record record; /* Data.zip's digests, taken as it was written */
-    bool chunks_done;
+    bool chunks_done;           /* every chunk is on the receiver */
     struct upload_result upres;
-    bool stored;
+    bool stored; /* the receiver checked and stored it */
     struct backup_info backup;
 };
 
@@ -151,6 +149,25 @@ static bool cancelled(const struct backup *b)
 static uint64_t timeout_of(const struct backup *b, enum config_timeout t)
 {
     return server_start_timeout(&b->inst, t);
+}
+
+/* ---- phases (job/backup/phase.h) ---- */
+
+static enum backup_phase phase_now(const struct backup *b)
+{
+    return backup_result_phase(b->res);
+}
+
+/* The one place the job changes phase. */
+static void phase_move(struct backup *b, enum backup_phase to)
+{
+    backup_phase_move(&b->res->phase, to);
+}
+
+/* The server went down, came back or was lost. */
+static void server_now(struct backup *b, enum backup_server to)
+{
+    backup_server_move(&b->server, to);
 }
 
 /* ---- progress adapters ---- */
@@ -246,14 +263,15 @@ static void server_answers(struct backup *b)
  * answers, the guardian is no longer needed. */
 static mfb_status restart_server(struct backup *b, struct mfb_error *err)
 {
-    if (!b->down)
-        return MFB_OK;
-    if (b->restart_failed) /* tried once: the recovery steps take over */
+    if (b->server == BACKUP_SERVER_LOST) /* tried once: the recovery steps take over */
         return MFB_ERR_MYSQL;
+    if (b->server != BACKUP_SERVER_DOWN)
+        return MFB_OK;
+    phase_move(b, BACKUP_PHASE_RESTARTING);
     struct server_start ss;
     mfb_status st = server_start_verify(&b->jr, &b->inst, &ss, err);
     if (st == MFB_OK) {
-        b->down = false;
+        server_now(b, BACKUP_SERVER_BACK);
         server_answers(b);
         journal_defer(&b->jr, false);
         b->jr.job.downtime_ms = (int64_t)(ss.up_ms - b->stop_issued_ms);
@@ -266,7 +284,7 @@ static mfb_status restart_server(struct backup *b, struct mfb_error *err)
         journal_save(&b->jr);
         return MFB_OK;
     }
-    b->restart_failed = true;
+    server_now(b, BACKUP_SERVER_LOST);
     set_text(b->failed_command, sizeof(b->failed_command), ss.failed_command);
     set_text(b->failure, sizeof(b->failure), ss.failure);
     return st;
@@ -282,7 +300,7 @@ static mfb_status ensure_running(struct backup *b, struct mfb_error *err)
     if (mysql_conn_ping_until(&b->inst.endpoint, QUICK_PING_MS, 0, NULL, &ping, NULL) == MFB_OK &&
         clock_sleep_ms(SECOND_PING_DELAY_MS, NULL) &&
         mysql_conn_ping_until(&b->inst.endpoint, QUICK_PING_MS, 0, NULL, &ping, NULL) == MFB_OK) {
-        b->down = false;
+        server_now(b, BACKUP_SERVER_BACK);
         server_answers(b);
         journal_defer(&b->jr, false);
         job_progress_server(&b->hub, false);
@@ -300,7 +318,7 @@ static mfb_status ensure_running(struct backup *b, struct mfb_error *err)
         struct mfb_error we = {0};
         if (mysql_wait_stopped(&b->watch, timeout_of(b, CONFIG_TIMEOUT_STOP), NULL, NULL, &we) !=
             MFB_OK) {
-            b->restart_failed = true;
+            server_now(b, BACKUP_SERVER_LOST);
             snprintf(b->failed_command, sizeof(b->failed_command), "the stop method (%s)",
                      config_control_kind_str(b->inst.record.control));
             snprintf(b->failure, sizeof(b->failure), "the server neither answers nor exits: %s",
@@ -557,8 +575,8 @@ static mfb_status stop_server(struct backup *b, struct mfb_error *err)
     uint64_t limit = timeout_of(b, CONFIG_TIMEOUT_STOP);
     journal_step_begin(&b->jr, JOB_STEP_STOP, 0);
     journal_defer(&b->jr, true); /* no fsync of the job log while the server is down */
-    b->stop_issued = true;
-    b->down = true;
+    phase_move(b, BACKUP_PHASE_STOPPING);
+    server_now(b, BACKUP_SERVER_DOWN);
     b->stop_issued_ms = clock_now_ms();
     guardian_server_down(&b->guard, b->stop_issued_ms);
     job_progress_server(&b->hub, true);
@@ -584,6 +602,7 @@ static mfb_status stop_server(struct backup *b, struct mfb_error *err)
 
 static mfb_status take_snapshot(struct backup *b, struct mfb_error *err)
 {
+    phase_move(b, BACKUP_PHASE_SNAPSHOT);
     journal_step_begin(&b->jr, JOB_STEP_SNAPSHOT, b->estimate);
     struct step_deadline dl;
     mfb_status st =
@@ -645,6 +664,7 @@ static mfb_status archive_and_upload(struct backup *b, enum restart_point rp, st
     chunk_record_begin(&b->record, b->upload.chunk_size);
     struct archive_sink sink = {.write = seal_write, .ctx = &seal};
     struct transfer_observer obs = {.notify = on_upload_event, .ctx = b};
+    phase_move(b, BACKUP_PHASE_ARCHIVING);
 
     mfb_status st =
         step_deadline_start(&adl, b->opt->cancel, timeout_of(b, CONFIG_TIMEOUT_ARCHIVE), &aerr);
@@ -705,7 +725,7 @@ static mfb_status archive_and_upload(struct backup *b, enum restart_point rp, st
         if (st == MFB_OK)
             st = seal_end(&seal, sum.output_bytes, &aerr);
         if (st == MFB_OK) {
-            b->archive_done = true;
+            b->sealed = true;
             b->archive_size = sum.output_bytes;
             b->jr.job.bytes_in = sum.input_bytes;
             b->res->bytes_in = sum.input_bytes;
@@ -731,14 +751,14 @@ static mfb_status archive_and_upload(struct backup *b, enum restart_point rp, st
         if (up)
             uploader_wait(up, &b->upres, NULL);
         journal_error(&b->jr, "archive", &aerr);
-        mfb_error_set(err, aerr.status ? aerr.status : st, "%s", aerr.message);
-        if (aerr.hint[0])
-            mfb_error_hint(err, "%s", aerr.hint);
+        if (mfb_error_copy(err, &aerr) == MFB_OK) /* every failure above fills aerr */
+            mfb_error_set(err, st, "the archive failed (%s)", mfb_status_str(st));
         goto done;
     }
     if (rp == RESTART_AFTER_ARCHIVE)
         restart_server(b, err); /* the upload goes on meanwhile */
 
+    phase_move(b, BACKUP_PHASE_UPLOADING);
     job_progress_step_begin(&b->hub, JOB_STEP_UPLOAD, b->archive_size);
     st = uploader_wait(up, &b->upres, &uerr);
     if (st == MFB_ERR_CANCELLED && step_deadline_expired(&udl))
@@ -755,9 +775,7 @@ static mfb_status archive_and_upload(struct backup *b, enum restart_point rp, st
                       b->upres.chunks, format_size(b->upres.size, s, sizeof(s)), b->upres.retries);
     } else {
         journal_error(&b->jr, "upload", &uerr);
-        mfb_error_set(err, st, "%s", uerr.message);
-        if (uerr.hint[0])
-            mfb_error_hint(err, "%s", uerr.hint);
+        mfb_error_copy(err, &uerr);
     }
     if (rp == RESTART_AFTER_UPLOAD)
         restart_server(b, err);
@@ -775,6 +793,7 @@ done:
 
 static mfb_status complete_upload(struct backup *b, struct mfb_error *err)
 {
+    phase_move(b, BACKUP_PHASE_COMPLETING);
     journal_step_begin(&b->jr, JOB_STEP_FINISH, 0);
     mfb_status st = transfer_conn_open(b->tgt.client, b->opt->cancel, &b->conn, err);
     if (st == MFB_OK)
@@ -840,74 +859,23 @@ static void abandon_upload(struct backup *b)
 
 static void send_alert(struct backup *b, enum job_status status)
 {
-    if (b->opt->no_alerts || !b->journal_started)
+    if (b->opt->no_alerts)
         return;
-    struct alert a = {
+    struct backup_alert f = {
         .instance = b->inst.record.name,
         .job_id = b->jr.job.id,
-        .job_status = job_status_str(status),
+        .status = status,
         .error = b->jr.job.error,
         .hint = b->jr.job.hint,
         .datadir = b->info ? b->info->datadir : b->inst.record.datadir,
         .backup_name = b->jr.job.backup_name[0] ? b->jr.job.backup_name : NULL,
         .upload_id = b->jr.job.upload_id[0] ? b->jr.job.upload_id : NULL,
+        .stopped = b->server != BACKUP_SERVER_RUNNING,
+        .downtime_ms = b->jr.job.downtime_ms,
+        .data_zip = b->zip_path,
+        .recovery = b->res->recovery,
     };
-    char subject[512], text[8192];
-    char d[32] = "-";
-    if (b->jr.job.downtime_ms >= 0)
-        format_duration_ms((uint64_t)b->jr.job.downtime_ms, d, sizeof(d));
-    if (b->restart_failed) {
-        a.severity = CONFIG_SEVERITY_CRITICAL;
-        a.event = "server_down";
-        snprintf(subject, sizeof(subject),
-                 "instance '%s' is DOWN after its backup: manual recovery needed",
-                 b->inst.record.name);
-        a.text = b->res->recovery;
-    } else {
-        switch (status) {
-        case JOB_STATUS_OK:
-            a.severity = CONFIG_SEVERITY_INFO;
-            a.event = "backup_succeeded";
-            snprintf(subject, sizeof(subject), "backup of '%s' stored as %s", b->inst.record.name,
-                     b->jr.job.backup_name);
-            break;
-        case JOB_STATUS_PENDING_UPLOAD:
-            a.severity = CONFIG_SEVERITY_WARNING;
-            a.event = "upload_pending";
-            snprintf(subject, sizeof(subject), "backup of '%s' archived but not uploaded",
-                     b->inst.record.name);
-            break;
-        case JOB_STATUS_CANCELLED:
-            a.severity = CONFIG_SEVERITY_WARNING;
-            a.event = "backup_cancelled";
-            snprintf(subject, sizeof(subject), "backup of '%s' cancelled", b->inst.record.name);
-            break;
-        default:
-            a.severity = CONFIG_SEVERITY_ERROR;
-            a.event = "backup_failed";
-            snprintf(subject, sizeof(subject), "backup of '%s' failed", b->inst.record.name);
-        }
-        int n = snprintf(text, sizeof(text), "%s (job %" PRId64 ").\n", subject, b->jr.job.id);
-        if (b->jr.job.error && n > 0 && (size_t)n < sizeof(text))
-            n += snprintf(text + n, sizeof(text) - (size_t)n, "Error: %s\n", b->jr.job.error);
-        if (b->jr.job.hint && n > 0 && (size_t)n < sizeof(text))
-            n += snprintf(text + n, sizeof(text) - (size_t)n, "Hint: %s\n", b->jr.job.hint);
-        if (n > 0 && (size_t)n < sizeof(text))
-            n += snprintf(text + n, sizeof(text) - (size_t)n, "%s\n",
-                          b->stop_issued ? "The server was stopped and runs again."
-                                         : "The server "
-                                           "was not "
-                                           "stopped.");
-        if (b->jr.job.downtime_ms >= 0 && n > 0 && (size_t)n < sizeof(text))
-            n += snprintf(text + n, sizeof(text) - (size_t)n, "Downtime: %s\n", d);
-        if (status == JOB_STATUS_PENDING_UPLOAD && n > 0 && (size_t)n < sizeof(text))
-            snprintf(text + n, sizeof(text) - (size_t)n,
-                     "Data.zip is kept at %s; 'mfb resume %" PRId64 "' completes the upload.\n",
-                     b->zip_path, b->jr.job.id);
-        a.text = text;
-    }
-    a.subject = subject;
-    alert_dispatch(b->opt->db, &a, NULL, NULL);
+    backup_alert_send(b->opt->db, &f);
 }
 
 static void build_recovery(struct backup *b)
@@ -945,7 +913,7 @@ static void build_recovery(struct backup *b)
         .port = b->inst.record.port,
         .backup_name = b->stored ? b->backup.name : NULL,
         .backup_id = b->stored ? b->backup.backup_id : NULL,
-        .data_zip = b->archive_done && !b->stored ? b->zip_path : NULL,
+        .data_zip = b->sealed && !b->stored ? b->zip_path : NULL,
     };
     b->res->recovery = recovery_text(&f);
 }
@@ -954,7 +922,7 @@ static void build_recovery(struct backup *b)
 static void final_error(struct backup *b, enum job_status status, struct mfb_error *err)
 {
     struct mfb_error first = *err;
-    if (b->restart_failed) {
+    if (b->server == BACKUP_SERVER_LOST) {
         mfb_error_clear(err);
         mfb_error_set(err, MFB_ERR_MYSQL, "the server did not start again: %s", b->failure);
         mfb_error_hint(err,
@@ -973,7 +941,7 @@ static void final_error(struct backup *b, enum job_status status, struct mfb_err
                        "the server runs again and %s is kept; 'mfb resume %" PRId64
                        "' completes the upload",
                        b->zip_path, b->jr.job.id);
-    } else if (status == JOB_STATUS_CANCELLED && b->stop_issued) {
+    } else if (status == JOB_STATUS_CANCELLED && b->server != BACKUP_SERVER_RUNNING) {
         mfb_error_clear(err);
         mfb_error_set(err, MFB_ERR_CANCELLED, "backup cancelled; the server runs again");
     }
@@ -1025,7 +993,7 @@ mfb_status backup_run(const struct backup_options *opt, struct backup_result *re
                            err);
     if (st != MFB_OK)
         goto done;
-    b->journal_started = true;
+    phase_move(b, BACKUP_PHASE_PREFLIGHT);
     res->job_id = b->jr.job.id;
     job_lock_set_job(&b->lock, b->jr.job.id);
     journal_event(&b->jr, JOB_LEVEL_INFO, NULL,
@@ -1047,6 +1015,7 @@ mfb_status backup_run(const struct backup_options *opt, struct backup_result *re
     }
 
     /* 2. Pre-flush, 3. stop. */
+    phase_move(b, BACKUP_PHASE_PREFLUSH);
     st = preflush(b, err);
     if (st == MFB_OK && cancelled(b))
         st = mfb_error_set(err, MFB_ERR_CANCELLED, "cancelled before the server was stopped");
@@ -1100,37 +1069,35 @@ mfb_status backup_run(const struct backup_options *opt, struct backup_result *re
         st = complete_upload(b, &ce);
         if (st != MFB_OK) {
             journal_error(&b->jr, "finish", &ce);
-            mfb_error_set(err, st, "%s", ce.message);
+            mfb_error_copy(err, &ce);
         }
     }
 
 end:
     journal_defer(&b->jr, false);
-    if (b->restart_failed)
-        status = JOB_STATUS_CRITICAL; /* whatever else happened: the server is down */
-    else if (b->stored)
-        status = JOB_STATUS_OK;
-    else if (!b->archive_done)
-        status = cancelled(b) ? JOB_STATUS_CANCELLED : JOB_STATUS_FAILED;
-    else /* a sealed Data.zip is never thrown away, not even on a cancel */
-        status = JOB_STATUS_PENDING_UPLOAD;
+    struct backup_outcome outcome = {
+        .server = b->server, .sealed = b->sealed, .stored = b->stored, .cancelled = cancelled(b)};
+    status = backup_phase_status(phase_now(b), &outcome);
+    phase_move(b, BACKUP_PHASE_ENDING);
     if (status == JOB_STATUS_PENDING_UPLOAD) {
         struct mfb_error se = {0};
         if (sync_data_zip(b, &se) != MFB_OK) {
+            /* Not kept durably: a resume could read a torn file. */
             journal_error(&b->jr, "upload", &se);
             status = JOB_STATUS_FAILED;
         } else {
             snprintf(res->data_zip, sizeof(res->data_zip), "%s", b->zip_path);
         }
     }
-    if (b->restart_failed && b->archive_done && !b->stored)
+    bool lost = b->server == BACKUP_SERVER_LOST;
+    if (lost && b->sealed && !b->stored)
         sync_data_zip(b, NULL); /* the recovery steps point at it */
     if (status != JOB_STATUS_PENDING_UPLOAD && !b->stored) {
         abandon_upload(b);
-        if (b->job_dir[0] && !(b->restart_failed && b->archive_done))
+        if (b->job_dir[0] && !(lost && b->sealed))
             spool_remove_tree(b->job_dir, NULL);
     }
-    if (b->restart_failed) {
+    if (lost) {
         build_recovery(b);
         res->server_down = true;
         /* The full steps go to the job log; the terminal gets them once,
@@ -1142,7 +1109,7 @@ end:
             job_log_event(opt->db, b->jr.job.id, JOB_LEVEL_ERROR, "start", res->recovery, &e);
     }
     final_error(b, status, err);
-    if (status != JOB_STATUS_OK && (b->jr.job.error == NULL || b->restart_failed)) {
+    if (status != JOB_STATUS_OK && (b->jr.job.error == NULL || lost)) {
         free(b->jr.job.error);
         free(b->jr.job.hint);
         b->jr.job.error = strdup(err->message);
@@ -1160,16 +1127,20 @@ end:
 
 done:
     guardian_release(&b->guard);
-    res->status = b->journal_started ? status : JOB_STATUS_FAILED;
+    bool recorded = phase_now(b) != BACKUP_PHASE_SETUP;
+    if (!recorded) /* the configuration or the lock refused the job */
+        status = backup_phase_status(BACKUP_PHASE_SETUP, &(struct backup_outcome){0});
+    phase_move(b, BACKUP_PHASE_DONE);
+    res->status = status;
     res->downtime_ms = b->jr.job.downtime_ms;
     if (b->stored) {
         set_text(res->backup_name, sizeof(res->backup_name), b->backup.name);
         snprintf(res->backup_id, sizeof(res->backup_id), "%s", b->backup.backup_id);
     }
-    if (!b->journal_started && st == MFB_OK)
+    if (!recorded && st == MFB_OK)
         st = MFB_ERR_INTERNAL;
     job_lock_release(&b->lock);
-    if (b->journal_started)
+    if (recorded)
         journal_free(&b->jr);
     json_decref(b->metadata);
     upload_state_free(&b->upload);
@@ -1183,6 +1154,11 @@ done:
     chunk_record_free(&b->record);
     free(b);
     return st;
+}
+
+enum backup_phase backup_result_phase(const struct backup_result *res)
+{
+    return (enum backup_phase)atomic_load(&res->phase);
 }
 
 void backup_result_free(struct backup_result *res)

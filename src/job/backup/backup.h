@@ -23,6 +23,7 @@
 
 #include "common/cancel.h"
 #include "common/status.h"
+#include "job/backup/phase.h"
 #include "job/progress.h"
 #include "store/job_log.h"
 #include "transfer/https.h"
@@ -43,6 +44,7 @@ struct backup_options {
 struct backup_result {
     int64_t job_id;
     enum job_status status;
+    atomic_int phase;    /* enum backup_phase, as the job moves: read it with backup_result_phase */
     bool server_down;    /* the server did not come back: see recovery */
     char *recovery;      /* manual recovery steps when server_down; allocated */
     int64_t downtime_ms; /* -1 when the server was not stopped */
@@ -63,5 +65,9 @@ mfb_status backup_run(const struct backup_options *opt, struct backup_result *re
                       struct mfb_error *err);
 
 void backup_result_free(struct backup_result *res);
+
+/* The phase the job is in (job/backup/phase.h; DONE once backup_run has
+ * returned); safe to call from another thread while backup_run runs. */
+enum backup_phase backup_result_phase(const struct backup_result *res);
 
 #endif

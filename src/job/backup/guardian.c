@@ -19,10 +19,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "alert/alert.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/parse.h"
+#include "job/backup/alerts.h"
 #include "job/backup/recovery.h"
 #include "job/endpoints.h"
 #include "job/journal.h"
@@ -311,46 +311,28 @@ static mfb_status setup(struct watch *w, struct line_reader *r, struct mfb_error
     return st;
 }
 
+/* The job's alert (job/backup/alerts.h), for the outcome the guardian
+ * recorded in the job's place. */
 static void send_alert(const struct watch *w, const struct job_record *job, enum job_status status,
                        const char *recovery, const char *zip)
 {
     if (!w->alerts)
         return;
-    char subject[512], text[8192];
-    struct alert a = {
+    struct backup_alert f = {
         .instance = w->instance,
         .job_id = w->job_id,
-        .job_status = job_status_str(status),
+        .status = status,
         .error = job->error,
         .hint = job->hint,
         .datadir = w->inst.record.datadir,
         .backup_name = job->backup_name[0] ? job->backup_name : NULL,
         .upload_id = job->upload_id[0] ? job->upload_id : NULL,
-        .subject = subject,
-        .text = text,
+        .stopped = true,
+        .downtime_ms = job->downtime_ms,
+        .data_zip = zip,
+        .recovery = recovery,
     };
-    if (status == JOB_STATUS_CRITICAL) {
-        a.severity = CONFIG_SEVERITY_CRITICAL;
-        a.event = "server_down";
-        snprintf(subject, sizeof(subject),
-                 "instance '%s' is DOWN after its backup: manual recovery needed", w->instance);
-        a.text = recovery ? recovery : job->error;
-    } else {
-        bool pending = status == JOB_STATUS_PENDING_UPLOAD;
-        a.severity = pending ? CONFIG_SEVERITY_WARNING : CONFIG_SEVERITY_ERROR;
-        a.event = pending ? "upload_pending" : "backup_failed";
-        snprintf(subject, sizeof(subject), "backup of '%s' %s", w->instance,
-                 pending ? "archived but not uploaded" : "failed");
-        snprintf(text, sizeof(text),
-                 "%s (job %" PRId64 ").\nError: %s\nHint: %s\nThe server was stopped and runs "
-                 "again.\n",
-                 subject, w->job_id, job->error ? job->error : "?", job->hint ? job->hint : "-");
-        if (pending && zip)
-            snprintf(text + strlen(text), sizeof(text) - strlen(text),
-                     "Data.zip is kept at %s; 'mfb resume %" PRId64 "' completes the upload.\n",
-                     zip, w->job_id);
-    }
-    alert_dispatch(w->db, &a, NULL, NULL);
+    backup_alert_send(w->db, &f);
 }
 
 /* The job died with the server down: start it, and record what happened. */
