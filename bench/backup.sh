@@ -108,7 +108,7 @@ run_mfb() { # POLICY
   python3 - "$WORK/mfb.json" "$policy" "$t0" "$t1" "$MFB_DB" >>"$RESULTS" <<'EOF'
 import json, sqlite3, sys
 r = json.load(open(sys.argv[1]))
-assert r["status"] == "succeeded", r
+assert r["status"] == "ok", r
 con = sqlite3.connect(sys.argv[5])
 con.row_factory = sqlite3.Row
 job = con.execute("SELECT * FROM jobs WHERE id = ?", (r["job_id"],)).fetchone()
