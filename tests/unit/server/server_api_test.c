@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/digest.h"
+#include "scratch.h"
 #include "server/api.h"
 #include "server/server.h"
 #include "server/storage.h"
@@ -151,12 +152,7 @@ static struct answer put_chunk(struct fixture *fx, const char *token, const char
 static int setup(void **state)
 {
     struct fixture *fx = calloc(1, sizeof(*fx));
-    const char *base = getenv("MFB_TEST_TMP");
-    if (base == NULL || *base == '\0')
-        base = "/tmp";
-    mkdir(base, 0755);
-    snprintf(fx->dir, sizeof(fx->dir), "%s/server-api-XXXXXX", base);
-    if (mkdtemp(fx->dir) == NULL)
+    if (!unit_scratch_dir("server-api", fx->dir, sizeof(fx->dir)))
         return -1;
     char path[4200];
     snprintf(path, sizeof(path), "%s/catalog.db", fx->dir);
@@ -183,11 +179,9 @@ static int teardown(void **state)
     struct fixture *fx = *state;
     server_close(&fx->srv);
     server_db_close(fx->db);
-    char cmd[4200];
-    snprintf(cmd, sizeof(cmd), "chmod -R u+w '%s'; rm -rf '%s'", fx->dir, fx->dir);
-    int rc = system(cmd);
+    int rc = unit_rmtree(fx->dir);
     free(fx);
-    return rc == 0 ? 0 : -1;
+    return rc;
 }
 
 /* Opens an upload and returns its id (static buffer). */

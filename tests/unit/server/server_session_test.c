@@ -16,6 +16,7 @@
 
 #include "common/digest.h"
 #include "common/log.h"
+#include "scratch.h"
 #include "server/api.h"
 #include "server/server.h"
 #include "server/storage.h"
@@ -122,11 +123,8 @@ struct env {
  * alongside other chunks, and at complete). */
 static void env_open_with(struct env *e, unsigned hashers)
 {
-    const char *base = getenv("MFB_TEST_TMP");
     char path[1100];
-    snprintf(e->dir, sizeof(e->dir), "%s/server-session-XXXXXX", base && *base ? base : "/tmp");
-    mkdir(base && *base ? base : "/tmp", 0755);
-    assert_non_null(mkdtemp(e->dir));
+    assert_true(unit_scratch_dir("server-session", e->dir, sizeof(e->dir)));
     snprintf(path, sizeof(path), "%s/catalog.db", e->dir);
     assert_int_equal(server_db_open(path, true, &e->db, NULL), MFB_OK);
     uint8_t h[SHA256_LEN];
@@ -152,9 +150,7 @@ static void env_close(struct env *e)
     server_close(&srv);
     server_db_close(e->db);
     free(data);
-    char cmd[1200];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(unit_rmtree(e->dir), 0);
 }
 
 static void open_upload(const char *name)

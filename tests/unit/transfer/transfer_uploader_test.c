@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "common/digest.h"
+#include "scratch.h"
 #include "transfer/chunk_record.h"
 #include "transfer/receiver_api.h"
 #include "transfer/uploader.h"
@@ -55,12 +56,7 @@ static void fake_path(char *out, size_t cap)
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    const char *tmp = getenv("MFB_TEST_TMP");
-    char base[PATH_MAX];
-    snprintf(base, sizeof(base), "%s", tmp ? tmp : "/tmp");
-    mkdir(base, 0700);
-    if (snprintf(f->dir, sizeof(f->dir), "%s/uploader-XXXXXX", base) >= (int)sizeof(f->dir) ||
-        mkdtemp(f->dir) == NULL)
+    if (!unit_scratch_dir("uploader", f->dir, sizeof(f->dir)))
         return -1;
     char script[PATH_MAX];
     fake_path(script, sizeof(script));
@@ -108,9 +104,7 @@ static int teardown(void **state)
     transfer_peer_free(f->client);
     kill(f->pid, SIGTERM);
     waitpid(f->pid, NULL, 0);
-    char cmd[PATH_MAX + 16];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(unit_rmtree(f->dir), 0);
     free(f);
     return 0;
 }
