@@ -6,11 +6,13 @@
 #   make bench    benchmarks against zip, pigz, igzip, curl
 #   make demo     a one-command tour
 #   make format   clang-format every C file
+#   make install  install the programs and systemd units (PREFIX, DESTDIR)
+#   make deb      Debian packages mfb and mfb-server, into build-deb/
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 CTEST_FLAGS ?= --output-on-failure
 
-.PHONY: all build deps check check-sanitize check-tsan bench demo format fuzz clean
+.PHONY: all build deps check check-sanitize check-tsan bench demo format fuzz clean install deb
 
 all: build
 
@@ -45,8 +47,52 @@ bench: deps build
 demo: deps build
 	scripts/demo
 
+# Installation is done here, not with CMake install() rules, so that one
+# recipe serves a hand install and the Debian packages (debian/rules). The
+# units in packaging/systemd name /usr/bin; another PREFIX is written into
+# the installed copies. BUILDDIR is where the programs were built.
+PREFIX ?= /usr/local
+DESTDIR ?=
+BUILDDIR ?= build
+BINDIR = $(PREFIX)/bin
+ifeq ($(PREFIX),/usr)
+UNITDIR ?= /lib/systemd/system
+else
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+endif
+STATEDIR ?= /var/lib/mfb
+
+install:
+	@test -x $(BUILDDIR)/mfb -a -x $(BUILDDIR)/mfb-server || { echo "install: build first (make)" >&2; exit 1; }
+	install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(BUILDDIR)/mfb $(BUILDDIR)/mfb-server $(DESTDIR)$(BINDIR)/
+	for u in mfb mfb-server; do \
+	  sed 's|/usr/bin/|$(BINDIR)/|' packaging/systemd/$$u.service > $(DESTDIR)$(UNITDIR)/$$u.service.tmp && \
+	  chmod 0644 $(DESTDIR)$(UNITDIR)/$$u.service.tmp && \
+	  mv $(DESTDIR)$(UNITDIR)/$$u.service.tmp $(DESTDIR)$(UNITDIR)/$$u.service || exit 1; \
+	done
+	install -d -m 0700 $(DESTDIR)$(STATEDIR)
+
+# Binary packages only, from a copy of the tree in build-deb/ so that
+# dpkg-buildpackage's output (written to the parent of the tree it builds)
+# lands in build-deb/ too. The version is CMakeLists.txt's, checked against
+# debian/changelog. The package build runs no tests (debian/rules).
+VERSION = $(shell sed -n '/^project.mfb /s/.*VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
+deb:
+	@grep -q '^mfb ($(VERSION))' debian/changelog || \
+	  { echo "deb: debian/changelog does not start at version $(VERSION) (CMakeLists.txt)" >&2; exit 1; }
+	rm -rf build-deb && mkdir -p build-deb/mfb-$(VERSION)
+	if git rev-parse --git-dir >/dev/null 2>&1; then \
+	  git ls-files -z -co --exclude-standard | tar --null -T - -cf - | tar -C build-deb/mfb-$(VERSION) -xf -; \
+	else \
+	  tar --exclude=./build --exclude='./build-*' --exclude=./bench/data --exclude=./bench/out -cf - . | \
+	    tar -C build-deb/mfb-$(VERSION) -xf -; \
+	fi
+	cd build-deb/mfb-$(VERSION) && DEB_BUILD_OPTIONS="nocheck parallel=$(JOBS) $(DEB_BUILD_OPTIONS)" dpkg-buildpackage -us -uc -b
+	@ls build-deb/*.deb
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf build build-asan build-tsan build-fuzz
+	rm -rf build build-asan build-tsan build-fuzz build-deb
