@@ -22,6 +22,8 @@ extern const struct cli_command cmd_restore;
 extern const struct cli_command cmd_logs; /* and: show JOB */
 extern const struct cli_command cmd_report;
 extern const struct cli_command cmd_settings; /* group: show, set, reset */
+extern const struct cli_command
+    cmd_schedule; /* group: add, list, show, set, remove, pause, resume */
 
 /* mfb-server */
 extern const struct cli_command srv_init;

@@ -1,7 +1,7 @@
 /*
  * record_cmd.c - add, set, check, show, list and remove of a kind of
- * configuration record, written once for instances and targets (see
- * record_cmd.h).
+ * configuration record, written once for instances, targets and schedules
+ * (see record_cmd.h).
  */
 #include "cli/record_cmd.h"
 
@@ -59,19 +59,29 @@ static mfb_status check(const struct record_kind *kind, void *rec, bool live, co
                         struct mfb_error *err)
 {
     mfb_status st = kind->check_record(rec, err);
-    if (st != MFB_OK || !live)
+    if (st != MFB_OK || !live || kind->check_live == NULL)
         return st;
     struct validate_report r;
     kind->check_live(rec, &r);
     return report(&r, kind->group, kind->name(rec), outcome, err);
 }
 
+/* Whether add and set run the live checks: a kind without any has no
+ * --no-check to read. */
+static bool live_checks(const struct cli_args *args, const struct record_kind *kind)
+{
+    return kind->check_live != NULL && !cli_flag(args, "no-check");
+}
+
 /* After a save: what happened, and the warning when checks were skipped. */
 static void saved(const struct cli_args *args, const struct record_kind *kind, const char *verb,
-                  const char *name)
+                  const void *rec)
 {
+    const char *name = kind->name((void *)rec);
     printf("%s %s '%s'\n", verb, kind->group, name);
-    if (cli_flag(args, "no-check"))
+    if (kind->print_saved)
+        kind->print_saved(rec);
+    if (kind->check_live && cli_flag(args, "no-check"))
         fprintf(stderr,
                 "mfb: warning: %s '%s' was saved without checking it (--no-check)\n"
                 "HINT: run 'mfb %s check %s' once it is reachable\n",
@@ -133,11 +143,11 @@ mfb_status record_cmd_add(struct cli_args *args, struct mfb_error *err)
     if (st == MFB_OK)
         st = kind->check_new(db, name, err);
     if (st == MFB_OK)
-        st = check(kind, rec, !cli_flag(args, "no-check"), "not added", err);
+        st = check(kind, rec, live_checks(args, kind), "not added", err);
     if (st == MFB_OK)
         st = kind->add(db, rec, err);
     if (st == MFB_OK)
-        saved(args, kind, "added", name);
+        saved(args, kind, "added", rec);
     drop_record(kind, rec);
     config_db_close(db);
     return st;
@@ -152,11 +162,11 @@ mfb_status record_cmd_set(struct cli_args *args, struct mfb_error *err)
     if (st == MFB_OK)
         st = kind->apply(args, rec, err);
     if (st == MFB_OK)
-        st = check(kind, rec, !cli_flag(args, "no-check"), "not changed", err);
+        st = check(kind, rec, live_checks(args, kind), "not changed", err);
     if (st == MFB_OK)
         st = kind->update(db, rec, err);
     if (st == MFB_OK)
-        saved(args, kind, "updated", kind->name(rec));
+        saved(args, kind, "updated", rec);
     drop_record(kind, rec);
     config_db_close(db);
     return st;
@@ -213,7 +223,7 @@ static mfb_status print_list_table(const struct record_kind *kind, const void *l
     size_t columns = kind->column_count;
     assert(columns > 0 && columns <= RECORD_MAX_COLUMNS);
     if (count == 0) {
-        /* Both kinds' words take a plain "s": "no instances", "no targets". */
+        /* The kinds' words take a plain "s": "no instances", "no schedules". */
         printf("no %ss; add one with 'mfb %s add NAME ...'\n", kind->group, kind->group);
         return MFB_OK;
     }

@@ -1,8 +1,9 @@
 /*
  * record_cmd.h - the one flow of the commands that manage a kind of
- * configuration record: `mfb instance ...` and `mfb target ...`.
+ * configuration record: `mfb instance ...`, `mfb target ...` and
+ * `mfb schedule ...`.
  *
- * Instances and targets are managed the same way, so the flow is written
+ * Instances, targets and schedules are managed the same way, so the flow is written
  * once, here, over a table of the record kind's functions (struct
  * record_kind):
  *   add    = defaults, apply the options, refuse a taken name, check, save;
@@ -13,6 +14,8 @@
  *   remove = settle the jobs a killed process left running, remove.
  * "check" is the record checks, then the live ones against the server or
  * the receiver (job/validate.h), which add and set skip with --no-check.
+ * A kind without live checks (a schedule: nothing to reach) leaves
+ * check_live NULL and has no --no-check.
  *
  * Each cmd_*.c keeps only what is its own: the options and how they apply
  * to a record, how a record prints, the list's columns, and what removing
@@ -58,9 +61,13 @@ struct record_kind {
     mfb_status (*remove)(struct config_db *db, const char *name, const struct cli_args *args,
                          struct mfb_error *err);
 
-    /* The checks (job/validate.h): of the record alone, and live. */
+    /* The checks (job/validate.h): of the record alone, and live (NULL:
+     * none, and then the kind's add and set have no --no-check). */
     mfb_status (*check_record)(void *rec, struct mfb_error *err);
     void (*check_live)(const void *rec, struct validate_report *report);
+    /* Optional: what add and set print after the record was saved, below
+     * "added <group> 'NAME'" (a schedule's next run times). */
+    void (*print_saved)(const void *rec);
 
     /* The command line and the output. apply applies the options of add
      * and set to the record. json is the record's JSON object, never with
@@ -84,9 +91,10 @@ struct record_kind {
  * macros write their adapters to struct record_kind's void * once, instead
  * of in each cmd_*.c: RECORD_KIND_ADAPTERS(word) at file scope defines
  * them, RECORD_KIND_BIND(word) in the struct record_kind's initialiser
- * names them (with the size and the name's size).
+ * names them (with the size and the name's size). A kind whose checks are
+ * not job/validate.h's uses the _STORE_ halves and names its own.
  */
-#define RECORD_KIND_ADAPTERS(word)                                                                 \
+#define RECORD_KIND_STORE_ADAPTERS(word)                                                           \
     static void word##_kind_init(void *rec)                                                        \
     {                                                                                              \
         config_##word##_init(rec);                                                                 \
@@ -123,7 +131,10 @@ struct record_kind {
     static void word##_kind_list_free(void *list, size_t count)                                    \
     {                                                                                              \
         config_##word##_list_free(list, count);                                                    \
-    }                                                                                              \
+    }
+
+#define RECORD_KIND_ADAPTERS(word)                                                                 \
+    RECORD_KIND_STORE_ADAPTERS(word)                                                               \
     static mfb_status word##_kind_check_record(void *rec, struct mfb_error *err)                   \
     {                                                                                              \
         return validate_##word##_record(rec, err);                                                 \
@@ -133,12 +144,15 @@ struct record_kind {
         validate_##word##_live(rec, report);                                                       \
     }
 
-#define RECORD_KIND_BIND(word)                                                                     \
+#define RECORD_KIND_STORE_BIND(word)                                                               \
     .size = sizeof(struct config_##word), .name_size = sizeof(((struct config_##word *)0)->name),  \
     .init = word##_kind_init, .free = word##_kind_free, .name = word##_kind_name,                  \
     .get = word##_kind_get, .check_new = config_##word##_check_new, .add = word##_kind_add,        \
-    .update = word##_kind_update, .list = word##_kind_list, .list_free = word##_kind_list_free,    \
-    .check_record = word##_kind_check_record, .check_live = word##_kind_check_live
+    .update = word##_kind_update, .list = word##_kind_list, .list_free = word##_kind_list_free
+
+#define RECORD_KIND_BIND(word)                                                                     \
+    RECORD_KIND_STORE_BIND(word), .check_record = word##_kind_check_record,                        \
+                                  .check_live = word##_kind_check_live
 
 /* The commands' run functions (struct cli_command's run, with the kind in
  * its data). The record's name is args->positional[0]. */

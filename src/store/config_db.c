@@ -4,7 +4,8 @@
  * version and the numbered migrations that make and change every table.
  *
  * The SQL that reads and writes the records lives with them:
- * config_records.c (instances, targets, settings, alert channels) and
+ * config_records.c (instances, targets, settings, alert channels),
+ * schedules.c (the daemon's schedules) and
  * job_log.c (jobs, events, search, pruning). The migrations stay here, in
  * one table, so the schema's history reads in one place.
  */
@@ -165,6 +166,21 @@ static const struct migration migrations[] = {
     {4, "CREATE TABLE name_seq (instance TEXT PRIMARY KEY, last INTEGER NOT NULL) WITHOUT ROWID;"
         "INSERT INTO name_seq (instance, last)"
         "  SELECT instance, COUNT(*) FROM jobs WHERE kind = 'backup' GROUP BY instance;"},
+    /* The daemon's schedules (docs/schedules.md). Instance and target by
+     * name, like the jobs; a NULL target is the only stored target, as
+     * `mfb backup` chooses. No foreign keys: removing a used instance or
+     * target is refused by config_records.c with a message naming the
+     * schedule, which a constraint error could not give. */
+    {5, "CREATE TABLE schedules ("
+        "  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+        "  instance TEXT NOT NULL, target TEXT,"
+        "  kind TEXT NOT NULL DEFAULT 'backup' CHECK (kind IN ('backup')),"
+        "  cron TEXT NOT NULL, tz TEXT NOT NULL DEFAULT 'UTC',"
+        "  catch_up TEXT NOT NULL DEFAULT 'once' CHECK (catch_up IN ('once', 'skip')),"
+        "  jitter_ms INTEGER NOT NULL DEFAULT 0 CHECK (jitter_ms >= 0),"
+        "  paused INTEGER NOT NULL DEFAULT 0 CHECK (paused IN (0, 1)),"
+        "  created INTEGER NOT NULL, updated INTEGER NOT NULL,"
+        "  last_run_job_id INTEGER);"},
 };
 
 #define MIGRATION_COUNT (sizeof(migrations) / sizeof(migrations[0]))

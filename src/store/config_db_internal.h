@@ -6,7 +6,8 @@
  *
  * The modules: config_db.c opens the file and owns the migrations,
  * config_records.c holds the configuration records (instances, targets,
- * settings, alert channels), job_log.c the jobs and their events. Each
+ * settings, alert channels), schedules.c the daemon's schedules, job_log.c
+ * the jobs and their events. Each
  * keeps its own SQL; what they would otherwise write twice lives here.
  *
  * Statements are prepared per call: the configuration is read a few times
@@ -82,6 +83,12 @@ mfb_status config_rows_get_named(struct config_db *db, const char *sql, const ch
 mfb_status config_rows_save_named(struct config_db *db, const char *sql, row_binder bind,
                                   const void *rec, const char *group, const char *name, int64_t *id,
                                   struct mfb_error *err);
+
+/* MFB_ERR_BUSY "GROUP 'NAME' is used by schedule 'S'", with a hint, when
+ * a schedule uses the instance or target (group "instance" or "target")
+ * called name; for removals, inside their transaction (schedules.c). */
+mfb_status config_schedule_refuse_user(struct config_db *db, const char *group, const char *name,
+                                       struct mfb_error *err);
 
 /* Ends the open transaction: COMMIT when st is MFB_OK, else ROLLBACK. */
 mfb_status config_rows_finish_tx(struct config_db *db, mfb_status st, struct mfb_error *err);

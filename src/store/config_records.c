@@ -6,7 +6,8 @@
  *
  * Removing an instance or a target looks at the job log in the same
  * transaction (a running job, or an upload waiting to resume, refuses the
- * removal), so these few statements read the jobs table directly.
+ * removal), so these few statements read the jobs table directly; so
+ * does a schedule that uses it (schedules.c).
  */
 #include "store/config_records.h"
 
@@ -18,6 +19,7 @@
 #include <time.h>
 
 #include "store/config_db_internal.h"
+#include "store/schedules.h"
 #include "store/sqlutil.h"
 
 /* ---- names of the enumerations ---- */
@@ -362,6 +364,8 @@ mfb_status config_instance_remove(struct config_db *db, const char *name, struct
         st = MFB_ERR_BUSY;
     }
     if (st == MFB_OK)
+        st = config_schedule_refuse_user(db, "instance", name, err);
+    if (st == MFB_OK)
         st = delete_named(db, "DELETE FROM instances WHERE name = ?", name, "instance", "instance",
                           err);
     st = config_rows_finish_tx(db, st, err);
@@ -521,6 +525,8 @@ mfb_status config_target_remove(struct config_db *db, const char *name, bool for
             st = MFB_ERR_BUSY;
         }
     }
+    if (st == MFB_OK)
+        st = config_schedule_refuse_user(db, "target", name, err);
     if (st == MFB_OK)
         st = delete_named(db, "DELETE FROM targets WHERE name = ?", name, "target", "target", err);
     st = config_rows_finish_tx(db, st, err);
