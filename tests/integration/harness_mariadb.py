@@ -200,7 +200,9 @@ class HarnessTest(mfbtest.TempDirTestCase):
         p.wait(timeout=30)
         self.assertTrue(wait_until(lambda: not alive(server), 60), "server outlived SIGKILL")
         self.assertTrue(os.path.exists(root))
-        self.assertTrue(glob.glob(os.path.join(tempfile.gettempdir(), f"mfb-mariadb-{p.pid}-*")))
+        # The dead process's socket directory is not asserted to be there
+        # still: any MariaDB another test starts meanwhile (ctest -j) runs
+        # the same sweep and may have removed it already.
         MariaDB(parent_dir=deep).cleanup()
         self.assertEqual(os.listdir(deep), [])
         mfbtest.rmtree(self.path("d" * 60))
