@@ -165,6 +165,23 @@ static const struct migration migrations[] = {
     {4, "CREATE TABLE name_seq (instance TEXT PRIMARY KEY, last INTEGER NOT NULL) WITHOUT ROWID;"
         "INSERT INTO name_seq (instance, last)"
         "  SELECT instance, COUNT(*) FROM jobs WHERE kind = 'backup' GROUP BY instance;"},
+    /* 5 is the schedules table (docs/schedules.md); this one names no
+     * table of it, so it applies on top of it, or alone. */
+    /* The daemon's persistent queue (docs/daemon.md, store/job_queue.h):
+     * what waits, what runs, what ran. An instance is queued at most once
+     * at a time (the partial unique index); job_id is the job log's row
+     * once the entry runs, error says why an entry ended without one. */
+    {6, "CREATE TABLE queue ("
+        "  id INTEGER PRIMARY KEY, instance TEXT NOT NULL, target TEXT,"
+        "  kind TEXT NOT NULL DEFAULT 'backup' CHECK (kind IN ('backup')),"
+        "  trigger TEXT NOT NULL CHECK (trigger IN ('api', 'cli', 'retry', 'catch-up')"
+        "    OR trigger LIKE 'schedule:_%'),"
+        "  state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'running', 'done')),"
+        "  job_id INTEGER, enqueued INTEGER NOT NULL, started INTEGER, ended INTEGER,"
+        "  attempts INTEGER NOT NULL DEFAULT 0, next_attempt INTEGER,"
+        "  cancelled INTEGER NOT NULL DEFAULT 0, error TEXT);"
+        "CREATE UNIQUE INDEX queue_one_queued ON queue(instance) WHERE state = 'queued';"
+        "CREATE INDEX queue_by_state ON queue(state, id);"},
 };
 
 #define MIGRATION_COUNT (sizeof(migrations) / sizeof(migrations[0]))
