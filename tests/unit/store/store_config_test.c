@@ -268,7 +268,7 @@ static void test_migration_to_final_statuses(void **state)
     struct mfb_error err = {0};
     int version = 0;
     assert_int_equal(config_db_schema_version(db, &version, &err), MFB_OK);
-    assert_int_equal(version, 4);
+    assert_int_equal(version, 6);
     uint64_t seq = 0; /* numbering goes on after the two backups in the log */
     assert_int_equal(config_name_seq_next(db, "prod", &seq, &err), MFB_OK);
     assert_int_equal(seq, 3);
