@@ -23,7 +23,11 @@ extern const struct cli_command cmd_logs; /* and: show JOB */
 extern const struct cli_command cmd_report;
 extern const struct cli_command cmd_settings; /* group: show, set, reset */
 extern const struct cli_command
-    cmd_schedule; /* group: add, list, show, set, remove, pause, resume */
+    cmd_schedule;                           /* group: add, list, show, set, remove, pause, resume */
+extern const struct cli_command cmd_daemon; /* and: status */
+extern const struct cli_command cmd_run;
+extern const struct cli_command cmd_jobs;
+extern const struct cli_command cmd_cancel;
 
 /* mfb-server */
 extern const struct cli_command srv_init;

@@ -181,6 +181,21 @@ static const struct migration migrations[] = {
         "  paused INTEGER NOT NULL DEFAULT 0 CHECK (paused IN (0, 1)),"
         "  created INTEGER NOT NULL, updated INTEGER NOT NULL,"
         "  last_run_job_id INTEGER);"},
+    /* The daemon's persistent queue (docs/daemon.md, store/job_queue.h):
+     * what waits, what runs, what ran. An instance is queued at most once
+     * at a time (the partial unique index); job_id is the job log's row
+     * once the entry runs, error says why an entry ended without one. */
+    {6, "CREATE TABLE queue ("
+        "  id INTEGER PRIMARY KEY, instance TEXT NOT NULL, target TEXT,"
+        "  kind TEXT NOT NULL DEFAULT 'backup' CHECK (kind IN ('backup')),"
+        "  trigger TEXT NOT NULL CHECK (trigger IN ('api', 'cli', 'retry', 'catch-up')"
+        "    OR trigger LIKE 'schedule:_%'),"
+        "  state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'running', 'done')),"
+        "  job_id INTEGER, enqueued INTEGER NOT NULL, started INTEGER, ended INTEGER,"
+        "  attempts INTEGER NOT NULL DEFAULT 0, next_attempt INTEGER,"
+        "  cancelled INTEGER NOT NULL DEFAULT 0, error TEXT);"
+        "CREATE UNIQUE INDEX queue_one_queued ON queue(instance) WHERE state = 'queued';"
+        "CREATE INDEX queue_by_state ON queue(state, id);"},
 };
 
 #define MIGRATION_COUNT (sizeof(migrations) / sizeof(migrations[0]))

@@ -23,10 +23,11 @@
 
 /* Every top-level command of both programs (main_mfb.c, main_mfb_server.c). */
 static const struct cli_command *const all[] = {
-    &cmd_init,    &cmd_instance,  &cmd_target,   &cmd_alert, &cmd_backup,  &cmd_resume,
-    &cmd_archive, &cmd_push,      &cmd_fetch,    &cmd_list,  &cmd_restore, &cmd_logs,
-    &cmd_report,  &cmd_settings,  &cmd_schedule, &srv_init,  &srv_client,  &srv_serve,
-    &srv_list,    &srv_retention, NULL,
+    &cmd_init,    &cmd_instance, &cmd_target, &cmd_alert,     &cmd_backup,
+    &cmd_resume,  &cmd_archive,  &cmd_push,   &cmd_fetch,     &cmd_list,
+    &cmd_restore, &cmd_logs,     &cmd_report, &cmd_settings,  &cmd_schedule,
+    &cmd_daemon,  &cmd_run,      &cmd_jobs,   &cmd_cancel,    &srv_init,
+    &srv_client,  &srv_serve,    &srv_list,   &srv_retention, NULL,
 };
 
 static int check_tree(const struct cli_command *const *commands, const char *path)

@@ -1,0 +1,160 @@
+/*
+ * cmd_daemon.c - `mfb daemon [--workers N] [--socket PATH]`: the daemon in
+ * the foreground, and `mfb daemon status` (docs/daemon.md).
+ *
+ * The command wires things up and waits for a signal: it settles what a
+ * dead process left (job/orphans.h: the guardian restarts a database a
+ * killed job left down; queue entries a dead daemon was running end as
+ * "interrupted"), starts the control API (daemon/http.h) and the workers
+ * (daemon/daemon.h), then waits for SIGTERM or SIGINT on this thread, with
+ * both blocked in every thread it starts. On one, it cancels the running
+ * jobs (each restarts its database before it ends), waits for them and
+ * exits 0.
+ */
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "cli/config_cli.h"
+#include "cli/daemon_client.h"
+#include "common/log.h"
+#include "daemon/daemon.h"
+#include "daemon/http.h"
+#include "job/orphans.h"
+
+static const struct cli_option options[] = {
+    {.name = "workers",
+     .type = CLI_UINT,
+     .metavar = "N",
+     .help = "jobs that may run at once (never two of one instance)",
+     .def = "2",
+     .min = "1",
+     .max = CLI_STR(DAEMON_WORKERS_MAX)},
+    {.name = "socket",
+     .type = CLI_PATH,
+     .metavar = "PATH",
+     .help = "the control API's UNIX socket",
+     .def_doc = "mfb.sock beside the database"},
+    {.name = "no-alerts", .type = CLI_FLAG, .help = "do not send alerts for the daemon's jobs"},
+    CLI_OPTIONS_END,
+};
+
+static const struct cli_option status_options[] = {
+    {.name = "socket",
+     .type = CLI_PATH,
+     .metavar = "PATH",
+     .help = "the control API's UNIX socket",
+     .def_doc = "mfb.sock beside the database"},
+    {.name = "json", .type = CLI_FLAG, .help = "print the answer as JSON"},
+    CLI_OPTIONS_END,
+};
+
+static mfb_status settle(struct config_db *db, struct mfb_error *err)
+{
+    size_t jobs = 0, entries = 0;
+    mfb_status st = job_orphans_settle(db, &jobs, err);
+    if (st == MFB_OK)
+        st = job_queue_settle_running(db, &entries, err);
+    if (st == MFB_OK && (jobs > 0 || entries > 0))
+        mfb_log(MFB_LOG_WARN, "daemon-settle", "orphan_jobs=%zu interrupted_entries=%zu", jobs,
+                entries);
+    return st;
+}
+
+static mfb_status run_daemon(struct cli_args *args, struct mfb_error *err)
+{
+    uint64_t workers = 2;
+    char sock[4096];
+    mfb_status st = cli_uint(args, "workers", &workers, err);
+    if (st == MFB_OK)
+        st = daemon_client_socket(args, sock, sizeof(sock), err);
+    if (st != MFB_OK)
+        return st;
+    /* Before any thread exists: every thread inherits the mask, so the
+     * signals reach only the sigwait below; a client that hangs up must
+     * not kill the daemon. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct config_db *db = NULL;
+    struct daemon d = {0};
+    struct daemon_http *http = NULL;
+    st = config_cli_open(args, false, &db, NULL, err);
+    if (st == MFB_OK)
+        st = settle(db, err);
+    if (st == MFB_OK)
+        st = daemon_init(&d, db, (unsigned)workers, err);
+    if (st != MFB_OK)
+        goto done;
+    d.no_alerts = cli_flag(args, "no-alerts");
+    d.socket_path = sock;
+    st = daemon_http_start(&d, sock, &http, err);
+    if (st == MFB_OK)
+        st = daemon_start(&d, err);
+    if (st != MFB_OK)
+        goto done;
+    char q[LOG_QUOTE_BUF];
+    mfb_log(MFB_LOG_INFO, "daemon-start", "socket=%s workers=%u", log_quote(sock, q, sizeof(q)),
+            (unsigned)workers);
+    int sig = 0;
+    sigwait(&set, &sig);
+    mfb_log(MFB_LOG_INFO, "daemon-stop", "signal=%s running=%u", sig == SIGTERM ? "TERM" : "INT",
+            daemon_busy(&d));
+    daemon_stop(&d);
+    mfb_log(MFB_LOG_INFO, "daemon-stopped", "jobs=ended");
+done:
+    daemon_http_stop(http);
+    daemon_destroy(&d);
+    config_db_close(db);
+    return st;
+}
+
+static mfb_status run_status(struct cli_args *args, struct mfb_error *err)
+{
+    char sock[4096];
+    mfb_status st = daemon_client_socket(args, sock, sizeof(sock), err);
+    long status = 0;
+    json_t *reply = NULL;
+    if (st == MFB_OK)
+        st = daemon_client_call(sock, "GET", "/v1/health", NULL, &status, &reply, err);
+    if (st == MFB_OK && status != 200)
+        st = daemon_client_error(status, reply, err);
+    if (st == MFB_OK) {
+        if (cli_flag(args, "json")) {
+            config_cli_print_json(json_incref(reply), NULL);
+        } else {
+            printf("daemon on %s: %s, version %s, %" JSON_INTEGER_FORMAT
+                   " workers, %" JSON_INTEGER_FORMAT " jobs running\n",
+                   sock, json_string_value(json_object_get(reply, "status")),
+                   json_string_value(json_object_get(reply, "version")),
+                   json_integer_value(json_object_get(reply, "workers")),
+                   json_integer_value(json_object_get(reply, "running")));
+        }
+    }
+    json_decref(reply);
+    return st;
+}
+
+static const struct cli_command daemon_status = {
+    .name = "status",
+    .summary = "whether a daemon answers, and what it runs",
+    .options = status_options,
+    .run = run_status,
+};
+
+static const struct cli_command *const subcommands[] = {&daemon_status, NULL};
+
+const struct cli_command cmd_daemon = {
+    .name = "daemon",
+    .usage = "[--workers N] [--socket PATH]",
+    .summary = "run the queue and its control API in the foreground",
+    .options = options,
+    .subcommands = subcommands,
+    .run = run_daemon,
+};

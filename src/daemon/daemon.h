@@ -1,0 +1,106 @@
+/*
+ * daemon.h - the core of `mfb daemon` (docs/daemon.md): the worker pool
+ * that runs the persistent queue (store/job_queue.h), and what the control
+ * API (daemon/api.h) asks of it: queue a job, cancel one, and a snapshot of
+ * what runs, with its live progress.
+ *
+ * Threads. Each worker thread takes a runnable entry from the queue and
+ * runs backup_run on it, the same function `mfb backup` uses; the queue
+ * never hands out two entries of one instance at once, and the instance
+ * lock (job/lock.h) keeps a foreground `mfb backup` out. The workers share
+ * one struct config_db, which serialises its connection itself
+ * (store/config_db.h). A worker's slot holds its job's cancel token and a
+ * copy of the job's last progress report: the job's progress hub calls the
+ * slot's observer (under the hub's own lock), which copies the figures
+ * into the slot under the daemon's lock; the API reads them under the same
+ * lock, never from the job's own state. Lock order: hub, then daemon.
+ *
+ * Stopping: daemon_stop cancels every running job through its cancel token
+ * (the safe path of backup_run: a database that was stopped is started
+ * and verified before the job ends), and joins the workers.
+ */
+#ifndef MFB_DAEMON_DAEMON_H
+#define MFB_DAEMON_DAEMON_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/cancel.h"
+#include "common/status.h"
+#include "job/progress.h"
+#include "store/config_db.h"
+#include "store/job_queue.h"
+
+#define DAEMON_WORKERS_MAX 64
+
+/* What a running job last reported (job/progress.h), copied for readers. */
+struct daemon_progress {
+    int64_t queue_id;
+    int64_t job_id; /* 0 until the job is recorded */
+    char instance[CONFIG_NAME_BUF];
+    enum job_step step;
+    uint64_t elapsed_ms;
+    uint64_t bytes_done, bytes_total;
+    double rate;
+    int64_t eta_ms;
+    bool server_down;
+    uint64_t downtime_ms;
+    bool cancel_requested;
+};
+
+struct daemon_slot {
+    struct daemon *daemon;
+    pthread_t thread;
+    bool started;
+    bool busy; /* a job runs: progress and cancel are valid */
+    struct daemon_progress progress;
+    struct cancel_token cancel; /* child of the daemon's stop token */
+};
+
+struct daemon {
+    struct config_db *db; /* borrowed */
+    unsigned workers;
+    struct daemon_slot *slots;
+    pthread_mutex_t lock; /* slots' busy/progress, stopping */
+    pthread_cond_t wake;  /* something was queued, or stop */
+    bool stopping;
+    struct cancel_token stop;
+    int64_t started_ms;
+    bool no_alerts;
+    const char *socket_path; /* for health; borrowed */
+};
+
+/* Prepares a daemon over db with `workers` slots; starts no thread (the
+ * API's unit tests drive one without workers). Release with
+ * daemon_destroy. */
+mfb_status daemon_init(struct daemon *d, struct config_db *db, unsigned workers,
+                       struct mfb_error *err);
+
+/* Starts the worker threads. */
+mfb_status daemon_start(struct daemon *d, struct mfb_error *err);
+
+/* Cancels running jobs and waits for every worker to end. Idempotent. */
+void daemon_stop(struct daemon *d);
+void daemon_destroy(struct daemon *d);
+
+/* Queues a backup of instance (checked to exist, as target is when given)
+ * and wakes a worker. */
+mfb_status daemon_enqueue(struct daemon *d, const char *instance, const char *target,
+                          const char *trigger, int64_t *id, bool *existed, struct mfb_error *err);
+
+/* Cancels queue entry id: a queued one ends at once, a running one is
+ * cancelled through its job's token (it ends once the job has taken the
+ * safe path). *state gets the state it was in. MFB_ERR_NOT_FOUND for an
+ * unknown id. */
+mfb_status daemon_cancel(struct daemon *d, int64_t id, enum queue_state *state,
+                         struct mfb_error *err);
+
+/* The progress of queue entry id if it runs now (copied under the lock). */
+bool daemon_running(struct daemon *d, int64_t id, struct daemon_progress *out);
+
+/* How many jobs run now. */
+unsigned daemon_busy(struct daemon *d);
+
+#endif

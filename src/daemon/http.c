@@ -1,0 +1,185 @@
+/*
+ * http.c - libmicrohttpd as a thin adapter for the daemon's control API
+ * (see http.h and api.h), on a UNIX socket made here and handed to it
+ * with MHD_OPTION_LISTEN_SOCKET.
+ *
+ * One internal polling thread serves every connection: the handlers only
+ * read and write a few rows of the configuration database and copy a
+ * job's progress under a lock, so no request waits long.
+ */
+#include "daemon/http.h"
+
+#include <errno.h>
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "daemon/api.h"
+
+struct daemon_http {
+    struct MHD_Daemon *mhd;
+    struct daemon *d;
+    int fd;
+    char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+};
+
+static enum MHD_Result send_answer(struct MHD_Connection *conn, struct daemon_api_call *call)
+{
+    struct daemon_api_response resp;
+    daemon_api_finish(call, &resp);
+    struct MHD_Response *m =
+        resp.body ? MHD_create_response_from_buffer(resp.body_len, resp.body, MHD_RESPMEM_MUST_FREE)
+                  : MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    if (m == NULL) {
+        free(resp.body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(m, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    if (resp.allow)
+        MHD_add_response_header(m, MHD_HTTP_HEADER_ALLOW, resp.allow);
+    enum MHD_Result ret = MHD_queue_response(conn, resp.status, m);
+    MHD_destroy_response(m);
+    return ret;
+}
+
+/* libmicrohttpd's access handler: once with the headers, once per piece
+ * of body, once more at its end. */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    struct daemon_http *h = cls;
+    struct daemon_api_call *call = *con_cls;
+    if (call == NULL) {
+        bool decided = false;
+        call = daemon_api_begin(h->d, method, url, &decided);
+        *con_cls = call;
+        return decided ? send_answer(conn, call) : MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        bool keep = daemon_api_body(call, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return keep ? MHD_YES : MHD_NO;
+    }
+    return send_answer(conn, call);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode code)
+{
+    daemon_api_call_free(*con_cls);
+    *con_cls = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    msg[strcspn(msg, "\n")] = '\0';
+    char q[LOG_QUOTE_BUF];
+    mfb_log(MFB_LOG_WARN, "daemon-http", "message=%s", log_quote(msg, q, sizeof(q)));
+}
+
+/* Whether a daemon answers on the socket at path. */
+static bool someone_listens(const struct sockaddr_un *addr)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    bool yes = connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) == 0;
+    close(fd);
+    return yes;
+}
+
+static mfb_status listen_on(const char *path, int *out, struct mfb_error *err)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(addr.sun_path)) {
+        mfb_error_set(err, MFB_ERR_USAGE, "socket path '%s' is too long", path);
+        mfb_error_hint(err, "a UNIX socket path has at most %zu bytes: pass a shorter --socket",
+                       sizeof(addr.sun_path) - 1);
+        return MFB_ERR_USAGE;
+    }
+    memcpy(addr.sun_path, path, strlen(path) + 1);
+    struct stat sb;
+    if (lstat(path, &sb) == 0) {
+        if (!S_ISSOCK(sb.st_mode)) {
+            mfb_error_set(err, MFB_ERR_EXISTS, "'%s' exists and is not a socket", path);
+            mfb_error_hint(err, "remove it, or pass another --socket");
+            return MFB_ERR_EXISTS;
+        }
+        if (someone_listens(&addr)) {
+            mfb_error_set(err, MFB_ERR_BUSY, "a daemon already answers on '%s'", path);
+            mfb_error_hint(err, "'mfb daemon status' shows it; stop it before starting another");
+            return MFB_ERR_BUSY;
+        }
+        unlink(path); /* left by a daemon that died */
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return mfb_error_errno(err, errno, MFB_ERR_IO, "cannot make a socket");
+    /* The mode is the access control: no moment may the socket be open to
+     * others, so the umask makes it 0600 at bind (the threads that could
+     * create files are not started yet), and chmod says it again. */
+    mode_t old = umask(0177);
+    int rc = bind(fd, (const struct sockaddr *)&addr, sizeof(addr));
+    int e = errno;
+    umask(old);
+    if (rc != 0 || chmod(path, 0600) != 0 || listen(fd, 64) != 0) {
+        if (rc == 0)
+            e = errno;
+        close(fd);
+        if (rc == 0)
+            unlink(path);
+        return mfb_error_errno(err, e, MFB_ERR_IO, "cannot listen on '%s'", path);
+    }
+    *out = fd;
+    return MFB_OK;
+}
+
+mfb_status daemon_http_start(struct daemon *d, const char *path, struct daemon_http **out,
+                             struct mfb_error *err)
+{
+    *out = NULL;
+    struct daemon_http *h = calloc(1, sizeof(*h));
+    if (h == NULL)
+        return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+    h->d = d;
+    h->fd = -1;
+    snprintf(h->path, sizeof(h->path), "%s", path);
+    mfb_status st = listen_on(path, &h->fd, err);
+    if (st != MFB_OK) {
+        free(h);
+        return st;
+    }
+    h->mhd = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG | MHD_USE_ITC, 0, NULL,
+        NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, h->fd, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)30, MHD_OPTION_END);
+    if (h->mhd == NULL) {
+        close(h->fd);
+        unlink(path);
+        free(h);
+        mfb_error_set(err, MFB_ERR_INTERNAL, "cannot start the control API on '%s'", path);
+        return MFB_ERR_INTERNAL;
+    }
+    *out = h;
+    return MFB_OK;
+}
+
+void daemon_http_stop(struct daemon_http *h)
+{
+    if (h == NULL)
+        return;
+    MHD_stop_daemon(h->mhd);
+    close(h->fd);
+    unlink(h->path);
+    free(h);
+}

@@ -1,0 +1,100 @@
+/*
+ * job_queue.h - the daemon's persistent queue of jobs in the client's
+ * database (store/config_db.h, migration 6; docs/daemon.md).
+ *
+ * An entry is queued (by the API, the CLI, later a schedule, a catch-up or
+ * an upload retry), then running once a worker took it, then done. The
+ * queue keeps its rows after they ran: the job log (store/job_log.h) holds
+ * the outcome of an entry that ran (job_id), and the entry itself says why
+ * one ended without a job (error: cancelled while queued, an instance
+ * that no longer exists, a daemon that died while it ran).
+ *
+ * Two rules live here, in SQL, so no caller can break them:
+ * - an instance is queued at most once: enqueueing an instance that
+ *   already waits gives the waiting entry's id (a UNIQUE index on the
+ *   queued rows backs it);
+ * - job_queue_take never hands out an entry of an instance that has one
+ *   running, so the daemon's workers never run one instance twice (the
+ *   instance lock, job/lock.h, still guards against a foreground
+ *   `mfb backup`).
+ * Taking is one IMMEDIATE transaction, so two workers (or two daemons on
+ * one file) never take the same entry. Times are Unix milliseconds.
+ */
+#ifndef MFB_STORE_JOB_QUEUE_H
+#define MFB_STORE_JOB_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/status.h"
+#include "store/config_db.h"
+
+enum queue_state { QUEUE_QUEUED, QUEUE_RUNNING, QUEUE_DONE };
+
+#define QUEUE_TRIGGER_BUF (CONFIG_NAME_BUF + 16) /* "schedule:NAME" */
+
+struct queue_entry {
+    int64_t id;
+    char instance[CONFIG_NAME_BUF];
+    char target[CONFIG_NAME_BUF]; /* "" for the only target */
+    char kind[16];                /* "backup" */
+    char trigger[QUEUE_TRIGGER_BUF];
+    enum queue_state state;
+    int64_t job_id;                   /* 0 until it runs */
+    int64_t enqueued, started, ended; /* 0 when not yet */
+    int attempts;
+    int64_t next_attempt; /* 0: as soon as possible */
+    bool cancelled;       /* cancelled while it waited */
+    char error[256];      /* why it ended without a job, else "" */
+};
+
+/* "queued", "running", "done". */
+const char *queue_state_str(enum queue_state s);
+
+/* Whether trigger is one the queue takes: api, cli, retry, catch-up or
+ * schedule:NAME. */
+bool job_queue_trigger_valid(const char *trigger);
+
+/* Queues a backup of instance (target NULL: the only one). When the
+ * instance already waits, nothing is added and *id is the waiting entry's
+ * (*existed true). existed may be NULL. */
+mfb_status job_queue_enqueue(struct config_db *db, const char *instance, const char *target,
+                             const char *trigger, int64_t *id, bool *existed,
+                             struct mfb_error *err);
+
+/* Takes the oldest runnable entry (queued, next_attempt passed, and no
+ * entry of its instance running) and marks it running, in one
+ * transaction. *found false when there is none. */
+mfb_status job_queue_take(struct config_db *db, int64_t now_ms, struct queue_entry *out,
+                          bool *found, struct mfb_error *err);
+
+/* Records the job log row of a running entry. */
+mfb_status job_queue_set_job(struct config_db *db, int64_t id, int64_t job_id,
+                             struct mfb_error *err);
+
+/* Marks an entry done; error (may be NULL) says why it ended without a
+ * job. */
+mfb_status job_queue_done(struct config_db *db, int64_t id, const char *error,
+                          struct mfb_error *err);
+
+/* Cancels a queued entry: it becomes done, cancelled. *was_queued false
+ * (and nothing changes) when it no longer waits; MFB_ERR_NOT_FOUND for an
+ * unknown id. */
+mfb_status job_queue_cancel_queued(struct config_db *db, int64_t id, bool *was_queued,
+                                   struct mfb_error *err);
+
+/* Entries left running by a daemon that is gone become done with the
+ * error "interrupted" (their jobs are settled by job/orphans.h). */
+mfb_status job_queue_settle_running(struct config_db *db, size_t *count, struct mfb_error *err);
+
+/* One entry; MFB_ERR_NOT_FOUND when there is none. */
+mfb_status job_queue_get(struct config_db *db, int64_t id, struct queue_entry *out,
+                         struct mfb_error *err);
+
+/* The entries in order of id: the queued and running ones, and with
+ * with_done also the last `done_limit` done ones. Allocates *list (free). */
+mfb_status job_queue_list(struct config_db *db, bool with_done, size_t done_limit,
+                          struct queue_entry **list, size_t *count, struct mfb_error *err);
+
+#endif
