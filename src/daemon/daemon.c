@@ -17,8 +17,10 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "daemon/scheduler.h"
 #include "job/backup/backup.h"
 #include "store/config_records.h"
+#include "store/schedules.h"
 
 #define DAEMON_IDLE_POLL_MS 1000
 
@@ -107,6 +109,11 @@ static void run_entry(struct daemon_slot *s, const struct queue_entry *e)
     if (res.job_id > 0 && job_queue_set_job(d->db, e->id, res.job_id, &qerr) != MFB_OK)
         mfb_log(MFB_LOG_ERROR, "daemon-queue", "queue_id=%" PRId64 " error=%s", e->id,
                 qerr.message);
+    /* `mfb schedule list` shows a schedule's last run from its job. */
+    if (res.job_id > 0 && strncmp(e->trigger, "schedule:", 9) == 0 &&
+        config_schedule_set_last_run(d->db, e->trigger + 9, res.job_id, &qerr) != MFB_OK)
+        mfb_log(MFB_LOG_WARN, "daemon-schedule", "schedule=%s error=%s", e->trigger + 9,
+                qerr.message);
     if (job_queue_done(d->db, e->id, res.job_id > 0 ? NULL : err.message, &qerr) != MFB_OK)
         mfb_log(MFB_LOG_ERROR, "daemon-queue", "queue_id=%" PRId64 " error=%s", e->id,
                 qerr.message);
@@ -162,7 +169,10 @@ mfb_status daemon_start(struct daemon *d, struct mfb_error *err)
         }
         d->slots[i].started = true;
     }
-    return MFB_OK;
+    mfb_status st = scheduler_start(d, err);
+    if (st != MFB_OK)
+        daemon_stop(d);
+    return st;
 }
 
 void daemon_stop(struct daemon *d)
@@ -172,6 +182,7 @@ void daemon_stop(struct daemon *d)
     pthread_cond_broadcast(&d->wake);
     pthread_mutex_unlock(&d->lock);
     cancel_token_request(&d->stop);
+    scheduler_stop(d);
     for (unsigned i = 0; i < d->workers; i++) {
         if (d->slots[i].started)
             pthread_join(d->slots[i].thread, NULL);

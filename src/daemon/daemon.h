@@ -15,6 +15,9 @@
  * into the slot under the daemon's lock; the API reads them under the same
  * lock, never from the job's own state. Lock order: hub, then daemon.
  *
+ * The scheduler thread (daemon/scheduler.h) queues the stored schedules
+ * runs through daemon_enqueue, as the API does.
+ *
  * Stopping: daemon_stop cancels every running job through its cancel token
  * (the safe path of backup_run: a database that was stopped is started
  * and verified before the job ends), and joins the workers.
@@ -70,6 +73,10 @@ struct daemon {
     int64_t started_ms;
     bool no_alerts;
     const char *socket_path; /* for health; borrowed */
+    /* The scheduler thread (daemon/scheduler.h); it sleeps on wake too. */
+    pthread_t sched_thread;
+    bool sched_started;
+    bool sched_reload; /* re-read the schedules at once (under lock) */
 };
 
 /* Prepares a daemon over db with `workers` slots; starts no thread (the
@@ -78,10 +85,11 @@ struct daemon {
 mfb_status daemon_init(struct daemon *d, struct config_db *db, unsigned workers,
                        struct mfb_error *err);
 
-/* Starts the worker threads. */
+/* Starts the worker threads and the scheduler. */
 mfb_status daemon_start(struct daemon *d, struct mfb_error *err);
 
-/* Cancels running jobs and waits for every worker to end. Idempotent. */
+/* Cancels running jobs and waits for every worker and the scheduler to
+ * end. Idempotent. */
 void daemon_stop(struct daemon *d);
 void daemon_destroy(struct daemon *d);
 

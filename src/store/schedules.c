@@ -301,6 +301,33 @@ mfb_status config_schedule_set_last_run(struct config_db *db, const char *name, 
                       err);
 }
 
+mfb_status config_schedule_last_fired(struct config_db *db, const struct config_schedule *s,
+                                      int64_t *at_ms, struct mfb_error *err)
+{
+    /* The queue keeps its rows after they ran, so it remembers the daemon's
+     * fires across restarts without a column of its own. A catch-up entry
+     * names no schedule: it counts for every schedule of its instance. */
+    *at_ms = 0;
+    sqlite3_stmt *stmt = NULL;
+    pthread_mutex_lock(&db->lock);
+    mfb_status st = sqlutil_prepare(db->sql,
+                                    "SELECT COALESCE(MAX(enqueued), 0) FROM queue"
+                                    " WHERE trigger = 'schedule:' || ?1"
+                                    " OR (trigger = 'catch-up' AND instance = ?2)",
+                                    &stmt, err);
+    if (st == MFB_OK) {
+        sqlite3_bind_text(stmt, 1, s->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 2, s->instance, -1, SQLITE_STATIC);
+        if (sqlite3_step(stmt) == SQLITE_ROW)
+            *at_ms = sqlite3_column_int64(stmt, 0);
+        else
+            st = sqlutil_fail(db->sql, "read the schedule's last run", err);
+        sqlite3_finalize(stmt);
+    }
+    pthread_mutex_unlock(&db->lock);
+    return st;
+}
+
 mfb_status config_schedule_remove(struct config_db *db, const char *name, struct mfb_error *err)
 {
     sqlite3_stmt *stmt = NULL;

@@ -97,6 +97,11 @@ mfb_status config_schedule_set_paused(struct config_db *db, const char *name, bo
 /* Records the job a schedule's last run started (for the daemon). */
 mfb_status config_schedule_set_last_run(struct config_db *db, const char *name, int64_t job_id,
                                         struct mfb_error *err);
+/* When the daemon last fired schedule s, from the queue (store/job_queue.h):
+ * the enqueue time (Unix ms) of the newest entry with trigger
+ * schedule:NAME, or of a catch-up entry of its instance; 0 when none. */
+mfb_status config_schedule_last_fired(struct config_db *db, const struct config_schedule *s,
+                                      int64_t *at_ms, struct mfb_error *err);
 /* Removes a schedule; the jobs it ran stay in the log. */
 mfb_status config_schedule_remove(struct config_db *db, const char *name, struct mfb_error *err);
 
