@@ -6,10 +6,11 @@
  * dead process left (job/orphans.h: the guardian restarts a database a
  * killed job left down; queue entries a dead daemon was running end as
  * "interrupted"), starts the control API (daemon/http.h) and the workers
- * (daemon/daemon.h), then waits for SIGTERM or SIGINT on this thread, with
- * both blocked in every thread it starts. On one, it cancels the running
- * jobs (each restarts its database before it ends), waits for them and
- * exits 0.
+ * (daemon/daemon.h), then waits for SIGTERM, SIGINT or SIGHUP on this
+ * thread, with all three blocked in every thread it starts. SIGHUP makes
+ * the scheduler re-read the schedules at once. On SIGTERM or SIGINT it
+ * cancels the running jobs (each restarts its database before it ends),
+ * waits for them and exits 0.
  */
 #include <inttypes.h>
 #include <signal.h>
@@ -22,6 +23,7 @@
 #include "common/log.h"
 #include "daemon/daemon.h"
 #include "daemon/http.h"
+#include "daemon/scheduler.h"
 #include "job/orphans.h"
 
 static const struct cli_option options[] = {
@@ -79,6 +81,7 @@ static mfb_status run_daemon(struct cli_args *args, struct mfb_error *err)
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -103,7 +106,10 @@ static mfb_status run_daemon(struct cli_args *args, struct mfb_error *err)
     mfb_log(MFB_LOG_INFO, "daemon-start", "socket=%s workers=%u", log_quote(sock, q, sizeof(q)),
             (unsigned)workers);
     int sig = 0;
-    sigwait(&set, &sig);
+    while (sigwait(&set, &sig) == 0 && sig == SIGHUP) {
+        mfb_log(MFB_LOG_INFO, "daemon-reload", "signal=HUP what=schedules");
+        scheduler_reload(&d);
+    }
     mfb_log(MFB_LOG_INFO, "daemon-stop", "signal=%s running=%u", sig == SIGTERM ? "TERM" : "INT",
             daemon_busy(&d));
     daemon_stop(&d);

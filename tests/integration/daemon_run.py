@@ -116,6 +116,17 @@ class Daemon(JobTestCase):
         job = self.env.wait_job_ended(e["job_id"])
         self.assertEqual(job["status"], "cancelled")
 
+    def test_sighup_rereads_and_keeps_serving(self):
+        self.instance("hup")
+        self.start_daemon()
+        self.daemon.send_signal(signal.SIGHUP)
+        self.env.mfb("daemon", "status")  # still answers
+        self.assertIsNone(self.daemon.poll(), "SIGHUP ended the daemon")
+        self.daemon.send_signal(signal.SIGTERM)
+        _, err = self.daemon.communicate(timeout=120)
+        self.assertEqual(self.daemon.returncode, 0, err)
+        self.assertIn("daemon-reload", err)
+
     def test_run_without_a_daemon(self):
         r = self.env.mfb("run", "prod", expect=1)
         sock = os.path.join(self.env.dir, "mfb.sock")
