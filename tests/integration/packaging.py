@@ -92,7 +92,7 @@ class Units(mfbtest.TempDirTestCase):
         mfb = unit_settings(os.path.join(UNITS, "mfb.service"))
         server = unit_settings(os.path.join(UNITS, "mfb-server.service"))
         self.assertIn(("ExecStart", "/usr/bin/mfb daemon $MFB_OPTS"), mfb)
-        self.assertIn(("Type", "notify"), mfb)
+        self.assertIn(("Type", "exec"), mfb)
         self.assertIn(("ExecStart", "/usr/bin/mfb-server serve $MFB_SERVER_OPTS"), server)
         self.assertIn(("User", "mfb-server"), server)
         self.assertIn(("Environment", "MFB_DB=/var/lib/mfb-server/mfb-server.db"), server)
