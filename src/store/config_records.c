@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "store/config_db_internal.h"
 #include "store/schedules.h"
 #include "store/sqlutil.h"
@@ -133,11 +134,6 @@ mfb_status config_str_set(char **field, const char *value, struct mfb_error *err
     config_secret_free(*field);
     *field = copy;
     return MFB_OK;
-}
-
-static int64_t now_s(void)
-{
-    return (int64_t)time(NULL);
 }
 
 /* ---- instances ---- */
@@ -262,7 +258,7 @@ mfb_status config_instance_check_new(struct config_db *db, const char *name, str
 mfb_status config_instance_add(struct config_db *db, struct config_instance *inst,
                                struct mfb_error *err)
 {
-    inst->created = inst->updated = now_s();
+    inst->created = inst->updated = clock_wall_ms() / 1000;
     return config_rows_save_named(db,
                                   "INSERT INTO instances (" INSTANCE_COLUMNS ") VALUES "
                                   "(NULL, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
@@ -301,7 +297,7 @@ void config_instance_list_free(struct config_instance *list, size_t count)
 mfb_status config_instance_update(struct config_db *db, struct config_instance *inst,
                                   struct mfb_error *err)
 {
-    inst->updated = now_s();
+    inst->updated = clock_wall_ms() / 1000;
     return config_rows_save_named(
         db,
         "UPDATE instances SET socket = ?3, host = ?4, port = ?5, user = ?6, password = ?7, "
@@ -447,7 +443,7 @@ mfb_status config_target_check_new(struct config_db *db, const char *name, struc
 
 mfb_status config_target_add(struct config_db *db, struct config_target *t, struct mfb_error *err)
 {
-    t->created = t->updated = now_s();
+    t->created = t->updated = clock_wall_ms() / 1000;
     return config_rows_save_named(db,
                                   "INSERT INTO targets (" TARGET_COLUMNS ") VALUES "
                                   "(NULL, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
@@ -485,7 +481,7 @@ void config_target_list_free(struct config_target *list, size_t count)
 mfb_status config_target_update(struct config_db *db, struct config_target *t,
                                 struct mfb_error *err)
 {
-    t->updated = now_s();
+    t->updated = clock_wall_ms() / 1000;
     return config_rows_save_named(
         db,
         "UPDATE targets SET url = ?3, token = ?4, fingerprint = ?5, ca_file = ?6, "
@@ -697,7 +693,7 @@ mfb_status config_alert_add(struct config_db *db, struct config_alert *a, struct
 {
     sqlite3_stmt *stmt = NULL;
     pthread_mutex_lock(&db->lock);
-    a->created = a->updated = now_s();
+    a->created = a->updated = clock_wall_ms() / 1000;
     mfb_status st = sqlutil_prepare(db->sql,
                                     "INSERT INTO alerts (" ALERT_COLUMNS ") VALUES "
                                     "(NULL, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "store/config_db_internal.h"
 #include "store/sqlutil.h"
 
@@ -73,11 +74,6 @@ void config_schedule_free(struct config_schedule *s)
     free(s->cron);
     free(s->tz);
     memset(s, 0, sizeof(*s));
-}
-
-static int64_t now_s(void)
-{
-    return (int64_t)time(NULL);
 }
 
 /* The stored columns, then the last run's from the job log (j). */
@@ -219,7 +215,7 @@ done:
 mfb_status config_schedule_add(struct config_db *db, struct config_schedule *s,
                                struct mfb_error *err)
 {
-    s->created = s->updated = now_s();
+    s->created = s->updated = clock_wall_ms() / 1000;
     return save(db,
                 "INSERT INTO schedules (id, name, instance, target, kind, cron, tz, catch_up, "
                 "jitter_ms, paused, created, updated) "
@@ -230,7 +226,7 @@ mfb_status config_schedule_add(struct config_db *db, struct config_schedule *s,
 mfb_status config_schedule_update(struct config_db *db, struct config_schedule *s,
                                   struct mfb_error *err)
 {
-    s->updated = now_s();
+    s->updated = clock_wall_ms() / 1000;
     return save(db,
                 "UPDATE schedules SET instance = ?3, target = ?4, kind = ?5, cron = ?6, tz = ?7, "
                 "catch_up = ?8, jitter_ms = ?9, paused = ?10, updated = ?12 WHERE name = ?2",
@@ -277,7 +273,7 @@ static mfb_status set_column(struct config_db *db, const char *sql, const char *
         sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
         sqlite3_bind_int64(stmt, 2, value);
         if (sqlite3_bind_parameter_count(stmt) >= 3)
-            sqlite3_bind_int64(stmt, 3, now_s());
+            sqlite3_bind_int64(stmt, 3, clock_wall_ms() / 1000);
         st = sqlutil_run(db->sql, stmt, "save the schedule", err);
         if (st == MFB_OK && sqlite3_changes(db->sql) == 0)
             st = config_rows_not_found(err, "schedule", name);
