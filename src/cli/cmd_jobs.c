@@ -41,6 +41,9 @@ static const struct cli_option jobs_options[] = {
 };
 
 static const struct cli_option cancel_options[] = {
+    {.name = "discard",
+     .type = CLI_FLAG,
+     .help = "also remove a Data.zip the job keeps for a later upload"},
     SOCKET_OPTION,
     CLI_OPTIONS_END,
 };
@@ -134,8 +137,9 @@ static mfb_status run_jobs(struct cli_args *args, struct mfb_error *err)
         return config_cli_print_json(reply, err);
     json_t *jobs = json_object_get(reply, "jobs");
     size_t n = json_array_size(jobs);
-    const char *header[] = {"QUEUE", "INSTANCE", "STATUS", "JOB", "STEP", "PROGRESS", "TRIGGER"};
-    enum { COLS = 7 };
+    const char *header[] = {"QUEUE",    "INSTANCE", "STATUS",   "JOB", "STEP",
+                            "PROGRESS", "TRIGGER",  "ATTEMPTS", "NEXT"};
+    enum { COLS = 9 };
     char(*text)[COLS][80] = calloc(n ? n : 1, sizeof(*text));
     const char **cells = calloc(n ? n * COLS : 1, sizeof(*cells));
     if (text == NULL || cells == NULL) {
@@ -156,7 +160,9 @@ static mfb_status run_jobs(struct cli_args *args, struct mfb_error *err)
             snprintf(text[i][3], 80, "%" JSON_INTEGER_FORMAT, json_integer_value(job));
         else
             snprintf(text[i][3], 80, "-");
-        snprintf(text[i][4], 80, "%s", p ? str(p, "step") : "-");
+        /* A cancelled entry shows the step it was cancelled in. */
+        const char *cstep = str(e, "cancelled_step");
+        snprintf(text[i][4], 80, "%s", p ? str(p, "step") : cstep[0] ? cstep : "-");
         if (p) {
             char a[32], b[32];
             format_size((uint64_t)json_integer_value(json_object_get(p, "bytes_done")), a,
@@ -168,6 +174,15 @@ static mfb_status run_jobs(struct cli_args *args, struct mfb_error *err)
             snprintf(text[i][5], 80, "-");
         }
         snprintf(text[i][6], 80, "%s", str(e, "trigger"));
+        snprintf(text[i][7], 80, "%" JSON_INTEGER_FORMAT,
+                 json_integer_value(json_object_get(e, "attempts")));
+        /* A retry waits for its next attempt: how long from now. */
+        json_t *next = json_object_get(e, "next_attempt_ms");
+        int64_t wait = json_is_integer(next) ? json_integer_value(next) - clock_wall_ms() : -1;
+        if (wait > 0)
+            snprintf(text[i][8], 80, "in %" PRId64 "s", (wait + 999) / 1000);
+        else
+            snprintf(text[i][8], 80, "%s", json_is_integer(next) ? "now" : "-");
         for (int c = 0; c < COLS; c++)
             cells[i * COLS + (size_t)c] = text[i][c];
     }
@@ -192,12 +207,14 @@ static mfb_status run_cancel(struct cli_args *args, struct mfb_error *err)
     char path[64];
     snprintf(path, sizeof(path), "/v1/jobs/%" PRIu64 "/cancel", id);
     json_t *reply = NULL;
-    mfb_status st = call(args, "POST", path, NULL, &reply, err);
+    bool discard = cli_flag(args, "discard");
+    mfb_status st = call(args, "POST", path, discard ? "{\"discard\":true}" : NULL, &reply, err);
     if (st == MFB_OK)
-        printf("queue %" PRIu64 ": %s\n", id,
+        printf("queue %" PRIu64 ": %s%s\n", id,
                strcmp(str(reply, "was"), "running") == 0
                    ? "cancelling (the job restarts the database if it was stopped)"
-                   : "cancelled");
+                   : "cancelled",
+               discard ? "; a kept Data.zip is removed" : "");
     json_decref(reply);
     return st;
 }
@@ -221,7 +238,7 @@ const struct cli_command cmd_jobs = {
 
 const struct cli_command cmd_cancel = {
     .name = "cancel",
-    .usage = "JOB",
+    .usage = "JOB [--discard]",
     .summary = "cancel a queued or running job of the daemon (its queue id)",
     .options = cancel_options,
     .min_args = 1,

@@ -57,6 +57,13 @@ static const struct cli_option edit_options[] = {
      .def = CLI_STR(CONFIG_DEFAULT_CONNECTIONS),
      .min = "1",
      .max = CLI_STR(VALIDATE_CONNECTIONS_MAX)},
+    {.name = "max-jobs",
+     .type = CLI_UINT,
+     .metavar = "N",
+     .help = "the daemon's jobs that may send to this target at once",
+     .def = CLI_STR(CONFIG_DEFAULT_MAX_JOBS),
+     .min = "1",
+     .max = "64"},
     {.name = "no-check",
      .type = CLI_FLAG,
      .help = "save without checking that the receiver answers"},
@@ -107,6 +114,10 @@ static mfb_status apply_options(const struct cli_args *args, void *rec, struct m
     if (st == MFB_OK)
         st = cli_uint(args, "connections", &connections, err);
     t->connections = (unsigned)connections;
+    uint64_t max_jobs = t->max_jobs;
+    if (st == MFB_OK)
+        st = cli_uint(args, "max-jobs", &max_jobs, err);
+    t->max_jobs = (unsigned)max_jobs;
     if (st == MFB_OK && t->url == NULL) {
         mfb_error_set(err, MFB_ERR_USAGE, "no receiver URL given");
         mfb_error_hint(err, "pass --url https://HOST:PORT");
@@ -133,13 +144,14 @@ static mfb_status apply_options(const struct cli_args *args, void *rec, struct m
 static json_t *target_json(const void *rec)
 {
     const struct config_target *t = rec;
-    return json_pack(
-        "{s:s, s:o, s:b, s:o, s:o, s:o, s:o, s:I, s:i, s:o, s:o}", "name", t->name, "url",
-        config_cli_json_str(t->url), "token_set", t->token != NULL, "fingerprint",
-        config_cli_json_str(t->fingerprint), "ca_file", config_cli_json_str(t->ca_file),
-        "directory", config_cli_json_str(t->directory), "naming", config_cli_json_str(t->naming),
-        "chunk_size", (json_int_t)t->chunk_size, "connections", (int)t->connections, "created",
-        config_cli_json_time(t->created), "updated", config_cli_json_time(t->updated));
+    return json_pack("{s:s, s:o, s:b, s:o, s:o, s:o, s:o, s:I, s:i, s:i, s:o, s:o}", "name",
+                     t->name, "url", config_cli_json_str(t->url), "token_set", t->token != NULL,
+                     "fingerprint", config_cli_json_str(t->fingerprint), "ca_file",
+                     config_cli_json_str(t->ca_file), "directory",
+                     config_cli_json_str(t->directory), "naming", config_cli_json_str(t->naming),
+                     "chunk_size", (json_int_t)t->chunk_size, "connections", (int)t->connections,
+                     "max_jobs", (int)t->max_jobs, "created", config_cli_json_time(t->created),
+                     "updated", config_cli_json_time(t->updated));
 }
 
 static const char *verify_text(const struct config_target *t, char *buf, size_t len)
@@ -163,21 +175,23 @@ static void print_target(const void *rec)
     printf("naming: %s\n", t->naming);
     printf("chunk size: %s\n", format_size(t->chunk_size, buf, sizeof(buf)));
     printf("connections: %u\n", t->connections);
+    printf("max jobs: %u\n", t->max_jobs);
     printf("created: %s\n", config_cli_time(t->created, when, sizeof(when)));
     printf("updated: %s\n", config_cli_time(t->updated, when, sizeof(when)));
 }
 
 /* The list's columns. */
-static const char *const columns[] = {"NAME", "URL", "DIRECTORY", "NAMING"};
+static const char *const columns[] = {"NAME", "URL", "DIRECTORY", "NAMING", "MAX-JOBS"};
 
 static void target_row(const void *rec, const char **cells, char (*text)[RECORD_CELL_TEXT])
 {
     const struct config_target *t = rec;
-    (void)text;
     cells[0] = t->name;
     cells[1] = t->url;
     cells[2] = t->directory;
     cells[3] = t->naming;
+    snprintf(text[4], RECORD_CELL_TEXT, "%u", t->max_jobs);
+    cells[4] = text[4];
 }
 
 /* Refused while a job using the target runs, and, unless --force, while

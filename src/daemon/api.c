@@ -105,8 +105,8 @@ struct daemon_api_call *daemon_api_begin(struct daemon *d, const char *method, c
     }
     c->d = d;
     route(c, method ? method : "", url ? url : "");
-    /* Only POST /v1/jobs reads a body; the others are decided now. */
-    *decided = c->status != 0 || !(c->route == ROUTE_JOBS && c->post);
+    /* Only POST /v1/jobs and a cancel read a body; the others are decided now. */
+    *decided = c->status != 0 || !((c->route == ROUTE_JOBS && c->post) || c->route == ROUTE_CANCEL);
     return c;
 }
 
@@ -201,6 +201,12 @@ static json_t *entry_json(struct daemon *d, const struct queue_entry *e)
     json_object_set_new(o, "started_ms", opt_time(e->started));
     json_object_set_new(o, "ended_ms", opt_time(e->ended));
     json_object_set_new(o, "attempts", json_integer(e->attempts));
+    json_object_set_new(o, "next_attempt_ms",
+                        e->state == QUEUE_QUEUED ? opt_time(e->next_attempt) : json_null());
+    json_object_set_new(o, "retry_of",
+                        e->resume_job > 0 ? json_integer(e->resume_job) : json_null());
+    json_object_set_new(o, "cancelled_step",
+                        e->cancelled_step[0] ? json_string(e->cancelled_step) : json_null());
     int64_t job_id = e->job_id;
     const char *status = queue_state_str(e->state);
     json_t *error = e->error[0] ? json_string(e->error) : json_null();
@@ -214,7 +220,11 @@ static json_t *entry_json(struct daemon *d, const struct queue_entry *e)
         struct job_record job;
         struct mfb_error err = {0};
         if (job_id > 0 && job_log_get(d->db, job_id, &job, &err) == MFB_OK) {
-            json_object_set_new(o, "status", json_string(job_status_str(job.status)));
+            /* A person's cancel is the entry's status, whatever the job
+             * left (a kept archive stays pending_upload: job_status). */
+            json_object_set_new(
+                o, "status", json_string(e->cancelled ? "cancelled" : job_status_str(job.status)));
+            json_object_set_new(o, "job_status", json_string(job_status_str(job.status)));
             if (job.error) {
                 json_decref(error);
                 error = json_string(job.error);
@@ -313,7 +323,19 @@ static void do_cancel(struct daemon_api_call *c, struct daemon_api_response *r)
 {
     enum queue_state was = QUEUE_DONE;
     struct mfb_error err = {0};
-    if (daemon_cancel(c->d, c->id, &was, &err) != MFB_OK) {
+    bool discard = false;
+    if (c->len > 0) { /* optional {"discard":true} */
+        json_t *in = json_loadb(c->body, c->len, 0, NULL);
+        json_t *jd = json_object_get(in, "discard");
+        if (!json_is_object(in) || (jd != NULL && !json_is_boolean(jd))) {
+            json_decref(in);
+            answer_error(r, 400, "bad_json", "the body must be {\"discard\": true|false}");
+            return;
+        }
+        discard = json_is_true(jd);
+        json_decref(in);
+    }
+    if (daemon_cancel(c->d, c->id, discard, &was, &err) != MFB_OK) {
         answer_mfb_error(r, &err);
         return;
     }

@@ -5,12 +5,15 @@
  * A worker that finds nothing runnable sleeps on the wake condition:
  * daemon_enqueue and a finished job signal it (a finished job may make a
  * waiting entry of the same instance runnable), and it looks again every
- * second anyway, for entries whose next attempt has come.
+ * second anyway, for entries whose next attempt has come (the retries:
+ * see daemon.h).
  */
 #include "daemon/daemon.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -19,7 +22,11 @@
 #include "common/log.h"
 #include "daemon/scheduler.h"
 #include "job/backup/backup.h"
+#include "job/backup/resume.h"
+#include "job/settings.h"
+#include "job/spool.h"
 #include "store/config_records.h"
+#include "store/job_log.h"
 #include "store/schedules.h"
 
 #define DAEMON_IDLE_POLL_MS 1000
@@ -53,14 +60,21 @@ mfb_status daemon_init(struct daemon *d, struct config_db *db, unsigned workers,
 }
 
 /* The job's progress hub reports here (under the hub's lock): copy what
- * the API shows into the slot, under the daemon's lock. */
+ * the API shows into the slot, under the daemon's lock. The queue entry
+ * learns its job as soon as the job is recorded, so that a daemon killed
+ * mid-job leaves an entry that names it (daemon_start then finds a sealed
+ * archive's job to retry). Lock order: hub, daemon, database. */
 static void slot_notify(void *ctx, const struct job_progress *p)
 {
     struct daemon_slot *s = ctx;
+    int64_t recorded = 0, queue_id = 0;
     pthread_mutex_lock(&s->daemon->lock);
     struct daemon_progress *g = &s->progress;
-    if (p->job_id > 0)
+    if (p->job_id > 0 && g->job_id != p->job_id) {
         g->job_id = p->job_id;
+        recorded = p->job_id;
+        queue_id = g->queue_id;
+    }
     if (p->kind != JOB_PROGRESS_MESSAGE) {
         g->step = p->step;
         g->elapsed_ms = p->elapsed_ms;
@@ -72,25 +86,153 @@ static void slot_notify(void *ctx, const struct job_progress *p)
         g->downtime_ms = p->downtime_ms;
     }
     pthread_mutex_unlock(&s->daemon->lock);
+    struct mfb_error err = {0};
+    if (recorded > 0 && job_queue_set_job(s->daemon->db, queue_id, recorded, &err) != MFB_OK)
+        mfb_log(MFB_LOG_ERROR, "daemon-queue", "queue_id=%" PRId64 " error=%s", queue_id,
+                err.message);
 }
 
-static void run_entry(struct daemon_slot *s, const struct queue_entry *e)
+uint64_t daemon_retry_delay_ms(uint64_t initial_ms, uint64_t max_ms, unsigned attempt,
+                               uint64_t random)
+{
+    if (max_ms < initial_ms)
+        max_ms = initial_ms;
+    uint64_t d = initial_ms;
+    for (unsigned i = 1; i < attempt && d < max_ms; i++)
+        d = d > max_ms / 2 ? max_ms : d * 2;
+    if (d > max_ms)
+        d = max_ms;
+    return d + (d >= 10 ? random % (d / 10 + 1) : 0);
+}
+
+/* When retry number `attempt` of an upload may start; 0 when automatic
+ * retries are off (setting retry_initial 0). */
+static int64_t retry_due(struct daemon *d, unsigned attempt)
+{
+    uint64_t initial = job_setting_u64(d->db, "retry_initial");
+    if (initial == 0)
+        return 0;
+    uint64_t max = job_setting_u64(d->db, "retry_max");
+    /* splitmix64 of the time: jitter only, no secret. */
+    uint64_t z = (uint64_t)clock_now_ms() * 0x9E3779B97F4A7C15ULL + attempt;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    z ^= z >> 31;
+    return clock_wall_ms() + (int64_t)daemon_retry_delay_ms(initial * 1000, max * 1000, attempt, z);
+}
+
+/* Queues the first retry of job_id, which ended pending_upload. */
+static void queue_retry(struct daemon *d, const char *instance, int64_t job_id, int64_t due)
+{
+    struct job_record job;
+    struct mfb_error err = {0};
+    char target[CONFIG_NAME_BUF] = "";
+    if (job_log_get(d->db, job_id, &job, &err) == MFB_OK) {
+        snprintf(target, sizeof(target), "%s", job.target);
+        job_record_free(&job);
+    }
+    int64_t id = 0;
+    if (job_queue_enqueue_retry(d->db, instance, target, job_id, due, &id, NULL, &err) != MFB_OK) {
+        mfb_log(MFB_LOG_ERROR, "daemon-retry", "instance=%s job=%" PRId64 " error=%s", instance,
+                job_id, err.message);
+        return;
+    }
+    mfb_log(MFB_LOG_INFO, "daemon-retry",
+            "queue_id=%" PRId64 " instance=%s job=%" PRId64 " next_attempt=%" PRId64, id, instance,
+            job_id, due);
+    pthread_mutex_lock(&d->lock);
+    pthread_cond_broadcast(&d->wake);
+    pthread_mutex_unlock(&d->lock);
+}
+
+/* A person cancelled with --discard: the sealed Data.zip of job_id and
+ * its sidecars (the whole spool directory of the job) go, and the job,
+ * which waited for its upload, ends cancelled. */
+static void discard_archive(struct daemon *d, int64_t job_id, int64_t queue_id)
+{
+    struct job_record job;
+    struct mfb_error err = {0};
+    if (job_log_get(d->db, job_id, &job, &err) != MFB_OK) {
+        mfb_log(MFB_LOG_ERROR, "daemon-cancel", "job=%" PRId64 " error=%s", job_id, err.message);
+        return;
+    }
+    struct config_instance inst;
+    char dir[PATH_MAX];
+    mfb_status st = MFB_OK;
+    if (job.status != JOB_STATUS_PENDING_UPLOAD)
+        goto done; /* completed or refused meanwhile: nothing waits */
+    st = config_instance_get(d->db, job.instance, &inst, &err);
+    if (st == MFB_OK) {
+        st = spool_job_dir(inst.spool, job_id, dir, sizeof(dir), &err);
+        if (st == MFB_OK)
+            st = spool_remove_tree(dir, &err);
+        config_instance_free(&inst);
+    }
+    if (st != MFB_OK) {
+        mfb_log(MFB_LOG_ERROR, "daemon-cancel", "job=%" PRId64 " error=%s", job_id, err.message);
+        goto done;
+    }
+    job.status = JOB_STATUS_CANCELLED;
+    if (job_log_save(d->db, &job, &err) == MFB_OK) {
+        char msg[160];
+        snprintf(msg, sizeof(msg),
+                 "cancelled through the daemon (queue %" PRId64 ") with --discard: the kept "
+                 "archive was removed",
+                 queue_id);
+        job_log_event(d->db, job_id, JOB_LEVEL_WARN, "upload", msg, &err);
+    }
+    mfb_log(MFB_LOG_INFO, "daemon-cancel", "queue_id=%" PRId64 " job=%" PRId64 " discarded=1",
+            queue_id, job_id);
+done:
+    job_record_free(&job);
+}
+
+/* The job log status of job_id, or -1 when it cannot be read. */
+static int job_status_of(struct daemon *d, int64_t job_id)
+{
+    struct job_record job;
+    struct mfb_error err = {0};
+    if (job_id <= 0 || job_log_get(d->db, job_id, &job, &err) != MFB_OK)
+        return -1;
+    int status = (int)job.status;
+    job_record_free(&job);
+    return status;
+}
+
+/* Whether a person cancelled the slot's job; its step and discard flag. */
+static bool person_cancelled(struct daemon_slot *s, char *step, size_t len, bool *discard)
+{
+    pthread_mutex_lock(&s->daemon->lock);
+    bool yes = s->progress.cancel_requested;
+    snprintf(step, len, "%s", s->cancel_step);
+    *discard = s->discard;
+    pthread_mutex_unlock(&s->daemon->lock);
+    return yes;
+}
+
+/* Ends an entry a person cancelled: the step goes to the queue and to the
+ * job log, and with --discard a sealed archive goes. */
+static void end_cancelled(struct daemon_slot *s, const struct queue_entry *e, int64_t job_id,
+                          int64_t archive_job, const char *step, bool discard)
 {
     struct daemon *d = s->daemon;
-    pthread_mutex_lock(&d->lock);
-    memset(&s->progress, 0, sizeof(s->progress));
-    s->progress.queue_id = e->id;
-    s->progress.eta_ms = -1;
-    snprintf(s->progress.instance, sizeof(s->progress.instance), "%s", e->instance);
-    /* A fresh token per job: a cancel of the previous job must not carry
-     * over. It stays a child of the stop token. */
-    cancel_token_destroy(&s->cancel);
-    cancel_token_init(&s->cancel, &d->stop);
-    s->busy = true;
-    pthread_mutex_unlock(&d->lock);
+    struct mfb_error err = {0};
+    if (job_id > 0) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "cancelled through the daemon (queue %" PRId64 ") in step %s",
+                 e->id, step);
+        job_log_event(d->db, job_id, JOB_LEVEL_WARN, step, msg, &err);
+    }
+    if (discard && archive_job > 0)
+        discard_archive(d, archive_job, e->id);
+    if (job_queue_done_cancelled(d->db, e->id, step, &err) != MFB_OK)
+        mfb_log(MFB_LOG_ERROR, "daemon-queue", "queue_id=%" PRId64 " error=%s", e->id, err.message);
+}
 
-    mfb_log(MFB_LOG_INFO, "daemon-job", "queue_id=%" PRId64 " instance=%s trigger=%s step=begin",
-            e->id, e->instance, e->trigger);
+/* A backup entry: backup_run, the code of `mfb backup`. */
+static void run_backup(struct daemon_slot *s, const struct queue_entry *e)
+{
+    struct daemon *d = s->daemon;
     struct job_observer obs = {.notify = slot_notify, .ctx = s};
     struct backup_options opt = {
         .db = d->db,
@@ -114,13 +256,108 @@ static void run_entry(struct daemon_slot *s, const struct queue_entry *e)
         config_schedule_set_last_run(d->db, e->trigger + 9, res.job_id, &qerr) != MFB_OK)
         mfb_log(MFB_LOG_WARN, "daemon-schedule", "schedule=%s error=%s", e->trigger + 9,
                 qerr.message);
-    if (job_queue_done(d->db, e->id, res.job_id > 0 ? NULL : err.message, &qerr) != MFB_OK)
-        mfb_log(MFB_LOG_ERROR, "daemon-queue", "queue_id=%" PRId64 " error=%s", e->id,
-                qerr.message);
+    char step[32];
+    bool discard = false;
+    bool pending = res.job_id > 0 && res.status == JOB_STATUS_PENDING_UPLOAD;
+    if (person_cancelled(s, step, sizeof(step), &discard)) {
+        end_cancelled(s, e, res.job_id, pending ? res.job_id : 0, step, discard);
+    } else {
+        if (job_queue_done(d->db, e->id, res.job_id > 0 ? NULL : err.message, &qerr) != MFB_OK)
+            mfb_log(MFB_LOG_ERROR, "daemon-queue", "queue_id=%" PRId64 " error=%s", e->id,
+                    qerr.message);
+        int64_t due = pending ? retry_due(d, 1) : 0;
+        if (due > 0)
+            queue_retry(d, e->instance, res.job_id, due);
+    }
     mfb_log(st == MFB_OK ? MFB_LOG_INFO : MFB_LOG_WARN, "daemon-job",
             "queue_id=%" PRId64 " instance=%s job=%" PRId64 " status=%s", e->id, e->instance,
             res.job_id, res.job_id > 0 ? job_status_str(res.status) : "failed");
     backup_result_free(&res);
+}
+
+/* A retry entry: one attempt of resume_run, the code of `mfb resume`, on
+ * the pending job; the database is not touched. While the job is still
+ * pending the entry goes back to the queue for the next backoff step. */
+static void run_retry(struct daemon_slot *s, const struct queue_entry *e)
+{
+    struct daemon *d = s->daemon;
+    char selector[32];
+    snprintf(selector, sizeof(selector), "%" PRId64, e->resume_job);
+    struct job_observer obs = {.notify = slot_notify, .ctx = s};
+    struct resume_options opt = {
+        .db = d->db,
+        .selector = selector,
+        .observers = &obs,
+        .observer_count = 1,
+        .cancel = &s->cancel,
+        .policy = RESUME_POLICY_DEFAULT,
+        .no_alerts = d->no_alerts,
+    };
+    opt.policy.max_attempts = 1; /* the queue does the backoff, visibly */
+    struct resume_summary sum;
+    struct mfb_error err = {0};
+    mfb_status st = resume_run(&opt, &sum, &err);
+    pthread_mutex_lock(&d->lock);
+    int64_t job_id = s->progress.job_id;
+    pthread_mutex_unlock(&d->lock);
+    int status = job_status_of(d, e->resume_job);
+    char step[32];
+    bool discard = false;
+    struct mfb_error qerr = {0};
+    mfb_status qs = MFB_OK;
+    const char *outcome = "done";
+    if (person_cancelled(s, step, sizeof(step), &discard)) {
+        end_cancelled(s, e, job_id, status == JOB_STATUS_PENDING_UPLOAD ? e->resume_job : 0, step,
+                      discard);
+        outcome = "cancelled";
+    } else if (status == JOB_STATUS_PENDING_UPLOAD) {
+        int64_t due = retry_due(d, (unsigned)e->attempts + 1);
+        if (due == 0) /* retries were switched off meanwhile */
+            qs = job_queue_done(d->db, e->id, "automatic retries are off (retry_initial 0)", &qerr);
+        else
+            qs = job_queue_requeue(d->db, e->id, due, &qerr);
+        outcome = due == 0 ? "off" : "requeued";
+        mfb_log(MFB_LOG_WARN, "daemon-retry",
+                "queue_id=%" PRId64 " job=%" PRId64
+                " attempt=%d error=\"%s\" next_attempt=%" PRId64,
+                e->id, e->resume_job, e->attempts, err.message, due);
+    } else {
+        /* Completed, refused as damaged, or no longer pending (resumed by
+         * hand): the job log says which. */
+        qs = job_queue_done(d->db, e->id, job_id > 0 ? NULL : err.message, &qerr);
+    }
+    if (qs != MFB_OK)
+        mfb_log(MFB_LOG_ERROR, "daemon-queue", "queue_id=%" PRId64 " error=%s", e->id,
+                qerr.message);
+    mfb_log(st == MFB_OK ? MFB_LOG_INFO : MFB_LOG_WARN, "daemon-job",
+            "queue_id=%" PRId64 " instance=%s retry_of=%" PRId64 " job=%" PRId64 " outcome=%s",
+            e->id, e->instance, e->resume_job, job_id, outcome);
+}
+
+static void run_entry(struct daemon_slot *s, const struct queue_entry *e)
+{
+    struct daemon *d = s->daemon;
+    pthread_mutex_lock(&d->lock);
+    memset(&s->progress, 0, sizeof(s->progress));
+    s->progress.queue_id = e->id;
+    s->progress.eta_ms = -1;
+    snprintf(s->progress.instance, sizeof(s->progress.instance), "%s", e->instance);
+    s->discard = false;
+    s->cancel_step[0] = '\0';
+    /* A fresh token per job: a cancel of the previous job must not carry
+     * over. It stays a child of the stop token. */
+    cancel_token_destroy(&s->cancel);
+    cancel_token_init(&s->cancel, &d->stop);
+    s->busy = true;
+    pthread_mutex_unlock(&d->lock);
+
+    mfb_log(MFB_LOG_INFO, "daemon-job",
+            "queue_id=%" PRId64 " instance=%s trigger=%s attempt=%d step=begin", e->id, e->instance,
+            e->trigger, e->attempts);
+    if (strcmp(e->trigger, "retry") == 0)
+        run_retry(s, e);
+    else
+        run_backup(s, e);
 
     pthread_mutex_lock(&d->lock);
     s->busy = false;
@@ -159,8 +396,37 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* Queues a retry, due now, for every pending_upload job of the daemon's
+ * that has none: its daemon died after the archive was sealed (the
+ * orphan recovery made the job pending), or before it queued the retry. */
+static void queue_unretried(struct daemon *d)
+{
+    struct queue_pending *list = NULL;
+    size_t count = 0;
+    struct mfb_error err = {0};
+    if (job_queue_unretried(d->db, &list, &count, &err) != MFB_OK) {
+        mfb_log(MFB_LOG_ERROR, "daemon-retry", "error=%s", err.message);
+        return;
+    }
+    int64_t now = clock_wall_ms();
+    for (size_t i = 0; i < count; i++) {
+        int64_t id = 0;
+        if (job_queue_enqueue_retry(d->db, list[i].instance, list[i].target, list[i].job_id, now,
+                                    &id, NULL, &err) != MFB_OK)
+            mfb_log(MFB_LOG_ERROR, "daemon-retry", "job=%" PRId64 " error=%s", list[i].job_id,
+                    err.message);
+        else
+            mfb_log(MFB_LOG_WARN, "daemon-retry",
+                    "queue_id=%" PRId64 " instance=%s job=%" PRId64 " note=pending_at_start", id,
+                    list[i].instance, list[i].job_id);
+    }
+    free(list);
+}
+
 mfb_status daemon_start(struct daemon *d, struct mfb_error *err)
 {
+    if (job_setting_u64(d->db, "retry_initial") > 0)
+        queue_unretried(d);
     for (unsigned i = 0; i < d->workers; i++) {
         int rc = pthread_create(&d->slots[i].thread, NULL, worker_main, &d->slots[i]);
         if (rc != 0) {
@@ -230,7 +496,7 @@ mfb_status daemon_enqueue(struct daemon *d, const char *instance, const char *ta
     return MFB_OK;
 }
 
-mfb_status daemon_cancel(struct daemon *d, int64_t id, enum queue_state *state,
+mfb_status daemon_cancel(struct daemon *d, int64_t id, bool discard, enum queue_state *state,
                          struct mfb_error *err)
 {
     bool was_queued = false;
@@ -239,7 +505,14 @@ mfb_status daemon_cancel(struct daemon *d, int64_t id, enum queue_state *state,
         return st;
     if (was_queued) {
         *state = QUEUE_QUEUED;
-        mfb_log(MFB_LOG_INFO, "daemon-cancel", "queue_id=%" PRId64 " state=queued", id);
+        mfb_log(MFB_LOG_INFO, "daemon-cancel", "queue_id=%" PRId64 " state=queued%s", id,
+                discard ? " discard=1" : "");
+        struct queue_entry e;
+        struct mfb_error ge = {0};
+        /* A waiting retry: its job keeps Data.zip for `mfb resume` unless
+         * the archive is discarded. */
+        if (discard && job_queue_get(d->db, id, &e, &ge) == MFB_OK && e.resume_job > 0)
+            discard_archive(d, e.resume_job, id);
         return MFB_OK;
     }
     *state = QUEUE_DONE;
@@ -247,14 +520,19 @@ mfb_status daemon_cancel(struct daemon *d, int64_t id, enum queue_state *state,
     for (unsigned i = 0; i < d->workers; i++) {
         struct daemon_slot *s = &d->slots[i];
         if (s->busy && s->progress.queue_id == id) {
+            if (!s->progress.cancel_requested)
+                snprintf(s->cancel_step, sizeof(s->cancel_step), "%s",
+                         job_step_name(s->progress.step));
             s->progress.cancel_requested = true;
+            s->discard = s->discard || discard;
             cancel_token_request(&s->cancel);
             *state = QUEUE_RUNNING;
         }
     }
     pthread_mutex_unlock(&d->lock);
     if (*state == QUEUE_RUNNING)
-        mfb_log(MFB_LOG_INFO, "daemon-cancel", "queue_id=%" PRId64 " state=running", id);
+        mfb_log(MFB_LOG_INFO, "daemon-cancel", "queue_id=%" PRId64 " state=running%s", id,
+                discard ? " discard=1" : "");
     return MFB_OK;
 }
 

@@ -18,9 +18,28 @@
  * The scheduler thread (daemon/scheduler.h) queues the stored schedules
  * runs through daemon_enqueue, as the API does.
  *
+ * Upload retries. A backup that ends pending_upload (Data.zip sealed, the
+ * database up again) gets a `retry` entry naming its job, due after the
+ * backoff (settings retry_initial doubling to retry_max, plus up to a
+ * tenth of random jitter). A worker runs a retry with resume_run, the
+ * code of `mfb resume`, for one attempt; if the job is still pending the
+ * same entry goes back to the queue for the next step of the backoff,
+ * until the upload completes, the kept archive is refused as damaged, or
+ * a person cancels the entry. At start, daemon_start queues a retry for
+ * every pending_upload job of the daemon's that has none (a daemon that
+ * died after the archive was sealed: job/orphans.h made it pending).
+ *
+ * Cancels. A person's cancel (daemon_cancel) records the step the job was
+ * in; the entry ends `cancelled` with that step. A job cancelled after
+ * Data.zip was sealed stays pending_upload in the job log with its
+ * archive kept (`mfb resume JOB` sends it later; no automatic retry),
+ * unless the cancel asked to discard it: then its spool directory goes
+ * and the job becomes cancelled.
+ *
  * Stopping: daemon_stop cancels every running job through its cancel token
  * (the safe path of backup_run: a database that was stopped is started
- * and verified before the job ends), and joins the workers.
+ * and verified before the job ends), and joins the workers. That is not a
+ * person's cancel: a job it leaves pending_upload gets its retry.
  */
 #ifndef MFB_DAEMON_DAEMON_H
 #define MFB_DAEMON_DAEMON_H
@@ -59,6 +78,8 @@ struct daemon_slot {
     bool started;
     bool busy; /* a job runs: progress and cancel are valid */
     struct daemon_progress progress;
+    bool discard;               /* the person's cancel asked to discard the kept archive */
+    char cancel_step[32];       /* the step the job was in when a person cancelled it */
     struct cancel_token cancel; /* child of the daemon's stop token */
 };
 
@@ -100,10 +121,17 @@ mfb_status daemon_enqueue(struct daemon *d, const char *instance, const char *ta
 
 /* Cancels queue entry id: a queued one ends at once, a running one is
  * cancelled through its job's token (it ends once the job has taken the
- * safe path). *state gets the state it was in. MFB_ERR_NOT_FOUND for an
- * unknown id. */
-mfb_status daemon_cancel(struct daemon *d, int64_t id, enum queue_state *state,
+ * safe path). discard: a sealed Data.zip the job (or the retry's job)
+ * keeps is removed too. *state gets the state it was in.
+ * MFB_ERR_NOT_FOUND for an unknown id. */
+mfb_status daemon_cancel(struct daemon *d, int64_t id, bool discard, enum queue_state *state,
                          struct mfb_error *err);
+
+/* The wait before retry number `attempt` (1 = the first) of an upload:
+ * initial_ms doubling up to max_ms (at least initial_ms), plus up to a
+ * tenth of it from random. Pure, for the unit tests. */
+uint64_t daemon_retry_delay_ms(uint64_t initial_ms, uint64_t max_ms, unsigned attempt,
+                               uint64_t random);
 
 /* The progress of queue entry id if it runs now (copied under the lock). */
 bool daemon_running(struct daemon *d, int64_t id, struct daemon_progress *out);

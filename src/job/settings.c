@@ -17,6 +17,11 @@ static const struct job_setting settings[] = {
      "after each job, delete finished jobs (and their events) older than this; 0: keep all"},
     {"log_retention_count", JOURNAL_RETENTION_COUNT, 100000000, "jobs",
      "after each job, keep only this many newest finished jobs; 0: no limit"},
+    {"retry_initial", SETTINGS_RETRY_INITIAL_S, 86400, "seconds",
+     "the daemon retries a pending_upload job after this long, doubling each time; 0: no "
+     "automatic retry"},
+    {"retry_max", SETTINGS_RETRY_MAX_S, 86400, "seconds",
+     "the longest wait between two automatic retries of an upload (at least retry_initial)"},
 };
 
 #define SETTING_COUNT (sizeof(settings) / sizeof(settings[0]))
@@ -33,8 +38,8 @@ const struct job_setting *job_setting_find(const char *name, struct mfb_error *e
         if (strcmp(settings[i].name, name) == 0)
             return &settings[i];
     mfb_error_set(err, MFB_ERR_USAGE, "unknown setting '%s'", name);
-    mfb_error_hint(err, "the settings are log_retention_days and log_retention_count; "
-                        "'mfb settings' shows them");
+    mfb_error_hint(err, "the settings are log_retention_days, log_retention_count, "
+                        "retry_initial and retry_max; 'mfb settings' shows them");
     return NULL;
 }
 

@@ -2,7 +2,8 @@
  * settings.h - the client's tunable settings: the keys of the settings
  * table that mfb reads, with their defaults, their valid range and what
  * they do. One table, so `mfb settings` (cli/cmd_settings.c) validates and
- * documents exactly what the code that reads them (job/journal.c) uses.
+ * documents exactly what the code that reads them (job/journal.c, the
+ * daemon's upload retries in daemon/daemon.c) uses.
  *
  * Every setting today is a non-negative integer, 0 turning its feature
  * off. A value stored by hand (sqlite3) that does not parse or is out of
@@ -17,6 +18,11 @@
 
 #include "common/status.h"
 #include "store/config_db.h"
+
+/* The daemon's automatic upload retries (docs/daemon.md): 30 s doubling
+ * to 30 minutes. */
+#define SETTINGS_RETRY_INITIAL_S 30
+#define SETTINGS_RETRY_MAX_S 1800
 
 struct job_setting {
     const char *name;  /* the key: "log_retention_days" */

@@ -196,6 +196,22 @@ static const struct migration migrations[] = {
         "  cancelled INTEGER NOT NULL DEFAULT 0, error TEXT);"
         "CREATE UNIQUE INDEX queue_one_queued ON queue(instance) WHERE state = 'queued';"
         "CREATE INDEX queue_by_state ON queue(state, id);"},
+    /* How many of the daemon's jobs may send to a target at once
+     * (`mfb target set --max-jobs`, docs/daemon.md). */
+    {7, "ALTER TABLE targets ADD COLUMN max_jobs INTEGER NOT NULL DEFAULT 1"
+        "  CHECK (max_jobs >= 1);"},
+    /* The daemon's upload retries and cancels (docs/daemon.md): a retry
+     * entry names the pending_upload job it resumes (resume_job), and may
+     * wait beside a queued backup of its instance, but there is one queued
+     * retry per pending job; a cancelled entry records the step it was
+     * cancelled in. */
+    {8, "ALTER TABLE queue ADD COLUMN resume_job INTEGER;"
+        "ALTER TABLE queue ADD COLUMN cancelled_step TEXT;"
+        "DROP INDEX queue_one_queued;"
+        "CREATE UNIQUE INDEX queue_one_queued ON queue(instance)"
+        "  WHERE state = 'queued' AND trigger <> 'retry';"
+        "CREATE UNIQUE INDEX queue_one_retry ON queue(resume_job)"
+        "  WHERE state = 'queued' AND trigger = 'retry';"},
 };
 
 #define MIGRATION_COUNT (sizeof(migrations) / sizeof(migrations[0]))

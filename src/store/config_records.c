@@ -377,6 +377,7 @@ void config_target_init(struct config_target *t)
     memset(t, 0, sizeof(*t));
     t->chunk_size = CONFIG_DEFAULT_CHUNK_SIZE;
     t->connections = CONFIG_DEFAULT_CONNECTIONS;
+    t->max_jobs = CONFIG_DEFAULT_MAX_JOBS;
 }
 
 void config_target_free(struct config_target *t)
@@ -394,7 +395,7 @@ void config_target_free(struct config_target *t)
 
 #define TARGET_COLUMNS                                                                             \
     "id, name, url, token, fingerprint, ca_file, directory, naming, chunk_size, connections, "     \
-    "created, updated"
+    "created, updated, max_jobs"
 
 static void bind_target(sqlite3_stmt *stmt, const void *rec)
 {
@@ -410,6 +411,7 @@ static void bind_target(sqlite3_stmt *stmt, const void *rec)
     sqlite3_bind_int64(stmt, 10, t->connections);
     sqlite3_bind_int64(stmt, 11, t->created);
     sqlite3_bind_int64(stmt, 12, t->updated);
+    sqlite3_bind_int64(stmt, 13, t->max_jobs ? t->max_jobs : CONFIG_DEFAULT_MAX_JOBS);
 }
 
 static mfb_status read_target(sqlite3_stmt *stmt, void *row, struct mfb_error *err)
@@ -429,6 +431,7 @@ static mfb_status read_target(sqlite3_stmt *stmt, void *row, struct mfb_error *e
     out->connections = (unsigned)sqlite3_column_int64(stmt, 9);
     out->created = sqlite3_column_int64(stmt, 10);
     out->updated = sqlite3_column_int64(stmt, 11);
+    out->max_jobs = (unsigned)sqlite3_column_int64(stmt, 12);
     if (oom) {
         config_target_free(out);
         return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
@@ -446,7 +449,7 @@ mfb_status config_target_add(struct config_db *db, struct config_target *t, stru
     t->created = t->updated = clock_wall_ms() / 1000;
     return config_rows_save_named(db,
                                   "INSERT INTO targets (" TARGET_COLUMNS ") VALUES "
-                                  "(NULL, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                                  "(NULL, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                                   bind_target, t, "target", t->name, &t->id, err);
 }
 
@@ -486,7 +489,7 @@ mfb_status config_target_update(struct config_db *db, struct config_target *t,
         db,
         "UPDATE targets SET url = ?3, token = ?4, fingerprint = ?5, ca_file = ?6, "
         "directory = ?7, naming = ?8, chunk_size = ?9, connections = ?10, "
-        "updated = ?12 WHERE name = ?2",
+        "updated = ?12, max_jobs = ?13 WHERE name = ?2",
         bind_target, t, "target", t->name, NULL, err);
 }
 

@@ -24,6 +24,7 @@
 #define CONFIG_DEFAULT_NAMING "{instance}_{time:%Y%m%d-%H%M%S}.zip"
 #define CONFIG_DEFAULT_CHUNK_SIZE (16ULL << 20)
 #define CONFIG_DEFAULT_CONNECTIONS 4
+#define CONFIG_DEFAULT_MAX_JOBS 1
 
 /* ---- strings and secrets ---- */
 
@@ -144,6 +145,7 @@ struct config_target {
     char *naming;      /* the naming pattern (job/backup/naming.h) */
     uint64_t chunk_size;
     unsigned connections;
+    unsigned max_jobs; /* the daemon's jobs that may send to it at once (>= 1) */
     int64_t created;
     int64_t updated;
 };

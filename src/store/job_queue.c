@@ -36,7 +36,7 @@ bool job_queue_trigger_valid(const char *trigger)
 
 #define QUEUE_COLUMNS                                                                              \
     "id, instance, target, kind, trigger, state, job_id, enqueued, started, ended, attempts,"      \
-    " next_attempt, cancelled, error"
+    " next_attempt, cancelled, error, resume_job, cancelled_step"
 
 static void read_entry(sqlite3_stmt *stmt, struct queue_entry *e)
 {
@@ -57,6 +57,8 @@ static void read_entry(sqlite3_stmt *stmt, struct queue_entry *e)
     e->next_attempt = sqlite3_column_int64(stmt, 11);
     e->cancelled = sqlite3_column_int(stmt, 12) != 0;
     sqlutil_copy_text(e->error, sizeof(e->error), stmt, 13);
+    e->resume_job = sqlite3_column_int64(stmt, 14);
+    sqlutil_copy_text(e->cancelled_step, sizeof(e->cancelled_step), stmt, 15);
 }
 
 /* The id of the queued entry of instance, or 0. Expects the lock. */
@@ -66,7 +68,9 @@ static mfb_status find_queued(struct config_db *db, const char *instance, int64_
     sqlite3_stmt *stmt = NULL;
     *id = 0;
     mfb_status st = sqlutil_prepare(
-        db->sql, "SELECT id FROM queue WHERE instance = ? AND state = 'queued'", &stmt, err);
+        db->sql,
+        "SELECT id FROM queue WHERE instance = ? AND state = 'queued' AND trigger <> 'retry'",
+        &stmt, err);
     if (st != MFB_OK)
         return st;
     sqlite3_bind_text(stmt, 1, instance, -1, SQLITE_STATIC);
@@ -121,6 +125,65 @@ unlock:
     return st;
 }
 
+mfb_status job_queue_enqueue_retry(struct config_db *db, const char *instance, const char *target,
+                                   int64_t resume_job, int64_t next_attempt, int64_t *id,
+                                   bool *existed, struct mfb_error *err)
+{
+    *id = 0;
+    if (existed)
+        *existed = false;
+    sqlite3_stmt *stmt = NULL;
+    pthread_mutex_lock(&db->lock);
+    mfb_status st = sqlutil_exec(db->sql, "BEGIN IMMEDIATE", "queue a retry", err);
+    if (st != MFB_OK)
+        goto unlock;
+    st = sqlutil_prepare(db->sql,
+                         "SELECT id FROM queue WHERE resume_job = ? AND state = 'queued'"
+                         " AND trigger = 'retry'",
+                         &stmt, err);
+    if (st != MFB_OK)
+        goto finish;
+    sqlite3_bind_int64(stmt, 1, resume_job);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        *id = sqlite3_column_int64(stmt, 0);
+    else if (rc != SQLITE_DONE)
+        st = sqlutil_fail(db->sql, "read the queue", err);
+    sqlite3_finalize(stmt);
+    stmt = NULL;
+    if (st != MFB_OK || *id != 0) {
+        if (st == MFB_OK && existed)
+            *existed = true;
+        goto finish;
+    }
+    st = sqlutil_prepare(db->sql,
+                         "INSERT INTO queue (instance, target, kind, trigger, state, enqueued,"
+                         " next_attempt, resume_job) VALUES (?, ?, 'backup', 'retry', 'queued', ?,"
+                         " ?, ?)",
+                         &stmt, err);
+    if (st != MFB_OK)
+        goto finish;
+    sqlite3_bind_text(stmt, 1, instance, -1, SQLITE_STATIC);
+    sqlutil_bind_text(stmt, 2, target && target[0] ? target : NULL);
+    sqlite3_bind_int64(stmt, 3, clock_wall_ms());
+    sqlite3_bind_int64(stmt, 4, next_attempt);
+    sqlite3_bind_int64(stmt, 5, resume_job);
+    st = sqlutil_run(db->sql, stmt, "queue a retry", err);
+    if (st == MFB_OK)
+        *id = sqlite3_last_insert_rowid(db->sql);
+finish:
+    st = config_rows_finish_tx(db, st, err);
+unlock:
+    pthread_mutex_unlock(&db->lock);
+    return st;
+}
+
+/* The target an entry's job will use: its own, else the only stored one
+ * (NULL when there are several: the job fails on its own). */
+#define QUEUE_TARGET_OF(alias)                                                                     \
+    "COALESCE(" alias ".target, (SELECT name FROM targets"                                         \
+    " WHERE (SELECT COUNT(*) FROM targets) = 1))"
+
 mfb_status job_queue_take(struct config_db *db, int64_t now_ms, struct queue_entry *out,
                           bool *found, struct mfb_error *err)
 {
@@ -131,13 +194,19 @@ mfb_status job_queue_take(struct config_db *db, int64_t now_ms, struct queue_ent
     mfb_status st = sqlutil_exec(db->sql, "BEGIN IMMEDIATE", "take a queued job", err);
     if (st != MFB_OK)
         goto unlock;
-    st = sqlutil_prepare(db->sql,
-                         "SELECT " QUEUE_COLUMNS " FROM queue q WHERE state = 'queued'"
-                         " AND (next_attempt IS NULL OR next_attempt <= ?1)"
-                         " AND NOT EXISTS (SELECT 1 FROM queue r"
-                         "   WHERE r.instance = q.instance AND r.state = 'running')"
-                         " ORDER BY id LIMIT 1",
-                         &stmt, err);
+    st =
+        sqlutil_prepare(db->sql,
+                        "SELECT " QUEUE_COLUMNS " FROM queue q WHERE state = 'queued'"
+                        " AND (next_attempt IS NULL OR next_attempt <= ?1)"
+                        " AND NOT EXISTS (SELECT 1 FROM queue r"
+                        "   WHERE r.instance = q.instance AND r.state = 'running')"
+                        " AND (SELECT COUNT(*) FROM queue r WHERE r.state = 'running'"
+                        "   AND " QUEUE_TARGET_OF("r") " = " QUEUE_TARGET_OF(
+                            "q") ")"
+                                 "   < COALESCE((SELECT t.max_jobs FROM targets t"
+                                 "     WHERE t.name = " QUEUE_TARGET_OF("q") "), 1000000)"
+                                                                             " ORDER BY id LIMIT 1",
+                        &stmt, err);
     if (st != MFB_OK)
         goto finish;
     sqlite3_bind_int64(stmt, 1, now_ms);
@@ -211,6 +280,24 @@ mfb_status job_queue_done(struct config_db *db, int64_t id, const char *error,
                       id, clock_wall_ms(), error, NULL, "end a queued job", err);
 }
 
+mfb_status job_queue_requeue(struct config_db *db, int64_t id, int64_t next_attempt,
+                             struct mfb_error *err)
+{
+    return update_one(db,
+                      "UPDATE queue SET state = 'queued', next_attempt = ?2"
+                      " WHERE id = ?1 AND state = 'running'",
+                      id, next_attempt, NULL, NULL, "queue a retry again", err);
+}
+
+mfb_status job_queue_done_cancelled(struct config_db *db, int64_t id, const char *step,
+                                    struct mfb_error *err)
+{
+    return update_one(db,
+                      "UPDATE queue SET state = 'done', ended = ?2, cancelled = 1,"
+                      " cancelled_step = ?3 WHERE id = ?1",
+                      id, clock_wall_ms(), step, NULL, "end a cancelled job", err);
+}
+
 mfb_status job_queue_cancel_queued(struct config_db *db, int64_t id, bool *was_queued,
                                    struct mfb_error *err)
 {
@@ -218,7 +305,8 @@ mfb_status job_queue_cancel_queued(struct config_db *db, int64_t id, bool *was_q
     int changed = 0;
     mfb_status st = update_one(db,
                                "UPDATE queue SET state = 'done', ended = ?2, cancelled = 1,"
-                               " error = ?3 WHERE id = ?1 AND state = 'queued'",
+                               " error = ?3, cancelled_step = 'queued'"
+                               " WHERE id = ?1 AND state = 'queued'",
                                id, clock_wall_ms(), "cancelled while queued", &changed,
                                "cancel a queued job", err);
     if (st != MFB_OK)
@@ -248,6 +336,54 @@ mfb_status job_queue_settle_running(struct config_db *db, size_t *count, struct 
     pthread_mutex_unlock(&db->lock);
     if (count)
         *count = (size_t)changed;
+    return st;
+}
+
+mfb_status job_queue_unretried(struct config_db *db, struct queue_pending **list, size_t *count,
+                               struct mfb_error *err)
+{
+    *list = NULL;
+    *count = 0;
+    size_t cap = 0;
+    sqlite3_stmt *stmt = NULL;
+    pthread_mutex_lock(&db->lock);
+    /* A done retry that was not cancelled and whose job is still pending
+     * was interrupted: it does not count as one. */
+    mfb_status st = sqlutil_prepare(
+        db->sql,
+        "SELECT j.id, j.instance, j.target FROM jobs j"
+        " WHERE j.status = 'pending_upload' AND j.kind = 'backup'"
+        " AND j.id IN (SELECT job_id FROM queue WHERE trigger <> 'retry' AND cancelled = 0"
+        "   AND job_id IS NOT NULL"
+        "   UNION SELECT resume_job FROM queue WHERE trigger = 'retry' AND resume_job IS NOT NULL)"
+        " AND NOT EXISTS (SELECT 1 FROM queue r WHERE r.resume_job = j.id"
+        "   AND (r.state <> 'done' OR r.cancelled = 1))"
+        " ORDER BY j.id",
+        &stmt, err);
+    if (st != MFB_OK)
+        goto done;
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        st = config_rows_grow((void **)list, count, &cap, sizeof(**list), err);
+        if (st != MFB_OK)
+            break;
+        struct queue_pending *p = &(*list)[*count];
+        memset(p, 0, sizeof(*p));
+        p->job_id = sqlite3_column_int64(stmt, 0);
+        sqlutil_copy_text(p->instance, sizeof(p->instance), stmt, 1);
+        sqlutil_copy_text(p->target, sizeof(p->target), stmt, 2);
+        (*count)++;
+    }
+    if (st == MFB_OK && rc != SQLITE_DONE)
+        st = sqlutil_fail(db->sql, "read the pending uploads", err);
+done:
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&db->lock);
+    if (st != MFB_OK) {
+        free(*list);
+        *list = NULL;
+        *count = 0;
+    }
     return st;
 }
 

@@ -1,22 +1,28 @@
 /*
  * job_queue.h - the daemon's persistent queue of jobs in the client's
- * database (store/config_db.h, migration 6; docs/daemon.md).
+ * database (store/config_db.h, migrations 6 and 8; docs/daemon.md).
  *
- * An entry is queued (by the API, the CLI, later a schedule, a catch-up or
- * an upload retry), then running once a worker took it, then done. The
+ * An entry is queued (by the API, the CLI, a schedule, a catch-up or an
+ * upload retry), then running once a worker took it, then done; a retry
+ * whose receiver still does not answer goes back to queued with a later
+ * next_attempt (job_queue_requeue), so one entry counts the attempts. The
  * queue keeps its rows after they ran: the job log (store/job_log.h) holds
  * the outcome of an entry that ran (job_id), and the entry itself says why
  * one ended without a job (error: cancelled while queued, an instance
  * that no longer exists, a daemon that died while it ran).
  *
- * Two rules live here, in SQL, so no caller can break them:
- * - an instance is queued at most once: enqueueing an instance that
- *   already waits gives the waiting entry's id (a UNIQUE index on the
- *   queued rows backs it);
+ * The rules live here, in SQL, so no caller can break them:
+ * - an instance is queued at most once for a backup: enqueueing an
+ *   instance that already waits gives the waiting entry's id (a UNIQUE
+ *   index on the queued rows backs it); retries are apart (a retry waiting
+ *   half an hour must not swallow a scheduled backup), one queued retry
+ *   per pending_upload job;
  * - job_queue_take never hands out an entry of an instance that has one
  *   running, so the daemon's workers never run one instance twice (the
  *   instance lock, job/lock.h, still guards against a foreground
- *   `mfb backup`).
+ *   `mfb backup`), nor one whose target already runs its max_jobs
+ *   (`mfb target set --max-jobs`; an entry without a target counts
+ *   against the only stored target, the one its job will use).
  * Taking is one IMMEDIATE transaction, so two workers (or two daemons on
  * one file) never take the same entry. Times are Unix milliseconds.
  */
@@ -44,9 +50,18 @@ struct queue_entry {
     int64_t job_id;                   /* 0 until it runs */
     int64_t enqueued, started, ended; /* 0 when not yet */
     int attempts;
-    int64_t next_attempt; /* 0: as soon as possible */
-    bool cancelled;       /* cancelled while it waited */
-    char error[256];      /* why it ended without a job, else "" */
+    int64_t next_attempt;    /* 0: as soon as possible */
+    bool cancelled;          /* cancelled by a person, queued or running */
+    char error[256];         /* why it ended without a job, else "" */
+    int64_t resume_job;      /* a retry: the pending_upload job it resumes; else 0 */
+    char cancelled_step[32]; /* "queued" or the job step it was cancelled in, else "" */
+};
+
+/* A pending_upload backup job of the daemon's that no retry names yet. */
+struct queue_pending {
+    int64_t job_id;
+    char instance[CONFIG_NAME_BUF];
+    char target[CONFIG_NAME_BUF];
 };
 
 /* "queued", "running", "done". */
@@ -63,9 +78,22 @@ mfb_status job_queue_enqueue(struct config_db *db, const char *instance, const c
                              const char *trigger, int64_t *id, bool *existed,
                              struct mfb_error *err);
 
-/* Takes the oldest runnable entry (queued, next_attempt passed, and no
- * entry of its instance running) and marks it running, in one
- * transaction. *found false when there is none. */
+/* Queues a retry of the pending_upload job resume_job (of instance, to
+ * target) that may not start before next_attempt. When one already waits
+ * for that job, nothing is added and *id is its (*existed true; existed
+ * may be NULL). */
+mfb_status job_queue_enqueue_retry(struct config_db *db, const char *instance, const char *target,
+                                   int64_t resume_job, int64_t next_attempt, int64_t *id,
+                                   bool *existed, struct mfb_error *err);
+
+/* Puts a running entry back in the queue, to be taken again at
+ * next_attempt (a retry whose receiver did not answer). */
+mfb_status job_queue_requeue(struct config_db *db, int64_t id, int64_t next_attempt,
+                             struct mfb_error *err);
+
+/* Takes the oldest runnable entry (queued, next_attempt passed, no entry
+ * of its instance running, and its target below its max_jobs) and marks
+ * it running, in one transaction. *found false when there is none. */
 mfb_status job_queue_take(struct config_db *db, int64_t now_ms, struct queue_entry *out,
                           bool *found, struct mfb_error *err);
 
@@ -78,7 +106,12 @@ mfb_status job_queue_set_job(struct config_db *db, int64_t id, int64_t job_id,
 mfb_status job_queue_done(struct config_db *db, int64_t id, const char *error,
                           struct mfb_error *err);
 
-/* Cancels a queued entry: it becomes done, cancelled. *was_queued false
+/* Marks a running entry done and cancelled by a person, in step (a job
+ * step name, docs/logs.md). */
+mfb_status job_queue_done_cancelled(struct config_db *db, int64_t id, const char *step,
+                                    struct mfb_error *err);
+
+/* Cancels a queued entry: it becomes done, cancelled (step "queued"). *was_queued false
  * (and nothing changes) when it no longer waits; MFB_ERR_NOT_FOUND for an
  * unknown id. */
 mfb_status job_queue_cancel_queued(struct config_db *db, int64_t id, bool *was_queued,
@@ -87,6 +120,13 @@ mfb_status job_queue_cancel_queued(struct config_db *db, int64_t id, bool *was_q
 /* Entries left running by a daemon that is gone become done with the
  * error "interrupted" (their jobs are settled by job/orphans.h). */
 mfb_status job_queue_settle_running(struct config_db *db, size_t *count, struct mfb_error *err);
+
+/* The daemon's backup jobs (entries not cancelled by a person) that are
+ * pending_upload in the job log and that no retry entry names: a daemon
+ * that died after the archive was sealed, or before it queued the retry.
+ * Allocates *list (free). */
+mfb_status job_queue_unretried(struct config_db *db, struct queue_pending **list, size_t *count,
+                               struct mfb_error *err);
 
 /* One entry; MFB_ERR_NOT_FOUND when there is none. */
 mfb_status job_queue_get(struct config_db *db, int64_t id, struct queue_entry *out,

@@ -82,13 +82,13 @@ class ConfigCli(mfbtest.TempDirTestCase):
 
     def test_init_creates_private_database(self):
         r = self.mfb("init")
-        self.assertIn(f"created configuration database {self.db} (schema version 6)", r.stdout)
+        self.assertIn(f"created configuration database {self.db} (schema version 8)", r.stdout)
         st = os.stat(self.db)
         self.assertEqual(stat.S_IMODE(st.st_mode), 0o600)
         self.assertEqual(stat.S_IMODE(os.stat(os.path.dirname(self.db)).st_mode), 0o700)
         r = self.mfb("init")
         self.assertEqual(r.stdout.strip(),
-                         f"configuration database {self.db} is up to date (schema version 6)")
+                         f"configuration database {self.db} is up to date (schema version 8)")
         # --db wins over $MFB_DB
         other = self.path("other.db")
         r = self.mfb("init", "--db", other)
@@ -395,14 +395,22 @@ class ConfigCli(mfbtest.TempDirTestCase):
         self.assertEqual(off["fingerprint"], FINGERPRINT)
         self.assertEqual(off["naming"], "{instance}_{time:%Y%m%d-%H%M%S}.zip")
         self.assertEqual((off["chunk_size"], off["connections"]), (16 << 20, 4))
+        self.assertEqual((local["max_jobs"], off["max_jobs"]), (1, 1))
 
         show = self.mfb("target", "show", "offsite").stdout
         self.assertIn("token: (set)\n", show)
         self.assertIn(f"certificate: pin {FINGERPRINT}\n", show)
         lines = self.mfb("target", "list").stdout.strip().split("\n")
-        self.assertEqual(lines[0].split(), ["NAME", "URL", "DIRECTORY", "NAMING"])
+        self.assertEqual(lines[0].split(), ["NAME", "URL", "DIRECTORY", "NAMING", "MAX-JOBS"])
         self.assertEqual(lines[1].split(), ["local", "https://127.0.0.1:8443/", "nightly/eu",
-                                            "{host}-{instance}-{seq:4}.zip"])
+                                            "{host}-{instance}-{seq:4}.zip", "1"])
+
+        # --max-jobs: the daemon's jobs sending to it at once; kept by a
+        # later set that does not name it
+        self.mfb("target", "set", "local", "--max-jobs", "3", "--no-check")
+        self.assertIn("max jobs: 3\n", self.mfb("target", "show", "local").stdout)
+        r = self.mfb("target", "set", "local", "--max-jobs", "0", "--no-check", expect=2)
+        self.assertIn("--max-jobs: invalid number '0'", r.stderr)
 
         # a fingerprint in another spelling is stored in the canonical one;
         # giving it drops the CA file
@@ -413,6 +421,7 @@ class ConfigCli(mfbtest.TempDirTestCase):
         self.assertIsNone(local["ca_file"])
         self.assertIsNone(local["directory"])
         self.assertEqual(local["connections"], 8)
+        self.assertEqual(local["max_jobs"], 3)
 
         self.assertEqual(self.mfb("target", "remove", "local").stdout,
                          "removed target 'local'\n")
