@@ -30,6 +30,9 @@
 #include "store/schedules.h"
 
 #define DAEMON_IDLE_POLL_MS 1000
+/* Each request of a retry's attempt: a few tries within ten seconds. */
+#define RETRY_REQUEST_ATTEMPTS 3
+#define RETRY_REQUEST_MS 10000
 
 mfb_status daemon_init(struct daemon *d, struct config_db *db, unsigned workers,
                        struct mfb_error *err)
@@ -284,12 +287,18 @@ static void run_retry(struct daemon_slot *s, const struct queue_entry *e)
     char selector[32];
     snprintf(selector, sizeof(selector), "%" PRId64, e->resume_job);
     struct job_observer obs = {.notify = slot_notify, .ctx = s};
+    /* One attempt must fail fast while the receiver is away, so that the
+     * queue's backoff, visible in `mfb jobs`, is the only wait. */
+    struct transfer_settings quick = TRANSFER_SETTINGS_DEFAULT;
+    quick.retry.max_attempts = RETRY_REQUEST_ATTEMPTS;
+    quick.retry.max_total_ms = RETRY_REQUEST_MS;
     struct resume_options opt = {
         .db = d->db,
         .selector = selector,
         .observers = &obs,
         .observer_count = 1,
         .cancel = &s->cancel,
+        .transfer = &quick,
         .policy = RESUME_POLICY_DEFAULT,
         .no_alerts = d->no_alerts,
     };
