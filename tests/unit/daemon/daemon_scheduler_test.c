@@ -9,6 +9,7 @@
 
 #include <string.h>
 
+#include "daemon/daemon.h"
 #include "daemon/scheduler.h"
 #include "sched/civil.h"
 
@@ -125,6 +126,23 @@ static void test_zone(void **state)
     assert_int_equal(d.action, SCHED_FIRE);
 }
 
+/* The upload retries' backoff (daemon.h): 30 s doubling to 30 minutes,
+ * plus at most a tenth of jitter; a cap below the start is the start. */
+static void test_retry_backoff(void **state)
+{
+    (void)state;
+    const uint64_t s = 1000;
+    assert_int_equal(daemon_retry_delay_ms(30 * s, 1800 * s, 1, 0), 30 * s);
+    assert_int_equal(daemon_retry_delay_ms(30 * s, 1800 * s, 2, 0), 60 * s);
+    assert_int_equal(daemon_retry_delay_ms(30 * s, 1800 * s, 6, 0), 960 * s);
+    assert_int_equal(daemon_retry_delay_ms(30 * s, 1800 * s, 7, 0), 1800 * s);
+    assert_int_equal(daemon_retry_delay_ms(30 * s, 1800 * s, 1000, 0), 1800 * s);
+    assert_int_equal(daemon_retry_delay_ms(30 * s, 1800 * s, 1, 3 * s), 33 * s);
+    assert_int_equal(daemon_retry_delay_ms(30 * s, 1800 * s, 1, 3 * s + 1), 30 * s);
+    assert_true(daemon_retry_delay_ms(30 * s, 1800 * s, 40, UINT64_MAX) <= 1980 * s);
+    assert_int_equal(daemon_retry_delay_ms(10 * s, 2 * s, 3, 0), 10 * s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -134,6 +152,7 @@ int main(void)
         cmocka_unit_test(test_missed_runs_skip_waits),
         cmocka_unit_test(test_clock_went_back),
         cmocka_unit_test(test_zone),
+        cmocka_unit_test(test_retry_backoff),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
