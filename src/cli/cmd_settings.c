@@ -1,14 +1,16 @@
 /*
  * cmd_settings.c - `mfb settings [show] | set NAME VALUE | reset NAME`:
- * the client's tunable settings (job/settings.h), today the two knobs of
- * job-log retention (requirement 7.5, docs/logs.md).
+ * the client's tunable settings (job/settings.h): the two knobs of job-log
+ * retention (requirement 7.5, docs/logs.md) and the backoff of the
+ * daemon's upload retries (docs/daemon.md).
  *
  *   mfb settings [--json]              every setting: value, default, what it does
  *   mfb settings set NAME VALUE        validated against the setting's range
  *   mfb settings reset NAME            back to the default
  *
- * The retention itself runs automatically after each job (journal_prune);
- * a changed value applies from the next job on.
+ * The retention itself runs automatically after each job (journal_prune),
+ * the retries' waits are computed as each attempt ends; a changed value
+ * applies from the next job on.
  */
 #include <stdio.h>
 #include <stdlib.h>

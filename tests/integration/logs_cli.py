@@ -170,7 +170,11 @@ class LogsCli(mfbtest.TempDirTestCase):
     def test_settings(self):
         """`mfb settings`: the retention knobs, their defaults, validated changes."""
         got = self.settings()
-        self.assertEqual(sorted(got), ["log_retention_count", "log_retention_days"])
+        self.assertEqual(sorted(got), ["log_retention_count", "log_retention_days",
+                                       "retry_initial", "retry_max"])
+        # the daemon's upload retries (docs/daemon.md): 30 s doubling to 30 min
+        self.assertEqual((got["retry_initial"]["value"], got["retry_max"]["value"]), (30, 1800))
+        self.assertEqual(got["retry_initial"]["unit"], "seconds")
         self.assertEqual((got["log_retention_days"]["value"], got["log_retention_days"]["set"]),
                          (90, False))
         self.assertEqual(got["log_retention_count"]["value"], 10000)
@@ -205,8 +209,8 @@ class LogsCli(mfbtest.TempDirTestCase):
         r = self.mfb("settings", "set", "log_retention", "5", expect=2)
         self.assertEqual(r.stderr.splitlines(),
                          ["mfb: error: unknown setting 'log_retention'",
-                          "HINT: the settings are log_retention_days and log_retention_count; "
-                          "'mfb settings' shows them"])
+                          "HINT: the settings are log_retention_days, log_retention_count, "
+                          "retry_initial and retry_max; 'mfb settings' shows them"])
         self.assertEqual(self.settings()["log_retention_days"]["value"], 30)
         r = self.mfb("settings", "reset", "log_retention_days")
         self.assertEqual(r.stdout, "log_retention_days = 90 days (the default); applies after "
