@@ -254,11 +254,11 @@ static void run_backup(struct daemon_slot *s, const struct queue_entry *e)
     if (res.job_id > 0 && job_queue_set_job(d->db, e->id, res.job_id, &qerr) != MFB_OK)
         mfb_log(MFB_LOG_ERROR, "daemon-queue", "queue_id=%" PRId64 " error=%s", e->id,
                 qerr.message);
-    /* `mfb schedule list` shows a schedule's last run from its job. */
-    if (res.job_id > 0 && strncmp(e->trigger, "schedule:", 9) == 0 &&
-        config_schedule_set_last_run(d->db, e->trigger + 9, res.job_id, &qerr) != MFB_OK)
-        mfb_log(MFB_LOG_WARN, "daemon-schedule", "schedule=%s error=%s", e->trigger + 9,
-                qerr.message);
+    /* `mfb schedule list` shows a schedule's last run from its job, a
+     * catch-up's as an on-time run's. */
+    if (res.job_id > 0 && e->schedule[0] &&
+        config_schedule_set_last_run(d->db, e->schedule, res.job_id, &qerr) != MFB_OK)
+        mfb_log(MFB_LOG_WARN, "daemon-schedule", "schedule=%s error=%s", e->schedule, qerr.message);
     char step[32];
     bool discard = false;
     bool pending = res.job_id > 0 && res.status == JOB_STATUS_PENDING_UPLOAD;
@@ -482,6 +482,13 @@ void daemon_destroy(struct daemon *d)
 mfb_status daemon_enqueue(struct daemon *d, const char *instance, const char *target,
                           const char *trigger, int64_t *id, bool *existed, struct mfb_error *err)
 {
+    return daemon_enqueue_for(d, instance, target, trigger, NULL, id, existed, err);
+}
+
+mfb_status daemon_enqueue_for(struct daemon *d, const char *instance, const char *target,
+                              const char *trigger, const char *schedule, int64_t *id, bool *existed,
+                              struct mfb_error *err)
+{
     struct config_instance inst;
     mfb_status st = config_instance_get(d->db, instance, &inst, err);
     if (st != MFB_OK)
@@ -494,7 +501,7 @@ mfb_status daemon_enqueue(struct daemon *d, const char *instance, const char *ta
             return st;
         config_target_free(&t);
     }
-    st = job_queue_enqueue(d->db, instance, target, trigger, id, existed, err);
+    st = job_queue_enqueue_for(d->db, instance, target, trigger, schedule, id, existed, err);
     if (st != MFB_OK)
         return st;
     mfb_log(MFB_LOG_INFO, "daemon-queue", "queue_id=%" PRId64 " instance=%s trigger=%s%s", *id,

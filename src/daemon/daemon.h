@@ -119,6 +119,12 @@ void daemon_destroy(struct daemon *d);
 mfb_status daemon_enqueue(struct daemon *d, const char *instance, const char *target,
                           const char *trigger, int64_t *id, bool *existed, struct mfb_error *err);
 
+/* daemon_enqueue of a schedule's run (on time or catch-up): the entry
+ * names the schedule, whose last run its job becomes. */
+mfb_status daemon_enqueue_for(struct daemon *d, const char *instance, const char *target,
+                              const char *trigger, const char *schedule, int64_t *id, bool *existed,
+                              struct mfb_error *err);
+
 /* Cancels queue entry id: a queued one ends at once, a running one is
  * cancelled through its job's token (it ends once the job has taken the
  * safe path). discard: a sealed Data.zip the job (or the retry's job)

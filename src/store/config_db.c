@@ -204,9 +204,12 @@ static const struct migration migrations[] = {
      * entry names the pending_upload job it resumes (resume_job), and may
      * wait beside a queued backup of its instance, but there is one queued
      * retry per pending job; a cancelled entry records the step it was
-     * cancelled in. */
+     * cancelled in; a schedule's entry (on time or catch-up) names the
+     * schedule, so that a catch-up is its own schedule's alone. */
     {8, "ALTER TABLE queue ADD COLUMN resume_job INTEGER;"
         "ALTER TABLE queue ADD COLUMN cancelled_step TEXT;"
+        "ALTER TABLE queue ADD COLUMN schedule TEXT;"
+        "UPDATE queue SET schedule = substr(trigger, 10) WHERE trigger LIKE 'schedule:_%';"
         "DROP INDEX queue_one_queued;"
         "CREATE UNIQUE INDEX queue_one_queued ON queue(instance)"
         "  WHERE state = 'queued' AND trigger <> 'retry';"

@@ -36,7 +36,7 @@ bool job_queue_trigger_valid(const char *trigger)
 
 #define QUEUE_COLUMNS                                                                              \
     "id, instance, target, kind, trigger, state, job_id, enqueued, started, ended, attempts,"      \
-    " next_attempt, cancelled, error, resume_job, cancelled_step"
+    " next_attempt, cancelled, error, resume_job, cancelled_step, schedule"
 
 static void read_entry(sqlite3_stmt *stmt, struct queue_entry *e)
 {
@@ -59,6 +59,7 @@ static void read_entry(sqlite3_stmt *stmt, struct queue_entry *e)
     sqlutil_copy_text(e->error, sizeof(e->error), stmt, 13);
     e->resume_job = sqlite3_column_int64(stmt, 14);
     sqlutil_copy_text(e->cancelled_step, sizeof(e->cancelled_step), stmt, 15);
+    sqlutil_copy_text(e->schedule, sizeof(e->schedule), stmt, 16);
 }
 
 /* The id of the queued entry of instance, or 0. Expects the lock. */
@@ -86,6 +87,13 @@ static mfb_status find_queued(struct config_db *db, const char *instance, int64_
 mfb_status job_queue_enqueue(struct config_db *db, const char *instance, const char *target,
                              const char *trigger, int64_t *id, bool *existed, struct mfb_error *err)
 {
+    return job_queue_enqueue_for(db, instance, target, trigger, NULL, id, existed, err);
+}
+
+mfb_status job_queue_enqueue_for(struct config_db *db, const char *instance, const char *target,
+                                 const char *trigger, const char *schedule, int64_t *id,
+                                 bool *existed, struct mfb_error *err)
+{
     *id = 0;
     if (existed)
         *existed = false;
@@ -106,8 +114,8 @@ mfb_status job_queue_enqueue(struct config_db *db, const char *instance, const c
         goto finish;
     }
     st = sqlutil_prepare(db->sql,
-                         "INSERT INTO queue (instance, target, kind, trigger, state, enqueued)"
-                         " VALUES (?, ?, 'backup', ?, 'queued', ?)",
+                         "INSERT INTO queue (instance, target, kind, trigger, state, enqueued,"
+                         " schedule) VALUES (?, ?, 'backup', ?, 'queued', ?, ?)",
                          &stmt, err);
     if (st != MFB_OK)
         goto finish;
@@ -115,6 +123,9 @@ mfb_status job_queue_enqueue(struct config_db *db, const char *instance, const c
     sqlutil_bind_text(stmt, 2, target && target[0] ? target : NULL);
     sqlite3_bind_text(stmt, 3, trigger, -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 4, clock_wall_ms());
+    if (schedule == NULL && strncmp(trigger, "schedule:", 9) == 0)
+        schedule = trigger + 9;
+    sqlutil_bind_text(stmt, 5, schedule && schedule[0] ? schedule : NULL);
     st = sqlutil_run(db->sql, stmt, "queue a job", err);
     if (st == MFB_OK)
         *id = sqlite3_last_insert_rowid(db->sql);

@@ -50,11 +50,12 @@ struct queue_entry {
     int64_t job_id;                   /* 0 until it runs */
     int64_t enqueued, started, ended; /* 0 when not yet */
     int attempts;
-    int64_t next_attempt;    /* 0: as soon as possible */
-    bool cancelled;          /* cancelled by a person, queued or running */
-    char error[256];         /* why it ended without a job, else "" */
-    int64_t resume_job;      /* a retry: the pending_upload job it resumes; else 0 */
-    char cancelled_step[32]; /* "queued" or the job step it was cancelled in, else "" */
+    int64_t next_attempt;           /* 0: as soon as possible */
+    bool cancelled;                 /* cancelled by a person, queued or running */
+    char error[256];                /* why it ended without a job, else "" */
+    int64_t resume_job;             /* a retry: the pending_upload job it resumes; else 0 */
+    char cancelled_step[32];        /* "queued" or the job step it was cancelled in, else "" */
+    char schedule[CONFIG_NAME_BUF]; /* the schedule it runs for (on time or catch-up), else "" */
 };
 
 /* A pending_upload backup job of the daemon's that no retry names yet. */
@@ -77,6 +78,14 @@ bool job_queue_trigger_valid(const char *trigger);
 mfb_status job_queue_enqueue(struct config_db *db, const char *instance, const char *target,
                              const char *trigger, int64_t *id, bool *existed,
                              struct mfb_error *err);
+
+/* job_queue_enqueue for a schedule's run: the entry names the schedule
+ * (a schedule:NAME trigger names it anyway; a catch-up needs it), so its
+ * job becomes the schedule's last run and its catch-up counts for it
+ * alone. */
+mfb_status job_queue_enqueue_for(struct config_db *db, const char *instance, const char *target,
+                                 const char *trigger, const char *schedule, int64_t *id,
+                                 bool *existed, struct mfb_error *err);
 
 /* Queues a retry of the pending_upload job resume_job (of instance, to
  * target) that may not start before next_attempt. When one already waits

@@ -302,14 +302,16 @@ mfb_status config_schedule_last_fired(struct config_db *db, const struct config_
 {
     /* The queue keeps its rows after they ran, so it remembers the daemon's
      * fires across restarts without a column of its own. A catch-up entry
-     * names no schedule: it counts for every schedule of its instance. */
+     * names its schedule; one queued before it did (migration 8) names
+     * none and counts for every schedule of its instance. */
     *at_ms = 0;
     sqlite3_stmt *stmt = NULL;
     pthread_mutex_lock(&db->lock);
     mfb_status st = sqlutil_prepare(db->sql,
                                     "SELECT COALESCE(MAX(enqueued), 0) FROM queue"
                                     " WHERE trigger = 'schedule:' || ?1"
-                                    " OR (trigger = 'catch-up' AND instance = ?2)",
+                                    " OR (trigger = 'catch-up' AND (schedule = ?1"
+                                    "   OR (schedule IS NULL AND instance = ?2)))",
                                     &stmt, err);
     if (st == MFB_OK) {
         sqlite3_bind_text(stmt, 1, s->name, -1, SQLITE_STATIC);

@@ -75,6 +75,9 @@ class DaemonSchedule(JobTestCase):
         e = self.wait_entry(self.entries("catch-up")[0]["id"], lambda e: e["state"] == "done",
                             timeout=180)
         self.assertEqual((e["instance"], e["status"]), ("late", "ok"), e)
+        # the catch-up's job is the schedule's last run, as an on-time run's
+        s = self.env.sql("SELECT last_run_job_id FROM schedules WHERE name = 'late'")[0]
+        self.assertEqual(s["last_run_job_id"], e["job_id"])
         # one entry for the three runs; none for the skipping schedule
         q = self.env.sql("SELECT instance, trigger FROM queue WHERE instance IN ('late', 'lazy')")
         self.assertEqual(q, [{"instance": "late", "trigger": "catch-up"}])

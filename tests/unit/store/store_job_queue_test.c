@@ -11,6 +11,7 @@
 
 #include "config_fixture.h"
 #include "store/job_queue.h"
+#include "store/schedules.h"
 
 static int64_t enqueue(struct config_db *db, const char *instance, bool *existed)
 {
@@ -287,6 +288,35 @@ static void test_what_a_dead_daemon_left_to_retry(void **state)
     assert_int_equal(unretried(db, &job), 0);
 }
 
+/* Two schedules on one instance: a catch-up queued for one is that
+ * schedule's fire alone (the other's missed runs still count), and the
+ * entry names its schedule, whose last run its job becomes. */
+static void test_a_catch_up_is_its_schedules_own(void **state)
+{
+    struct config_db *db = open_db(*state);
+    struct mfb_error err = {0};
+    struct config_schedule daily = {.name = "daily", .instance = "prod"};
+    struct config_schedule weekly = {.name = "weekly", .instance = "prod"};
+    int64_t id = 0;
+    assert_int_equal(job_queue_enqueue_for(db, "prod", NULL, "catch-up", "daily", &id, NULL, &err),
+                     MFB_OK);
+    struct queue_entry e;
+    assert_int_equal(job_queue_get(db, id, &e, &err), MFB_OK);
+    assert_string_equal(e.schedule, "daily");
+    int64_t at = 0;
+    assert_int_equal(config_schedule_last_fired(db, &daily, &at, &err), MFB_OK);
+    assert_int_equal(at, e.enqueued);
+    assert_int_equal(config_schedule_last_fired(db, &weekly, &at, &err), MFB_OK);
+    assert_int_equal(at, 0);
+    /* an on-time entry names its schedule from its trigger */
+    int64_t w = 0;
+    assert_int_equal(job_queue_take(db, INT64_MAX, &e, &(bool){false}, &err), MFB_OK);
+    assert_int_equal(job_queue_enqueue(db, "prod", NULL, "schedule:weekly", &w, NULL, &err),
+                     MFB_OK);
+    assert_int_equal(job_queue_get(db, w, &e, &err), MFB_OK);
+    assert_string_equal(e.schedule, "weekly");
+}
+
 #define RACERS 4
 #define ENTRIES 24
 
@@ -355,6 +385,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_max_jobs_per_target, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_what_a_dead_daemon_left_to_retry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_catch_up_is_its_schedules_own, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
