@@ -262,7 +262,8 @@ static void run_backup(struct daemon_slot *s, const struct queue_entry *e)
     char step[32];
     bool discard = false;
     bool pending = res.job_id > 0 && res.status == JOB_STATUS_PENDING_UPLOAD;
-    if (person_cancelled(s, step, sizeof(step), &discard)) {
+    /* A cancel that came as the job completed is too late: it is ok. */
+    if (person_cancelled(s, step, sizeof(step), &discard) && res.status != JOB_STATUS_OK) {
         end_cancelled(s, e, res.job_id, pending ? res.job_id : 0, step, discard);
     } else {
         if (job_queue_done(d->db, e->id, res.job_id > 0 ? NULL : err.message, &qerr) != MFB_OK)
@@ -315,7 +316,7 @@ static void run_retry(struct daemon_slot *s, const struct queue_entry *e)
     struct mfb_error qerr = {0};
     mfb_status qs = MFB_OK;
     const char *outcome = "done";
-    if (person_cancelled(s, step, sizeof(step), &discard)) {
+    if (person_cancelled(s, step, sizeof(step), &discard) && status != JOB_STATUS_OK) {
         end_cancelled(s, e, job_id, status == JOB_STATUS_PENDING_UPLOAD ? e->resume_job : 0, step,
                       discard);
         outcome = "cancelled";
@@ -332,8 +333,14 @@ static void run_retry(struct daemon_slot *s, const struct queue_entry *e)
                 e->id, e->resume_job, e->attempts, err.message, due);
     } else {
         /* Completed, refused as damaged, or no longer pending (resumed by
-         * hand): the job log says which. */
-        qs = job_queue_done(d->db, e->id, job_id > 0 ? NULL : err.message, &qerr);
+         * hand: no resume job ran, the entry shows the pending job's
+         * outcome): the job log says which. */
+        if (job_id == 0 && status >= 0) {
+            job_id = e->resume_job;
+            qs = job_queue_set_job(d->db, e->id, job_id, &qerr);
+        }
+        if (qs == MFB_OK)
+            qs = job_queue_done(d->db, e->id, job_id > 0 ? NULL : err.message, &qerr);
     }
     if (qs != MFB_OK)
         mfb_log(MFB_LOG_ERROR, "daemon-queue", "queue_id=%" PRId64 " error=%s", e->id,
