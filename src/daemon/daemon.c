@@ -175,7 +175,16 @@ static void discard_archive(struct daemon *d, int64_t job_id, int64_t queue_id)
         mfb_log(MFB_LOG_ERROR, "daemon-cancel", "job=%" PRId64 " error=%s", job_id, err.message);
         goto done;
     }
+    /* The error and hint said that `mfb resume` completes the upload:
+     * no longer true. */
     job.status = JOB_STATUS_CANCELLED;
+    char *error = strdup("backup cancelled after Data.zip was sealed; the archive was discarded");
+    if (error != NULL) {
+        free(job.error);
+        free(job.hint);
+        job.error = error;
+        job.hint = NULL;
+    }
     if (job_log_save(d->db, &job, &err) == MFB_OK) {
         char msg[160];
         snprintf(msg, sizeof(msg),

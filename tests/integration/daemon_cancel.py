@@ -116,6 +116,10 @@ class Cancel(DaemonTestCase):
         env = self.env
         e, job = self.cancel_in_upload("discard", "--discard")
         self.assertEqual(job["status"], "cancelled")
+        # no longer "'mfb resume N' completes the upload"
+        self.assertEqual((job["error"], job["hint"]),
+                         ("backup cancelled after Data.zip was sealed; the archive was "
+                          "discarded", None))
         self.assertEqual(e["job_status"], "cancelled")
         self.assertFalse(os.path.exists(os.path.join(env.spool, f"job-{job['id']}")))
         self.assertEqual(env.spool_files(), [])
