@@ -15,6 +15,8 @@ import unittest
 
 sys.path.insert(0, os.environ.get("MFB_TEST_LIB") or
                 os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from daemon_run import raw_request  # noqa: E402
 from daemontestlib import DaemonTestCase  # noqa: E402
 from mfbtest import main  # noqa: E402
 
@@ -63,6 +65,13 @@ class Cancel(DaemonTestCase):
         # an ended entry cannot be cancelled again
         r = env.mfb("cancel", str(early), expect=1)
         self.assertIn("the job has already ended", r.stderr)
+        # the API's cancel takes an optional {"discard": bool} and nothing else
+        for body in (b"[1]", b"{not json", b'{"discard": "yes"}'):
+            status, j = raw_request(self.sock, "POST", f"/v1/jobs/{early}/cancel", body)
+            self.assertEqual((status, j["error"]), (400, "bad_json"), body)
+        status, j = raw_request(self.sock, "POST", f"/v1/jobs/{early}/cancel",
+                                b'{"discard": false}')
+        self.assertEqual((status, j["error"]), (409, "not_running"))
 
     def test_while_the_database_is_down(self):
         env = self.env
