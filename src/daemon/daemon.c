@@ -17,6 +17,8 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "daemon/api.h"
+#include "daemon/events.h"
 #include "daemon/scheduler.h"
 #include "job/backup/backup.h"
 #include "store/config_records.h"
@@ -33,8 +35,14 @@ mfb_status daemon_init(struct daemon *d, struct config_db *db, unsigned workers,
         return MFB_ERR_USAGE;
     }
     d->slots = calloc(workers, sizeof(*d->slots));
-    if (d->slots == NULL)
+    d->events = event_hub_new(EVENT_SUBSCRIBERS_MAX);
+    if (d->slots == NULL || d->events == NULL) {
+        free(d->slots);
+        d->slots = NULL;
+        event_hub_free(d->events);
+        d->events = NULL;
         return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+    }
     d->db = db;
     d->workers = workers;
     pthread_mutex_init(&d->lock, NULL);
@@ -71,7 +79,12 @@ static void slot_notify(void *ctx, const struct job_progress *p)
         g->server_down = p->server_down;
         g->downtime_ms = p->downtime_ms;
     }
+    struct daemon_progress copy = *g;
     pthread_mutex_unlock(&s->daemon->lock);
+    /* s->entry does not change while the job runs: only this worker
+     * writes it, before the job. A message moves no figure. */
+    if (p->kind != JOB_PROGRESS_MESSAGE)
+        daemon_api_publish_progress(s->daemon, &s->entry, &copy);
 }
 
 static void run_entry(struct daemon_slot *s, const struct queue_entry *e)
@@ -82,12 +95,14 @@ static void run_entry(struct daemon_slot *s, const struct queue_entry *e)
     s->progress.queue_id = e->id;
     s->progress.eta_ms = -1;
     snprintf(s->progress.instance, sizeof(s->progress.instance), "%s", e->instance);
+    s->entry = *e;
     /* A fresh token per job: a cancel of the previous job must not carry
      * over. It stays a child of the stop token. */
     cancel_token_destroy(&s->cancel);
     cancel_token_init(&s->cancel, &d->stop);
     s->busy = true;
     pthread_mutex_unlock(&d->lock);
+    daemon_api_publish_state(d, e->id);
 
     mfb_log(MFB_LOG_INFO, "daemon-job", "queue_id=%" PRId64 " instance=%s trigger=%s step=begin",
             e->id, e->instance, e->trigger);
@@ -126,6 +141,7 @@ static void run_entry(struct daemon_slot *s, const struct queue_entry *e)
     s->busy = false;
     pthread_cond_broadcast(&d->wake);
     pthread_mutex_unlock(&d->lock);
+    daemon_api_publish_state(d, e->id);
 }
 
 /* A worker thread: takes runnable queue entries and runs them, one at a
@@ -199,6 +215,8 @@ void daemon_destroy(struct daemon *d)
         cancel_token_destroy(&d->slots[i].cancel);
     free(d->slots);
     d->slots = NULL;
+    event_hub_free(d->events);
+    d->events = NULL;
     cancel_token_destroy(&d->stop);
     pthread_cond_destroy(&d->wake);
     pthread_mutex_destroy(&d->lock);
@@ -224,6 +242,8 @@ mfb_status daemon_enqueue(struct daemon *d, const char *instance, const char *ta
         return st;
     mfb_log(MFB_LOG_INFO, "daemon-queue", "queue_id=%" PRId64 " instance=%s trigger=%s%s", *id,
             instance, trigger, existed && *existed ? " already_queued=1" : "");
+    if (existed == NULL || !*existed)
+        daemon_api_publish_state(d, *id);
     pthread_mutex_lock(&d->lock);
     pthread_cond_broadcast(&d->wake);
     pthread_mutex_unlock(&d->lock);
@@ -240,9 +260,12 @@ mfb_status daemon_cancel(struct daemon *d, int64_t id, enum queue_state *state,
     if (was_queued) {
         *state = QUEUE_QUEUED;
         mfb_log(MFB_LOG_INFO, "daemon-cancel", "queue_id=%" PRId64 " state=queued", id);
+        daemon_api_publish_state(d, id);
         return MFB_OK;
     }
     *state = QUEUE_DONE;
+    struct queue_entry entry;
+    struct daemon_progress progress;
     pthread_mutex_lock(&d->lock);
     for (unsigned i = 0; i < d->workers; i++) {
         struct daemon_slot *s = &d->slots[i];
@@ -250,11 +273,15 @@ mfb_status daemon_cancel(struct daemon *d, int64_t id, enum queue_state *state,
             s->progress.cancel_requested = true;
             cancel_token_request(&s->cancel);
             *state = QUEUE_RUNNING;
+            entry = s->entry;
+            progress = s->progress;
         }
     }
     pthread_mutex_unlock(&d->lock);
-    if (*state == QUEUE_RUNNING)
+    if (*state == QUEUE_RUNNING) {
         mfb_log(MFB_LOG_INFO, "daemon-cancel", "queue_id=%" PRId64 " state=running", id);
+        daemon_api_publish_progress(d, &entry, &progress);
+    }
     return MFB_OK;
 }
 

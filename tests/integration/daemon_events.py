@@ -1,0 +1,99 @@
+"""daemon_events.py - the daemon's live event stream, GET /v1/events
+(docs/daemon.md), with a real MariaDB and a real receiver: a snapshot
+first, then a run's state events (queued, running, done) with progress
+events between them, each carrying the entry as GET /v1/jobs/{id} does;
+the subscriber bound (503 beyond it); a wrong method; a daemon stopped
+with a stream open ends the stream and exits 0.
+"""
+
+import os
+import sys
+import time
+
+sys.path.insert(0, os.environ.get("MFB_TEST_LIB") or
+                os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from daemontestlib import DaemonTestCase, EventStream, raw_request  # noqa: E402
+from mfbtest import main  # noqa: E402
+
+SUBSCRIBERS_MAX = 32  # EVENT_SUBSCRIBERS_MAX, daemon/events.h
+
+
+class Events(DaemonTestCase):
+    env_name = "events"
+
+    def stream(self):
+        s = EventStream(self.sock)
+        self.addCleanup(s.close)
+        return s
+
+    def test_a_run_seen_on_the_stream(self):
+        self.instance("prod")
+        self.start_daemon()
+        s = self.stream()
+        self.assertEqual(s.status, 200)
+        self.assertEqual(s.headers["content-type"], "text/event-stream")
+        event, data = s.next()
+        self.assertEqual(event, "snapshot")
+        self.assertEqual(data, {"jobs": self.jobs()})
+
+        qid = self.run_id("prod")
+        mine = lambda ev: ev[0] in ("state", "progress") and ev[1]["id"] == qid  # noqa: E731
+        seen = [ev for ev in s.until(lambda ev: mine(ev) and ev[1]["state"] == "done")
+                if mine(ev)]
+        states = [d["state"] for e, d in seen if e == "state"]
+        self.assertEqual(states, ["queued", "running", "done"], seen)
+        progress = [d for e, d in seen if e == "progress"]
+        self.assertTrue(progress, seen)
+        for d in progress:
+            self.assertEqual((d["state"], d["status"], d["instance"]), ("running", "running", "prod"))
+            self.assertIsInstance(d["progress"]["step"], str)
+            self.assertIn("bytes_done", d["progress"])
+        # progress comes only between the start and the end
+        kinds = [e for e, _ in seen]
+        self.assertLess(kinds.index("progress"), len(kinds) - 1)
+        first_running = next(i for i, (e, d) in enumerate(seen) if d["state"] == "running")
+        self.assertLess(first_running, kinds.index("progress"))
+        # the end carries the entry as GET /v1/jobs/{id} gives it
+        done = seen[-1][1]
+        self.assertEqual(done["status"], "ok")
+        _, entry = raw_request(self.sock, "GET", f"/v1/jobs/{qid}")
+        self.assertEqual(done, entry)
+
+    def test_subscriber_bound(self):
+        self.start_daemon()
+        streams = [self.stream() for _ in range(SUBSCRIBERS_MAX)]
+        for st in streams:
+            self.assertEqual(st.next()[0], "snapshot")
+        extra = self.stream()
+        self.assertEqual(extra.status, 503)
+        self.assertIn(b'"error":"busy"', extra.body())
+        # one hangs up: its place is free again once the daemon notices
+        streams[0].close()
+        deadline = time.monotonic() + 60
+        while True:
+            probe = EventStream(self.sock)
+            if probe.status == 200:
+                self.assertEqual(probe.next()[0], "snapshot")
+                probe.close()
+                break
+            probe.body()
+            probe.close()
+            self.assertLess(time.monotonic(), deadline, "the place stays taken")
+            time.sleep(0.05)
+
+    def test_wrong_method(self):
+        self.start_daemon()
+        got, j = raw_request(self.sock, "POST", "/v1/events")
+        self.assertEqual((got, j["error"]), (405, "method_not_allowed"))
+
+    def test_stop_ends_the_stream(self):
+        self.start_daemon()
+        s = self.stream()
+        self.assertEqual(s.next()[0], "snapshot")
+        err = self.stop_daemon()
+        self.assertEqual(self.daemon.returncode, 0, err)
+        self.assertIsNone(s.next())
+
+
+if __name__ == "__main__":
+    main()
