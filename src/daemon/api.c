@@ -20,17 +20,30 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "daemon/overview.h"
 #include "job/progress.h"
 #include "store/job_log.h"
 
-enum route { ROUTE_NONE, ROUTE_HEALTH, ROUTE_JOBS, ROUTE_JOB, ROUTE_CANCEL, ROUTE_EVENTS };
+enum route {
+    ROUTE_NONE,
+    ROUTE_HEALTH,
+    ROUTE_JOBS,
+    ROUTE_JOB,
+    ROUTE_CANCEL,
+    ROUTE_EVENTS,
+    ROUTE_INSTANCES,
+    ROUTE_SCHEDULES,
+    ROUTE_SCHEDULE_PAUSE,
+    ROUTE_SCHEDULE_RESUME,
+};
 
 struct daemon_api_call {
     struct daemon *d;
     enum route route;
     bool post;
     int64_t id;
-    unsigned status; /* a decided error, else 0 */
+    char name[CONFIG_NAME_BUF]; /* a schedule's */
+    unsigned status;            /* a decided error, else 0 */
     const char *code, *message, *allow;
     char *body;
     size_t len;
@@ -68,6 +81,31 @@ static void route(struct daemon_api_call *c, const char *method, const char *url
     if (strcmp(url, "/v1/health") == 0) {
         c->route = ROUTE_HEALTH;
         allow = get ? NULL : "GET";
+    } else if (strcmp(url, "/v1/instances") == 0) {
+        c->route = ROUTE_INSTANCES;
+        allow = get ? NULL : "GET";
+    } else if (strcmp(url, "/v1/schedules") == 0) {
+        c->route = ROUTE_SCHEDULES;
+        allow = get ? NULL : "GET";
+    } else if (strncmp(url, "/v1/schedules/", 14) == 0) {
+        const char *rest = url + 14;
+        const char *slash = strchr(rest, '/');
+        size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
+        if (n == 0 || n >= sizeof(c->name) || slash == NULL) {
+            decide(c, 404, "not_found", "no such path");
+            return;
+        }
+        memcpy(c->name, rest, n);
+        c->name[n] = '\0';
+        if (strcmp(slash, "/pause") == 0)
+            c->route = ROUTE_SCHEDULE_PAUSE;
+        else if (strcmp(slash, "/resume") == 0)
+            c->route = ROUTE_SCHEDULE_RESUME;
+        else {
+            decide(c, 404, "not_found", "no such path");
+            return;
+        }
+        allow = c->post ? NULL : "POST";
     } else if (strcmp(url, "/v1/events") == 0) {
         c->route = ROUTE_EVENTS;
         allow = get ? NULL : "GET";
@@ -279,6 +317,30 @@ static void do_list(struct daemon_api_call *c, struct daemon_api_response *r)
     answer(r, 200, o);
 }
 
+static void do_overview(struct daemon_api_call *c, struct daemon_api_response *r)
+{
+    struct mfb_error err = {0};
+    json_t *o = c->route == ROUTE_INSTANCES ? overview_instances_json(c->d, &err)
+                                            : overview_schedules_json(c->d, &err);
+    if (o == NULL) {
+        answer_mfb_error(r, &err);
+        return;
+    }
+    answer(r, 200, o);
+}
+
+static void do_pause(struct daemon_api_call *c, struct daemon_api_response *r)
+{
+    struct mfb_error err = {0};
+    json_t *o = NULL;
+    if (overview_schedule_pause(c->d, c->name, c->route == ROUTE_SCHEDULE_PAUSE, &o, &err) !=
+        MFB_OK) {
+        answer_mfb_error(r, &err);
+        return;
+    }
+    answer(r, 200, o);
+}
+
 static void do_events(struct daemon_api_call *c, struct daemon_api_response *r)
 {
     r->events = c->d->events ? event_hub_subscribe(c->d->events) : NULL;
@@ -440,6 +502,14 @@ void daemon_api_finish(struct daemon_api_call *c, struct daemon_api_response *r)
         break;
     case ROUTE_EVENTS:
         do_events(c, r);
+        break;
+    case ROUTE_INSTANCES:
+    case ROUTE_SCHEDULES:
+        do_overview(c, r);
+        break;
+    case ROUTE_SCHEDULE_PAUSE:
+    case ROUTE_SCHEDULE_RESUME:
+        do_pause(c, r);
         break;
     case ROUTE_NONE:
         answer_error(r, 404, "not_found", "no such path");

@@ -10,7 +10,9 @@
  * Routes: GET /v1/health; GET /v1/jobs (queued and running entries, the
  * running ones with their live progress, and the last ended ones);
  * POST /v1/jobs {"instance": .., "target": ..} (queue a run now);
- * GET /v1/jobs/{id}; POST /v1/jobs/{id}/cancel; GET /v1/events (the
+ * GET /v1/jobs/{id}; POST /v1/jobs/{id}/cancel; GET /v1/instances and
+ * GET /v1/schedules (daemon/overview.h); POST /v1/schedules/{name}/pause
+ * and /resume; GET /v1/events (the
  * live stream, daemon/events.h: the answer carries a subscriber that the
  * transport drives). Errors are JSON
  * {"error": code, "message": text}: 404 for an unknown path, id or
