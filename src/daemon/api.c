@@ -97,6 +97,14 @@ static void route(struct daemon_api_call *c, const char *method, const char *url
         }
         memcpy(c->name, rest, n);
         c->name[n] = '\0';
+        /* a name that is not UTF-8 names no schedule, and could not be
+         * told back in the JSON of the answer */
+        json_t *probe = json_string(c->name);
+        json_decref(probe);
+        if (probe == NULL) {
+            decide(c, 404, "not_found", "no such schedule");
+            return;
+        }
         if (strcmp(slash, "/pause") == 0)
             c->route = ROUTE_SCHEDULE_PAUSE;
         else if (strcmp(slash, "/resume") == 0)
@@ -177,14 +185,18 @@ bool daemon_api_body(struct daemon_api_call *c, const char *data, size_t len)
     return true;
 }
 
+/* o NULL (it could not be built: out of memory, or text that is not
+ * UTF-8) is a 500 that still carries the documented error JSON. */
 static void answer(struct daemon_api_response *r, unsigned status, json_t *o)
 {
     r->status = status;
     r->body = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    r->body_len = r->body ? strlen(r->body) : 0;
-    if (o && r->body == NULL)
-        r->status = 500;
     json_decref(o);
+    if (r->body == NULL) {
+        r->status = 500;
+        r->body = strdup("{\"error\":\"internal\",\"message\":\"the answer could not be made\"}");
+    }
+    r->body_len = r->body ? strlen(r->body) : 0;
 }
 
 static void answer_error(struct daemon_api_response *r, unsigned status, const char *code,

@@ -3,17 +3,22 @@
 first, then a run's state events (queued, running, done) with progress
 events between them, each carrying the entry as GET /v1/jobs/{id} does;
 the subscriber bound (503 beyond it); a wrong method; a daemon stopped
-with a stream open ends the stream and exits 0.
+with a stream open ends the stream and exits 0; `mfb jobs --follow` in
+plain lines and on a terminal, ended by Ctrl-C with status 0.
 """
 
 import os
+import pty
+import select
+import signal
+import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.environ.get("MFB_TEST_LIB") or
                 os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from daemontestlib import DaemonTestCase, EventStream, raw_request  # noqa: E402
-from mfbtest import main  # noqa: E402
+from mfbtest import MFB, main  # noqa: E402
 
 SUBSCRIBERS_MAX = 32  # EVENT_SUBSCRIBERS_MAX, daemon/events.h
 
@@ -93,6 +98,62 @@ class Events(DaemonTestCase):
         err = self.stop_daemon()
         self.assertEqual(self.daemon.returncode, 0, err)
         self.assertIsNone(s.next())
+
+    def follow_until(self, read, text, timeout=120):
+        """Output of `mfb jobs --follow` (read() gives the next piece) up
+        to and including text."""
+        out = ""
+        deadline = time.monotonic() + timeout
+        while text not in out:
+            self.assertLess(time.monotonic(), deadline, out)
+            piece = read()
+            self.assertTrue(piece, f"mfb jobs --follow ended: {out}")
+            out += piece
+        return out
+
+    def test_jobs_follow_plain_lines(self):
+        self.instance("plain")
+        self.start_daemon()
+        p = subprocess.Popen([MFB, "jobs", "--follow"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=self.env.env, text=True)
+        self.addCleanup(lambda: p.poll() is None and p.kill())
+        qid = self.run_id("plain")
+        out = self.follow_until(p.stdout.readline, f"queue {qid}: plain ok")
+        lines = out.splitlines()
+        self.assertIn(f"queue {qid}: plain queued", lines)
+        self.assertIn(f"queue {qid}: plain running", lines)
+        steps = [line for line in lines if line.startswith(f"queue {qid} ")]
+        self.assertTrue(steps, out)  # one line per step it went through
+        self.assertNotIn("\033", out)  # no terminal codes in a pipe
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=30)
+        self.assertEqual(p.returncode, 0, err)
+
+    def test_jobs_follow_on_a_terminal(self):
+        self.instance("tty")
+        self.start_daemon()
+        master, slave = pty.openpty()
+        p = subprocess.Popen([MFB, "jobs", "--follow"], stdout=slave, stderr=subprocess.PIPE,
+                             env=self.env.env)
+        os.close(slave)
+        self.addCleanup(os.close, master)
+        self.addCleanup(lambda: p.poll() is None and p.kill())
+
+        def read():
+            r, _, _ = select.select([master], [], [], 60)
+            return os.read(master, 65536).decode(errors="replace") if r else ""
+
+        self.follow_until(read, "no job waits or runs")
+        qid = self.run_id("tty")
+        out = self.follow_until(read, f"queue {qid}: tty ok")
+        self.assertIn("\033[", out)  # the block is redrawn in place
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=30)
+        self.assertEqual(p.returncode, 0, err)
+
+    def test_jobs_follow_without_a_daemon(self):
+        r = self.env.mfb("jobs", "--follow", expect=1)
+        self.assertIn("no daemon answers on", r.stderr)
 
 
 if __name__ == "__main__":

@@ -146,6 +146,9 @@ static void test_refusals_are_4xx_json(void **state)
     expect_error(d, "POST", "/v1/schedules/nightly/stop", NULL, 404, "not_found");
     expect_error(d, "POST", "/v1/schedules/nightly", NULL, 404, "not_found");
     expect_error(d, "POST", "/v1/schedules//pause", NULL, 404, "not_found");
+    /* a name that is not UTF-8 cannot be told back in JSON: still 404 JSON */
+    expect_error(d, "POST", "/v1/schedules/nightl\xff\xfe/pause", NULL, 404, "not_found");
+    expect_error(d, "POST", "/v1/schedules/a%20b/pause", NULL, 404, "not_found");
     char *big = malloc(DAEMON_API_BODY_MAX + 2);
     memset(big, 'x', DAEMON_API_BODY_MAX + 1);
     big[DAEMON_API_BODY_MAX + 1] = '\0';
