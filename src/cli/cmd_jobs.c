@@ -242,6 +242,9 @@ static bool on_event(void *ctx, const char *event, json_t *data)
             if (!v->tty && shown(v, e)) {
                 entry_line(e, line, sizeof(line));
                 emit(v, line);
+                json_t *g = json_object_get(e, "progress");
+                if (g != NULL) /* its step is told: a progress event in it is not news */
+                    json_object_set_new(v->steps, key, json_string(str(g, "step")));
             }
         }
         if (v->wait_id != 0 && !seen)

@@ -296,9 +296,10 @@ json_t *daemon_api_entry_json(struct daemon *d, const struct queue_entry *e,
 static void do_health(struct daemon_api_call *c, struct daemon_api_response *r)
 {
     answer(r, 200,
-           json_pack("{s:s, s:s, s:i, s:i, s:I}", "status", "ok", "version", MFB_VERSION, "workers",
-                     (int)c->d->workers, "running", (int)daemon_busy(c->d), "uptime_ms",
-                     (json_int_t)(clock_wall_ms() - c->d->started_ms)));
+           json_pack("{s:s, s:s, s:i, s:i, s:I, s:i}", "status", "ok", "version", MFB_VERSION,
+                     "workers", (int)c->d->workers, "running", (int)daemon_busy(c->d), "uptime_ms",
+                     (json_int_t)(clock_wall_ms() - c->d->started_ms), "event_clients",
+                     (int)(c->d->events ? event_hub_subscribers(c->d->events) : 0)));
 }
 
 /* GET /v1/jobs, and the stream's snapshot. */

@@ -117,13 +117,16 @@ class Events(DaemonTestCase):
         p = subprocess.Popen([MFB, "jobs", "--follow"], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, env=self.env.env, text=True)
         self.addCleanup(lambda: p.poll() is None and p.kill())
+        self.wait_event_clients(1)  # it follows: the run's events all reach it
         qid = self.run_id("plain")
         out = self.follow_until(p.stdout.readline, f"queue {qid}: plain ok")
         lines = out.splitlines()
         self.assertIn(f"queue {qid}: plain queued", lines)
         self.assertIn(f"queue {qid}: plain running", lines)
         steps = [line for line in lines if line.startswith(f"queue {qid} ")]
-        self.assertTrue(steps, out)  # one line per step it went through
+        self.assertTrue(steps, out)
+        # one line per step it went through, none twice
+        self.assertEqual(len(steps), len(set(line.split()[3] for line in steps)), out)
         self.assertNotIn("\033", out)  # no terminal codes in a pipe
         p.send_signal(signal.SIGINT)
         _, err = p.communicate(timeout=30)

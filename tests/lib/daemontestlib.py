@@ -152,12 +152,21 @@ class DaemonTestCase(JobTestCase):
         self.assertEqual(os.stat(self.sock).st_mode & 0o777, 0o600)
 
     def stop_daemon(self):
-        """SIGTERM; returns the daemon's stderr."""
+        """SIGTERM; returns the daemon's stderr. The daemon must exit 0
+        (in the sanitizer build, a leak or an error report makes it fail)."""
         if self.daemon.poll() is None:
             self.daemon.send_signal(signal.SIGTERM)
             _, err = self.daemon.communicate(timeout=120)
+            self.assertEqual(self.daemon.returncode, 0, err)
             return err
         return ""
+
+    def wait_event_clients(self, n):
+        """Waits until n clients follow the event stream (GET /v1/health)."""
+        deadline = time.monotonic() + 60
+        while raw_request(self.sock, "GET", "/v1/health")[1]["event_clients"] != n:
+            self.assertLess(time.monotonic(), deadline, f"not {n} event clients")
+            time.sleep(0.05)
 
     def jobs(self):
         return json.loads(self.env.mfb("jobs", "--json").stdout)["jobs"]

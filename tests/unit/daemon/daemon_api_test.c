@@ -282,6 +282,10 @@ static void test_events_subscriber(void **state)
         json_decref(request(d, "GET", "/v1/events", NULL, &st, &more[i]));
         assert_int_equal(st, 200);
     }
+    o = request(d, "GET", "/v1/health", NULL, &st, NULL);
+    assert_int_equal(json_integer_value(json_object_get(o, "event_clients")),
+                     EVENT_SUBSCRIBERS_MAX);
+    json_decref(o);
     struct event_sub *none = NULL;
     o = request(d, "GET", "/v1/events", NULL, &st, &none);
     assert_int_equal(st, 503);
