@@ -4,9 +4,12 @@ first, then a run's state events (queued, running, done) with progress
 events between them, each carrying the entry as GET /v1/jobs/{id} does;
 the subscriber bound (503 beyond it); a wrong method; a daemon stopped
 with a stream open ends the stream and exits 0; `mfb jobs --follow` in
-plain lines and on a terminal, ended by Ctrl-C with status 0.
+plain lines and on a terminal, ended by Ctrl-C with status 0; and over
+the real socket, GET /v1/instances and /v1/schedules with pause and
+resume, the schedule's JSON being `mfb schedule show --json`'s.
 """
 
+import json
 import os
 import pty
 import select
@@ -85,6 +88,28 @@ class Events(DaemonTestCase):
             probe.close()
             self.assertLess(time.monotonic(), deadline, "the place stays taken")
             time.sleep(0.05)
+
+    def test_instances_and_schedules_over_the_socket(self):
+        self.instance("over")
+        self.env.mfb("schedule", "add", "overnight", "--instance", "over", "--cron", "0 3 * * *")
+        self.addCleanup(self.env.mfb, "schedule", "remove", "overnight", expect=None)
+        self.start_daemon()
+        got, j = raw_request(self.sock, "GET", "/v1/instances")
+        self.assertEqual(got, 200)
+        over = [i for i in j["instances"] if i["name"] == "over"][0]
+        self.assertEqual((over["state"], over["next_run"]["schedule"]), ("idle", "overnight"))
+        got, j = raw_request(self.sock, "POST", "/v1/schedules/overnight/pause")
+        self.assertEqual((got, j["paused"]), (200, True))
+        # the API's schedule is the CLI's, and the pause is stored
+        cli = json.loads(self.env.mfb("schedule", "show", "overnight", "--json").stdout)
+        got, j = raw_request(self.sock, "GET", "/v1/schedules")
+        api = [x for x in j["schedules"] if x["name"] == "overnight"][0]
+        for d in (cli, api):
+            d.pop("next_runs")  # computed a moment apart
+        self.assertEqual(api, cli)
+        self.assertTrue(cli["paused"])
+        got, j = raw_request(self.sock, "POST", "/v1/schedules/overnight/resume")
+        self.assertEqual((got, j["paused"]), (200, False))
 
     def test_wrong_method(self):
         self.start_daemon()
