@@ -11,18 +11,28 @@
  * the scheduler re-read the schedules at once. On SIGTERM or SIGINT it
  * cancels the running jobs (each restarts its database before it ends),
  * waits for them and exits 0.
+ *
+ * Under systemd (Type=notify, daemon/notify.h) the same thread tells it
+ * READY=1 once the database is open and the socket listens, a STATUS=
+ * line when what runs changes (looked at every DAEMON_STATUS_MS, so at
+ * most that often), WATCHDOG=1 at half of WatchdogSec, and STOPPING=1 on
+ * SIGTERM. So the wait for a signal is a sigtimedwait in a loop.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/commands.h"
 #include "cli/config_cli.h"
 #include "cli/daemon_client.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "daemon/daemon.h"
 #include "daemon/http.h"
+#include "daemon/notify.h"
 #include "daemon/scheduler.h"
 #include "job/orphans.h"
 
@@ -65,6 +75,45 @@ static mfb_status settle(struct config_db *db, struct mfb_error *err)
     return st;
 }
 
+#define DAEMON_STATUS_MS 1000
+
+/* Waits for SIGTERM or SIGINT (the one it returns), answering SIGHUP and
+ * keeping systemd told of what runs meanwhile. */
+static int wait_for_stop(struct daemon *d, const sigset_t *set)
+{
+    uint64_t watchdog_ms = daemon_notify_watchdog_ms();
+    uint64_t period = DAEMON_STATUS_MS;
+    if (watchdog_ms > 0 && watchdog_ms < period)
+        period = watchdog_ms;
+    uint64_t next_ping = 0;
+    char last[512] = "", status[512];
+    for (;;) {
+        daemon_notify_status_text(d, status, sizeof(status));
+        if (strcmp(status, last) != 0) {
+            char line[sizeof(status) + 8];
+            snprintf(line, sizeof(line), "STATUS=%s", status);
+            daemon_notify(line);
+            memcpy(last, status, sizeof(last));
+        }
+        uint64_t now = clock_now_ms();
+        if (watchdog_ms > 0 && now >= next_ping) {
+            daemon_notify("WATCHDOG=1");
+            next_ping = now + watchdog_ms;
+        }
+        struct timespec ts = {.tv_sec = (time_t)(period / 1000),
+                              .tv_nsec = (long)(period % 1000) * 1000000L};
+        int sig = sigtimedwait(set, NULL, &ts);
+        if (sig == SIGHUP) {
+            mfb_log(MFB_LOG_INFO, "daemon-reload", "signal=HUP what=schedules");
+            scheduler_reload(d);
+        } else if (sig == SIGTERM || sig == SIGINT) {
+            return sig;
+        } else if (sig < 0 && errno != EAGAIN && errno != EINTR) {
+            return SIGTERM; /* cannot wait for signals: stop as asked to */
+        }
+    }
+}
+
 static mfb_status run_daemon(struct cli_args *args, struct mfb_error *err)
 {
     uint64_t workers = 2;
@@ -105,11 +154,9 @@ static mfb_status run_daemon(struct cli_args *args, struct mfb_error *err)
     char q[LOG_QUOTE_BUF];
     mfb_log(MFB_LOG_INFO, "daemon-start", "socket=%s workers=%u", log_quote(sock, q, sizeof(q)),
             (unsigned)workers);
-    int sig = 0;
-    while (sigwait(&set, &sig) == 0 && sig == SIGHUP) {
-        mfb_log(MFB_LOG_INFO, "daemon-reload", "signal=HUP what=schedules");
-        scheduler_reload(&d);
-    }
+    daemon_notify("READY=1");
+    int sig = wait_for_stop(&d, &set);
+    daemon_notify("STOPPING=1");
     mfb_log(MFB_LOG_INFO, "daemon-stop", "signal=%s running=%u", sig == SIGTERM ? "TERM" : "INT",
             daemon_busy(&d));
     daemon_stop(&d);

@@ -1,19 +1,33 @@
 /*
  * cmd_jobs.c - the commands that talk to a running daemon through its
  * control API (docs/daemon.md): `mfb run INSTANCE [--target T] [--wait]`,
- * `mfb jobs [--json]` and `mfb cancel JOB`. JOB is the queue id that
- * `mfb run` prints and `mfb jobs` lists.
+ * `mfb jobs [--json] [--follow]` and `mfb cancel JOB`. JOB is the queue id
+ * that `mfb run` prints and `mfb jobs` lists.
+ *
+ * `mfb jobs --follow` and `mfb run --wait` read the daemon's event stream
+ * (GET /v1/events) rather than polling: the view below keeps the entries
+ * that wait or run, from the snapshot and the state and progress events,
+ * and shows them. On a terminal the running jobs are a block redrawn in
+ * place, with a bar and the figures of `mfb backup`'s own display
+ * (cli/job_progress.h); an entry that ends leaves one line above it.
+ * Elsewhere (a pipe, a log) each change is one plain line: an entry
+ * queued, started, a new step, ended.
  */
 #include <inttypes.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "cli/config_cli.h"
 #include "cli/daemon_client.h"
+#include "cli/job_progress.h"
 #include "common/clock.h"
 #include "common/parse.h"
+#include "job/progress.h"
 
 #define RUN_POLL_MS 500
 
@@ -36,6 +50,9 @@ static const struct cli_option run_options[] = {
 
 static const struct cli_option jobs_options[] = {
     {.name = "json", .type = CLI_FLAG, .help = "print the daemon's answer as JSON"},
+    {.name = "follow",
+     .type = CLI_FLAG,
+     .help = "show the jobs as they run, until Ctrl-C (the daemon's event stream)"},
     SOCKET_OPTION,
     CLI_OPTIONS_END,
 };
@@ -69,8 +86,250 @@ static const char *str(const json_t *o, const char *key)
     return s ? s : "-";
 }
 
+/* ---- the live view of the event stream ---- */
+
+#define BAR_WIDTH 20
+
+struct follow_view {
+    FILE *out;
+    bool tty;        /* redraw a block in place */
+    json_t *entries; /* queue id (text) -> entry, the ones waiting or running */
+    json_t *steps;   /* queue id (text) -> the step last printed (plain lines) */
+    int drawn;       /* lines of the block on the screen */
+    int64_t wait_id; /* run --wait: the entry waited for, else 0 */
+    bool wait_over;  /* it ended, or the stream cannot tell */
+    bool quiet;      /* run --wait off a terminal: only the final line */
+};
+
+/* An entry's progress object as the job's own report, for
+ * job_display_format. */
+static void entry_progress(const json_t *e, struct job_progress *p)
+{
+    const json_t *g = json_object_get(e, "progress");
+    memset(p, 0, sizeof(*p));
+    p->eta_ms = -1;
+    if (!job_step_parse(str(g, "step"), &p->step))
+        p->step = JOB_STEP_PREFLIGHT;
+    p->bytes_done = (uint64_t)json_integer_value(json_object_get(g, "bytes_done"));
+    p->bytes_total = (uint64_t)json_integer_value(json_object_get(g, "bytes_total"));
+    p->rate = json_number_value(json_object_get(g, "rate"));
+    if (json_is_integer(json_object_get(g, "eta_ms")))
+        p->eta_ms = json_integer_value(json_object_get(g, "eta_ms"));
+    p->server_down = json_is_true(json_object_get(g, "server_down"));
+    p->downtime_ms = (uint64_t)json_integer_value(json_object_get(g, "downtime_ms"));
+}
+
+/* "queue 12 prod    archive [#######.............] 1.2 GB / 3 GB 40% ..." */
+static void entry_line(const json_t *e, char *buf, size_t len)
+{
+    int n = snprintf(buf, len, "queue %-4" JSON_INTEGER_FORMAT " %-12s ",
+                     json_integer_value(json_object_get(e, "id")), str(e, "instance"));
+    if (n < 0 || (size_t)n >= len)
+        return;
+    if (json_object_get(e, "progress") == NULL) {
+        snprintf(buf + n, len - (size_t)n, "%s", str(e, "status"));
+        return;
+    }
+    struct job_progress p;
+    entry_progress(e, &p);
+    char bar[BAR_WIDTH + 4] = "";
+    if (p.bytes_total > 0) {
+        uint64_t done = p.bytes_done > p.bytes_total ? p.bytes_total : p.bytes_done;
+        size_t fill = (size_t)(done * BAR_WIDTH / p.bytes_total);
+        bar[0] = '[';
+        for (size_t i = 0; i < BAR_WIDTH; i++)
+            bar[1 + i] = i < fill ? '#' : '.';
+        memcpy(bar + 1 + BAR_WIDTH, "] ", 3);
+    }
+    char figures[256];
+    job_display_format(&p, figures, sizeof(figures));
+    /* the step first, then the bar, then the figures after the step */
+    const char *rest = figures + strcspn(figures, " ");
+    rest += strspn(rest, " ");
+    snprintf(buf + n, len - (size_t)n, "%-9s %s%s", job_step_name(p.step), bar, rest);
+}
+
+/* "queue 12: prod ok, job 34, backup NAME" */
+static void ended_line(const json_t *e, char *buf, size_t len)
+{
+    int n = snprintf(buf, len, "queue %" JSON_INTEGER_FORMAT ": %s %s",
+                     json_integer_value(json_object_get(e, "id")), str(e, "instance"),
+                     str(e, "status"));
+    if (n > 0 && (size_t)n < len && json_is_integer(json_object_get(e, "job_id")))
+        n += snprintf(buf + n, len - (size_t)n, ", job %" JSON_INTEGER_FORMAT,
+                      json_integer_value(json_object_get(e, "job_id")));
+    if (n > 0 && (size_t)n < len && json_is_string(json_object_get(e, "backup_name")))
+        snprintf(buf + n, len - (size_t)n, ", backup %s", str(e, "backup_name"));
+}
+
+static void clear_block(struct follow_view *v)
+{
+    if (v->tty && v->drawn > 0)
+        fprintf(v->out, "\033[%dF\033[J", v->drawn);
+    v->drawn = 0;
+}
+
+/* A line that stays (above the block on a terminal). */
+static void emit(struct follow_view *v, const char *line)
+{
+    if (v->quiet)
+        return;
+    clear_block(v);
+    fprintf(v->out, "%s\n", line);
+}
+
+static bool shown(const struct follow_view *v, const json_t *e)
+{
+    return v->wait_id == 0 || json_integer_value(json_object_get(e, "id")) == v->wait_id;
+}
+
+static void redraw(struct follow_view *v)
+{
+    if (!v->tty) {
+        fflush(v->out);
+        return;
+    }
+    clear_block(v);
+    const char *key;
+    json_t *e;
+    char line[512];
+    json_object_foreach(v->entries, key, e)
+    {
+        if (!shown(v, e))
+            continue;
+        entry_line(e, line, sizeof(line));
+        fprintf(v->out, "%s\033[K\n", line);
+        v->drawn++;
+    }
+    if (v->drawn == 0 && v->wait_id == 0) {
+        fprintf(v->out, "no job waits or runs\033[K\n");
+        v->drawn++;
+    }
+    fflush(v->out);
+}
+
+/* A plain line when an entry's step changed (not on a terminal). */
+static void plain_progress(struct follow_view *v, const char *key, const json_t *e)
+{
+    const char *step = str(json_object_get(e, "progress"), "step");
+    const char *last = json_string_value(json_object_get(v->steps, key));
+    if (v->tty || !shown(v, e) || (last && strcmp(last, step) == 0))
+        return;
+    json_object_set_new(v->steps, key, json_string(step));
+    char line[512];
+    entry_line(e, line, sizeof(line));
+    emit(v, line);
+}
+
+static bool on_event(void *ctx, const char *event, json_t *data)
+{
+    struct follow_view *v = ctx;
+    char key[32], line[512];
+    if (strcmp(event, "snapshot") == 0) {
+        json_object_clear(v->entries);
+        bool seen = false;
+        size_t i;
+        json_t *e;
+        json_array_foreach(json_object_get(data, "jobs"), i, e)
+        {
+            int64_t id = (int64_t)json_integer_value(json_object_get(e, "id"));
+            snprintf(key, sizeof(key), "%" PRId64, id);
+            bool done = strcmp(str(e, "state"), "done") == 0;
+            if (id == v->wait_id) {
+                seen = true;
+                v->wait_over = done;
+            }
+            if (done)
+                continue;
+            json_object_set(v->entries, key, e);
+            if (!v->tty && shown(v, e)) {
+                entry_line(e, line, sizeof(line));
+                emit(v, line);
+                json_t *g = json_object_get(e, "progress");
+                if (g != NULL) /* its step is told: a progress event in it is not news */
+                    json_object_set_new(v->steps, key, json_string(str(g, "step")));
+            }
+        }
+        if (v->wait_id != 0 && !seen)
+            v->wait_over = true; /* not in the list: ask for the entry itself */
+        redraw(v);
+        return !v->wait_over;
+    }
+    int64_t id = (int64_t)json_integer_value(json_object_get(data, "id"));
+    snprintf(key, sizeof(key), "%" PRId64, id);
+    if (strcmp(event, "state") == 0) {
+        if (strcmp(str(data, "state"), "done") == 0) {
+            json_object_del(v->entries, key);
+            json_object_del(v->steps, key);
+            if (shown(v, data) && v->wait_id == 0) {
+                ended_line(data, line, sizeof(line));
+                emit(v, line);
+            }
+            if (id == v->wait_id)
+                v->wait_over = true;
+        } else {
+            json_object_set(v->entries, key, data);
+            if (!v->tty && shown(v, data)) {
+                snprintf(line, sizeof(line), "queue %" PRId64 ": %s %s", id, str(data, "instance"),
+                         str(data, "status"));
+                emit(v, line);
+            }
+        }
+    } else if (strcmp(event, "progress") == 0) {
+        json_object_set(v->entries, key, data);
+        plain_progress(v, key, data);
+    }
+    redraw(v);
+    return !v->wait_over;
+}
+
+static mfb_status follow_stream(const struct cli_args *args, struct follow_view *v,
+                                const atomic_bool *stop, struct mfb_error *err)
+{
+    char sock[4096];
+    mfb_status st = daemon_client_socket(args, sock, sizeof(sock), err);
+    v->entries = json_object();
+    v->steps = json_object();
+    if (st == MFB_OK && (v->entries == NULL || v->steps == NULL))
+        st = mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+    if (st == MFB_OK)
+        st = daemon_client_follow(sock, on_event, v, stop, err);
+    clear_block(v);
+    fflush(v->out);
+    json_decref(v->entries);
+    json_decref(v->steps);
+    return st;
+}
+
+/* Ctrl-C ends `mfb jobs --follow` (exit 0). A handler can only reach a
+ * global. */
+static atomic_bool follow_interrupted;
+
+static void on_interrupt(int sig)
+{
+    (void)sig;
+    atomic_store(&follow_interrupted, true);
+}
+
+static mfb_status run_follow(const struct cli_args *args, struct mfb_error *err)
+{
+    struct sigaction sa = {.sa_handler = on_interrupt};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    struct follow_view v = {.out = stdout, .tty = isatty(STDOUT_FILENO) == 1};
+    return follow_stream(args, &v, &follow_interrupted, err);
+}
+
 static mfb_status wait_for(const struct cli_args *args, int64_t id, struct mfb_error *err)
 {
+    /* The stream says when it ends (and shows its progress on a
+     * terminal); then, or when the stream cannot be had (an older daemon,
+     * too many clients), the entry is asked for until it has ended. */
+    struct follow_view v = {.out = stderr, .tty = isatty(STDERR_FILENO) == 1, .wait_id = id};
+    v.quiet = !v.tty;
+    struct mfb_error ignored = {0};
+    (void)follow_stream(args, &v, NULL, &ignored);
     char path[64];
     snprintf(path, sizeof(path), "/v1/jobs/%" PRId64, id);
     for (;;) {
@@ -127,6 +386,15 @@ static mfb_status run_run(struct cli_args *args, struct mfb_error *err)
 
 static mfb_status run_jobs(struct cli_args *args, struct mfb_error *err)
 {
+    if (cli_flag(args, "follow")) {
+        if (cli_flag(args, "json")) {
+            mfb_error_set(err, MFB_ERR_USAGE, "--follow and --json do not go together");
+            mfb_error_hint(err, "for the stream as JSON: curl -N --unix-socket SOCKET "
+                                "http://localhost/v1/events");
+            return MFB_ERR_USAGE;
+        }
+        return run_follow(args, err);
+    }
     json_t *reply = NULL;
     mfb_status st = call(args, "GET", "/v1/jobs", NULL, &reply, err);
     if (st != MFB_OK) {

@@ -9,7 +9,9 @@
  * (sched/cron.h), whose messages are the command's, and the store refuses
  * an unknown instance or target as it saves. add, set, show and list show
  * the next three run times, in the schedule's zone, as ISO 8601 with the
- * UTC offset in effect then, so a daylight-saving change is visible.
+ * UTC offset in effect then, so a daylight-saving change is visible; they
+ * and the JSON come from daemon/schedule_view.h, which the daemon's
+ * GET /v1/schedules uses too.
  */
 #include <stdio.h>
 #include <string.h>
@@ -19,13 +21,11 @@
 #include "cli/config_cli.h"
 #include "cli/record_cmd.h"
 #include "common/parse.h"
+#include "daemon/schedule_view.h"
 #include "sched/cron.h"
 #include "sched/tzfile.h"
 #include "store/config_db.h"
 #include "store/schedules.h"
-
-/* How many next run times the commands show. */
-#define NEXT_RUNS 3
 
 static const char *const catch_up_values[] = {"once", "skip", NULL};
 static const char *const kind_values[] = {"backup", NULL};
@@ -129,54 +129,10 @@ static mfb_status check_schedule(void *rec, struct mfb_error *err)
     return cron_next(s->cron, s->tz, (int64_t)time(NULL), &next, err);
 }
 
-/* Formats t as ISO 8601 local time in zone with its offset
- * ("2026-03-29T03:00:00+02:00"). */
-static const char *iso_local(const struct tz_zone *zone, int64_t t, char *buf, size_t len)
-{
-    int32_t off = tz_zone_offset(zone, t);
-    time_t local = (time_t)(t + off);
-    struct tm tm;
-    char day[32];
-    if (gmtime_r(&local, &tm) == NULL || strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
-        snprintf(day, sizeof(day), "%lld", (long long)t);
-    int32_t a = off < 0 ? -off : off;
-    snprintf(buf, len, "%s%c%02d:%02d", day, off < 0 ? '-' : '+', (int)(a / 3600),
-             (int)(a % 3600 / 60));
-    return buf;
-}
-
-/* The next NEXT_RUNS run times as text, or the reason there are none
- * (a zone removed from the system since the schedule was saved). */
-struct next_runs {
-    int count;
-    char when[NEXT_RUNS][48];
-    char problem[RECORD_CELL_TEXT - 2];
-};
-
-static void next_runs(const struct config_schedule *s, struct next_runs *out)
-{
-    memset(out, 0, sizeof(*out));
-    int64_t times[NEXT_RUNS];
-    struct tz_zone *zone = NULL;
-    struct mfb_error err = {0};
-    mfb_status st = cron_next_n(s->cron, s->tz, (int64_t)time(NULL), NEXT_RUNS, times, &err);
-    if (st == MFB_OK)
-        st = tz_zone_load(s->tz, &zone, &err);
-    if (st != MFB_OK) {
-        snprintf(out->problem, sizeof(out->problem), "%.*s", (int)sizeof(out->problem) - 1,
-                 err.message);
-        return;
-    }
-    for (int i = 0; i < NEXT_RUNS; i++)
-        iso_local(zone, times[i], out->when[i], sizeof(out->when[i]));
-    out->count = NEXT_RUNS;
-    tz_zone_free(zone);
-}
-
 static void print_saved(const void *rec)
 {
-    struct next_runs n;
-    next_runs(rec, &n);
+    struct schedule_next_runs n;
+    schedule_view_next_runs(rec, (int64_t)time(NULL), &n);
     for (int i = 0; i < n.count; i++)
         printf("next run: %s\n", n.when[i]);
 }
@@ -193,27 +149,10 @@ static const char *last_run_text(const struct config_schedule *s, char *buf, siz
     return buf;
 }
 
+/* The same JSON as the daemon's GET /v1/schedules (daemon/schedule_view.h). */
 static json_t *schedule_json(const void *rec)
 {
-    const struct config_schedule *s = rec;
-    struct next_runs n;
-    next_runs(s, &n);
-    json_t *runs = json_array();
-    for (int i = 0; runs && i < n.count; i++)
-        json_array_append_new(runs, json_string(n.when[i]));
-    json_t *last = json_null();
-    if (s->last_run_job_id != 0)
-        last = json_pack(
-            "{s:I, s:o, s:o}", "job_id", (json_int_t)s->last_run_job_id, "status",
-            config_cli_json_str(s->last_run_status[0] ? s->last_run_status : NULL), "started",
-            s->last_run_started ? config_cli_json_time(s->last_run_started) : json_null());
-    return json_pack("{s:s, s:s, s:o, s:s, s:s, s:s, s:s, s:I, s:b, s:o, s:o, s:o, s:o}", "name",
-                     s->name, "instance", s->instance, "target", config_cli_json_str(s->target),
-                     "kind", config_schedule_kind_str(s->kind), "cron", s->cron, "tz", s->tz,
-                     "catch_up", config_catch_up_str(s->catch_up), "jitter_ms",
-                     (json_int_t)s->jitter_ms, "paused", s->paused, "next_runs", runs, "last_run",
-                     last, "created", config_cli_json_time(s->created), "updated",
-                     config_cli_json_time(s->updated));
+    return schedule_view_json(rec, (int64_t)time(NULL));
 }
 
 static void print_schedule(const void *rec)
@@ -229,8 +168,8 @@ static void print_schedule(const void *rec)
     printf("catch up: %s\n", config_catch_up_str(s->catch_up));
     printf("jitter: %s\n", format_duration_ms(s->jitter_ms, buf, sizeof(buf)));
     printf("paused: %s\n", s->paused ? "yes" : "no");
-    struct next_runs n;
-    next_runs(s, &n);
+    struct schedule_next_runs n;
+    schedule_view_next_runs(s, (int64_t)time(NULL), &n);
     for (int i = 0; i < n.count; i++)
         printf("next run: %s\n", n.when[i]);
     if (n.count == 0)
@@ -256,8 +195,8 @@ static void schedule_row(const void *rec, const char **cells, char (*text)[RECOR
     cells[3] = s->cron;
     cells[4] = s->tz;
     cells[5] = s->paused ? "yes" : "no";
-    struct next_runs n;
-    next_runs(s, &n);
+    struct schedule_next_runs n;
+    schedule_view_next_runs(s, (int64_t)time(NULL), &n);
     if (n.count == 0)
         snprintf(text[6], RECORD_CELL_TEXT, "(%s)", n.problem);
     else

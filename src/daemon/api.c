@@ -6,6 +6,11 @@
  * "running" while it is in the queue, then the job log's final status
  * (ok, failed, pending_upload, cancelled, critical: docs/logs.md), or
  * "cancelled" / "failed" for an entry that ended without a job.
+ *
+ * The event stream's JSON is rendered here too, so that a state or
+ * progress event carries exactly the entry GET /v1/jobs/{id} gives: the
+ * publishers render once per event, only when someone subscribes, and
+ * the hub (daemon/events.h) copies the text to each subscriber.
  */
 #include "daemon/api.h"
 
@@ -15,17 +20,30 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "daemon/overview.h"
 #include "job/progress.h"
 #include "store/job_log.h"
 
-enum route { ROUTE_NONE, ROUTE_HEALTH, ROUTE_JOBS, ROUTE_JOB, ROUTE_CANCEL };
+enum route {
+    ROUTE_NONE,
+    ROUTE_HEALTH,
+    ROUTE_JOBS,
+    ROUTE_JOB,
+    ROUTE_CANCEL,
+    ROUTE_EVENTS,
+    ROUTE_INSTANCES,
+    ROUTE_SCHEDULES,
+    ROUTE_SCHEDULE_PAUSE,
+    ROUTE_SCHEDULE_RESUME,
+};
 
 struct daemon_api_call {
     struct daemon *d;
     enum route route;
     bool post;
     int64_t id;
-    unsigned status; /* a decided error, else 0 */
+    char name[CONFIG_NAME_BUF]; /* a schedule's */
+    unsigned status;            /* a decided error, else 0 */
     const char *code, *message, *allow;
     char *body;
     size_t len;
@@ -62,6 +80,42 @@ static void route(struct daemon_api_call *c, const char *method, const char *url
     const char *allow = NULL;
     if (strcmp(url, "/v1/health") == 0) {
         c->route = ROUTE_HEALTH;
+        allow = get ? NULL : "GET";
+    } else if (strcmp(url, "/v1/instances") == 0) {
+        c->route = ROUTE_INSTANCES;
+        allow = get ? NULL : "GET";
+    } else if (strcmp(url, "/v1/schedules") == 0) {
+        c->route = ROUTE_SCHEDULES;
+        allow = get ? NULL : "GET";
+    } else if (strncmp(url, "/v1/schedules/", 14) == 0) {
+        const char *rest = url + 14;
+        const char *slash = strchr(rest, '/');
+        size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
+        if (n == 0 || n >= sizeof(c->name) || slash == NULL) {
+            decide(c, 404, "not_found", "no such path");
+            return;
+        }
+        memcpy(c->name, rest, n);
+        c->name[n] = '\0';
+        /* a name that is not UTF-8 names no schedule, and could not be
+         * told back in the JSON of the answer */
+        json_t *probe = json_string(c->name);
+        json_decref(probe);
+        if (probe == NULL) {
+            decide(c, 404, "not_found", "no such schedule");
+            return;
+        }
+        if (strcmp(slash, "/pause") == 0)
+            c->route = ROUTE_SCHEDULE_PAUSE;
+        else if (strcmp(slash, "/resume") == 0)
+            c->route = ROUTE_SCHEDULE_RESUME;
+        else {
+            decide(c, 404, "not_found", "no such path");
+            return;
+        }
+        allow = c->post ? NULL : "POST";
+    } else if (strcmp(url, "/v1/events") == 0) {
+        c->route = ROUTE_EVENTS;
         allow = get ? NULL : "GET";
     } else if (strcmp(url, "/v1/jobs") == 0) {
         c->route = ROUTE_JOBS;
@@ -131,14 +185,18 @@ bool daemon_api_body(struct daemon_api_call *c, const char *data, size_t len)
     return true;
 }
 
+/* o NULL (it could not be built: out of memory, or text that is not
+ * UTF-8) is a 500 that still carries the documented error JSON. */
 static void answer(struct daemon_api_response *r, unsigned status, json_t *o)
 {
     r->status = status;
     r->body = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    r->body_len = r->body ? strlen(r->body) : 0;
-    if (o && r->body == NULL)
-        r->status = 500;
     json_decref(o);
+    if (r->body == NULL) {
+        r->status = 500;
+        r->body = strdup("{\"error\":\"internal\",\"message\":\"the answer could not be made\"}");
+    }
+    r->body_len = r->body ? strlen(r->body) : 0;
 }
 
 static void answer_error(struct daemon_api_response *r, unsigned status, const char *code,
@@ -188,8 +246,8 @@ static json_t *opt_time(int64_t ms)
     return ms > 0 ? json_integer(ms) : json_null();
 }
 
-/* The JSON of an entry; reads the job log for an ended one. */
-static json_t *entry_json(struct daemon *d, const struct queue_entry *e)
+json_t *daemon_api_entry_json(struct daemon *d, const struct queue_entry *e,
+                              const struct daemon_progress *given)
 {
     json_t *o =
         json_pack("{s:I, s:s, s:s, s:s, s:s}", "id", (json_int_t)e->id, "instance", e->instance,
@@ -211,7 +269,9 @@ static json_t *entry_json(struct daemon *d, const struct queue_entry *e)
     const char *status = queue_state_str(e->state);
     json_t *error = e->error[0] ? json_string(e->error) : json_null();
     struct daemon_progress p;
-    if (e->state == QUEUE_RUNNING && daemon_running(d, e->id, &p)) {
+    if (e->state == QUEUE_RUNNING && given != NULL)
+        p = *given;
+    if (e->state == QUEUE_RUNNING && (given != NULL || daemon_running(d, e->id, &p))) {
         if (p.job_id > 0)
             job_id = p.job_id;
         json_object_set_new(o, "progress", progress_json(&p));
@@ -246,25 +306,126 @@ static json_t *entry_json(struct daemon *d, const struct queue_entry *e)
 static void do_health(struct daemon_api_call *c, struct daemon_api_response *r)
 {
     answer(r, 200,
-           json_pack("{s:s, s:s, s:i, s:i, s:I}", "status", "ok", "version", MFB_VERSION, "workers",
-                     (int)c->d->workers, "running", (int)daemon_busy(c->d), "uptime_ms",
-                     (json_int_t)(clock_wall_ms() - c->d->started_ms)));
+           json_pack("{s:s, s:s, s:i, s:i, s:I, s:i}", "status", "ok", "version", MFB_VERSION,
+                     "workers", (int)c->d->workers, "running", (int)daemon_busy(c->d), "uptime_ms",
+                     (json_int_t)(clock_wall_ms() - c->d->started_ms), "event_clients",
+                     (int)(c->d->events ? event_hub_subscribers(c->d->events) : 0)));
+}
+
+/* GET /v1/jobs, and the stream's snapshot. */
+static json_t *jobs_json(struct daemon *d, struct mfb_error *err)
+{
+    struct queue_entry *list = NULL;
+    size_t count = 0;
+    if (job_queue_list(d->db, true, 20, &list, &count, err) != MFB_OK)
+        return NULL;
+    json_t *jobs = json_array();
+    for (size_t i = 0; jobs && i < count; i++)
+        json_array_append_new(jobs, daemon_api_entry_json(d, &list[i], NULL));
+    free(list);
+    json_t *o = json_pack("{s:o?}", "jobs", jobs);
+    if (o == NULL)
+        mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+    return o;
 }
 
 static void do_list(struct daemon_api_call *c, struct daemon_api_response *r)
 {
-    struct queue_entry *list = NULL;
-    size_t count = 0;
     struct mfb_error err = {0};
-    if (job_queue_list(c->d->db, true, 20, &list, &count, &err) != MFB_OK) {
+    json_t *o = jobs_json(c->d, &err);
+    if (o == NULL) {
         answer_mfb_error(r, &err);
         return;
     }
-    json_t *jobs = json_array();
-    for (size_t i = 0; jobs && i < count; i++)
-        json_array_append_new(jobs, entry_json(c->d, &list[i]));
-    free(list);
-    answer(r, 200, json_pack("{s:o?}", "jobs", jobs));
+    answer(r, 200, o);
+}
+
+static void do_overview(struct daemon_api_call *c, struct daemon_api_response *r)
+{
+    struct mfb_error err = {0};
+    json_t *o = c->route == ROUTE_INSTANCES ? overview_instances_json(c->d, &err)
+                                            : overview_schedules_json(c->d, &err);
+    if (o == NULL) {
+        answer_mfb_error(r, &err);
+        return;
+    }
+    answer(r, 200, o);
+}
+
+static void do_pause(struct daemon_api_call *c, struct daemon_api_response *r)
+{
+    struct mfb_error err = {0};
+    json_t *o = NULL;
+    if (overview_schedule_pause(c->d, c->name, c->route == ROUTE_SCHEDULE_PAUSE, &o, &err) !=
+        MFB_OK) {
+        answer_mfb_error(r, &err);
+        return;
+    }
+    answer(r, 200, o);
+}
+
+static void do_events(struct daemon_api_call *c, struct daemon_api_response *r)
+{
+    r->events = c->d->events ? event_hub_subscribe(c->d->events) : NULL;
+    if (r->events == NULL) {
+        /* the hub's bound: each subscriber holds a connection's thread */
+        answer_error(r, 503, "busy", "too many clients follow the event stream");
+        return;
+    }
+    r->status = 200;
+}
+
+char *daemon_api_event_text(struct daemon *d, const struct event *ev)
+{
+    json_t *o = NULL;
+    const char *data = ev->data;
+    char *rendered = NULL;
+    if (ev->kind == EVENT_SNAPSHOT) {
+        struct mfb_error err = {0};
+        o = jobs_json(d, &err);
+        rendered = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        json_decref(o);
+        if (rendered == NULL)
+            return NULL;
+        data = rendered;
+    }
+    /* JSON_COMPACT text has no newline (strings escape theirs), so one
+     * data: line carries it whole. */
+    const char *name = event_kind_name(ev->kind);
+    size_t n = strlen(name) + strlen(data) + 32;
+    char *text = malloc(n);
+    if (text != NULL)
+        snprintf(text, n, "event: %s\ndata: %s\n\n", name, data);
+    free(rendered);
+    return text;
+}
+
+static void publish(struct daemon *d, enum event_kind kind, int64_t id, json_t *o)
+{
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (text != NULL)
+        event_hub_publish(d->events, kind, id, text);
+    free(text);
+}
+
+void daemon_api_publish_state(struct daemon *d, int64_t id)
+{
+    if (d->events == NULL || event_hub_subscribers(d->events) == 0)
+        return;
+    struct queue_entry e;
+    struct mfb_error err = {0};
+    if (job_queue_get(d->db, id, &e, &err) != MFB_OK)
+        return;
+    publish(d, EVENT_STATE, id, daemon_api_entry_json(d, &e, NULL));
+}
+
+void daemon_api_publish_progress(struct daemon *d, const struct queue_entry *e,
+                                 const struct daemon_progress *p)
+{
+    if (d->events == NULL || event_hub_subscribers(d->events) == 0)
+        return;
+    publish(d, EVENT_PROGRESS, e->id, daemon_api_entry_json(d, e, p));
 }
 
 static void do_get(struct daemon_api_call *c, struct daemon_api_response *r)
@@ -275,7 +436,7 @@ static void do_get(struct daemon_api_call *c, struct daemon_api_response *r)
         answer_mfb_error(r, &err);
         return;
     }
-    answer(r, 200, entry_json(c->d, &e));
+    answer(r, 200, daemon_api_entry_json(c->d, &e, NULL));
 }
 
 static void do_enqueue(struct daemon_api_call *c, struct daemon_api_response *r)
@@ -373,6 +534,17 @@ void daemon_api_finish(struct daemon_api_call *c, struct daemon_api_response *r)
         break;
     case ROUTE_CANCEL:
         do_cancel(c, r);
+        break;
+    case ROUTE_EVENTS:
+        do_events(c, r);
+        break;
+    case ROUTE_INSTANCES:
+    case ROUTE_SCHEDULES:
+        do_overview(c, r);
+        break;
+    case ROUTE_SCHEDULE_PAUSE:
+    case ROUTE_SCHEDULE_RESUME:
+        do_pause(c, r);
         break;
     case ROUTE_NONE:
         answer_error(r, 404, "not_found", "no such path");

@@ -20,6 +20,8 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "daemon/api.h"
+#include "daemon/events.h"
 #include "daemon/scheduler.h"
 #include "job/backup/backup.h"
 #include "job/backup/resume.h"
@@ -43,8 +45,14 @@ mfb_status daemon_init(struct daemon *d, struct config_db *db, unsigned workers,
         return MFB_ERR_USAGE;
     }
     d->slots = calloc(workers, sizeof(*d->slots));
-    if (d->slots == NULL)
+    d->events = event_hub_new(EVENT_SUBSCRIBERS_MAX);
+    if (d->slots == NULL || d->events == NULL) {
+        free(d->slots);
+        d->slots = NULL;
+        event_hub_free(d->events);
+        d->events = NULL;
         return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+    }
     d->db = db;
     d->workers = workers;
     pthread_mutex_init(&d->lock, NULL);
@@ -88,11 +96,16 @@ static void slot_notify(void *ctx, const struct job_progress *p)
         g->server_down = p->server_down;
         g->downtime_ms = p->downtime_ms;
     }
+    struct daemon_progress copy = *g;
     pthread_mutex_unlock(&s->daemon->lock);
     struct mfb_error err = {0};
     if (recorded > 0 && job_queue_set_job(s->daemon->db, queue_id, recorded, &err) != MFB_OK)
         mfb_log(MFB_LOG_ERROR, "daemon-queue", "queue_id=%" PRId64 " error=%s", queue_id,
                 err.message);
+    /* s->entry does not change while the job runs: only this worker
+     * writes it, before the job. A message moves no figure. */
+    if (p->kind != JOB_PROGRESS_MESSAGE)
+        daemon_api_publish_progress(s->daemon, &s->entry, &copy);
 }
 
 uint64_t daemon_retry_delay_ms(uint64_t initial_ms, uint64_t max_ms, unsigned attempt,
@@ -146,6 +159,7 @@ static void queue_retry(struct daemon *d, const char *instance, int64_t job_id, 
     pthread_mutex_lock(&d->lock);
     pthread_cond_broadcast(&d->wake);
     pthread_mutex_unlock(&d->lock);
+    daemon_api_publish_state(d, id);
 }
 
 /* A person cancelled with --discard: the sealed Data.zip of job_id and
@@ -367,6 +381,7 @@ static void run_entry(struct daemon_slot *s, const struct queue_entry *e)
     s->progress.queue_id = e->id;
     s->progress.eta_ms = -1;
     snprintf(s->progress.instance, sizeof(s->progress.instance), "%s", e->instance);
+    s->entry = *e;
     s->discard = false;
     s->cancel_step[0] = '\0';
     /* A fresh token per job: a cancel of the previous job must not carry
@@ -375,6 +390,7 @@ static void run_entry(struct daemon_slot *s, const struct queue_entry *e)
     cancel_token_init(&s->cancel, &d->stop);
     s->busy = true;
     pthread_mutex_unlock(&d->lock);
+    daemon_api_publish_state(d, e->id);
 
     mfb_log(MFB_LOG_INFO, "daemon-job",
             "queue_id=%" PRId64 " instance=%s trigger=%s attempt=%d step=begin", e->id, e->instance,
@@ -388,6 +404,7 @@ static void run_entry(struct daemon_slot *s, const struct queue_entry *e)
     s->busy = false;
     pthread_cond_broadcast(&d->wake);
     pthread_mutex_unlock(&d->lock);
+    daemon_api_publish_state(d, e->id);
 }
 
 /* A worker thread: takes runnable queue entries and runs them, one at a
@@ -490,6 +507,8 @@ void daemon_destroy(struct daemon *d)
         cancel_token_destroy(&d->slots[i].cancel);
     free(d->slots);
     d->slots = NULL;
+    event_hub_free(d->events);
+    d->events = NULL;
     cancel_token_destroy(&d->stop);
     pthread_cond_destroy(&d->wake);
     pthread_mutex_destroy(&d->lock);
@@ -522,6 +541,8 @@ mfb_status daemon_enqueue_for(struct daemon *d, const char *instance, const char
         return st;
     mfb_log(MFB_LOG_INFO, "daemon-queue", "queue_id=%" PRId64 " instance=%s trigger=%s%s", *id,
             instance, trigger, existed && *existed ? " already_queued=1" : "");
+    if (existed == NULL || !*existed)
+        daemon_api_publish_state(d, *id);
     pthread_mutex_lock(&d->lock);
     pthread_cond_broadcast(&d->wake);
     pthread_mutex_unlock(&d->lock);
@@ -545,9 +566,12 @@ mfb_status daemon_cancel(struct daemon *d, int64_t id, bool discard, enum queue_
          * the archive is discarded. */
         if (discard && job_queue_get(d->db, id, &e, &ge) == MFB_OK && e.resume_job > 0)
             discard_archive(d, e.resume_job, id);
+        daemon_api_publish_state(d, id);
         return MFB_OK;
     }
     *state = QUEUE_DONE;
+    struct queue_entry entry;
+    struct daemon_progress progress;
     pthread_mutex_lock(&d->lock);
     for (unsigned i = 0; i < d->workers; i++) {
         struct daemon_slot *s = &d->slots[i];
@@ -559,12 +583,16 @@ mfb_status daemon_cancel(struct daemon *d, int64_t id, bool discard, enum queue_
             s->discard = s->discard || discard;
             cancel_token_request(&s->cancel);
             *state = QUEUE_RUNNING;
+            entry = s->entry;
+            progress = s->progress;
         }
     }
     pthread_mutex_unlock(&d->lock);
-    if (*state == QUEUE_RUNNING)
+    if (*state == QUEUE_RUNNING) {
         mfb_log(MFB_LOG_INFO, "daemon-cancel", "queue_id=%" PRId64 " state=running%s", id,
                 discard ? " discard=1" : "");
+        daemon_api_publish_progress(d, &entry, &progress);
+    }
     return MFB_OK;
 }
 

@@ -13,7 +13,11 @@
  * copy of the job's last progress report: the job's progress hub calls the
  * slot's observer (under the hub's own lock), which copies the figures
  * into the slot under the daemon's lock; the API reads them under the same
- * lock, never from the job's own state. Lock order: hub, then daemon.
+ * lock, never from the job's own state. Lock order: hub, then daemon,
+ * then the event hub (daemon/events.h): the observer also publishes the
+ * figures to the live event stream, as the worker publishes an entry's
+ * start and end and daemon_enqueue / daemon_cancel its queueing and
+ * cancel (daemon_api_publish_*).
  *
  * The scheduler thread (daemon/scheduler.h) queues the stored schedules
  * runs through daemon_enqueue, as the API does.
@@ -55,6 +59,8 @@
 #include "store/config_db.h"
 #include "store/job_queue.h"
 
+struct event_hub;
+
 #define DAEMON_WORKERS_MAX 64
 
 /* What a running job last reported (job/progress.h), copied for readers. */
@@ -76,7 +82,8 @@ struct daemon_slot {
     struct daemon *daemon;
     pthread_t thread;
     bool started;
-    bool busy; /* a job runs: progress and cancel are valid */
+    bool busy;                /* a job runs: progress, entry and cancel are valid */
+    struct queue_entry entry; /* the running entry, for its progress events */
     struct daemon_progress progress;
     bool discard;               /* the person's cancel asked to discard the kept archive */
     char cancel_step[32];       /* the step the job was in when a person cancelled it */
@@ -87,8 +94,9 @@ struct daemon {
     struct config_db *db; /* borrowed */
     unsigned workers;
     struct daemon_slot *slots;
-    pthread_mutex_t lock; /* slots' busy/progress, stopping */
-    pthread_cond_t wake;  /* something was queued, or stop */
+    struct event_hub *events; /* the live event stream (daemon/events.h) */
+    pthread_mutex_t lock;     /* slots' busy/progress, stopping */
+    pthread_cond_t wake;      /* something was queued, or stop */
     bool stopping;
     struct cancel_token stop;
     int64_t started_ms;

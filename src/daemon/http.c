@@ -3,14 +3,25 @@
  * (see http.h and api.h), on a UNIX socket made here and handed to it
  * with MHD_OPTION_LISTEN_SOCKET.
  *
- * One internal polling thread serves every connection: the handlers only
- * read and write a few rows of the configuration database and copy a
- * job's progress under a lock, so no request waits long.
+ * A thread per connection: the handlers only read and write a few rows
+ * of the configuration database and copy a job's progress under a lock,
+ * but the event stream (GET /v1/events) waits for events, and its content
+ * reader may only block in this mode (libmicrohttpd forbids a reader that
+ * has nothing yet in its internal polling mode: that would spin). The
+ * event hub bounds the streams (EVENT_SUBSCRIBERS_MAX, 503 beyond), and
+ * MHD_OPTION_CONNECTION_LIMIT the connections in all.
+ *
+ * A stream's reader sends one event per call, waiting for it up to the
+ * keepalive interval; when none came it sends the SSE comment
+ * ": keepalive", which also lets a dead client be noticed. At stop the
+ * hub is closed first, so every waiting reader ends its stream and
+ * libmicrohttpd can join the connections' threads.
  */
 #include "daemon/http.h"
 
 #include <errno.h>
 #include <microhttpd.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +32,9 @@
 
 #include "common/log.h"
 #include "daemon/api.h"
+#include "daemon/events.h"
+
+#define HTTP_CONNECTIONS_MAX 64
 
 struct daemon_http {
     struct MHD_Daemon *mhd;
@@ -29,10 +43,105 @@ struct daemon_http {
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
 
-static enum MHD_Result send_answer(struct MHD_Connection *conn, struct daemon_api_call *call)
+/* How often a quiet stream looks whether its client hung up. */
+#define SSE_HANGUP_POLL_MS 1000
+
+/* One event stream: its subscriber and the text being sent. */
+struct sse_stream {
+    struct daemon *d;
+    struct event_sub *sub;
+    int fd; /* the connection's socket, -1 unknown */
+    char *text;
+    size_t len, off;
+};
+
+/* Whether the client of a stream hung up. A client sends nothing after
+ * its request, so only a write would tell, and a quiet stream writes
+ * only every EVENT_KEEPALIVE_MS: without this look, a client that left
+ * would hold its place in the event hub's bound that long. */
+static bool sse_hung_up(const struct sse_stream *s)
+{
+    if (s->fd < 0)
+        return false;
+    struct pollfd p = {.fd = s->fd, .events = POLLRDHUP};
+    return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
+static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct sse_stream *s = cls;
+    while (s->off == s->len) {
+        free(s->text);
+        s->text = NULL;
+        s->len = s->off = 0;
+        struct event ev;
+        enum event_take r = EVENT_NONE;
+        for (uint64_t quiet = 0; quiet < EVENT_KEEPALIVE_MS && r == EVENT_NONE;
+             quiet += SSE_HANGUP_POLL_MS) {
+            r = event_sub_wait(s->sub, SSE_HANGUP_POLL_MS, &ev);
+            if (r == EVENT_NONE && sse_hung_up(s))
+                return MHD_CONTENT_READER_END_WITH_ERROR;
+        }
+        if (r == EVENT_CLOSED)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        if (r == EVENT_NONE) {
+            s->text = strdup(": keepalive\n\n");
+        } else {
+            s->text = daemon_api_event_text(s->d, &ev);
+            free(ev.data);
+        }
+        if (s->text == NULL)
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        s->len = strlen(s->text);
+    }
+    size_t n = s->len - s->off < max ? s->len - s->off : max;
+    memcpy(buf, s->text + s->off, n);
+    s->off += n;
+    return (ssize_t)n;
+}
+
+static void sse_free(void *cls)
+{
+    struct sse_stream *s = cls;
+    event_hub_unsubscribe(s->sub);
+    free(s->text);
+    free(s);
+}
+
+static enum MHD_Result send_stream(struct daemon_http *h, struct MHD_Connection *conn,
+                                   struct event_sub *sub)
+{
+    struct sse_stream *s = calloc(1, sizeof(*s));
+    struct MHD_Response *m = NULL;
+    if (s != NULL) {
+        s->d = h->d;
+        s->sub = sub;
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        s->fd = ci ? ci->connect_fd : -1;
+        m = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, sse_read, s, sse_free);
+    }
+    if (m == NULL) {
+        event_hub_unsubscribe(sub);
+        free(s);
+        return MHD_NO;
+    }
+    MHD_add_response_header(m, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
+    MHD_add_response_header(m, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    /* a quiet stream is not an idle connection: keepalives pace it */
+    MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)0);
+    enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, m);
+    MHD_destroy_response(m);
+    return ret;
+}
+
+static enum MHD_Result send_answer(struct daemon_http *h, struct MHD_Connection *conn,
+                                   struct daemon_api_call *call)
 {
     struct daemon_api_response resp;
     daemon_api_finish(call, &resp);
+    if (resp.events != NULL)
+        return send_stream(h, conn, resp.events);
     struct MHD_Response *m =
         resp.body ? MHD_create_response_from_buffer(resp.body_len, resp.body, MHD_RESPMEM_MUST_FREE)
                   : MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
@@ -60,14 +169,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         bool decided = false;
         call = daemon_api_begin(h->d, method, url, &decided);
         *con_cls = call;
-        return decided ? send_answer(conn, call) : MHD_YES;
+        return decided ? send_answer(h, conn, call) : MHD_YES;
     }
     if (*upload_data_size > 0) {
         bool keep = daemon_api_body(call, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return keep ? MHD_YES : MHD_NO;
     }
-    return send_answer(conn, call);
+    return send_answer(h, conn, call);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -159,10 +268,11 @@ mfb_status daemon_http_start(struct daemon *d, const char *path, struct daemon_h
         return st;
     }
     h->mhd = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG | MHD_USE_ITC, 0, NULL,
-        NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, h->fd, MHD_OPTION_NOTIFY_COMPLETED,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
+            MHD_USE_ERROR_LOG | MHD_USE_ITC,
+        0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, h->fd, MHD_OPTION_NOTIFY_COMPLETED,
         on_completed, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)30, MHD_OPTION_END);
+        (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTIONS_MAX, MHD_OPTION_END);
     if (h->mhd == NULL) {
         close(h->fd);
         unlink(path);
@@ -178,6 +288,9 @@ void daemon_http_stop(struct daemon_http *h)
 {
     if (h == NULL)
         return;
+    /* the streams' readers end, so their threads can be joined */
+    if (h->d->events)
+        event_hub_close(h->d->events);
     MHD_stop_daemon(h->mhd);
     close(h->fd);
     unlink(h->path);

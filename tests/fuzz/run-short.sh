@@ -10,7 +10,8 @@ build="$(cd "${1:-$here/../../build-fuzz}" && pwd)"
 seconds="${2:-30}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/mfb-fuzz-XXXXXX")"
 status=0
-for target in fuzz_api fuzz_parsers; do
+targets=(fuzz_api fuzz_daemon_api fuzz_parsers)
+for target in "${targets[@]}"; do
   exe="$build/tests/fuzz/$target"
   if [ ! -x "$exe" ]; then
     echo "run-short: $exe is missing; run 'make fuzz' first" >&2
@@ -32,7 +33,7 @@ for target in fuzz_api fuzz_parsers; do
 done
 if [ $status -eq 0 ]; then
   rm -rf "$work"
-  echo "2 passed, 0 failed"
+  echo "${#targets[@]} passed, 0 failed"
 else
   echo "0 passed, 1 failed"
 fi
