@@ -22,9 +22,10 @@
  * chunk's last byte is sent and fails the job if they changed on the disk;
  * it is also the chunk's Content-Digest, which the receiver checks, so the
  * check runs from the bytes the writer produced to the bytes stored. The
- * record is kept beside a Data.zip that waits for `mfb resume`. If the receiver goes
- * away, the archive is still finished, so that the complete Data.zip is
- * kept and `mfb resume` can send it later (the job becomes pending_upload).
+ * record is kept beside a Data.zip that waits for `mfb resume`. If the
+ * receiver goes away, the archive is still finished, so that the complete
+ * Data.zip is kept and `mfb resume` can send it later (the job becomes
+ * pending_upload).
  *
  * Downtime is measured from the moment the stop command is issued to the
  * first successful query after the start, on the monotonic clock.
@@ -224,8 +225,10 @@ static void seal_test_flip(struct seal_sink *s, const void *buf, size_t len)
     if (!s->flip || s->flip_at < s->written || s->flip_at - s->written >= len)
         return;
     uint8_t bad = ((const uint8_t *)buf)[s->flip_at - s->written] ^ 0x20;
-    if (pwrite(s->flip_fd, &bad, 1, (off_t)s->flip_at) != 1)
-        log_warn("archive", "note=test_flip_failed offset=%" PRIu64, s->flip_at);
+    bool done = pwrite(s->flip_fd, &bad, 1, (off_t)s->flip_at) == 1;
+    log_warn("archive", "note=%s offset=%" PRIu64 " env=%s",
+             done ? "test_byte_changed_in_the_spool" : "test_flip_failed", s->flip_at,
+             BACKUP_TEST_FLIP_ENV);
 }
 
 /* Hands the uploader the chunk digests it does not have yet. */
