@@ -19,9 +19,18 @@
 #                 until SELECT 1 answers
 # Downtime is from the stop command to the first successful query (for mfb,
 # the job's downtime_ms; for the script, the same two moments measured in
-# the script); total is the wall time of the whole command.
+# the script); total is the wall time of the whole command. For mfb, the
+# client's peak RSS and its CPU seconds (user + system) per GB of input
+# files, from /usr/bin/time.
 #
-# Goal (docs/backup.md): mfb's default downtime <= 0.10x the script's.
+# The target's chunk size and connections: BENCH_CHUNK (16M) and
+# BENCH_CONNECTIONS (4). Then the memory table: one default-policy backup
+# for each chunk size in BENCH_RSS_CHUNKS ("16M 64M") and each number of
+# connections in BENCH_RSS_CONNECTIONS ("4 8"), with its peak RSS (set
+# BENCH_RSS_CHUNKS= to skip it).
+#
+# Goals (docs/backup.md): mfb's default downtime <= 0.10x the script's; the
+# client's peak RSS under 48 MiB, whatever the chunk size and connections.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -29,13 +38,17 @@ ROOT=$PWD
 export MFB=${MFB:-$ROOT/build/mfb}
 export MFB_SERVER=${MFB_SERVER:-$ROOT/build/mfb-server}
 TABLES=${BENCH_TABLES:-8}
+CHUNK=${BENCH_CHUNK:-16M}
+CONNECTIONS=${BENCH_CONNECTIONS:-4}
+RSS_CHUNKS=${BENCH_RSS_CHUNKS-16M 64M}
+RSS_CONNECTIONS=${BENCH_RSS_CONNECTIONS-4 8}
 ROWS=${BENCH_ROWS:-1000000}
 RUNS=${BENCH_RUNS:-1}
 DATA=$ROOT/bench/data/sysbench-${TABLES}x${ROWS}
 OUT=$ROOT/bench/out/backup
 export MFB_TEST_TMP=${MFB_TEST_TMP:-$ROOT/bench/out/tmp}
 
-for tool in "$MFB" "$MFB_SERVER" zip curl nginx openssl sysbench mariadbd mariadb python3; do
+for tool in "$MFB" "$MFB_SERVER" zip curl nginx openssl sysbench mariadbd mariadb python3 /usr/bin/time; do
   command -v "$tool" >/dev/null || { echo "bench/backup.sh: $tool is missing (run make deps)" >&2; exit 1; }
 done
 
@@ -94,29 +107,34 @@ for policy in upload archive snapshot; do
     --control shutdown-sql --start-cmd "$start_cmd" --restart-after "$policy" >/dev/null
 done
 "$MFB" target add rx --url "https://127.0.0.1:$RX_PORT" --token-file "$WORK/token" \
-  --fingerprint "$RX_FP" >/dev/null
+  --fingerprint "$RX_FP" --chunk-size "$CHUNK" --connections "$CONNECTIONS" >/dev/null
 
 # -- the methods -------------------------------------------------------------------------
 RESULTS=$WORK/results
 : >"$RESULTS"
 
-run_mfb() { # POLICY
-  local policy=$1 t0 t1
+run_mfb() { # POLICY [LABEL]
+  local policy=$1 label=${2:-mfb-$1} t0 t1
   t0=$(now)
-  "$MFB" backup "bench-$policy" --progress=none --log-level warn --json >"$WORK/mfb.json"
+  # %M: peak RSS in KiB; %U %S: CPU seconds in user and system mode.
+  /usr/bin/time -f "%M %U %S" -o "$WORK/mfb.time" \
+    "$MFB" backup "bench-$policy" --progress=none --log-level warn --json >"$WORK/mfb.json"
   t1=$(now)
-  python3 - "$WORK/mfb.json" "$policy" "$t0" "$t1" "$MFB_DB" >>"$RESULTS" <<'EOF'
+  python3 - "$WORK/mfb.json" "$label" "$t0" "$t1" "$MFB_DB" "$WORK/mfb.time" "$input_bytes" \
+    >>"$RESULTS" <<'EOF'
 import json, sqlite3, sys
 r = json.load(open(sys.argv[1]))
 assert r["status"] == "ok", r
 con = sqlite3.connect(sys.argv[5])
 con.row_factory = sqlite3.Row
 job = con.execute("SELECT * FROM jobs WHERE id = ?", (r["job_id"],)).fetchone()
+rss_kib, user, system = open(sys.argv[6]).read().split()[-3:]
 steps = " ".join(f"{s}={job[s + '_ms'] / 1000:.2f}" for s in
                  ("stop", "snapshot", "archive", "upload", "start", "verify", "finish")
                  if job[s + "_ms"] is not None)
-print(f"mfb-{sys.argv[2]} {job['downtime_ms'] / 1000:.3f} {float(sys.argv[4]) - float(sys.argv[3]):.3f} "
-      f"{r['archive_bytes']} {steps}")
+cpu_per_gb = (float(user) + float(system)) / (int(sys.argv[7]) / 1e9)
+print(f"{sys.argv[2]} {job['downtime_ms'] / 1000:.3f} {float(sys.argv[4]) - float(sys.argv[3]):.3f} "
+      f"{r['archive_bytes']} rss={int(rss_kib) / 1024:.1f}MiB cpu={cpu_per_gb:.2f}s/GB {steps}")
 EOF
   # The receiver's disk is not what is measured: drop the backup again.
   curl -sS --fail -X DELETE --cacert "$RX_CERT" -H "Authorization: Bearer $(cat "$WORK/token")" \
@@ -161,7 +179,7 @@ for run in $(seq "$RUNS"); do
 done
 
 echo
-printf '%-14s %12s %10s %12s  %s\n' method "downtime s" "total s" "archive MB" "steps (best run, s)"
+printf '%-14s %12s %10s %12s  %s\n' method "downtime s" "total s" "archive MB" "client rss, cpu per GB of files, steps (best run, s)"
 best() { grep "^$1 " "$RESULTS" | sort -k2 -n | head -1; }
 script_down=$(best script | awk '{print $2}')
 for m in mfb-upload mfb-archive mfb-snapshot script; do
@@ -169,6 +187,23 @@ for m in mfb-upload mfb-archive mfb-snapshot script; do
     steps = ""; for (i = 5; i <= NF; i++) steps = steps " " $i
     printf "%-14s %12.2f %10.2f %12.1f  %s   downtime = %.3fx script\n", $1, $2, $3, $4 / 1e6, steps, $2 / sd }'
 done
+
+# -- the client's memory against the chunk size and the connections ----------------------
+if [ -n "$RSS_CHUNKS" ]; then
+  echo
+  printf '%-8s %12s %14s %12s\n' chunk connections "peak RSS MiB" "CPU s/GB"
+  for chunk in $RSS_CHUNKS; do
+    for conns in $RSS_CONNECTIONS; do
+      "$MFB" target set rx --chunk-size "$chunk" --connections "$conns" >/dev/null
+      echo "memory: chunk $chunk, $conns connections ..." >&2
+      run_mfb upload "rss-$chunk-$conns"
+      tail -1 "$RESULTS" | awk -v c="$chunk" -v n="$conns" '{
+        rss = $5; sub("rss=", "", rss); sub("MiB", "", rss); cpu = $6; sub("cpu=", "", cpu); sub("s/GB", "", cpu)
+        printf "%-8s %12s %14s %12s\n", c, n, rss, cpu }'
+    done
+  done
+  "$MFB" target set rx --chunk-size "$CHUNK" --connections "$CONNECTIONS" >/dev/null
+fi
 mfb_down=$(best mfb-upload | awk '{print $2}')
 awk -v m="$mfb_down" -v s="$script_down" 'BEGIN {
   printf "\ngoal: mfb default downtime <= 0.10x the script'"'"'s: %.3fx (%.2f s vs %.2f s): %s\n",

@@ -3,12 +3,12 @@
  * loop (see https.h).
  *
  * Each request reuses its easy handle, so curl keeps the connection alive
- * between chunks. Request bodies are fed from memory through a read
- * callback (the uploader already holds the chunk in a buffer it hashed);
- * response bodies go to a bounded memory buffer, or to a sink for backup
- * content. curl copies body bytes into its own upload buffer once before
- * encrypting; CURLOPT_POSTFIELDS would copy the same way, and the read
- * callback lets us count bytes for progress.
+ * between chunks. Request bodies are fed through a read callback, from
+ * memory or from the request's body_read source (the uploader preads a
+ * chunk from the spool straight into curl's upload buffer, so no chunk is
+ * ever held whole in memory); response bodies go to a bounded memory
+ * buffer, or to a sink for backup content. The read callback also counts
+ * bytes for progress.
  */
 #include "transfer/https.h"
 
@@ -61,6 +61,7 @@ struct transfer_conn {
     bool sink_started;
     bool sink_failed;
     struct mfb_error sink_err;
+    bool source_failed; /* body_read failed: sink_err holds its error */
     bool body_too_large;
     /* set by the pin callback */
     bool pin_checked;
@@ -235,7 +236,20 @@ static size_t read_body(char *dst, size_t size, size_t nitems, void *arg)
     size_t want = size * nitems;
     size_t left = req->body_len - conn->body_pos;
     size_t n = want < left ? want : left;
-    memcpy(dst, (const char *)req->body + conn->body_pos, n);
+    if (req->body_read && n > 0) {
+        size_t got = 0;
+        if (req->body_read(req->body_ctx, conn->body_pos, dst, n, &got, &conn->sink_err) !=
+                MFB_OK ||
+            got == 0 || got > n) {
+            if (conn->sink_err.status == MFB_OK)
+                mfb_error_set(&conn->sink_err, MFB_ERR_INTERNAL, "%s: the body ended early",
+                              req->what);
+            conn->source_failed = true;
+            return CURL_READFUNC_ABORT;
+        }
+        n = got;
+    } else
+        memcpy(dst, (const char *)req->body + conn->body_pos, n);
     conn->body_pos += n;
     if (req->on_sent)
         req->on_sent(req->sent_ctx, conn->body_pos);
@@ -489,6 +503,8 @@ static mfb_status describe_curl_error(struct transfer_conn *conn, const struct h
 {
     const char *detail = conn->errbuf[0] ? conn->errbuf : curl_easy_strerror(rc);
     const char *url = conn->client->base_url;
+    if (conn->source_failed)
+        return mfb_error_copy(err, &conn->sink_err);
     if (rc == CURLE_ABORTED_BY_CALLBACK)
         return mfb_error_set(err, MFB_ERR_CANCELLED, "%s: cancelled", req->what);
     if (conn->sink_failed) {
@@ -558,6 +574,7 @@ mfb_status transfer_conn_perform(struct transfer_conn *conn, const struct http_r
     conn->body_pos = 0;
     conn->sink_started = false;
     conn->sink_failed = false;
+    conn->source_failed = false;
     mfb_error_clear(&conn->sink_err);
     conn->body_too_large = false;
     conn->pin_checked = false;
@@ -612,8 +629,8 @@ mfb_status transfer_conn_perform(struct transfer_conn *conn, const struct http_r
         rc = curl_easy_perform(curl);
     if (rc != CURLE_OK) {
         st = describe_curl_error(conn, req, rc, err);
-        *retryable = !conn->pin_mismatch && !conn->sink_failed && !conn->body_too_large &&
-                     curl_code_retryable(rc, conn->errbuf);
+        *retryable = !conn->pin_mismatch && !conn->sink_failed && !conn->source_failed &&
+                     !conn->body_too_large && curl_code_retryable(rc, conn->errbuf);
         goto done;
     }
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp->status);

@@ -89,6 +89,13 @@ struct http_request {
     const char *content_digest; /* Content-Digest header value, or NULL */
     const void *body;           /* sent from memory; NULL for no body */
     size_t body_len;
+    /* Or, with body non-NULL as a marker, the body_len bytes are pulled in
+     * pieces: body_read fills dst with up to len bytes of the body from
+     * offset pos (each attempt starts again at 0) and sets *got (> 0 until
+     * the end). A failure ends the request with its error, without retry. */
+    mfb_status (*body_read)(void *ctx, uint64_t pos, void *dst, size_t len, size_t *got,
+                            struct mfb_error *err);
+    void *body_ctx;
     bool has_range; /* send Range: bytes=range_start- */
     uint64_t range_start;
     bool chunk_put; /* 507 is retried */

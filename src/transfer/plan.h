@@ -5,8 +5,9 @@
  * chunk but the last is exactly chunk_size bytes (docs/protocol.md; the
  * arithmetic is src/proto's, shared with the receiver). The
  * chunk size is a power of two so offsets are shifts, and it is bounded
- * below by the protocol (1 MiB) and above by memory: the uploader holds
- * (connections + 1) chunks in memory.
+ * below by the protocol (1 MiB) and above by memory: the uploader's
+ * buffered mode (mfb push) holds (connections + 1) chunks in memory; its
+ * streamed mode (the backup job) holds none.
  *
  * A resume starts from the receiver's list of stored chunks. planning it is
  * a pure function: check that the list fits the local file (same declared

@@ -229,6 +229,33 @@ mfb_status receiver_chunk_put(struct transfer_conn *conn, const char *upload_id,
     return call_json(conn, &req, NULL, NULL, err);
 }
 
+mfb_status receiver_chunk_put_from(struct transfer_conn *conn, const char *upload_id,
+                                   uint64_t index, size_t len, const uint8_t sha256[SHA256_LEN],
+                                   mfb_status (*body_read)(void *ctx, uint64_t pos, void *dst,
+                                                           size_t len, size_t *got,
+                                                           struct mfb_error *err),
+                                   void *body_ctx, void (*on_sent)(void *ctx, uint64_t sent),
+                                   void *sent_ctx, struct mfb_error *err)
+{
+    char path[256], what[256], digest[80];
+    proto_path_chunk(path, sizeof(path), upload_id, index);
+    snprintf(what, sizeof(what), "cannot upload chunk %" PRIu64, index);
+    content_digest_format(sha256, digest, sizeof(digest));
+    struct http_request req = {.method = "PUT",
+                               .path = path,
+                               .what = what,
+                               .content_type = "application/octet-stream",
+                               .content_digest = digest,
+                               .body = "", /* marks a body; its bytes come from body_read */
+                               .body_len = len,
+                               .body_read = body_read,
+                               .body_ctx = body_ctx,
+                               .chunk_put = true,
+                               .on_sent = on_sent,
+                               .sent_ctx = sent_ctx};
+    return call_json(conn, &req, NULL, NULL, err);
+}
+
 mfb_status receiver_chunk_delete(struct transfer_conn *conn, const char *upload_id, uint64_t index,
                                  struct mfb_error *err)
 {

@@ -72,6 +72,18 @@ mfb_status receiver_chunk_put(struct transfer_conn *conn, const char *upload_id,
                               void (*on_sent)(void *ctx, uint64_t sent), void *sent_ctx,
                               struct mfb_error *err);
 
+/* The same, with the len body bytes pulled from a source in pieces as
+ * they are sent (http_request.body_read): a chunk never needs to be held
+ * whole in memory. A failing source ends the PUT, unfinished, with its
+ * error: the receiver keeps nothing of it. */
+mfb_status receiver_chunk_put_from(struct transfer_conn *conn, const char *upload_id,
+                                   uint64_t index, size_t len, const uint8_t sha256[SHA256_LEN],
+                                   mfb_status (*body_read)(void *ctx, uint64_t pos, void *dst,
+                                                           size_t len, size_t *got,
+                                                           struct mfb_error *err),
+                                   void *body_ctx, void (*on_sent)(void *ctx, uint64_t sent),
+                                   void *sent_ctx, struct mfb_error *err);
+
 /* DELETE /v1/uploads/{id}/chunks/{index}: forget a chunk whose stored copy
  * differs from the local file, so it can be sent again. A 404 (not stored)
  * is success. */

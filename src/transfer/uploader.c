@@ -1,6 +1,8 @@
 /*
  * uploader.c - the reader thread, the upload workers and their shared state
- * (see uploader.h for the design).
+ * (see uploader.h for the design): whole chunks in buffers when the reader
+ * must hash them first, or streamed from the file by the workers when the
+ * digests are known beforehand.
  */
 #include "transfer/uploader.h"
 
@@ -28,7 +30,7 @@
 #define HUGE_PAGE (2u << 20)
 
 struct chunk_buf {
-    uint8_t *data;
+    uint8_t *data; /* the chunk's bytes; NULL when streamed (u->stream) */
     uint64_t index;
     size_t len;
     uint8_t sha256[SHA256_LEN]; /* of data[0..len), by the reader when it pairs */
@@ -40,6 +42,16 @@ struct worker {
     bool started;
     struct transfer_conn *conn;
     atomic_uint_fast64_t inflight; /* body bytes of the current PUT handed to curl */
+    uint8_t *piece; /* READ_PIECE bytes to check a chunk the receiver holds (stream + resume) */
+};
+
+/* The body of one streamed PUT: the chunk read from the file in the pieces
+ * curl asks for, hashed as they pass (see source_read). */
+struct chunk_source {
+    struct uploader *u;
+    const struct chunk_buf *b;
+    struct sha256 hash;
+    uint64_t hashed; /* bytes of the chunk fed to hash in this attempt */
 };
 
 struct uploader {
@@ -51,7 +63,8 @@ struct uploader {
     const struct resume_plan *resume;
     const struct chunk_record *record; /* check every chunk read against it */
     bool producer_digests;             /* the producer gives the digests (uploader_seal_chunk) */
-    struct cancel_token cancel;        /* child of the caller's token */
+    bool stream;                /* digests known beforehand: workers stream chunks from the file */
+    struct cancel_token cancel; /* child of the caller's token */
 
     /* What the producer has sealed; guarded by lock. */
     pthread_mutex_t lock;
@@ -163,13 +176,14 @@ static bool wait_for_chunk(struct uploader *u, uint64_t index, uint64_t *len, bo
     return ready && !stopping(u);
 }
 
-static mfb_status read_chunk(struct uploader *u, struct chunk_buf *b, struct mfb_error *err)
+/* Reads bytes [pos, pos + len) of chunk b from the file into dst. */
+static mfb_status read_piece(struct uploader *u, const struct chunk_buf *b, uint64_t pos,
+                             uint8_t *dst, size_t len, struct mfb_error *err)
 {
-    uint64_t offset = b->index * u->chunk_size;
+    uint64_t offset = b->index * u->chunk_size + pos;
     size_t done = 0;
-    while (done < b->len) {
-        size_t want = b->len - done < READ_PIECE ? b->len - done : READ_PIECE;
-        ssize_t n = pread(u->fd, b->data + done, want, (off_t)(offset + done));
+    while (done < len) {
+        ssize_t n = pread(u->fd, dst + done, len - done, (off_t)(offset + done));
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
@@ -182,46 +196,112 @@ static mfb_status read_chunk(struct uploader *u, struct chunk_buf *b, struct mfb
             mfb_error_hint(err, "do not modify a file while it is being pushed");
             return MFB_ERR_CHANGED;
         }
-        if (u->producer_digests)
-            ; /* nothing to hash: the receiver checks the bytes against the producer's digest */
-        else if (u->pair_hash)
-            sha256_update2(&u->file_hash, b->data + done, &u->chunk_hash, b->data + done,
-                           (size_t)n);
-        else if (u->reader_chunk_hash) {
-            sha256_update(&u->file_hash, b->data + done, (size_t)n);
-            sha256_update(&u->chunk_hash, b->data + done, (size_t)n);
-        } else
-            sha256_update(&u->file_hash, b->data + done, (size_t)n);
         done += (size_t)n;
-    }
-    if (u->reader_chunk_hash)
-        sha256_final(&u->chunk_hash, b->sha256);
-    if (u->record == NULL)
-        return MFB_OK;
-    /* A chunk that is not what was written is never sent, and never
-     * replaces the receiver's copy (docs/transfer.md, "the seal record"). */
-    if (b->index >= u->record->count ||
-        b->len != proto_chunk_length(u->record->size, u->chunk_size, b->index)) {
-        mfb_error_set(err, MFB_ERR_CHANGED,
-                      "'%s' no longer matches its seal record: chunk %" PRIu64 " (bytes %" PRIu64
-                      "-%" PRIu64 ") is not the length written",
-                      u->path, b->index, offset, offset + b->len - 1);
-        return MFB_ERR_CHANGED;
-    }
-    if (memcmp(b->sha256, u->record->chunks[b->index], SHA256_LEN) != 0) {
-        mfb_error_set(err, MFB_ERR_CHANGED,
-                      "'%s' no longer matches its seal record: chunk %" PRIu64 " (bytes %" PRIu64
-                      "-%" PRIu64 ") has changed since it was written",
-                      u->path, b->index, offset, offset + b->len - 1);
-        return MFB_ERR_CHANGED;
     }
     return MFB_OK;
 }
 
-/* Thread role: the reader. Reads sealed chunks in order, computes each
- * chunk's digest and the whole file's in one pass over the bytes just
- * read, hands the buffers to the workers. Without SHA-NI one pass costs
- * two, so the workers hash their chunks, on other cores. */
+/* The bytes of chunk b in the file are not those its digest was taken
+ * from: it is never sent, and never replaces the receiver's copy
+ * (docs/transfer.md, "the seal record"). */
+static mfb_status chunk_changed(const struct uploader *u, const struct chunk_buf *b,
+                                struct mfb_error *err)
+{
+    uint64_t offset = b->index * u->chunk_size;
+    uint64_t last = offset + (b->len ? b->len - 1 : 0);
+    if (u->record) {
+        mfb_error_set(err, MFB_ERR_CHANGED,
+                      "'%s' no longer matches its seal record: chunk %" PRIu64 " (bytes %" PRIu64
+                      "-%" PRIu64 ") has changed since it was written",
+                      u->path, b->index, offset, last);
+        return MFB_ERR_CHANGED;
+    }
+    mfb_error_set(err, MFB_ERR_CHANGED,
+                  "'%s' changed on the disk after it was written: chunk %" PRIu64 " (bytes %" PRIu64
+                  "-%" PRIu64 ") read back does not match the digest taken as it was written",
+                  u->path, b->index, offset, last);
+    mfb_error_hint(err, "nothing of it was stored; check the spool's disk and memory (dmesg, "
+                        "smartctl) before the next backup");
+    return MFB_ERR_CHANGED;
+}
+
+/* With a seal record, chunk b must have the length the record gives it. */
+static mfb_status check_record_length(const struct uploader *u, const struct chunk_buf *b,
+                                      struct mfb_error *err)
+{
+    if (b->index < u->record->count &&
+        b->len == proto_chunk_length(u->record->size, u->chunk_size, b->index))
+        return MFB_OK;
+    uint64_t offset = b->index * u->chunk_size;
+    mfb_error_set(err, MFB_ERR_CHANGED,
+                  "'%s' no longer matches its seal record: chunk %" PRIu64 " (bytes %" PRIu64
+                  "-%" PRIu64 ") is not the length written",
+                  u->path, b->index, offset, offset + b->len - 1);
+    return MFB_ERR_CHANGED;
+}
+
+/* Buffered mode: reads chunk b whole into b->data, hashing as it goes. */
+static mfb_status read_chunk(struct uploader *u, struct chunk_buf *b, struct mfb_error *err)
+{
+    for (size_t done = 0; done < b->len;) {
+        size_t n = b->len - done < READ_PIECE ? b->len - done : READ_PIECE;
+        mfb_status st = read_piece(u, b, done, b->data + done, n, err);
+        if (st != MFB_OK)
+            return st;
+        if (u->pair_hash)
+            sha256_update2(&u->file_hash, b->data + done, &u->chunk_hash, b->data + done, n);
+        else if (u->reader_chunk_hash) {
+            sha256_update(&u->file_hash, b->data + done, n);
+            sha256_update(&u->chunk_hash, b->data + done, n);
+        } else
+            sha256_update(&u->file_hash, b->data + done, n);
+        done += n;
+    }
+    if (u->reader_chunk_hash)
+        sha256_final(&u->chunk_hash, b->sha256);
+    return MFB_OK;
+}
+
+/* Stream mode: the reader reads nothing; it gives chunk b the digest it
+ * must have, the producer's or the seal record's. */
+static mfb_status expect_chunk(struct uploader *u, struct chunk_buf *b,
+                               const uint8_t known[SHA256_LEN], struct mfb_error *err)
+{
+    if (u->producer_digests) {
+        memcpy(b->sha256, known, SHA256_LEN);
+        return MFB_OK;
+    }
+    mfb_status st = check_record_length(u, b, err);
+    if (st == MFB_OK)
+        memcpy(b->sha256, u->record->chunks[b->index], SHA256_LEN);
+    return st;
+}
+
+/* The reader reached the end of a finished file: its digest. A streamed
+ * file must have as many bytes as its record says. */
+static mfb_status end_of_file(struct uploader *u, struct mfb_error *err)
+{
+    if (u->producer_digests)
+        memcpy(u->file_sha256, u->producer_sha256, SHA256_LEN);
+    else if (!u->stream)
+        sha256_final(&u->file_hash, u->file_sha256);
+    else if (u->size != u->record->size) {
+        mfb_error_set(err, MFB_ERR_CHANGED,
+                      "'%s' no longer matches its seal record: it has %" PRIu64 " bytes, %" PRIu64
+                      " were written",
+                      u->path, u->size, u->record->size);
+        return MFB_ERR_CHANGED;
+    } else
+        memcpy(u->file_sha256, u->record->sha256, SHA256_LEN);
+    return MFB_OK;
+}
+
+/* Thread role: the reader. In buffered mode it reads sealed chunks in
+ * order, computes each chunk's digest and the whole file's in one pass
+ * over the bytes just read, and hands the buffers to the workers (without
+ * SHA-NI one pass costs two, so the workers hash their chunks, on other
+ * cores). In stream mode it only hands out each sealed chunk with the
+ * digest it must have; the workers read it. */
 static void *reader_main(void *arg)
 {
     struct uploader *u = arg;
@@ -232,11 +312,10 @@ static void *reader_main(void *arg)
         uint8_t known[SHA256_LEN];
         if (!wait_for_chunk(u, index, &len, &past_end, known)) {
             if (past_end && !stopping(u)) {
-                if (u->producer_digests)
-                    memcpy(u->file_sha256, u->producer_sha256, SHA256_LEN);
+                if (end_of_file(u, &err) != MFB_OK)
+                    fail(u, &err);
                 else
-                    sha256_final(&u->file_hash, u->file_sha256);
-                u->read_all = true;
+                    u->read_all = true;
             }
             break;
         }
@@ -246,9 +325,8 @@ static void *reader_main(void *arg)
         struct chunk_buf *b = item;
         b->index = index;
         b->len = (size_t)len;
-        if (u->producer_digests)
-            memcpy(b->sha256, known, SHA256_LEN);
-        if (read_chunk(u, b, &err) != MFB_OK) {
+        mfb_status st = u->stream ? expect_chunk(u, b, known, &err) : read_chunk(u, b, &err);
+        if (st != MFB_OK) {
             fail(u, &err);
             break;
         }
@@ -290,17 +368,99 @@ static void chunk_done(struct uploader *u, const struct chunk_buf *b, enum chunk
     emit(u, &ev);
 }
 
+/* The PUT body of a streamed chunk, called by curl for each piece it
+ * sends: pread straight into curl's upload buffer, hashed there. The
+ * piece that completes the chunk is handed over only when the chunk's
+ * digest is the one it must have: a chunk that changed on the disk since
+ * it was written fails the PUT before its end, so the receiver stores
+ * nothing of it, and the job says which bytes changed. */
+static mfb_status source_read(void *ctx, uint64_t pos, void *dst, size_t len, size_t *got,
+                              struct mfb_error *err)
+{
+    struct chunk_source *s = ctx;
+    const struct chunk_buf *b = s->b;
+    mfb_status st = MFB_OK;
+    if (pos != s->hashed) {
+        /* A new attempt (a retry starts again at 0), or curl rewound: hash
+         * the bytes before pos again, through dst. */
+        sha256_init(&s->hash);
+        for (s->hashed = 0; st == MFB_OK && s->hashed < pos;) {
+            size_t n = pos - s->hashed < len ? (size_t)(pos - s->hashed) : len;
+            st = read_piece(s->u, b, s->hashed, dst, n, err);
+            if (st == MFB_OK)
+                sha256_update(&s->hash, dst, n);
+            s->hashed += n;
+        }
+    }
+    size_t n = b->len - pos < len ? (size_t)(b->len - pos) : len;
+    if (st == MFB_OK)
+        st = read_piece(s->u, b, pos, dst, n, err);
+    if (st != MFB_OK)
+        return st;
+    sha256_update(&s->hash, dst, n);
+    s->hashed += n;
+    if (s->hashed == b->len) {
+        uint8_t sha[SHA256_LEN];
+        sha256_final(&s->hash, sha);
+        if (memcmp(sha, b->sha256, SHA256_LEN) != 0)
+            return chunk_changed(s->u, b, err);
+    }
+    *got = n;
+    return MFB_OK;
+}
+
+/* Stream mode, before a chunk the receiver holds is trusted or replaced:
+ * the local bytes must be the ones the digest was taken from. */
+static mfb_status check_local_chunk(struct worker *w, const struct chunk_buf *b,
+                                    struct mfb_error *err)
+{
+    struct sha256 h;
+    sha256_init(&h);
+    mfb_status st = MFB_OK;
+    for (size_t done = 0; st == MFB_OK && done < b->len;) {
+        size_t n = b->len - done < READ_PIECE ? b->len - done : READ_PIECE;
+        st = read_piece(w->u, b, done, w->piece, n, err);
+        if (st == MFB_OK)
+            sha256_update(&h, w->piece, n);
+        done += n;
+    }
+    uint8_t sha[SHA256_LEN];
+    sha256_final(&h, sha);
+    sha256_free(&h);
+    if (st == MFB_OK && memcmp(sha, b->sha256, SHA256_LEN) != 0)
+        st = chunk_changed(w->u, b, err);
+    return st;
+}
+
+static mfb_status put_chunk(struct worker *w, const struct chunk_buf *b, struct mfb_error *err)
+{
+    struct uploader *u = w->u;
+    if (!u->stream)
+        return receiver_chunk_put(w->conn, u->upload_id, b->index, b->data, b->len, b->sha256,
+                                  on_sent, w, err);
+    struct chunk_source src = {.u = u, .b = b};
+    sha256_init(&src.hash);
+    mfb_status st = receiver_chunk_put_from(w->conn, u->upload_id, b->index, b->len, b->sha256,
+                                            source_read, &src, on_sent, w, err);
+    sha256_free(&src.hash);
+    return st;
+}
+
 static void upload_chunk(struct worker *w, struct chunk_buf *b)
 {
     struct uploader *u = w->u;
     struct mfb_error err = {0};
-    if (!u->reader_chunk_hash && !u->producer_digests)
+    if (!u->reader_chunk_hash && !u->stream)
         sha256_buffer(b->data, b->len, b->sha256);
     const uint8_t *sha = b->sha256;
 
     const struct remote_chunk *held = NULL;
     if (u->resume && b->index < u->resume->chunk_count)
         held = u->resume->held[b->index];
+    if (held && u->stream && check_local_chunk(w, b, &err) != MFB_OK) {
+        fail(u, &err);
+        return;
+    }
     if (held && plan_chunk_matches(held, b->len, sha)) {
         atomic_fetch_add(&u->chunks_verified, 1);
         chunk_done(u, b, CHUNK_VERIFIED);
@@ -314,8 +474,7 @@ static void upload_chunk(struct worker *w, struct chunk_buf *b)
             return;
         }
     }
-    mfb_status st =
-        receiver_chunk_put(w->conn, u->upload_id, b->index, b->data, b->len, sha, on_sent, w, &err);
+    mfb_status st = put_chunk(w, b, &err);
     atomic_store(&w->inflight, 0);
     if (st != MFB_OK) {
         fail(u, &err);
@@ -385,6 +544,7 @@ mfb_status uploader_start(const struct uploader_config *cfg, struct uploader **o
     u->resume = cfg->resume;
     u->record = cfg->record;
     u->producer_digests = cfg->producer_digests && cfg->record == NULL;
+    u->stream = u->producer_digests || u->record != NULL;
     cancel_token_init(&u->cancel, cfg->cancel);
     pthread_mutex_init(&u->lock, NULL);
     pthread_condattr_t attr;
@@ -406,10 +566,14 @@ mfb_status uploader_start(const struct uploader_config *cfg, struct uploader **o
         st = mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
         goto done;
     }
-    /* Pages are touched only when filled, so a small file costs little.
-     * Huge pages, where the kernel allows them, spare the TLB on the copy
-     * into the buffer and the two passes over it. */
+    /* Buffered mode only. Pages are touched only when filled, so a small
+     * file costs little. Huge pages, where the kernel allows them, spare the
+     * TLB on the copy into the buffer and the two passes over it. */
     for (size_t i = 0; i < u->buf_count; i++) {
+        if (u->stream) {
+            queue_push(&u->free_q, &u->bufs[i]);
+            continue;
+        }
         void *p = NULL;
         if (posix_memalign(&p, HUGE_PAGE, u->chunk_size) == 0)
             madvise(p, u->chunk_size, MADV_HUGEPAGE);
@@ -422,14 +586,17 @@ mfb_status uploader_start(const struct uploader_config *cfg, struct uploader **o
         queue_push(&u->free_q, &u->bufs[i]);
     }
     u->pair_hash = sha256_x2_supported();
-    u->reader_chunk_hash = !u->producer_digests && (u->pair_hash || u->record != NULL);
+    u->reader_chunk_hash = !u->stream && u->pair_hash;
     sha256_init(&u->file_hash);
     sha256_init(&u->chunk_hash);
     for (size_t i = 0; st == MFB_OK && i < u->worker_count; i++) {
         struct worker *w = &u->workers[i];
         w->u = u;
         atomic_init(&w->inflight, 0);
-        st = transfer_conn_open(u->client, &u->cancel, &w->conn, err);
+        if (u->stream && u->resume && (w->piece = malloc(READ_PIECE)) == NULL)
+            st = mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+        if (st == MFB_OK)
+            st = transfer_conn_open(u->client, &u->cancel, &w->conn, err);
         if (st == MFB_OK)
             transfer_conn_set_retry_hook(w->conn, on_retry, w);
     }
@@ -561,6 +728,7 @@ void uploader_free(struct uploader *u)
     join_all(u);
     for (size_t i = 0; u->workers && i < u->worker_count; i++) {
         transfer_conn_close(u->workers[i].conn);
+        free(u->workers[i].piece);
     }
     for (size_t i = 0; u->bufs && i < u->buf_count; i++)
         free(u->bufs[i].data);

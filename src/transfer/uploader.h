@@ -2,7 +2,10 @@
  * uploader.h - sends a file to an open upload in parallel chunks, while the
  * file may still be growing.
  *
- * Threads and data flow:
+ * Threads and data flow, in two modes:
+ *
+ * Buffered, when the digests must be learnt from the file (mfb push, a
+ * resume without a seal record):
  *
  *   producer ──seal(X)/finish(S)──▶ reader ──chunk buffers──▶ N workers ──▶ receiver
  *                                     ▲                          │
@@ -25,17 +28,23 @@
  * - Memory is N+1 chunk buffers, allocated once: the reader can fill one
  *   while N are on the wire. No allocation per chunk.
  *
- * Digests: without more, the reader hashes what it reads (each chunk's
- * digest, the Content-Digest of its PUT, and the whole file's). A producer
- * that hashed the bytes as it wrote them (a chunk_record) passes each
- * chunk's digest with uploader_seal_chunk and the file's with
- * uploader_finish_digest (producer_digests): the reader then hashes
- * nothing, and a byte that changed on the disk between the write and the
- * read is refused by the receiver's digest check instead of being
- * published. A resume of a file with a seal record (config.record) hashes
- * every chunk it reads and fails with MFB_ERR_CHANGED, naming the chunk and
- * its bytes, before a chunk that differs from the record is sent or
- * compared with the receiver's copy.
+ * Streamed, when the digests are known before the file is read: a
+ * producer that hashed the bytes as it wrote them (a chunk_record) passes
+ * each chunk's digest with uploader_seal_chunk and the file's with
+ * uploader_finish_digest (producer_digests), or a resume passes the
+ * file's seal record (config.record).
+ * - The reader reads nothing: it hands each sealed chunk (index, length,
+ *   expected digest) to the workers, at most N+1 ahead.
+ * - A worker PUTs the chunk with a body curl pulls in pieces of its upload
+ *   buffer, pread from the file into that buffer and hashed there; the
+ *   piece that completes the chunk goes only if the chunk's digest is the
+ *   expected one. A chunk that changed on the disk between the write and
+ *   the read fails the upload (MFB_ERR_CHANGED, naming the chunk and its
+ *   bytes) before the receiver has all of it, so nothing of it is stored;
+ *   the receiver checks the same digest, so the check runs end to end.
+ * - Memory does not grow with the chunk size: curl's buffers per
+ *   connection, 32 bytes per chunk digest, and with a resume plan a
+ *   256 KiB piece per worker to check a chunk the receiver holds.
  *
  * Resume: given the receiver's chunk list (a resume_plan), a worker compares
  * each chunk's fresh digest with the receiver's and skips the PUT when they

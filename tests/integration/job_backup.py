@@ -12,7 +12,9 @@ same table checksums as the original, the original server answers
 afterwards, Data.zip is gone from the spool, and the job row records the
 downtime and every step's duration. Also: the choice of target (--target
 may be left out with one target; a clear error with none or several), the
-naming pattern with {seq}, and the terminal progress display.
+naming pattern with {seq}, and the terminal progress display. And the
+client's memory: its peak RSS does not grow with the chunk size (the
+upload streams each chunk from the spool file).
 """
 import hashlib
 import json
@@ -28,7 +30,7 @@ sys.path.insert(0, os.environ.get("MFB_TEST_LIB") or
                 os.path.join(os.path.dirname(__file__), "..", "lib"))
 from jobtestlib import JobEnv  # noqa: E402
 from mariadb import MariaDB  # noqa: E402
-from mfbtest import main  # noqa: E402
+from mfbtest import MFB, main  # noqa: E402
 
 STEPS = ["preflight_ms", "preflush_ms", "stop_ms", "archive_ms", "upload_ms", "start_ms",
          "verify_ms", "finish_ms"]
@@ -209,6 +211,41 @@ class HappyPath(unittest.TestCase):
         r = env.mfb("backup", "prod", "--progress=none", "--json")
         self.assertEqual(json.loads(r.stdout)["backup_name"], f"prod-full-{seq + 3:04d}.zip")
         env.mfb("target", "set", "rx", "--naming", "")
+
+
+    def peak_rss_mib(self, chunk):
+        """The peak RSS of one `mfb backup` with the target's chunk size."""
+        env = self.env
+        env.mfb("target", "set", "rx", "--chunk-size", chunk)
+        rss = os.path.join(env.dir, "rss.txt")
+        p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss, MFB, "backup", env.instance,
+                            "--progress=none", "--json"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, env=env.env, text=True, timeout=300)
+        self.assertEqual(p.returncode, 0, p.stderr[-4000:])
+        self.assertEqual(json.loads(p.stdout)["status"], "ok", p.stdout)
+        with open(rss) as f:
+            return int(f.read().split()[-1]) / 1024
+
+    def test_6_memory_does_not_grow_with_the_chunk_size(self):
+        """docs/backup.md, "Memory": on an archive of several 32 MiB chunks
+        (96 MiB that do not compress), 32 MiB chunks cost the client about
+        what 1 MiB chunks cost. Holding chunks in memory (connections + 1
+        of them) would add about 96 MiB; the margin is for noise."""
+        env = self.env
+        env.add_instance(name="mem")
+        env.instance = "mem"
+        if not env.sql("SELECT 1 FROM targets"):
+            env.add_target()
+        big = os.path.join(env.db.datadir, "mfb-test-random.bin")
+        with open(big, "wb") as f:
+            for _ in range(96):
+                f.write(os.urandom(1 << 20))
+        self.addCleanup(os.unlink, big)
+        self.addCleanup(env.mfb, "target", "set", "rx", "--chunk-size", "1M")
+        small = self.peak_rss_mib("1M")
+        large = self.peak_rss_mib("32M")
+        self.assertLess(large, small + 24, f"peak RSS {small:.1f} MiB with 1 MiB chunks, "
+                                           f"{large:.1f} MiB with 32 MiB chunks")
 
 
 if __name__ == "__main__":

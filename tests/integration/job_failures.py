@@ -11,6 +11,12 @@ promise kept in each: the database runs and answers at the end.
   (a small tmpfs), a file cannot be read, the archive times out: the server
   is restarted and the failure reported (9.2, 9.5); no partial Data.zip is
   left, and the receiver's upload is abandoned.
+- A byte of Data.zip changes on the spool's disk after the archive writer
+  wrote it and before the upload read it (the test-only MFB_TEST_SPOOL_FLIP):
+  the upload refuses the chunk before its last byte is sent, the job fails
+  with one line naming the chunk and its bytes, with the server restarted
+  (default policy) or already running (snapshot); nothing is stored, the
+  spool is cleaned and the upload abandoned.
 - Ctrl-C or SIGTERM during the archive: the same safe path (6.5); a second
   Ctrl-C does not skip the restart.
 - Two backups of one instance at once: the second is refused, naming the
@@ -205,6 +211,31 @@ class Failures(JobTestCase):
                       "DURATION'", r.stderr)
         self.assertGreater(job["downtime_ms"], 0)
         self.assertEqual(self.env.spool_files(), [])
+
+    # -- the spool's disk ------------------------------------------------------
+    def spool_byte_changes(self, name, policy, offset):
+        self.instance(name, restart_after=policy)
+        p = self.env.spawn_backup(env={"MFB_TEST_SPOOL_FLIP": str(offset)})
+        r = finish(p, [])
+        job = self.assert_failed(r)
+        chunk = offset // (1 << 20)
+        first = chunk << 20
+        errors = [line for line in r.stderr.splitlines() if line.startswith("mfb: error:")]
+        self.assertEqual(len(errors), 1, r)
+        self.assertRegex(errors[0], rf"^mfb: error: '[^']*/Data\.zip' changed on the disk after "
+                                    rf"it was written: chunk {chunk} \(bytes {first}-\d+\) read "
+                                    rf"back does not match the digest taken as it was written$")
+        self.assertIn("HINT: nothing of it was stored; check the spool's disk", r.stderr)
+        self.assertEqual(job["error_step"], "upload")
+        self.assertEqual(self.env.spool_files(), [])
+        self.assert_no_upload_left(job)
+        self.assertNotIn(name, [b.get("instance") for b in self.env.stored_backups()])
+
+    def test_spool_byte_changes_before_the_upload(self):
+        self.spool_byte_changes("flipped", "upload", 100)
+
+    def test_spool_byte_changes_before_the_upload_from_a_snapshot(self):
+        self.spool_byte_changes("flippedsnap", "snapshot", (1 << 20) + 4321)
 
     # -- cancel ---------------------------------------------------------------
     def cancel_during_archive(self, signals):

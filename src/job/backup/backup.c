@@ -14,13 +14,18 @@
  * Archive and upload run together: the archive writer's sink writes
  * Data.zip and tells the uploader, after every write, how much of the file
  * is final (uploader_seal); the uploader sends each chunk as soon as it is
- * sealed, over the target's parallel connections. The sink also hashes the
- * bytes as they pass (transfer/chunk_record.h): each chunk's digest goes
- * to the uploader as the chunk's Content-Digest, so the receiver refuses
- * a chunk that changed on the disk before it was read, and the record is
- * kept beside a Data.zip that waits for `mfb resume`. If the receiver goes
- * away, the archive is still finished, so that the complete Data.zip is
- * kept and `mfb resume` can send it later (the job becomes pending_upload).
+ * sealed, over the target's parallel connections, each streaming its chunk
+ * from the spool file in small pieces (no chunk is held in memory). The
+ * sink hashes the bytes as they pass, in one pass for each chunk's digest
+ * and the file's (transfer/chunk_record.h): each chunk's digest goes to the
+ * uploader, which checks the bytes it reads back against it before the
+ * chunk's last byte is sent and fails the job if they changed on the disk;
+ * it is also the chunk's Content-Digest, which the receiver checks, so the
+ * check runs from the bytes the writer produced to the bytes stored. The
+ * record is kept beside a Data.zip that waits for `mfb resume`. If the
+ * receiver goes away, the archive is still finished, so that the complete
+ * Data.zip is kept and `mfb resume` can send it later (the job becomes
+ * pending_upload).
  *
  * Downtime is measured from the moment the stop command is issued to the
  * first successful query after the start, on the monotonic clock.
@@ -206,7 +211,25 @@ struct seal_sink {
     struct chunk_record *record; /* hashed here, from the writer's buffer */
     uint64_t written;
     uint64_t chunks_given; /* record's chunks passed to the uploader */
+    /* Tests only (BACKUP_TEST_FLIP_ENV): the byte at flip_at is changed in
+     * the file after it was written and hashed, before it is sealed. */
+    int flip_fd;
+    bool flip;
+    uint64_t flip_at;
 };
+
+/* The test hook: a bit going bad on the spool's disk between the write and
+ * the upload, at a known offset. */
+static void seal_test_flip(struct seal_sink *s, const void *buf, size_t len)
+{
+    if (!s->flip || s->flip_at < s->written || s->flip_at - s->written >= len)
+        return;
+    uint8_t bad = ((const uint8_t *)buf)[s->flip_at - s->written] ^ 0x20;
+    bool done = pwrite(s->flip_fd, &bad, 1, (off_t)s->flip_at) == 1;
+    log_warn("archive", "note=%s offset=%" PRIu64 " env=%s",
+             done ? "test_byte_changed_in_the_spool" : "test_flip_failed", s->flip_at,
+             BACKUP_TEST_FLIP_ENV);
+}
 
 /* Hands the uploader the chunk digests it does not have yet. */
 static void seal_give_chunks(struct seal_sink *s)
@@ -225,6 +248,7 @@ static mfb_status seal_write(void *ctx, const void *buf, size_t len, struct mfb_
         st = chunk_record_update(s->record, buf, len, err);
     if (st != MFB_OK)
         return st;
+    seal_test_flip(s, buf, len);
     s->written += len;
     seal_give_chunks(s);
     if (s->up)
@@ -691,6 +715,9 @@ static mfb_status archive_and_upload(struct backup *b, enum restart_point rp, st
         /* Data.zip is made durable only if it has to wait for a resume
          * (sync_data_zip), after the server was started again. */
         fs.defer_sync = true;
+        const char *flip = getenv(BACKUP_TEST_FLIP_ENV);
+        seal.flip_fd = fs.fd;
+        seal.flip = flip && parse_uint(flip, 0, UINT64_MAX, &seal.flip_at, NULL) == MFB_OK;
     }
     /* The uploader reads through a descriptor of its own: the sink's is
      * write-only and is closed when the archive is published. */
@@ -776,6 +803,11 @@ static mfb_status archive_and_upload(struct backup *b, enum restart_point rp, st
     } else {
         journal_error(&b->jr, "upload", &uerr);
         mfb_error_copy(err, &uerr);
+        /* Data.zip changed on the disk after it was written: it is not the
+         * archive any more, and a resume would only refuse it. The job
+         * fails and the spool is cleaned instead of keeping it. */
+        if (st == MFB_ERR_CHANGED)
+            b->sealed = false;
     }
     if (rp == RESTART_AFTER_UPLOAD)
         restart_server(b, err);

@@ -28,6 +28,13 @@
 #include "store/job_log.h"
 #include "transfer/https.h"
 
+/* The test-only environment variable that changes one byte of Data.zip on
+ * the spool (value: its offset) after the archive writer wrote and hashed
+ * it and before the uploader may read it: a disk going bad between the
+ * write and the upload, which the upload must refuse (docs/testing.md).
+ * Never set it in production. */
+#define BACKUP_TEST_FLIP_ENV "MFB_TEST_SPOOL_FLIP"
+
 struct backup_options {
     struct config_db *db;
     const char *instance;

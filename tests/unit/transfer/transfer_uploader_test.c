@@ -3,9 +3,9 @@
  * fake receiver (tests/lib/fake_receiver.py, plaintext, in a child
  * process): a file that grows while it is uploaded (seal/finish), a resume
  * that finds a chunk changed and replaces it, cancellation, and the events
- * observers see; with a seal record, a changed byte refused before it is
- * sent (resume) or by the receiver's digest check (producer's digests). Runs under ThreadSanitizer
- * in `make check-tsan`.
+ * observers see; with a seal record or the producer's digests, a byte
+ * changed on the disk after it was written refused before it is sent or
+ * trusted. Runs under ThreadSanitizer in `make check-tsan`.
  */
 #include "common/cancel.h"
 #include "unit.h"
@@ -480,10 +480,13 @@ static void test_record_refuses_changed_chunk(void **state)
     close(fd);
 }
 
-/* The producer's digests are the Content-Digest: a byte that changed on
- * the disk after the producer wrote it is refused by the receiver, never
- * stored; without the change, the upload completes with the producer's
- * whole-file digest. */
+/* The producer's digests are the Content-Digest, and the worker that
+ * streams a chunk from the file checks it before the last byte goes: a
+ * byte that changed on the disk after the producer wrote it (the test
+ * flips it between the write and the upload) fails the upload with an
+ * error naming the chunk and its bytes, and the receiver stores nothing
+ * of that chunk; without the change, the upload completes with the
+ * producer's whole-file digest. */
 static void test_producer_digests(void **state)
 {
     struct fixture *f = *state;
@@ -519,8 +522,19 @@ static void test_producer_digests(void **state)
         mfb_status st = uploader_wait(u, &r, &err);
         uploader_free(u);
         if (round == 0) {
-            assert_int_equal(st, MFB_ERR_CORRUPT);
-            assert_non_null(strstr(err.message, "digest_mismatch"));
+            assert_int_equal(st, MFB_ERR_CHANGED);
+            char want[PATH_MAX + 200];
+            snprintf(want, sizeof(want),
+                     "'%s' changed on the disk after it was written: chunk 1 (bytes "
+                     "1048576-2097151) read back does not match the digest taken as it was "
+                     "written",
+                     path);
+            assert_string_equal(err.message, want);
+            struct upload_state after;
+            assert_int_equal(receiver_upload_get(f->conn, up.upload_id, &after, &err), MFB_OK);
+            for (size_t i = 0; i < after.chunk_count; i++)
+                assert_int_not_equal(after.chunks[i].index, 1);
+            upload_state_free(&after);
         } else {
             assert_int_equal(st, MFB_OK);
             assert_memory_equal(r.sha256, rec.sha256, SHA256_LEN);
