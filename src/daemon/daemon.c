@@ -570,8 +570,6 @@ mfb_status daemon_cancel(struct daemon *d, int64_t id, bool discard, enum queue_
         return MFB_OK;
     }
     *state = QUEUE_DONE;
-    struct queue_entry entry;
-    struct daemon_progress progress;
     pthread_mutex_lock(&d->lock);
     for (unsigned i = 0; i < d->workers; i++) {
         struct daemon_slot *s = &d->slots[i];
@@ -583,16 +581,15 @@ mfb_status daemon_cancel(struct daemon *d, int64_t id, bool discard, enum queue_
             s->discard = s->discard || discard;
             cancel_token_request(&s->cancel);
             *state = QUEUE_RUNNING;
-            entry = s->entry;
-            progress = s->progress;
+            /* Under the lock (daemon, then event hub): the worker's
+             * "ended" state event cannot overtake this one. */
+            daemon_api_publish_progress(d, &s->entry, &s->progress);
         }
     }
     pthread_mutex_unlock(&d->lock);
-    if (*state == QUEUE_RUNNING) {
+    if (*state == QUEUE_RUNNING)
         mfb_log(MFB_LOG_INFO, "daemon-cancel", "queue_id=%" PRId64 " state=running%s", id,
                 discard ? " discard=1" : "");
-        daemon_api_publish_progress(d, &entry, &progress);
-    }
     return MFB_OK;
 }
 
