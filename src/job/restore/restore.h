@@ -61,10 +61,11 @@ struct restore_options {
     const char *to_dir; /* --to: only extract there; NULL: in place */
     const struct restore_map *maps;
     size_t map_count;
-    bool force;                                /* skip the flavour and version check */
-    bool keep_download;                        /* keep the downloaded file after a success */
-    const char *spool;                         /* NULL: the instance's spool */
-    struct cancel_token *cancel;               /* may be NULL */
+    bool force;                  /* skip the flavour and version check */
+    bool in_place;               /* stop first, then extract into place (else: staged) */
+    bool keep_download;          /* keep the downloaded file after a success */
+    const char *spool;           /* NULL: the instance's spool */
+    struct cancel_token *cancel; /* may be NULL */
     const struct transfer_observer *observers; /* download progress */
     size_t observer_count;
     void (*report)(void *ctx, const char *line); /* one line per step; may be NULL */
