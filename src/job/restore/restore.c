@@ -63,6 +63,7 @@ struct root_state {
     char aside[PATH_MAX];
     char staging[PATH_MAX]; /* staged restores: its staging directory */
     bool staging_new;       /* the staging directory may hold (part of) the new tree */
+    char detail[256];       /* "209 entries, 2.4 GiB, owner ..., mode 0750" */
     struct stage_root sr;   /* the staged tree, as the swap journal has it */
     bool existed;           /* the destination was there before */
     mode_t old_mode;
@@ -649,10 +650,11 @@ static mfb_status extract_roots(struct run *r, bool staged, struct mfb_error *er
         r->res->entries += sum.entries;
         r->res->bytes += sum.bytes;
         char size[32];
-        say(r, NULL, "%s root %s %s %s: %" PRIu64 " entries, %s, owner %s, mode %04o",
-            staged ? "staged" : "restored", p->name, staged ? "in" : "into", dir, sum.entries,
-            format_size(sum.bytes, size, sizeof(size)), own.set ? own.why : "as archived",
-            (unsigned)mode);
+        snprintf(rs->detail, sizeof(rs->detail), "%" PRIu64 " entries, %s, owner %s, mode %04o",
+                 sum.entries, format_size(sum.bytes, size, sizeof(size)),
+                 own.set ? own.why : "as archived", (unsigned)mode);
+        say(r, NULL, "%s root %s %s %s: %s", staged ? "staged" : "restored", p->name,
+            staged ? "in" : "into", dir, rs->detail);
         if (staged)
             test_pause(r, "staging");
     }
@@ -946,10 +948,10 @@ static mfb_status swap_roots(struct run *r, struct mfb_error *err)
         if (rs->existed)
             say(r, NULL, "moved %s aside to %s", rs->place, rs->aside);
         if (rs->is_link)
-            say(r, NULL, "restored root %s into %s (the link %s stays)", rs->plan->name, rs->place,
-                rs->plan->dest);
+            say(r, NULL, "restored root %s into %s: %s (the link %s stays)", rs->plan->name,
+                rs->place, rs->detail, rs->plan->dest);
         else
-            say(r, NULL, "restored root %s into %s", rs->plan->name, rs->place);
+            say(r, NULL, "restored root %s into %s: %s", rs->plan->name, rs->place, rs->detail);
         test_pause(r, "swap");
     }
     return st;
