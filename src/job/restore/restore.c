@@ -6,6 +6,11 @@
  *   runs: the download and its SHA-256, the whole archive, the plan, the
  *   flavour and release, each destination (movable, writable, room). Only
  *   then is the server stopped, so most failures cost no downtime at all.
+ * - The staged restore (the default) also extracts while the server runs,
+ *   into a staging directory beside each root (stage.h): the downtime is
+ *   the stop, a rename or two per root and the start. --in-place keeps
+ *   the older way (stop, move aside, extract) for whoever asks for it;
+ *   mfb never switches between them on its own.
  * - From the stop on, every failure takes one path, roll_back: whatever
  *   server the restore started is stopped, what was restored is moved to
  *   "<dir>.mfb-failed-restore-<stamp>", the old directories are renamed
@@ -448,6 +453,15 @@ static mfb_status check_places(struct run *r, bool staged, struct mfb_error *err
             if (st == MFB_OK)
                 dest = rs->place;
         }
+        /* before the room is counted: what a killed staged restore left
+         * takes room too, and is of no use (the next one restages) */
+        int removed = 0;
+        if (st == MFB_OK)
+            st = stage_remove_stale(dest, &removed, err);
+        if (removed > 0)
+            say(r, "preflight",
+                "removed %d staging director%s an interrupted restore left beside %s", removed,
+                removed == 1 ? "y" : "ies", dest);
         if (st == MFB_OK)
             st =
                 swap_sibling(dest, SWAP_BEFORE_SUFFIX, r->stamp, rs->aside, sizeof(rs->aside), err);
@@ -860,7 +874,7 @@ static mfb_status recover_swap(struct run *r, struct mfb_error *err)
     return MFB_OK;
 }
 
-/* Each root's staging directory, once the stale ones are gone. */
+/* Each root's staging directory (check_places removed the stale ones). */
 static mfb_status name_staging(struct run *r, struct mfb_error *err)
 {
     char tag[32];
@@ -870,16 +884,9 @@ static mfb_status name_staging(struct run *r, struct mfb_error *err)
         snprintf(tag, sizeof(tag), "%s", r->stamp);
     for (size_t i = 0; i < r->plan.count; i++) {
         struct root_state *rs = &r->roots[i];
-        int removed = 0;
-        mfb_status st = stage_remove_stale(rs->place, &removed, err);
-        if (st == MFB_OK)
-            st = stage_dir_name(rs->place, tag, rs->staging, sizeof(rs->staging), err);
+        mfb_status st = stage_dir_name(rs->place, tag, rs->staging, sizeof(rs->staging), err);
         if (st != MFB_OK)
             return st;
-        if (removed > 0)
-            say(r, "preflight",
-                "removed %d staging director%s an interrupted restore left beside %s", removed,
-                removed == 1 ? "y" : "ies", rs->place);
         rs->staging_new = true;
     }
     return MFB_OK;
