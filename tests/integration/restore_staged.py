@@ -14,16 +14,22 @@ server is down only for the swap and the start.
   (the server then runs on the old set, never on a mix), and a run after
   that restores;
 - kill -9 once every root is swapped: the next run finishes that swap;
+- a backup whose file matches its SHA-256 but holds a damaged entry: the
+  archive's structure passes, the entry's CRC-32 fails while it is staged,
+  and nothing was changed (the server still runs, no staging left);
 - --in-place: the old method (stop, move aside, extract) still works.
 """
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 
 sys.path.insert(0, os.environ.get("MFB_TEST_LIB") or
                 os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import mfbtest  # noqa: E402
+import ziptools  # noqa: E402
 from restore_testlib import INSTANCE, OwnEnvTestCase  # noqa: E402
 
 
@@ -163,6 +169,30 @@ class StagedTest(OwnEnvTestCase):
                       f"{env.datadir}", r.stdout)
         self.assertEqual(self.db.checksum_tables(), before)
         self.assertFalse(os.path.exists(self.journal()))
+
+    def test_damaged_entry_is_caught_while_staging(self):
+        env = self.make_env(tables=1, rows=2000)
+        bid = env.backup()
+        old = self.change_data(keep=500)
+        pid = self.db.server_pid()
+        damaged = self.path("damaged.zip")
+        shutil.copyfile(env.stored_path(bid), damaged)
+        offset, length = ziptools.data_range(damaged, "datadir/sbtest/sbtest1.ibd")
+        ziptools.flip_byte(damaged, offset + length // 2)
+        r = env.mfb("push", damaged, *env.target_args(), "--instance", INSTANCE, "--json")
+        bad = json.loads(r.stdout)["backup_id"]
+        r = env.restore(bad, expect=1)
+        self.assertIn("archive ok: ", r.stdout)  # the structure is whole
+        self.assertIn("mfb: error: ", r.stderr)
+        self.assertIn("sbtest/sbtest1.ibd", r.stderr)
+        self.assertIn("HINT: nothing was changed, the server still runs; the file matches the "
+                      "receiver's SHA-256, so the stored backup itself is damaged: restore "
+                      "another one\n", r.stderr)
+        self.assertNotIn("stopped the server", r.stdout)
+        self.assertEqual(self.db.server_pid(), pid)
+        self.assertEqual(self.db.checksum_tables(), old)
+        self.assertEqual(staging_dirs(env.datadir), [])
+        self.assertEqual(env.asides(), [])
 
     def test_in_place(self):
         env = self.make_env(tables=1, rows=2000)

@@ -243,14 +243,20 @@ static mfb_status fetch(struct run *r, struct mfb_error *err)
     return MFB_OK;
 }
 
-/* `mfb archive test`, then the manifest's metadata. */
+/* `mfb archive test`, then the manifest's metadata. A staged restore
+ * tests only the structure here (the central directory, its CRC, the
+ * manifest against it): its extraction checks every entry's CRC-32 and
+ * sizes as it stages, before the server is stopped, so reading every
+ * entry twice would only make it slower. */
 static mfb_status verify_archive(struct run *r, struct mfb_error *err)
 {
     struct mfb_error local = {0};
     struct archive_test_summary sum = {0};
+    bool staged = r->o->to_dir == NULL && !r->o->in_place;
     mfb_status st = archive_reader_open(r->res->file, &r->reader, &local);
     if (st == MFB_OK)
-        st = archive_reader_test(r->reader, &sum, &local);
+        st = staged ? archive_reader_test_structure(r->reader, &sum, &local)
+                    : archive_reader_test(r->reader, &sum, &local);
     if (st != MFB_OK) {
         mfb_error_set(err, st, "backup %s failed its check: %s", r->res->backup.backup_id,
                       local.message);
@@ -275,8 +281,9 @@ static mfb_status verify_archive(struct run *r, struct mfb_error *err)
     if (st != MFB_OK)
         return st;
     char size[32];
-    say(r, "preflight", "archive ok: %" PRIu64 " entries, %s, manifest %s", sum.entries,
-        format_size(sum.bytes, size, sizeof(size)), sum.manifest_checked ? "checked" : "absent");
+    say(r, "preflight", "archive ok: %" PRIu64 " entries, %s, manifest %s%s", sum.entries,
+        format_size(sum.bytes, size, sizeof(size)), sum.manifest_checked ? "checked" : "absent",
+        staged ? "; every entry's CRC-32 is checked as it is staged" : "");
     return MFB_OK;
 }
 
@@ -1029,7 +1036,11 @@ static mfb_status restore_in_place(struct run *r, struct mfb_error *err)
             st = cancel_error(err);
         if (st != MFB_OK) {
             remove_staging(r);
-            if (err->hint[0] == '\0')
+            if (st == MFB_ERR_CORRUPT)
+                set_hint(err, "nothing was changed, the server still runs; the file matches the "
+                              "receiver's SHA-256, so the stored backup itself is damaged: "
+                              "restore another one");
+            else if (err->hint[0] == '\0')
                 mfb_error_hint(err, "nothing was changed; the server still runs");
             return st;
         }
