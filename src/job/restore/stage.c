@@ -259,11 +259,19 @@ mfb_status stage_recover(const char *journal, bool server_down, const char *stam
     mfb_status st = read_journal(journal, &roots, &count, err);
     if (st != MFB_OK)
         return st;
-    bool all = true;
-    for (size_t i = 0; i < count; i++)
-        all &= is_staged(roots[i].place, &roots[i]);
+    bool all = true, any = false;
+    for (size_t i = 0; i < count; i++) {
+        const struct stage_root *r = &roots[i];
+        bool swapped = is_staged(r->place, r);
+        all &= swapped;
+        any |= swapped || (r->existed && !exists(r->place) && exists(r->aside));
+    }
     size_t len = 0;
-    if (all) {
+    if (!any) {
+        /* killed before its first rename: nothing to put right */
+        *what = STAGE_RECOVERY_UNDONE;
+        snprintf(detail, detail_len, "nothing had been swapped yet");
+    } else if (all) {
         /* the restored set is complete: only the renames aside may be left */
         for (size_t i = 0; i < count && st == MFB_OK; i++) {
             const struct stage_root *r = &roots[i];

@@ -86,7 +86,9 @@ mfb_status stage_swap(const struct stage_root *root, bool *in_place, bool *moved
 enum stage_recovery {
     STAGE_RECOVERY_NONE,     /* no journal */
     STAGE_RECOVERY_FINISHED, /* every root had been swapped: the swap was finished */
-    STAGE_RECOVERY_UNDONE,   /* some or none were: the old trees are back */
+    STAGE_RECOVERY_UNDONE,   /* some or none were: the old trees are back (none
+                                at all: whatever the server does, only the
+                                journal is removed) */
 };
 
 /* Puts right a swap a killed restore left (see above). server_down says
