@@ -5,7 +5,8 @@ server is down only for the swap and the start.
 - a server with files in several places (binary logs elsewhere, a table
   with DATA DIRECTORY outside the datadir, a datadir that is a symbolic
   link): every root is staged before the stop, swapped in, the link stays,
-  and every table's CHECKSUM TABLE is the backup's;
+  and every table's CHECKSUM TABLE is the backup's; binary logs on a file
+  system of their own (a tmpfs) are staged on it;
 - kill -9 while staging (MFB_TEST_PAUSE_AT=staging): the server runs
   untouched; the next run removes the stale staging directory and starts
   clean;
@@ -30,7 +31,7 @@ sys.path.insert(0, os.environ.get("MFB_TEST_LIB") or
                 os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import mfbtest  # noqa: E402
 import ziptools  # noqa: E402
-from restore_testlib import INSTANCE, OwnEnvTestCase  # noqa: E402
+from restore_testlib import INSTANCE, OwnEnvTestCase, mount_tmpfs  # noqa: E402
 
 
 def staging_dirs(place):
@@ -63,8 +64,11 @@ class StagedTest(OwnEnvTestCase):
         self.assertIn(f"test pause at {point}", out)
         return out
 
-    def binlog_env(self, **kw):
+    def binlog_env(self, tmpfs=None, **kw):
         binlog = self.path("binlog")
+        if tmpfs:  # a file system of their own (the mount point is its parent)
+            mount_tmpfs(self, self.path("fs2"), tmpfs)
+            binlog = self.path("fs2/binlog")
         os.makedirs(binlog)
         env = self.make_env(options={"log_bin": os.path.join(binlog, "mariadb-bin"),
                                      "server_id": "1"}, **kw)
@@ -106,6 +110,19 @@ class StagedTest(OwnEnvTestCase):
         for place in (real, binlog, os.path.join(ts, "sbtest")):
             self.assertEqual(staging_dirs(place), [])
         self.assertFalse(os.path.exists(self.journal()))
+
+    def test_roots_on_two_file_systems(self):
+        """The binary logs on a tmpfs of their own: staged there, beside them."""
+        env, binlog = self.binlog_env(tmpfs="64m", tables=1, rows=2000)
+        self.assertNotEqual(os.stat(binlog).st_dev, os.stat(env.datadir).st_dev)
+        before = self.db.checksum_tables()
+        bid = env.backup()
+        self.change_data(keep=500)
+        r = env.restore(bid)
+        self.assertRegex(r.stdout, rf"staged root binlog in {self.tmp}/fs2/\.binlog\.mfb-staging-\d+: ")
+        self.assertIn(f"restored root binlog into {binlog}: ", r.stdout)
+        self.assertEqual(self.db.checksum_tables(), before)
+        self.assertEqual(staging_dirs(binlog), [])
 
     def test_kill_while_staging(self):
         env = self.make_env(tables=2, rows=5000)
