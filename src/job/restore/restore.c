@@ -1020,7 +1020,9 @@ static mfb_status start_or_roll_back(struct run *r, mfb_status st, struct mfb_er
     return MFB_OK;
 }
 
-static mfb_status restore_in_place(struct run *r, struct mfb_error *err)
+/* The restore into the instance's own directories: staged (the default) or
+ * --in-place; both share the checks, the stop, the start and the way back. */
+static mfb_status restore_into_instance(struct run *r, struct mfb_error *err)
 {
     bool staged = !r->o->in_place;
     mfb_status st = make_plan(r, err);
@@ -1191,7 +1193,7 @@ mfb_status restore_run(const struct restore_options *o, struct restore_result *r
         mfb_error_hint(e, "nothing was changed");
     }
     if (st == MFB_OK)
-        st = o->to_dir ? (r.step = "extract", extract_to(&r, e)) : restore_in_place(&r, e);
+        st = o->to_dir ? (r.step = "extract", extract_to(&r, e)) : restore_into_instance(&r, e);
 
     /* the download goes once it served; a failed restore keeps it for the retry */
     result->file_kept = result->file[0] != '\0' && (st != MFB_OK || o->keep_download);
