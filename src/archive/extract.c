@@ -12,6 +12,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -23,6 +25,7 @@
 #include "common/log.h"
 
 #define ZIP_NAME_BUF (ZIP_MAX16 + 2)
+#define MAX_THREADS 16
 
 struct extractor {
     struct archive_reader *r;
@@ -343,6 +346,114 @@ static mfb_status extract_one(struct extractor *x, size_t index, char *norm, boo
     return s;
 }
 
+/* ---- several entries at once ---- */
+
+struct parallel {
+    struct extractor *x;
+    size_t skip;
+    atomic_size_t next; /* the next entry index to take */
+    atomic_bool stop;   /* an entry failed: take no more */
+    pthread_mutex_t mu; /* guards the fields below */
+    size_t error_index; /* of the first failed entry (the lowest index) */
+    struct mfb_error error;
+    struct archive_extract_summary sum;
+};
+
+/* An extraction worker: takes the next file or symlink entry until none is
+ * left, reading through its own view of the reader (the central directory
+ * and the descriptor shared, pread being safe to share; its own buffers). */
+static void *worker_main(void *arg)
+{
+    struct parallel *p = arg;
+    struct archive_reader view = *p->x->r;
+    view.inflate = NULL;
+    view.inbuf = view.outbuf = NULL;
+    struct extractor x = *p->x;
+    x.r = &view;
+    memset(&x.sum, 0, sizeof(x.sum));
+    char *norm = malloc(ZIP_NAME_BUF);
+    struct mfb_error e = {0};
+    size_t failed = SIZE_MAX;
+    if (norm == NULL) {
+        mfb_error_set(&e, MFB_ERR_NO_MEMORY, "out of memory");
+        failed = 0;
+    }
+    while (failed == SIZE_MAX && !atomic_load(&p->stop)) {
+        size_t i = atomic_fetch_add(&p->next, 1);
+        if (i >= view.count)
+            break;
+        const struct archive_entry *en = &view.entries[i];
+        if (i == p->skip || en->type == ARCHIVE_ENTRY_DIR)
+            continue;
+        normalize(en->name, en->name_len, norm);
+        if (!strip_prefix(&x, norm))
+            continue;
+        if (extract_one(&x, i, norm, false, &e) != MFB_OK)
+            failed = i;
+        else
+            x.sum.entries++;
+    }
+    pthread_mutex_lock(&p->mu);
+    if (failed != SIZE_MAX) {
+        atomic_store(&p->stop, true);
+        if (failed < p->error_index) {
+            p->error_index = failed;
+            p->error = e;
+        }
+    }
+    p->sum.entries += x.sum.entries;
+    p->sum.bytes += x.sum.bytes;
+    pthread_mutex_unlock(&p->mu);
+    free(view.inflate);
+    free(view.inbuf);
+    free(view.outbuf);
+    free(norm);
+    return NULL;
+}
+
+/* Directories first (one thread: cheap, and no two workers race to make
+ * one), then files and symlinks by `threads` workers. */
+static mfb_status extract_parallel(struct extractor *x, size_t skip, char *norm, unsigned threads,
+                                   struct mfb_error *err)
+{
+    struct archive_reader *r = x->r;
+    mfb_status s = MFB_OK;
+    for (size_t i = 0; i < r->count && s == MFB_OK; i++) {
+        if (i == skip || r->entries[i].type != ARCHIVE_ENTRY_DIR)
+            continue;
+        normalize(r->entries[i].name, r->entries[i].name_len, norm);
+        if (!strip_prefix(x, norm))
+            continue;
+        s = extract_one(x, i, norm, false, err);
+        if (s == MFB_OK)
+            x->sum.entries++;
+    }
+    if (s != MFB_OK)
+        return s;
+    struct parallel p = {.x = x, .skip = skip, .error_index = SIZE_MAX};
+    atomic_init(&p.next, 0);
+    atomic_init(&p.stop, false);
+    pthread_mutex_init(&p.mu, NULL);
+    pthread_t tid[MAX_THREADS];
+    unsigned started = 0;
+    for (; started < threads; started++)
+        if (pthread_create(&tid[started], NULL, worker_main, &p) != 0)
+            break;
+    if (started == 0) /* no thread at all: this one does the work */
+        worker_main(&p);
+    for (unsigned t = 0; t < started; t++)
+        pthread_join(tid[t], NULL);
+    pthread_mutex_destroy(&p.mu);
+    x->sum.entries += p.sum.entries;
+    x->sum.bytes += p.sum.bytes;
+    if (p.error_index != SIZE_MAX) {
+        if (err)
+            *err = p.error;
+        return p.error.status;
+    }
+    return MFB_OK;
+}
+
 mfb_status archive_extract(struct archive_reader *r, const char *dir,
                            const struct archive_extract_options *options,
                            struct archive_extract_summary *summary, struct mfb_error *err)
@@ -365,15 +476,22 @@ mfb_status archive_extract(struct archive_reader *r, const char *dir,
         if (x.root_fd < 0)
             s = mfb_error_errno(err, errno, MFB_ERR_IO, "cannot open directory '%s'", dir);
     }
-    for (size_t i = 0; i < r->count && s == MFB_OK; i++) {
-        if (i == skip)
-            continue;
-        normalize(r->entries[i].name, r->entries[i].name_len, norm);
-        if (!strip_prefix(&x, norm))
-            continue;
-        s = extract_one(&x, i, norm, false, err);
-        if (s == MFB_OK)
-            x.sum.entries++;
+    unsigned threads = options && options->threads > 1 ? options->threads : 1;
+    if (threads > MAX_THREADS)
+        threads = MAX_THREADS;
+    if (threads == 1) {
+        for (size_t i = 0; i < r->count && s == MFB_OK; i++) {
+            if (i == skip)
+                continue;
+            normalize(r->entries[i].name, r->entries[i].name_len, norm);
+            if (!strip_prefix(&x, norm))
+                continue;
+            s = extract_one(&x, i, norm, false, err);
+            if (s == MFB_OK)
+                x.sum.entries++;
+        }
+    } else if (s == MFB_OK) {
+        s = extract_parallel(&x, skip, norm, threads, err);
     }
     /* directories last, deepest first, once nothing more is written into them */
     for (size_t i = r->count; i-- > 0 && s == MFB_OK;) {

@@ -45,6 +45,11 @@ static const struct cli_option options[] = {
      .repeated = true,
      .metavar = "ROOT=DIR",
      .help = "restore ROOT into DIR instead of where it came from"},
+    {.name = "in-place",
+     .type = CLI_FLAG,
+     .help = "stop the server first, then extract into place (the old method: longer "
+             "downtime); else the backup is staged beside each directory while the server "
+             "runs"},
     {.name = "force",
      .type = CLI_FLAG,
      .help = "restore even a backup of another flavour or a newer release than the server"},
@@ -166,6 +171,11 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
         mfb_error_hint(err, "--to extracts every root under DIR/ROOT; --map moves roots of an "
                             "in-place restore");
     }
+    if (st == MFB_OK && to_dir != NULL && cli_flag(args, "in-place")) {
+        st = mfb_error_set(err, MFB_ERR_USAGE, "--to and --in-place exclude each other");
+        mfb_error_hint(err, "--to only extracts into DIR; --in-place chooses how a restore into "
+                            "the instance's directories is made");
+    }
     if (st == MFB_OK)
         st = config_cli_open(args, false, &db, NULL, err);
     if (st == MFB_OK)
@@ -183,6 +193,7 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
         .maps = maps.items,
         .map_count = maps.count,
         .force = cli_flag(args, "force"),
+        .in_place = cli_flag(args, "in-place"),
         .keep_download = cli_flag(args, "keep-download"),
         .spool = spool,
         .cancel = &cancel,
@@ -209,7 +220,7 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
 
 const struct cli_command cmd_restore = {
     .name = "restore",
-    .usage = "INSTANCE BACKUP [--to DIR] [--map ROOT=DIR]... [--target T] [--force]",
+    .usage = "INSTANCE BACKUP [--to DIR] [--map ROOT=DIR]... [--in-place] [--target T] [--force]",
     .summary = "download a backup (id, name or 'latest'), verify it and put it back",
     .options = options,
     .min_args = 2,

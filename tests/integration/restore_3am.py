@@ -11,8 +11,9 @@ neither), and one error line with a HINT that says which:
   fails: the old directories are put back, nothing is started;
 - a spool without room for the download: refused before it begins, saying
   how much more is needed (no .part filling the disk);
-- a data directory that is a symbolic link: refused before the stop with
-  the exact --map that restores through it, which then works.
+- a data directory that is a symbolic link: --in-place refuses it before the stop with
+  the exact --map that restores through it, which then works; the staged
+  restore (the default) swaps the directory it points to and keeps the link.
 """
 
 import os
@@ -96,7 +97,8 @@ class NightTest(OwnEnvTestCase):
         bid = env.backup()
         old = self.change_data(keep=500)
         self.db.stop()
-        r = env.restore(bid, expect=1, env={"MFB_TEST_RESTORE_FAULT": "extract:datadir"})
+        r = env.restore(bid, "--in-place", expect=1,
+                        env={"MFB_TEST_RESTORE_FAULT": "extract:datadir"})
         self.assertIn(f"put {env.datadir} back", r.stdout)
         self.assertNotIn("started the server", r.stdout)
         failed = env.failed()
@@ -137,17 +139,28 @@ class NightTest(OwnEnvTestCase):
         os.symlink(real, env.datadir)
         self.db.start()
         pid = self.db.server_pid()
-        r = env.restore(bid, expect=1)
+        # --in-place cannot move a link aside: refused before the stop
+        r = env.restore(bid, "--in-place", expect=1)
         self.assertIn(f"mfb: error: root 'datadir': '{env.datadir}' is a symbolic link\n"
                       f"HINT: nothing was changed; '{env.datadir}' points to '{real}': restore "
                       f"into that directory with --map datadir={real}, and the link stays as it "
                       "is\n", r.stderr)
         self.assertEqual(self.db.server_pid(), pid)
-        env.restore(bid, "--map", f"datadir={real}")
+        env.restore(bid, "--in-place", "--map", f"datadir={real}")
         self.assertTrue(os.path.islink(env.datadir))
         self.assertEqual(self.db.query_value("SELECT COUNT(*) FROM sbtest.sbtest1"), "1000")
         self.assertEqual(self.db.query_value("SELECT COUNT(*) FROM information_schema.tables "
                                              "WHERE table_name = 'newer'"), "0")
+        # staged (the default): the directory the link points to is swapped, the link stays
+        self.change_data(keep=500)
+        r = env.restore(bid)
+        self.assertIn(f"restored root datadir into {real}: ", r.stdout)
+        self.assertIn(f"(the link {env.datadir} stays)", r.stdout)
+        self.assertTrue(os.path.islink(env.datadir))
+        self.assertEqual(os.readlink(env.datadir), real)
+        self.assertEqual(self.db.query_value("SELECT COUNT(*) FROM sbtest.sbtest1"), "1000")
+        self.assertTrue(any(n.startswith(os.path.basename(real) + ".mfb-before-restore-")
+                            for n in os.listdir(os.path.dirname(real))))
 
 
 if __name__ == "__main__":

@@ -75,6 +75,12 @@ class CheckTest(RestoreTestCase):
         bid = env.backup()
         pid, sums = db.server_pid(), db.checksum_tables()
         r = env.restore(bid, "--map", f"datadir={small}/data", expect=1)
+        self.assertRegex(r.stderr, rf"mfb: error: not enough room to stage root 'datadir' beside "
+                                   rf"'{small}/data': it needs \S+ MiB, \S+ (KiB|MiB) are free\n"
+                                   r"HINT: nothing was changed; free that much space, restore "
+                                   r"elsewhere with --map or --to, or use --in-place")
+        self.assert_untouched(pid, sums)
+        r = env.restore(bid, "--in-place", "--map", f"datadir={small}/data", expect=1)
         self.assertRegex(r.stderr, rf"mfb: error: not enough room to restore root 'datadir' into "
                                    rf"'{small}/data': it needs \S+ MiB, \S+ (KiB|MiB) are free\n")
         self.assertIn("HINT: nothing was changed", r.stderr)

@@ -4,8 +4,9 @@ old data (requirement 3.7 applied to restores).
 
 - the start command fails (once: a start script that fails the first time,
   as a flaky init script would);
-- the extraction fails (injected with MFB_TEST_RESTORE_FAULT, after the
-  datadir was moved aside and the new one created);
+- the extraction fails (injected with MFB_TEST_RESTORE_FAULT): with
+  --in-place after the datadir was moved aside and the new one created;
+  staged (the default) while the server still runs, which changes nothing;
 - the restored files do not make a working server (a backup of a directory
   that is no datadir): the start command succeeds but the server never
   answers, and the verify timeout ends the wait;
@@ -114,13 +115,33 @@ class RollbackTest(OwnEnvTestCase):
         self.assertEqual(self.db.checksum_tables(), old)
 
     def test_extraction_fails(self):
+        """--in-place: the extraction runs with the server stopped."""
         env = self.make_env(tables=2, rows=5000)
         bid = env.backup()
         old = self.change_data()
-        r = env.restore(bid, expect=1, env={"MFB_TEST_RESTORE_FAULT": "extract:datadir"})
+        r = env.restore(bid, "--in-place", expect=1,
+                        env={"MFB_TEST_RESTORE_FAULT": "extract:datadir"})
         self.assertIn("mfb: error: root 'datadir': injected extraction failure\n", r.stderr)
         self.assertRegex(r.stdout, r"stopped the server")
         self.assert_rolled_back(r, old)
+
+    def test_staged_extraction_fails(self):
+        """Staged (the default): the extraction fails while the server still
+        runs, so nothing was changed and no staging directory is left."""
+        env = self.make_env(tables=2, rows=5000)
+        bid = env.backup()
+        old = self.change_data()
+        pid = self.db.server_pid()
+        r = env.restore(bid, expect=1, env={"MFB_TEST_RESTORE_FAULT": "extract:datadir"})
+        self.assertIn("mfb: error: root 'datadir': injected extraction failure\n"
+                      "HINT: nothing was changed; the server still runs\n", r.stderr)
+        self.assertNotIn("stopped the server", r.stdout)
+        self.assertEqual(self.db.server_pid(), pid)
+        self.assertEqual(self.db.checksum_tables(), old)
+        self.assertEqual(self.env.asides(), [])
+        self.assertEqual(self.env.failed(), [])
+        parent = os.path.dirname(env.datadir)
+        self.assertEqual([n for n in os.listdir(parent) if ".mfb-staging-" in n], [])
 
     def test_restored_files_do_not_start(self):
         env = self.make_env(tables=1, rows=1000, instance_args=("--verify-timeout", "4s"))

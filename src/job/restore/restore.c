@@ -6,6 +6,11 @@
  *   runs: the download and its SHA-256, the whole archive, the plan, the
  *   flavour and release, each destination (movable, writable, room). Only
  *   then is the server stopped, so most failures cost no downtime at all.
+ * - The staged restore (the default) also extracts while the server runs,
+ *   into a staging directory beside each root (stage.h): the downtime is
+ *   the stop, a rename or two per root and the start. --in-place keeps
+ *   the older way (stop, move aside, extract) for whoever asks for it;
+ *   mfb never switches between them on its own.
  * - From the stop on, every failure takes one path, roll_back: whatever
  *   server the restore started is stopped, what was restored is moved to
  *   "<dir>.mfb-failed-restore-<stamp>", the old directories are renamed
@@ -40,7 +45,9 @@
 #include "job/restore/compat.h"
 #include "job/restore/fetch.h"
 #include "job/restore/ownership.h"
+#include "job/restore/stage.h"
 #include "job/restore/swap.h"
+#include "job/spool.h"
 #include "mysql/connection.h"
 #include "mysql/control.h"
 #include "mysql/discover.h"
@@ -56,8 +63,14 @@
 
 struct root_state {
     const struct restore_root *plan;
+    char place[PATH_MAX]; /* the directory replaced: dest, or where its link points */
+    bool is_link;         /* dest is a symbolic link to place (staged restores) */
     char aside[PATH_MAX];
-    bool existed; /* the destination was there before */
+    char staging[PATH_MAX]; /* staged restores: its staging directory */
+    bool staging_new;       /* the staging directory may hold (part of) the new tree */
+    char detail[256];       /* "209 entries, 2.4 GiB, owner ..., mode 0750" */
+    struct stage_root sr;   /* the staged tree, as the swap journal has it */
+    bool existed;           /* the destination was there before */
     mode_t old_mode;
     bool moved;   /* it is at aside now */
     bool touched; /* the restore created the destination */
@@ -80,12 +93,15 @@ struct run {
     struct root_state *roots;
     const struct mysql_method *method;
     const struct mysql_endpoint *ep;
-    const char *target; /* its name */
+    const char *target;   /* its name */
+    const char *lock_dir; /* the instance lock's directory, also the swap journal's */
     const struct transfer_peer *client;
     struct mysql_server_info *info; /* when the server ran */
     bool was_running;
     struct ownership server_user; /* who the server ran as, when it ran */
     bool started;                 /* a start command ran after the stop */
+    bool critical;                /* the way back failed: the swap journal stays */
+    char journal[PATH_MAX];       /* the swap journal ("" in place or --to) */
     char stamp[32];
     uint64_t stop_begin_ms;
     const char *step; /* "preflight", "stop", "extract", "start": the job's
@@ -227,14 +243,20 @@ static mfb_status fetch(struct run *r, struct mfb_error *err)
     return MFB_OK;
 }
 
-/* `mfb archive test`, then the manifest's metadata. */
+/* `mfb archive test`, then the manifest's metadata. A staged restore
+ * tests only the structure here (the central directory, its CRC, the
+ * manifest against it): its extraction checks every entry's CRC-32 and
+ * sizes as it stages, before the server is stopped, so reading every
+ * entry twice would only make it slower. */
 static mfb_status verify_archive(struct run *r, struct mfb_error *err)
 {
     struct mfb_error local = {0};
     struct archive_test_summary sum = {0};
+    bool staged = r->o->to_dir == NULL && !r->o->in_place;
     mfb_status st = archive_reader_open(r->res->file, &r->reader, &local);
     if (st == MFB_OK)
-        st = archive_reader_test(r->reader, &sum, &local);
+        st = staged ? archive_reader_test_structure(r->reader, &sum, &local)
+                    : archive_reader_test(r->reader, &sum, &local);
     if (st != MFB_OK) {
         mfb_error_set(err, st, "backup %s failed its check: %s", r->res->backup.backup_id,
                       local.message);
@@ -259,9 +281,18 @@ static mfb_status verify_archive(struct run *r, struct mfb_error *err)
     if (st != MFB_OK)
         return st;
     char size[32];
-    say(r, "preflight", "archive ok: %" PRIu64 " entries, %s, manifest %s", sum.entries,
-        format_size(sum.bytes, size, sizeof(size)), sum.manifest_checked ? "checked" : "absent");
+    say(r, "preflight", "archive ok: %" PRIu64 " entries, %s, manifest %s%s", sum.entries,
+        format_size(sum.bytes, size, sizeof(size)), sum.manifest_checked ? "checked" : "absent",
+        staged ? "; every entry's CRC-32 is checked as it is staged" : "");
     return MFB_OK;
+}
+
+/* Extraction threads: one per core, up to 4 (beyond that the disk, not the
+ * inflate and CRC, is what a restore waits for). */
+static unsigned extract_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 4 ? 4 : (unsigned)n;
 }
 
 /* ---- 2. --to DIR ---- */
@@ -301,8 +332,9 @@ static mfb_status extract_to(struct run *r, struct mfb_error *err)
                            format_size(need, a, sizeof(a)), format_size(avail, b, sizeof(b)));
     }
     struct archive_extract_summary sum = {0};
+    struct archive_extract_options xo = {.threads = extract_threads()};
     if (st == MFB_OK)
-        st = archive_extract(r->reader, dir, NULL, &sum, err);
+        st = archive_extract(r->reader, dir, &xo, &sum, err);
     if (st != MFB_OK)
         return st;
     r->res->entries = sum.entries;
@@ -332,8 +364,10 @@ static mfb_status make_plan(struct run *r, struct mfb_error *err)
     r->roots = calloc(r->plan.count, sizeof(*r->roots));
     if (r->roots == NULL)
         return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
-    for (size_t i = 0; i < r->plan.count; i++)
+    for (size_t i = 0; i < r->plan.count; i++) {
         r->roots[i].plan = &r->plan.roots[i];
+        snprintf(r->roots[i].place, sizeof(r->roots[i].place), "%s", r->plan.roots[i].dest);
+    }
     return MFB_OK;
 }
 
@@ -414,8 +448,10 @@ static mfb_status check_compat(struct run *r, struct mfb_error *err)
     return st;
 }
 
-/* Every destination can be moved aside and has room. */
-static mfb_status check_places(struct run *r, struct mfb_error *err)
+/* Every destination can be moved aside and has room. A staged restore
+ * swaps the directory a symbolic link points to (the link stays), and
+ * needs the room beside each place (the staging directory is there). */
+static mfb_status check_places(struct run *r, bool staged, struct mfb_error *err)
 {
     mfb_status st = MFB_OK;
     size_t n = r->plan.count;
@@ -428,10 +464,26 @@ static mfb_status check_places(struct run *r, struct mfb_error *err)
         char what[200];
         snprintf(what, sizeof(what), "root '%s'", rs->plan->name);
         struct swap_state state;
-        st = swap_sibling(dest, SWAP_BEFORE_SUFFIX, r->stamp, rs->aside, sizeof(rs->aside), err);
+        if (staged) {
+            st = stage_place(dest, rs->place, sizeof(rs->place), &rs->is_link, err);
+            if (st == MFB_OK)
+                dest = rs->place;
+        }
+        /* before the room is counted: what a killed staged restore left
+         * takes room too, and is of no use (the next one restages) */
+        int removed = 0;
+        if (st == MFB_OK)
+            st = stage_remove_stale(dest, &removed, err);
+        if (removed > 0)
+            say(r, "preflight",
+                "removed %d staging director%s an interrupted restore left beside %s", removed,
+                removed == 1 ? "y" : "ies", dest);
+        if (st == MFB_OK)
+            st =
+                swap_sibling(dest, SWAP_BEFORE_SUFFIX, r->stamp, rs->aside, sizeof(rs->aside), err);
         if (st == MFB_OK)
             st = swap_check(dest, rs->aside, what, &state, err);
-        char real[PATH_MAX], hint[2 * PATH_MAX + 200];
+        char real[PATH_MAX], hint[4 * PATH_MAX + 200];
         struct stat lsb;
         if (st == MFB_ERR_UNSUPPORTED && lstat(dest, &lsb) == 0 && S_ISLNK(lsb.st_mode) &&
             realpath(dest, real) != NULL) {
@@ -458,15 +510,26 @@ static mfb_status check_places(struct run *r, struct mfb_error *err)
                 need += r->plan.roots[j].bytes + r->plan.roots[j].entries * ENTRY_OVERHEAD;
         if (need > avail[i]) {
             char a[32], b[32];
-            st =
-                mfb_error_set(err, MFB_ERR_NO_SPACE,
-                              "not enough room to restore root '%s' into '%s': it needs %s, "
-                              "%s are free",
-                              r->plan.roots[i].name, r->plan.roots[i].dest,
-                              format_size(need, a, sizeof(a)), format_size(avail[i], b, sizeof(b)));
-            mfb_error_hint(err, "nothing was changed; the old files are kept beside the new "
-                                "ones, so free that much space or restore elsewhere with --map "
-                                "or --to");
+            format_size(need, a, sizeof(a));
+            format_size(avail[i], b, sizeof(b));
+            if (staged) {
+                st = mfb_error_set(err, MFB_ERR_NO_SPACE,
+                                   "not enough room to stage root '%s' beside '%s': it needs "
+                                   "%s, %s are free",
+                                   r->plan.roots[i].name, r->roots[i].place, a, b);
+                mfb_error_hint(err, "nothing was changed; free that much space, restore elsewhere "
+                                    "with --map or --to, or use --in-place (the server stays down "
+                                    "during the whole extraction, and needs the same room: the old "
+                                    "files are kept either way)");
+            } else {
+                st = mfb_error_set(err, MFB_ERR_NO_SPACE,
+                                   "not enough room to restore root '%s' into '%s': it needs "
+                                   "%s, %s are free",
+                                   r->plan.roots[i].name, r->plan.roots[i].dest, a, b);
+                mfb_error_hint(err, "nothing was changed; the old files are kept beside the new "
+                                    "ones, so free that much space or restore elsewhere with "
+                                    "--map or --to");
+            }
         }
     }
     free(dev);
@@ -544,11 +607,11 @@ static mfb_status move_aside(struct run *r, struct mfb_error *err)
             return cancel_error(err);
         if (!rs->existed)
             continue;
-        mfb_status st = swap_move(rs->plan->dest, rs->aside, err);
+        mfb_status st = swap_move(rs->place, rs->aside, err);
         if (st != MFB_OK)
             return st;
         rs->moved = true;
-        say(r, NULL, "moved %s aside to %s", rs->plan->dest, rs->aside);
+        say(r, NULL, "moved %s aside to %s", rs->place, rs->aside);
     }
     return MFB_OK;
 }
@@ -560,39 +623,70 @@ static bool fault_at(const struct run *r, const char *root)
     return f != NULL && strncmp(f, "extract:", 8) == 0 && strcmp(f + 8, root) == 0;
 }
 
-static mfb_status extract_roots(struct run *r, struct mfb_error *err)
+/* The test-only pause (JOURNAL_TEST_PAUSE_ENV, docs/testing.md) at the
+ * staged restore's own points: "staging" once the first root is staged
+ * (the server still runs), "swap" once the first root is swapped (the
+ * server is down, the roots a mix). The restore stays there until killed. */
+static void test_pause(const struct run *r, const char *point)
+{
+    const char *at = getenv(JOURNAL_TEST_PAUSE_ENV);
+    if (at == NULL || strcmp(at, point) != 0)
+        return;
+    log_warn("restore", "id=%" PRId64 " step=%s note=test_pause_until_killed env=%s", r->jr.job.id,
+             point, JOURNAL_TEST_PAUSE_ENV);
+    if (r->o->report) {
+        char line[128];
+        snprintf(line, sizeof(line), "test pause at %s", point);
+        r->o->report(r->o->report_ctx, line);
+    }
+    for (;;)
+        pause();
+}
+
+/* Extracts every root: into its place (in place, the server stopped and
+ * the old directory moved aside), or into its staging directory (staged,
+ * the server running and the old directory still in place). */
+static mfb_status extract_roots(struct run *r, bool staged, struct mfb_error *err)
 {
     for (size_t i = 0; i < r->plan.count; i++) {
         struct root_state *rs = &r->roots[i];
         const struct restore_root *p = rs->plan;
+        const char *dir = staged ? rs->staging : rs->place;
         if (cancelled(r))
             return cancel_error(err);
-        rs->touched = true;
-        struct archive_extract_options xo = {.prefix = p->name};
+        if (!staged)
+            rs->touched = true;
+        struct archive_extract_options xo = {.prefix = p->name, .threads = extract_threads()};
         struct archive_extract_summary sum = {0};
         mfb_status st;
         if (fault_at(r, p->name)) {
-            mkdir(p->dest, 0700);
+            mkdir(dir, 0700);
             st = mfb_error_set(err, MFB_ERR_IO, "root '%s': injected extraction failure", p->name);
         } else {
-            st = archive_extract(r->reader, p->dest, &xo, &sum, err);
+            st = archive_extract(r->reader, dir, &xo, &sum, err);
         }
+        /* the old tree: still in place while staging, aside in place */
+        const char *old = staged ? (rs->existed ? rs->place : NULL) : rs->moved ? rs->aside : NULL;
         struct ownership own;
-        ownership_decide(OWNERSHIP_USER, &r->server_user, rs->moved ? rs->aside : NULL, &own);
+        ownership_decide(OWNERSHIP_USER, &r->server_user, old, &own);
         mode_t mode = strcmp(p->name, RESTORE_DATADIR_ROOT) == 0 ? DATADIR_MODE
                       : rs->existed                              ? rs->old_mode
                       : p->has_mode                              ? (mode_t)p->mode
                                                                  : DATADIR_MODE;
         if (st == MFB_OK)
-            st = ownership_apply(p->dest, &own, mode, err);
+            st = ownership_apply(dir, &own, mode, err);
         if (st != MFB_OK)
             return st;
         r->res->entries += sum.entries;
         r->res->bytes += sum.bytes;
         char size[32];
-        say(r, NULL, "restored root %s into %s: %" PRIu64 " entries, %s, owner %s, mode %04o",
-            p->name, p->dest, sum.entries, format_size(sum.bytes, size, sizeof(size)),
-            own.set ? own.why : "as archived", (unsigned)mode);
+        snprintf(rs->detail, sizeof(rs->detail), "%" PRIu64 " entries, %s, owner %s, mode %04o",
+                 sum.entries, format_size(sum.bytes, size, sizeof(size)),
+                 own.set ? own.why : "as archived", (unsigned)mode);
+        say(r, NULL, "%s root %s %s %s: %s", staged ? "staged" : "restored", p->name,
+            staged ? "in" : "into", dir, rs->detail);
+        if (staged)
+            test_pause(r, "staging");
     }
     return MFB_OK;
 }
@@ -652,14 +746,14 @@ static void critical(struct run *r, struct mfb_error *err, const char *what)
         if (!moves)
             len += (size_t)snprintf(text + len, sizeof(text) - len, " stop the server");
         moves = true;
-        if (len < sizeof(text) && lstat(rs->plan->dest, &sb) == 0 &&
-            swap_sibling(rs->plan->dest, SWAP_FAILED_SUFFIX, r->stamp, failed, sizeof(failed),
-                         NULL) == MFB_OK)
+        if (len < sizeof(text) && lstat(rs->place, &sb) == 0 &&
+            swap_sibling(rs->place, SWAP_FAILED_SUFFIX, r->stamp, failed, sizeof(failed), NULL) ==
+                MFB_OK)
             len += (size_t)snprintf(text + len, sizeof(text) - len, "; mv '%.*s' '%.*s'",
-                                    PATH_MAX / 2, rs->plan->dest, PATH_MAX / 2, failed);
+                                    PATH_MAX / 2, rs->place, PATH_MAX / 2, failed);
         if (len < sizeof(text))
             len += (size_t)snprintf(text + len, sizeof(text) - len, "; mv '%.*s' '%.*s'",
-                                    PATH_MAX / 2, rs->aside, PATH_MAX / 2, rs->plan->dest);
+                                    PATH_MAX / 2, rs->aside, PATH_MAX / 2, rs->place);
     }
     char log[PATH_MAX];
     error_log_path(r, log, sizeof(log));
@@ -667,6 +761,7 @@ static void critical(struct run *r, struct mfb_error *err, const char *what)
         snprintf(text + len, sizeof(text) - len, "%sstart the server and read its error log%s%s",
                  moves ? "; " : " ", log[0] ? " " : "", log);
     set_hint(err, text);
+    r->critical = true;
     log_error("restore", "critical=\"%s\"", text);
     job_event(r, JOB_LEVEL_ERROR, NULL, text);
 }
@@ -695,23 +790,23 @@ static void roll_back(struct run *r, struct mfb_error *err)
     for (size_t i = r->plan.count; i-- > 0;) {
         struct root_state *rs = &r->roots[i];
         struct stat sb;
-        if (rs->touched && lstat(rs->plan->dest, &sb) == 0) {
-            if (swap_sibling(rs->plan->dest, SWAP_FAILED_SUFFIX, r->stamp, rs->failed_dir,
+        if (rs->touched && lstat(rs->place, &sb) == 0) {
+            if (swap_sibling(rs->place, SWAP_FAILED_SUFFIX, r->stamp, rs->failed_dir,
                              sizeof(rs->failed_dir), &e) != MFB_OK ||
-                swap_move(rs->plan->dest, rs->failed_dir, &e) != MFB_OK) {
+                swap_move(rs->place, rs->failed_dir, &e) != MFB_OK) {
                 critical(r, err, e.message);
                 return;
             }
             rs->failed = true;
-            say(r, NULL, "moved the partly restored %s to %s", rs->plan->dest, rs->failed_dir);
+            say(r, NULL, "moved the partly restored %s to %s", rs->place, rs->failed_dir);
         }
         if (rs->moved) {
-            if (swap_move(rs->aside, rs->plan->dest, &e) != MFB_OK) {
+            if (swap_move(rs->aside, rs->place, &e) != MFB_OK) {
                 critical(r, err, e.message);
                 return;
             }
             rs->moved = false;
-            say(r, NULL, "put %s back", rs->plan->dest);
+            say(r, NULL, "put %s back", rs->place);
         }
     }
     /* the server as it was: one that was down before the restore stays
@@ -764,30 +859,133 @@ static void record_moved(struct run *r)
             continue;
         struct restore_moved *m = &r->res->moved[r->res->moved_count++];
         snprintf(m->root, sizeof(m->root), "%s", rs->plan->name);
-        snprintf(m->dir, sizeof(m->dir), "%s", rs->plan->dest);
+        snprintf(m->dir, sizeof(m->dir), "%s", rs->place);
         snprintf(m->aside, sizeof(m->aside), "%s", rs->aside);
     }
 }
 
-static mfb_status restore_in_place(struct run *r, struct mfb_error *err)
+/* ---- 6. the staged restore ---- */
+
+/* A swap a killed restore left is put right before anything else
+ * (stage.h): the server then runs, or can run, on one consistent set. */
+static mfb_status recover_swap(struct run *r, struct mfb_error *err)
 {
-    mfb_status st = make_plan(r, err);
+    mfb_status st =
+        stage_journal_path(r->lock_dir, r->inst->name, r->journal, sizeof(r->journal), err);
+    enum stage_recovery what = STAGE_RECOVERY_NONE;
+    char detail[2048];
     if (st == MFB_OK)
-        st = inspect_server(r, err);
-    if (st == MFB_OK)
-        st = check_compat(r, err);
-    if (st == MFB_OK)
-        st = check_places(r, err);
-    if (st == MFB_OK && cancelled(r))
-        st = cancel_error(err);
-    if (st != MFB_OK) {
-        if (!mfb_error_is_set(err) || err->hint[0] == '\0')
-            mfb_error_hint(err, "nothing was changed");
+        st = stage_recover(r->journal, !r->was_running, r->stamp, &what, detail, sizeof(detail),
+                           err);
+    if (st != MFB_OK)
         return st;
+    if (what == STAGE_RECOVERY_FINISHED)
+        say(r, "preflight",
+            "an interrupted restore had swapped every root; its swap was finished: %s", detail);
+    else if (what == STAGE_RECOVERY_UNDONE)
+        say(r, "preflight",
+            "an interrupted restore had swapped only part of the roots; the old directories "
+            "are back: %s",
+            detail);
+    return MFB_OK;
+}
+
+/* Each root's staging directory (check_places removed the stale ones). */
+static mfb_status name_staging(struct run *r, struct mfb_error *err)
+{
+    char tag[32];
+    if (r->have_job)
+        snprintf(tag, sizeof(tag), "%" PRId64, r->jr.job.id);
+    else
+        snprintf(tag, sizeof(tag), "%s", r->stamp);
+    for (size_t i = 0; i < r->plan.count; i++) {
+        struct root_state *rs = &r->roots[i];
+        mfb_status st = stage_dir_name(rs->place, tag, rs->staging, sizeof(rs->staging), err);
+        if (st != MFB_OK)
+            return st;
+        rs->staging_new = true;
     }
+    return MFB_OK;
+}
+
+/* Removes what is left of the staged trees (never an old tree). */
+static void remove_staging(struct run *r)
+{
+    for (size_t i = 0; r->roots != NULL && i < r->plan.count; i++) {
+        struct root_state *rs = &r->roots[i];
+        struct mfb_error e = {0};
+        if (!rs->staging_new || rs->staging[0] == '\0')
+            continue;
+        if (spool_remove_tree(rs->staging, &e) != MFB_OK)
+            log_warn("restore", "staging=\"%s\" error=\"%s\"", rs->staging, e.message);
+        rs->staging_new = false;
+    }
+}
+
+/* The swap journal first, then each root swapped in (stage.h). */
+static mfb_status swap_roots(struct run *r, struct mfb_error *err)
+{
+    size_t n = r->plan.count;
+    struct stage_root *all = calloc(n ? n : 1, sizeof(*all));
+    if (all == NULL)
+        return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+    mfb_status st = MFB_OK;
+    for (size_t i = 0; i < n && st == MFB_OK; i++) {
+        struct root_state *rs = &r->roots[i];
+        struct stage_root *sr = &rs->sr;
+        struct stat sb;
+        if (lstat(rs->staging, &sb) != 0) {
+            st = mfb_error_errno(err, errno, MFB_ERR_IO, "root '%s': the staged tree '%s' is gone",
+                                 rs->plan->name, rs->staging);
+            break;
+        }
+        snprintf(sr->place, sizeof(sr->place), "%s", rs->place);
+        snprintf(sr->staging, sizeof(sr->staging), "%s", rs->staging);
+        snprintf(sr->aside, sizeof(sr->aside), "%s", rs->aside);
+        sr->existed = rs->existed;
+        sr->staged_dev = (uint64_t)sb.st_dev;
+        sr->staged_ino = (uint64_t)sb.st_ino;
+        all[i] = *sr;
+    }
+    if (st == MFB_OK)
+        st = stage_journal_write(r->journal, r->jr.job.id, all, n, err);
+    free(all);
+    for (size_t i = 0; i < n && st == MFB_OK; i++) {
+        struct root_state *rs = &r->roots[i];
+        if (cancelled(r))
+            return cancel_error(err);
+        bool in_place = false, aside = false, old_at_staging = false;
+        st = stage_swap(&rs->sr, &in_place, &aside, &old_at_staging, err);
+        if (in_place) {
+            rs->touched = true;
+            rs->staging_new = false;
+        }
+        if (aside)
+            rs->moved = true;
+        if (old_at_staging) { /* the way back finds the old tree there */
+            rs->moved = true;
+            snprintf(rs->aside, sizeof(rs->aside), "%s", rs->staging);
+        }
+        if (st != MFB_OK)
+            return st;
+        if (rs->existed)
+            say(r, NULL, "moved %s aside to %s", rs->place, rs->aside);
+        if (rs->is_link)
+            say(r, NULL, "restored root %s into %s: %s (the link %s stays)", rs->plan->name,
+                rs->place, rs->detail, rs->plan->dest);
+        else
+            say(r, NULL, "restored root %s into %s: %s", rs->plan->name, rs->place, rs->detail);
+        test_pause(r, "swap");
+    }
+    return st;
+}
+
+/* Stops the server (the same way in both methods); MFB_OK to go on. */
+static mfb_status stop_for_restore(struct run *r, struct mfb_error *err)
+{
     journal_step_end(&r->jr, JOB_STEP_PREFLIGHT);
     r->step = "stop";
-    st = stop_server(r, err);
+    mfb_status st = stop_server(r, err);
     if (st != MFB_OK) {
         if (!server_gone(r)) {
             mfb_error_hint(err, "nothing was changed; the server still ran when mfb gave up "
@@ -795,12 +993,13 @@ static mfb_status restore_in_place(struct run *r, struct mfb_error *err)
             return st;
         }
         roll_back(r, err); /* nothing moved yet: this starts the server again */
-        return st;
     }
-    r->step = "extract";
-    st = move_aside(r, err);
-    if (st == MFB_OK)
-        st = extract_roots(r, err);
+    return st;
+}
+
+/* From the files in place to a server that answers; the way back on failure. */
+static mfb_status start_or_roll_back(struct run *r, mfb_status st, struct mfb_error *err)
+{
     if (st == MFB_OK && cancelled(r)) /* the last chance: from here on it is done */
         st = cancel_error(err);
     if (st == MFB_OK) {
@@ -819,6 +1018,71 @@ static mfb_status restore_in_place(struct run *r, struct mfb_error *err)
     r->jr.job.downtime_ms = r->res->stopped ? r->res->downtime_ms : -1;
     record_moved(r);
     return MFB_OK;
+}
+
+/* The restore into the instance's own directories: staged (the default) or
+ * --in-place; both share the checks, the stop, the start and the way back. */
+static mfb_status restore_into_instance(struct run *r, struct mfb_error *err)
+{
+    bool staged = !r->o->in_place;
+    mfb_status st = make_plan(r, err);
+    if (st == MFB_OK)
+        st = inspect_server(r, err);
+    if (st == MFB_OK)
+        st = recover_swap(r, err);
+    if (st == MFB_OK)
+        st = check_compat(r, err);
+    if (st == MFB_OK)
+        st = check_places(r, staged, err);
+    if (st == MFB_OK && staged)
+        st = name_staging(r, err);
+    if (st == MFB_OK && cancelled(r))
+        st = cancel_error(err);
+    if (st == MFB_OK && staged) {
+        /* the whole extraction while the server still runs */
+        r->step = "extract";
+        uint64_t begin = clock_now_ms();
+        st = extract_roots(r, true, err);
+        if (st == MFB_OK && cancelled(r))
+            st = cancel_error(err);
+        if (st != MFB_OK) {
+            remove_staging(r);
+            if (st == MFB_ERR_CORRUPT)
+                set_hint(err, "nothing was changed, the server still runs; the file matches the "
+                              "receiver's SHA-256, so the stored backup itself is damaged: "
+                              "restore another one");
+            else if (err->hint[0] == '\0')
+                mfb_error_hint(err, "nothing was changed; the server still runs");
+            return st;
+        }
+        char took[32];
+        say(r, NULL, "staged %" PRIu64 " entries in %s while the server ran", r->res->entries,
+            format_duration_ms(clock_now_ms() - begin, took, sizeof(took)));
+    }
+    if (st != MFB_OK) {
+        if (!mfb_error_is_set(err) || err->hint[0] == '\0')
+            mfb_error_hint(err, "nothing was changed");
+        return st;
+    }
+    st = stop_for_restore(r, err);
+    if (st != MFB_OK) {
+        remove_staging(r);
+        return st;
+    }
+    r->step = "extract";
+    if (staged) {
+        st = swap_roots(r, err);
+    } else {
+        st = move_aside(r, err);
+        if (st == MFB_OK)
+            st = extract_roots(r, false, err);
+    }
+    st = start_or_roll_back(r, st, err);
+    remove_staging(r);
+    struct mfb_error e = {0};
+    if (staged && !r->critical && stage_journal_remove(r->journal, &e) != MFB_OK)
+        log_warn("restore", "journal=\"%s\" error=\"%s\"", r->journal, e.message);
+    return st;
 }
 
 /* An alert for in-place restores that stopped the server, or failed after. */
@@ -887,6 +1151,7 @@ mfb_status restore_run(const struct restore_options *o, struct restore_result *r
     struct mfb_error local = {0};
     struct mfb_error *e = err ? err : &local;
     struct run r = {.o = o,
+                    .lock_dir = o->instance->record.spool ? o->instance->record.spool : o->spool,
                     .inst = &o->instance->record,
                     .method = &o->instance->method,
                     .ep = &o->instance->endpoint,
@@ -896,7 +1161,7 @@ mfb_status restore_run(const struct restore_options *o, struct restore_result *r
                     .step = "preflight"};
     swap_stamp(time(NULL), r.stamp, sizeof(r.stamp));
     r.lock.fd = -1;
-    const char *lock_dir = r.inst->spool ? r.inst->spool : o->spool;
+    const char *lock_dir = r.lock_dir;
     mfb_status st = MFB_OK;
     if (lock_dir == NULL) {
         st = mfb_error_set(e, MFB_ERR_USAGE, "instance '%s' has no spool directory", r.inst->name);
@@ -928,7 +1193,7 @@ mfb_status restore_run(const struct restore_options *o, struct restore_result *r
         mfb_error_hint(e, "nothing was changed");
     }
     if (st == MFB_OK)
-        st = o->to_dir ? (r.step = "extract", extract_to(&r, e)) : restore_in_place(&r, e);
+        st = o->to_dir ? (r.step = "extract", extract_to(&r, e)) : restore_into_instance(&r, e);
 
     /* the download goes once it served; a failed restore keeps it for the retry */
     result->file_kept = result->file[0] != '\0' && (st != MFB_OK || o->keep_download);

@@ -11,17 +11,21 @@
  *      is touched.
  *   3. With --to DIR: extract everything into DIR (each root under
  *      DIR/<root>) and stop there. The server is not touched.
- *   4. Otherwise plan where each root goes (plan.h), refuse a
- *      backup of another flavour or a newer release (compat.h) unless
- *      forced, and check every destination (can be moved aside, has room)
- *      - all while the server still runs.
- *   5. Stop the server with the instance's method and wait until it is
- *      really gone; move every destination that exists aside
- *      (swap.h: "<dir>.mfb-before-restore-<stamp>", never deleted);
- *      extract each root into its place; give the trees to their owner
- *      (ownership.h) with mode 0750 on the datadir; start the server and
- *      wait until it answers SELECT 1.
- *   6. If any step of 5 fails, or the user cancels: stop whatever was
+ *   4. Otherwise plan where each root goes (plan.h), put right a swap a
+ *      killed restore left (stage.h), refuse a backup of another flavour
+ *      or a newer release (compat.h) unless forced, and check every
+ *      destination (can be moved aside, has room) - all while the server
+ *      still runs.
+ *   5. Staged (the default): extract each root into a staging directory
+ *      beside it and give it its owner (ownership.h), the server still
+ *      running; then stop the server and swap each staged root in
+ *      (stage.h: the old one goes to "<dir>.mfb-before-restore-<stamp>",
+ *      never deleted) under the swap journal; start the server and wait
+ *      until it answers SELECT 1.
+ *      --in-place: stop the server; move every destination that exists
+ *      aside (swap.h); extract each root into its place; give the trees to
+ *      their owner with mode 0750 on the datadir; start and wait.
+ *   6. If any step of 5 after the stop fails, or the user cancels: stop whatever was
  *      started, move the half-restored directories to
  *      "<dir>.mfb-failed-restore-<stamp>", put the old directories back,
  *      and start the server again. The first error is what is reported.
@@ -61,10 +65,11 @@ struct restore_options {
     const char *to_dir; /* --to: only extract there; NULL: in place */
     const struct restore_map *maps;
     size_t map_count;
-    bool force;                                /* skip the flavour and version check */
-    bool keep_download;                        /* keep the downloaded file after a success */
-    const char *spool;                         /* NULL: the instance's spool */
-    struct cancel_token *cancel;               /* may be NULL */
+    bool force;                  /* skip the flavour and version check */
+    bool in_place;               /* stop first, then extract into place (else: staged) */
+    bool keep_download;          /* keep the downloaded file after a success */
+    const char *spool;           /* NULL: the instance's spool */
+    struct cancel_token *cancel; /* may be NULL */
     const struct transfer_observer *observers; /* download progress */
     size_t observer_count;
     void (*report)(void *ctx, const char *line); /* one line per step; may be NULL */
