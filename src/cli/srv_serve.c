@@ -94,8 +94,7 @@ static void housekeeping(struct server *srv)
 {
     struct retention_report report;
     struct mfb_error err = {0};
-    if (retention_apply(srv->db, srv->cfg.storage, 0, NULL, false, NULL, NULL, &report, &err) !=
-        MFB_OK)
+    if (retention_apply(srv->db, srv->store, 0, NULL, false, NULL, NULL, &report, &err) != MFB_OK)
         log_error("retention-failed", "error=%s", LOG_Q(err.message));
     else if (report.deleted > 0)
         log_info("retention", "deleted=%zu bytes=%llu", report.deleted,

@@ -59,7 +59,7 @@ size_t retention_select(struct retention_item *items, size_t count,
 }
 
 /* Applies the limits to the backups of one client and instance. */
-static mfb_status apply_instance(struct server_db *db, const char *storage, int64_t client_id,
+static mfb_status apply_instance(struct server_db *db, struct storage *storage, int64_t client_id,
                                  const char *instance, bool dry_run, retention_fn on_delete,
                                  void *ctx, struct retention_report *report, struct mfb_error *err)
 {
@@ -117,7 +117,7 @@ done:
     return st;
 }
 
-mfb_status retention_apply(struct server_db *db, const char *storage, int64_t client_id,
+mfb_status retention_apply(struct server_db *db, struct storage *storage, int64_t client_id,
                            const char *instance, bool dry_run, retention_fn on_delete, void *ctx,
                            struct retention_report *report, struct mfb_error *err)
 {

@@ -95,6 +95,9 @@ mfb_status server_open(struct server *srv, struct server_db *db, const struct se
     mfb_status st = layout_check(cfg->layout, err);
     if (st == MFB_OK)
         st = storage_init(cfg->storage, err);
+    struct storage_config scfg = {.root = cfg->storage, .s3 = cfg->s3 ? &srv->cfg.s3cfg : NULL};
+    if (st == MFB_OK)
+        st = storage_open(&scfg, &srv->store, err);
     if (st == MFB_OK && hash_threads > 0)
         st = threadpool_create(hash_threads, 4096, &srv->hashers, err);
     if (st == MFB_OK)
@@ -110,6 +113,8 @@ void server_close(struct server *srv)
     srv->hashers = NULL;
     session_registry_destroy(srv->sessions);
     srv->sessions = NULL;
+    storage_close(srv->store);
+    srv->store = NULL;
 }
 
 mfb_status server_expire_uploads(struct server *srv, int64_t now, size_t *expired,
@@ -142,7 +147,7 @@ mfb_status server_expire_uploads(struct server *srv, int64_t now, size_t *expire
                 session_close_abort(s);
             if (st == MFB_OK) {
                 if (!u.complete)
-                    storage_partial_remove(srv->cfg.storage, u.id);
+                    storage_upload_abort(srv->store, u.id);
                 if (srv->sessions)
                     session_forget(srv->sessions, u.id);
                 log_info("upload-expired", "upload=%s instance=%s name=%s complete=%d", u.id,

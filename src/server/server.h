@@ -13,6 +13,7 @@
 #include "common/status.h"
 #include "common/threadpool.h"
 #include "server/session.h"
+#include "server/storage.h"
 #include "store/server_db.h"
 
 /* Keys of the receiver's settings in the catalog. */
@@ -36,6 +37,8 @@ struct server_config {
     uint64_t reserve_bytes;   /* free space kept back ... */
     unsigned reserve_percent; /* ... or this share of the file system, if set */
     uint64_t upload_expiry_s; /* abandoned uploads go after this long idle */
+    bool s3;                  /* published backups go to a bucket; storage is the staging dir */
+    struct storage_s3_config s3cfg;
 };
 
 struct server {
@@ -43,6 +46,7 @@ struct server {
     struct server_config cfg;
     struct session_registry *sessions;
     struct threadpool *hashers;
+    struct storage *store; /* where published backups live (storage.h) */
 };
 
 /* Parses a reserve: a size ("1G", "0") or a percentage ("5%"). */
