@@ -214,8 +214,9 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
     log_info("serving",
              "listen=%s port=%u tls=%s storage=%s layout=%s max_connections=%llu "
              "idle_timeout_s=%u",
-             listen, http_port(http), plaintext ? "off" : "on", LOG_Q(cfg.storage),
-             LOG_Q(cfg.layout), (unsigned long long)max_conn, opts.idle_timeout_s);
+             listen, http_port(http), plaintext ? "off" : "on",
+             LOG_Q(cfg.s3 ? cfg.s3cfg.url : cfg.storage), LOG_Q(cfg.layout),
+             (unsigned long long)max_conn, opts.idle_timeout_s);
     housekeeping(&srv);
     uint64_t last = clock_now_ms();
     for (;;) {
@@ -233,7 +234,7 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
     }
     http_stop(http, 5000);
     http = NULL;
-    log_info("stopped", "storage=%s", LOG_Q(cfg.storage));
+    log_info("stopped", "storage=%s", LOG_Q(cfg.s3 ? cfg.s3cfg.url : cfg.storage));
 done:
     http_stop(http, 0);
     if (opened)

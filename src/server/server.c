@@ -41,6 +41,49 @@ bad:
     return MFB_ERR_USAGE;
 }
 
+/* The S3 settings; cfg->storage becomes the local staging directory. */
+static mfb_status load_s3(struct server_db *db, struct server_config *cfg, struct mfb_error *err)
+{
+    struct storage_s3_config *s3 = &cfg->s3cfg;
+    cfg->s3 = true;
+    if (snprintf(s3->url, sizeof(s3->url), "%s", cfg->storage) >= (int)sizeof(s3->url))
+        return mfb_error_set(err, MFB_ERR_INVALID, "the storage address is too long");
+    const struct {
+        const char *key;
+        char *out;
+        size_t len;
+    } fields[] = {
+        {SETTING_STAGING, cfg->storage, sizeof(cfg->storage)},
+        {SETTING_S3_ENDPOINT, s3->endpoint, sizeof(s3->endpoint)},
+        {SETTING_S3_REGION, s3->region, sizeof(s3->region)},
+        {SETTING_S3_KEY_FILE, s3->key_file, sizeof(s3->key_file)},
+        {SETTING_S3_SECRET_FILE, s3->secret_file, sizeof(s3->secret_file)},
+        {SETTING_S3_CA_FILE, s3->ca_file, sizeof(s3->ca_file)},
+    };
+    cfg->storage[0] = '\0';
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        char *v = NULL;
+        mfb_status st = server_db_setting_get(db, fields[i].key, &v, err);
+        if (st != MFB_OK)
+            return st;
+        if (snprintf(fields[i].out, fields[i].len, "%s", v ? v : "") >= (int)fields[i].len)
+            st = mfb_error_set(err, MFB_ERR_INVALID, "the setting '%s' is too long", fields[i].key);
+        free(v);
+        if (st != MFB_OK)
+            return st;
+    }
+    char *v = NULL;
+    mfb_status st = server_db_setting_get(db, SETTING_S3_PATH_STYLE, &v, err);
+    s3->path_style = v != NULL && strcmp(v, "1") == 0;
+    free(v);
+    if (st == MFB_OK && (cfg->storage[0] == '\0' || s3->endpoint[0] == '\0')) {
+        mfb_error_set(err, MFB_ERR_NOT_FOUND, "the receiver's S3 settings are incomplete");
+        mfb_error_hint(err, "the catalog was not made by 'mfb-server init --storage s3://...'");
+        st = MFB_ERR_NOT_FOUND;
+    }
+    return st;
+}
+
 mfb_status server_config_load(struct server_db *db, struct server_config *cfg,
                               struct mfb_error *err)
 {
@@ -56,6 +99,11 @@ mfb_status server_config_load(struct server_db *db, struct server_config *cfg,
     }
     snprintf(cfg->storage, sizeof(cfg->storage), "%s", v);
     free(v);
+    if (strncmp(cfg->storage, "s3://", 5) == 0) {
+        st = load_s3(db, cfg, err);
+        if (st != MFB_OK)
+            return st;
+    }
     st = server_db_setting_get(db, SETTING_LAYOUT, &v, err);
     if (st != MFB_OK)
         return st;

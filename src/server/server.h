@@ -25,6 +25,15 @@
 #define SETTING_MAX_CHUNK "max_chunk"
 #define SETTING_RESERVE "reserve"
 #define SETTING_UPLOAD_EXPIRY "upload_expiry"
+/* With storage "s3://BUCKET/PREFIX": the S3 driver's settings and the local
+ * staging directory (the key and secret stay in their files). */
+#define SETTING_STAGING "staging"
+#define SETTING_S3_ENDPOINT "s3_endpoint"
+#define SETTING_S3_REGION "s3_region"
+#define SETTING_S3_KEY_FILE "s3_key_file"
+#define SETTING_S3_SECRET_FILE "s3_secret_file"
+#define SETTING_S3_CA_FILE "s3_ca_file"
+#define SETTING_S3_PATH_STYLE "s3_path_style"
 
 #define SERVER_DEFAULT_LISTEN "127.0.0.1:8443"
 #define SERVER_DEFAULT_RESERVE "1G"
