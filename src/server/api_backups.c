@@ -59,6 +59,12 @@ static bool load_backup(struct api_call *c, struct srv_backup *b)
 {
     struct mfb_error err = {0};
     mfb_status st = server_db_backup_get(c->srv->db, c->id, c->client.id, b, &err);
+    if (st == MFB_ERR_NOT_FOUND && storage_shared(c->srv->store)) {
+        /* Another receiver on the same bucket may have published it. */
+        server_catalog_refresh(c->srv, 5);
+        mfb_error_clear(&err);
+        st = server_db_backup_get(c->srv->db, c->id, c->client.id, b, &err);
+    }
     if (st == MFB_ERR_NOT_FOUND)
         api_fail(c, PROTO_NOT_FOUND, "no backup '%s'", c->id);
     else if (st != MFB_OK)
@@ -75,8 +81,15 @@ void api_backup_get_or_delete(struct api_call *c, bool delete)
         api_set_json(c, 200, backup_json(&b));
     } else {
         struct mfb_error err = {0};
-        mfb_status st = server_db_backup_delete(c->srv->db, b.id, &err);
+        mfb_status st = storage_claim_delete(c->srv->store, b.id, &err);
+        bool elsewhere = st == MFB_ERR_EXISTS; /* another receiver deletes it */
+        if (elsewhere) {
+            mfb_error_clear(&err);
+            st = MFB_OK;
+        }
         if (st == MFB_OK)
+            st = server_db_backup_delete(c->srv->db, b.id, &err);
+        if (st == MFB_OK && !elsewhere)
             st = storage_delete_backup(c->srv->store, b.path, &err);
         if (st != MFB_OK) {
             api_fail_status(c, st, &err, "deleting the backup");

@@ -95,6 +95,21 @@ static mfb_status apply_instance(struct server_db *db, struct storage *storage, 
             continue;
         const struct srv_backup *b = &list[i];
         if (!dry_run) {
+            /* Several receivers on one bucket may pick the same backup at
+             * once: only the one whose claim wins deletes it. */
+            struct mfb_error claim = {0};
+            st = storage_claim_delete(storage, b->id, &claim);
+            if (st == MFB_ERR_EXISTS) {
+                st = server_db_backup_delete(db, b->id, err);
+                log_info("retention-skipped",
+                         "client=%s instance=%s backup=%s reason=deleted-by-another-receiver",
+                         b->client, LOG_Q(b->instance), b->id);
+                continue;
+            }
+            if (st != MFB_OK) {
+                mfb_error_copy(err, &claim);
+                break;
+            }
             st = server_db_backup_delete(db, b->id, err);
             if (st == MFB_OK)
                 st = storage_delete_backup(storage, b->path, err);

@@ -12,6 +12,7 @@
 
 #include "common/log.h"
 #include "common/parse.h"
+#include "server/catalog.h"
 #include "server/layout.h"
 #include "server/storage.h"
 
@@ -138,6 +139,7 @@ mfb_status server_open(struct server *srv, struct server_db *db, const struct se
                        unsigned hash_threads, struct mfb_error *err)
 {
     memset(srv, 0, sizeof(*srv));
+    pthread_mutex_init(&srv->sync_lock, NULL);
     srv->db = db;
     srv->cfg = *cfg;
     mfb_status st = layout_check(cfg->layout, err);
@@ -163,6 +165,7 @@ void server_close(struct server *srv)
     srv->sessions = NULL;
     storage_close(srv->store);
     srv->store = NULL;
+    pthread_mutex_destroy(&srv->sync_lock);
 }
 
 mfb_status server_expire_uploads(struct server *srv, int64_t now, size_t *expired,
@@ -208,6 +211,26 @@ mfb_status server_expire_uploads(struct server *srv, int64_t now, size_t *expire
     }
     free(ids);
     return st;
+}
+
+void server_catalog_refresh(struct server *srv, int64_t min_interval_s)
+{
+    if (srv->store == NULL || !storage_shared(srv->store))
+        return;
+    if (pthread_mutex_trylock(&srv->sync_lock) != 0)
+        return; /* another thread is syncing: it will find the same */
+    int64_t now = (int64_t)time(NULL);
+    if (srv->synced_at == 0 || now - srv->synced_at >= min_interval_s) {
+        struct catalog_report r;
+        struct mfb_error err = {0};
+        if (catalog_sync(srv->db, srv->store, now, &r, &err) != MFB_OK)
+            log_warn("catalog-sync-failed", "error=%s", LOG_Q(err.message));
+        else if (r.added || r.removed)
+            log_info("catalog-sync", "listed=%zu added=%zu removed=%zu skipped=%zu", r.listed,
+                     r.added, r.removed, r.skipped);
+        srv->synced_at = now;
+    }
+    pthread_mutex_unlock(&srv->sync_lock);
 }
 
 mfb_status server_new_id(char prefix, char *buf, struct mfb_error *err)

@@ -7,6 +7,7 @@
 #define MFB_SERVER_SERVER_H
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -56,6 +57,10 @@ struct server {
     struct session_registry *sessions;
     struct threadpool *hashers;
     struct storage *store; /* where published backups live (storage.h) */
+    /* On a shared storage: one catalog sync at a time, and when the last
+     * one ran (catalog.h). */
+    pthread_mutex_t sync_lock;
+    int64_t synced_at;
 };
 
 /* Parses a reserve: a size ("1G", "0") or a percentage ("5%"). */
@@ -77,6 +82,12 @@ void server_close(struct server *srv);
  * a request in progress are left alone. */
 mfb_status server_expire_uploads(struct server *srv, int64_t now, size_t *expired,
                                  struct mfb_error *err);
+
+/* On a shared storage (S3), brings the catalog in line with it (backups
+ * other receivers published or deleted, catalog.h), unless a sync ran less
+ * than min_interval_s ago or is running now. Returns without doing
+ * anything on a storage of its own. */
+void server_catalog_refresh(struct server *srv, int64_t min_interval_s);
 
 /* Random id "u_..." or "b_..." (prefix 'u' or 'b'); buf holds SRV_ID_BUF. */
 mfb_status server_new_id(char prefix, char *buf, struct mfb_error *err);

@@ -218,6 +218,16 @@ mfb_status storage_delete_backup(struct storage *st, const char *rel_path, struc
     return st->ops->delete_backup(st, rel_path, err);
 }
 
+mfb_status storage_claim_delete(struct storage *st, const char *backup_id, struct mfb_error *err)
+{
+    return st->ops->claim_delete ? st->ops->claim_delete(st, backup_id, err) : MFB_OK;
+}
+
+bool storage_shared(const struct storage *st)
+{
+    return st->ops->claim_delete != NULL;
+}
+
 mfb_status storage_read_open(struct storage *st, const char *rel_path, struct storage_read *r,
                              struct mfb_error *err)
 {

@@ -154,6 +154,16 @@ mfb_status storage_write_companions(struct storage *st, const char *rel_path,
  * driver, directories left empty). A backup already gone is fine. */
 mfb_status storage_delete_backup(struct storage *st, const char *rel_path, struct mfb_error *err);
 
+/* Before a backup is deleted: claims its deletion, so that of several
+ * receivers on one storage running retention at once only one deletes
+ * it. MFB_ERR_EXISTS: another receiver claimed it (drop the record only).
+ * The file driver has one receiver per directory: always MFB_OK. */
+mfb_status storage_claim_delete(struct storage *st, const char *backup_id, struct mfb_error *err);
+
+/* Whether several receivers may share the storage (S3): they then learn of
+ * each other's backups by listing it (catalog.h). */
+bool storage_shared(const struct storage *st);
+
 /* Opens a published backup for reading (storage_read_close releases it). */
 mfb_status storage_read_open(struct storage *st, const char *rel_path, struct storage_read *r,
                              struct mfb_error *err);

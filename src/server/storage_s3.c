@@ -353,6 +353,32 @@ static bool key_exists(struct storage *st, const char *key, mfb_status *failure,
     return false;
 }
 
+/* Claims a name for upload_id with a conditional PUT of .claims/<rel>:
+ * RGW, like older S3, ignores If-None-Match on a copy, so two receivers
+ * publishing the same name at once are kept apart here. A claim holding
+ * upload_id already is this upload's own (a repeated complete). */
+static mfb_status claim_name(struct storage *st, const char *rel, const char *upload_id,
+                             struct mfb_error *err)
+{
+    char key[PATH_MAX + 16];
+    if (snprintf(key, sizeof(key), ".claims/%s", rel) >= (int)sizeof(key))
+        return mfb_error_set(err, MFB_ERR_INVALID, "path too long: '%s'", rel);
+    static const char *const hdr[] = {"If-None-Match: *", NULL};
+    struct s3_body body = {.data = upload_id, .len = strlen(upload_id), .fd = -1};
+    struct s3_answer a = {0};
+    struct mfb_error local = {0};
+    mfb_status s = s3_request(client_of(st), "PUT", key, NULL, hdr, &body, &a, &local);
+    free_answer(&a);
+    if (s != MFB_ERR_EXISTS)
+        return s == MFB_OK ? MFB_OK : mfb_error_copy(err, &local);
+    s = s3_request(client_of(st), "GET", key, NULL, NULL, NULL, &a, err);
+    bool mine = s == MFB_OK && a.text != NULL && strcmp(a.text, upload_id) == 0;
+    free_answer(&a);
+    if (s != MFB_OK)
+        return s;
+    return mine ? MFB_OK : MFB_ERR_EXISTS;
+}
+
 static mfb_status s3_publish(struct storage *st, const char *upload_id, uint64_t size,
                              const char *reldir, const char *name, storage_publish_hook hook,
                              void *ctx, char *rel_path, size_t rel_len, char *final_name,
@@ -393,6 +419,11 @@ static mfb_status s3_publish(struct storage *st, const char *upload_id, uint64_t
             if (s != MFB_OK)
                 return mfb_error_copy(err, &claimed);
         }
+        s = claim_name(st, rel, upload_id, err);
+        if (s == MFB_ERR_EXISTS) /* another receiver is publishing this name */
+            continue;
+        if (s != MFB_OK)
+            return s;
         const char *hdr[] = {src_hdr, "If-None-Match: *", NULL};
         struct s3_answer a = {0};
         struct mfb_error local = {0};
@@ -447,9 +478,11 @@ static mfb_status s3_read_file(struct storage *st, const char *rel_path, char **
 static mfb_status s3_delete_backup(struct storage *st, const char *rel_path, struct mfb_error *err)
 {
     char key[PATH_MAX + 16];
-    static const char *const suffixes[] = {".sha256", ".json", ""};
-    for (size_t i = 0; i < 3; i++) {
-        snprintf(key, sizeof(key), "%s%s", rel_path, suffixes[i]);
+    static const char *const suffixes[] = {".sha256", ".json", "", ""};
+    for (size_t i = 0; i < 4; i++) {
+        /* The name's claim goes last: the name is free again only when
+         * nothing of the backup is left. */
+        snprintf(key, sizeof(key), "%s%s%s", i == 3 ? ".claims/" : "", rel_path, suffixes[i]);
         struct s3_answer a = {0};
         mfb_status s = s3_request(client_of(st), "DELETE", key, NULL, NULL, NULL, &a, err);
         free_answer(&a);
@@ -457,6 +490,21 @@ static mfb_status s3_delete_backup(struct storage *st, const char *rel_path, str
             return s;
     }
     return MFB_OK;
+}
+
+static mfb_status s3_claim_delete(struct storage *st, const char *backup_id, struct mfb_error *err)
+{
+    char key[128];
+    snprintf(key, sizeof(key), ".deleted/%s", backup_id);
+    static const char *const hdr[] = {"If-None-Match: *", NULL};
+    struct s3_body body = {.data = "", .len = 0, .fd = -1};
+    struct s3_answer a = {0};
+    struct mfb_error local = {0};
+    mfb_status s = s3_request(client_of(st), "PUT", key, NULL, hdr, &body, &a, &local);
+    free_answer(&a);
+    if (s == MFB_ERR_EXISTS)
+        return s;
+    return s == MFB_OK ? MFB_OK : mfb_error_copy(err, &local);
 }
 
 /* A download's state: a window of the object, refilled by ranged GETs. */
@@ -603,6 +651,7 @@ static mfb_status s3_list(struct storage *st, storage_list_fn fn, void *ctx, str
             const char *k = keys[i];
             size_t kl = strlen(k);
             if (strncmp(k, STORAGE_PARTIAL_DIR "/", strlen(STORAGE_PARTIAL_DIR) + 1) == 0 ||
+                strncmp(k, ".claims/", 8) == 0 || strncmp(k, ".deleted/", 9) == 0 ||
                 strncmp(k, ".mfb-probe-", 11) == 0 ||
                 (kl > 5 && strcmp(k + kl - 5, ".json") == 0) ||
                 (kl > 7 && strcmp(k + kl - 7, ".sha256") == 0))
@@ -663,6 +712,7 @@ static const struct storage_ops s3_ops = {
     .write_file = s3_write_file,
     .read_file = s3_read_file,
     .delete_backup = s3_delete_backup,
+    .claim_delete = s3_claim_delete,
     .read_open = s3_read_open,
     .list = s3_list,
     .free_bytes = s3_free_bytes,
