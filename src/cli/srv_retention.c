@@ -222,6 +222,8 @@ static mfb_status run_apply(struct cli_args *args, struct mfb_error *err)
         st = server_open(&srv, db, &cfg, 0, err);
         opened = st == MFB_OK;
     }
+    if (st == MFB_OK) /* on a shared bucket: every receiver's backups count */
+        server_catalog_refresh(&srv, 0);
     if (st == MFB_OK)
         st = retention_apply(db, srv.store, c.id, instance, dry_run, print_deleted, NULL, &report,
                              err);

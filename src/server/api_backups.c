@@ -61,7 +61,7 @@ static bool load_backup(struct api_call *c, struct srv_backup *b)
     mfb_status st = server_db_backup_get(c->srv->db, c->id, c->client.id, b, &err);
     if (st == MFB_ERR_NOT_FOUND && storage_shared(c->srv->store)) {
         /* Another receiver on the same bucket may have published it. */
-        server_catalog_refresh(c->srv, 5);
+        server_catalog_refresh(c->srv, 0);
         mfb_error_clear(&err);
         st = server_db_backup_get(c->srv->db, c->id, c->client.id, b, &err);
     }

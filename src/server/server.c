@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/parse.h"
 #include "server/catalog.h"
@@ -213,22 +214,24 @@ mfb_status server_expire_uploads(struct server *srv, int64_t now, size_t *expire
     return st;
 }
 
-void server_catalog_refresh(struct server *srv, int64_t min_interval_s)
+void server_catalog_refresh(struct server *srv, int64_t min_interval_ms)
 {
     if (srv->store == NULL || !storage_shared(srv->store))
         return;
-    if (pthread_mutex_trylock(&srv->sync_lock) != 0)
-        return; /* another thread is syncing: it will find the same */
-    int64_t now = (int64_t)time(NULL);
-    if (srv->synced_at == 0 || now - srv->synced_at >= min_interval_s) {
+    uint64_t asked = clock_now_ms();
+    pthread_mutex_lock(&srv->sync_lock);
+    /* A sync that started after this call was made has seen all it would. */
+    if (srv->synced_at_ms == 0 || srv->synced_at_ms < asked - (uint64_t)min_interval_ms ||
+        (min_interval_ms == 0 && srv->synced_at_ms < asked)) {
         struct catalog_report r;
         struct mfb_error err = {0};
+        srv->synced_at_ms = clock_now_ms();
+        int64_t now = (int64_t)time(NULL);
         if (catalog_sync(srv->db, srv->store, now, &r, &err) != MFB_OK)
             log_warn("catalog-sync-failed", "error=%s", LOG_Q(err.message));
         else if (r.added || r.removed)
             log_info("catalog-sync", "listed=%zu added=%zu removed=%zu skipped=%zu", r.listed,
                      r.added, r.removed, r.skipped);
-        srv->synced_at = now;
     }
     pthread_mutex_unlock(&srv->sync_lock);
 }

@@ -60,7 +60,7 @@ struct server {
     /* On a shared storage: one catalog sync at a time, and when the last
      * one ran (catalog.h). */
     pthread_mutex_t sync_lock;
-    int64_t synced_at;
+    uint64_t synced_at_ms;
 };
 
 /* Parses a reserve: a size ("1G", "0") or a percentage ("5%"). */
@@ -84,10 +84,10 @@ mfb_status server_expire_uploads(struct server *srv, int64_t now, size_t *expire
                                  struct mfb_error *err);
 
 /* On a shared storage (S3), brings the catalog in line with it (backups
- * other receivers published or deleted, catalog.h), unless a sync ran less
- * than min_interval_s ago or is running now. Returns without doing
+ * other receivers published or deleted, catalog.h), unless a sync started
+ * less than min_interval_ms ago (one running now is waited for). Returns without doing
  * anything on a storage of its own. */
-void server_catalog_refresh(struct server *srv, int64_t min_interval_s);
+void server_catalog_refresh(struct server *srv, int64_t min_interval_ms);
 
 /* Random id "u_..." or "b_..." (prefix 'u' or 'b'); buf holds SRV_ID_BUF. */
 mfb_status server_new_id(char prefix, char *buf, struct mfb_error *err);
