@@ -198,8 +198,9 @@ mfb_status server_expire_uploads(struct server *srv, int64_t now, size_t *expire
             if (st != MFB_OK && s != NULL)
                 session_close_abort(s);
             if (st == MFB_OK) {
-                if (!u.complete)
-                    storage_upload_abort(srv->store, u.id);
+                /* Also for a completed upload: what a crash in the middle
+                 * of its publish left behind (an S3 temporary object). */
+                storage_upload_abort(srv->store, u.id);
                 if (srv->sessions)
                     session_forget(srv->sessions, u.id);
                 log_info("upload-expired", "upload=%s instance=%s name=%s complete=%d", u.id,

@@ -379,6 +379,39 @@ static mfb_status claim_name(struct storage *st, const char *rel, const char *up
     return mine ? MFB_OK : MFB_ERR_EXISTS;
 }
 
+/* Whether the name's claim holds upload_id. */
+static bool claimed_by(struct storage *st, const char *rel, const char *upload_id)
+{
+    char key[PATH_MAX + 16];
+    if (snprintf(key, sizeof(key), ".claims/%s", rel) >= (int)sizeof(key))
+        return false;
+    struct s3_answer a = {0};
+    bool mine = s3_request(client_of(st), "GET", key, NULL, NULL, NULL, &a, NULL) == MFB_OK &&
+                a.text != NULL && strcmp(a.text, upload_id) == 0;
+    free_answer(&a);
+    return mine;
+}
+
+/* After the copy: the staging file goes first (its absence is what says
+ * "published" to a repeated complete), then the temporary object and the
+ * multipart id. What a crash leaves of the latter two goes when the
+ * upload's record expires (storage_upload_abort). */
+static mfb_status publish_cleanup(struct storage *st, const char *upload_id, struct mfb_error *err)
+{
+    char path[PATH_MAX], key[128];
+    storage_partial_path(st->root, upload_id, path, sizeof(path));
+    if (unlink(path) != 0 && errno != ENOENT)
+        return mfb_error_errno(err, errno, MFB_ERR_IO, "cannot remove '%s'", path);
+    mfb_status s = fs_fsync_dir_of(path, false, err);
+    temp_key(upload_id, key, sizeof(key));
+    struct s3_answer a = {0};
+    s3_request(client_of(st), "DELETE", key, NULL, NULL, NULL, &a, NULL);
+    free_answer(&a);
+    sidecar_path(st, upload_id, path, sizeof(path));
+    unlink(path);
+    return s;
+}
+
 static mfb_status s3_publish(struct storage *st, const char *upload_id, uint64_t size,
                              const char *reldir, const char *name, storage_publish_hook hook,
                              void *ctx, char *rel_path, size_t rel_len, char *final_name,
@@ -403,6 +436,18 @@ static mfb_status s3_publish(struct storage *st, const char *upload_id, uint64_t
             return mfb_error_set(err, MFB_ERR_INVALID, "path too long in '%s'", reldir);
         mfb_status failure = MFB_OK;
         bool taken = key_exists(st, rel, &failure, err);
+        if (taken && failure == MFB_OK && claimed_by(st, rel, upload_id)) {
+            /* This upload's own copy, made before a crash: finish it. */
+            if (hook != NULL) {
+                struct mfb_error claimed = {0};
+                s = hook(ctx, rel, &claimed);
+                if (s != MFB_OK && s != MFB_ERR_EXISTS)
+                    return mfb_error_copy(err, &claimed);
+            }
+            snprintf(final_name, final_len, "%s", candidate);
+            snprintf(rel_path, rel_len, "%s", rel);
+            return publish_cleanup(st, upload_id, err);
+        }
         snprintf(side, sizeof(side), "%s.sha256", rel);
         taken = taken || key_exists(st, side, &failure, err);
         snprintf(side, sizeof(side), "%s.json", rel);
@@ -437,14 +482,7 @@ static mfb_status s3_publish(struct storage *st, const char *upload_id, uint64_t
             return mfb_error_copy(err, &local);
         snprintf(final_name, final_len, "%s", candidate);
         snprintf(rel_path, rel_len, "%s", rel);
-        s3_request(s3, "DELETE", tkey, NULL, NULL, NULL, &a, NULL);
-        free_answer(&a);
-        char path[PATH_MAX];
-        sidecar_path(st, upload_id, path, sizeof(path));
-        unlink(path);
-        storage_partial_path(st->root, upload_id, path, sizeof(path));
-        unlink(path);
-        return fs_fsync_dir_of(path, false, err);
+        return publish_cleanup(st, upload_id, err);
     }
     return mfb_error_set(err, MFB_ERR_EXISTS, "no free name for '%s' in '%s'", name, reldir);
 }
