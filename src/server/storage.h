@@ -1,18 +1,15 @@
 /*
- * storage.h - the receiver's files: partial files of open uploads, the
- * durable publish of a finished one, its .sha256 and .json companions, and
- * free-space checks.
+ * storage.h - where the receiver's bytes live: the local partial files of
+ * open uploads (the same for every driver), and, behind one interface, the
+ * published backups with their .sha256 and .json companions (a directory,
+ * or an S3 bucket: see "the storage driver" below).
  *
- * Layout under the storage root:
+ * Layout under the storage root (file driver; for S3 the root is the local
+ * staging directory and the published keys are alike, docs/server.md):
  *   .partial/<upload_id>.part      an open upload, written at chunk offsets
  *   <layout dir>/<name>            a published backup, mode 0440
  *   <layout dir>/<name>.sha256     "<hex>  <name>", for sha256sum -c
  *   <layout dir>/<name>.json       the backup's metadata
- * The partial file lives on the same file system as the published files,
- * so publishing is a rename, never a copy: the partial file is already
- * fsynced chunk by chunk; it is made read-only, renamed without replacing
- * anything (a -1, -2 ... suffix before the extension if the name is
- * taken), and the directories are fsynced.
  */
 #ifndef MFB_SERVER_STORAGE_H
 #define MFB_SERVER_STORAGE_H
