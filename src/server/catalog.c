@@ -148,7 +148,8 @@ mfb_status catalog_sync(struct server_db *db, struct storage *st, int64_t prune_
     report->listed = l.n;
     for (size_t i = 0; i < nknown; i++)
         known_paths[i] = known[i].path;
-    qsort(known_paths, nknown, sizeof(*known_paths), cmp_path);
+    if (nknown > 0)
+        qsort(known_paths, nknown, sizeof(*known_paths), cmp_path);
     for (size_t i = 0; i < l.n && s == MFB_OK; i++) {
         if (bsearch(&l.paths[i], known_paths, nknown, sizeof(*known_paths), cmp_path) != NULL)
             continue;
@@ -171,11 +172,12 @@ mfb_status catalog_sync(struct server_db *db, struct storage *st, int64_t prune_
         }
         free(b.metadata);
     }
-    qsort(l.paths, l.n, sizeof(*l.paths), cmp_path);
+    if (l.n > 0) /* qsort and bsearch want a list, even an empty one */
+        qsort(l.paths, l.n, sizeof(*l.paths), cmp_path);
     for (size_t i = 0; i < nknown && s == MFB_OK; i++) {
         const struct srv_backup *b = &known[i];
         if (b->created >= prune_before ||
-            bsearch(&b->path, l.paths, l.n, sizeof(*l.paths), cmp_path) != NULL)
+            (l.n > 0 && bsearch(&b->path, l.paths, l.n, sizeof(*l.paths), cmp_path) != NULL))
             continue;
         s = server_db_backup_delete(db, b->id, err);
         if (s == MFB_OK) {
