@@ -12,6 +12,14 @@
 #            the client's cost (two SHA-256 passes and N connections).
 #   mfb      mfb push -> mfb-server serve (the real receiver: it also hashes
 #            every byte twice, fsyncs each chunk and publishes the file)
+#   mfb-s3   mfb push -> mfb-server serve on S3 storage: a Ceph RADOS Gateway
+#            on this machine (scripts/ceph-test-up, bluestore in a sparse
+#            file under the work directory); each chunk goes on as an S3 part.
+#            After each run the object is read straight from the gateway and
+#            its SHA-256 compared. Skipped when Ceph is not installed, or
+#            with BENCH_NO_S3=1. "server" is the receiver alone; the
+#            gateway's (and the OSD's) CPU is printed beside it.
+# At the end, each receiver's peak memory (VmHWM).
 # Both servers keep their files on tmpfs (/dev/shm) when it has room, so the
 # figures compare CPU and protocol, not this machine's disk; set BENCH_DIR
 # to measure on a disk instead.
@@ -52,6 +60,7 @@ pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  [ ! -d "$WORK/ceph" ] || scripts/ceph-test-down "$WORK/ceph"
   [ -n "${BENCH_KEEP:-}" ] || rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -90,6 +99,47 @@ if [ -x "$MFB_SERVER" ] && bench_receiver_init "$WORK/receiver"; then
 else
   echo "mfb-server: not usable here ($(head -c 200 "$WORK/receiver/init.err" 2>/dev/null)); measuring the client only"
 fi
+
+# -- mfb-server on S3 (a Ceph RADOS Gateway), when Ceph is there ---------------------
+S3_PID=
+s3_curl() { # METHOD PATH [CURL_ARGS...]: a signed request to the gateway
+  local m=$1 p=$2
+  shift 2
+  curl -sS --fail -K "$WORK/s3.curlrc" --aws-sigv4 aws:amz:us-east-1:s3 -X "$m" \
+    "http://127.0.0.1:$S3_PORT/$p" "$@"
+}
+if [ -n "$RX_PID" ] && [ -z "${BENCH_NO_S3:-}" ] && command -v radosgw >/dev/null; then
+  S3_PORT=$(python3 -c 'import sys; sys.path.insert(0, "tests/lib"); import ceph; print(ceph._free_port_block())')
+  if CEPH_BLOCK_GB=$((SIZE_MB * (RUNS + 1) / 1024 + 4)) \
+    scripts/ceph-test-up "$WORK/ceph" bluestore "$S3_PORT" >"$WORK/ceph.log" 2>&1; then
+    (umask 077 && printf 'user = "TESTKEY:TESTSECRET"\n' >"$WORK/s3.curlrc" &&
+      echo TESTKEY >"$WORK/s3.key" && echo TESTSECRET >"$WORK/s3.secret")
+    EMPTY_SHA=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+    s3_curl PUT bench -H "x-amz-content-sha256: $EMPTY_SHA" >/dev/null
+    S3_DIR=$WORK/receiver-s3
+    mkdir -p "$S3_DIR"
+    if "$MFB_SERVER" init --db "$S3_DIR/db/rx.db" --storage s3://bench/rx --json \
+      --s3-endpoint "http://127.0.0.1:$S3_PORT" --s3-path-style --s3-key-file "$WORK/s3.key" \
+      --s3-secret-file "$WORK/s3.secret" >"$S3_DIR/init.json" 2>"$S3_DIR/init.err"; then
+      S3_FP=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['fingerprint'])" "$S3_DIR/init.json")
+      (umask 077 && "$MFB_SERVER" client add bench --db "$S3_DIR/db/rx.db" 2>/dev/null |
+        tr -d '\n' >"$WORK/s3-token")
+      S3_RX_PORT=$(bench_free_port)
+      "$MFB_SERVER" serve --db "$S3_DIR/db/rx.db" --log-level "${RX_LOG:-warn}" \
+        --listen "127.0.0.1:$S3_RX_PORT" >"$S3_DIR/serve.log" 2>&1 &
+      S3_PID=$!
+      pids+=("$S3_PID")
+      # Only the last run's object is kept: the gateway's disk is a sparse file.
+      "$MFB_SERVER" retention set --db "$S3_DIR/db/rx.db" --client bench --keep-last 1 >/dev/null
+      bench_wait_port "$S3_RX_PORT" || S3_PID=
+    else
+      echo "mfb-server on S3: init failed: $(head -c 300 "$S3_DIR/init.err")"
+    fi
+  else
+    echo "Ceph did not start ($(tail -c 300 "$WORK/ceph.log")); no S3 row"
+  fi
+fi
+ceph_pids() { cat "$WORK/ceph/rgw.pid" "$WORK/ceph/osd.pid" 2>/dev/null | tr '\n' ' '; }
 
 # -- measuring ---------------------------------------------------------------------
 RESULTS=$WORK/results
@@ -137,6 +187,21 @@ for run in $(seq "$RUNS"); do
       --url "https://127.0.0.1:$RX_PORT" --token-file "$WORK/srv-token" --fingerprint "$RX_FP" \
       --instance bench --name "run$run.bin" --chunk-size "$CHUNK" --connections "$CONNECTIONS"
   fi
+  if [ -n "$S3_PID" ]; then
+    # shellcheck disable=SC2046
+    g0=$(bench_cpu_of $(ceph_pids))
+    measure mfb-s3 "$S3_PID" -- "$MFB" push "$FILE" --log-level warn \
+      --url "https://127.0.0.1:$S3_RX_PORT" --token-file "$WORK/s3-token" --fingerprint "$S3_FP" \
+      --instance bench --name "run$run.bin" --chunk-size "$CHUNK" --connections "$CONNECTIONS"
+    # shellcheck disable=SC2046
+    g1=$(bench_cpu_of $(ceph_pids))
+    key=$(python3 -c "import json,sys; print(json.load(sys.stdin)['backups'][0]['path'])" \
+      < <("$MFB_SERVER" list --db "$S3_DIR/db/rx.db" --json --instance bench 2>/dev/null))
+    got=$(s3_curl GET "bench/rx/$key" -H "x-amz-content-sha256: $EMPTY_SHA" | openssl dgst -sha256 -r | cut -c1-64)
+    awk -v g0="$g0" -v g1="$g1" -v b="$BYTES" -v ok="$([ "$got" = "$SHA" ] && echo yes || echo NO)" \
+      'BEGIN { printf "         gateway + OSD %5.2f s/GB; SHA-256 read straight from the gateway matches: %s\n", (g1 - g0) / (b / 1e9), ok }'
+    [ "$got" = "$SHA" ] || { echo "mfb-s3: the stored object differs from the file" >&2; exit 1; }
+  fi
 done
 
 # What verification costs on this machine: one SHA-256 pass (OpenSSL's,
@@ -147,11 +212,15 @@ SHA_S_PER_GB=$(openssl speed -evp sha256 -bytes 1048576 -seconds 2 2>/dev/null |
 echo
 best() { grep "^$1 " "$RESULTS" | sort -k2 -n -r | head -1 | awk '{print $2}'; }
 curl_best=$(best curl)
-for name in 'mfb>ngx' mfb; do
+for name in 'mfb>ngx' mfb mfb-s3; do
   b=$(best "$name")
   [ -n "$b" ] && awk -v n="$name" -v b="$b" -v c="$curl_best" \
     'BEGIN { printf "best %-8s %8.1f MB/s = %.2fx curl-to-nginx (%.1f MB/s)%s\n", n, b, b / c, c,
              n == "mfb" ? (b / c >= 0.8 ? "  goal >= 0.8x: met" : "  goal >= 0.8x: NOT met") : "" }'
+done
+for p in $RX_PID $S3_PID; do
+  awk -v n="$([ "$p" = "$RX_PID" ] && echo mfb || echo mfb-s3)" \
+    '/^VmHWM/ { printf "receiver %-7s peak memory (VmHWM) %d MiB\n", n, $2 / 1024 }' "/proc/$p/status"
 done
 
 # The ceiling for any transfer that verifies every byte the way the

@@ -35,5 +35,6 @@ extern const struct cli_command srv_client; /* group: add, list, remove */
 extern const struct cli_command srv_serve;
 extern const struct cli_command srv_list;
 extern const struct cli_command srv_retention; /* group: set, show */
+extern const struct cli_command srv_catalog;   /* group: rebuild */
 
 #endif

@@ -1,18 +1,30 @@
 /*
- * srv_client.c - `mfb-server client add|list|remove|set`: the clients
- * allowed to store backups, each with its own token and namespace.
+ * srv_client.c - `mfb-server client add|list|remove|set|export|import`:
+ * the clients allowed to store backups, each with its own token and
+ * namespace.
  *
  * add prints the new token once, alone on standard output (so it can go
  * straight into a 0600 file); the catalog keeps only its SHA-256. remove
  * revokes the token but keeps the client's backups and their record; adding
  * the same name again issues a new token for the same namespace.
+ *
+ * export and import carry a client (name, token hash, quota) from one
+ * receiver to another that shares its bucket, so that one token works on
+ * all of them behind a load balancer. The token hash is as good as the
+ * token to whoever could plant it in a catalog, so the file is written
+ * mode 0600 (never to standard output) and import refuses one that group
+ * or others may read.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "cli/srv_common.h"
@@ -152,6 +164,123 @@ static mfb_status run_set(struct cli_args *args, struct mfb_error *err)
     return st;
 }
 
+static const struct cli_option export_options[] = {
+    {.name = "output",
+     .type = CLI_PATH,
+     .metavar = "FILE",
+     .help = "new file (mode 0600) to write the client to (required)"},
+    CLI_OPTIONS_END,
+};
+
+static mfb_status run_export(struct cli_args *args, struct mfb_error *err)
+{
+    const char *name = args->positional[0], *out = cli_string(args, "output");
+    if (out == NULL) {
+        mfb_error_set(err, MFB_ERR_USAGE, "--output FILE is required");
+        mfb_error_hint(err, "the export holds the token's hash: it goes to a new 0600 file, "
+                            "never to the terminal");
+        return MFB_ERR_USAGE;
+    }
+    uint8_t hash[SHA256_LEN];
+    uint64_t quota = 0;
+    bool active = false;
+    struct server_db *db = NULL;
+    mfb_status st = srv_open_db(args, &db, err);
+    if (st == MFB_OK)
+        st = server_db_client_secret(db, name, hash, &quota, &active, err);
+    server_db_close(db);
+    if (st == MFB_OK && !active) {
+        mfb_error_set(err, MFB_ERR_INVALID, "client '%s' was removed: its token no longer works",
+                      name);
+        st = MFB_ERR_INVALID;
+    }
+    if (st != MFB_OK)
+        return st;
+    char hex[SHA256_HEX_LEN + 1];
+    digest_to_hex(hash, hex);
+    json_t *o = json_pack("{s:s, s:s, s:I}", "client", name, "token_sha256", hex, "quota",
+                          (json_int_t)quota);
+    char *text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
+    json_decref(o);
+    OPENSSL_cleanse(hex, sizeof(hex));
+    if (text == NULL)
+        return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+    int fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        st = mfb_error_errno(err, errno, MFB_ERR_IO, "cannot create '%s'", out);
+        if (errno == EEXIST)
+            mfb_error_hint(err, "export never replaces a file; remove it or choose another");
+    } else {
+        size_t len = strlen(text);
+        if (write(fd, text, len) != (ssize_t)len || write(fd, "\n", 1) != 1 || fsync(fd) != 0)
+            st = mfb_error_errno(err, errno, MFB_ERR_IO, "cannot write '%s'", out);
+        close(fd);
+    }
+    OPENSSL_cleanse(text, strlen(text));
+    free(text);
+    if (st == MFB_OK)
+        fprintf(stderr,
+                "client '%s' exported to '%s'. On the other receiver: mfb-server client import "
+                "'%s', then delete the file.\n",
+                name, out, out);
+    return st;
+}
+
+static mfb_status run_import(struct cli_args *args, struct mfb_error *err)
+{
+    const char *path = args->positional[0];
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return mfb_error_errno(err, errno, MFB_ERR_IO, "cannot read '%s'", path);
+    if (sb.st_mode & 077) {
+        mfb_error_set(err, MFB_ERR_PERMISSION, "'%s' may be read by others", path);
+        mfb_error_hint(err, "it holds a client's token hash: chmod 600 '%s'", path);
+        return MFB_ERR_PERMISSION;
+    }
+    json_error_t jerr;
+    json_t *o = json_load_file(path, 0, &jerr);
+    const char *name = o ? json_string_value(json_object_get(o, "client")) : NULL;
+    const char *hex = o ? json_string_value(json_object_get(o, "token_sha256")) : NULL;
+    json_t *q = o ? json_object_get(o, "quota") : NULL;
+    uint8_t hash[SHA256_LEN];
+    mfb_status st = MFB_OK;
+    if (name == NULL || hex == NULL || !digest_from_hex(hex, hash) || !json_is_integer(q) ||
+        json_integer_value(q) < 0) {
+        mfb_error_set(err, MFB_ERR_INVALID, "'%s' is not a client export", path);
+        mfb_error_hint(err, "make one with 'mfb-server client export NAME --output FILE'");
+        st = MFB_ERR_INVALID;
+    }
+    if (st == MFB_OK)
+        st = srv_check_name("client name", name, err);
+    struct server_db *db = NULL;
+    if (st == MFB_OK)
+        st = srv_open_db(args, &db, err);
+    if (st == MFB_OK)
+        st = server_db_client_import(db, name, hash, (uint64_t)json_integer_value(q), err);
+    server_db_close(db);
+    if (st == MFB_OK)
+        fprintf(stderr, "client '%s' imported: its token works on this receiver too.\n", name);
+    OPENSSL_cleanse(hash, sizeof(hash));
+    json_decref(o);
+    return st;
+}
+
+static const struct cli_command client_export = {
+    .name = "export",
+    .usage = "NAME --output FILE",
+    .summary = "write a client (token hash, quota) to a 0600 file for another receiver",
+    .options = export_options,
+    .min_args = 1,
+    .max_args = 1,
+    .run = run_export};
+static const struct cli_command client_import = {
+    .name = "import",
+    .usage = "FILE",
+    .summary = "add or update a client from 'client export' (same token)",
+    .min_args = 1,
+    .max_args = 1,
+    .run = run_import};
+
 static const struct cli_command client_add = {.name = "add",
                                               .usage = "NAME [--quota SIZE]",
                                               .summary = "add a client and print its token once",
@@ -180,8 +309,10 @@ static const struct cli_command client_set = {.name = "set",
                                               .max_args = 1,
                                               .run = run_set};
 
-static const struct cli_command *const subcommands[] = {&client_add, &client_list, &client_remove,
-                                                        &client_set, NULL};
+static const struct cli_command *const subcommands[] = {
+    &client_add, &client_list, &client_remove, &client_set, &client_export, &client_import, NULL};
 
-const struct cli_command srv_client = {
-    .name = "client", .summary = "add, list, remove or change clients", .subcommands = subcommands};
+const struct cli_command srv_client = {.name = "client",
+                                       .summary =
+                                           "add, list, remove, change, export or import clients",
+                                       .subcommands = subcommands};

@@ -3,6 +3,11 @@
  * storage directory and, unless the operator brings a pair, a TLS key and
  * self-signed certificate; prints the fingerprint clients pin.
  *
+ * With --storage s3://BUCKET/PREFIX the backups go to an S3-compatible
+ * bucket (storage_s3.c): init reads the key and secret from their 0600
+ * files (never from the command line), checks that it can write and
+ * delete under the prefix, and stores only the files' paths.
+ *
  * It refuses to run over an existing catalog: re-initialising could only
  * lose the record of stored backups. Another receiver needs another --db,
  * in a directory of its own when the pair is generated (its names are fixed).
@@ -26,9 +31,39 @@
 
 static const struct cli_option options[] = {
     {.name = "storage",
+     .type = CLI_STRING,
+     .metavar = "DIR|s3://BUCKET/PREFIX",
+     .help = "directory or S3 bucket that will hold the backups (required)"},
+    {.name = "s3-endpoint",
+     .type = CLI_STRING,
+     .metavar = "URL",
+     .help = "the S3 service, http(s)://host[:port] (with s3://)"},
+    {.name = "s3-region",
+     .type = CLI_STRING,
+     .metavar = "REGION",
+     .help = "region the requests are signed for",
+     .def = "us-east-1"},
+    {.name = "s3-key-file",
+     .type = CLI_PATH,
+     .metavar = "FILE",
+     .help = "file (mode 0600) holding the S3 access key id"},
+    {.name = "s3-secret-file",
+     .type = CLI_PATH,
+     .metavar = "FILE",
+     .help = "file (mode 0600) holding the S3 secret access key"},
+    {.name = "s3-ca-file",
+     .type = CLI_PATH,
+     .metavar = "FILE",
+     .help = "CA certificates for an https endpoint",
+     .def_doc = "the system's"},
+    {.name = "s3-path-style",
+     .type = CLI_FLAG,
+     .help = "address the bucket in the path, not in the host name"},
+    {.name = "staging",
      .type = CLI_PATH,
      .metavar = "DIR",
-     .help = "directory that will hold the backups (required)"},
+     .help = "local directory for uploads in progress (with s3://)",
+     .def_doc = "staging/ next to the catalog"},
     {.name = "cert",
      .type = CLI_PATH,
      .metavar = "FILE",
@@ -68,6 +103,61 @@ static mfb_status absolute(const char *path, char *out, size_t len, struct mfb_e
     return MFB_OK;
 }
 
+struct s3_settings {
+    bool on;
+    struct storage_s3_config cfg;
+    char staging[PATH_MAX];
+};
+
+/* An S3 storage: checks the options, makes the staging directory, and
+ * checks that the bucket takes a write and a delete under the prefix
+ * before anything is saved. dir is the catalog's directory. */
+static mfb_status init_s3(struct cli_args *args, const char *dir, struct s3_settings *s3,
+                          struct mfb_error *err)
+{
+    const char *endpoint = cli_string(args, "s3-endpoint");
+    const char *key_file = cli_string(args, "s3-key-file");
+    const char *secret_file = cli_string(args, "s3-secret-file");
+    const char *ca_file = cli_string(args, "s3-ca-file");
+    if (endpoint == NULL || key_file == NULL || secret_file == NULL) {
+        mfb_error_set(err, MFB_ERR_USAGE,
+                      "--storage s3://... needs --s3-endpoint, --s3-key-file and --s3-secret-file");
+        mfb_error_hint(err, "put the access key id and the secret in two files of mode 0600 and "
+                            "pass their paths; secrets are never taken on the command line");
+        return MFB_ERR_USAGE;
+    }
+    s3->on = true;
+    struct storage_s3_config *c = &s3->cfg;
+    snprintf(c->url, sizeof(c->url), "%s", cli_string(args, "storage"));
+    snprintf(c->endpoint, sizeof(c->endpoint), "%s", endpoint);
+    snprintf(c->region, sizeof(c->region), "%s", cli_string(args, "s3-region"));
+    c->path_style = cli_flag(args, "s3-path-style");
+    mfb_status st = absolute(key_file, c->key_file, sizeof(c->key_file), err);
+    if (st == MFB_OK)
+        st = absolute(secret_file, c->secret_file, sizeof(c->secret_file), err);
+    if (st == MFB_OK && ca_file)
+        st = absolute(ca_file, c->ca_file, sizeof(c->ca_file), err);
+    char staging[PATH_MAX];
+    if (cli_given(args, "staging"))
+        snprintf(staging, sizeof(staging), "%s", cli_string(args, "staging"));
+    else
+        snprintf(staging, sizeof(staging), "%.4000s/staging", dir);
+    if (st == MFB_OK)
+        st = fs_mkdir_p(dir, 0700, err);
+    if (st == MFB_OK)
+        st = storage_init(staging, err);
+    if (st == MFB_OK)
+        st = absolute(staging, s3->staging, sizeof(s3->staging), err);
+    struct storage *store = NULL;
+    struct storage_config scfg = {.root = s3->staging, .s3 = c};
+    if (st == MFB_OK)
+        st = storage_open(&scfg, &store, err);
+    if (st == MFB_OK)
+        st = storage_probe(store, err);
+    storage_close(store);
+    return st;
+}
+
 static mfb_status run(struct cli_args *args, struct mfb_error *err)
 {
     char db_path[PATH_MAX], storage[PATH_MAX], cert[PATH_MAX], key[PATH_MAX];
@@ -85,7 +175,8 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
         cli_given(args, "upload-expiry") ? cli_string(args, "upload-expiry") : NULL;
     if (storage_arg == NULL) {
         mfb_error_set(err, MFB_ERR_USAGE, "--storage DIR is required");
-        mfb_error_hint(err, "usage: mfb-server init --storage DIR [--cert FILE --key FILE]");
+        mfb_error_hint(err, "usage: mfb-server init --storage DIR|s3://BUCKET/PREFIX [--cert FILE "
+                            "--key FILE]");
         return MFB_ERR_USAGE;
     }
     if ((cert_arg == NULL) != (key_arg == NULL)) {
@@ -134,9 +225,15 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
             return MFB_ERR_EXISTS;
         }
     }
-    st = storage_init(storage_arg, err);
-    if (st == MFB_OK)
-        st = absolute(storage_arg, storage, sizeof(storage), err);
+    struct s3_settings s3 = {0};
+    if (strncmp(storage_arg, "s3://", 5) == 0) {
+        st = init_s3(args, dir, &s3, err);
+        snprintf(storage, sizeof(storage), "%s", storage_arg);
+    } else {
+        st = storage_init(storage_arg, err);
+        if (st == MFB_OK)
+            st = absolute(storage_arg, storage, sizeof(storage), err);
+    }
     if (st != MFB_OK)
         return st;
     if (cert_arg) {
@@ -161,9 +258,20 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
     const struct {
         const char *key, *value;
     } settings[] = {
-        {SETTING_STORAGE, storage},      {SETTING_CERT, cert},       {SETTING_KEY, key},
-        {SETTING_LAYOUT, layout},        {SETTING_RESERVE, reserve}, {SETTING_MAX_CHUNK, max_chunk},
+        {SETTING_STORAGE, storage},
+        {SETTING_CERT, cert},
+        {SETTING_KEY, key},
+        {SETTING_LAYOUT, layout},
+        {SETTING_RESERVE, reserve},
+        {SETTING_MAX_CHUNK, max_chunk},
         {SETTING_UPLOAD_EXPIRY, expiry},
+        {SETTING_STAGING, s3.on ? s3.staging : NULL},
+        {SETTING_S3_ENDPOINT, s3.on ? s3.cfg.endpoint : NULL},
+        {SETTING_S3_REGION, s3.on ? s3.cfg.region : NULL},
+        {SETTING_S3_KEY_FILE, s3.on ? s3.cfg.key_file : NULL},
+        {SETTING_S3_SECRET_FILE, s3.on ? s3.cfg.secret_file : NULL},
+        {SETTING_S3_CA_FILE, s3.on && s3.cfg.ca_file[0] ? s3.cfg.ca_file : NULL},
+        {SETTING_S3_PATH_STYLE, s3.on ? (s3.cfg.path_style ? "1" : "0") : NULL},
     };
     for (size_t i = 0; st == MFB_OK && i < sizeof(settings) / sizeof(settings[0]); i++) {
         if (settings[i].value)
@@ -188,7 +296,8 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
 
 const struct cli_command srv_init = {
     .name = "init",
-    .usage = "--storage DIR [--cert FILE --key FILE]",
+    .usage = "--storage DIR|s3://BUCKET/PREFIX [--s3-endpoint URL --s3-key-file F "
+             "--s3-secret-file F] [--cert FILE --key FILE]",
     .summary = "create the receiver's database, storage and TLS certificate",
     .options = options,
     .max_args = 0,

@@ -218,15 +218,17 @@ static mfb_status run_apply(struct cli_args *args, struct mfb_error *err)
         st = server_config_load(db, &cfg, err);
     if (st == MFB_OK && client)
         st = server_db_client_by_name(db, client, &c, err);
-    if (st == MFB_OK)
-        st = retention_apply(db, cfg.storage, c.id, instance, dry_run, print_deleted, NULL, &report,
-                             err);
-    if (st == MFB_OK && !dry_run) {
+    if (st == MFB_OK) {
         st = server_open(&srv, db, &cfg, 0, err);
         opened = st == MFB_OK;
-        if (st == MFB_OK)
-            st = server_expire_uploads(&srv, (int64_t)time(NULL), &expired, err);
     }
+    if (st == MFB_OK) /* on a shared bucket: every receiver's backups count */
+        server_catalog_refresh(&srv, 0);
+    if (st == MFB_OK)
+        st = retention_apply(db, srv.store, c.id, instance, dry_run, print_deleted, NULL, &report,
+                             err);
+    if (st == MFB_OK && !dry_run)
+        st = server_expire_uploads(&srv, (int64_t)time(NULL), &expired, err);
     if (opened)
         server_close(&srv);
     server_db_close(db);

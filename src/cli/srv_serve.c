@@ -80,6 +80,11 @@ static const struct cli_option options[] = {
      .metavar = "DURATION",
      .help = "how often retention and upload expiry run",
      .def = "1h"},
+    {.name = "sync-interval",
+     .type = CLI_DURATION,
+     .metavar = "DURATION",
+     .help = "on S3: how often to list the bucket for backups other receivers published",
+     .def = "60s"},
     {.name = "hash-threads",
      .type = CLI_UINT,
      .metavar = "N",
@@ -94,8 +99,7 @@ static void housekeeping(struct server *srv)
 {
     struct retention_report report;
     struct mfb_error err = {0};
-    if (retention_apply(srv->db, srv->cfg.storage, 0, NULL, false, NULL, NULL, &report, &err) !=
-        MFB_OK)
+    if (retention_apply(srv->db, srv->store, 0, NULL, false, NULL, NULL, &report, &err) != MFB_OK)
         log_error("retention-failed", "error=%s", LOG_Q(err.message));
     else if (report.deleted > 0)
         log_info("retention", "deleted=%zu bytes=%llu", report.deleted,
@@ -138,7 +142,7 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
     struct http_server *http = NULL;
     char *cert = NULL, *key = NULL, *cert_path = NULL, *key_path = NULL, *listen_setting = NULL;
     bool opened = false;
-    uint64_t idle_ms, max_conn, header_limit, housekeeping_ms, hash_threads;
+    uint64_t idle_ms, max_conn, header_limit, housekeeping_ms, hash_threads, sync_ms;
     struct server_config cfg;
     mfb_status st = cli_duration_ms(args, "idle-timeout", &idle_ms, err);
     if (st == MFB_OK)
@@ -149,6 +153,8 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
         st = mfb_error_set(err, MFB_ERR_USAGE, "--header-limit must be from 8K to 16M");
     if (st == MFB_OK)
         st = cli_duration_ms(args, "housekeeping", &housekeeping_ms, err);
+    if (st == MFB_OK)
+        st = cli_duration_ms(args, "sync-interval", &sync_ms, err);
     if (st == MFB_OK)
         st = cli_uint(args, "hash-threads", &hash_threads, err);
     if (st == MFB_OK)
@@ -215,10 +221,12 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
     log_info("serving",
              "listen=%s port=%u tls=%s storage=%s layout=%s max_connections=%llu "
              "idle_timeout_s=%u",
-             listen, http_port(http), plaintext ? "off" : "on", LOG_Q(cfg.storage),
-             LOG_Q(cfg.layout), (unsigned long long)max_conn, opts.idle_timeout_s);
+             listen, http_port(http), plaintext ? "off" : "on",
+             LOG_Q(cfg.s3 ? cfg.s3cfg.url : cfg.storage), LOG_Q(cfg.layout),
+             (unsigned long long)max_conn, opts.idle_timeout_s);
+    server_catalog_refresh(&srv, 0);
     housekeeping(&srv);
-    uint64_t last = clock_now_ms();
+    uint64_t last = clock_now_ms(), last_sync = last;
     for (;;) {
         struct timespec tick = {1, 0};
         int sig = sigtimedwait(&signals, NULL, &tick);
@@ -228,13 +236,18 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
         }
         uint64_t now = clock_now_ms();
         if (now - last >= housekeeping_ms) {
+            server_catalog_refresh(&srv, 0); /* retention sees every receiver's backups */
             housekeeping(&srv);
             last = now;
+        }
+        if (now - last_sync >= sync_ms) {
+            server_catalog_refresh(&srv, 0);
+            last_sync = now;
         }
     }
     http_stop(http, 5000);
     http = NULL;
-    log_info("stopped", "storage=%s", LOG_Q(cfg.storage));
+    log_info("stopped", "storage=%s", LOG_Q(cfg.s3 ? cfg.s3cfg.url : cfg.storage));
 done:
     http_stop(http, 0);
     if (opened)

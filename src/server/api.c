@@ -391,6 +391,9 @@ void api_finish(struct api_call *c, struct api_response *resp)
     *resp = c->resp;
     c->resp.body = NULL;
     c->resp.fd = -1;
+    c->resp.read = NULL;
+    c->resp.read_close = NULL;
+    c->resp.read_ctx = NULL;
 }
 
 void api_call_free(struct api_call *c)

@@ -37,13 +37,19 @@ struct api_request {
     unsigned (*header_count)(void *ctx, const char *name);
 };
 
-/* An answer: a JSON body, or a file range. */
+/* An answer: a JSON body, or a range of a file or of a stored backup. */
 struct api_response {
     unsigned status;
     char *body; /* allocated (malloc), may be NULL */
     size_t body_len;
     int fd; /* >= 0: send [offset, offset+length) of this file, then close it */
     uint64_t offset, length;
+    /* Or, when read is set: [offset, offset+length) of a stored backup that
+     * is not a local file (storage.h, struct storage_read), read piece by
+     * piece as it is sent; read_close releases it afterwards. */
+    long (*read)(void *ctx, uint64_t off, char *buf, size_t len);
+    void (*read_close)(void *ctx);
+    void *read_ctx;
     const char *content_type;
     char content_range[96];
     char repr_digest[80];

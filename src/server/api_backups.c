@@ -59,6 +59,12 @@ static bool load_backup(struct api_call *c, struct srv_backup *b)
 {
     struct mfb_error err = {0};
     mfb_status st = server_db_backup_get(c->srv->db, c->id, c->client.id, b, &err);
+    if (st == MFB_ERR_NOT_FOUND && storage_shared(c->srv->store)) {
+        /* Another receiver on the same bucket may have published it. */
+        server_catalog_refresh(c->srv, 0);
+        mfb_error_clear(&err);
+        st = server_db_backup_get(c->srv->db, c->id, c->client.id, b, &err);
+    }
     if (st == MFB_ERR_NOT_FOUND)
         api_fail(c, PROTO_NOT_FOUND, "no backup '%s'", c->id);
     else if (st != MFB_OK)
@@ -75,9 +81,16 @@ void api_backup_get_or_delete(struct api_call *c, bool delete)
         api_set_json(c, 200, backup_json(&b));
     } else {
         struct mfb_error err = {0};
-        mfb_status st = server_db_backup_delete(c->srv->db, b.id, &err);
+        mfb_status st = storage_claim_delete(c->srv->store, b.id, &err);
+        bool elsewhere = st == MFB_ERR_EXISTS; /* another receiver deletes it */
+        if (elsewhere) {
+            mfb_error_clear(&err);
+            st = MFB_OK;
+        }
         if (st == MFB_OK)
-            st = storage_delete_backup(c->srv->cfg.storage, b.path, &err);
+            st = server_db_backup_delete(c->srv->db, b.id, &err);
+        if (st == MFB_OK && !elsewhere)
+            st = storage_delete_backup(c->srv->store, b.path, &err);
         if (st != MFB_OK) {
             api_fail_status(c, st, &err, "deleting the backup");
         } else {
@@ -135,29 +148,22 @@ void api_backup_content(struct api_call *c)
     struct srv_backup b;
     if (!load_backup(c, &b))
         return;
-    char path[PATH_MAX];
-    if (snprintf(path, sizeof(path), "%s/%s", c->srv->cfg.storage, b.path) >= (int)sizeof(path))
-        path[0] = '\0';
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat sb;
-    if (fd < 0 || fstat(fd, &sb) != 0) {
-        struct mfb_error err = {0};
-        mfb_error_errno(&err, errno, MFB_ERR_IO, "cannot open '%s'", path);
-        if (fd >= 0)
-            close(fd);
-        api_fail_status(c, err.status == MFB_ERR_NO_SPACE ? MFB_ERR_IO : err.status, &err,
-                        "reading the backup");
+    struct storage_read rd;
+    struct mfb_error err = {0};
+    mfb_status st = storage_read_open(c->srv->store, b.path, &rd, &err);
+    if (st != MFB_OK) {
+        api_fail_status(c, st == MFB_ERR_NO_SPACE ? MFB_ERR_IO : st, &err, "reading the backup");
         server_db_backup_free(&b);
         return;
     }
-    uint64_t size = (uint64_t)sb.st_size, start = 0, len = size;
+    uint64_t size = rd.size, start = 0, len = size;
     const char *range = api_header(c, "Range");
     bool satisfiable = false;
     api_response_release(&c->resp);
     c->resp.status = 200;
     if (range != NULL && api_parse_range(range, size, &start, &len, &satisfiable)) {
         if (!satisfiable) {
-            close(fd);
+            storage_read_close(&rd);
             api_fail(c, PROTO_RANGE_NOT_SATISFIABLE, "range '%s' is outside the %llu-byte file",
                      range, (unsigned long long)size);
             snprintf(c->resp.content_range, sizeof(c->resp.content_range), "bytes */%llu",
@@ -173,7 +179,10 @@ void api_backup_content(struct api_call *c)
     uint8_t digest[SHA256_LEN];
     if (digest_from_hex(b.sha256, digest))
         content_digest_format(digest, c->resp.repr_digest, sizeof(c->resp.repr_digest));
-    c->resp.fd = fd;
+    c->resp.fd = rd.fd;
+    c->resp.read = rd.read;
+    c->resp.read_close = rd.close;
+    c->resp.read_ctx = rd.ctx;
     c->resp.offset = start;
     c->resp.length = len;
     c->resp.content_type = "application/octet-stream";

@@ -85,13 +85,17 @@ static bool chunk_within_storage(struct api_call *c, uint64_t cs)
 {
     uint64_t max = API_MAX_FILE_BYTES, fs_max;
     struct mfb_error err = {0};
-    mfb_status st = storage_max_file_bytes(c->srv->cfg.storage, &fs_max, &err);
+    mfb_status st = storage_max_file_bytes(c->srv->store, &fs_max, &err);
     if (st != MFB_OK) {
         api_fail_status(c, st, &err, "checking the storage");
         return false;
     }
     if (fs_max < max)
         max = fs_max;
+    uint64_t min_chunk, max_chunks;
+    storage_chunk_limits(c->srv->store, &min_chunk, &max_chunks);
+    if (max_chunks > 0 && max / cs > max_chunks)
+        max = max_chunks * cs;
     if (c->index >= max / cs) {
         api_fail(c, PROTO_CHUNK_OUT_OF_RANGE,
                  "chunk %llu is past the largest file the receiver's storage can hold (%llu bytes)",
@@ -389,6 +393,11 @@ void api_chunk_finish(struct api_call *c)
     mfb_status st = MFB_OK;
     if (fdatasync(k->fd) != 0)
         st = mfb_error_errno(&err, errno, MFB_ERR_IO, "cannot fsync '%s'", k->part_path);
+    /* The driver makes the chunk durable its own way (an S3 part) before it
+     * is recorded and acknowledged. */
+    if (st == MFB_OK)
+        st =
+            storage_chunk_commit(c->srv->store, c->id, c->index, k->base, ch.size, ch.sha256, &err);
     if (st == MFB_OK)
         st = server_db_chunk_insert(c->srv->db, c->id, &ch, &err);
     if (st != MFB_OK) {

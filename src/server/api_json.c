@@ -49,6 +49,14 @@ void api_fail_status(struct api_call *c, mfb_status st, const struct mfb_error *
         api_fail(c, PROTO_INSUFFICIENT_STORAGE, "the receiver's disk is full while %s", what);
         return;
     }
+    if (st == MFB_ERR_NETWORK) { /* the S3 storage cannot be reached: nothing was recorded */
+        log_warn("storage-unavailable", "what=\"%s\" error=%s", what,
+                 LOG_Q(err && err->message[0] ? err->message : "-"));
+        c->resp.retry_after = 5;
+        api_fail(c, PROTO_UNAVAILABLE, "the receiver's storage is unreachable while %s; retry",
+                 what);
+        return;
+    }
     if (st == MFB_ERR_BUSY) {
         c->resp.retry_after = 1;
         api_fail(c, PROTO_UNAVAILABLE, "the receiver is busy while %s; retry", what);
@@ -67,6 +75,11 @@ void api_response_release(struct api_response *resp)
     if (resp->fd >= 0)
         close(resp->fd);
     resp->fd = -1;
+    if (resp->read_close != NULL)
+        resp->read_close(resp->read_ctx);
+    resp->read = NULL;
+    resp->read_close = NULL;
+    resp->read_ctx = NULL;
 }
 
 /* Parses the JSON body into an object, answering 400 when it is not one. */

@@ -51,7 +51,7 @@ static bool check_space(struct api_call *c, bool size_known, uint64_t size)
     struct server *srv = c->srv;
     struct mfb_error err = {0};
     uint64_t avail, total, pending, usage;
-    mfb_status st = storage_free_bytes(srv->cfg.storage, &avail, &total, &err);
+    mfb_status st = storage_free_bytes(srv->store, &avail, &total, &err);
     if (st == MFB_OK)
         st = server_db_pending_bytes(srv->db, &pending, &err);
     if (st == MFB_OK)
@@ -77,6 +77,31 @@ static bool check_space(struct api_call *c, bool size_known, uint64_t size)
                  "quota exceeded: client '%s' holds %llu of %llu bytes and asks for %llu more",
                  c->client.name, (unsigned long long)usage, (unsigned long long)c->client.quota,
                  (unsigned long long)(size_known ? size : 0));
+        return false;
+    }
+    return true;
+}
+
+/* The storage's chunk limits (an S3 part is at least 5 MiB but for the
+ * last, and an upload has at most 10,000): the chunk size told to the
+ * client is raised to fit them, by powers of two, up to --max-chunk. False
+ * (answered 413) when a file of the declared size cannot fit. */
+static bool fit_chunk_size(struct api_call *c, struct srv_upload *u)
+{
+    uint64_t min_chunk, max_chunks, max = c->srv->cfg.max_chunk;
+    storage_chunk_limits(c->srv->store, &min_chunk, &max_chunks);
+    while (u->chunk_size < min_chunk && u->chunk_size < max)
+        u->chunk_size *= 2;
+    if (max_chunks > 0 && u->size_known)
+        while (proto_chunk_count(u->size, u->chunk_size) > max_chunks && u->chunk_size < max)
+            u->chunk_size *= 2;
+    if (u->chunk_size < min_chunk || (max_chunks > 0 && u->size_known &&
+                                      proto_chunk_count(u->size, u->chunk_size) > max_chunks)) {
+        api_fail(c, PROTO_TOO_LARGE,
+                 "the receiver's storage takes at most %llu chunks of %llu to %llu bytes: a file "
+                 "of %llu bytes does not fit; its operator can raise --max-chunk",
+                 (unsigned long long)max_chunks, (unsigned long long)min_chunk,
+                 (unsigned long long)max, (unsigned long long)u->size);
         return false;
     }
     return true;
@@ -129,6 +154,9 @@ void api_upload_create(struct api_call *c)
         api_fail(c, PROTO_TOO_LARGE, "size is larger than the receiver accepts");
         goto done;
     }
+    u.size_known = size_present;
+    if (!fit_chunk_size(c, &u))
+        goto done;
     json_t *meta = json_object_get(root, "metadata");
     if (meta != NULL && !json_is_null(meta) && !json_is_object(meta)) {
         api_fail(c, PROTO_BAD_REQUEST, "'metadata' must be an object");
@@ -152,11 +180,11 @@ void api_upload_create(struct api_call *c)
     u.metadata = meta && json_is_object(meta) ? json_dumps(meta, JSON_COMPACT) : NULL;
     u.created = u.updated = (int64_t)time(NULL);
     if (st == MFB_OK)
-        st = storage_partial_create(c->srv->cfg.storage, u.id, &err);
+        st = storage_upload_open(c->srv->store, u.id, &err);
     if (st == MFB_OK) {
         st = server_db_upload_create(c->srv->db, &u, &err);
         if (st != MFB_OK)
-            storage_partial_remove(c->srv->cfg.storage, u.id);
+            storage_upload_abort(c->srv->store, u.id);
     }
     if (st != MFB_OK) {
         api_fail_status(c, st, &err, "opening the upload");
@@ -268,7 +296,7 @@ void api_upload_delete(struct api_call *c)
         return;
     }
     if (!c->upload.complete) {
-        storage_partial_remove(c->srv->cfg.storage, c->id);
+        storage_upload_abort(c->srv->store, c->id);
         session_forget(c->srv->sessions, c->id);
     }
     log_info("upload-deleted", "client=%s upload=%s", c->client.name, c->id);
@@ -328,25 +356,20 @@ static void publish(struct api_call *c, uint64_t size, const char *sha_hex)
     struct server *srv = c->srv;
     struct mfb_error err = {0};
     struct srv_backup b = {0};
-    char reldir[PATH_MAX], rel[PATH_MAX], final_name[PATH_MAX], part[PATH_MAX];
+    char reldir[PATH_MAX], rel[PATH_MAX], final_name[PATH_MAX];
     char *json = NULL;
     mfb_status st = server_new_id('b', b.id, &err);
     struct layout_vars vars = {c->client.name, c->upload.instance, c->upload.directory,
                                (time_t)c->upload.created};
     if (st == MFB_OK)
         st = layout_expand(srv->cfg.layout, &vars, reldir, sizeof(reldir), &err);
-    storage_partial_path(srv->cfg.storage, c->upload.id, part, sizeof(part));
-    struct stat sb;
-    bool recovered = stat(part, &sb) != 0 && c->upload.publish_path != NULL;
+    bool recovered =
+        c->upload.publish_path != NULL && storage_upload_published(srv->store, c->upload.id);
     if (st == MFB_OK && !recovered) {
-        /* Cut anything past the size (a chunk half-written before a crash). */
-        if (truncate(part, (off_t)size) != 0)
-            st = mfb_error_errno(&err, errno, MFB_ERR_IO, "cannot truncate '%s'", part);
-        /* Each name is recorded before the rename is tried, so a crash in
-         * between leaves the catalog pointing at the file. */
-        if (st == MFB_OK)
-            st = storage_publish(srv->cfg.storage, reldir, c->upload.name, part, record_path, c,
-                                 rel, sizeof(rel), final_name, sizeof(final_name), &err);
+        /* Each name is recorded before it is taken, so a crash in between
+         * leaves the catalog pointing at the file. */
+        st = storage_publish(srv->store, c->upload.id, size, reldir, c->upload.name, record_path, c,
+                             rel, sizeof(rel), final_name, sizeof(final_name), &err);
         if (st == MFB_OK)
             st = server_db_upload_set_publish_path(srv->db, c->upload.id, rel, &err);
     } else if (st == MFB_OK) {
@@ -374,8 +397,7 @@ static void publish(struct api_call *c, uint64_t size, const char *sha_hex)
     if (json == NULL)
         st = mfb_error_set(&err, MFB_ERR_NO_MEMORY, "out of memory");
     if (st == MFB_OK)
-        st = storage_write_companions(srv->cfg.storage, rel, final_name, sha_hex, json, recovered,
-                                      &err);
+        st = storage_write_companions(srv->store, rel, final_name, sha_hex, json, recovered, &err);
     if (st == MFB_OK)
         st = server_db_upload_finish(srv->db, c->upload.id, &b, &err);
     free(json);
@@ -391,8 +413,8 @@ static void publish(struct api_call *c, uint64_t size, const char *sha_hex)
     answer_backup(c, 201, &b);
     struct retention_report report;
     struct mfb_error rerr = {0};
-    if (retention_apply(srv->db, srv->cfg.storage, c->client.id, c->upload.instance, false, NULL,
-                        NULL, &report, &rerr) != MFB_OK)
+    if (retention_apply(srv->db, srv->store, c->client.id, c->upload.instance, false, NULL, NULL,
+                        &report, &rerr) != MFB_OK)
         log_error("retention-failed", "client=%s instance=%s error=%s", c->client.name,
                   LOG_Q(c->upload.instance), LOG_Q(rerr.message));
 }

@@ -114,12 +114,54 @@ static const char *lookup_query(void *ctx, const char *name)
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+/* libmicrohttpd's reader for an answer with a read function; cls is a copy
+ * of the answer's reader, freed with it. */
+struct piece_reader {
+    long (*read)(void *ctx, uint64_t off, char *buf, size_t len);
+    void (*close)(void *ctx);
+    void *ctx;
+    uint64_t offset;
+};
+
+static ssize_t read_piece(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct piece_reader *p = cls;
+    long n = p->read(p->ctx, p->offset + pos, buf, max);
+    if (n < 0)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    if (n == 0)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    return (ssize_t)n;
+}
+
+static void free_piece_reader(void *cls)
+{
+    struct piece_reader *p = cls;
+    if (p->close)
+        p->close(p->ctx);
+    free(p);
+}
+
 static enum MHD_Result send_answer(struct http_request *r)
 {
     struct api_response resp;
     api_finish(r->call, &resp);
     struct MHD_Response *m;
-    if (resp.fd >= 0) {
+    if (resp.read != NULL) {
+        /* A stored backup that is not a local file: read as it is sent. */
+        struct piece_reader *p = malloc(sizeof(*p));
+        m = NULL;
+        if (p != NULL) {
+            *p = (struct piece_reader){resp.read, resp.read_close, resp.read_ctx, resp.offset};
+            m = MHD_create_response_from_callback(resp.length, 256 * 1024, read_piece, p,
+                                                  free_piece_reader);
+        }
+        if (m == NULL) {
+            if (p == NULL && resp.read_close)
+                resp.read_close(resp.read_ctx);
+            free(p); /* free_piece_reader was not registered */
+        }
+    } else if (resp.fd >= 0) {
         /* libmicrohttpd reads the file as it sends and closes fd afterwards. */
         m = MHD_create_response_from_fd_at_offset64(resp.length, resp.fd, resp.offset);
         if (m == NULL)

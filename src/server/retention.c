@@ -58,8 +58,21 @@ size_t retention_select(struct retention_item *items, size_t count,
     return deleted;
 }
 
+/* Newest first by publish time, then by id: on a shared storage every
+ * receiver must rank the same backups the same way, or two receivers could
+ * each keep a different "newest" of two backups published in the same
+ * second and delete the other's (the catalog's own order breaks such ties
+ * by insertion order, which differs between receivers). */
+static int newest_first(const void *a, const void *b)
+{
+    const struct srv_backup *x = a, *y = b;
+    if (x->created != y->created)
+        return x->created > y->created ? -1 : 1;
+    return -strcmp(x->id, y->id);
+}
+
 /* Applies the limits to the backups of one client and instance. */
-static mfb_status apply_instance(struct server_db *db, const char *storage, int64_t client_id,
+static mfb_status apply_instance(struct server_db *db, struct storage *storage, int64_t client_id,
                                  const char *instance, bool dry_run, retention_fn on_delete,
                                  void *ctx, struct retention_report *report, struct mfb_error *err)
 {
@@ -80,6 +93,8 @@ static mfb_status apply_instance(struct server_db *db, const char *storage, int6
     st = server_db_backup_list(db, client_id, instance, &list, &count, err);
     if (st != MFB_OK)
         return st;
+    if (storage_shared(storage))
+        qsort(list, count, sizeof(*list), newest_first);
     struct retention_item *items = calloc(count ? count : 1, sizeof(*items));
     if (items == NULL) {
         st = mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
@@ -95,6 +110,21 @@ static mfb_status apply_instance(struct server_db *db, const char *storage, int6
             continue;
         const struct srv_backup *b = &list[i];
         if (!dry_run) {
+            /* Several receivers on one bucket may pick the same backup at
+             * once: only the one whose claim wins deletes it. */
+            struct mfb_error claim = {0};
+            st = storage_claim_delete(storage, b->id, &claim);
+            if (st == MFB_ERR_EXISTS) {
+                st = server_db_backup_delete(db, b->id, err);
+                log_info("retention-skipped",
+                         "client=%s instance=%s backup=%s reason=deleted-by-another-receiver",
+                         b->client, LOG_Q(b->instance), b->id);
+                continue;
+            }
+            if (st != MFB_OK) {
+                mfb_error_copy(err, &claim);
+                break;
+            }
             st = server_db_backup_delete(db, b->id, err);
             if (st == MFB_OK)
                 st = storage_delete_backup(storage, b->path, err);
@@ -117,7 +147,7 @@ done:
     return st;
 }
 
-mfb_status retention_apply(struct server_db *db, const char *storage, int64_t client_id,
+mfb_status retention_apply(struct server_db *db, struct storage *storage, int64_t client_id,
                            const char *instance, bool dry_run, retention_fn on_delete, void *ctx,
                            struct retention_report *report, struct mfb_error *err)
 {

@@ -23,6 +23,8 @@
 #include "common/status.h"
 #include "store/server_db.h"
 
+struct storage;
+
 struct retention_limits {
     int64_t keep_last; /* -1 or 0: no limit */
     int64_t max_age_s; /* -1: no limit */
@@ -58,7 +60,7 @@ typedef void (*retention_fn)(void *ctx, const struct srv_backup *b, const char *
 /* Applies the policies of one client (client_id > 0) or of all (0), to one
  * instance (instance non-NULL) or all. With dry_run nothing is deleted but
  * each backup that would go is reported and counted. on_delete may be NULL. */
-mfb_status retention_apply(struct server_db *db, const char *storage, int64_t client_id,
+mfb_status retention_apply(struct server_db *db, struct storage *storage, int64_t client_id,
                            const char *instance, bool dry_run, retention_fn on_delete, void *ctx,
                            struct retention_report *report, struct mfb_error *err);
 

@@ -10,8 +10,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/parse.h"
+#include "server/catalog.h"
 #include "server/layout.h"
 #include "server/storage.h"
 
@@ -41,6 +43,49 @@ bad:
     return MFB_ERR_USAGE;
 }
 
+/* The S3 settings; cfg->storage becomes the local staging directory. */
+static mfb_status load_s3(struct server_db *db, struct server_config *cfg, struct mfb_error *err)
+{
+    struct storage_s3_config *s3 = &cfg->s3cfg;
+    cfg->s3 = true;
+    if (snprintf(s3->url, sizeof(s3->url), "%s", cfg->storage) >= (int)sizeof(s3->url))
+        return mfb_error_set(err, MFB_ERR_INVALID, "the storage address is too long");
+    const struct {
+        const char *key;
+        char *out;
+        size_t len;
+    } fields[] = {
+        {SETTING_STAGING, cfg->storage, sizeof(cfg->storage)},
+        {SETTING_S3_ENDPOINT, s3->endpoint, sizeof(s3->endpoint)},
+        {SETTING_S3_REGION, s3->region, sizeof(s3->region)},
+        {SETTING_S3_KEY_FILE, s3->key_file, sizeof(s3->key_file)},
+        {SETTING_S3_SECRET_FILE, s3->secret_file, sizeof(s3->secret_file)},
+        {SETTING_S3_CA_FILE, s3->ca_file, sizeof(s3->ca_file)},
+    };
+    cfg->storage[0] = '\0';
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        char *v = NULL;
+        mfb_status st = server_db_setting_get(db, fields[i].key, &v, err);
+        if (st != MFB_OK)
+            return st;
+        if (snprintf(fields[i].out, fields[i].len, "%s", v ? v : "") >= (int)fields[i].len)
+            st = mfb_error_set(err, MFB_ERR_INVALID, "the setting '%s' is too long", fields[i].key);
+        free(v);
+        if (st != MFB_OK)
+            return st;
+    }
+    char *v = NULL;
+    mfb_status st = server_db_setting_get(db, SETTING_S3_PATH_STYLE, &v, err);
+    s3->path_style = v != NULL && strcmp(v, "1") == 0;
+    free(v);
+    if (st == MFB_OK && (cfg->storage[0] == '\0' || s3->endpoint[0] == '\0')) {
+        mfb_error_set(err, MFB_ERR_NOT_FOUND, "the receiver's S3 settings are incomplete");
+        mfb_error_hint(err, "the catalog was not made by 'mfb-server init --storage s3://...'");
+        st = MFB_ERR_NOT_FOUND;
+    }
+    return st;
+}
+
 mfb_status server_config_load(struct server_db *db, struct server_config *cfg,
                               struct mfb_error *err)
 {
@@ -56,6 +101,11 @@ mfb_status server_config_load(struct server_db *db, struct server_config *cfg,
     }
     snprintf(cfg->storage, sizeof(cfg->storage), "%s", v);
     free(v);
+    if (strncmp(cfg->storage, "s3://", 5) == 0) {
+        st = load_s3(db, cfg, err);
+        if (st != MFB_OK)
+            return st;
+    }
     st = server_db_setting_get(db, SETTING_LAYOUT, &v, err);
     if (st != MFB_OK)
         return st;
@@ -90,11 +140,15 @@ mfb_status server_open(struct server *srv, struct server_db *db, const struct se
                        unsigned hash_threads, struct mfb_error *err)
 {
     memset(srv, 0, sizeof(*srv));
+    pthread_mutex_init(&srv->sync_lock, NULL);
     srv->db = db;
     srv->cfg = *cfg;
     mfb_status st = layout_check(cfg->layout, err);
     if (st == MFB_OK)
         st = storage_init(cfg->storage, err);
+    struct storage_config scfg = {.root = cfg->storage, .s3 = cfg->s3 ? &srv->cfg.s3cfg : NULL};
+    if (st == MFB_OK)
+        st = storage_open(&scfg, &srv->store, err);
     if (st == MFB_OK && hash_threads > 0)
         st = threadpool_create(hash_threads, 4096, &srv->hashers, err);
     if (st == MFB_OK)
@@ -110,6 +164,9 @@ void server_close(struct server *srv)
     srv->hashers = NULL;
     session_registry_destroy(srv->sessions);
     srv->sessions = NULL;
+    storage_close(srv->store);
+    srv->store = NULL;
+    pthread_mutex_destroy(&srv->sync_lock);
 }
 
 mfb_status server_expire_uploads(struct server *srv, int64_t now, size_t *expired,
@@ -141,8 +198,9 @@ mfb_status server_expire_uploads(struct server *srv, int64_t now, size_t *expire
             if (st != MFB_OK && s != NULL)
                 session_close_abort(s);
             if (st == MFB_OK) {
-                if (!u.complete)
-                    storage_partial_remove(srv->cfg.storage, u.id);
+                /* Also for a completed upload: what a crash in the middle
+                 * of its publish left behind (an S3 temporary object). */
+                storage_upload_abort(srv->store, u.id);
                 if (srv->sessions)
                     session_forget(srv->sessions, u.id);
                 log_info("upload-expired", "upload=%s instance=%s name=%s complete=%d", u.id,
@@ -155,6 +213,28 @@ mfb_status server_expire_uploads(struct server *srv, int64_t now, size_t *expire
     }
     free(ids);
     return st;
+}
+
+void server_catalog_refresh(struct server *srv, int64_t min_interval_ms)
+{
+    if (srv->store == NULL || !storage_shared(srv->store))
+        return;
+    uint64_t asked = clock_now_ms();
+    pthread_mutex_lock(&srv->sync_lock);
+    /* A sync that started after this call was made has seen all it would. */
+    if (srv->synced_at_ms == 0 || srv->synced_at_ms < asked - (uint64_t)min_interval_ms ||
+        (min_interval_ms == 0 && srv->synced_at_ms < asked)) {
+        struct catalog_report r;
+        struct mfb_error err = {0};
+        srv->synced_at_ms = clock_now_ms();
+        int64_t now = (int64_t)time(NULL);
+        if (catalog_sync(srv->db, srv->store, now, &r, &err) != MFB_OK)
+            log_warn("catalog-sync-failed", "error=%s", LOG_Q(err.message));
+        else if (r.added || r.removed)
+            log_info("catalog-sync", "listed=%zu added=%zu removed=%zu skipped=%zu", r.listed,
+                     r.added, r.removed, r.skipped);
+    }
+    pthread_mutex_unlock(&srv->sync_lock);
 }
 
 mfb_status server_new_id(char prefix, char *buf, struct mfb_error *err)

@@ -7,12 +7,14 @@
 #define MFB_SERVER_SERVER_H
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "common/status.h"
 #include "common/threadpool.h"
 #include "server/session.h"
+#include "server/storage.h"
 #include "store/server_db.h"
 
 /* Keys of the receiver's settings in the catalog. */
@@ -24,6 +26,15 @@
 #define SETTING_MAX_CHUNK "max_chunk"
 #define SETTING_RESERVE "reserve"
 #define SETTING_UPLOAD_EXPIRY "upload_expiry"
+/* With storage "s3://BUCKET/PREFIX": the S3 driver's settings and the local
+ * staging directory (the key and secret stay in their files). */
+#define SETTING_STAGING "staging"
+#define SETTING_S3_ENDPOINT "s3_endpoint"
+#define SETTING_S3_REGION "s3_region"
+#define SETTING_S3_KEY_FILE "s3_key_file"
+#define SETTING_S3_SECRET_FILE "s3_secret_file"
+#define SETTING_S3_CA_FILE "s3_ca_file"
+#define SETTING_S3_PATH_STYLE "s3_path_style"
 
 #define SERVER_DEFAULT_LISTEN "127.0.0.1:8443"
 #define SERVER_DEFAULT_RESERVE "1G"
@@ -36,6 +47,8 @@ struct server_config {
     uint64_t reserve_bytes;   /* free space kept back ... */
     unsigned reserve_percent; /* ... or this share of the file system, if set */
     uint64_t upload_expiry_s; /* abandoned uploads go after this long idle */
+    bool s3;                  /* published backups go to a bucket; storage is the staging dir */
+    struct storage_s3_config s3cfg;
 };
 
 struct server {
@@ -43,6 +56,11 @@ struct server {
     struct server_config cfg;
     struct session_registry *sessions;
     struct threadpool *hashers;
+    struct storage *store; /* where published backups live (storage.h) */
+    /* On a shared storage: one catalog sync at a time, and when the last
+     * one ran (catalog.h). */
+    pthread_mutex_t sync_lock;
+    uint64_t synced_at_ms;
 };
 
 /* Parses a reserve: a size ("1G", "0") or a percentage ("5%"). */
@@ -64,6 +82,12 @@ void server_close(struct server *srv);
  * a request in progress are left alone. */
 mfb_status server_expire_uploads(struct server *srv, int64_t now, size_t *expired,
                                  struct mfb_error *err);
+
+/* On a shared storage (S3), brings the catalog in line with it (backups
+ * other receivers published or deleted, catalog.h), unless a sync started
+ * less than min_interval_ms ago (one running now is waited for). Returns without doing
+ * anything on a storage of its own. */
+void server_catalog_refresh(struct server *srv, int64_t min_interval_ms);
 
 /* Random id "u_..." or "b_..." (prefix 'u' or 'b'); buf holds SRV_ID_BUF. */
 mfb_status server_new_id(char prefix, char *buf, struct mfb_error *err);

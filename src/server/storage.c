@@ -1,17 +1,20 @@
 /*
- * storage.c - partial files, durable publish and companions (see storage.h).
+ * storage.c - the local partial files every driver stages chunks in, and
+ * the storage_* functions that dispatch to the driver (see storage.h).
  */
 #include "server/storage.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "common/fsutil.h"
+#include "server/storage_internal.h"
 
 mfb_status storage_init(const char *root, struct mfb_error *err)
 {
@@ -63,7 +66,8 @@ mfb_status storage_check(const char *root, struct mfb_error *err)
 
 void storage_partial_path(const char *root, const char *upload_id, char *buf, size_t len)
 {
-    snprintf(buf, len, "%s/" STORAGE_PARTIAL_DIR "/%s.part", root, upload_id);
+    if (snprintf(buf, len, "%s/" STORAGE_PARTIAL_DIR "/%s.part", root, upload_id) >= (int)len)
+        buf[0] = '\0'; /* names nothing: every use fails cleanly */
 }
 
 mfb_status storage_partial_create(const char *root, const char *upload_id, struct mfb_error *err)
@@ -97,130 +101,164 @@ void storage_candidate_name(const char *name, unsigned attempt, char *buf, size_
         snprintf(buf, len, "%.*s-%u%s", (int)(dot - name), name, attempt, dot);
 }
 
-static bool exists(const char *path)
+mfb_status storage_open(const struct storage_config *cfg, struct storage **out,
+                        struct mfb_error *err)
 {
+    *out = NULL;
+    if (cfg->s3 != NULL)
+        return storage_s3_open(cfg, out, err);
+    struct storage *st = calloc(1, sizeof(*st));
+    if (st == NULL)
+        return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+    st->ops = &storage_file_ops;
+    snprintf(st->root, sizeof(st->root), "%s", cfg->root);
+    *out = st;
+    return MFB_OK;
+}
+
+void storage_close(struct storage *st)
+{
+    if (st == NULL)
+        return;
+    if (st->ops->close)
+        st->ops->close(st);
+    else
+        free(st);
+}
+
+const char *storage_kind(const struct storage *st)
+{
+    return st->ops->kind;
+}
+
+mfb_status storage_probe(struct storage *st, struct mfb_error *err)
+{
+    return st->ops->probe ? st->ops->probe(st, err) : MFB_OK;
+}
+
+void storage_chunk_limits(const struct storage *st, uint64_t *min_chunk, uint64_t *max_chunks)
+{
+    *min_chunk = st->ops->min_chunk;
+    *max_chunks = st->ops->max_chunks;
+}
+
+mfb_status storage_upload_open(struct storage *st, const char *upload_id, struct mfb_error *err)
+{
+    mfb_status s = storage_partial_create(st->root, upload_id, err);
+    if (s == MFB_OK && st->ops->upload_open != NULL) {
+        s = st->ops->upload_open(st, upload_id, err);
+        if (s != MFB_OK)
+            storage_partial_remove(st->root, upload_id);
+    }
+    return s;
+}
+
+mfb_status storage_chunk_commit(struct storage *st, const char *upload_id, uint64_t index,
+                                uint64_t off, uint64_t len, const uint8_t *sha256,
+                                struct mfb_error *err)
+{
+    if (st->ops->chunk_commit == NULL)
+        return MFB_OK;
+    return st->ops->chunk_commit(st, upload_id, index, off, len, sha256, err);
+}
+
+void storage_upload_abort(struct storage *st, const char *upload_id)
+{
+    if (st->ops->upload_abort != NULL)
+        st->ops->upload_abort(st, upload_id);
+    storage_partial_remove(st->root, upload_id);
+}
+
+bool storage_upload_published(struct storage *st, const char *upload_id)
+{
+    char path[PATH_MAX];
     struct stat sb;
-    return lstat(path, &sb) == 0 || errno != ENOENT;
+    storage_partial_path(st->root, upload_id, path, sizeof(path));
+    return stat(path, &sb) != 0;
 }
 
-mfb_status storage_publish(const char *root, const char *reldir, const char *name, const char *from,
-                           storage_publish_hook hook, void *ctx, char *rel_path, size_t rel_len,
-                           char *final_name, size_t final_len, struct mfb_error *err)
+mfb_status storage_publish(struct storage *st, const char *upload_id, uint64_t size,
+                           const char *reldir, const char *name, storage_publish_hook hook,
+                           void *ctx, char *rel_path, size_t rel_len, char *final_name,
+                           size_t final_len, struct mfb_error *err)
 {
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof(dir), "%s%s%s", root, reldir[0] ? "/" : "", reldir);
-    mfb_status st = fs_mkdir_p(dir, STORAGE_DIR_MODE, err);
-    if (st != MFB_OK)
-        return st;
-    int fd = open(from, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return mfb_error_errno(err, errno, MFB_ERR_IO, "cannot open '%s'", from);
-    if (fchmod(fd, STORAGE_FILE_MODE) != 0 || fsync(fd) != 0) {
-        st = mfb_error_errno(err, errno, MFB_ERR_IO, "cannot seal '%s'", from);
-        close(fd);
-        return st;
-    }
-    close(fd);
-    for (unsigned attempt = 0; attempt < 10000; attempt++) {
-        char candidate[PATH_MAX], target[PATH_MAX], side[PATH_MAX + 16];
-        storage_candidate_name(name, attempt, candidate, sizeof(candidate));
-        if (snprintf(target, sizeof(target), "%s/%s", dir, candidate) >= (int)sizeof(target))
-            return mfb_error_set(err, MFB_ERR_INVALID, "path too long in '%s'", dir);
-        /* The companions must be free too, or a later write would fail. */
-        snprintf(side, sizeof(side), "%s.sha256", target);
-        if (exists(side))
-            continue;
-        snprintf(side, sizeof(side), "%s.json", target);
-        if (exists(side))
-            continue;
-        char rel[PATH_MAX];
-        if (snprintf(rel, sizeof(rel), "%s%s%s", reldir, reldir[0] ? "/" : "", candidate) >=
-            (int)sizeof(rel))
-            return mfb_error_set(err, MFB_ERR_INVALID, "path too long in '%s'", dir);
-        if (hook != NULL) {
-            struct mfb_error taken = {0};
-            st = hook(ctx, rel, &taken);
-            if (st == MFB_ERR_EXISTS) /* in the catalog: the name is not free */
-                continue;
-            if (st != MFB_OK)
-                return mfb_error_copy(err, &taken);
-        }
-        struct mfb_error local = {0};
-        st = fs_rename_noreplace(from, target, &local);
-        if (st == MFB_ERR_EXISTS)
-            continue;
-        if (st != MFB_OK)
-            return mfb_error_copy(err, &local);
-        snprintf(final_name, final_len, "%s", candidate);
-        snprintf(rel_path, rel_len, "%s", rel);
-        st = fs_fsync_dir_of(target, false, err);
-        if (st == MFB_OK)
-            st = fs_fsync_dir_of(from, false, err);
-        return st;
-    }
-    return mfb_error_set(err, MFB_ERR_EXISTS, "no free name for '%s' in '%s'", name, dir);
+    char part[PATH_MAX];
+    storage_partial_path(st->root, upload_id, part, sizeof(part));
+    /* Cut anything past the size (a chunk half-written before a crash). */
+    if (truncate(part, (off_t)size) != 0)
+        return mfb_error_errno(err, errno, MFB_ERR_IO, "cannot truncate '%s'", part);
+    return st->ops->publish(st, upload_id, size, reldir, name, hook, ctx, rel_path, rel_len,
+                            final_name, final_len, err);
 }
 
-mfb_status storage_write_companions(const char *root, const char *rel_path, const char *final_name,
-                                    const char *sha256_hex, const char *json, bool replace,
-                                    struct mfb_error *err)
+mfb_status storage_write_companions(struct storage *st, const char *rel_path,
+                                    const char *final_name, const char *sha256_hex,
+                                    const char *json, bool replace, struct mfb_error *err)
 {
     char path[PATH_MAX + 16], line[PATH_MAX + 80];
-    snprintf(path, sizeof(path), "%s/%s.sha256", root, rel_path);
+    snprintf(path, sizeof(path), "%s.sha256", rel_path);
     int n = snprintf(line, sizeof(line), "%s  %s\n", sha256_hex, final_name);
-    mfb_status st = fs_write_file_atomic(path, line, (size_t)n, STORAGE_FILE_MODE, !replace, err);
-    if (st != MFB_OK)
-        return st;
-    snprintf(path, sizeof(path), "%s/%s.json", root, rel_path);
-    return fs_write_file_atomic(path, json, strlen(json), STORAGE_FILE_MODE, !replace, err);
+    mfb_status s = st->ops->write_file(st, path, line, (size_t)n, replace, err);
+    if (s != MFB_OK)
+        return s;
+    snprintf(path, sizeof(path), "%s.json", rel_path);
+    return st->ops->write_file(st, path, json, strlen(json), replace, err);
 }
 
-mfb_status storage_delete_backup(const char *root, const char *rel_path, struct mfb_error *err)
+mfb_status storage_read_json(struct storage *st, const char *rel_path, char **text,
+                             struct mfb_error *err)
 {
     char path[PATH_MAX + 16];
-    static const char *const suffixes[] = {".sha256", ".json", ""};
-    for (size_t i = 0; i < 3; i++) {
-        snprintf(path, sizeof(path), "%s/%s%s", root, rel_path, suffixes[i]);
-        if (unlink(path) != 0 && errno != ENOENT)
-            return mfb_error_errno(err, errno, MFB_ERR_IO, "cannot delete '%s'", path);
-    }
-    snprintf(path, sizeof(path), "%s/%s", root, rel_path);
-    fs_fsync_dir_of(path, false, NULL);
-    /* Remove directories the deletion left empty, up to (not including) the root. */
-    size_t root_len = strlen(root);
-    for (;;) {
-        char *slash = strrchr(path, '/');
-        if (slash == NULL || (size_t)(slash - path) <= root_len)
-            break;
-        *slash = '\0';
-        if (rmdir(path) != 0)
-            break;
-    }
-    return MFB_OK;
+    snprintf(path, sizeof(path), "%s.json", rel_path);
+    return st->ops->read_file(st, path, text, err);
 }
 
-mfb_status storage_free_bytes(const char *root, uint64_t *avail, uint64_t *total,
+mfb_status storage_delete_backup(struct storage *st, const char *rel_path, struct mfb_error *err)
+{
+    return st->ops->delete_backup(st, rel_path, err);
+}
+
+mfb_status storage_claim_delete(struct storage *st, const char *backup_id, struct mfb_error *err)
+{
+    return st->ops->claim_delete ? st->ops->claim_delete(st, backup_id, err) : MFB_OK;
+}
+
+bool storage_shared(const struct storage *st)
+{
+    return st->ops->claim_delete != NULL;
+}
+
+mfb_status storage_read_open(struct storage *st, const char *rel_path, struct storage_read *r,
+                             struct mfb_error *err)
+{
+    memset(r, 0, sizeof(*r));
+    r->fd = -1;
+    return st->ops->read_open(st, rel_path, r, err);
+}
+
+void storage_read_close(struct storage_read *r)
+{
+    if (r->fd >= 0)
+        close(r->fd);
+    r->fd = -1;
+    if (r->close != NULL)
+        r->close(r->ctx);
+    r->close = NULL;
+    r->ctx = NULL;
+}
+
+mfb_status storage_list(struct storage *st, storage_list_fn fn, void *ctx, struct mfb_error *err)
+{
+    return st->ops->list(st, fn, ctx, err);
+}
+
+mfb_status storage_free_bytes(struct storage *st, uint64_t *avail, uint64_t *total,
                               struct mfb_error *err)
 {
-    struct statvfs vfs;
-    if (statvfs(root, &vfs) != 0)
-        return mfb_error_errno(err, errno, MFB_ERR_IO, "cannot stat file system of '%s'", root);
-    *avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
-    if (total)
-        *total = (uint64_t)vfs.f_blocks * vfs.f_frsize;
-    return MFB_OK;
+    return st->ops->free_bytes(st, avail, total, err);
 }
 
-mfb_status storage_max_file_bytes(const char *root, uint64_t *max, struct mfb_error *err)
+mfb_status storage_max_file_bytes(struct storage *st, uint64_t *max, struct mfb_error *err)
 {
-    uint64_t avail = 0, total = 0;
-    mfb_status st = storage_free_bytes(root, &avail, &total, err);
-    if (st != MFB_OK)
-        return st;
-    *max = total;
-    long bits = pathconf(root, _PC_FILESIZEBITS);
-    /* A signed off_t of `bits` bits reaches 2^(bits-1) - 1. */
-    if (bits > 1 && bits < 64 && *max > (1ULL << (bits - 1)) - 1)
-        *max = (1ULL << (bits - 1)) - 1;
-    return MFB_OK;
+    return st->ops->max_file_bytes(st, max, err);
 }

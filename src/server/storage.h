@@ -1,18 +1,15 @@
 /*
- * storage.h - the receiver's files: partial files of open uploads, the
- * durable publish of a finished one, its .sha256 and .json companions, and
- * free-space checks.
+ * storage.h - where the receiver's bytes live: the local partial files of
+ * open uploads (the same for every driver), and, behind one interface, the
+ * published backups with their .sha256 and .json companions (a directory,
+ * or an S3 bucket: see "the storage driver" below).
  *
- * Layout under the storage root:
+ * Layout under the storage root (file driver; for S3 the root is the local
+ * staging directory and the published keys are alike, docs/server.md):
  *   .partial/<upload_id>.part      an open upload, written at chunk offsets
  *   <layout dir>/<name>            a published backup, mode 0440
  *   <layout dir>/<name>.sha256     "<hex>  <name>", for sha256sum -c
  *   <layout dir>/<name>.json       the backup's metadata
- * The partial file lives on the same file system as the published files,
- * so publishing is a rename, never a copy: the partial file is already
- * fsynced chunk by chunk; it is made read-only, renamed without replacing
- * anything (a -1, -2 ... suffix before the extension if the name is
- * taken), and the directories are fsynced.
  */
 #ifndef MFB_SERVER_STORAGE_H
 #define MFB_SERVER_STORAGE_H
@@ -54,29 +51,135 @@ void storage_candidate_name(const char *name, unsigned attempt, char *buf, size_
  * tried; MFB_ERR_EXISTS from it means the name is taken: try the next. */
 typedef mfb_status (*storage_publish_hook)(void *ctx, const char *rel_path, struct mfb_error *err);
 
-/* Publishes the file at `from` into root/reldir under a unique variant of
- * name. Fills rel_path (storage-relative path of the file) and final_name.
- * Does not write the companions. hook may be NULL. */
-mfb_status storage_publish(const char *root, const char *reldir, const char *name, const char *from,
-                           storage_publish_hook hook, void *ctx, char *rel_path, size_t rel_len,
-                           char *final_name, size_t final_len, struct mfb_error *err);
+/* ---- the storage driver ----
+ *
+ * Where published backups live is behind one interface, so that the rest
+ * of the receiver does not know whether it talks to a directory or to an
+ * S3-compatible bucket. Both drivers take an open upload's chunks through
+ * the local partial file above (the staging area: a chunk is hashed and
+ * written there as it arrives, and out-of-order chunks are hashed from it,
+ * session.h); what a driver adds is where a verified chunk goes, how a
+ * verified upload is published, and how published backups are read,
+ * listed and deleted.
+ *
+ *   file (storage_file.c)  the storage directory: the partial file is
+ *                          renamed into place (today's behaviour, default)
+ *   s3 (storage_s3.c)      a bucket: each verified chunk becomes a part of
+ *                          a multipart upload, complete makes the object
+ *                          (docs/server.md, "S3 storage")
+ */
+
+/* Settings of the S3 driver, from `mfb-server init` (the secrets stay in
+ * their 0600 files, read when the driver opens: never in the catalog). */
+struct storage_s3_config {
+    char url[1024];      /* s3://BUCKET/PREFIX */
+    char endpoint[1024]; /* https://host:port */
+    char region[64];
+    char key_file[PATH_MAX];
+    char secret_file[PATH_MAX];
+    char ca_file[PATH_MAX]; /* "" for the system's CAs */
+    bool path_style;
+};
+
+struct storage_config {
+    const char *root; /* the storage directory (file), or the local staging directory (s3) */
+    const struct storage_s3_config *s3; /* NULL: the file driver */
+};
+
+struct storage;
+
+/* A published backup opened for reading: read() fills buf with up to len
+ * bytes at offset off and returns how many (0 at the end) or -1. */
+struct storage_read {
+    uint64_t size;
+    int fd; /* >= 0: a local file the caller may send directly */
+    void *ctx;
+    long (*read)(void *ctx, uint64_t off, char *buf, size_t len);
+    void (*close)(void *ctx);
+};
+
+/* Called for each published backup a listing finds (rel_path of the file). */
+typedef void (*storage_list_fn)(void *ctx, const char *rel_path, uint64_t size);
+
+/* Opens the driver the config names (allocated; storage_close frees it). */
+mfb_status storage_open(const struct storage_config *cfg, struct storage **out,
+                        struct mfb_error *err);
+void storage_close(struct storage *st);
+
+/* "file" or "s3". */
+const char *storage_kind(const struct storage *st);
+
+/* Checks that the storage is there and writable (init, serve). */
+mfb_status storage_probe(struct storage *st, struct mfb_error *err);
+
+/* Chunk limits of the driver: each chunk but the last at least min_chunk
+ * bytes, at most max_chunks chunks (0: no limit). */
+void storage_chunk_limits(const struct storage *st, uint64_t *min_chunk, uint64_t *max_chunks);
+
+/* A new upload: its empty partial file, and what the driver needs. */
+mfb_status storage_upload_open(struct storage *st, const char *upload_id, struct mfb_error *err);
+
+/* A chunk [off, off + len) with digest sha256 is stored in the partial
+ * file and verified: the driver makes it durable its own way before the
+ * chunk is acknowledged. MFB_ERR_NETWORK: the storage cannot be reached
+ * (the client retries). */
+mfb_status storage_chunk_commit(struct storage *st, const char *upload_id, uint64_t index,
+                                uint64_t off, uint64_t len, const uint8_t *sha256,
+                                struct mfb_error *err);
+
+/* An abandoned upload: its partial file and whatever the driver keeps. */
+void storage_upload_abort(struct storage *st, const char *upload_id);
+
+/* Whether the upload's data has already left its partial file (a publish
+ * that a crash interrupted). */
+bool storage_upload_published(struct storage *st, const char *upload_id);
+
+/* Publishes a verified upload of size bytes into reldir under a unique
+ * variant of name. Fills rel_path (storage-relative) and final_name. hook
+ * may be NULL. Does not write the companions. */
+mfb_status storage_publish(struct storage *st, const char *upload_id, uint64_t size,
+                           const char *reldir, const char *name, storage_publish_hook hook,
+                           void *ctx, char *rel_path, size_t rel_len, char *final_name,
+                           size_t final_len, struct mfb_error *err);
 
 /* Writes <file>.sha256 and <file>.json next to the published file (mode 0440). */
-mfb_status storage_write_companions(const char *root, const char *rel_path, const char *final_name,
-                                    const char *sha256_hex, const char *json, bool replace,
-                                    struct mfb_error *err);
+mfb_status storage_write_companions(struct storage *st, const char *rel_path,
+                                    const char *final_name, const char *sha256_hex,
+                                    const char *json, bool replace, struct mfb_error *err);
 
-/* Deletes a published backup and its companions, then any directories
- * left empty between it and the root. */
-mfb_status storage_delete_backup(const char *root, const char *rel_path, struct mfb_error *err);
+/* Deletes a published backup and its companions (and, for the file
+ * driver, directories left empty). A backup already gone is fine. */
+mfb_status storage_delete_backup(struct storage *st, const char *rel_path, struct mfb_error *err);
 
-/* Bytes available to the receiver on the root's file system. */
-mfb_status storage_free_bytes(const char *root, uint64_t *avail, uint64_t *total,
+/* Before a backup is deleted: claims its deletion, so that of several
+ * receivers on one storage running retention at once only one deletes
+ * it. MFB_ERR_EXISTS: another receiver claimed it (drop the record only).
+ * The file driver has one receiver per directory: always MFB_OK. */
+mfb_status storage_claim_delete(struct storage *st, const char *backup_id, struct mfb_error *err);
+
+/* Whether several receivers may share the storage (S3): they then learn of
+ * each other's backups by listing it (catalog.h). */
+bool storage_shared(const struct storage *st);
+
+/* Opens a published backup for reading (storage_read_close releases it). */
+mfb_status storage_read_open(struct storage *st, const char *rel_path, struct storage_read *r,
+                             struct mfb_error *err);
+void storage_read_close(struct storage_read *r);
+
+/* Lists the published backups (files with their .json beside them). */
+mfb_status storage_list(struct storage *st, storage_list_fn fn, void *ctx, struct mfb_error *err);
+
+/* Reads a published companion (rel_path + ".json") into *text (allocated). */
+mfb_status storage_read_json(struct storage *st, const char *rel_path, char **text,
+                             struct mfb_error *err);
+
+/* Bytes available to the receiver (a bucket has no such limit: UINT64_MAX / 2). */
+mfb_status storage_free_bytes(struct storage *st, uint64_t *avail, uint64_t *total,
                               struct mfb_error *err);
 
-/* The largest file the root's file system can hold: no more than the file
- * system's size (a file cannot be completed past it), nor than its
+/* The largest file the storage can hold: for a directory no more than the
+ * file system's size (a file cannot be completed past it), nor than its
  * largest file (FILESIZEBITS; ext4, for one, stops at 16 TiB). */
-mfb_status storage_max_file_bytes(const char *root, uint64_t *max, struct mfb_error *err);
+mfb_status storage_max_file_bytes(struct storage *st, uint64_t *max, struct mfb_error *err);
 
 #endif

@@ -853,6 +853,126 @@ mfb_status server_db_backup_delete(struct server_db *db, const char *id, struct 
     return st;
 }
 
+/* ---- several receivers on one storage ---- */
+
+mfb_status server_db_backup_adopt(struct server_db *db, const struct srv_backup *b, bool *added,
+                                  struct mfb_error *err)
+{
+    sqlite3_stmt *stmt;
+    *added = false;
+    pthread_mutex_lock(&db->lock);
+    mfb_status st = prepare(db,
+                            "INSERT INTO backups(id, client_id, instance, name, path, size, "
+                            "sha256, created, metadata, upload_id) "
+                            "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                            &stmt, err);
+    if (st == MFB_OK) {
+        sqlite3_bind_text(stmt, 1, b->id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 2, b->client_id);
+        sqlite3_bind_text(stmt, 3, b->instance, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 4, b->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 5, b->path, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 6, (sqlite3_int64)b->size);
+        sqlite3_bind_text(stmt, 7, b->sha256, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 8, b->created);
+        bind_text_or_null(stmt, 9, b->metadata);
+        sqlite3_bind_text(stmt, 10, b->upload_id, -1, SQLITE_STATIC);
+        st = run_done(db, stmt, "record the backup", err);
+        *added = st == MFB_OK && sqlite3_changes(db->sql) > 0;
+    }
+    pthread_mutex_unlock(&db->lock);
+    return st;
+}
+
+mfb_status server_db_client_ensure(struct server_db *db, const char *name, int64_t *id,
+                                   struct mfb_error *err)
+{
+    sqlite3_stmt *stmt;
+    pthread_mutex_lock(&db->lock);
+    mfb_status st = prepare(db,
+                            "INSERT INTO clients(name, token_sha256, quota, active, created) "
+                            "VALUES(?1, NULL, 0, 0, ?2) ON CONFLICT(name) DO NOTHING",
+                            &stmt, err);
+    if (st == MFB_OK) {
+        sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 2, (sqlite3_int64)time(NULL));
+        st = run_done(db, stmt, "add the client", err);
+    }
+    pthread_mutex_unlock(&db->lock);
+    struct srv_client c;
+    if (st == MFB_OK)
+        st = server_db_client_by_name(db, name, &c, err);
+    if (st == MFB_OK)
+        *id = c.id;
+    return st;
+}
+
+static void read_secret(sqlite3_stmt *stmt, void *elem)
+{
+    struct {
+        uint8_t *hash;
+        uint64_t *quota;
+        bool *active;
+        bool has_token;
+    } *out = elem;
+    const void *blob = sqlite3_column_blob(stmt, 0);
+    out->has_token = blob != NULL && sqlite3_column_bytes(stmt, 0) == SHA256_LEN;
+    if (out->has_token)
+        memcpy(out->hash, blob, SHA256_LEN);
+    *out->quota = (uint64_t)sqlite3_column_int64(stmt, 1);
+    *out->active = sqlite3_column_int(stmt, 2) != 0;
+}
+
+mfb_status server_db_client_secret(struct server_db *db, const char *name,
+                                   uint8_t token_hash[SHA256_LEN], uint64_t *quota, bool *active,
+                                   struct mfb_error *err)
+{
+    sqlite3_stmt *stmt;
+    bool found = false;
+    struct {
+        uint8_t *hash;
+        uint64_t *quota;
+        bool *active;
+        bool has_token;
+    } out = {token_hash, quota, active, false};
+    pthread_mutex_lock(&db->lock);
+    mfb_status st =
+        prepare(db, "SELECT token_sha256, quota, active FROM clients WHERE name = ?", &stmt, err);
+    if (st == MFB_OK) {
+        sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+        st = read_one_row(db, stmt, read_secret, &out, &found, "read the client", err);
+    }
+    pthread_mutex_unlock(&db->lock);
+    if (st == MFB_OK && (!found || !out.has_token)) {
+        mfb_error_set(err, MFB_ERR_NOT_FOUND, "no client named '%s' with a token", name);
+        mfb_error_hint(err, "'mfb-server client list' shows the clients");
+        st = MFB_ERR_NOT_FOUND;
+    }
+    return st;
+}
+
+mfb_status server_db_client_import(struct server_db *db, const char *name,
+                                   const uint8_t token_hash[SHA256_LEN], uint64_t quota,
+                                   struct mfb_error *err)
+{
+    sqlite3_stmt *stmt;
+    pthread_mutex_lock(&db->lock);
+    mfb_status st = prepare(db,
+                            "INSERT INTO clients(name, token_sha256, quota, active, created) "
+                            "VALUES(?1, ?2, ?3, 1, ?4) ON CONFLICT(name) DO UPDATE SET "
+                            "token_sha256 = ?2, quota = ?3, active = 1",
+                            &stmt, err);
+    if (st == MFB_OK) {
+        sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(stmt, 2, token_hash, SHA256_LEN, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 3, (sqlite3_int64)quota);
+        sqlite3_bind_int64(stmt, 4, (sqlite3_int64)time(NULL));
+        st = run_done(db, stmt, "import the client", err);
+    }
+    pthread_mutex_unlock(&db->lock);
+    return st;
+}
+
 /* ---- retention policies ---- */
 
 mfb_status server_db_policy_set(struct server_db *db, const struct srv_policy *p,

@@ -162,6 +162,27 @@ mfb_status server_db_backup_get(struct server_db *db, const char *id, int64_t cl
 mfb_status server_db_backup_list(struct server_db *db, int64_t client_id, const char *instance,
                                  struct srv_backup **list, size_t *count, struct mfb_error *err);
 mfb_status server_db_backup_delete(struct server_db *db, const char *id, struct mfb_error *err);
+
+/* ---- several receivers on one storage (server/catalog.c) ---- */
+
+/* Records a backup another receiver published (read from its .json):
+ * *added is false when the catalog already has its id or its path. */
+mfb_status server_db_backup_adopt(struct server_db *db, const struct srv_backup *b, bool *added,
+                                  struct mfb_error *err);
+/* The id of the client named name; a name this catalog does not know is
+ * added inactive, without a token (a backup of it was found in the shared
+ * storage; `client import` gives it the token). */
+mfb_status server_db_client_ensure(struct server_db *db, const char *name, int64_t *id,
+                                   struct mfb_error *err);
+/* The client's token hash and quota, for `client export`. */
+mfb_status server_db_client_secret(struct server_db *db, const char *name,
+                                   uint8_t token_hash[SHA256_LEN], uint64_t *quota, bool *active,
+                                   struct mfb_error *err);
+/* Adds the client or replaces its token hash and quota (`client import`:
+ * the same token then works on every receiver). */
+mfb_status server_db_client_import(struct server_db *db, const char *name,
+                                   const uint8_t token_hash[SHA256_LEN], uint64_t quota,
+                                   struct mfb_error *err);
 void server_db_backup_free(struct srv_backup *b);
 void server_db_backup_list_free(struct srv_backup *list, size_t count);
 

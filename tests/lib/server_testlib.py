@@ -5,6 +5,11 @@ storage, starts `mfb-server serve` on a free loopback port (TLS unless asked
 otherwise), talks to it with http.client over a context that trusts only its
 self-signed certificate, and stops it (SIGTERM, or SIGKILL for crash tests).
 Only the Python standard library is used.
+
+Receiver(..., s3=rgw) stores into a bucket of its own on a Ceph RADOS
+Gateway (tests/lib/ceph.py) instead of a directory; published(path) and
+published_paths() read what was stored, whichever the driver, so a test can
+run the same scenario against both (storage_receiver(kind)).
 """
 import base64
 import hashlib
@@ -53,7 +58,7 @@ def pattern(size, seed=1):
 
 
 class Receiver:
-    def __init__(self, name="rx", storage=None, tmp=None):
+    def __init__(self, name="rx", storage=None, tmp=None, s3=None, bucket=None):
         self.dir = tmp or tempfile.mkdtemp(prefix="server-%s-" % name, dir=test_tmp())
         self.db = os.path.join(self.dir, "db", "mfb-server.db")
         self.storage = storage or os.path.join(self.dir, "store")
@@ -63,6 +68,9 @@ class Receiver:
         self.plaintext = False
         self.cert = None
         self.fingerprint = None
+        self.s3 = s3
+        self.bucket = bucket or ("mfb-" + os.path.basename(self.dir).lower().replace("_", "-"))
+        self.prefix = "backups/"
 
     # -- commands -------------------------------------------------------
     def run(self, *args, check=True, input=None):
@@ -75,7 +83,18 @@ class Receiver:
         return p
 
     def init(self, *extra):
-        p = self.run("init", "--storage", self.storage, "--json", *extra)
+        if self.s3 is not None:
+            os.makedirs(os.path.dirname(self.db), exist_ok=True)
+            key, secret = self.s3.write_credentials(os.path.dirname(self.db))
+            if not self.s3.exists(self.bucket, ""):
+                self.s3.request("PUT", "/" + self.bucket)
+            self.storage = os.path.join(self.dir, "staging")
+            extra = ("--s3-endpoint", self.s3.endpoint, "--s3-key-file", key, "--s3-secret-file",
+                     secret, "--s3-path-style", "--staging", self.storage) + extra
+            p = self.run("init", "--storage", "s3://%s/%s" % (self.bucket, self.prefix), "--json",
+                         *extra)
+        else:
+            p = self.run("init", "--storage", self.storage, "--json", *extra)
         info = json.loads(p.stdout)
         self.cert = info["cert"]
         self.fingerprint = info["fingerprint"]
@@ -86,6 +105,37 @@ class Receiver:
         token = p.stdout.strip()
         assert re.fullmatch(r"[0-9a-f]{64}", token), p.stdout
         return token
+
+    # -- what was stored ---------------------------------------------------
+    @property
+    def kind(self):
+        return "s3" if self.s3 is not None else "file"
+
+    def published(self, path):
+        """The bytes stored at a storage-relative path, or None."""
+        if self.s3 is not None:
+            return self.s3.get(self.bucket, self.prefix + path)
+        try:
+            with open(os.path.join(self.storage, path), "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+
+    def published_paths(self):
+        """Every stored storage-relative path but uploads in progress."""
+        if self.s3 is not None:
+            return sorted(k[len(self.prefix):] for k in self.s3.list(self.bucket, self.prefix)
+                          if not k[len(self.prefix):].startswith(".partial/"))
+        out = []
+        for d, dirs, files in os.walk(self.storage):
+            dirs[:] = [x for x in dirs if x != ".partial"]
+            out += [os.path.relpath(os.path.join(d, f), self.storage) for f in files]
+        return sorted(out)
+
+    def chunk_size(self, upload_id, token):
+        status, j = self.json("GET", "/v1/uploads/" + upload_id, token)
+        assert status == 200, (status, j)
+        return j["chunk_size"]
 
     # -- serve ----------------------------------------------------------
     def start(self, *extra, plaintext=False):
@@ -209,8 +259,10 @@ class Receiver:
                          {"size": size, "sha256": sha})
 
     def upload(self, token, data, chunk_size=MIB, order=None, **kw):
-        """Uploads data in chunks (in the given index order) and completes it."""
+        """Uploads data in chunks (in the given index order) and completes it;
+        the chunk size is the one the receiver answered (S3 raises it)."""
         uid = self.open_upload(token, size=len(data), chunk_size=chunk_size, **kw)
+        chunk_size = self.chunk_size(uid, token)
         n = (len(data) + chunk_size - 1) // chunk_size
         for i in (order or range(n)):
             status, j = self.put_chunk(token, uid, i, data[i * chunk_size:(i + 1) * chunk_size])
@@ -222,6 +274,34 @@ class Receiver:
     def healthy(self):
         status, j = self.json("GET", "/v1/health")
         return status == 200 and j["status"] == "ok"
+
+
+def storage_receiver(kind, name="rx", **kw):
+    """A Receiver on the file driver, or on S3 (a bucket of its own on the
+    process's shared RGW). Raises ceph.Unavailable-style RuntimeError when
+    Ceph cannot start."""
+    if kind == "file":
+        return Receiver(name, **kw)
+    from ceph import RGW
+    return Receiver(name, s3=RGW.shared(), **kw)
+
+
+def storage_kinds():
+    """The drivers to run storage tests against: both, unless
+    MFB_TEST_STORAGE names one; S3 is skipped (with the reason printed) only
+    when Ceph cannot run here."""
+    wanted = os.environ.get("MFB_TEST_STORAGE", "file,s3").split(",")
+    kinds = []
+    for k in wanted:
+        if k == "s3":
+            from ceph import RGW
+            try:
+                RGW.shared()
+            except RuntimeError as e:
+                print("SKIP s3: %s" % e, flush=True)
+                continue
+        kinds.append(k)
+    return kinds
 
 
 def run_tests(tests):

@@ -1,0 +1,393 @@
+/*
+ * s3_client.c - S3 requests over libcurl with SigV4 (see s3_client.h).
+ *
+ * One easy handle per request: the driver makes one request per chunk
+ * (at least 5 MiB) or per publish, so a handshake per request costs little
+ * next to the bytes, and no handle is shared between connection threads.
+ */
+#include "server/s3_client.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/digest.h"
+
+#define S3_TEXT_MAX (4u << 20)
+
+bool s3_encode(const char *text, bool slash, char *out, size_t out_len)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = strlen(out);
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        bool keep = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+                    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' || *p == '~' ||
+                    (slash && *p == '/');
+        if (n + (keep ? 1 : 3) >= out_len)
+            return false;
+        if (keep) {
+            out[n++] = (char)*p;
+        } else {
+            out[n++] = '%';
+            out[n++] = hex[*p >> 4];
+            out[n++] = hex[*p & 15];
+        }
+    }
+    out[n] = '\0';
+    return true;
+}
+
+/* Decodes the five XML entities and numeric references (ASCII and UTF-8). */
+static void xml_unescape(const char *in, size_t len, char *out, size_t out_len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len && n + 4 < out_len;) {
+        if (in[i] != '&') {
+            out[n++] = in[i++];
+            continue;
+        }
+        static const struct {
+            const char *name;
+            char c;
+        } ents[] = {
+            {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
+        bool done = false;
+        for (size_t e = 0; e < 5 && !done; e++) {
+            size_t el = strlen(ents[e].name);
+            if (i + el <= len && strncmp(in + i, ents[e].name, el) == 0) {
+                out[n++] = ents[e].c;
+                i += el;
+                done = true;
+            }
+        }
+        if (!done && i + 2 < len && in[i + 1] == '#') {
+            char *end = NULL;
+            unsigned long cp =
+                in[i + 2] == 'x' ? strtoul(in + i + 3, &end, 16) : strtoul(in + i + 2, &end, 10);
+            if (end && *end == ';' && cp > 0 && cp < 0x110000) {
+                if (cp < 0x80) {
+                    out[n++] = (char)cp;
+                } else if (cp < 0x800) {
+                    out[n++] = (char)(0xC0 | (cp >> 6));
+                    out[n++] = (char)(0x80 | (cp & 0x3F));
+                } else if (cp < 0x10000) {
+                    out[n++] = (char)(0xE0 | (cp >> 12));
+                    out[n++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+                    out[n++] = (char)(0x80 | (cp & 0x3F));
+                } else {
+                    out[n++] = (char)(0xF0 | (cp >> 18));
+                    out[n++] = (char)(0x80 | ((cp >> 12) & 0x3F));
+                    out[n++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+                    out[n++] = (char)(0x80 | (cp & 0x3F));
+                }
+                i = (size_t)(end - in) + 1;
+                done = true;
+            }
+        }
+        if (!done)
+            out[n++] = in[i++];
+    }
+    out[n] = '\0';
+}
+
+bool s3_xml_next(const char *xml, const char *tag, size_t *pos, char *out, size_t out_len)
+{
+    char open[80], close[80];
+    snprintf(open, sizeof(open), "<%s>", tag);
+    snprintf(close, sizeof(close), "</%s>", tag);
+    const char *a = strstr(xml + *pos, open);
+    if (a == NULL)
+        return false;
+    a += strlen(open);
+    const char *b = strstr(a, close);
+    if (b == NULL)
+        return false;
+    xml_unescape(a, (size_t)(b - a), out, out_len);
+    *pos = (size_t)(b - xml) + strlen(close);
+    return true;
+}
+
+/* Reads a one-line secret from a file that only its owner may read. */
+static mfb_status read_secret(const char *path, const char *what, char *out, size_t len,
+                              struct mfb_error *err)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return mfb_error_errno(err, errno, MFB_ERR_IO, "cannot read the %s file '%s'", what, path);
+    if (sb.st_mode & 077) {
+        mfb_error_set(err, MFB_ERR_PERMISSION, "the %s file '%s' may be read by others", what,
+                      path);
+        mfb_error_hint(err, "chmod 600 '%s'", path);
+        return MFB_ERR_PERMISSION;
+    }
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return mfb_error_errno(err, errno, MFB_ERR_IO, "cannot read the %s file '%s'", what, path);
+    char *line = fgets(out, (int)len, f);
+    fclose(f);
+    if (line == NULL)
+        out[0] = '\0';
+    out[strcspn(out, "\r\n")] = '\0';
+    if (out[0] == '\0')
+        return mfb_error_set(err, MFB_ERR_INVALID, "the %s file '%s' is empty", what, path);
+    return MFB_OK;
+}
+
+mfb_status s3_client_init(struct s3_client *s3, const char *url, const char *endpoint,
+                          const char *region, const char *key_file, const char *secret_file,
+                          const char *ca_file, bool path_style, struct mfb_error *err)
+{
+    memset(s3, 0, sizeof(*s3));
+    if (strncmp(url, "s3://", 5) != 0 || url[5] == '\0' || url[5] == '/') {
+        mfb_error_set(err, MFB_ERR_USAGE, "'%s' is not an s3://BUCKET/PREFIX address", url);
+        return MFB_ERR_USAGE;
+    }
+    const char *b = url + 5, *slash = strchr(b, '/');
+    size_t blen = slash ? (size_t)(slash - b) : strlen(b);
+    if (blen >= sizeof(s3->bucket))
+        return mfb_error_set(err, MFB_ERR_USAGE, "the bucket name in '%s' is too long", url);
+    memcpy(s3->bucket, b, blen);
+    const char *p = slash ? slash + 1 : "";
+    size_t plen = strlen(p);
+    while (plen > 0 && p[plen - 1] == '/')
+        plen--;
+    if (plen + 2 > sizeof(s3->prefix))
+        return mfb_error_set(err, MFB_ERR_USAGE, "the prefix in '%s' is too long", url);
+    if (plen > 0)
+        snprintf(s3->prefix, sizeof(s3->prefix), "%.*s/", (int)plen, p);
+    if (endpoint == NULL ||
+        (strncmp(endpoint, "http://", 7) != 0 && strncmp(endpoint, "https://", 8) != 0)) {
+        mfb_error_set(err, MFB_ERR_USAGE, "--s3-endpoint must be an http:// or https:// URL");
+        return MFB_ERR_USAGE;
+    }
+    snprintf(s3->endpoint, sizeof(s3->endpoint), "%s", endpoint);
+    size_t elen = strlen(s3->endpoint);
+    while (elen > 0 && s3->endpoint[elen - 1] == '/')
+        s3->endpoint[--elen] = '\0';
+    snprintf(s3->region, sizeof(s3->region), "%s", region && region[0] ? region : "us-east-1");
+    snprintf(s3->ca_file, sizeof(s3->ca_file), "%s", ca_file ? ca_file : "");
+    s3->path_style = path_style;
+    mfb_status st = read_secret(key_file, "S3 access key", s3->key, sizeof(s3->key), err);
+    if (st == MFB_OK)
+        st = read_secret(secret_file, "S3 secret key", s3->secret, sizeof(s3->secret), err);
+    return st;
+}
+
+struct transfer {
+    const struct s3_body *body;
+    size_t sent;
+    struct s3_answer *ans;
+    bool overflow;
+    size_t text_cap;
+};
+
+static size_t on_read(char *buf, size_t size, size_t n, void *userp)
+{
+    struct transfer *t = userp;
+    size_t want = size * n, left = t->body->len - t->sent;
+    if (want > left)
+        want = left;
+    if (want == 0)
+        return 0;
+    if (t->body->fd >= 0) {
+        ssize_t got = pread(t->body->fd, buf, want, (off_t)(t->body->off + t->sent));
+        if (got <= 0)
+            return CURL_READFUNC_ABORT;
+        want = (size_t)got;
+    } else {
+        memcpy(buf, t->body->data + t->sent, want);
+    }
+    t->sent += want;
+    return want;
+}
+
+static size_t on_write(char *data, size_t size, size_t n, void *userp)
+{
+    struct transfer *t = userp;
+    struct s3_answer *a = t->ans;
+    size_t len = size * n;
+    if (a->buf != NULL) {
+        if (a->len + len > a->buf_cap) {
+            t->overflow = true;
+            return 0;
+        }
+        memcpy(a->buf + a->len, data, len);
+        a->len += len;
+        return len;
+    }
+    if (a->len + len + 1 > t->text_cap) {
+        size_t cap = t->text_cap ? t->text_cap : 8192;
+        while (cap < a->len + len + 1)
+            cap *= 2;
+        if (cap > S3_TEXT_MAX) {
+            t->overflow = true;
+            return 0;
+        }
+        char *bigger = realloc(a->text, cap);
+        if (bigger == NULL)
+            return 0;
+        a->text = bigger;
+        t->text_cap = cap;
+    }
+    memcpy(a->text + a->len, data, len);
+    a->len += len;
+    a->text[a->len] = '\0';
+    return len;
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *userp)
+{
+    struct transfer *t = userp;
+    size_t len = size * n;
+    if (len > 5 && strncasecmp(data, "ETag:", 5) == 0) {
+        const char *v = data + 5;
+        while (*v == ' ')
+            v++;
+        size_t vl = len - (size_t)(v - data);
+        while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
+            vl--;
+        if (vl < sizeof(t->ans->etag)) {
+            memcpy(t->ans->etag, v, vl);
+            t->ans->etag[vl] = '\0';
+        }
+    }
+    return len;
+}
+
+/* The request's URL: the endpoint, the bucket (in the path or the host
+ * name), the encoded key and the query. */
+static bool build_url(const struct s3_client *s3, const char *key, const char *query, char *url,
+                      size_t len)
+{
+    const char *host = strstr(s3->endpoint, "://") + 3;
+    int n;
+    if (s3->path_style)
+        n = snprintf(url, len, "%s/%s/", s3->endpoint, s3->bucket);
+    else
+        n = snprintf(url, len, "%.*s%s.%s/", (int)(host - s3->endpoint), s3->endpoint, s3->bucket,
+                     host);
+    if (n < 0 || (size_t)n >= len)
+        return false;
+    if (key != NULL) {
+        char full[4096];
+        if (snprintf(full, sizeof(full), "%s%s", s3->prefix, key) >= (int)sizeof(full) ||
+            !s3_encode(full, true, url, len))
+            return false;
+    }
+    if (query != NULL && query[0]) {
+        size_t ul = strlen(url);
+        if (snprintf(url + ul, len - ul, "?%s", query) >= (int)(len - ul))
+            return false;
+    }
+    return true;
+}
+
+static mfb_status answer_status(const struct s3_answer *a, const char *method, const char *what,
+                                struct mfb_error *err)
+{
+    if (a->status >= 200 && a->status < 300)
+        return MFB_OK;
+    char code[128] = "";
+    size_t pos = 0;
+    if (a->text != NULL)
+        s3_xml_next(a->text, "Code", &pos, code, sizeof(code));
+    mfb_status st = a->status == 404   ? MFB_ERR_NOT_FOUND
+                    : a->status == 403 ? MFB_ERR_AUTH
+                    : a->status == 412 ? MFB_ERR_EXISTS
+                    : a->status >= 500 ? MFB_ERR_NETWORK
+                                       : MFB_ERR_PROTOCOL;
+    mfb_error_set(err, st, "S3 answered %s %s with %ld%s%s", method, what, a->status,
+                  code[0] ? " " : "", code);
+    if (st == MFB_ERR_AUTH)
+        mfb_error_hint(err, "check the access key, the secret and the bucket's permissions");
+    return st;
+}
+
+mfb_status s3_request(const struct s3_client *s3, const char *method, const char *key,
+                      const char *query, const char *const *headers, const struct s3_body *body,
+                      struct s3_answer *ans, struct mfb_error *err)
+{
+    char url[8192], what[4200], sha_hdr[128], sigv4[128];
+    if (!build_url(s3, key, query, url, sizeof(url)))
+        return mfb_error_set(err, MFB_ERR_INVALID, "the S3 key '%s' is too long", key ? key : "");
+    snprintf(what, sizeof(what), "'%s%s'", s3->prefix, key ? key : "");
+    ans->status = 0;
+    ans->len = 0;
+    ans->etag[0] = '\0';
+    char hex[SHA256_HEX_LEN + 1];
+    const char *payload = hex;
+    if (body != NULL && body->sha256_hex != NULL) {
+        payload = body->sha256_hex;
+    } else {
+        uint8_t d[SHA256_LEN];
+        sha256_buffer(body ? body->data : "", body ? body->len : 0, d);
+        digest_to_hex(d, hex);
+    }
+    snprintf(sha_hdr, sizeof(sha_hdr), "x-amz-content-sha256: %s", payload);
+    snprintf(sigv4, sizeof(sigv4), "aws:amz:%s:s3", s3->region);
+    CURL *h = curl_easy_init();
+    if (h == NULL)
+        return mfb_error_set(err, MFB_ERR_NO_MEMORY, "cannot start an S3 request");
+    struct curl_slist *hl = curl_slist_append(NULL, sha_hdr);
+    for (size_t i = 0; headers != NULL && headers[i] != NULL; i++)
+        hl = curl_slist_append(hl, headers[i]);
+    struct transfer t = {.body = body, .ans = ans};
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_AWS_SIGV4, sigv4);
+    curl_easy_setopt(h, CURLOPT_USERNAME, s3->key);
+    curl_easy_setopt(h, CURLOPT_PASSWORD, s3->secret);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+    /* A stalled S3 fails the request (503 to the client) instead of
+     * holding a connection thread for ever. */
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &t);
+    if (s3->ca_file[0])
+        curl_easy_setopt(h, CURLOPT_CAINFO, s3->ca_file);
+    if (strcmp(method, "PUT") == 0) {
+        curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+        curl_easy_setopt(h, CURLOPT_READDATA, &t);
+        curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)(body ? body->len : 0));
+    } else if (strcmp(method, "POST") == 0) {
+        curl_easy_setopt(h, CURLOPT_POST, 1L);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body->data : "");
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body ? body->len : 0));
+    } else if (strcmp(method, "HEAD") == 0) {
+        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    } else if (strcmp(method, "GET") != 0) {
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    }
+    static const struct s3_body none = {.fd = -1};
+    if (t.body == NULL)
+        t.body = &none;
+    CURLcode rc = curl_easy_perform(h);
+    mfb_status st = MFB_OK;
+    if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && t.overflow)) {
+        st = mfb_error_set(err, MFB_ERR_NETWORK, "S3 request %s %s failed: %s", method, what,
+                           curl_easy_strerror(rc));
+        mfb_error_hint(err, "check that the S3 endpoint %s is up and reachable", s3->endpoint);
+    } else if (t.overflow) {
+        st = mfb_error_set(err, MFB_ERR_PROTOCOL, "S3 answered %s %s with more than expected",
+                           method, what);
+    } else {
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &ans->status);
+        curl_off_t cl = -1;
+        curl_easy_getinfo(h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+        ans->content_length = cl > 0 ? (uint64_t)cl : 0;
+        st = answer_status(ans, method, what, err);
+    }
+    curl_slist_free_all(hl);
+    curl_easy_cleanup(h);
+    return st;
+}

@@ -1,0 +1,779 @@
+/*
+ * storage_s3.c - the S3 driver: published backups are objects in a bucket
+ * of an S3-compatible store (AWS S3, Ceph RGW, MinIO), see storage.h and
+ * docs/server.md ("S3 storage").
+ *
+ * An upload is an S3 multipart upload of the key <prefix>.partial/<id>,
+ * created with the upload. Chunks are still received into the local
+ * partial file (the staging directory: out-of-order chunks are hashed from
+ * it, session.h); once a chunk's digest matched, it is sent as part
+ * index + 1, signed with that very digest as its payload hash, and only
+ * S3's acknowledgement lets the receiver record and acknowledge the chunk.
+ * Hence S3's part rules become chunk rules: at least 5 MiB but for the
+ * last, at most 10,000 (api_uploads.c raises the chunk size to fit).
+ *
+ * The multipart upload id is kept beside the partial file
+ * (.partial/<id>.s3, fsynced), with the receiver's other state of the
+ * upload, so that a restarted receiver goes on with the same multipart
+ * upload; the parts' digests are the chunks' records in the catalog.
+ *
+ * complete (after the whole-file SHA-256 matched) completes the multipart
+ * upload into the temporary key, then copies it to a unique final name:
+ * the name is recorded in the catalog first (the publish hook, which also
+ * refuses a name another upload claimed), the key and its companions must
+ * be absent, and the copy carries If-None-Match: * so that a store that
+ * supports conditional writes refuses to replace an object another
+ * receiver wrote meanwhile. The temporary key, the sidecar and the local
+ * partial file go last; the partial file's absence is what tells a
+ * repeated complete that the data has been published.
+ *
+ * Downloads read the object through ranged GETs of READ_WINDOW bytes into
+ * one buffer per download: memory stays bounded whatever the size.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/digest.h"
+#include "common/fsutil.h"
+#include "common/log.h"
+#include "server/s3_client.h"
+#include "server/storage_internal.h"
+
+#define S3_MIN_PART (5ULL << 20)
+#define S3_MAX_PARTS 10000ULL
+#define S3_MAX_OBJECT (5ULL << 40)
+#define READ_WINDOW (4u << 20)
+#define MPU_ID_MAX 1024
+
+struct s3_storage {
+    struct storage base;
+    struct s3_client s3;
+};
+
+static const struct s3_client *client_of(struct storage *st)
+{
+    return &((struct s3_storage *)st)->s3;
+}
+
+static void temp_key(const char *upload_id, char *buf, size_t len)
+{
+    snprintf(buf, len, STORAGE_PARTIAL_DIR "/%s", upload_id);
+}
+
+static void sidecar_path(struct storage *st, const char *upload_id, char *buf, size_t len)
+{
+    if (snprintf(buf, len, "%s/" STORAGE_PARTIAL_DIR "/%s.s3", st->root, upload_id) >= (int)len)
+        buf[0] = '\0';
+}
+
+static mfb_status mpu_id_read(struct storage *st, const char *upload_id, char *id, size_t len,
+                              struct mfb_error *err)
+{
+    char path[PATH_MAX];
+    sidecar_path(st, upload_id, path, sizeof(path));
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return mfb_error_errno(err, errno, MFB_ERR_IO, "cannot read '%s'", path);
+    char *line = fgets(id, (int)len, f);
+    fclose(f);
+    if (line == NULL || id[0] == '\0')
+        return mfb_error_set(err, MFB_ERR_CORRUPT, "'%s' holds no multipart upload id", path);
+    id[strcspn(id, "\r\n")] = '\0';
+    return MFB_OK;
+}
+
+static void free_answer(struct s3_answer *a)
+{
+    free(a->text);
+    a->text = NULL;
+}
+
+/* A 200 answer can still carry an <Error> (CompleteMultipartUpload and
+ * CopyObject report late failures that way). */
+static mfb_status late_error(const struct s3_answer *a, const char *what, struct mfb_error *err)
+{
+    if (a->text == NULL || strstr(a->text, "<Error>") == NULL)
+        return MFB_OK;
+    char code[128] = "";
+    size_t pos = 0;
+    s3_xml_next(a->text, "Code", &pos, code, sizeof(code));
+    return mfb_error_set(err, MFB_ERR_NETWORK, "S3 failed %s: %s", what, code);
+}
+
+static mfb_status s3_probe(struct storage *st, struct mfb_error *err)
+{
+    const struct s3_client *s3 = client_of(st);
+    char key[64], id[17];
+    unsigned char raw[8];
+    FILE *f = fopen("/dev/urandom", "re");
+    if (f == NULL || fread(raw, 1, sizeof(raw), f) != sizeof(raw)) {
+        if (f)
+            fclose(f);
+        return mfb_error_set(err, MFB_ERR_INTERNAL, "cannot read /dev/urandom");
+    }
+    fclose(f);
+    for (size_t i = 0; i < sizeof(raw); i++)
+        snprintf(id + 2 * i, 3, "%02x", raw[i]);
+    snprintf(key, sizeof(key), ".mfb-probe-%s", id);
+    static const char text[] = "mfb-server checks that it may write here\n";
+    struct s3_body body = {.data = text, .len = sizeof(text) - 1, .fd = -1};
+    struct s3_answer a = {0};
+    mfb_status s = s3_request(s3, "PUT", key, NULL, NULL, &body, &a, err);
+    free_answer(&a);
+    if (s == MFB_OK) {
+        s = s3_request(s3, "DELETE", key, NULL, NULL, NULL, &a, err);
+        free_answer(&a);
+    }
+    if (s != MFB_OK)
+        mfb_error_hint(err,
+                       "check --s3-endpoint, the bucket '%s' (it must exist), the key and the "
+                       "secret, and that they may write and delete under the prefix",
+                       s3->bucket);
+    return s;
+}
+
+static mfb_status s3_upload_open(struct storage *st, const char *upload_id, struct mfb_error *err)
+{
+    char key[128], id[MPU_ID_MAX], path[PATH_MAX];
+    temp_key(upload_id, key, sizeof(key));
+    struct s3_answer a = {0};
+    mfb_status s = s3_request(client_of(st), "POST", key, "uploads=", NULL, NULL, &a, err);
+    size_t pos = 0;
+    if (s == MFB_OK && (a.text == NULL || !s3_xml_next(a.text, "UploadId", &pos, id, sizeof(id))))
+        s = mfb_error_set(err, MFB_ERR_PROTOCOL, "S3 started a multipart upload without an id");
+    free_answer(&a);
+    if (s != MFB_OK)
+        return s;
+    sidecar_path(st, upload_id, path, sizeof(path));
+    char line[MPU_ID_MAX + 2];
+    int n = snprintf(line, sizeof(line), "%s\n", id);
+    return fs_write_file_atomic(path, line, (size_t)n, 0600, true, err);
+}
+
+/* "partNumber=N&uploadId=ID" or "uploadId=ID", canonical (sorted, encoded). */
+static void mpu_query(const char *mpu, uint64_t part, char *buf, size_t len)
+{
+    char enc[3 * MPU_ID_MAX + 1] = "";
+    s3_encode(mpu, false, enc, sizeof(enc));
+    if (part > 0)
+        snprintf(buf, len, "partNumber=%llu&uploadId=%s", (unsigned long long)part, enc);
+    else
+        snprintf(buf, len, "uploadId=%s", enc);
+}
+
+static mfb_status s3_chunk_commit(struct storage *st, const char *upload_id, uint64_t index,
+                                  uint64_t off, uint64_t len, const uint8_t *sha256,
+                                  struct mfb_error *err)
+{
+    char key[128], mpu[MPU_ID_MAX], query[4 * MPU_ID_MAX], part[PATH_MAX], hex[SHA256_HEX_LEN + 1];
+    mfb_status s = mpu_id_read(st, upload_id, mpu, sizeof(mpu), err);
+    if (s != MFB_OK)
+        return s;
+    temp_key(upload_id, key, sizeof(key));
+    mpu_query(mpu, index + 1, query, sizeof(query));
+    storage_partial_path(st->root, upload_id, part, sizeof(part));
+    int fd = open(part, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return mfb_error_errno(err, errno, MFB_ERR_IO, "cannot open '%s'", part);
+    digest_to_hex(sha256, hex);
+    struct s3_body body = {.fd = fd, .off = off, .len = (size_t)len, .sha256_hex = hex};
+    struct s3_answer a = {0};
+    s = s3_request(client_of(st), "PUT", key, query, NULL, &body, &a, err);
+    free_answer(&a);
+    close(fd);
+    return s;
+}
+
+static void s3_upload_abort(struct storage *st, const char *upload_id)
+{
+    char key[128], mpu[MPU_ID_MAX], query[4 * MPU_ID_MAX], path[PATH_MAX];
+    temp_key(upload_id, key, sizeof(key));
+    struct s3_answer a = {0};
+    if (mpu_id_read(st, upload_id, mpu, sizeof(mpu), NULL) == MFB_OK) {
+        mpu_query(mpu, 0, query, sizeof(query));
+        struct mfb_error err = {0};
+        if (s3_request(client_of(st), "DELETE", key, query, NULL, NULL, &a, &err) != MFB_OK &&
+            err.status != MFB_ERR_NOT_FOUND)
+            log_warn("s3-abort-failed", "upload=%s error=%s", upload_id, LOG_Q(err.message));
+        free_answer(&a);
+    }
+    /* A publish interrupted after the multipart upload was completed left
+     * the temporary object. */
+    s3_request(client_of(st), "DELETE", key, NULL, NULL, NULL, &a, NULL);
+    free_answer(&a);
+    sidecar_path(st, upload_id, path, sizeof(path));
+    unlink(path);
+}
+
+struct part {
+    unsigned long number;
+    uint64_t size;
+    char etag[160];
+};
+
+/* Every part S3 holds for the multipart upload, in order (ListParts, a
+ * thousand at a time). *parts is allocated. */
+static mfb_status list_parts(struct storage *st, const char *key, const char *mpu,
+                             struct part **parts, size_t *count, struct mfb_error *err)
+{
+    *parts = NULL;
+    *count = 0;
+    size_t cap = 0;
+    unsigned long marker = 0;
+    char enc[3 * MPU_ID_MAX + 1] = "", query[4 * MPU_ID_MAX];
+    s3_encode(mpu, false, enc, sizeof(enc));
+    for (;;) {
+        snprintf(query, sizeof(query), "max-parts=1000&part-number-marker=%lu&uploadId=%s", marker,
+                 enc);
+        struct s3_answer a = {0};
+        mfb_status s = s3_request(client_of(st), "GET", key, query, NULL, NULL, &a, err);
+        if (s != MFB_OK) {
+            free_answer(&a);
+            return s;
+        }
+        size_t pos = 0;
+        char block[4096], v[200];
+        while (a.text && s3_xml_next(a.text, "Part", &pos, block, sizeof(block))) {
+            if (*count == cap) {
+                cap = cap ? cap * 2 : 64;
+                struct part *bigger = realloc(*parts, cap * sizeof(**parts));
+                if (bigger == NULL) {
+                    free_answer(&a);
+                    return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+                }
+                *parts = bigger;
+            }
+            struct part *p = &(*parts)[*count];
+            memset(p, 0, sizeof(*p));
+            size_t q = 0;
+            if (s3_xml_next(block, "PartNumber", &q, v, sizeof(v)))
+                p->number = strtoul(v, NULL, 10);
+            q = 0;
+            if (s3_xml_next(block, "Size", &q, v, sizeof(v)))
+                p->size = strtoull(v, NULL, 10);
+            q = 0;
+            s3_xml_next(block, "ETag", &q, p->etag, sizeof(p->etag));
+            marker = p->number;
+            (*count)++;
+        }
+        pos = 0;
+        bool more = a.text && s3_xml_next(a.text, "IsTruncated", &pos, v, sizeof(v)) &&
+                    strcmp(v, "true") == 0;
+        free_answer(&a);
+        if (!more)
+            return MFB_OK;
+    }
+}
+
+/* Completes the multipart upload into its temporary key, from the parts
+ * that make up [0, size); a temporary object of that size already there
+ * (a repeated complete) is fine. */
+static mfb_status complete_multipart(struct storage *st, const char *upload_id, uint64_t size,
+                                     struct mfb_error *err)
+{
+    char key[128], mpu[MPU_ID_MAX], query[4 * MPU_ID_MAX];
+    temp_key(upload_id, key, sizeof(key));
+    struct s3_answer a = {0};
+    struct mfb_error local = {0};
+    if (s3_request(client_of(st), "HEAD", key, NULL, NULL, NULL, &a, &local) == MFB_OK &&
+        a.content_length == size) {
+        free_answer(&a);
+        return MFB_OK;
+    }
+    free_answer(&a);
+    mfb_status s = mpu_id_read(st, upload_id, mpu, sizeof(mpu), err);
+    struct part *parts = NULL;
+    size_t n = 0;
+    if (s == MFB_OK)
+        s = list_parts(st, key, mpu, &parts, &n, err);
+    char *xml = NULL;
+    size_t cap = 64 + n * 220, len = 0;
+    if (s == MFB_OK && (xml = malloc(cap)) == NULL)
+        s = mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+    uint64_t total = 0;
+    if (s == MFB_OK) {
+        len += (size_t)snprintf(xml + len, cap - len, "<CompleteMultipartUpload>");
+        for (size_t i = 0; i < n && total < size; i++) {
+            if (parts[i].number != i + 1) {
+                s = mfb_error_set(err, MFB_ERR_CORRUPT,
+                                  "S3 lacks part %zu of the multipart upload of '%s'", i + 1,
+                                  upload_id);
+                break;
+            }
+            char etag[200] = "";
+            for (const char *p = parts[i].etag; *p && strlen(etag) + 7 < sizeof(etag); p++)
+                if (*p == '"')
+                    strcat(etag, "&quot;");
+                else
+                    strncat(etag, p, 1);
+            len += (size_t)snprintf(xml + len, cap - len,
+                                    "<Part><PartNumber>%lu</PartNumber><ETag>%s</ETag></Part>",
+                                    parts[i].number, etag);
+            total += parts[i].size;
+        }
+        len += (size_t)snprintf(xml + len, cap - len, "</CompleteMultipartUpload>");
+    }
+    if (s == MFB_OK && total != size)
+        s = mfb_error_set(err, MFB_ERR_CORRUPT,
+                          "S3 holds %llu bytes of parts for upload '%s', not %llu",
+                          (unsigned long long)total, upload_id, (unsigned long long)size);
+    if (s == MFB_OK) {
+        mpu_query(mpu, 0, query, sizeof(query));
+        struct s3_body body = {.data = xml, .len = len, .fd = -1};
+        static const char *const hdr[] = {"Content-Type: application/xml", NULL};
+        s = s3_request(client_of(st), "POST", key, query, hdr, &body, &a, err);
+        if (s == MFB_OK)
+            s = late_error(&a, "completing the multipart upload", err);
+        free_answer(&a);
+    }
+    free(xml);
+    free(parts);
+    return s;
+}
+
+static bool key_exists(struct storage *st, const char *key, mfb_status *failure,
+                       struct mfb_error *err)
+{
+    struct s3_answer a = {0};
+    struct mfb_error local = {0};
+    mfb_status s = s3_request(client_of(st), "HEAD", key, NULL, NULL, NULL, &a, &local);
+    free_answer(&a);
+    if (s == MFB_OK)
+        return true;
+    if (s != MFB_ERR_NOT_FOUND) {
+        *failure = mfb_error_copy(err, &local);
+        return true;
+    }
+    return false;
+}
+
+/* Claims a name for upload_id with a conditional PUT of .claims/<rel>:
+ * RGW, like older S3, ignores If-None-Match on a copy, so two receivers
+ * publishing the same name at once are kept apart here. A claim holding
+ * upload_id already is this upload's own (a repeated complete). */
+static mfb_status claim_name(struct storage *st, const char *rel, const char *upload_id,
+                             struct mfb_error *err)
+{
+    char key[PATH_MAX + 16];
+    if (snprintf(key, sizeof(key), ".claims/%s", rel) >= (int)sizeof(key))
+        return mfb_error_set(err, MFB_ERR_INVALID, "path too long: '%s'", rel);
+    static const char *const hdr[] = {"If-None-Match: *", NULL};
+    struct s3_body body = {.data = upload_id, .len = strlen(upload_id), .fd = -1};
+    struct s3_answer a = {0};
+    struct mfb_error local = {0};
+    mfb_status s = s3_request(client_of(st), "PUT", key, NULL, hdr, &body, &a, &local);
+    free_answer(&a);
+    if (s != MFB_ERR_EXISTS)
+        return s == MFB_OK ? MFB_OK : mfb_error_copy(err, &local);
+    s = s3_request(client_of(st), "GET", key, NULL, NULL, NULL, &a, err);
+    bool mine = s == MFB_OK && a.text != NULL && strcmp(a.text, upload_id) == 0;
+    free_answer(&a);
+    if (s != MFB_OK)
+        return s;
+    return mine ? MFB_OK : MFB_ERR_EXISTS;
+}
+
+/* Whether the name's claim holds upload_id. */
+static bool claimed_by(struct storage *st, const char *rel, const char *upload_id)
+{
+    char key[PATH_MAX + 16];
+    if (snprintf(key, sizeof(key), ".claims/%s", rel) >= (int)sizeof(key))
+        return false;
+    struct s3_answer a = {0};
+    bool mine = s3_request(client_of(st), "GET", key, NULL, NULL, NULL, &a, NULL) == MFB_OK &&
+                a.text != NULL && strcmp(a.text, upload_id) == 0;
+    free_answer(&a);
+    return mine;
+}
+
+/* After the copy: the staging file goes first (its absence is what says
+ * "published" to a repeated complete), then the temporary object and the
+ * multipart id. What a crash leaves of the latter two goes when the
+ * upload's record expires (storage_upload_abort). */
+static mfb_status publish_cleanup(struct storage *st, const char *upload_id, struct mfb_error *err)
+{
+    char path[PATH_MAX], key[128];
+    storage_partial_path(st->root, upload_id, path, sizeof(path));
+    if (unlink(path) != 0 && errno != ENOENT)
+        return mfb_error_errno(err, errno, MFB_ERR_IO, "cannot remove '%s'", path);
+    mfb_status s = fs_fsync_dir_of(path, false, err);
+    temp_key(upload_id, key, sizeof(key));
+    struct s3_answer a = {0};
+    s3_request(client_of(st), "DELETE", key, NULL, NULL, NULL, &a, NULL);
+    free_answer(&a);
+    sidecar_path(st, upload_id, path, sizeof(path));
+    unlink(path);
+    return s;
+}
+
+static mfb_status s3_publish(struct storage *st, const char *upload_id, uint64_t size,
+                             const char *reldir, const char *name, storage_publish_hook hook,
+                             void *ctx, char *rel_path, size_t rel_len, char *final_name,
+                             size_t final_len, struct mfb_error *err)
+{
+    const struct s3_client *s3 = client_of(st);
+    if (size > S3_MAX_OBJECT)
+        return mfb_error_set(err, MFB_ERR_UNSUPPORTED, "an S3 object holds at most 5 TiB");
+    mfb_status s = complete_multipart(st, upload_id, size, err);
+    if (s != MFB_OK)
+        return s;
+    char tkey[128], src_full[4096], src_hdr[4200];
+    temp_key(upload_id, tkey, sizeof(tkey));
+    snprintf(src_full, sizeof(src_full), "%s/%s%s", s3->bucket, s3->prefix, tkey);
+    strcpy(src_hdr, "x-amz-copy-source: ");
+    s3_encode(src_full, true, src_hdr, sizeof(src_hdr));
+    for (unsigned attempt = 0; attempt < 10000; attempt++) {
+        char candidate[PATH_MAX], rel[PATH_MAX], side[PATH_MAX + 16];
+        storage_candidate_name(name, attempt, candidate, sizeof(candidate));
+        if (snprintf(rel, sizeof(rel), "%s%s%s", reldir, reldir[0] ? "/" : "", candidate) >=
+            (int)sizeof(rel))
+            return mfb_error_set(err, MFB_ERR_INVALID, "path too long in '%s'", reldir);
+        mfb_status failure = MFB_OK;
+        bool taken = key_exists(st, rel, &failure, err);
+        if (taken && failure == MFB_OK && claimed_by(st, rel, upload_id)) {
+            /* This upload's own copy, made before a crash: finish it. */
+            if (hook != NULL) {
+                struct mfb_error claimed = {0};
+                s = hook(ctx, rel, &claimed);
+                if (s != MFB_OK && s != MFB_ERR_EXISTS)
+                    return mfb_error_copy(err, &claimed);
+            }
+            snprintf(final_name, final_len, "%s", candidate);
+            snprintf(rel_path, rel_len, "%s", rel);
+            return publish_cleanup(st, upload_id, err);
+        }
+        snprintf(side, sizeof(side), "%s.sha256", rel);
+        taken = taken || key_exists(st, side, &failure, err);
+        snprintf(side, sizeof(side), "%s.json", rel);
+        taken = taken || key_exists(st, side, &failure, err);
+        if (failure != MFB_OK)
+            return failure;
+        if (taken)
+            continue;
+        if (hook != NULL) {
+            struct mfb_error claimed = {0};
+            s = hook(ctx, rel, &claimed);
+            if (s == MFB_ERR_EXISTS) /* in the catalog: the name is not free */
+                continue;
+            if (s != MFB_OK)
+                return mfb_error_copy(err, &claimed);
+        }
+        s = claim_name(st, rel, upload_id, err);
+        if (s == MFB_ERR_EXISTS) /* another receiver is publishing this name */
+            continue;
+        if (s != MFB_OK)
+            return s;
+        const char *hdr[] = {src_hdr, "If-None-Match: *", NULL};
+        struct s3_answer a = {0};
+        struct mfb_error local = {0};
+        s = s3_request(s3, "PUT", rel, NULL, hdr, NULL, &a, &local);
+        if (s == MFB_OK)
+            s = late_error(&a, "copying the upload into place", &local);
+        free_answer(&a);
+        if (s == MFB_ERR_EXISTS) /* another receiver wrote it meanwhile */
+            continue;
+        if (s != MFB_OK)
+            return mfb_error_copy(err, &local);
+        snprintf(final_name, final_len, "%s", candidate);
+        snprintf(rel_path, rel_len, "%s", rel);
+        return publish_cleanup(st, upload_id, err);
+    }
+    return mfb_error_set(err, MFB_ERR_EXISTS, "no free name for '%s' in '%s'", name, reldir);
+}
+
+static mfb_status s3_write_file(struct storage *st, const char *rel_path, const char *data,
+                                size_t len, bool replace, struct mfb_error *err)
+{
+    const char *hdr[] = {replace ? NULL : "If-None-Match: *", NULL};
+    struct s3_body body = {.data = data, .len = len, .fd = -1};
+    struct s3_answer a = {0};
+    mfb_status s = s3_request(client_of(st), "PUT", rel_path, NULL, hdr, &body, &a, err);
+    free_answer(&a);
+    return s;
+}
+
+static mfb_status s3_read_file(struct storage *st, const char *rel_path, char **text,
+                               struct mfb_error *err)
+{
+    struct s3_answer a = {0};
+    mfb_status s = s3_request(client_of(st), "GET", rel_path, NULL, NULL, NULL, &a, err);
+    if (s == MFB_OK && a.text == NULL)
+        a.text = strdup("");
+    if (s != MFB_OK) {
+        free_answer(&a);
+        return s;
+    }
+    *text = a.text;
+    return *text ? MFB_OK : mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+}
+
+static mfb_status s3_delete_backup(struct storage *st, const char *rel_path, struct mfb_error *err)
+{
+    char key[PATH_MAX + 16];
+    static const char *const suffixes[] = {".sha256", ".json", "", ""};
+    for (size_t i = 0; i < 4; i++) {
+        /* The name's claim goes last: the name is free again only when
+         * nothing of the backup is left. */
+        snprintf(key, sizeof(key), "%s%s%s", i == 3 ? ".claims/" : "", rel_path, suffixes[i]);
+        struct s3_answer a = {0};
+        mfb_status s = s3_request(client_of(st), "DELETE", key, NULL, NULL, NULL, &a, err);
+        free_answer(&a);
+        if (s != MFB_OK && s != MFB_ERR_NOT_FOUND)
+            return s;
+    }
+    return MFB_OK;
+}
+
+static mfb_status s3_claim_delete(struct storage *st, const char *backup_id, struct mfb_error *err)
+{
+    char key[128];
+    snprintf(key, sizeof(key), ".deleted/%s", backup_id);
+    static const char *const hdr[] = {"If-None-Match: *", NULL};
+    struct s3_body body = {.data = "", .len = 0, .fd = -1};
+    struct s3_answer a = {0};
+    struct mfb_error local = {0};
+    mfb_status s = s3_request(client_of(st), "PUT", key, NULL, hdr, &body, &a, &local);
+    free_answer(&a);
+    if (s == MFB_ERR_EXISTS)
+        return s;
+    return s == MFB_OK ? MFB_OK : mfb_error_copy(err, &local);
+}
+
+/* A download's state: a window of the object, refilled by ranged GETs. */
+struct s3_reader {
+    const struct s3_client *s3;
+    char key[PATH_MAX];
+    uint64_t size;
+    uint64_t win_off;
+    size_t win_len;
+    char *win;
+};
+
+static long s3_read(void *ctx, uint64_t off, char *buf, size_t len)
+{
+    struct s3_reader *r = ctx;
+    if (off >= r->size)
+        return 0;
+    if (off < r->win_off || off >= r->win_off + r->win_len) {
+        uint64_t want = r->size - off < READ_WINDOW ? r->size - off : READ_WINDOW;
+        char range[80];
+        snprintf(range, sizeof(range), "Range: bytes=%llu-%llu", (unsigned long long)off,
+                 (unsigned long long)(off + want - 1));
+        const char *hdr[] = {range, NULL};
+        struct s3_answer a = {.buf = r->win, .buf_cap = READ_WINDOW};
+        struct mfb_error err = {0};
+        if (s3_request(r->s3, "GET", r->key, NULL, hdr, NULL, &a, &err) != MFB_OK || a.len == 0) {
+            log_error("s3-read-failed", "key=%s offset=%llu error=%s", LOG_Q(r->key),
+                      (unsigned long long)off, LOG_Q(err.message[0] ? err.message : "empty"));
+            return -1;
+        }
+        r->win_off = off;
+        r->win_len = a.len;
+    }
+    size_t have = (size_t)(r->win_off + r->win_len - off);
+    size_t n = len < have ? len : have;
+    memcpy(buf, r->win + (off - r->win_off), n);
+    return (long)n;
+}
+
+static void s3_read_close(void *ctx)
+{
+    struct s3_reader *r = ctx;
+    if (r == NULL)
+        return;
+    free(r->win);
+    free(r);
+}
+
+static mfb_status s3_read_open(struct storage *st, const char *rel_path, struct storage_read *rd,
+                               struct mfb_error *err)
+{
+    struct s3_answer a = {0};
+    mfb_status s = s3_request(client_of(st), "HEAD", rel_path, NULL, NULL, NULL, &a, err);
+    free_answer(&a);
+    if (s != MFB_OK)
+        return s;
+    struct s3_reader *r = calloc(1, sizeof(*r));
+    if (r == NULL || (r->win = malloc(READ_WINDOW)) == NULL) {
+        free(r);
+        return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+    }
+    r->s3 = client_of(st);
+    snprintf(r->key, sizeof(r->key), "%s", rel_path);
+    r->size = a.content_length;
+    rd->size = r->size;
+    rd->ctx = r;
+    rd->read = s3_read;
+    rd->close = s3_read_close;
+    return MFB_OK;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static mfb_status s3_list(struct storage *st, storage_list_fn fn, void *ctx, struct mfb_error *err)
+{
+    const struct s3_client *s3 = client_of(st);
+    char **keys = NULL;
+    uint64_t *sizes = NULL;
+    size_t n = 0, cap = 0;
+    char token[2048] = "", penc[3 * sizeof(s3->prefix)] = "";
+    s3_encode(s3->prefix, false, penc, sizeof(penc));
+    mfb_status s = MFB_OK;
+    size_t plen = strlen(s3->prefix);
+    for (;;) {
+        char query[8192], tenc[3 * sizeof(token)] = "";
+        s3_encode(token, false, tenc, sizeof(tenc));
+        if (token[0])
+            snprintf(query, sizeof(query), "continuation-token=%s&list-type=2&prefix=%s", tenc,
+                     penc);
+        else
+            snprintf(query, sizeof(query), "list-type=2&prefix=%s", penc);
+        struct s3_answer a = {0};
+        s = s3_request(s3, "GET", NULL, query, NULL, NULL, &a, err);
+        size_t pos = 0;
+        char block[8192], key[4096], v[64];
+        while (s == MFB_OK && a.text &&
+               s3_xml_next(a.text, "Contents", &pos, block, sizeof(block))) {
+            size_t q = 0;
+            if (!s3_xml_next(block, "Key", &q, key, sizeof(key)) || strlen(key) <= plen)
+                continue;
+            q = 0;
+            uint64_t size =
+                s3_xml_next(block, "Size", &q, v, sizeof(v)) ? strtoull(v, NULL, 10) : 0;
+            if (n == cap) {
+                cap = cap ? cap * 2 : 256;
+                char **k2 = realloc(keys, cap * sizeof(*keys));
+                uint64_t *s2 = k2 ? realloc(sizes, cap * sizeof(*sizes)) : NULL;
+                if (k2)
+                    keys = k2;
+                if (s2)
+                    sizes = s2;
+                if (k2 == NULL || s2 == NULL) {
+                    s = mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+                    break;
+                }
+            }
+            /* Key and size in one allocation, sorted together below. */
+            char *copy = malloc(strlen(key + plen) + 1 + sizeof(uint64_t));
+            if (copy == NULL) {
+                s = mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+                break;
+            }
+            strcpy(copy, key + plen);
+            memcpy(copy + strlen(copy) + 1, &size, sizeof(size));
+            keys[n++] = copy;
+        }
+        pos = 0;
+        bool more = s == MFB_OK && a.text &&
+                    s3_xml_next(a.text, "IsTruncated", &pos, v, sizeof(v)) &&
+                    strcmp(v, "true") == 0;
+        pos = 0;
+        if (more && !s3_xml_next(a.text, "NextContinuationToken", &pos, token, sizeof(token)))
+            more = false;
+        free_answer(&a);
+        if (!more)
+            break;
+    }
+    if (s == MFB_OK && n > 0) {
+        qsort(keys, n, sizeof(*keys), cmp_str);
+        for (size_t i = 0; i < n; i++) {
+            const char *k = keys[i];
+            size_t kl = strlen(k);
+            if (strncmp(k, STORAGE_PARTIAL_DIR "/", strlen(STORAGE_PARTIAL_DIR) + 1) == 0 ||
+                strncmp(k, ".claims/", 8) == 0 || strncmp(k, ".deleted/", 9) == 0 ||
+                strncmp(k, ".mfb-probe-", 11) == 0 ||
+                (kl > 5 && strcmp(k + kl - 5, ".json") == 0) ||
+                (kl > 7 && strcmp(k + kl - 7, ".sha256") == 0))
+                continue;
+            char json[4200], *jp = json;
+            snprintf(json, sizeof(json), "%s.json", k);
+            if (bsearch(&jp, keys, n, sizeof(*keys), cmp_str) != NULL) {
+                uint64_t size;
+                memcpy(&size, k + kl + 1, sizeof(size));
+                fn(ctx, k, size);
+            }
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        free(keys[i]);
+    free(keys);
+    free(sizes);
+    return s;
+}
+
+static mfb_status s3_free_bytes(struct storage *st, uint64_t *avail, uint64_t *total,
+                                struct mfb_error *err)
+{
+    (void)st;
+    (void)err;
+    /* A bucket has no free space to speak of: quotas bound what clients store. */
+    *avail = 1ULL << 62;
+    if (total)
+        *total = 1ULL << 62;
+    return MFB_OK;
+}
+
+static mfb_status s3_max_file_bytes(struct storage *st, uint64_t *max, struct mfb_error *err)
+{
+    (void)st;
+    (void)err;
+    *max = S3_MAX_OBJECT;
+    return MFB_OK;
+}
+
+static void s3_close(struct storage *st)
+{
+    struct s3_storage *s = (struct s3_storage *)st;
+    explicit_bzero(s->s3.secret, sizeof(s->s3.secret));
+    free(s);
+}
+
+static const struct storage_ops s3_ops = {
+    .kind = "s3",
+    .close = s3_close,
+    .probe = s3_probe,
+    .min_chunk = S3_MIN_PART,
+    .max_chunks = S3_MAX_PARTS,
+    .upload_open = s3_upload_open,
+    .chunk_commit = s3_chunk_commit,
+    .upload_abort = s3_upload_abort,
+    .publish = s3_publish,
+    .write_file = s3_write_file,
+    .read_file = s3_read_file,
+    .delete_backup = s3_delete_backup,
+    .claim_delete = s3_claim_delete,
+    .read_open = s3_read_open,
+    .list = s3_list,
+    .free_bytes = s3_free_bytes,
+    .max_file_bytes = s3_max_file_bytes,
+};
+
+mfb_status storage_s3_open(const struct storage_config *cfg, struct storage **out,
+                           struct mfb_error *err)
+{
+    *out = NULL;
+    curl_global_init(CURL_GLOBAL_DEFAULT); /* once, before any thread makes requests */
+    struct s3_storage *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+    s->base.ops = &s3_ops;
+    snprintf(s->base.root, sizeof(s->base.root), "%s", cfg->root);
+    const struct storage_s3_config *c = cfg->s3;
+    mfb_status st = s3_client_init(&s->s3, c->url, c->endpoint, c->region, c->key_file,
+                                   c->secret_file, c->ca_file, c->path_style, err);
+    if (st != MFB_OK) {
+        s3_close(&s->base);
+        return st;
+    }
+    *out = &s->base;
+    return MFB_OK;
+}
