@@ -1,0 +1,230 @@
+"""drill_basic.py - `mfb drill` proves a backup restorable (docs/drill.md).
+
+Against a real MariaDB holding InnoDB, Aria, MyISAM and partitioned tables
+and a real receiver over TLS:
+- a drill of a good backup passes: every table checked, counted against
+  the manifest, row counts recorded; the real server answered a prober's
+  SELECT 1 every 50 ms throughout, with the same pid; the scratch directory
+  and the download are gone; the job log has a `drill` job; the receiver's
+  GET /v1/backups shows the verification and `mfb list` its column;
+- a backup of a MyISAM table damaged before the backup (its .MYD cut short
+  while the server was down) fails the drill, names the table with the
+  server's message, sends a critical alert through a command channel and
+  is recorded as failed on the receiver;
+- a drill killed with -9 while its throwaway server runs leaves the scratch
+  directory; its server dies with it, and the next drill removes the
+  leftovers and passes.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.environ.get("MFB_TEST_LIB") or
+                os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import mfbtest  # noqa: E402,F401
+from jobtestlib import MFB, JobTestCase  # noqa: E402
+
+
+class Prober:
+    """SELECT 1 on the real server every 50 ms, in a thread, until stopped."""
+
+    def __init__(self, db):
+        self.db = db
+        self.ok = 0
+        self.failures = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                if self.db.query_value("SELECT 1") == "1":
+                    self.ok += 1
+                else:
+                    self.failures.append("unexpected answer")
+            except Exception as e:  # noqa: BLE001 - every failure counts
+                self.failures.append(str(e))
+            self._stop.wait(0.05)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        return False
+
+
+class DrillTest(JobTestCase):
+    env_name = "drill"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        env = cls.env
+        env.db.execute(
+            "CREATE DATABASE mix;"
+            "CREATE TABLE mix.aria (id INT PRIMARY KEY, v VARCHAR(32)) ENGINE=Aria;"
+            "INSERT INTO mix.aria SELECT seq, CONCAT('a', seq) FROM mix.seq_1_to_500;"
+            "CREATE TABLE mix.isam (id INT PRIMARY KEY, v VARCHAR(32)) ENGINE=MyISAM;"
+            "INSERT INTO mix.isam SELECT seq, CONCAT('m', seq) FROM mix.seq_1_to_300;"
+            "CREATE TABLE mix.parts (id INT PRIMARY KEY, v INT) ENGINE=InnoDB "
+            "  PARTITION BY RANGE (id) (PARTITION p0 VALUES LESS THAN (100),"
+            "  PARTITION p1 VALUES LESS THAN (1000), PARTITION p2 VALUES LESS THAN MAXVALUE);"
+            "INSERT INTO mix.parts SELECT seq, seq FROM mix.seq_1_to_1500;"
+            "CREATE VIEW mix.v AS SELECT id FROM mix.aria;")
+        env.add_instance()
+        cls.alerts = os.path.join(env.dir, "alerts.txt")
+        env.mfb("alert", "add", "cmd", "--command",
+                f"env | grep ^MFB_ALERT_ >> {cls.alerts}; echo '---' >> {cls.alerts}",
+                "--min-severity", "warning")
+
+    def drill(self, *args, expect=0):
+        return self.env.mfb("drill", self.env.instance, *args, expect=expect, timeout=300)
+
+    def alerts_text(self):
+        try:
+            with open(self.alerts) as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def verification(self, bid):
+        b = next(b for b in self.env.stored_backups() if b["backup_id"] == bid)
+        return b.get("verification")
+
+    def latest_backup_id(self):
+        return self.env.stored_backups()[0]["backup_id"]
+
+    def test_1_good_backup_passes_while_the_server_answers(self):
+        env = self.env
+        env.backup()
+        bid = self.latest_backup_id()
+        pid = env.db.server_pid()
+        with Prober(env.db) as prober:
+            r = self.drill()
+        self.assertEqual(prober.failures, [])
+        self.assertGreater(prober.ok, 0)
+        self.assertEqual(env.db.server_pid(), pid)
+        self.assertIn(f"drill passed: backup {bid} of 'prod' is restorable", r.stdout)
+        self.assertIn("the drill's server answers on", r.stdout)
+        self.assertRegex(r.stdout, r"\d+ tables checked in \d+ databases, 0 failed")
+
+        # the job log: kind drill, ok, with its steps and row counts
+        job = env.sql("SELECT * FROM jobs WHERE kind = 'drill' ORDER BY id DESC LIMIT 1")[0]
+        self.assertEqual(job["status"], "ok")
+        self.assertEqual(job["backup_id"], bid)
+        for step in ("preflight_ms", "archive_ms", "start_ms", "verify_ms", "stop_ms"):
+            self.assertIsNotNone(job[step], step)
+        events = env.events(job["id"])
+        for table, rows in (("mix.aria", 500), ("mix.isam", 300), ("mix.parts", 1500),
+                            ("shop.items", 2), ("sbtest.sbtest1", 2000)):
+            self.assertIn(f"table {table} ok rows={rows}", events)
+
+        # nothing left behind: scratch, download
+        self.assertFalse(os.path.exists(os.path.join(env.spool, "drill-prod")))
+        self.assertEqual([f for f in env.spool_files() if f.startswith("restore-")], [])
+
+        # the receiver knows, and mfb list shows it
+        v = self.verification(bid)
+        self.assertEqual(v["result"], "passed")
+        self.assertEqual(v["verified_by"], "db1")
+        self.assertGreater(v["tables"], 5)
+        listed = env.mfb("list", "prod")
+        self.assertIn("VERIFIED", listed.stdout.splitlines()[0])
+        line = next(x for x in listed.stdout.splitlines() if x.startswith(bid))
+        self.assertIn("passed " + v["time"], line)
+        j = json.loads(env.mfb("list", "prod", "--json").stdout)
+        self.assertEqual(next(b for b in j if b["backup_id"] == bid)["verification"]["result"],
+                         "passed")
+        self.assertNotIn("drill_failed", self.alerts_text())
+
+    def test_2_damaged_table_fails_names_it_and_alerts(self):
+        env = self.env
+        env.db.execute("CREATE TABLE mix.broken (id INT PRIMARY KEY, v CHAR(200)) ENGINE=MyISAM;"
+                       "INSERT INTO mix.broken SELECT seq, REPEAT('b', 200) FROM mix.seq_1_to_2000;")
+        env.db.stop()
+        myd = os.path.join(env.db.datadir, "mix", "broken.MYD")
+        with open(myd, "r+b") as f:  # the data file cut short: rows are lost
+            f.truncate(os.path.getsize(myd) // 2)
+        env.db.start()
+        try:
+            env.backup()
+            bid = self.latest_backup_id()
+            pid = env.db.server_pid()
+            with Prober(env.db) as prober:
+                r = self.drill(expect=1)
+            self.assertEqual(prober.failures, [])
+            self.assertEqual(env.db.server_pid(), pid)
+            self.assertIn(f"drill FAILED: backup {bid} of 'prod' is not restorable", r.stdout)
+            self.assertIn("table mix.broken FAILED: ", r.stdout)
+            self.assertRegex(r.stderr, r"mfb: error: table mix\.broken: .+\n")
+            job = env.sql("SELECT * FROM jobs WHERE kind = 'drill' ORDER BY id DESC LIMIT 1")[0]
+            self.assertEqual(job["status"], "failed")
+            self.assertIn("table mix.broken", job["error"])
+
+            alerts = self.alerts_text()
+            self.assertIn("MFB_ALERT_SEVERITY=critical", alerts)
+            self.assertIn("MFB_ALERT_EVENT=drill_failed", alerts)
+            self.assertIn(f"MFB_ALERT_SUBJECT=backup {bid} of 'prod' is NOT restorable", alerts)
+            self.assertIn("mix.broken", alerts)
+
+            v = self.verification(bid)
+            self.assertEqual(v["result"], "failed")
+            self.assertIn("mix.broken", v["detail"])
+            line = next(x for x in env.mfb("list", "prod").stdout.splitlines()
+                        if x.startswith(bid))
+            self.assertIn("failed ", line)
+            self.assertFalse(os.path.exists(os.path.join(env.spool, "drill-prod")))
+        finally:
+            env.db.execute("DROP TABLE mix.broken")
+
+    def test_3_killed_drill_leaves_scratch_that_the_next_removes(self):
+        env = self.env
+        env.backup()
+        scratch = os.path.join(env.spool, "drill-prod")
+        p = subprocess.Popen([MFB, "drill", "prod"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True,
+                             env=dict(env.env, MFB_TEST_PAUSE_AT="verify"))
+        try:
+            for line in p.stderr:
+                if "note=test_pause_until_killed" in line:
+                    break
+            else:
+                self.fail("the drill ended before its verify step")
+            with open(os.path.join(scratch, "server.pid")) as f:
+                server = int(f.read().strip())
+        finally:
+            p.kill()
+            p.communicate()
+        # PR_SET_PDEATHSIG: the throwaway server goes with the drill
+        deadline = time.monotonic() + 30
+        while os.path.exists(f"/proc/{server}") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertFalse(os.path.exists(f"/proc/{server}"))
+        self.assertTrue(os.path.isdir(os.path.join(scratch, "files", "datadir")))
+        r = self.drill()
+        self.assertIn("drill passed", r.stdout)
+        self.assertFalse(os.path.exists(scratch))
+
+    def test_4_refusals(self):
+        env = self.env
+        mine = os.path.join(env.dir, "not-a-drill")
+        os.makedirs(mine)
+        with open(os.path.join(mine, "keep.txt"), "w") as f:
+            f.write("mine")
+        r = self.drill("--scratch", mine, expect=1)
+        self.assertIn(f"mfb: error: scratch directory '{mine}' is not empty and was not made "
+                      "by a drill\n", r.stderr)
+        self.assertEqual(os.listdir(mine), ["keep.txt"])
+        r = self.drill("b_" + "0" * 32, expect=1)
+        self.assertIn("mfb: error: ", r.stderr)
+
+
+if __name__ == "__main__":
+    mfbtest.main()
