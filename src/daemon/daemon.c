@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "daemon/scheduler.h"
 #include "job/backup/backup.h"
+#include "job/drill/drill.h"
 #include "store/config_records.h"
 #include "store/schedules.h"
 
@@ -103,8 +104,26 @@ static void run_entry(struct daemon_slot *s, const struct queue_entry *e)
         .no_alerts = d->no_alerts,
     };
     struct backup_result res;
+    memset(&res, 0, sizeof(res));
     struct mfb_error err = {0};
-    mfb_status st = backup_run(&opt, &res, &err);
+    mfb_status st;
+    if (strcmp(e->kind, "drill") == 0) { /* a restore drill (docs/drill.md) */
+        struct drill_queued q = {.db = d->db,
+                                 .instance = e->instance,
+                                 .target = opt.target,
+                                 .observers = &obs,
+                                 .observer_count = 1,
+                                 .cancel = &s->cancel,
+                                 .no_alerts = d->no_alerts};
+        struct drill_result dr;
+        st = drill_run_queued(&q, &dr, &err);
+        res.job_id = dr.job_id;
+        res.status = st == MFB_OK              ? JOB_STATUS_OK
+                     : st == MFB_ERR_CANCELLED ? JOB_STATUS_CANCELLED
+                                               : JOB_STATUS_FAILED;
+    } else {
+        st = backup_run(&opt, &res, &err);
+    }
     struct mfb_error qerr = {0};
     if (res.job_id > 0 && job_queue_set_job(d->db, e->id, res.job_id, &qerr) != MFB_OK)
         mfb_log(MFB_LOG_ERROR, "daemon-queue", "queue_id=%" PRId64 " error=%s", e->id,
@@ -143,7 +162,8 @@ static void *worker_main(void *arg)
         struct queue_entry e;
         bool found = false;
         struct mfb_error err = {0};
-        if (job_queue_take(d->db, clock_wall_ms(), &e, &found, &err) != MFB_OK)
+        if (job_queue_take_limited(d->db, clock_wall_ms(), d->max_drills ? d->max_drills : 1, &e,
+                                   &found, &err) != MFB_OK)
             mfb_log(MFB_LOG_ERROR, "daemon-queue", "error=%s", err.message);
         if (found) {
             run_entry(s, &e);
@@ -207,6 +227,13 @@ void daemon_destroy(struct daemon *d)
 mfb_status daemon_enqueue(struct daemon *d, const char *instance, const char *target,
                           const char *trigger, int64_t *id, bool *existed, struct mfb_error *err)
 {
+    return daemon_enqueue_kind(d, instance, target, "backup", trigger, id, existed, err);
+}
+
+mfb_status daemon_enqueue_kind(struct daemon *d, const char *instance, const char *target,
+                               const char *kind, const char *trigger, int64_t *id, bool *existed,
+                               struct mfb_error *err)
+{
     struct config_instance inst;
     mfb_status st = config_instance_get(d->db, instance, &inst, err);
     if (st != MFB_OK)
@@ -219,11 +246,11 @@ mfb_status daemon_enqueue(struct daemon *d, const char *instance, const char *ta
             return st;
         config_target_free(&t);
     }
-    st = job_queue_enqueue(d->db, instance, target, trigger, id, existed, err);
+    st = job_queue_enqueue_kind(d->db, instance, target, kind, trigger, id, existed, err);
     if (st != MFB_OK)
         return st;
-    mfb_log(MFB_LOG_INFO, "daemon-queue", "queue_id=%" PRId64 " instance=%s trigger=%s%s", *id,
-            instance, trigger, existed && *existed ? " already_queued=1" : "");
+    mfb_log(MFB_LOG_INFO, "daemon-queue", "queue_id=%" PRId64 " instance=%s kind=%s trigger=%s%s",
+            *id, instance, kind, trigger, existed && *existed ? " already_queued=1" : "");
     pthread_mutex_lock(&d->lock);
     pthread_cond_broadcast(&d->wake);
     pthread_mutex_unlock(&d->lock);

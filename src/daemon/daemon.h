@@ -72,6 +72,7 @@ struct daemon {
     struct cancel_token stop;
     int64_t started_ms;
     bool no_alerts;
+    unsigned max_drills;     /* restore drills run at once (docs/drill.md); 0: 1 */
     const char *socket_path; /* for health; borrowed */
     /* The scheduler thread (daemon/scheduler.h); it sleeps on wake too. */
     pthread_t sched_thread;
@@ -97,6 +98,10 @@ void daemon_destroy(struct daemon *d);
  * and wakes a worker. */
 mfb_status daemon_enqueue(struct daemon *d, const char *instance, const char *target,
                           const char *trigger, int64_t *id, bool *existed, struct mfb_error *err);
+/* The same for a job of kind "backup" or "drill" (docs/drill.md). */
+mfb_status daemon_enqueue_kind(struct daemon *d, const char *instance, const char *target,
+                               const char *kind, const char *trigger, int64_t *id, bool *existed,
+                               struct mfb_error *err);
 
 /* Cancels queue entry id: a queued one ends at once, a running one is
  * cancelled through its job's token (it ends once the job has taken the

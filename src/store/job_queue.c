@@ -59,17 +59,19 @@ static void read_entry(sqlite3_stmt *stmt, struct queue_entry *e)
     sqlutil_copy_text(e->error, sizeof(e->error), stmt, 13);
 }
 
-/* The id of the queued entry of instance, or 0. Expects the lock. */
-static mfb_status find_queued(struct config_db *db, const char *instance, int64_t *id,
-                              struct mfb_error *err)
+/* The id of the queued entry of instance and kind, or 0. Expects the lock. */
+static mfb_status find_queued(struct config_db *db, const char *instance, const char *kind,
+                              int64_t *id, struct mfb_error *err)
 {
     sqlite3_stmt *stmt = NULL;
     *id = 0;
     mfb_status st = sqlutil_prepare(
-        db->sql, "SELECT id FROM queue WHERE instance = ? AND state = 'queued'", &stmt, err);
+        db->sql, "SELECT id FROM queue WHERE instance = ? AND kind = ? AND state = 'queued'", &stmt,
+        err);
     if (st != MFB_OK)
         return st;
     sqlite3_bind_text(stmt, 1, instance, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, kind, -1, SQLITE_STATIC);
     int rc = sqlite3_step(stmt);
     if (rc == SQLITE_ROW)
         *id = sqlite3_column_int64(stmt, 0);
@@ -82,6 +84,13 @@ static mfb_status find_queued(struct config_db *db, const char *instance, int64_
 mfb_status job_queue_enqueue(struct config_db *db, const char *instance, const char *target,
                              const char *trigger, int64_t *id, bool *existed, struct mfb_error *err)
 {
+    return job_queue_enqueue_kind(db, instance, target, "backup", trigger, id, existed, err);
+}
+
+mfb_status job_queue_enqueue_kind(struct config_db *db, const char *instance, const char *target,
+                                  const char *kind, const char *trigger, int64_t *id, bool *existed,
+                                  struct mfb_error *err)
+{
     *id = 0;
     if (existed)
         *existed = false;
@@ -90,12 +99,17 @@ mfb_status job_queue_enqueue(struct config_db *db, const char *instance, const c
         mfb_error_hint(err, "a trigger is api, cli, retry, catch-up or schedule:NAME");
         return MFB_ERR_INVALID;
     }
+    if (kind == NULL || (strcmp(kind, "backup") != 0 && strcmp(kind, "drill") != 0)) {
+        mfb_error_set(err, MFB_ERR_INVALID, "unknown job kind '%s'", kind ? kind : "");
+        mfb_error_hint(err, "the daemon runs jobs of kind backup or drill");
+        return MFB_ERR_INVALID;
+    }
     sqlite3_stmt *stmt = NULL;
     pthread_mutex_lock(&db->lock);
     mfb_status st = sqlutil_exec(db->sql, "BEGIN IMMEDIATE", "queue a job", err);
     if (st != MFB_OK)
         goto unlock;
-    st = find_queued(db, instance, id, err);
+    st = find_queued(db, instance, kind, id, err);
     if (st != MFB_OK || *id != 0) {
         if (st == MFB_OK && existed)
             *existed = true;
@@ -103,7 +117,7 @@ mfb_status job_queue_enqueue(struct config_db *db, const char *instance, const c
     }
     st = sqlutil_prepare(db->sql,
                          "INSERT INTO queue (instance, target, kind, trigger, state, enqueued)"
-                         " VALUES (?, ?, 'backup', ?, 'queued', ?)",
+                         " VALUES (?1, ?2, ?5, ?3, 'queued', ?4)",
                          &stmt, err);
     if (st != MFB_OK)
         goto finish;
@@ -111,6 +125,7 @@ mfb_status job_queue_enqueue(struct config_db *db, const char *instance, const c
     sqlutil_bind_text(stmt, 2, target && target[0] ? target : NULL);
     sqlite3_bind_text(stmt, 3, trigger, -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 4, clock_wall_ms());
+    sqlite3_bind_text(stmt, 5, kind, -1, SQLITE_STATIC);
     st = sqlutil_run(db->sql, stmt, "queue a job", err);
     if (st == MFB_OK)
         *id = sqlite3_last_insert_rowid(db->sql);
@@ -124,6 +139,12 @@ unlock:
 mfb_status job_queue_take(struct config_db *db, int64_t now_ms, struct queue_entry *out,
                           bool *found, struct mfb_error *err)
 {
+    return job_queue_take_limited(db, now_ms, UINT32_MAX, out, found, err);
+}
+
+mfb_status job_queue_take_limited(struct config_db *db, int64_t now_ms, uint32_t max_drills,
+                                  struct queue_entry *out, bool *found, struct mfb_error *err)
+{
     *found = false;
     memset(out, 0, sizeof(*out));
     sqlite3_stmt *stmt = NULL;
@@ -136,11 +157,14 @@ mfb_status job_queue_take(struct config_db *db, int64_t now_ms, struct queue_ent
                          " AND (next_attempt IS NULL OR next_attempt <= ?1)"
                          " AND NOT EXISTS (SELECT 1 FROM queue r"
                          "   WHERE r.instance = q.instance AND r.state = 'running')"
+                         " AND (q.kind <> 'drill' OR (SELECT COUNT(*) FROM queue d"
+                         "   WHERE d.kind = 'drill' AND d.state = 'running') < ?2)"
                          " ORDER BY id LIMIT 1",
                          &stmt, err);
     if (st != MFB_OK)
         goto finish;
     sqlite3_bind_int64(stmt, 1, now_ms);
+    sqlite3_bind_int64(stmt, 2, max_drills);
     int rc = sqlite3_step(stmt);
     if (rc == SQLITE_ROW)
         read_entry(stmt, out);

@@ -10,9 +10,9 @@
  * that no longer exists, a daemon that died while it ran).
  *
  * Two rules live here, in SQL, so no caller can break them:
- * - an instance is queued at most once: enqueueing an instance that
- *   already waits gives the waiting entry's id (a UNIQUE index on the
- *   queued rows backs it);
+ * - an instance is queued at most once per kind (backup, drill):
+ *   enqueueing an instance that already waits gives the waiting entry's
+ *   id (a UNIQUE index on the queued rows backs it);
  * - job_queue_take never hands out an entry of an instance that has one
  *   running, so the daemon's workers never run one instance twice (the
  *   instance lock, job/lock.h, still guards against a foreground
@@ -38,7 +38,7 @@ struct queue_entry {
     int64_t id;
     char instance[CONFIG_NAME_BUF];
     char target[CONFIG_NAME_BUF]; /* "" for the only target */
-    char kind[16];                /* "backup" */
+    char kind[16];                /* "backup" or "drill" (docs/drill.md) */
     char trigger[QUEUE_TRIGGER_BUF];
     enum queue_state state;
     int64_t job_id;                   /* 0 until it runs */
@@ -63,11 +63,21 @@ mfb_status job_queue_enqueue(struct config_db *db, const char *instance, const c
                              const char *trigger, int64_t *id, bool *existed,
                              struct mfb_error *err);
 
+/* The same for a job of kind "backup" or "drill": an instance waits at
+ * most once per kind. */
+mfb_status job_queue_enqueue_kind(struct config_db *db, const char *instance, const char *target,
+                                  const char *kind, const char *trigger, int64_t *id, bool *existed,
+                                  struct mfb_error *err);
+
 /* Takes the oldest runnable entry (queued, next_attempt passed, and no
  * entry of its instance running) and marks it running, in one
  * transaction. *found false when there is none. */
 mfb_status job_queue_take(struct config_db *db, int64_t now_ms, struct queue_entry *out,
                           bool *found, struct mfb_error *err);
+/* The same, leaving the drills queued while max_drills of them run
+ * (`mfb daemon --max-drills`). */
+mfb_status job_queue_take_limited(struct config_db *db, int64_t now_ms, uint32_t max_drills,
+                                  struct queue_entry *out, bool *found, struct mfb_error *err);
 
 /* Records the job log row of a running entry. */
 mfb_status job_queue_set_job(struct config_db *db, int64_t id, int64_t job_id,

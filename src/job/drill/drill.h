@@ -81,4 +81,19 @@ mfb_status drill_run(const struct drill_options *o, struct drill_result *result,
 
 const char *drill_verdict_str(enum drill_verdict v);
 
+/* A drill of an instance's latest backup as the daemon's queue runs it
+ * (queued.c): the records by name, progress to the worker's observers. */
+struct drill_queued {
+    struct config_db *db;
+    const char *instance;
+    const char *target; /* NULL: the only one */
+    const struct job_observer *observers;
+    size_t observer_count;
+    struct cancel_token *cancel;
+    bool no_alerts;
+};
+
+mfb_status drill_run_queued(const struct drill_queued *q, struct drill_result *result,
+                            struct mfb_error *err);
+
 #endif
