@@ -11,6 +11,8 @@ and a real receiver over TLS:
   while the server was down) fails the drill, names the table with the
   server's message, sends a critical alert through a command channel and
   is recorded as failed on the receiver;
+- a backup whose copy on the receiver was damaged after the upload fails
+  the drill (its SHA-256 does not match), with an alert;
 - a drill killed with -9 while its throwaway server runs leaves the scratch
   directory; its server dies with it, and the next drill removes the
   leftovers and passes.
@@ -212,7 +214,31 @@ class DrillTest(JobTestCase):
         self.assertIn("drill passed", r.stdout)
         self.assertFalse(os.path.exists(scratch))
 
-    def test_4_refusals(self):
+    def test_4_damaged_stored_copy_fails(self):
+        """The receiver's copy damaged after the upload: the whole download
+        does not match the SHA-256 recorded then, so the backup cannot be
+        restored; the drill fails with that reason and alerts."""
+        env = self.env
+        env.backup()
+        b = env.stored_backups()[0]
+        path = os.path.join(env.rx.storage, b["path"])
+        with open(path, "r+b") as f:
+            f.seek(os.path.getsize(path) // 2)
+            byte = f.read(1)
+            f.seek(-1, os.SEEK_CUR)
+            f.write(bytes([byte[0] ^ 0xFF]))
+        r = self.drill(b["backup_id"], expect=1)
+        self.assertIn(f"drill FAILED: backup {b['backup_id']} of 'prod' is not restorable",
+                      r.stdout)
+        self.assertIn(f"mfb: error: backup {b['backup_id']}: downloaded SHA-256 ", r.stderr)
+        self.assertIn("HINT: the copy on the receiver does not match what was uploaded",
+                      r.stderr)
+        self.assertEqual(self.verification(b["backup_id"])["result"], "failed")
+        self.assertIn(f"MFB_ALERT_SUBJECT=backup {b['backup_id']} of 'prod' is NOT restorable",
+                      self.alerts_text())
+        self.assertEqual([f for f in env.spool_files() if f.startswith("restore-")], [])
+
+    def test_5_refusals(self):
         env = self.env
         mine = os.path.join(env.dir, "not-a-drill")
         os.makedirs(mine)

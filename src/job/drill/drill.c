@@ -73,7 +73,7 @@ struct run {
     char bin[PATH_MAX];
     struct server_identity server;
     const char *step;
-    char first_failure[1024]; /* the first table that failed, with the server's message */
+    char first_failure[2048]; /* the first table that failed, with the server's message */
     uint64_t failures;        /* tables and counts */
 };
 
@@ -258,8 +258,19 @@ static mfb_status fetch(struct run *r, struct mfb_error *err)
                               .cancel = o->cancel,
                               .observers = o->observers,
                               .observer_count = o->observer_count};
-    struct restore_fetch_result fr;
+    struct restore_fetch_result fr = {0};
     mfb_status st = restore_fetch_run(&f, &fr, err);
+    if (st == MFB_ERR_CORRUPT && fr.resumed_from == 0) {
+        /* a whole download over TLS that does not match the SHA-256 the
+         * receiver recorded at upload: the stored copy is damaged */
+        r->res->verdict = DRILL_FAILED;
+        /* replaces the downloader's hint, which is about running it again */
+        snprintf(err->hint, sizeof(err->hint), "%s",
+                 "the copy on the receiver does not match what was uploaded: check it there "
+                 "('sha256sum -c' its .sha256 file) and make a new backup");
+        err->hint_is_generic = false;
+        return st;
+    }
     if (st != MFB_OK) {
         if (st == MFB_ERR_CANCELLED || st == MFB_ERR_NETWORK || st == MFB_ERR_TIMEOUT)
             mfb_error_hint(err,
@@ -540,8 +551,20 @@ static mfb_status manifest_counts(const struct run *r, uint64_t *databases, uint
 }
 
 /* A table that failed (table NULL: the backup as a whole, as a count). */
-static void note_failure(struct run *r, const char *table, const char *message)
+static void note_failure(struct run *r, const char *table, const char *text)
 {
+    /* one line: the server pads its messages ("Size of datafile is:    805000") */
+    char message[1024];
+    size_t n = 0;
+    for (const char *p = text ? text : ""; *p && n + 1 < sizeof(message); p++) {
+        bool space = *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r';
+        if (space && (n == 0 || message[n - 1] == ' '))
+            continue;
+        message[n++] = space ? ' ' : *p;
+    }
+    while (n > 0 && message[n - 1] == ' ')
+        n--;
+    message[n] = '\0';
     if (table != NULL)
         r->res->tables_failed++;
     r->failures++;
