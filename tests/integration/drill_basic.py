@@ -13,6 +13,8 @@ and a real receiver over TLS:
   is recorded as failed on the receiver;
 - a backup whose copy on the receiver was damaged after the upload fails
   the drill (its SHA-256 does not match), with an alert;
+- tables with DATA DIRECTORY outside the datadir are read from the
+  scratch copy, never from their recorded places;
 - a drill killed with -9 while its throwaway server runs leaves the scratch
   directory; its server dies with it, and the next drill removes the
   leftovers and passes.
@@ -238,7 +240,38 @@ class DrillTest(JobTestCase):
                       self.alerts_text())
         self.assertEqual([f for f in env.spool_files() if f.startswith("restore-")], [])
 
-    def test_5_refusals(self):
+    def test_5_outside_paths_are_remapped_into_the_scratch_copy(self):
+        """Tables with DATA DIRECTORY outside the datadir (InnoDB: an .isl
+        file; MyISAM: symbolic links) are read from the scratch copy: they
+        are dropped on the real server after the backup, so a drill that
+        followed the recorded paths would find nothing (or, worse, the
+        real server's files), and the drill's server never writes there."""
+        env = self.env
+        ext = os.path.join(env.dir, "ext")
+        os.makedirs(ext)
+        env.db.execute(
+            f"CREATE TABLE mix.far (id INT PRIMARY KEY, v INT) ENGINE=InnoDB DATA DIRECTORY='{ext}';"
+            "INSERT INTO mix.far SELECT seq, seq FROM mix.seq_1_to_700;"
+            "CREATE TABLE mix.farisam (id INT PRIMARY KEY, v INT) ENGINE=MyISAM "
+            f"  DATA DIRECTORY='{ext}' INDEX DIRECTORY='{ext}';"
+            "INSERT INTO mix.farisam SELECT seq, seq FROM mix.seq_1_to_400;")
+        try:
+            env.backup()
+        finally:
+            env.db.execute("DROP TABLE mix.far; DROP TABLE mix.farisam")
+        leftover = sorted(os.path.relpath(os.path.join(d, f), ext)
+                          for d, _, files in os.walk(ext) for f in files)
+        r = self.drill()
+        self.assertIn("drill passed", r.stdout)
+        job = env.sql("SELECT * FROM jobs WHERE kind = 'drill' ORDER BY id DESC LIMIT 1")[0]
+        events = env.events(job["id"])
+        self.assertIn("table mix.far ok rows=700", events)
+        self.assertIn("table mix.farisam ok rows=400", events)
+        after = sorted(os.path.relpath(os.path.join(d, f), ext)
+                       for d, _, files in os.walk(ext) for f in files)
+        self.assertEqual(after, leftover)
+
+    def test_6_refusals(self):
         env = self.env
         mine = os.path.join(env.dir, "not-a-drill")
         os.makedirs(mine)

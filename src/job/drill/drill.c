@@ -20,8 +20,8 @@
  */
 #include "job/drill/drill.h"
 
+#include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <pwd.h>
@@ -46,6 +46,7 @@
 #include "job/lock.h"
 #include "job/restore/compat.h"
 #include "job/restore/fetch.h"
+#include "job/restore/swap.h"
 #include "mysql/command.h"
 #include "mysql/connection.h"
 #include "proto/proto.h"
@@ -57,6 +58,7 @@
 #define QUERY_MS (6ull * 3600 * 1000) /* CHECK TABLE of a large table takes long */
 #define STOP_MS 120000
 #define FAILURES_SHOWN 20
+#define ENTRY_OVERHEAD 4096 /* bytes a file or directory may cost beyond its data */
 
 struct run {
     const struct drill_options *o;
@@ -346,12 +348,18 @@ static bool remap(const struct run *r, const char *path, char *out, size_t len)
     {
         const char *name = json_string_value(json_object_get(root, "name"));
         const char *rpath = json_string_value(json_object_get(root, "path"));
-        if (name == NULL || rpath == NULL || strchr(name, '/') != NULL)
+        if (name == NULL || rpath == NULL || strchr(name, '/') != NULL || strcmp(name, ".") == 0 ||
+            strcmp(name, "..") == 0)
             continue;
         size_t n = strlen(rpath);
         while (n > 1 && rpath[n - 1] == '/')
             n--;
         if (strncmp(path, rpath, n) != 0 || (path[n] != '\0' && path[n] != '/') || n < best)
+            continue;
+        /* "/var/lib/mysql/../../etc" must not climb out of the copy */
+        const char *rest = path + n;
+        if (strstr(rest, "/../") != NULL ||
+            (strlen(rest) >= 3 && strcmp(rest + strlen(rest) - 3, "/..") == 0))
             continue;
         best = n;
         found = snprintf(out, len, "%s/%s%s", r->scratch.files, name, path + n) < (int)len;
@@ -359,73 +367,159 @@ static bool remap(const struct run *r, const char *path, char *out, size_t len)
     return found;
 }
 
+/* A server variable the manifest recorded, or NULL. A value with a line
+ * break or another control character is left out: it goes into my.cnf,
+ * one option a line. */
 static const char *var(const struct run *r, const char *name)
 {
     const char *v =
         json_string_value(json_object_get(json_object_get(r->metadata, "variables"), name));
-    return v && v[0] ? v : NULL;
+    if (v == NULL || v[0] == '\0')
+        return NULL;
+    for (const char *p = v; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+            log_warn("drill", "variable=%s note=ignored_control_characters", name);
+            return NULL;
+        }
+    return v;
 }
 
 /* .isl files name the absolute path of a tablespace created with DATA
- * DIRECTORY: they are rewritten to the scratch copy of that path. */
-static struct run *isl_run; /* nftw has no context argument; one drill per thread at a time */
-static __thread mfb_status isl_status;
-static __thread char isl_error[PATH_MAX + 128];
-
-static int rewrite_isl(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+ * DIRECTORY (DATADIR/db/table.isl): each is rewritten to the scratch copy
+ * of that path, or the server would follow it into the real server's
+ * files (it is replaced, not written through: fs_write_file_atomic). */
+static mfb_status rewrite_isl(struct run *r, const char *path, struct mfb_error *err)
 {
-    (void)ftw;
-    size_t n = strlen(path);
-    if (flag != FTW_F || !S_ISREG(sb->st_mode) || n < 4 || strcmp(path + n - 4, ".isl") != 0)
-        return 0;
     char *text = NULL, to[PATH_MAX];
     size_t len = 0;
-    struct mfb_error e = {0};
-    if (fs_read_file(path, PATH_MAX, &text, &len, &e) != MFB_OK) {
-        snprintf(isl_error, sizeof(isl_error), "%s", e.message);
-        isl_status = e.status;
-        return 1;
-    }
+    mfb_status st = fs_read_file(path, PATH_MAX, &text, &len, err);
+    if (st != MFB_OK)
+        return st;
     while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
         text[--len] = '\0';
-    if (text[0] != '/' || !remap(isl_run, text, to, sizeof(to))) {
-        snprintf(isl_error, sizeof(isl_error), "'%.*s' points to '%.*s', outside the backup",
-                 PATH_MAX / 2, path, PATH_MAX / 2, text);
-        isl_status = MFB_ERR_UNSUPPORTED;
-        free(text);
-        return 1;
+    if (text[0] != '/' || !remap(r, text, to, sizeof(to))) {
+        st = mfb_error_set(err, MFB_ERR_UNSUPPORTED,
+                           "cannot remap a tablespace into the scratch copy: '%s' points to '%s', "
+                           "outside the backup",
+                           path, text);
+        mfb_error_hint(err, "the drill never lets its server open the real server's files");
     }
     free(text);
-    /* the server would follow the old path into the real server's files */
-    if (fs_write_file_atomic(path, to, strlen(to), 0640, false, &e) != MFB_OK) {
-        snprintf(isl_error, sizeof(isl_error), "%s", e.message);
-        isl_status = e.status;
-        return 1;
+    if (st == MFB_OK)
+        st = fs_write_file_atomic(path, to, strlen(to), 0640, false, err);
+    return st;
+}
+
+/* A symbolic link of the datadir (a MyISAM table or a system tablespace
+ * file with DATA DIRECTORY on another disk) made to point into the
+ * scratch copy, for the same reason. */
+static mfb_status relink(struct run *r, const char *path, struct mfb_error *err)
+{
+    char target[PATH_MAX], to[PATH_MAX];
+    ssize_t n = readlink(path, target, sizeof(target) - 1);
+    if (n < 0)
+        return mfb_error_errno(err, errno, MFB_ERR_IO, "cannot read the link '%s'", path);
+    target[n] = '\0';
+    bool ok = target[0] == '/' ? remap(r, target, to, sizeof(to))
+                               : strstr(target, "..") == NULL; /* stays beside it */
+    if (!ok) {
+        mfb_error_set(err, MFB_ERR_UNSUPPORTED,
+                      "cannot remap into the scratch copy: the link '%s' points to '%s', outside "
+                      "the backup",
+                      path, target);
+        mfb_error_hint(err, "the drill never lets its server open the real server's files");
+        return MFB_ERR_UNSUPPORTED;
     }
-    return 0;
+    if (target[0] != '/')
+        return MFB_OK;
+    if (unlink(path) != 0 || symlink(to, path) != 0)
+        return mfb_error_errno(err, errno, MFB_ERR_IO, "cannot point '%s' to '%s'", path, to);
+    return MFB_OK;
+}
+
+/* One entry of the datadir or of a database directory in it. */
+static mfb_status remap_entry(struct run *r, const char *path, const char *name,
+                              struct mfb_error *err)
+{
+    struct stat sb;
+    size_t n = strlen(name);
+    if (lstat(path, &sb) != 0)
+        return MFB_OK;
+    if (S_ISLNK(sb.st_mode))
+        return relink(r, path, err);
+    if (S_ISREG(sb.st_mode) && n > 4 && strcmp(name + n - 4, ".isl") == 0)
+        return rewrite_isl(r, path, err);
+    return MFB_OK;
+}
+
+/* Every .isl file and symbolic link in the datadir and its databases. */
+static mfb_status remap_datadir(struct run *r, struct mfb_error *err)
+{
+    DIR *top = opendir(r->scratch.datadir);
+    if (top == NULL)
+        return mfb_error_errno(err, errno, MFB_ERR_IO, "cannot read '%s'", r->scratch.datadir);
+    mfb_status st = MFB_OK;
+    struct dirent *db;
+    while (st == MFB_OK && (db = readdir(top)) != NULL) {
+        char dir[PATH_MAX];
+        if (strcmp(db->d_name, ".") == 0 || strcmp(db->d_name, "..") == 0 ||
+            snprintf(dir, sizeof(dir), "%s/%s", r->scratch.datadir, db->d_name) >= (int)sizeof(dir))
+            continue;
+        st = remap_entry(r, dir, db->d_name, err);
+        struct stat sb;
+        if (st != MFB_OK || lstat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+            continue;
+        DIR *d = opendir(dir);
+        struct dirent *f;
+        while (st == MFB_OK && d != NULL && (f = readdir(d)) != NULL) {
+            char path[PATH_MAX];
+            if (f->d_name[0] != '.' &&
+                snprintf(path, sizeof(path), "%s/%s", dir, f->d_name) < (int)sizeof(path))
+                st = remap_entry(r, path, f->d_name, err);
+        }
+        if (d != NULL)
+            closedir(d);
+    }
+    closedir(top);
+    return st;
+}
+
+/* The scratch directory must hold the whole backup unpacked. */
+static mfb_status check_room(struct run *r, struct mfb_error *err)
+{
+    uint64_t need = 0, dev = 0, avail = 0;
+    for (size_t i = 0; i < r->manifest.count; i++)
+        need += r->manifest.files[i].size + ENTRY_OVERHEAD;
+    char probe[PATH_MAX];
+    snprintf(probe, sizeof(probe), "%.*s/x", PATH_MAX - 8, r->scratch.files);
+    mfb_status st = swap_free_space(probe, &dev, &avail, err);
+    if (st == MFB_OK && need > avail) {
+        char a[32], b[32];
+        st = mfb_error_set(err, MFB_ERR_NO_SPACE,
+                           "not enough room in '%s' for the drill: the backup unpacked needs %s, "
+                           "%s are free",
+                           r->scratch.dir, format_size(need, a, sizeof(a)),
+                           format_size(avail, b, sizeof(b)));
+        mfb_error_hint(err, "free some space, or give a scratch directory on a larger file system "
+                            "with --scratch DIR");
+    }
+    return st;
 }
 
 static mfb_status extract(struct run *r, struct mfb_error *err)
 {
     struct archive_extract_summary sum = {0};
-    mfb_status st = archive_extract(r->reader, r->scratch.files, NULL, &sum, err);
+    mfb_status st = check_room(r, err);
+    if (st != MFB_OK)
+        return st;
+    st = archive_extract(r->reader, r->scratch.files, NULL, &sum, err);
     if (st != MFB_OK)
         return st;
     char size[32];
     say(r, "archive", "extracted %" PRIu64 " entries (%s) into %s", sum.entries,
         format_size(sum.bytes, size, sizeof(size)), r->scratch.files);
     r->jr.job.bytes_in = sum.bytes;
-    const char *datadir = r->scratch.datadir;
-    isl_run = r;
-    isl_status = MFB_OK;
-    nftw(datadir, rewrite_isl, 32, FTW_PHYS);
-    if (isl_status != MFB_OK) {
-        mfb_error_set(err, isl_status, "cannot remap a tablespace into the scratch copy: %s",
-                      isl_error);
-        mfb_error_hint(err, "the drill never lets its server open the real server's files");
-        return isl_status;
-    }
-    return MFB_OK;
+    return remap_datadir(r, err);
 }
 
 /* The [mysqld] options of the throwaway server that depend on the backup. */
@@ -859,10 +953,10 @@ mfb_status drill_run(const struct drill_options *o, struct drill_result *result,
 
     /* whatever happened: the throwaway server goes, and everything it had */
     if (r.scratch.pid > 0) {
-        r.have_job ? journal_step_begin(&r.jr, JOB_STEP_STOP, 0) : (void)0;
         /* a clean shutdown, unless cancelled: then at once */
+        journal_step_begin(&r.jr, JOB_STEP_STOP, 0);
         scratch_server_stop(&r.scratch, st == MFB_ERR_CANCELLED ? 0 : STOP_MS);
-        r.have_job ? journal_step_end(&r.jr, JOB_STEP_STOP) : (void)0;
+        journal_step_end(&r.jr, JOB_STEP_STOP);
     }
     if (r.have_job)
         journal_step_begin(&r.jr, JOB_STEP_FINISH, 0);
