@@ -12,7 +12,7 @@
  * - The scratch copy is made safe before the server sees it: every path
  *   of the backup's manifest that pointed outside the datadir (redo log,
  *   undo, Aria log, tablespaces with DATA DIRECTORY through their .isl
- *   files) is remapped into the scratch directory. A path that cannot be
+ *   files or symbolic links) is remapped into the scratch directory. A path that cannot be
  *   remapped stops the drill: the throwaway server must never open a file
  *   of the real one.
  * - Cleanup is one path whatever happened: stop (or kill) the throwaway
@@ -41,6 +41,7 @@
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "common/parse.h"
+#include "job/drill/remap.h"
 #include "job/drill/scratch.h"
 #include "job/journal.h"
 #include "job/lock.h"
@@ -92,8 +93,10 @@ __attribute__((format(printf, 4, 5))) static void say_level(struct run *r, enum 
     if (r->have_job)
         journal_event(&r->jr, level, step, "%s", line);
     else
-        mfb_log(level == JOB_LEVEL_ERROR ? MFB_LOG_ERROR : MFB_LOG_INFO, "drill", "message=\"%s\"",
-                line);
+        mfb_log(level == JOB_LEVEL_ERROR  ? MFB_LOG_ERROR
+                : level == JOB_LEVEL_WARN ? MFB_LOG_WARN
+                                          : MFB_LOG_INFO,
+                "drill", "message=%s", LOG_Q(line));
     if (r->o->report)
         r->o->report(r->o->report_ctx, line);
 }
@@ -335,36 +338,9 @@ static mfb_status test_archive(struct run *r, struct mfb_error *err)
 
 /* ---- 2. extract and remap ---- */
 
-/* path (absolute, as the backed-up server knew it) inside the scratch
- * copy: the root holding it, by whole path components, and the rest. */
 static bool remap(const struct run *r, const char *path, char *out, size_t len)
 {
-    const json_t *roots = json_object_get(r->metadata, "roots");
-    size_t best = 0;
-    bool found = false;
-    size_t i;
-    json_t *root;
-    json_array_foreach(roots, i, root)
-    {
-        const char *name = json_string_value(json_object_get(root, "name"));
-        const char *rpath = json_string_value(json_object_get(root, "path"));
-        if (name == NULL || rpath == NULL || strchr(name, '/') != NULL || strcmp(name, ".") == 0 ||
-            strcmp(name, "..") == 0)
-            continue;
-        size_t n = strlen(rpath);
-        while (n > 1 && rpath[n - 1] == '/')
-            n--;
-        if (strncmp(path, rpath, n) != 0 || (path[n] != '\0' && path[n] != '/') || n < best)
-            continue;
-        /* "/var/lib/mysql/../../etc" must not climb out of the copy */
-        const char *rest = path + n;
-        if (strstr(rest, "/../") != NULL ||
-            (strlen(rest) >= 3 && strcmp(rest + strlen(rest) - 3, "/..") == 0))
-            continue;
-        best = n;
-        found = snprintf(out, len, "%s/%s%s", r->scratch.files, name, path + n) < (int)len;
-    }
-    return found;
+    return drill_remap_path(r->metadata, r->scratch.files, path, out, len);
 }
 
 /* A server variable the manifest recorded, or NULL. A value with a line
@@ -609,56 +585,11 @@ static void quote_ident(const char *name, char *out, size_t len)
     out[o] = '\0';
 }
 
-/* What the manifest says the datadir holds: databases (its directories,
- * seen through the files in them: a MariaDB database always has db.opt)
- * and tables (.frm files, MariaDB and MySQL 5.x; views have one too). */
-static mfb_status manifest_counts(const struct run *r, uint64_t *databases, uint64_t *tables,
-                                  struct mfb_error *err)
-{
-    *databases = *tables = 0;
-    static const char prefix[] = "datadir/";
-    json_t *seen = json_object(); /* database directory names */
-    if (seen == NULL)
-        return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
-    for (size_t i = 0; i < r->manifest.count; i++) {
-        const struct manifest_file *f = &r->manifest.files[i];
-        if (strncmp(f->path, prefix, sizeof(prefix) - 1) != 0)
-            continue;
-        const char *rest = f->path + sizeof(prefix) - 1;
-        const char *slash = strchr(rest, '/');
-        /* not databases: the server's own directories, a file system's */
-        if (slash == NULL || rest[0] == '#' || strncmp(rest, "performance_schema/", 19) == 0 ||
-            strncmp(rest, "lost+found/", 11) == 0)
-            continue;
-        char name[512];
-        snprintf(name, sizeof(name), "%.*s", (int)(slash - rest), rest);
-        if (slash[1] != '\0')
-            json_object_set_new(seen, name, json_true());
-        size_t n = strlen(rest);
-        if (strcmp(f->type, "file") == 0 && strchr(slash + 1, '/') == NULL && n > 4 &&
-            strcmp(rest + n - 4, ".frm") == 0 && strncmp(slash + 1, "#sql", 4) != 0)
-            (*tables)++;
-    }
-    *databases = json_object_size(seen);
-    json_decref(seen);
-    return MFB_OK;
-}
-
 /* A table that failed (table NULL: the backup as a whole, as a count). */
 static void note_failure(struct run *r, const char *table, const char *text)
 {
-    /* one line: the server pads its messages ("Size of datafile is:    805000") */
     char message[1024];
-    size_t n = 0;
-    for (const char *p = text ? text : ""; *p && n + 1 < sizeof(message); p++) {
-        bool space = *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r';
-        if (space && (n == 0 || message[n - 1] == ' '))
-            continue;
-        message[n++] = space ? ' ' : *p;
-    }
-    while (n > 0 && message[n - 1] == ' ')
-        n--;
-    message[n] = '\0';
+    drill_one_line(text, message, sizeof(message));
     if (table != NULL)
         r->res->tables_failed++;
     r->failures++;
@@ -742,13 +673,15 @@ static mfb_status check_all(struct run *r, struct mfb_error *err)
     if (st == MFB_OK)
         st = mysql_conn_query(c,
                               "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE "
-                              "SCHEMA_NAME NOT IN ('information_schema', 'performance_schema')",
+                              "SCHEMA_NAME NOT IN ('information_schema', 'performance_schema') "
+                              "AND SCHEMA_NAME NOT LIKE '#mysql50#%'",
                               &dbs, err);
     if (st == MFB_OK)
         st = mysql_conn_query(c,
                               "SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE FROM "
                               "information_schema.TABLES WHERE TABLE_SCHEMA NOT IN "
-                              "('information_schema', 'performance_schema') ORDER BY 1, 2",
+                              "('information_schema', 'performance_schema') AND TABLE_SCHEMA "
+                              "NOT LIKE '#mysql50#%' ORDER BY 1, 2",
                               &tables, err);
     for (size_t i = 0; st == MFB_OK && i < tables->count; i++) {
         if (cancelled(r)) {
@@ -761,7 +694,7 @@ static mfb_status check_all(struct run *r, struct mfb_error *err)
     }
     uint64_t want_dbs = 0, want_tables = 0;
     if (st == MFB_OK)
-        st = manifest_counts(r, &want_dbs, &want_tables, err);
+        st = drill_manifest_counts(&r->manifest, &want_dbs, &want_tables, err);
     if (st == MFB_OK) {
         r->res->databases = dbs->count;
         say(r, "verify",
@@ -903,7 +836,8 @@ static mfb_status drill_steps(struct run *r, struct mfb_error *err)
     r->step = "start";
     journal_step_begin(&r->jr, JOB_STEP_START, 0);
     uint64_t begin = clock_now_ms();
-    st = scratch_server_start(&r->scratch, r->bin, timeout(r, CONFIG_TIMEOUT_START), err);
+    st = scratch_server_start(&r->scratch, r->bin, timeout(r, CONFIG_TIMEOUT_START), r->o->cancel,
+                              err);
     journal_step_end(&r->jr, JOB_STEP_START);
     if (st == MFB_ERR_CORRUPT)
         r->res->verdict = DRILL_FAILED;

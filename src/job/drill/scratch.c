@@ -270,7 +270,7 @@ bool scratch_server_alive(struct scratch *s)
 }
 
 mfb_status scratch_server_start(struct scratch *s, const char *bin, uint64_t timeout_ms,
-                                struct mfb_error *err)
+                                struct cancel_token *cancel, struct mfb_error *err)
 {
     char arg[PATH_MAX + 32];
     snprintf(arg, sizeof(arg), "--defaults-file=%s", s->cnf);
@@ -325,6 +325,8 @@ mfb_status scratch_server_start(struct scratch *s, const char *bin, uint64_t tim
             if (st == MFB_OK)
                 return MFB_OK;
         }
+        if (cancel_token_requested(cancel))
+            return mfb_error_set(err, MFB_ERR_CANCELLED, "drill cancelled");
         if (clock_now_ms() >= deadline) {
             char tail[1024];
             scratch_error_tail(s, tail, sizeof(tail));

@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "common/cancel.h"
 #include "common/status.h"
 
 struct scratch {
@@ -57,9 +58,10 @@ mfb_status scratch_write_cnf(struct scratch *s, const char *options, struct mfb_
 /* Starts `bin --defaults-file=DIR/my.cnf` and waits, at most timeout_ms,
  * until it answers SELECT 1 on its socket. A server that exits first is an
  * error quoting the last lines of its error log (MFB_ERR_CORRUPT: the
- * backup's files are what it refused). */
+ * backup's files are what it refused). cancel (may be NULL) ends the wait
+ * with MFB_ERR_CANCELLED; the caller stops the server. */
 mfb_status scratch_server_start(struct scratch *s, const char *bin, uint64_t timeout_ms,
-                                struct mfb_error *err);
+                                struct cancel_token *cancel, struct mfb_error *err);
 
 /* Is the throwaway server still running? (it may die on a damaged page) */
 bool scratch_server_alive(struct scratch *s);
