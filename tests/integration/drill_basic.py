@@ -15,6 +15,8 @@ and a real receiver over TLS:
   the drill (its SHA-256 does not match), with an alert;
 - tables with DATA DIRECTORY outside the datadir are read from the
   scratch copy, never from their recorded places;
+- the receiver's verifications endpoint records what the client says as
+  the authenticated client and refuses bad bodies and other clients;
 - a drill killed with -9 while its throwaway server runs leaves the scratch
   directory; its server dies with it, and the next drill removes the
   leftovers and passes.
@@ -271,7 +273,44 @@ class DrillTest(JobTestCase):
                        for d, _, files in os.walk(ext) for f in files)
         self.assertEqual(after, leftover)
 
-    def test_6_refusals(self):
+    def test_6_verifications_endpoint(self):
+        """POST /v1/backups/{id}/verifications (docs/protocol.md): the
+        receiver records what the client says, as the authenticated client,
+        refuses anything else, and shows another client nothing."""
+        env = self.env
+        if not env.stored_backups():
+            env.backup()
+        bid = env.stored_backups()[0]["backup_id"]
+        path = f"/v1/backups/{bid}/verifications"
+        tok = env.token()
+        status, j = env.rx.json("POST", path, tok, {"result": "failed", "tables": 3,
+                                                    "detail": "by hand", "verified_by": "mallory"})
+        self.assertEqual(status, 201, j)
+        self.assertEqual((j["result"], j["verified_by"], j["tables"], j["detail"]),
+                         ("failed", "db1", 3, "by hand"))
+        self.assertEqual(self.verification(bid)["detail"], "by hand")
+        for body in ({"result": "ok"}, {}, {"result": "passed", "tables": -1},
+                     {"result": "passed", "detail": "x" * 2000}, {"result": "passed", "host": 5},
+                     [1]):
+            status, j = env.rx.json("POST", path, tok, body)
+            self.assertEqual(status, 400, (body, j))
+        status, j = env.rx.json("POST", path, tok, b"{not json")
+        self.assertEqual(status, 400, j)
+        status, j = env.rx.json("GET", path, tok)
+        self.assertEqual(status, 405, j)
+        status, j = env.rx.json("POST", path, None, {"result": "passed"})
+        self.assertEqual(status, 401, j)
+        status, j = env.rx.json("POST", "/v1/backups/b_" + "0" * 32 + "/verifications", tok,
+                                {"result": "passed"})
+        self.assertEqual(status, 404, j)
+        other = env.rx.add_client("db2")
+        status, j = env.rx.json("POST", path, other, {"result": "passed"})
+        self.assertEqual(status, 404, j)
+        status, j = env.rx.json("GET", "/v1/backups", other)
+        self.assertEqual((status, j["backups"]), (200, []))
+        self.assertEqual(self.verification(bid)["result"], "failed")
+
+    def test_7_refusals(self):
         env = self.env
         mine = os.path.join(env.dir, "not-a-drill")
         os.makedirs(mine)
