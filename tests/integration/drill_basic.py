@@ -320,6 +320,11 @@ class DrillTest(JobTestCase):
         self.assertIn(f"mfb: error: scratch directory '{mine}' is not empty and was not made "
                       "by a drill\n", r.stderr)
         self.assertEqual(os.listdir(mine), ["keep.txt"])
+        inside = os.path.join(env.db.datadir, "drill")
+        r = self.drill("--scratch", inside, expect=2)
+        self.assertIn(f"mfb: error: scratch directory '{inside}' overlaps the data directory "
+                      f"'{env.db.datadir}' of instance 'prod'\n", r.stderr)
+        self.assertFalse(os.path.exists(inside))
         r = self.drill("b_" + "0" * 32, expect=1)
         self.assertIn("mfb: error: ", r.stderr)
 

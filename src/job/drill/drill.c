@@ -76,6 +76,7 @@ struct run {
     char bin[PATH_MAX];
     struct server_identity server;
     const char *step;
+    char scratch_dir[PATH_MAX];
     char first_failure[2048]; /* the first table that failed, with the server's message */
     uint64_t failures;        /* tables and counts */
 };
@@ -792,16 +793,39 @@ static void send_alert(struct run *r, mfb_status st, const struct mfb_error *e)
     alert_dispatch(r->o->db, &a, NULL, NULL);
 }
 
+/* Is a inside b (or b itself), by whole path components? */
+static bool path_within(const char *a, const char *b)
+{
+    size_t n = strlen(b);
+    while (n > 1 && b[n - 1] == '/')
+        n--;
+    return strncmp(a, b, n) == 0 && (a[n] == '\0' || a[n] == '/');
+}
+
+/* The scratch directory: --scratch or SPOOL/drill-INSTANCE, never in
+ * the instance's datadir nor holding it. */
+static mfb_status choose_scratch(struct run *r, struct mfb_error *err)
+{
+    if (r->o->scratch)
+        snprintf(r->scratch_dir, sizeof(r->scratch_dir), "%s", r->o->scratch);
+    else
+        snprintf(r->scratch_dir, sizeof(r->scratch_dir), "%.*s/drill-%s", PATH_MAX - 256,
+                 r->inst->spool, r->inst->name);
+    if (!path_within(r->scratch_dir, r->inst->datadir) &&
+        !path_within(r->inst->datadir, r->scratch_dir))
+        return MFB_OK;
+    /* the real server would see the copy as a database of its own */
+    mfb_error_set(err, MFB_ERR_USAGE,
+                  "scratch directory '%s' overlaps the data directory '%s' of instance '%s'",
+                  r->scratch_dir, r->inst->datadir, r->inst->name);
+    mfb_error_hint(err, "give a scratch directory outside it with --scratch DIR");
+    return MFB_ERR_USAGE;
+}
+
 static mfb_status drill_steps(struct run *r, struct mfb_error *err)
 {
-    const struct drill_options *o = r->o;
-    char dir[PATH_MAX];
-    if (o->scratch)
-        snprintf(dir, sizeof(dir), "%s", o->scratch);
-    else
-        snprintf(dir, sizeof(dir), "%.*s/drill-%s", PATH_MAX - 256, r->inst->spool, r->inst->name);
     journal_step_begin(&r->jr, JOB_STEP_PREFLIGHT, 0);
-    mfb_status st = scratch_prepare(&r->scratch, dir, err);
+    mfb_status st = scratch_prepare(&r->scratch, r->scratch_dir, err);
     if (st == MFB_OK)
         st = find_backup(r, err);
     if (st == MFB_OK)
@@ -874,6 +898,8 @@ mfb_status drill_run(const struct drill_options *o, struct drill_result *result,
         st = mfb_error_set(e, MFB_ERR_USAGE, "instance '%s' has no spool directory", r.inst->name);
         mfb_error_hint(e, "set one: mfb instance set %s --spool DIR", r.inst->name);
     }
+    if (st == MFB_OK)
+        st = choose_scratch(&r, e);
     if (st == MFB_OK)
         st = job_lock_acquire(o->db, r.inst->spool, r.inst->name, "drill", &r.lock, e);
     if (st == MFB_OK) {
