@@ -50,6 +50,13 @@ static const struct cli_option options[] = {
      .help = "the control API's UNIX socket",
      .def_doc = "mfb.sock beside the database"},
     {.name = "no-alerts", .type = CLI_FLAG, .help = "do not send alerts for the daemon's jobs"},
+    {.name = "max-drills",
+     .type = CLI_UINT,
+     .metavar = "N",
+     .help = "restore drills that may run at once (each runs a throwaway server)",
+     .def = "1",
+     .min = "1",
+     .max = CLI_STR(DAEMON_WORKERS_MAX)},
     CLI_OPTIONS_END,
 };
 
@@ -116,9 +123,11 @@ static int wait_for_stop(struct daemon *d, const sigset_t *set)
 
 static mfb_status run_daemon(struct cli_args *args, struct mfb_error *err)
 {
-    uint64_t workers = 2;
+    uint64_t workers = 2, max_drills = 1;
     char sock[4096];
     mfb_status st = cli_uint(args, "workers", &workers, err);
+    if (st == MFB_OK)
+        st = cli_uint(args, "max-drills", &max_drills, err);
     if (st == MFB_OK)
         st = daemon_client_socket(args, sock, sizeof(sock), err);
     if (st != MFB_OK)
@@ -145,6 +154,7 @@ static mfb_status run_daemon(struct cli_args *args, struct mfb_error *err)
     if (st != MFB_OK)
         goto done;
     d.no_alerts = cli_flag(args, "no-alerts");
+    d.max_drills = (unsigned)max_drills;
     d.socket_path = sock;
     st = daemon_http_start(&d, sock, &http, err);
     if (st == MFB_OK)
@@ -205,7 +215,7 @@ static const struct cli_command *const subcommands[] = {&daemon_status, NULL};
 
 const struct cli_command cmd_daemon = {
     .name = "daemon",
-    .usage = "[--workers N] [--socket PATH]",
+    .usage = "[--workers N] [--max-drills N] [--socket PATH]",
     .summary = "run the queue and its control API in the foreground",
     .options = options,
     .subcommands = subcommands,

@@ -37,6 +37,8 @@
         .def_doc = "mfb.sock beside the database"                                                  \
     }
 
+static const char *const run_kinds[] = {"backup", "drill", NULL};
+
 static const struct cli_option run_options[] = {
     {.name = "target",
      .type = CLI_STRING,
@@ -44,6 +46,12 @@ static const struct cli_option run_options[] = {
      .help = "the receiver to send it to",
      .def_doc = "the only one"},
     {.name = "wait", .type = CLI_FLAG, .help = "wait for the job to end; exit 0 only when ok"},
+    {.name = "kind",
+     .type = CLI_ENUM,
+     .metavar = "KIND",
+     .help = "what to run: a backup, or a drill of the latest backup",
+     .def = "backup",
+     .values = run_kinds},
     SOCKET_OPTION,
     CLI_OPTIONS_END,
 };
@@ -362,8 +370,10 @@ static mfb_status wait_for(const struct cli_args *args, int64_t id, struct mfb_e
 
 static mfb_status run_run(struct cli_args *args, struct mfb_error *err)
 {
-    json_t *req = json_pack("{s:s, s:s?, s:s}", "instance", args->positional[0], "target",
-                            cli_string(args, "target"), "trigger", "cli");
+    const char *kind = cli_string(args, "kind");
+    json_t *req =
+        json_pack("{s:s, s:s?, s:s, s:s}", "instance", args->positional[0], "target",
+                  cli_string(args, "target"), "trigger", "cli", "kind", kind ? kind : "backup");
     char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
     json_decref(req);
     if (body == NULL)
@@ -374,7 +384,9 @@ static mfb_status run_run(struct cli_args *args, struct mfb_error *err)
     int64_t id = (int64_t)json_integer_value(json_object_get(reply, "id"));
     if (st == MFB_OK) {
         bool again = json_is_true(json_object_get(reply, "already_queued"));
-        printf("queue %" PRId64 ": %s %s\n", id, args->positional[0],
+        printf("queue %" PRId64 ": %s%s%s %s\n", id, args->positional[0],
+               kind && strcmp(kind, "drill") == 0 ? " " : "",
+               kind && strcmp(kind, "drill") == 0 ? "drill" : "",
                again ? "was already queued" : "queued");
         fflush(stdout);
     }
@@ -489,8 +501,8 @@ static mfb_status run_cancel(struct cli_args *args, struct mfb_error *err)
 
 const struct cli_command cmd_run = {
     .name = "run",
-    .usage = "INSTANCE [--target NAME] [--wait]",
-    .summary = "queue a backup on the running daemon",
+    .usage = "INSTANCE [--target NAME] [--kind backup|drill] [--wait]",
+    .summary = "queue a backup (or a restore drill) on the running daemon",
     .options = run_options,
     .min_args = 1,
     .max_args = 1,

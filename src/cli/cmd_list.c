@@ -34,12 +34,27 @@ static json_t *entry_json(const struct backup_entry *e)
 {
     char hex[SHA256_HEX_LEN + 1];
     digest_to_hex(e->info.sha256, hex);
-    return json_pack("{s:s, s:o, s:s, s:o, s:o, s:I, s:s}", "backup_id", e->info.backup_id,
-                     "instance", config_cli_json_str(e->instance[0] ? e->instance : NULL), "name",
-                     e->info.name, "path",
-                     config_cli_json_str(e->info.path[0] ? e->info.path : NULL), "created",
-                     config_cli_json_str(e->created[0] ? e->created : NULL), "size",
-                     (json_int_t)e->info.size, "sha256", hex);
+    json_t *o =
+        json_pack("{s:s, s:o, s:s, s:o, s:o, s:I, s:s}", "backup_id", e->info.backup_id, "instance",
+                  config_cli_json_str(e->instance[0] ? e->instance : NULL), "name", e->info.name,
+                  "path", config_cli_json_str(e->info.path[0] ? e->info.path : NULL), "created",
+                  config_cli_json_str(e->created[0] ? e->created : NULL), "size",
+                  (json_int_t)e->info.size, "sha256", hex);
+    if (o != NULL)
+        json_object_set(o, "verification", e->verification ? e->verification : json_null());
+    return o;
+}
+
+/* The VERIFIED column: the newest restore drill's result and time
+ * (docs/drill.md), "-" for a backup never drilled. */
+static const char *verified_cell(const struct backup_entry *e, char *buf, size_t len)
+{
+    const char *result = json_string_value(json_object_get(e->verification, "result"));
+    const char *when = json_string_value(json_object_get(e->verification, "time"));
+    if (result == NULL)
+        return NULL;
+    snprintf(buf, len, "%s %s", result, when ? when : "");
+    return buf;
 }
 
 static mfb_status print_json(const struct backup_list *list, struct mfb_error *err)
@@ -53,19 +68,21 @@ static mfb_status print_json(const struct backup_list *list, struct mfb_error *e
     return config_cli_print_json(arr, err);
 }
 
-#define COLUMNS 6
+#define COLUMNS 7
 
 static mfb_status print_table(const struct backup_list *list, struct mfb_error *err)
 {
-    static const char *const header[COLUMNS] = {"ID",      "INSTANCE", "NAME",
-                                                "CREATED", "SIZE",     "SHA256"};
+    static const char *const header[COLUMNS] = {"ID",   "INSTANCE", "NAME",    "CREATED",
+                                                "SIZE", "SHA256",   "VERIFIED"};
     const char **cells = calloc(list->count * COLUMNS + 1, sizeof(*cells));
     char(*sizes)[32] = calloc(list->count + 1, sizeof(*sizes));
     char(*hexes)[SHA256_HEX_LEN + 1] = calloc(list->count + 1, sizeof(*hexes));
-    if (cells == NULL || sizes == NULL || hexes == NULL) {
+    char(*verified)[96] = calloc(list->count + 1, sizeof(*verified));
+    if (cells == NULL || sizes == NULL || hexes == NULL || verified == NULL) {
         free(cells);
         free(sizes);
         free(hexes);
+        free(verified);
         return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
     }
     for (size_t i = 0; i < list->count; i++) {
@@ -79,11 +96,13 @@ static mfb_status print_table(const struct backup_list *list, struct mfb_error *
         row[3] = e->created[0] ? e->created : NULL;
         row[4] = sizes[i];
         row[5] = hexes[i];
+        row[6] = verified_cell(e, verified[i], sizeof(verified[i]));
     }
     config_cli_table(header, COLUMNS, cells, list->count);
     free(cells);
     free(sizes);
     free(hexes);
+    free(verified);
     return MFB_OK;
 }
 
@@ -124,7 +143,7 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
 const struct cli_command cmd_list = {
     .name = "list",
     .usage = "[INSTANCE] [--target T] [--json]",
-    .summary = "list the backups on a receiver: id, name, time, size and SHA-256",
+    .summary = "list the backups on a receiver: id, name, time, size, SHA-256 and last drill",
     .options = options,
     .min_args = 0,
     .max_args = 1,

@@ -28,7 +28,7 @@
 #include "store/schedules.h"
 
 static const char *const catch_up_values[] = {"once", "skip", NULL};
-static const char *const kind_values[] = {"backup", NULL};
+static const char *const kind_values[] = {"backup", "drill", NULL};
 
 static const struct cli_option edit_options[] = {
     {.name = "instance",
@@ -63,7 +63,7 @@ static const struct cli_option edit_options[] = {
     {.name = "kind",
      .type = CLI_ENUM,
      .metavar = "KIND",
-     .help = "what the schedule runs",
+     .help = "what the schedule runs: a backup, or a drill of the latest backup",
      .def = "backup",
      .values = kind_values},
     CLI_OPTIONS_END,

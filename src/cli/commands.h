@@ -19,6 +19,7 @@ extern const struct cli_command cmd_instance; /* group: add, list, show, set, re
 extern const struct cli_command cmd_target;   /* group: add, list, show, set, remove, check */
 extern const struct cli_command cmd_list;
 extern const struct cli_command cmd_restore;
+extern const struct cli_command cmd_drill;
 extern const struct cli_command cmd_logs; /* and: show JOB */
 extern const struct cli_command cmd_report;
 extern const struct cli_command cmd_settings; /* group: show, set, reset */

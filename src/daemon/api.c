@@ -465,12 +465,22 @@ static void do_enqueue(struct daemon_api_call *c, struct daemon_api_response *r)
         answer_error(r, 400, "bad_request", "\"trigger\" may only be \"api\" or \"cli\"");
         return;
     }
+    /* what to run: a backup unless told "drill" (docs/drill.md) */
+    json_t *jk = json_object_get(in, "kind");
+    const char *kind = json_is_string(jk) ? json_string_value(jk) : "backup";
+    if ((jk != NULL && !json_is_string(jk)) ||
+        (strcmp(kind, "backup") != 0 && strcmp(kind, "drill") != 0)) {
+        json_decref(in);
+        answer_error(r, 400, "bad_request", "\"kind\" may only be \"backup\" or \"drill\"");
+        return;
+    }
     instance = json_string_value(ji);
     target = json_is_string(jt) ? json_string_value(jt) : NULL;
     int64_t id = 0;
     bool existed = false;
     struct mfb_error err = {0};
-    if (daemon_enqueue(c->d, instance, target, trigger, &id, &existed, &err) != MFB_OK) {
+    if (daemon_enqueue(c->d, instance, target, kind, trigger, NULL, &id, &existed, &err) !=
+        MFB_OK) {
         json_decref(in);
         answer_mfb_error(r, &err);
         return;

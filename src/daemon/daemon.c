@@ -25,6 +25,7 @@
 #include "daemon/scheduler.h"
 #include "job/backup/backup.h"
 #include "job/backup/resume.h"
+#include "job/drill/drill.h"
 #include "job/settings.h"
 #include "job/spool.h"
 #include "store/config_records.h"
@@ -255,8 +256,32 @@ static void end_cancelled(struct daemon_slot *s, const struct queue_entry *e, in
         mfb_log(MFB_LOG_ERROR, "daemon-queue", "queue_id=%" PRId64 " error=%s", e->id, err.message);
 }
 
-/* A backup entry: backup_run, the code of `mfb backup`. */
-static void run_backup(struct daemon_slot *s, const struct queue_entry *e)
+/* A drill entry: drill_run_queued, the code of `mfb drill`
+ * (docs/drill.md); its job and outcome in res, as a backup's. */
+static mfb_status run_drill(struct daemon_slot *s, const struct queue_entry *e,
+                            struct job_observer *obs, struct backup_result *res,
+                            struct mfb_error *err)
+{
+    struct drill_queued q = {.db = s->daemon->db,
+                             .instance = e->instance,
+                             .target = e->target[0] ? e->target : NULL,
+                             .observers = obs,
+                             .observer_count = 1,
+                             .cancel = &s->cancel,
+                             .no_alerts = s->daemon->no_alerts};
+    struct drill_result dr;
+    mfb_status st = drill_run_queued(&q, &dr, err);
+    res->job_id = dr.job_id;
+    res->status = st == MFB_OK              ? JOB_STATUS_OK
+                  : st == MFB_ERR_CANCELLED ? JOB_STATUS_CANCELLED
+                                            : JOB_STATUS_FAILED;
+    return st;
+}
+
+/* A backup entry (backup_run, the code of `mfb backup`) or a drill entry:
+ * its job becomes the entry's and its schedule's last run; a backup left
+ * pending_upload gets a retry. */
+static void run_job(struct daemon_slot *s, const struct queue_entry *e)
 {
     struct daemon *d = s->daemon;
     struct job_observer obs = {.notify = slot_notify, .ctx = s};
@@ -271,8 +296,13 @@ static void run_backup(struct daemon_slot *s, const struct queue_entry *e)
         .no_alerts = d->no_alerts,
     };
     struct backup_result res;
+    memset(&res, 0, sizeof(res));
     struct mfb_error err = {0};
-    mfb_status st = backup_run(&opt, &res, &err);
+    mfb_status st;
+    if (strcmp(e->kind, "drill") == 0)
+        st = run_drill(s, e, &obs, &res, &err);
+    else
+        st = backup_run(&opt, &res, &err);
     struct mfb_error qerr = {0};
     if (res.job_id > 0 && job_queue_set_job(d->db, e->id, res.job_id, &qerr) != MFB_OK)
         mfb_log(MFB_LOG_ERROR, "daemon-queue", "queue_id=%" PRId64 " error=%s", e->id,
@@ -398,7 +428,7 @@ static void run_entry(struct daemon_slot *s, const struct queue_entry *e)
     if (strcmp(e->trigger, "retry") == 0)
         run_retry(s, e);
     else
-        run_backup(s, e);
+        run_job(s, e);
 
     pthread_mutex_lock(&d->lock);
     s->busy = false;
@@ -422,7 +452,8 @@ static void *worker_main(void *arg)
         struct queue_entry e;
         bool found = false;
         struct mfb_error err = {0};
-        if (job_queue_take(d->db, clock_wall_ms(), &e, &found, &err) != MFB_OK)
+        if (job_queue_take_limited(d->db, clock_wall_ms(), d->max_drills ? d->max_drills : 1, &e,
+                                   &found, &err) != MFB_OK)
             mfb_log(MFB_LOG_ERROR, "daemon-queue", "error=%s", err.message);
         if (found) {
             run_entry(s, &e);
@@ -515,14 +546,8 @@ void daemon_destroy(struct daemon *d)
 }
 
 mfb_status daemon_enqueue(struct daemon *d, const char *instance, const char *target,
-                          const char *trigger, int64_t *id, bool *existed, struct mfb_error *err)
-{
-    return daemon_enqueue_for(d, instance, target, trigger, NULL, id, existed, err);
-}
-
-mfb_status daemon_enqueue_for(struct daemon *d, const char *instance, const char *target,
-                              const char *trigger, const char *schedule, int64_t *id, bool *existed,
-                              struct mfb_error *err)
+                          const char *kind, const char *trigger, const char *schedule, int64_t *id,
+                          bool *existed, struct mfb_error *err)
 {
     struct config_instance inst;
     mfb_status st = config_instance_get(d->db, instance, &inst, err);
@@ -536,11 +561,11 @@ mfb_status daemon_enqueue_for(struct daemon *d, const char *instance, const char
             return st;
         config_target_free(&t);
     }
-    st = job_queue_enqueue_for(d->db, instance, target, trigger, schedule, id, existed, err);
+    st = job_queue_enqueue_for(d->db, instance, target, kind, trigger, schedule, id, existed, err);
     if (st != MFB_OK)
         return st;
-    mfb_log(MFB_LOG_INFO, "daemon-queue", "queue_id=%" PRId64 " instance=%s trigger=%s%s", *id,
-            instance, trigger, existed && *existed ? " already_queued=1" : "");
+    mfb_log(MFB_LOG_INFO, "daemon-queue", "queue_id=%" PRId64 " instance=%s kind=%s trigger=%s%s",
+            *id, instance, kind, trigger, existed && *existed ? " already_queued=1" : "");
     if (existed == NULL || !*existed)
         daemon_api_publish_state(d, *id);
     pthread_mutex_lock(&d->lock);

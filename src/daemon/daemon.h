@@ -101,6 +101,7 @@ struct daemon {
     struct cancel_token stop;
     int64_t started_ms;
     bool no_alerts;
+    unsigned max_drills;     /* restore drills run at once (docs/drill.md); 0: 1 */
     const char *socket_path; /* for health; borrowed */
     /* The scheduler thread (daemon/scheduler.h); it sleeps on wake too. */
     pthread_t sched_thread;
@@ -122,16 +123,13 @@ mfb_status daemon_start(struct daemon *d, struct mfb_error *err);
 void daemon_stop(struct daemon *d);
 void daemon_destroy(struct daemon *d);
 
-/* Queues a backup of instance (checked to exist, as target is when given)
- * and wakes a worker. */
+/* Queues a job of kind "backup" or "drill" (docs/drill.md) of instance
+ * (checked to exist, as target is when given) and wakes a worker.
+ * schedule: the schedule whose run this is (on time or catch-up), whose
+ * last run its job becomes; NULL for any other trigger. */
 mfb_status daemon_enqueue(struct daemon *d, const char *instance, const char *target,
-                          const char *trigger, int64_t *id, bool *existed, struct mfb_error *err);
-
-/* daemon_enqueue of a schedule's run (on time or catch-up): the entry
- * names the schedule, whose last run its job becomes. */
-mfb_status daemon_enqueue_for(struct daemon *d, const char *instance, const char *target,
-                              const char *trigger, const char *schedule, int64_t *id, bool *existed,
-                              struct mfb_error *err);
+                          const char *kind, const char *trigger, const char *schedule, int64_t *id,
+                          bool *existed, struct mfb_error *err);
 
 /* Cancels queue entry id: a queued one ends at once, a running one is
  * cancelled through its job's token (it ends once the job has taken the

@@ -123,8 +123,8 @@ static void enqueue(struct sched_thread *t, const struct config_schedule *s, enu
     int64_t id = 0;
     bool existed = false;
     struct mfb_error err = {0};
-    if (daemon_enqueue_for(t->d, s->instance, s->target, trigger, s->name, &id, &existed, &err) !=
-        MFB_OK)
+    if (daemon_enqueue(t->d, s->instance, s->target, config_schedule_kind_str(s->kind), trigger,
+                       s->name, &id, &existed, &err) != MFB_OK)
         mfb_log(MFB_LOG_ERROR, "daemon-schedule", "schedule=%s instance=%s error=%s", s->name,
                 s->instance, err.message);
     else

@@ -94,6 +94,8 @@ static enum api_route route_match(const char *url, char *id, uint64_t *index, bo
         return ROUTE_BACKUP;
     if (backups && n == 3 && SEG(2, "content"))
         return ROUTE_CONTENT;
+    if (backups && n == 3 && SEG(2, "verifications"))
+        return ROUTE_VERIFICATIONS;
 #undef SEG
     return ROUTE_NONE;
 }
@@ -108,6 +110,7 @@ static const char *route_allow(enum api_route r)
         return "GET";
     case ROUTE_UPLOADS:
     case ROUTE_COMPLETE:
+    case ROUTE_VERIFICATIONS:
         return "POST";
     case ROUTE_UPLOAD:
     case ROUTE_BACKUP:
@@ -313,7 +316,8 @@ struct api_call *api_begin(struct server *srv, const struct api_request *req, bo
         /* answered 401 */
     } else if (bad_index) {
         api_fail(c, PROTO_BAD_REQUEST, "the chunk index must be a decimal number");
-    } else if (c->route == ROUTE_UPLOADS || c->route == ROUTE_COMPLETE) {
+    } else if (c->route == ROUTE_UPLOADS || c->route == ROUTE_COMPLETE ||
+               c->route == ROUTE_VERIFICATIONS) {
         uint64_t length;
         if (api_content_length(c, &length) && length > PROTO_JSON_BODY_MAX)
             api_fail(c, PROTO_TOO_LARGE, "JSON body larger than %d bytes", PROTO_JSON_BODY_MAX);
@@ -386,6 +390,8 @@ void api_finish(struct api_call *c, struct api_response *resp)
         api_upload_create(c);
     else if (!c->decided && c->route == ROUTE_COMPLETE)
         api_upload_complete(c);
+    else if (!c->decided && c->route == ROUTE_VERIFICATIONS)
+        api_verification_post(c);
     else if (!c->decided)
         dispatch_without_body(c);
     *resp = c->resp;

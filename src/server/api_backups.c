@@ -49,8 +49,11 @@ void api_backup_list(struct api_call *c)
         return;
     }
     json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, backup_json(&list[i]));
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = backup_json(&list[i]);
+        api_verification_attach(c, o, list[i].id);
+        json_array_append_new(arr, o);
+    }
     server_db_backup_list_free(list, n);
     api_set_json(c, 200, json_pack("{s:o}", "backups", arr));
 }
@@ -78,7 +81,9 @@ void api_backup_get_or_delete(struct api_call *c, bool delete)
     if (!load_backup(c, &b))
         return;
     if (!delete) {
-        api_set_json(c, 200, backup_json(&b));
+        json_t *o = backup_json(&b);
+        api_verification_attach(c, o, b.id);
+        api_set_json(c, 200, o);
     } else {
         struct mfb_error err = {0};
         mfb_status st = storage_claim_delete(c->srv->store, b.id, &err);

@@ -39,6 +39,7 @@ enum api_route {
     ROUTE_BACKUPS,
     ROUTE_BACKUP,
     ROUTE_CONTENT,
+    ROUTE_VERIFICATIONS,
 };
 
 /* What api_body does with the body's bytes. BODY_DUPLICATE: the repeat
@@ -128,6 +129,12 @@ bool api_upload_session(struct api_call *c);
 void api_backup_list(struct api_call *c);                  /* GET /v1/backups */
 void api_backup_get_or_delete(struct api_call *c, bool d); /* GET, DELETE /v1/backups/{id} */
 void api_backup_content(struct api_call *c);               /* GET /v1/backups/{id}/content */
+
+/* ---- restore drills' outcomes (api_verifications.c) ---- */
+
+void api_verification_post(struct api_call *c); /* POST /v1/backups/{id}/verifications */
+/* Adds the newest verification of backup_id to backup (a backup's JSON). */
+void api_verification_attach(struct api_call *c, json_t *backup, const char *backup_id);
 
 /* ---- chunks (api_chunk.c) ---- */
 

@@ -215,6 +215,42 @@ static const struct migration migrations[] = {
         "  WHERE state = 'queued' AND trigger <> 'retry';"
         "CREATE UNIQUE INDEX queue_one_retry ON queue(resume_job)"
         "  WHERE state = 'queued' AND trigger = 'retry';"},
+    /* Restore drills (docs/drill.md): schedules and queue entries of kind
+     * 'drill'. An instance may now wait once per kind (a backup and a
+     * drill); the queue still never runs two entries of one instance at a
+     * time. A CHECK cannot be altered, so both tables are rebuilt with
+     * their ids. */
+    {9, "CREATE TABLE schedules_v9 ("
+        "  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+        "  instance TEXT NOT NULL, target TEXT,"
+        "  kind TEXT NOT NULL DEFAULT 'backup' CHECK (kind IN ('backup', 'drill')),"
+        "  cron TEXT NOT NULL, tz TEXT NOT NULL DEFAULT 'UTC',"
+        "  catch_up TEXT NOT NULL DEFAULT 'once' CHECK (catch_up IN ('once', 'skip')),"
+        "  jitter_ms INTEGER NOT NULL DEFAULT 0 CHECK (jitter_ms >= 0),"
+        "  paused INTEGER NOT NULL DEFAULT 0 CHECK (paused IN (0, 1)),"
+        "  created INTEGER NOT NULL, updated INTEGER NOT NULL,"
+        "  last_run_job_id INTEGER);"
+        "INSERT INTO schedules_v9 SELECT * FROM schedules;"
+        "DROP TABLE schedules;"
+        "ALTER TABLE schedules_v9 RENAME TO schedules;"
+        "CREATE TABLE queue_v9 ("
+        "  id INTEGER PRIMARY KEY, instance TEXT NOT NULL, target TEXT,"
+        "  kind TEXT NOT NULL DEFAULT 'backup' CHECK (kind IN ('backup', 'drill')),"
+        "  trigger TEXT NOT NULL CHECK (trigger IN ('api', 'cli', 'retry', 'catch-up')"
+        "    OR trigger LIKE 'schedule:_%'),"
+        "  state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'running', 'done')),"
+        "  job_id INTEGER, enqueued INTEGER NOT NULL, started INTEGER, ended INTEGER,"
+        "  attempts INTEGER NOT NULL DEFAULT 0, next_attempt INTEGER,"
+        "  cancelled INTEGER NOT NULL DEFAULT 0, error TEXT,"
+        "  resume_job INTEGER, cancelled_step TEXT, schedule TEXT);"
+        "INSERT INTO queue_v9 SELECT * FROM queue;"
+        "DROP TABLE queue;"
+        "ALTER TABLE queue_v9 RENAME TO queue;"
+        "CREATE UNIQUE INDEX queue_one_queued ON queue(instance, kind)"
+        "  WHERE state = 'queued' AND trigger <> 'retry';"
+        "CREATE UNIQUE INDEX queue_one_retry ON queue(resume_job)"
+        "  WHERE state = 'queued' AND trigger = 'retry';"
+        "CREATE INDEX queue_by_state ON queue(state, id);"},
 };
 
 #define MIGRATION_COUNT (sizeof(migrations) / sizeof(migrations[0]))

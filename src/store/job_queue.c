@@ -62,19 +62,21 @@ static void read_entry(sqlite3_stmt *stmt, struct queue_entry *e)
     sqlutil_copy_text(e->schedule, sizeof(e->schedule), stmt, 16);
 }
 
-/* The id of the queued entry of instance, or 0. Expects the lock. */
-static mfb_status find_queued(struct config_db *db, const char *instance, int64_t *id,
-                              struct mfb_error *err)
+/* The id of the queued entry of instance and kind, or 0. Expects the lock. */
+static mfb_status find_queued(struct config_db *db, const char *instance, const char *kind,
+                              int64_t *id, struct mfb_error *err)
 {
     sqlite3_stmt *stmt = NULL;
     *id = 0;
-    mfb_status st = sqlutil_prepare(
-        db->sql,
-        "SELECT id FROM queue WHERE instance = ? AND state = 'queued' AND trigger <> 'retry'",
-        &stmt, err);
+    mfb_status st =
+        sqlutil_prepare(db->sql,
+                        "SELECT id FROM queue WHERE instance = ? AND kind = ? AND state = 'queued'"
+                        " AND trigger <> 'retry'",
+                        &stmt, err);
     if (st != MFB_OK)
         return st;
     sqlite3_bind_text(stmt, 1, instance, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, kind, -1, SQLITE_STATIC);
     int rc = sqlite3_step(stmt);
     if (rc == SQLITE_ROW)
         *id = sqlite3_column_int64(stmt, 0);
@@ -87,12 +89,12 @@ static mfb_status find_queued(struct config_db *db, const char *instance, int64_
 mfb_status job_queue_enqueue(struct config_db *db, const char *instance, const char *target,
                              const char *trigger, int64_t *id, bool *existed, struct mfb_error *err)
 {
-    return job_queue_enqueue_for(db, instance, target, trigger, NULL, id, existed, err);
+    return job_queue_enqueue_for(db, instance, target, "backup", trigger, NULL, id, existed, err);
 }
 
 mfb_status job_queue_enqueue_for(struct config_db *db, const char *instance, const char *target,
-                                 const char *trigger, const char *schedule, int64_t *id,
-                                 bool *existed, struct mfb_error *err)
+                                 const char *kind, const char *trigger, const char *schedule,
+                                 int64_t *id, bool *existed, struct mfb_error *err)
 {
     *id = 0;
     if (existed)
@@ -102,12 +104,17 @@ mfb_status job_queue_enqueue_for(struct config_db *db, const char *instance, con
         mfb_error_hint(err, "a trigger is api, cli, retry, catch-up or schedule:NAME");
         return MFB_ERR_INVALID;
     }
+    if (kind == NULL || (strcmp(kind, "backup") != 0 && strcmp(kind, "drill") != 0)) {
+        mfb_error_set(err, MFB_ERR_INVALID, "unknown job kind '%s'", kind ? kind : "");
+        mfb_error_hint(err, "the daemon runs jobs of kind backup or drill");
+        return MFB_ERR_INVALID;
+    }
     sqlite3_stmt *stmt = NULL;
     pthread_mutex_lock(&db->lock);
     mfb_status st = sqlutil_exec(db->sql, "BEGIN IMMEDIATE", "queue a job", err);
     if (st != MFB_OK)
         goto unlock;
-    st = find_queued(db, instance, id, err);
+    st = find_queued(db, instance, kind, id, err);
     if (st != MFB_OK || *id != 0) {
         if (st == MFB_OK && existed)
             *existed = true;
@@ -115,7 +122,7 @@ mfb_status job_queue_enqueue_for(struct config_db *db, const char *instance, con
     }
     st = sqlutil_prepare(db->sql,
                          "INSERT INTO queue (instance, target, kind, trigger, state, enqueued,"
-                         " schedule) VALUES (?, ?, 'backup', ?, 'queued', ?, ?)",
+                         " schedule) VALUES (?1, ?2, ?5, ?3, 'queued', ?4, ?6)",
                          &stmt, err);
     if (st != MFB_OK)
         goto finish;
@@ -123,9 +130,10 @@ mfb_status job_queue_enqueue_for(struct config_db *db, const char *instance, con
     sqlutil_bind_text(stmt, 2, target && target[0] ? target : NULL);
     sqlite3_bind_text(stmt, 3, trigger, -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 4, clock_wall_ms());
+    sqlite3_bind_text(stmt, 5, kind, -1, SQLITE_STATIC);
     if (schedule == NULL && strncmp(trigger, "schedule:", 9) == 0)
         schedule = trigger + 9;
-    sqlutil_bind_text(stmt, 5, schedule && schedule[0] ? schedule : NULL);
+    sqlutil_bind_text(stmt, 6, schedule && schedule[0] ? schedule : NULL);
     st = sqlutil_run(db->sql, stmt, "queue a job", err);
     if (st == MFB_OK)
         *id = sqlite3_last_insert_rowid(db->sql);
@@ -195,8 +203,32 @@ unlock:
     "COALESCE(" alias ".target, (SELECT name FROM targets"                                         \
     " WHERE (SELECT COUNT(*) FROM targets) = 1))"
 
+/* The oldest runnable entry: queued, its time come (?1), no entry of its
+ * instance running, its target below max_jobs, and a drill only while
+ * fewer than ?2 drills run. */
+/* clang-format off */
+#define TAKE_SQL                                                                                   \
+    "SELECT " QUEUE_COLUMNS " FROM queue q WHERE state = 'queued'"                                 \
+    " AND (next_attempt IS NULL OR next_attempt <= ?1)"                                            \
+    " AND NOT EXISTS (SELECT 1 FROM queue r"                                                       \
+    "   WHERE r.instance = q.instance AND r.state = 'running')"                                    \
+    " AND (SELECT COUNT(*) FROM queue r WHERE r.state = 'running'"                                 \
+    "   AND " QUEUE_TARGET_OF("r") " = " QUEUE_TARGET_OF("q") ")"                                  \
+    "   < COALESCE((SELECT t.max_jobs FROM targets t"                                              \
+    "     WHERE t.name = " QUEUE_TARGET_OF("q") "), 1000000)"                                      \
+    " AND (q.kind <> 'drill' OR (SELECT COUNT(*) FROM queue d"                                     \
+    "   WHERE d.kind = 'drill' AND d.state = 'running') < ?2)"                                     \
+    " ORDER BY id LIMIT 1"
+/* clang-format on */
+
 mfb_status job_queue_take(struct config_db *db, int64_t now_ms, struct queue_entry *out,
                           bool *found, struct mfb_error *err)
+{
+    return job_queue_take_limited(db, now_ms, UINT32_MAX, out, found, err);
+}
+
+mfb_status job_queue_take_limited(struct config_db *db, int64_t now_ms, uint32_t max_drills,
+                                  struct queue_entry *out, bool *found, struct mfb_error *err)
 {
     *found = false;
     memset(out, 0, sizeof(*out));
@@ -205,22 +237,11 @@ mfb_status job_queue_take(struct config_db *db, int64_t now_ms, struct queue_ent
     mfb_status st = sqlutil_exec(db->sql, "BEGIN IMMEDIATE", "take a queued job", err);
     if (st != MFB_OK)
         goto unlock;
-    st =
-        sqlutil_prepare(db->sql,
-                        "SELECT " QUEUE_COLUMNS " FROM queue q WHERE state = 'queued'"
-                        " AND (next_attempt IS NULL OR next_attempt <= ?1)"
-                        " AND NOT EXISTS (SELECT 1 FROM queue r"
-                        "   WHERE r.instance = q.instance AND r.state = 'running')"
-                        " AND (SELECT COUNT(*) FROM queue r WHERE r.state = 'running'"
-                        "   AND " QUEUE_TARGET_OF("r") " = " QUEUE_TARGET_OF(
-                            "q") ")"
-                                 "   < COALESCE((SELECT t.max_jobs FROM targets t"
-                                 "     WHERE t.name = " QUEUE_TARGET_OF("q") "), 1000000)"
-                                                                             " ORDER BY id LIMIT 1",
-                        &stmt, err);
+    st = sqlutil_prepare(db->sql, TAKE_SQL, &stmt, err);
     if (st != MFB_OK)
         goto finish;
     sqlite3_bind_int64(stmt, 1, now_ms);
+    sqlite3_bind_int64(stmt, 2, max_drills);
     int rc = sqlite3_step(stmt);
     if (rc == SQLITE_ROW)
         read_entry(stmt, out);

@@ -12,11 +12,11 @@
  * that no longer exists, a daemon that died while it ran).
  *
  * The rules live here, in SQL, so no caller can break them:
- * - an instance is queued at most once for a backup: enqueueing an
- *   instance that already waits gives the waiting entry's id (a UNIQUE
- *   index on the queued rows backs it); retries are apart (a retry waiting
- *   half an hour must not swallow a scheduled backup), one queued retry
- *   per pending_upload job;
+ * - an instance is queued at most once per kind (backup, drill):
+ *   enqueueing an instance that already waits gives the waiting entry's
+ *   id (a UNIQUE index on the queued rows backs it); retries are apart (a
+ *   retry waiting half an hour must not swallow a scheduled backup), one
+ *   queued retry per pending_upload job;
  * - job_queue_take never hands out an entry of an instance that has one
  *   running, so the daemon's workers never run one instance twice (the
  *   instance lock, job/lock.h, still guards against a foreground
@@ -44,7 +44,7 @@ struct queue_entry {
     int64_t id;
     char instance[CONFIG_NAME_BUF];
     char target[CONFIG_NAME_BUF]; /* "" for the only target */
-    char kind[16];                /* "backup" */
+    char kind[16];                /* "backup" or "drill" (docs/drill.md) */
     char trigger[QUEUE_TRIGGER_BUF];
     enum queue_state state;
     int64_t job_id;                   /* 0 until it runs */
@@ -79,13 +79,14 @@ mfb_status job_queue_enqueue(struct config_db *db, const char *instance, const c
                              const char *trigger, int64_t *id, bool *existed,
                              struct mfb_error *err);
 
-/* job_queue_enqueue for a schedule's run: the entry names the schedule
- * (a schedule:NAME trigger names it anyway; a catch-up needs it), so its
- * job becomes the schedule's last run and its catch-up counts for it
- * alone. */
+/* job_queue_enqueue for a job of kind "backup" or "drill" (an instance
+ * waits at most once per kind), and for a schedule's run: the entry names
+ * the schedule (a schedule:NAME trigger names it anyway; a catch-up needs
+ * it; NULL for other triggers), so its job becomes the schedule's last run
+ * and its catch-up counts for it alone. */
 mfb_status job_queue_enqueue_for(struct config_db *db, const char *instance, const char *target,
-                                 const char *trigger, const char *schedule, int64_t *id,
-                                 bool *existed, struct mfb_error *err);
+                                 const char *kind, const char *trigger, const char *schedule,
+                                 int64_t *id, bool *existed, struct mfb_error *err);
 
 /* Queues a retry of the pending_upload job resume_job (of instance, to
  * target) that may not start before next_attempt. When one already waits
@@ -105,6 +106,10 @@ mfb_status job_queue_requeue(struct config_db *db, int64_t id, int64_t next_atte
  * it running, in one transaction. *found false when there is none. */
 mfb_status job_queue_take(struct config_db *db, int64_t now_ms, struct queue_entry *out,
                           bool *found, struct mfb_error *err);
+/* The same, leaving the drills queued while max_drills of them run
+ * (`mfb daemon --max-drills`). */
+mfb_status job_queue_take_limited(struct config_db *db, int64_t now_ms, uint32_t max_drills,
+                                  struct queue_entry *out, bool *found, struct mfb_error *err);
 
 /* Records the job log row of a running entry. */
 mfb_status job_queue_set_job(struct config_db *db, int64_t id, int64_t job_id,

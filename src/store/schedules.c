@@ -21,7 +21,7 @@
 #include "store/config_db_internal.h"
 #include "store/sqlutil.h"
 
-static const char *const kind_names[] = {"backup"};
+static const char *const kind_names[] = {"backup", "drill"};
 static const char *const catch_up_names[] = {"once", "skip"};
 
 const char *config_schedule_kind_str(enum config_schedule_kind k)
@@ -35,7 +35,7 @@ mfb_status config_schedule_kind_parse(const char *text, enum config_schedule_kin
     int i = config_rows_lookup(kind_names, COUNT_OF(kind_names), text);
     if (i < 0) {
         mfb_error_set(err, MFB_ERR_USAGE, "unknown schedule kind '%s'", text ? text : "");
-        mfb_error_hint(err, "the only kind is 'backup'");
+        mfb_error_hint(err, "a schedule's kind is 'backup' or 'drill' (docs/drill.md)");
         return MFB_ERR_USAGE;
     }
     *k = (enum config_schedule_kind)i;

@@ -27,9 +27,11 @@
 
 #define CONFIG_SCHEDULE_DEFAULT_TZ "UTC"
 
-/* What a schedule runs. Backups only, for now. */
+/* What a schedule runs: a backup, or a restore drill of the instance's
+ * latest backup (docs/drill.md). */
 enum config_schedule_kind {
     CONFIG_SCHEDULE_BACKUP,
+    CONFIG_SCHEDULE_DRILL,
 };
 
 /* What the daemon does about runs it missed while it was not running. */

@@ -58,6 +58,15 @@ static const struct migration migrations[] = {
         "  client_id INTEGER NOT NULL REFERENCES clients(id), instance TEXT NOT NULL,"
         "  keep_last INTEGER NOT NULL DEFAULT -1, max_age_s INTEGER NOT NULL DEFAULT -1,"
         "  max_bytes INTEGER NOT NULL DEFAULT -1, PRIMARY KEY (client_id, instance));"},
+    /* Restore drills (docs/drill.md): who proved a backup restorable (or
+     * not), when, and how. Removed with their backup, by retention too. */
+    {2, "CREATE TABLE verifications ("
+        "  id INTEGER PRIMARY KEY,"
+        "  backup_id TEXT NOT NULL REFERENCES backups(id) ON DELETE CASCADE,"
+        "  client_id INTEGER NOT NULL, verified_by TEXT NOT NULL, host TEXT,"
+        "  time INTEGER NOT NULL, result TEXT NOT NULL CHECK (result IN ('passed', 'failed')),"
+        "  tables INTEGER NOT NULL DEFAULT 0, detail TEXT);"
+        "CREATE INDEX verifications_by_backup ON verifications(backup_id, id);"},
 };
 
 /* Sets err from the connection's last error. */
@@ -1051,6 +1060,66 @@ mfb_status server_db_policy_list(struct server_db *db, struct srv_policy **list,
     if (st == MFB_OK)
         st = collect_rows(db, stmt, (void **)list, count, sizeof(**list), read_policy, NULL,
                           "list retention policies", err);
+    pthread_mutex_unlock(&db->lock);
+    return st;
+}
+
+/* ---- verifications (restore drills) ---- */
+
+mfb_status server_db_verification_add(struct server_db *db, const struct srv_verification *v,
+                                      struct mfb_error *err)
+{
+    sqlite3_stmt *stmt;
+    pthread_mutex_lock(&db->lock);
+    mfb_status st = prepare(db,
+                            "INSERT INTO verifications (backup_id, client_id, verified_by, host, "
+                            "time, result, tables, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                            &stmt, err);
+    if (st == MFB_OK) {
+        sqlite3_bind_text(stmt, 1, v->backup_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 2, v->client_id);
+        sqlite3_bind_text(stmt, 3, v->verified_by, -1, SQLITE_STATIC);
+        sqlutil_bind_text(stmt, 4, v->host[0] ? v->host : NULL);
+        sqlite3_bind_int64(stmt, 5, v->time);
+        sqlite3_bind_text(stmt, 6, v->result, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 7, v->tables);
+        sqlutil_bind_text(stmt, 8, v->detail[0] ? v->detail : NULL);
+        st = run_done(db, stmt, "record the verification", err);
+    }
+    pthread_mutex_unlock(&db->lock);
+    return st;
+}
+
+static void read_verification(sqlite3_stmt *stmt, void *elem)
+{
+    struct srv_verification *v = elem;
+    memset(v, 0, sizeof(*v));
+    copy_text(v->backup_id, sizeof(v->backup_id), stmt, 0);
+    v->client_id = sqlite3_column_int64(stmt, 1);
+    copy_text(v->verified_by, sizeof(v->verified_by), stmt, 2);
+    copy_text(v->host, sizeof(v->host), stmt, 3);
+    v->time = sqlite3_column_int64(stmt, 4);
+    copy_text(v->result, sizeof(v->result), stmt, 5);
+    v->tables = sqlite3_column_int64(stmt, 6);
+    copy_text(v->detail, sizeof(v->detail), stmt, 7);
+}
+
+mfb_status server_db_verification_last(struct server_db *db, const char *backup_id,
+                                       struct srv_verification *out, bool *found,
+                                       struct mfb_error *err)
+{
+    sqlite3_stmt *stmt;
+    *found = false;
+    pthread_mutex_lock(&db->lock);
+    mfb_status st =
+        prepare(db,
+                "SELECT backup_id, client_id, verified_by, host, time, result, tables, "
+                "detail FROM verifications WHERE backup_id = ?1 ORDER BY id DESC LIMIT 1",
+                &stmt, err);
+    if (st == MFB_OK) {
+        sqlite3_bind_text(stmt, 1, backup_id, -1, SQLITE_STATIC);
+        st = read_one_row(db, stmt, read_verification, out, found, "read the verification", err);
+    }
     pthread_mutex_unlock(&db->lock);
     return st;
 }

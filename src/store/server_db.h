@@ -186,6 +186,27 @@ mfb_status server_db_client_import(struct server_db *db, const char *name,
 void server_db_backup_free(struct srv_backup *b);
 void server_db_backup_list_free(struct srv_backup *list, size_t count);
 
+/* A restore drill's outcome for a backup (docs/drill.md): the client that
+ * reported it (verified_by), its host, when, "passed" or "failed", the
+ * tables checked and one line of detail. */
+struct srv_verification {
+    char backup_id[SRV_ID_BUF];
+    int64_t client_id;
+    char verified_by[SRV_NAME_BUF];
+    char host[256];
+    int64_t time;
+    char result[16];
+    int64_t tables;
+    char detail[1024];
+};
+
+mfb_status server_db_verification_add(struct server_db *db, const struct srv_verification *v,
+                                      struct mfb_error *err);
+/* The newest verification of a backup; *found false when it has none. */
+mfb_status server_db_verification_last(struct server_db *db, const char *backup_id,
+                                       struct srv_verification *out, bool *found,
+                                       struct mfb_error *err);
+
 /* Retention policies. set merges: fields of p that are -1 keep their stored
  * value, -2 clears it. */
 mfb_status server_db_policy_set(struct server_db *db, const struct srv_policy *p,

@@ -50,6 +50,9 @@ static const char *parse_entry(json_t *o, struct backup_entry *e)
     json_t *meta = json_object_get(o, "metadata");
     if (json_is_object(meta))
         e->metadata = json_incref(meta);
+    json_t *ver = json_object_get(o, "verification");
+    if (json_is_object(ver))
+        e->verification = json_incref(ver);
     return NULL;
 }
 
@@ -112,8 +115,10 @@ void backup_list_free(struct backup_list *list)
 {
     if (list == NULL)
         return;
-    for (size_t i = 0; i < list->count; i++)
+    for (size_t i = 0; i < list->count; i++) {
         json_decref(list->entries[i].metadata);
+        json_decref(list->entries[i].verification);
+    }
     free(list->entries);
     memset(list, 0, sizeof(*list));
 }

@@ -26,6 +26,9 @@ struct backup_entry {
     char instance[RECEIVER_TEXT_MAX];
     char created[64]; /* "2026-11-25T19:31:02Z" as the receiver wrote it; "" if absent */
     json_t *metadata; /* the upload's metadata object, or NULL (a reference) */
+    /* the newest restore drill's outcome ({"result", "time", "verified_by",
+     * ...}, docs/drill.md), or NULL (a reference) */
+    json_t *verification;
 };
 
 struct backup_list {

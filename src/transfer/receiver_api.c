@@ -364,3 +364,27 @@ mfb_status receiver_backup_get(struct transfer_conn *conn, const char *backup_id
     json_decref(answer);
     return st;
 }
+
+mfb_status receiver_verification_post(struct transfer_conn *conn, const char *backup_id,
+                                      const struct receiver_verification *v, struct mfb_error *err)
+{
+    mfb_status st = check_id(backup_id, 'b', err);
+    if (st != MFB_OK)
+        return st;
+    char path[256], what[256];
+    proto_path_backup(path, sizeof(path), backup_id);
+    snprintf(path + strlen(path), sizeof(path) - strlen(path), "/verifications");
+    snprintf(what, sizeof(what), "cannot record the verification of backup %s", backup_id);
+    json_t *body = json_pack("{s:s, s:I}", "result", v->passed ? "passed" : "failed", "tables",
+                             (json_int_t)v->tables);
+    if (body == NULL)
+        return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+    if (v->host && v->host[0])
+        json_object_set_new(body, "host", json_string(v->host));
+    if (v->detail && v->detail[0])
+        json_object_set_new(body, "detail", json_string(v->detail));
+    struct http_request req = {.method = "POST", .path = path, .what = what};
+    st = call_json(conn, &req, body, NULL, err);
+    json_decref(body);
+    return st;
+}

@@ -104,4 +104,17 @@ mfb_status receiver_upload_complete(struct transfer_conn *conn, const char *uplo
 mfb_status receiver_backup_get(struct transfer_conn *conn, const char *backup_id,
                                struct backup_info *backup, struct mfb_error *err);
 
+/* What a restore drill found (docs/drill.md). Strings are borrowed;
+ * host and detail may be NULL. detail is cut to what the receiver keeps. */
+struct receiver_verification {
+    bool passed;
+    uint64_t tables; /* tables checked */
+    const char *host;
+    const char *detail;
+};
+
+/* POST /v1/backups/{id}/verifications. */
+mfb_status receiver_verification_post(struct transfer_conn *conn, const char *backup_id,
+                                      const struct receiver_verification *v, struct mfb_error *err);
+
 #endif

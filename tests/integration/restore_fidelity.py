@@ -100,8 +100,9 @@ class FidelityTest(RestoreTestCase):
 
         table = env.mfb("list").stdout.splitlines()
         self.assertEqual(table[0].split(), ["ID", "INSTANCE", "NAME", "CREATED", "SIZE",
-                                            "SHA256"])
+                                            "SHA256", "VERIFIED"])
         self.assertEqual(len(table), 3)
+        self.assertEqual(table[1].split()[-1], "-")  # never drilled (docs/drill.md)
         self.assertTrue(table[1].startswith(second))
         self.assertIn(listed[0]["sha256"], table[1])
         self.assertIn(listed[0]["name"], table[1])

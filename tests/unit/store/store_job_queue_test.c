@@ -298,8 +298,9 @@ static void test_a_catch_up_is_its_schedules_own(void **state)
     struct config_schedule daily = {.name = "daily", .instance = "prod"};
     struct config_schedule weekly = {.name = "weekly", .instance = "prod"};
     int64_t id = 0;
-    assert_int_equal(job_queue_enqueue_for(db, "prod", NULL, "catch-up", "daily", &id, NULL, &err),
-                     MFB_OK);
+    assert_int_equal(
+        job_queue_enqueue_for(db, "prod", NULL, "backup", "catch-up", "daily", &id, NULL, &err),
+        MFB_OK);
     struct queue_entry e;
     assert_int_equal(job_queue_get(db, id, &e, &err), MFB_OK);
     assert_string_equal(e.schedule, "daily");
