@@ -242,7 +242,15 @@ def test_range_download():
 
 def test_huge_headers():
     s = rx.raw_socket()
-    s.sendall(b"GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 200000 + b"\r\n\r\n")
+    try:
+        s.sendall(b"GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 200000 + b"\r\n\r\n")
+    except (ConnectionError, ssl.SSLError):
+        # The server answered 431 and closed before the rest arrived: the
+        # answer may be lost with the connection; what counts then is that
+        # the receiver refused the request and still serves.
+        s.close()
+        assert rx.healthy()
+        return
     reply = b""
     try:
         while True:
