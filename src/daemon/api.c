@@ -15,10 +15,11 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "daemon/api_metrics.h"
 #include "job/progress.h"
 #include "store/job_log.h"
 
-enum route { ROUTE_NONE, ROUTE_HEALTH, ROUTE_JOBS, ROUTE_JOB, ROUTE_CANCEL };
+enum route { ROUTE_NONE, ROUTE_HEALTH, ROUTE_JOBS, ROUTE_JOB, ROUTE_CANCEL, ROUTE_METRICS };
 
 struct daemon_api_call {
     struct daemon *d;
@@ -62,6 +63,9 @@ static void route(struct daemon_api_call *c, const char *method, const char *url
     const char *allow = NULL;
     if (strcmp(url, "/v1/health") == 0) {
         c->route = ROUTE_HEALTH;
+        allow = get ? NULL : "GET";
+    } else if (strcmp(url, "/metrics") == 0) {
+        c->route = ROUTE_METRICS;
         allow = get ? NULL : "GET";
     } else if (strcmp(url, "/v1/jobs") == 0) {
         c->route = ROUTE_JOBS;
@@ -351,6 +355,9 @@ void daemon_api_finish(struct daemon_api_call *c, struct daemon_api_response *r)
         break;
     case ROUTE_CANCEL:
         do_cancel(c, r);
+        break;
+    case ROUTE_METRICS:
+        daemon_api_metrics(c->d, r);
         break;
     case ROUTE_NONE:
         answer_error(r, 404, "not_found", "no such path");

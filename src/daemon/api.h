@@ -10,7 +10,8 @@
  * Routes: GET /v1/health; GET /v1/jobs (queued and running entries, the
  * running ones with their live progress, and the last ended ones);
  * POST /v1/jobs {"instance": .., "target": ..} (queue a run now);
- * GET /v1/jobs/{id}; POST /v1/jobs/{id}/cancel. Errors are JSON
+ * GET /v1/jobs/{id}; POST /v1/jobs/{id}/cancel; GET /metrics (the
+ * Prometheus text of daemon/api_metrics.h). Errors are JSON
  * {"error": code, "message": text}: 404 for an unknown path, id or
  * instance, 405 for a method a route does not take (with Allow), 400 for a
  * body that is not the JSON asked for, 413 for a body past
@@ -33,7 +34,8 @@ struct daemon_api_response {
     unsigned status;
     char *body; /* allocated JSON, may be NULL */
     size_t body_len;
-    const char *allow; /* for 405 */
+    const char *allow;        /* for 405 */
+    const char *content_type; /* NULL: application/json */
 };
 
 struct daemon_api_call;
