@@ -12,6 +12,7 @@
 
 #include "common/status.h"
 #include "common/threadpool.h"
+#include "server/metrics.h"
 #include "server/session.h"
 #include "store/server_db.h"
 
@@ -43,6 +44,7 @@ struct server {
     struct server_config cfg;
     struct session_registry *sessions;
     struct threadpool *hashers;
+    struct server_counters counters; /* for the metrics page (server/metrics.h) */
 };
 
 /* Parses a reserve: a size ("1G", "0") or a percentage ("5%"). */

@@ -248,3 +248,23 @@ class Daemon:
             self.proc.send_signal(signal.SIGTERM)
         _, err = self.proc.communicate(timeout=120)
         return err
+
+
+def receiver_metrics_port(rx, timeout=30):
+    """The port of a started receiver's metrics listener (server_testlib
+    .Receiver), from its `metrics-serving` log line."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        m = re.search(r" metrics-serving .*port=(\d+)", rx.log_text()[rx.log_offset:])
+        if m:
+            return int(m.group(1))
+        time.sleep(0.05)
+    raise AssertionError("no metrics-serving line: " + rx.log_text())
+
+
+def write_secret(path, text):
+    """A file of mode 0600 holding text and a newline."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text + "\n")
+    return path
