@@ -56,6 +56,12 @@ mfb_status alert_send_retry(const struct config_alert *channel, const struct ale
 
 void alert_dispatch(struct config_db *db, const struct alert *a, size_t *sent, size_t *failed)
 {
+    alert_dispatch_as(db, a, a->severity, sent, failed);
+}
+
+void alert_dispatch_as(struct config_db *db, const struct alert *a, enum config_severity reach,
+                       size_t *sent, size_t *failed)
+{
     size_t ok = 0, bad = 0;
     struct config_alert *list = NULL;
     size_t count = 0;
@@ -67,7 +73,7 @@ void alert_dispatch(struct config_db *db, const struct alert *a, size_t *sent, s
         goto done;
     }
     for (size_t i = 0; i < count; i++) {
-        if (a->severity < list[i].min_severity)
+        if (reach < list[i].min_severity)
             continue;
         struct mfb_error e = {0};
         if (alert_send_retry(&list[i], a, ALERT_ATTEMPTS, 0, &e) == MFB_OK) {

@@ -77,6 +77,9 @@ struct daemon {
     pthread_t sched_thread;
     bool sched_started;
     bool sched_reload; /* re-read the schedules at once (under lock) */
+    /* The silence alarms' checker thread (daemon/expect.h); wake too. */
+    pthread_t expect_thread;
+    bool expect_started;
 };
 
 /* Prepares a daemon over db with `workers` slots; starts no thread (the
