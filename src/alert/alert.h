@@ -52,5 +52,9 @@ void alert_dispatch(struct config_db *db, const struct alert *a, size_t *sent, s
  * severity: a recovery notice (info) goes where its alarm (critical) went. */
 void alert_dispatch_as(struct config_db *db, const struct alert *a, enum config_severity reach,
                        size_t *sent, size_t *failed);
+/* The same over a list of channels held elsewhere (the receiver's, in its
+ * catalog); sent and failed must not be NULL. */
+void alert_dispatch_list(const struct config_alert *list, size_t count, const struct alert *a,
+                         enum config_severity reach, size_t *sent, size_t *failed);
 
 #endif

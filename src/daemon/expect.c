@@ -3,8 +3,8 @@
  * docs/monitoring.md).
  *
  * The checker thread looks at every instance with an expectation, then
- * sleeps a quarter of the shortest one (EXPECT_POLL_MIN_MS to
- * EXPECT_POLL_MAX_MS), or until the daemon's wake condition is signalled:
+ * sleeps a quarter of the shortest one (SILENCE_POLL_MIN_MS to
+ * SILENCE_POLL_MAX_MS), or until the daemon's wake condition is signalled:
  * a job that just ended then gets its recovery notice at once. Every figure
  * comes from the job log (store/job_stats.h), so a foreground `mfb backup`
  * counts as much as a job of the daemon.
@@ -27,31 +27,6 @@
 #include "store/expect_alarms.h"
 #include "store/job_stats.h"
 
-uint64_t expect_repeat_ms(uint64_t every_ms)
-{
-    uint64_t r = every_ms / 4;
-    if (r < EXPECT_REPEAT_MIN_MS)
-        r = EXPECT_REPEAT_MIN_MS;
-    if (r > EXPECT_REPEAT_MAX_MS)
-        r = EXPECT_REPEAT_MAX_MS;
-    return r;
-}
-
-enum expect_action expect_decide(uint64_t every_ms, int64_t last_ms, int64_t base_ms,
-                                 int64_t now_ms, bool firing, int64_t last_sent_ms)
-{
-    int64_t from = last_ms > 0 ? last_ms : base_ms;
-    bool overdue = now_ms - from > (int64_t)every_ms;
-    if (!overdue)
-        return firing ? EXPECT_RECOVER : EXPECT_NOTHING;
-    if (!firing)
-        return EXPECT_FIRE;
-    /* a clock that went back counts as "just sent" */
-    if (now_ms - last_sent_ms >= (int64_t)expect_repeat_ms(every_ms))
-        return EXPECT_REPEAT;
-    return EXPECT_NOTHING;
-}
-
 static const char *utc_time(int64_t ms, char *buf, size_t len)
 {
     time_t t = (time_t)(ms / 1000);
@@ -70,7 +45,7 @@ struct check {
     int64_t base_ms; /* when the instance was added */
 };
 
-static void send(struct daemon *d, const struct check *c, enum expect_action act, int64_t now_ms,
+static void send(struct daemon *d, const struct check *c, enum silence_action act, int64_t now_ms,
                  const struct expect_alarm *alarm)
 {
     const char *what = expect_what_str(c->what);
@@ -82,7 +57,7 @@ static void send(struct daemon *d, const struct check *c, enum expect_action act
     const char *option = c->what == EXPECT_DRILL ? "--expect-drill-every" : "--expect-every";
     char subject[512], text[2048], event[48];
     struct alert a = {.instance = c->instance, .subject = subject, .text = text, .event = event};
-    if (act == EXPECT_RECOVER) {
+    if (act == SILENCE_RECOVER) {
         snprintf(event, sizeof(event), "%s_overdue_resolved", what);
         a.severity = CONFIG_SEVERITY_INFO;
         snprintf(subject, sizeof(subject), "mfb: instance %s has a good %s again", c->instance,
@@ -113,13 +88,14 @@ static void send(struct daemon *d, const struct check *c, enum expect_action act
                  "that the daemon runs (mfb daemon status), that the instance's schedule is "
                  "not paused (mfb schedule list), and the job log (mfb logs --instance %s).%s\n",
                  c->instance, host, what, age, every, c->instance, option, lastline, what,
-                 c->instance, act == EXPECT_REPEAT ? "\n\nThis alarm repeats while it lasts." : "");
+                 c->instance,
+                 act == SILENCE_REPEAT ? "\n\nThis alarm repeats while it lasts." : "");
     }
-    if (act == EXPECT_RECOVER)
+    if (act == SILENCE_RECOVER)
         log_info("expect-recovered", "instance=%s what=%s last=%s", c->instance, what, last);
     else
         log_warn("expect-overdue", "instance=%s what=%s age=%s every=%s repeat=%s", c->instance,
-                 what, age, every, act == EXPECT_REPEAT ? "yes" : "no");
+                 what, age, every, act == SILENCE_REPEAT ? "yes" : "no");
     if (!d->no_alerts)
         alert_dispatch_as(d->db, &a, CONFIG_SEVERITY_CRITICAL, NULL, NULL);
 }
@@ -133,16 +109,16 @@ static void check_one(struct daemon *d, const struct check *c, int64_t now_ms)
         log_error("expect", "instance=%s error=%s", c->instance, LOG_Q(err.message));
         return;
     }
-    enum expect_action act =
-        expect_decide(c->every_ms, c->last_ms, c->base_ms, now_ms, firing, alarm.last_sent_ms);
-    if (act == EXPECT_NOTHING)
+    enum silence_action act =
+        silence_decide(c->every_ms, c->last_ms, c->base_ms, now_ms, firing, alarm.last_sent_ms);
+    if (act == SILENCE_NOTHING)
         return;
     send(d, c, act, now_ms, &alarm);
     mfb_status st;
-    if (act == EXPECT_RECOVER) {
+    if (act == SILENCE_RECOVER) {
         st = expect_alarm_clear(d->db, c->instance, c->what, &err);
     } else {
-        struct expect_alarm next = {.since_ms = act == EXPECT_FIRE ? now_ms : alarm.since_ms,
+        struct expect_alarm next = {.since_ms = act == SILENCE_FIRE ? now_ms : alarm.since_ms,
                                     .last_sent_ms = now_ms};
         st = expect_alarm_set(d->db, c->instance, c->what, &next, &err);
     }
@@ -150,18 +126,10 @@ static void check_one(struct daemon *d, const struct check *c, int64_t now_ms)
         log_error("expect", "instance=%s error=%s", c->instance, LOG_Q(err.message));
 }
 
-static uint64_t poll_for(uint64_t every_ms, uint64_t current)
-{
-    uint64_t p = every_ms / 4;
-    if (p < EXPECT_POLL_MIN_MS)
-        p = EXPECT_POLL_MIN_MS;
-    return p < current ? p : current;
-}
-
 /* Checks every expectation; returns how long to sleep. */
 static uint64_t check_all(struct daemon *d)
 {
-    uint64_t poll = EXPECT_POLL_MAX_MS;
+    uint64_t poll = SILENCE_POLL_MAX_MS;
     struct config_instance *list = NULL;
     struct job_stats *stats = NULL;
     size_t n = 0, ns = 0;
@@ -184,14 +152,14 @@ static uint64_t check_all(struct daemon *d)
             c.every_ms = list[i].expect_every_ms;
             c.last_ms = s ? s->last_ok_ms : 0;
             check_one(d, &c, now);
-            poll = poll_for(c.every_ms, poll);
+            poll = silence_poll_ms(c.every_ms, poll);
         }
         if (list[i].expect_drill_every_ms > 0) {
             c.what = EXPECT_DRILL;
             c.every_ms = list[i].expect_drill_every_ms;
             c.last_ms = s ? s->last_drill_ok_ms : 0;
             check_one(d, &c, now);
-            poll = poll_for(c.every_ms, poll);
+            poll = silence_poll_ms(c.every_ms, poll);
         }
     }
 done:
