@@ -17,7 +17,7 @@
 #define SILENCE_REPEAT_MAX_MS 3600000
 /* How often a checker looks: a quarter of the shortest expectation,
  * within these bounds. */
-#define SILENCE_POLL_MAX_MS 30000
+#define SILENCE_POLL_MAX_MS 10000
 #define SILENCE_POLL_MIN_MS 500
 
 enum silence_action {

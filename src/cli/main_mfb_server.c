@@ -4,7 +4,7 @@
 #include "cli/commands.h"
 
 static const struct cli_command *const commands[] = {
-    &srv_init, &srv_client, &srv_serve, &srv_list, &srv_retention, NULL,
+    &srv_init, &srv_client, &srv_serve, &srv_list, &srv_retention, &srv_expect, &srv_alert, NULL,
 };
 
 int main(int argc, char **argv)

@@ -22,6 +22,7 @@
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "common/threadpool.h"
+#include "server/expect.h"
 #include "server/http.h"
 #include "server/layout.h"
 #include "server/metrics.h"
@@ -146,6 +147,7 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
     struct server srv = {0};
     struct http_server *http = NULL;
     struct metrics_listener *metrics = NULL;
+    struct server_expect *expect = NULL;
     char *cert = NULL, *key = NULL, *cert_path = NULL, *key_path = NULL, *listen_setting = NULL;
     bool opened = false;
     uint64_t idle_ms, max_conn, header_limit, housekeeping_ms, hash_threads;
@@ -231,6 +233,9 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
                                               .key_pem = key};
         st = server_metrics_start(&srv, &mo, &metrics, err);
     }
+    /* the silence alarms' checker (docs/monitoring.md) */
+    if (st == MFB_OK)
+        st = server_expect_start(&srv, &expect, err);
     if (st != MFB_OK)
         goto done;
     if (plaintext)
@@ -256,12 +261,15 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
             last = now;
         }
     }
+    server_expect_stop(expect);
+    expect = NULL;
     server_metrics_stop(metrics);
     metrics = NULL;
     http_stop(http, 5000);
     http = NULL;
     log_info("stopped", "storage=%s", LOG_Q(cfg.storage));
 done:
+    server_expect_stop(expect);
     server_metrics_stop(metrics);
     http_stop(http, 0);
     if (opened)

@@ -659,11 +659,8 @@ void config_alert_free(struct config_alert *a)
     memset(a, 0, sizeof(*a));
 }
 
-#define ALERT_COLUMNS                                                                              \
-    "id, name, kind, min_severity, url, secret, smtp_user, mail_from, mail_to, ca_file, "          \
-    "command, created, updated"
-
-static mfb_status read_alert(sqlite3_stmt *stmt, struct config_alert *out, struct mfb_error *err)
+mfb_status config_rows_read_alert(sqlite3_stmt *stmt, struct config_alert *out,
+                                  struct mfb_error *err)
 {
     config_alert_init(out);
     int oom = 0;
@@ -695,17 +692,8 @@ static mfb_status read_alert(sqlite3_stmt *stmt, struct config_alert *out, struc
     return MFB_OK;
 }
 
-mfb_status config_alert_add(struct config_db *db, struct config_alert *a, struct mfb_error *err)
+void config_rows_bind_alert(sqlite3_stmt *stmt, const struct config_alert *a)
 {
-    sqlite3_stmt *stmt = NULL;
-    pthread_mutex_lock(&db->lock);
-    a->created = a->updated = clock_wall_ms() / 1000;
-    mfb_status st = sqlutil_prepare(db->sql,
-                                    "INSERT INTO alerts (" ALERT_COLUMNS ") VALUES "
-                                    "(NULL, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-                                    &stmt, err);
-    if (st != MFB_OK)
-        goto done;
     sqlite3_bind_text(stmt, 2, a->name, -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 3, config_alert_kind_str(a->kind), -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 4, config_severity_str(a->min_severity), -1, SQLITE_STATIC);
@@ -718,6 +706,20 @@ mfb_status config_alert_add(struct config_db *db, struct config_alert *a, struct
     sqlutil_bind_text(stmt, 11, a->command);
     sqlite3_bind_int64(stmt, 12, a->created);
     sqlite3_bind_int64(stmt, 13, a->updated);
+}
+
+mfb_status config_alert_add(struct config_db *db, struct config_alert *a, struct mfb_error *err)
+{
+    sqlite3_stmt *stmt = NULL;
+    pthread_mutex_lock(&db->lock);
+    a->created = a->updated = clock_wall_ms() / 1000;
+    mfb_status st = sqlutil_prepare(db->sql,
+                                    "INSERT INTO alerts (" ALERT_COLUMNS ") VALUES "
+                                    "(NULL, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                                    &stmt, err);
+    if (st != MFB_OK)
+        goto done;
+    config_rows_bind_alert(stmt, a);
     if (sqlite3_step(stmt) != SQLITE_DONE) {
         if (config_rows_is_duplicate(db)) {
             mfb_error_set(err, MFB_ERR_EXISTS, "alert channel '%s' already exists", a->name);
@@ -752,7 +754,7 @@ mfb_status config_alert_list(struct config_db *db, struct config_alert **list, s
     while (st == MFB_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         st = config_rows_grow((void **)list, count, &cap, sizeof(**list), err);
         if (st == MFB_OK)
-            st = read_alert(stmt, &(*list)[*count], err);
+            st = config_rows_read_alert(stmt, &(*list)[*count], err);
         if (st == MFB_OK)
             (*count)++;
     }
