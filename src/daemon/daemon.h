@@ -18,6 +18,10 @@
  * The scheduler thread (daemon/scheduler.h) queues the stored schedules
  * runs through daemon_enqueue, as the API does.
  *
+ * The expectation checker thread (daemon/expect.h) sends the silence
+ * alarms; like the scheduler it sleeps on the wake condition, so a job
+ * that ends wakes it for a recovery notice.
+ *
  * Stopping: daemon_stop cancels every running job through its cancel token
  * (the safe path of backup_run: a database that was stopped is started
  * and verified before the job ends), and joins the workers.
