@@ -226,6 +226,10 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
         snprintf(metrics_addr, sizeof(metrics_addr), "127.0.0.1:%s", metrics_listen);
         metrics_listen = metrics_addr;
     }
+    if (st == MFB_OK && metrics_listen == NULL && cli_given(args, "metrics-token-file")) {
+        st = mfb_error_set(err, MFB_ERR_USAGE, "--metrics-token-file needs --metrics-listen");
+        mfb_error_hint(err, "give the address to serve the metrics on: --metrics-listen ADDR:PORT");
+    }
     if (st == MFB_OK && metrics_listen != NULL) {
         struct metrics_listener_options mo = {.listen = metrics_listen,
                                               .token_file = cli_string(args, "metrics-token-file"),

@@ -45,8 +45,8 @@ struct check {
     int64_t base_ms; /* when the instance was added */
 };
 
-static void send(struct daemon *d, const struct check *c, enum silence_action act, int64_t now_ms,
-                 const struct expect_alarm *alarm)
+static void send_alarm(struct daemon *d, const struct check *c, enum silence_action act,
+                       int64_t now_ms, const struct expect_alarm *alarm)
 {
     const char *what = expect_what_str(c->what);
     int64_t from = c->last_ms > 0 ? c->last_ms : c->base_ms;
@@ -113,7 +113,7 @@ static void check_one(struct daemon *d, const struct check *c, int64_t now_ms)
         silence_decide(c->every_ms, c->last_ms, c->base_ms, now_ms, firing, alarm.last_sent_ms);
     if (act == SILENCE_NOTHING)
         return;
-    send(d, c, act, now_ms, &alarm);
+    send_alarm(d, c, act, now_ms, &alarm);
     mfb_status st;
     if (act == SILENCE_RECOVER) {
         st = expect_alarm_clear(d->db, c->instance, c->what, &err);
@@ -134,9 +134,16 @@ static uint64_t check_all(struct daemon *d)
     struct job_stats *stats = NULL;
     size_t n = 0, ns = 0;
     struct mfb_error err = {0};
-    if (config_instance_list(d->db, &list, &n, &err) != MFB_OK ||
-        job_stats_instances(d->db, &stats, &ns, &err) != MFB_OK ||
-        expect_alarm_prune(d->db, &err) != MFB_OK) {
+    if (config_instance_list(d->db, &list, &n, &err) != MFB_OK) {
+        log_error("expect", "error=%s", LOG_Q(err.message));
+        goto done;
+    }
+    bool any = false;
+    for (size_t i = 0; i < n; i++)
+        any |= list[i].expect_every_ms > 0 || list[i].expect_drill_every_ms > 0;
+    /* the prune also ends alarms whose expectation was removed */
+    if (expect_alarm_prune(d->db, &err) != MFB_OK ||
+        (any && job_stats_instances(d->db, &stats, &ns, &err) != MFB_OK)) {
         log_error("expect", "error=%s", LOG_Q(err.message));
         goto done;
     }

@@ -42,8 +42,8 @@ static const char *utc_time(int64_t s, char *buf, size_t len)
     return buf;
 }
 
-static void send(struct server_db *db, const struct srv_expect *e, enum silence_action act,
-                 int64_t now)
+static void send_alarm(struct server_db *db, const struct srv_expect *e, enum silence_action act,
+                       int64_t now)
 {
     int64_t from = e->last_backup > 0 ? e->last_backup : e->created;
     char age[64], every[64], last[32], since[32], host[256] = "";
@@ -130,7 +130,7 @@ static uint64_t check_all(struct server *srv)
                            e->alarm_since > 0, e->alarm_sent * 1000);
         if (act == SILENCE_NOTHING)
             continue;
-        send(srv->db, e, act, now);
+        send_alarm(srv->db, e, act, now);
         int64_t since = act == SILENCE_RECOVER ? 0 : act == SILENCE_FIRE ? now : e->alarm_since;
         if (server_db_expect_alarm(srv->db, e->client_id, e->instance, since, now, &err) != MFB_OK)
             log_error("expect", "client=%s instance=%s error=%s", e->client, e->instance,
