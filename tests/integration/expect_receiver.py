@@ -6,6 +6,8 @@ of its last complete backup (through a command channel), and a new backup
 brings the recovery notice; an instance within its expectation gets
 nothing. No client host is involved: the receiver notices alone.
 """
+import hashlib
+import hmac
 import json
 import os
 import sys
@@ -14,6 +16,8 @@ import unittest
 
 sys.path.insert(0, os.environ.get("MFB_TEST_LIB") or
                 os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from alert_sinks import WebhookSink  # noqa: E402
+from metricstestlib import write_secret  # noqa: E402
 from mfbtest import main  # noqa: E402
 from server_testlib import Receiver, pattern  # noqa: E402
 
@@ -81,6 +85,13 @@ class ReceiverExpect(unittest.TestCase):
     def test_silent_client_alarm_then_recovery(self):
         self.rx.run("alert", "add", "sink", "--command", f"printf '%s\\n' \"$MFB_ALERT_JSON\" "
                     f">> {self.out}", "--min-severity", "critical")
+        # a signed webhook too: the same sender as the client's (alert/webhook.c)
+        key = os.path.join(os.path.dirname(self.rx.cert), "mfb-server.key")
+        hook = WebhookSink(self.rx.cert, key).__enter__()
+        self.addCleanup(hook.__exit__)
+        secret = "rx-hmac-key"
+        self.rx.run("alert", "add", "hook", "--webhook", hook.url, "--ca-file", self.rx.cert,
+                    "--secret-file", write_secret(os.path.join(self.rx.dir, "hook.key"), secret))
         self.rx.start()
         self.rx.upload(self.token, pattern(1000), instance="prod")
         self.rx.upload(self.token, pattern(1000), instance="calm")
@@ -97,6 +108,12 @@ class ReceiverExpect(unittest.TestCase):
         self.assertEqual([a for a in self.alerts() if a["instance"] == "calm"], [])
         listed = json.loads(self.rx.run("expect", "list", "--json").stdout)
         self.assertIsNotNone([e for e in listed if e["instance"] == "prod"][0]["alarm_since"])
+        _, headers, body = hook.requests[0]
+        self.assertEqual(headers["x-mfb-signature"],
+                         "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest())
+        self.assertEqual(json.loads(body)["event"], "receiver_backup_overdue")
+        self.assertNotIn(secret.encode(), body)
+        self.assertNotIn(self.token.encode(), body)
 
         # the client comes back: a complete backup ends the alarm
         self.rx.upload(self.token, pattern(2000), instance="prod", name="again.zip")
