@@ -243,10 +243,19 @@ class Daemon:
         return http_get_unix(self.sock, url)
 
     def stop(self):
-        """Stops the daemon; returns what it wrote to stderr."""
+        """Stops the daemon; returns what it wrote to stderr. Fails when it
+        did not exit cleanly or a sanitizer reported anything; a second
+        call returns ""."""
+        if self.proc.returncode is not None:
+            return ""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
         _, err = self.proc.communicate(timeout=120)
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            if marker in err:
+                raise AssertionError("sanitizer report from the daemon:\n" + err)
+        if self.proc.returncode != 0:
+            raise AssertionError(f"the daemon exited {self.proc.returncode}:\n{err}")
         return err
 
 
