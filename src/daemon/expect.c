@@ -50,7 +50,7 @@ static void send_alarm(struct daemon *d, const struct check *c, enum silence_act
 {
     const char *what = expect_what_str(c->what);
     int64_t from = c->last_ms > 0 ? c->last_ms : c->base_ms;
-    char age[64], every[64], last[32], since[32], host[256] = "";
+    char age[64], every[64], last[32] = "never", since[32], host[256] = "";
     gethostname(host, sizeof(host) - 1);
     format_duration_ms((uint64_t)(now_ms > from ? now_ms - from : 0), age, sizeof(age));
     format_duration_ms(c->every_ms, every, sizeof(every));
@@ -63,10 +63,11 @@ static void send_alarm(struct daemon *d, const struct check *c, enum silence_act
         snprintf(subject, sizeof(subject), "mfb: instance %s has a good %s again", c->instance,
                  what);
         snprintf(text, sizeof(text),
-                 "Instance '%s' on %s has a good %s again: the last one ended at %s. The alarm "
-                 "raised at %s (no good %s for longer than %s) is over.\n",
-                 c->instance, host, what, utc_time(c->last_ms, last, sizeof(last)),
-                 utc_time(alarm->since_ms, since, sizeof(since)), what, every);
+                 "Instance '%s' on %s is within its expectation again: its last good %s ended "
+                 "at %s, and one is expected every %s. The alarm raised at %s is over.\n",
+                 c->instance, host, what,
+                 c->last_ms > 0 ? utc_time(c->last_ms, last, sizeof(last)) : "(never)", every,
+                 utc_time(alarm->since_ms, since, sizeof(since)));
     } else {
         snprintf(event, sizeof(event), "%s_overdue", what);
         a.severity = CONFIG_SEVERITY_CRITICAL;

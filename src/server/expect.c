@@ -46,7 +46,7 @@ static void send_alarm(struct server_db *db, const struct srv_expect *e, enum si
                        int64_t now)
 {
     int64_t from = e->last_backup > 0 ? e->last_backup : e->created;
-    char age[64], every[64], last[32], since[32], host[256] = "";
+    char age[64], every[64], last[32] = "never", since[32], host[256] = "";
     gethostname(host, sizeof(host) - 1);
     format_duration_ms((uint64_t)(now > from ? now - from : 0) * 1000, age, sizeof(age));
     format_duration_ms((uint64_t)e->every_s * 1000, every, sizeof(every));
@@ -59,10 +59,12 @@ static void send_alarm(struct server_db *db, const struct srv_expect *e, enum si
         snprintf(subject, sizeof(subject), "mfb-server: %s/%s stored a backup again", e->client,
                  e->instance);
         snprintf(text, sizeof(text),
-                 "The receiver %s stored a complete backup of instance '%s' from client '%s' at "
-                 "%s. The alarm raised at %s (none for longer than %s) is over.\n",
-                 host, e->instance, e->client, utc_time(e->last_backup, last, sizeof(last)),
-                 utc_time(e->alarm_since, since, sizeof(since)), every);
+                 "Instance '%s' of client '%s' is within its expectation on the receiver %s "
+                 "again: its newest complete backup was stored at %s, and one is expected every "
+                 "%s. The alarm raised at %s is over.\n",
+                 e->instance, e->client, host,
+                 e->last_backup > 0 ? utc_time(e->last_backup, last, sizeof(last)) : "(never)",
+                 every, utc_time(e->alarm_since, since, sizeof(since)));
         log_info("expect-recovered", "client=%s instance=%s last=%s", e->client, e->instance, last);
     } else {
         a.event = "receiver_backup_overdue";
