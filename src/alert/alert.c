@@ -56,6 +56,12 @@ mfb_status alert_send_retry(const struct config_alert *channel, const struct ale
 
 void alert_dispatch(struct config_db *db, const struct alert *a, size_t *sent, size_t *failed)
 {
+    alert_dispatch_as(db, a, a->severity, sent, failed);
+}
+
+void alert_dispatch_as(struct config_db *db, const struct alert *a, enum config_severity reach,
+                       size_t *sent, size_t *failed)
+{
     size_t ok = 0, bad = 0;
     struct config_alert *list = NULL;
     size_t count = 0;
@@ -66,8 +72,24 @@ void alert_dispatch(struct config_db *db, const struct alert *a, size_t *sent, s
                       a->event ? a->event : "", err.message);
         goto done;
     }
+    alert_dispatch_list(list, count, a, reach, &ok, &bad);
+    if (count == 0 && a->severity >= CONFIG_SEVERITY_ERROR)
+        log_warn("alert", "event=%s note=no_alert_channel_configured hint=\"mfb alert add\"",
+                 a->event ? a->event : "");
+done:
+    config_alert_list_free(list, count);
+    if (sent)
+        *sent = ok;
+    if (failed)
+        *failed = bad;
+}
+
+void alert_dispatch_list(const struct config_alert *list, size_t count, const struct alert *a,
+                         enum config_severity reach, size_t *sent, size_t *failed)
+{
+    size_t ok = 0, bad = 0;
     for (size_t i = 0; i < count; i++) {
-        if (a->severity < list[i].min_severity)
+        if (reach < list[i].min_severity)
             continue;
         struct mfb_error e = {0};
         if (alert_send_retry(&list[i], a, ALERT_ATTEMPTS, 0, &e) == MFB_OK) {
@@ -81,13 +103,6 @@ void alert_dispatch(struct config_db *db, const struct alert *a, size_t *sent, s
                       config_alert_kind_str(list[i].kind), a->event ? a->event : "", e.message);
         }
     }
-    if (count == 0 && a->severity >= CONFIG_SEVERITY_ERROR)
-        log_warn("alert", "event=%s note=no_alert_channel_configured hint=\"mfb alert add\"",
-                 a->event ? a->event : "");
-done:
-    config_alert_list_free(list, count);
-    if (sent)
-        *sent = ok;
-    if (failed)
-        *failed = bad;
+    *sent = ok;
+    *failed = bad;
 }

@@ -48,5 +48,13 @@ mfb_status alert_send_retry(const struct config_alert *channel, const struct ale
  * Never fails: problems are logged. sent and failed (may be NULL) count
  * channels. */
 void alert_dispatch(struct config_db *db, const struct alert *a, size_t *sent, size_t *failed);
+/* The same, to the channels that `reach` reaches whatever a's own
+ * severity: a recovery notice (info) goes where its alarm (critical) went. */
+void alert_dispatch_as(struct config_db *db, const struct alert *a, enum config_severity reach,
+                       size_t *sent, size_t *failed);
+/* The same over a list of channels held elsewhere (the receiver's, in its
+ * catalog); sent and failed must not be NULL. */
+void alert_dispatch_list(const struct config_alert *list, size_t count, const struct alert *a,
+                         enum config_severity reach, size_t *sent, size_t *failed);
 
 #endif

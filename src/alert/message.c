@@ -26,6 +26,8 @@ json_t *alert_json(const struct alert *a)
     json_object_set_new(o, "time", json_string(when));
     json_object_set_new(o, "host", json_string(host));
     json_object_set_new(o, "instance", str_or_null(a->instance));
+    if (a->client) /* only the receiver's alerts name a client */
+        json_object_set_new(o, "client", json_string(a->client));
     json_object_set_new(o, "job_id", a->job_id ? json_integer(a->job_id) : json_null());
     json_object_set_new(o, "job_status", str_or_null(a->job_status));
     json_object_set_new(o, "subject", str_or_null(a->subject));

@@ -19,7 +19,8 @@ struct alert {
     const char *subject; /* one line */
     const char *text;    /* the full text, with what to do */
     const char *instance;
-    int64_t job_id; /* 0 when none */
+    const char *client; /* the receiver's alerts: the client host; else NULL */
+    int64_t job_id;     /* 0 when none */
     const char *job_status;
     const char *error;
     const char *hint;

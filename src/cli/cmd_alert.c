@@ -12,6 +12,10 @@
  * standard input and are shown as "(set)". `test` sends one alert through
  * a channel (or all of them) once, without retries, and says what each
  * answered, so a new channel can be checked before a night needs it.
+ *
+ * The flow is written once for both programs (cli/alert_cmd.h): the
+ * receiver's `mfb-server alert` (srv_alert.c) runs the same functions over
+ * the channels in its catalog.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +23,7 @@
 
 #include "alert/alert.h"
 #include "alert/channel.h"
+#include "cli/alert_cmd.h"
 #include "cli/commands.h"
 #include "cli/config_cli.h"
 #include "common/fsutil.h"
@@ -29,7 +34,7 @@
 
 static const char *const severities[] = {"info", "warning", "error", "critical", NULL};
 
-static const struct cli_option add_options[] = {
+const struct cli_option alert_cmd_add_options[] = {
     {.name = "webhook",
      .type = CLI_STRING,
      .metavar = "URL",
@@ -69,12 +74,12 @@ static const struct cli_option add_options[] = {
     CLI_OPTIONS_END,
 };
 
-static const struct cli_option json_options[] = {
+const struct cli_option alert_cmd_json_options[] = {
     {.name = "json", .type = CLI_FLAG, .help = "print JSON"},
     CLI_OPTIONS_END,
 };
 
-static const struct cli_option test_options[] = {
+const struct cli_option alert_cmd_test_options[] = {
     {.name = "severity",
      .type = CLI_ENUM,
      .metavar = "LEVEL",
@@ -188,21 +193,24 @@ static mfb_status build(const struct cli_args *args, struct config_alert *a, str
     return st;
 }
 
-static mfb_status run_add(struct cli_args *args, struct mfb_error *err)
+mfb_status alert_cmd_add(const struct alert_store *store, struct cli_args *args,
+                         struct mfb_error *err)
 {
-    struct config_db *db = NULL;
+    void *db = NULL;
     struct config_alert a;
     config_alert_init(&a);
     mfb_status st = build(args, &a, err);
     if (st == MFB_OK)
-        st = config_cli_open(args, false, &db, NULL, err);
+        st = store->open(args, &db, err);
     if (st == MFB_OK)
-        st = config_alert_add(db, &a, err);
+        st = store->add(db, &a, err);
     if (st == MFB_OK)
-        printf("alert channel '%s' added (%s, %s and worse); try it with 'mfb alert test %s'\n",
-               a.name, config_alert_kind_str(a.kind), config_severity_str(a.min_severity), a.name);
+        printf("alert channel '%s' added (%s, %s and worse); try it with '%s alert test %s'\n",
+               a.name, config_alert_kind_str(a.kind), config_severity_str(a.min_severity),
+               store->program, a.name);
     config_alert_free(&a);
-    config_db_close(db);
+    if (db)
+        store->close(db);
     return st;
 }
 
@@ -228,22 +236,24 @@ static json_t *alert_channel_json(const struct config_alert *a)
                      config_cli_json_time(a->created));
 }
 
-static mfb_status run_list(struct cli_args *args, struct mfb_error *err)
+mfb_status alert_cmd_list(const struct alert_store *store, struct cli_args *args,
+                          struct mfb_error *err)
 {
-    struct config_db *db = NULL;
+    void *db = NULL;
     struct config_alert *list = NULL;
     size_t count = 0;
-    mfb_status st = config_cli_open(args, false, &db, NULL, err);
+    mfb_status st = store->open(args, &db, err);
     if (st == MFB_OK)
-        st = config_alert_list(db, &list, &count, err);
+        st = store->list(db, &list, &count, err);
     if (st == MFB_OK && cli_flag(args, "json")) {
         json_t *array = json_array();
         for (size_t i = 0; i < count; i++)
             json_array_append_new(array, alert_channel_json(&list[i]));
         st = config_cli_print_json(array, err);
     } else if (st == MFB_OK && count == 0) {
-        printf("no alert channels; add one with 'mfb alert add NAME --webhook URL | --email TO "
-               "... | --command CMD'\n");
+        printf("no alert channels; add one with '%s alert add NAME --webhook URL | --email TO "
+               "... | --command CMD'\n",
+               store->program);
     } else if (st == MFB_OK) {
         enum { COLS = 5 };
         static const char *const header[COLS] = {"NAME", "KIND", "MIN SEVERITY", "TO", "SECRET"};
@@ -266,39 +276,47 @@ static mfb_status run_list(struct cli_args *args, struct mfb_error *err)
         free(dest);
     }
     config_alert_list_free(list, count);
-    config_db_close(db);
+    if (db)
+        store->close(db);
     return st;
 }
 
-static mfb_status run_remove(struct cli_args *args, struct mfb_error *err)
+mfb_status alert_cmd_remove(const struct alert_store *store, struct cli_args *args,
+                            struct mfb_error *err)
 {
-    struct config_db *db = NULL;
-    mfb_status st = config_cli_open(args, false, &db, NULL, err);
+    void *db = NULL;
+    mfb_status st = store->open(args, &db, err);
     if (st == MFB_OK)
-        st = config_alert_remove(db, args->positional[0], err);
+        st = store->remove(db, args->positional[0], err);
     if (st == MFB_OK)
         printf("alert channel '%s' removed\n", args->positional[0]);
-    config_db_close(db);
+    if (db)
+        store->close(db);
     return st;
 }
 
-static mfb_status run_test(struct cli_args *args, struct mfb_error *err)
+mfb_status alert_cmd_test(const struct alert_store *store, struct cli_args *args,
+                          struct mfb_error *err)
 {
-    struct config_db *db = NULL;
+    void *db = NULL;
     struct config_alert *list = NULL;
     size_t count = 0, tried = 0, failed = 0;
     enum config_severity sev = CONFIG_SEVERITY_CRITICAL;
     const char *name = args->positional_count > 0 ? args->positional[0] : NULL;
     mfb_status st = config_severity_parse(cli_string(args, "severity"), &sev, err);
     if (st == MFB_OK)
-        st = config_cli_open(args, false, &db, NULL, err);
+        st = store->open(args, &db, err);
     if (st == MFB_OK)
-        st = config_alert_list(db, &list, &count, err);
+        st = store->list(db, &list, &count, err);
+    char subject[64], text[128];
+    snprintf(subject, sizeof(subject), "test alert from %s", store->program);
+    snprintf(text, sizeof(text),
+             "This is a test alert sent by '%s alert test'. Nothing is wrong.\n", store->program);
     struct alert a = {
         .severity = sev,
         .event = "test",
-        .subject = "test alert from mfb",
-        .text = "This is a test alert sent by 'mfb alert test'. Nothing is wrong.\n",
+        .subject = subject,
+        .text = text,
     };
     for (size_t i = 0; st == MFB_OK && i < count; i++) {
         if (name && strcmp(name, list[i].name) != 0)
@@ -317,7 +335,7 @@ static mfb_status run_test(struct cli_args *args, struct mfb_error *err)
     if (st == MFB_OK && tried == 0) {
         if (name) {
             mfb_error_set(err, MFB_ERR_NOT_FOUND, "no alert channel named '%s'", name);
-            mfb_error_hint(err, "'mfb alert list' shows the configured alerts");
+            mfb_error_hint(err, "'%s alert list' shows the configured alerts", store->program);
             st = MFB_ERR_NOT_FOUND;
         } else {
             printf("no alert channels to test\n");
@@ -326,21 +344,77 @@ static mfb_status run_test(struct cli_args *args, struct mfb_error *err)
     if (st == MFB_OK && failed > 0)
         st = mfb_error_set(err, MFB_ERR_NETWORK, "%zu of %zu alert channels failed", failed, tried);
     config_alert_list_free(list, count);
-    config_db_close(db);
+    if (db)
+        store->close(db);
     return st;
+}
+
+/* ---- the client's channels, in its configuration database ---- */
+
+static mfb_status client_open(struct cli_args *args, void **db, struct mfb_error *err)
+{
+    return config_cli_open(args, false, (struct config_db **)db, NULL, err);
+}
+
+static void client_close(void *db)
+{
+    config_db_close(db);
+}
+
+static mfb_status client_add(void *db, struct config_alert *a, struct mfb_error *err)
+{
+    return config_alert_add(db, a, err);
+}
+
+static mfb_status client_list(void *db, struct config_alert **list, size_t *count,
+                              struct mfb_error *err)
+{
+    return config_alert_list(db, list, count, err);
+}
+
+static mfb_status client_remove(void *db, const char *name, struct mfb_error *err)
+{
+    return config_alert_remove(db, name, err);
+}
+
+static const struct alert_store client_store = {.program = "mfb",
+                                                .open = client_open,
+                                                .close = client_close,
+                                                .add = client_add,
+                                                .list = client_list,
+                                                .remove = client_remove};
+
+static mfb_status run_add(struct cli_args *args, struct mfb_error *err)
+{
+    return alert_cmd_add(&client_store, args, err);
+}
+
+static mfb_status run_list(struct cli_args *args, struct mfb_error *err)
+{
+    return alert_cmd_list(&client_store, args, err);
+}
+
+static mfb_status run_remove(struct cli_args *args, struct mfb_error *err)
+{
+    return alert_cmd_remove(&client_store, args, err);
+}
+
+static mfb_status run_test(struct cli_args *args, struct mfb_error *err)
+{
+    return alert_cmd_test(&client_store, args, err);
 }
 
 static const struct cli_command alert_add = {
     .name = "add",
     .usage = "NAME (--webhook URL | --email TO --smtp-url URL --from ADDR | --command CMD)",
     .summary = "add an alert channel",
-    .options = add_options,
+    .options = alert_cmd_add_options,
     .min_args = 1,
     .max_args = 1,
     .run = run_add};
 static const struct cli_command alert_list = {.name = "list",
                                               .summary = "list the alert channels",
-                                              .options = json_options,
+                                              .options = alert_cmd_json_options,
                                               .max_args = 0,
                                               .run = run_list};
 static const struct cli_command alert_remove = {.name = "remove",
@@ -353,7 +427,7 @@ static const struct cli_command alert_test = {
     .name = "test",
     .usage = "[NAME]",
     .summary = "send a test alert through one channel, or all of them",
-    .options = test_options,
+    .options = alert_cmd_test_options,
     .min_args = 0,
     .max_args = 1,
     .run = run_test};

@@ -89,6 +89,14 @@ static const struct cli_option edit_options[] = {
     TIMEOUT_OPTION("upload", "bound on the upload", "12h"),
     TIMEOUT_OPTION("start", "bound on the start command", "10m"),
     TIMEOUT_OPTION("verify", "bound on the first successful query after the start", "5m"),
+    {.name = "expect-every",
+     .type = CLI_DURATION,
+     .metavar = "DURATION",
+     .help = "the daemon alerts when the last good backup is older than this (0: never)"},
+    {.name = "expect-drill-every",
+     .type = CLI_DURATION,
+     .metavar = "DURATION",
+     .help = "the same for the last good restore drill (0: never)"},
     {.name = "no-check",
      .type = CLI_FLAG,
      .help = "save without checking the connection, files and method"},
@@ -200,6 +208,11 @@ static mfb_status apply_options(const struct cli_args *args, void *rec, struct m
         snprintf(name, sizeof(name), "%s-timeout", config_timeout_name((enum config_timeout)i));
         st = cli_duration_ms(args, name, &inst->timeout_ms[i], err);
     }
+    /* silence alarms (docs/monitoring.md): checked by the daemon */
+    if (st == MFB_OK && cli_given(args, "expect-every"))
+        st = cli_duration_ms(args, "expect-every", &inst->expect_every_ms, err);
+    if (st == MFB_OK && cli_given(args, "expect-drill-every"))
+        st = cli_duration_ms(args, "expect-drill-every", &inst->expect_drill_every_ms, err);
     const char *password_file = cli_string(args, "password-file");
     if (st == MFB_OK && password_file && cli_flag(args, "no-password"))
         return usage(err, "give one of them",
@@ -225,6 +238,12 @@ static const char *connection_text(const struct config_instance *inst, char *buf
     return buf;
 }
 
+/* A duration in JSON: null for 0, "not set". */
+static json_t *opt_ms(uint64_t ms)
+{
+    return ms > 0 ? json_integer((json_int_t)ms) : json_null();
+}
+
 /* The JSON of an instance, without its password. */
 static json_t *instance_json(const void *rec)
 {
@@ -234,7 +253,7 @@ static json_t *instance_json(const void *rec)
     for (int i = 0; i < CONFIG_TIMEOUT_COUNT; i++)
         json_object_set_new(timeouts, config_timeout_name((enum config_timeout)i),
                             json_integer((json_int_t)inst->timeout_ms[i]));
-    return json_pack(
+    json_t *j = json_pack(
         "{s:s, s:o, s:o, s:o, s:o, s:b, s:s, s:o, s:o, s:o, s:o, s:s, s:o, s:o, "
         "s:o}",
         "name", inst->name, "socket", config_cli_json_str(inst->socket), "host",
@@ -247,6 +266,11 @@ static json_t *instance_json(const void *rec)
         "restart_after", config_restart_after_str(inst->restart_after), "timeouts_ms", timeouts,
         "created", config_cli_json_time(inst->created), "updated",
         config_cli_json_time(inst->updated));
+    json_t *o = json_pack("{s:o, s:o}", "expect_every_ms", opt_ms(inst->expect_every_ms),
+                          "expect_drill_every_ms", opt_ms(inst->expect_drill_every_ms));
+    json_object_update(j, o);
+    json_decref(o);
+    return j;
 }
 
 static void print_instance(const void *rec)
@@ -267,7 +291,14 @@ static void print_instance(const void *rec)
     for (int i = 0; i < CONFIG_TIMEOUT_COUNT; i++)
         printf("%s %s %s", i ? "," : "", config_timeout_name((enum config_timeout)i),
                format_duration_ms(inst->timeout_ms[i], buf, sizeof(buf)));
-    printf("\ncreated: %s\n", config_cli_time(inst->created, when, sizeof(when)));
+    printf("\nexpect a good backup every: %s\n",
+           inst->expect_every_ms ? format_duration_ms(inst->expect_every_ms, buf, sizeof(buf))
+                                 : "-");
+    printf("expect a good drill every: %s\n",
+           inst->expect_drill_every_ms
+               ? format_duration_ms(inst->expect_drill_every_ms, buf, sizeof(buf))
+               : "-");
+    printf("created: %s\n", config_cli_time(inst->created, when, sizeof(when)));
     printf("updated: %s\n", config_cli_time(inst->updated, when, sizeof(when)));
 }
 

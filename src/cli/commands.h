@@ -37,5 +37,7 @@ extern const struct cli_command srv_serve;
 extern const struct cli_command srv_list;
 extern const struct cli_command srv_retention; /* group: set, show */
 extern const struct cli_command srv_catalog;   /* group: rebuild */
+extern const struct cli_command srv_expect;    /* group: set, list, remove */
+extern const struct cli_command srv_alert;     /* group: add, list, remove, test */
 
 #endif

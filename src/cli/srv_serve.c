@@ -22,8 +22,10 @@
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "common/threadpool.h"
+#include "server/expect.h"
 #include "server/http.h"
 #include "server/layout.h"
+#include "server/metrics.h"
 #include "server/retention.h"
 #include "server/server.h"
 #include "server/storage.h"
@@ -85,6 +87,14 @@ static const struct cli_option options[] = {
      .metavar = "DURATION",
      .help = "on S3: how often to list the bucket for backups other receivers published",
      .def = "60s"},
+    {.name = "metrics-listen",
+     .type = CLI_STRING,
+     .metavar = "ADDR:PORT",
+     .help = "also serve Prometheus metrics at /metrics there (docs/monitoring.md)"},
+    {.name = "metrics-token-file",
+     .type = CLI_PATH,
+     .metavar = "FILE",
+     .help = "bearer token the metrics require (mode 0600); needed off loopback"},
     {.name = "hash-threads",
      .type = CLI_UINT,
      .metavar = "N",
@@ -140,6 +150,8 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
     struct server_db *db = NULL;
     struct server srv = {0};
     struct http_server *http = NULL;
+    struct metrics_listener *metrics = NULL;
+    struct server_expect *expect = NULL;
     char *cert = NULL, *key = NULL, *cert_path = NULL, *key_path = NULL, *listen_setting = NULL;
     bool opened = false;
     uint64_t idle_ms, max_conn, header_limit, housekeeping_ms, hash_threads, sync_ms;
@@ -213,6 +225,27 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
                                 .max_connections = (unsigned)max_conn,
                                 .memory_limit = (size_t)header_limit};
     st = http_start(&srv, &opts, &http, err);
+    const char *metrics_listen = cli_string(args, "metrics-listen");
+    char metrics_addr[160];
+    if (metrics_listen != NULL && strchr(metrics_listen, ':') == NULL) {
+        /* a bare port: loopback, the safe default (docs/monitoring.md) */
+        snprintf(metrics_addr, sizeof(metrics_addr), "127.0.0.1:%s", metrics_listen);
+        metrics_listen = metrics_addr;
+    }
+    if (st == MFB_OK && metrics_listen == NULL && cli_given(args, "metrics-token-file")) {
+        st = mfb_error_set(err, MFB_ERR_USAGE, "--metrics-token-file needs --metrics-listen");
+        mfb_error_hint(err, "give the address to serve the metrics on: --metrics-listen ADDR:PORT");
+    }
+    if (st == MFB_OK && metrics_listen != NULL) {
+        struct metrics_listener_options mo = {.listen = metrics_listen,
+                                              .token_file = cli_string(args, "metrics-token-file"),
+                                              .cert_pem = cert,
+                                              .key_pem = key};
+        st = server_metrics_start(&srv, &mo, &metrics, err);
+    }
+    /* the silence alarms' checker (docs/monitoring.md) */
+    if (st == MFB_OK)
+        st = server_expect_start(&srv, &expect, err);
     if (st != MFB_OK)
         goto done;
     if (plaintext)
@@ -245,10 +278,16 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
             last_sync = now;
         }
     }
+    server_expect_stop(expect);
+    expect = NULL;
+    server_metrics_stop(metrics);
+    metrics = NULL;
     http_stop(http, 5000);
     http = NULL;
     log_info("stopped", "storage=%s", LOG_Q(cfg.s3 ? cfg.s3cfg.url : cfg.storage));
 done:
+    server_expect_stop(expect);
+    server_metrics_stop(metrics);
     http_stop(http, 0);
     if (opened)
         server_close(&srv);
@@ -264,9 +303,10 @@ done:
     return st;
 }
 
-const struct cli_command srv_serve = {.name = "serve",
-                                      .usage = "[--listen ADDR:PORT] [--plaintext]",
-                                      .summary = "serve uploads over HTTPS",
-                                      .options = options,
-                                      .max_args = 0,
-                                      .run = run};
+const struct cli_command srv_serve = {
+    .name = "serve",
+    .usage = "[--listen ADDR:PORT] [--plaintext] [--metrics-listen ADDR:PORT]",
+    .summary = "serve uploads over HTTPS",
+    .options = options,
+    .max_args = 0,
+    .run = run};

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "daemon/api_metrics.h"
 #include "daemon/overview.h"
 #include "job/progress.h"
 #include "store/job_log.h"
@@ -35,6 +36,7 @@ enum route {
     ROUTE_SCHEDULES,
     ROUTE_SCHEDULE_PAUSE,
     ROUTE_SCHEDULE_RESUME,
+    ROUTE_METRICS,
 };
 
 struct daemon_api_call {
@@ -116,6 +118,9 @@ static void route(struct daemon_api_call *c, const char *method, const char *url
         allow = c->post ? NULL : "POST";
     } else if (strcmp(url, "/v1/events") == 0) {
         c->route = ROUTE_EVENTS;
+        allow = get ? NULL : "GET";
+    } else if (strcmp(url, "/metrics") == 0) {
+        c->route = ROUTE_METRICS;
         allow = get ? NULL : "GET";
     } else if (strcmp(url, "/v1/jobs") == 0) {
         c->route = ROUTE_JOBS;
@@ -555,6 +560,9 @@ void daemon_api_finish(struct daemon_api_call *c, struct daemon_api_response *r)
     case ROUTE_SCHEDULE_PAUSE:
     case ROUTE_SCHEDULE_RESUME:
         do_pause(c, r);
+        break;
+    case ROUTE_METRICS:
+        daemon_api_metrics(c->d, r);
         break;
     case ROUTE_NONE:
         answer_error(r, 404, "not_found", "no such path");

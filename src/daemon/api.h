@@ -12,9 +12,9 @@
  * POST /v1/jobs {"instance": .., "target": ..} (queue a run now);
  * GET /v1/jobs/{id}; POST /v1/jobs/{id}/cancel; GET /v1/instances and
  * GET /v1/schedules (daemon/overview.h); POST /v1/schedules/{name}/pause
- * and /resume; GET /v1/events (the
- * live stream, daemon/events.h: the answer carries a subscriber that the
- * transport drives). Errors are JSON
+ * and /resume; GET /metrics (the Prometheus text of daemon/api_metrics.h);
+ * GET /v1/events (the live stream, daemon/events.h: the answer carries a
+ * subscriber that the transport drives). Errors are JSON
  * {"error": code, "message": text}: 404 for an unknown path, id or
  * instance, 405 for a method a route does not take (with Allow), 400 for a
  * body that is not the JSON asked for, 413 for a body past
@@ -40,7 +40,8 @@ struct daemon_api_response {
     unsigned status;
     char *body; /* allocated JSON, may be NULL */
     size_t body_len;
-    const char *allow; /* for 405 */
+    const char *allow;        /* for 405 */
+    const char *content_type; /* NULL: application/json */
     /* GET /v1/events: a subscriber of the daemon's event hub, the caller's
      * to drive (daemon_api_event_text) and to unsubscribe; status 200,
      * no body. NULL for every other answer. */

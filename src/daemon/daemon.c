@@ -22,6 +22,7 @@
 #include "common/log.h"
 #include "daemon/api.h"
 #include "daemon/events.h"
+#include "daemon/expect.h"
 #include "daemon/scheduler.h"
 #include "job/backup/backup.h"
 #include "job/backup/resume.h"
@@ -509,6 +510,8 @@ mfb_status daemon_start(struct daemon *d, struct mfb_error *err)
         d->slots[i].started = true;
     }
     mfb_status st = scheduler_start(d, err);
+    if (st == MFB_OK)
+        st = expect_start(d, err);
     if (st != MFB_OK)
         daemon_stop(d);
     return st;
@@ -522,6 +525,7 @@ void daemon_stop(struct daemon *d)
     pthread_mutex_unlock(&d->lock);
     cancel_token_request(&d->stop);
     scheduler_stop(d);
+    expect_stop(d);
     for (unsigned i = 0; i < d->workers; i++) {
         if (d->slots[i].started)
             pthread_join(d->slots[i].thread, NULL);

@@ -40,6 +40,10 @@
  * unless the cancel asked to discard it: then its spool directory goes
  * and the job becomes cancelled.
  *
+ * The expectation checker thread (daemon/expect.h) sends the silence
+ * alarms; like the scheduler it sleeps on the wake condition, so a job
+ * that ends wakes it for a recovery notice.
+ *
  * Stopping: daemon_stop cancels every running job through its cancel token
  * (the safe path of backup_run: a database that was stopped is started
  * and verified before the job ends), and joins the workers. That is not a
@@ -107,6 +111,9 @@ struct daemon {
     pthread_t sched_thread;
     bool sched_started;
     bool sched_reload; /* re-read the schedules at once (under lock) */
+    /* The silence alarms' checker thread (daemon/expect.h); wake too. */
+    pthread_t expect_thread;
+    bool expect_started;
 };
 
 /* Prepares a daemon over db with `workers` slots; starts no thread (the

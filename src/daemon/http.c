@@ -149,7 +149,8 @@ static enum MHD_Result send_answer(struct daemon_http *h, struct MHD_Connection 
         free(resp.body);
         return MHD_NO;
     }
-    MHD_add_response_header(m, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(m, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            resp.content_type ? resp.content_type : "application/json");
     if (resp.allow)
         MHD_add_response_header(m, MHD_HTTP_HEADER_ALLOW, resp.allow);
     enum MHD_Result ret = MHD_queue_response(conn, resp.status, m);

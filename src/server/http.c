@@ -146,6 +146,11 @@ static enum MHD_Result send_answer(struct http_request *r)
 {
     struct api_response resp;
     api_finish(r->call, &resp);
+    /* Counted before the answer leaves, so a scrape that follows an answer
+     * sees it (server/metrics.h). */
+    struct api_call_info info;
+    api_call_describe(r->call, &info);
+    server_metrics_count(&r->http->srv->counters, resp.status, info.bytes_in);
     struct MHD_Response *m;
     if (resp.read != NULL) {
         /* A stored backup that is not a local file: read as it is sent. */

@@ -251,6 +251,18 @@ static const struct migration migrations[] = {
         "CREATE UNIQUE INDEX queue_one_retry ON queue(resume_job)"
         "  WHERE state = 'queued' AND trigger = 'retry';"
         "CREATE INDEX queue_by_state ON queue(state, id);"},
+    /* Silence alarms (docs/monitoring.md): how often an instance must get
+     * a good backup and a good drill (0: no expectation), and the alarms
+     * that fire now, with when they were last sent, so a restarted daemon
+     * neither repeats an alarm early nor forgets to send its recovery. */
+    {10, "ALTER TABLE instances ADD COLUMN expect_every_ms INTEGER NOT NULL DEFAULT 0"
+         "  CHECK (expect_every_ms >= 0);"
+         "ALTER TABLE instances ADD COLUMN expect_drill_every_ms INTEGER NOT NULL DEFAULT 0"
+         "  CHECK (expect_drill_every_ms >= 0);"
+         "CREATE TABLE expect_alarms ("
+         "  instance TEXT NOT NULL, what TEXT NOT NULL CHECK (what IN ('backup', 'drill')),"
+         "  since INTEGER NOT NULL, last_sent INTEGER NOT NULL,"
+         "  PRIMARY KEY (instance, what)) WITHOUT ROWID;"},
 };
 
 #define MIGRATION_COUNT (sizeof(migrations) / sizeof(migrations[0]))

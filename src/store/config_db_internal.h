@@ -93,4 +93,19 @@ mfb_status config_schedule_refuse_user(struct config_db *db, const char *group, 
 /* Ends the open transaction: COMMIT when st is MFB_OK, else ROLLBACK. */
 mfb_status config_rows_finish_tx(struct config_db *db, mfb_status st, struct mfb_error *err);
 
+/* ---- alert channels: the same columns in the client's `alerts` and the
+ * receiver's `alert_channels` (store/server_monitor.h) ---- */
+
+struct config_alert;
+
+#define ALERT_COLUMNS                                                                              \
+    "id, name, kind, min_severity, url, secret, smtp_user, mail_from, mail_to, ca_file, "          \
+    "command, created, updated"
+
+/* Reads one row of ALERT_COLUMNS. */
+mfb_status config_rows_read_alert(sqlite3_stmt *stmt, struct config_alert *out,
+                                  struct mfb_error *err);
+/* Binds a channel's columns at ?2..?13 in ALERT_COLUMNS order. */
+void config_rows_bind_alert(sqlite3_stmt *stmt, const struct config_alert *a);
+
 #endif

@@ -166,7 +166,8 @@ void config_instance_free(struct config_instance *inst)
 #define INSTANCE_COLUMNS                                                                           \
     "id, name, socket, host, port, user, password, control, service, start_cmd, stop_cmd, "        \
     "datadir, spool, restart_after, preflush_timeout_ms, stop_timeout_ms, archive_timeout_ms, "    \
-    "upload_timeout_ms, start_timeout_ms, verify_timeout_ms, created, updated"
+    "upload_timeout_ms, start_timeout_ms, verify_timeout_ms, created, updated, expect_every_ms, "  \
+    "expect_drill_every_ms"
 
 /* Binds the columns after id and name (3..), in INSTANCE_COLUMNS order. */
 static void bind_instance(sqlite3_stmt *stmt, const void *rec)
@@ -189,6 +190,8 @@ static void bind_instance(sqlite3_stmt *stmt, const void *rec)
         sqlite3_bind_int64(stmt, 15 + i, (sqlite3_int64)inst->timeout_ms[i]);
     sqlite3_bind_int64(stmt, 21, inst->created);
     sqlite3_bind_int64(stmt, 22, inst->updated);
+    sqlite3_bind_int64(stmt, 23, (sqlite3_int64)inst->expect_every_ms);
+    sqlite3_bind_int64(stmt, 24, (sqlite3_int64)inst->expect_drill_every_ms);
 }
 
 static mfb_status read_instance(sqlite3_stmt *stmt, void *row, struct mfb_error *err)
@@ -216,6 +219,8 @@ static mfb_status read_instance(sqlite3_stmt *stmt, void *row, struct mfb_error 
         out->timeout_ms[i] = (uint64_t)sqlite3_column_int64(stmt, 14 + i);
     out->created = sqlite3_column_int64(stmt, 20);
     out->updated = sqlite3_column_int64(stmt, 21);
+    out->expect_every_ms = (uint64_t)sqlite3_column_int64(stmt, 22);
+    out->expect_drill_every_ms = (uint64_t)sqlite3_column_int64(stmt, 23);
     if (oom) {
         config_instance_free(out);
         return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
@@ -262,7 +267,7 @@ mfb_status config_instance_add(struct config_db *db, struct config_instance *ins
     return config_rows_save_named(db,
                                   "INSERT INTO instances (" INSTANCE_COLUMNS ") VALUES "
                                   "(NULL, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-                                  "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
+                                  "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
                                   bind_instance, inst, "instance", inst->name, &inst->id, err);
 }
 
@@ -304,7 +309,8 @@ mfb_status config_instance_update(struct config_db *db, struct config_instance *
         "control = ?8, service = ?9, start_cmd = ?10, stop_cmd = ?11, datadir = ?12, "
         "spool = ?13, restart_after = ?14, preflush_timeout_ms = ?15, stop_timeout_ms = ?16, "
         "archive_timeout_ms = ?17, upload_timeout_ms = ?18, start_timeout_ms = ?19, "
-        "verify_timeout_ms = ?20, updated = ?22 WHERE name = ?2",
+        "verify_timeout_ms = ?20, updated = ?22, expect_every_ms = ?23, "
+        "expect_drill_every_ms = ?24 WHERE name = ?2",
         bind_instance, inst, "instance", inst->name, NULL, err);
 }
 
@@ -656,11 +662,8 @@ void config_alert_free(struct config_alert *a)
     memset(a, 0, sizeof(*a));
 }
 
-#define ALERT_COLUMNS                                                                              \
-    "id, name, kind, min_severity, url, secret, smtp_user, mail_from, mail_to, ca_file, "          \
-    "command, created, updated"
-
-static mfb_status read_alert(sqlite3_stmt *stmt, struct config_alert *out, struct mfb_error *err)
+mfb_status config_rows_read_alert(sqlite3_stmt *stmt, struct config_alert *out,
+                                  struct mfb_error *err)
 {
     config_alert_init(out);
     int oom = 0;
@@ -692,17 +695,8 @@ static mfb_status read_alert(sqlite3_stmt *stmt, struct config_alert *out, struc
     return MFB_OK;
 }
 
-mfb_status config_alert_add(struct config_db *db, struct config_alert *a, struct mfb_error *err)
+void config_rows_bind_alert(sqlite3_stmt *stmt, const struct config_alert *a)
 {
-    sqlite3_stmt *stmt = NULL;
-    pthread_mutex_lock(&db->lock);
-    a->created = a->updated = clock_wall_ms() / 1000;
-    mfb_status st = sqlutil_prepare(db->sql,
-                                    "INSERT INTO alerts (" ALERT_COLUMNS ") VALUES "
-                                    "(NULL, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-                                    &stmt, err);
-    if (st != MFB_OK)
-        goto done;
     sqlite3_bind_text(stmt, 2, a->name, -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 3, config_alert_kind_str(a->kind), -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 4, config_severity_str(a->min_severity), -1, SQLITE_STATIC);
@@ -715,6 +709,20 @@ mfb_status config_alert_add(struct config_db *db, struct config_alert *a, struct
     sqlutil_bind_text(stmt, 11, a->command);
     sqlite3_bind_int64(stmt, 12, a->created);
     sqlite3_bind_int64(stmt, 13, a->updated);
+}
+
+mfb_status config_alert_add(struct config_db *db, struct config_alert *a, struct mfb_error *err)
+{
+    sqlite3_stmt *stmt = NULL;
+    pthread_mutex_lock(&db->lock);
+    a->created = a->updated = clock_wall_ms() / 1000;
+    mfb_status st = sqlutil_prepare(db->sql,
+                                    "INSERT INTO alerts (" ALERT_COLUMNS ") VALUES "
+                                    "(NULL, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                                    &stmt, err);
+    if (st != MFB_OK)
+        goto done;
+    config_rows_bind_alert(stmt, a);
     if (sqlite3_step(stmt) != SQLITE_DONE) {
         if (config_rows_is_duplicate(db)) {
             mfb_error_set(err, MFB_ERR_EXISTS, "alert channel '%s' already exists", a->name);
@@ -749,7 +757,7 @@ mfb_status config_alert_list(struct config_db *db, struct config_alert **list, s
     while (st == MFB_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         st = config_rows_grow((void **)list, count, &cap, sizeof(**list), err);
         if (st == MFB_OK)
-            st = read_alert(stmt, &(*list)[*count], err);
+            st = config_rows_read_alert(stmt, &(*list)[*count], err);
         if (st == MFB_OK)
             (*count)++;
     }

@@ -79,6 +79,10 @@ struct config_instance {
     char *spool;     /* absolute; where Data.zip is written */
     enum config_restart_after restart_after;
     uint64_t timeout_ms[CONFIG_TIMEOUT_COUNT];
+    /* Silence alarms (docs/monitoring.md): a good backup (drill) at least
+     * this often, else the daemon alerts; 0: no expectation. */
+    uint64_t expect_every_ms;
+    uint64_t expect_drill_every_ms;
     int64_t created;
     int64_t updated;
 };

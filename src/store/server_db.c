@@ -18,18 +18,13 @@
 
 #include "common/fsutil.h"
 #include "store/migrate.h"
+#include "store/server_db_internal.h"
 #include "store/sqlutil.h"
 
 /* PRAGMA application_id of a receiver database ("mfbs"): the client's
  * configuration database has another, so neither program can migrate the
  * other's file when --db or $MFB_DB points at the wrong one. */
 #define SERVER_DB_APPLICATION_ID 0x6d666273
-
-struct server_db {
-    sqlite3 *sql;
-    pthread_mutex_t lock;
-    char path[4096];
-};
 
 static const struct migration migrations[] = {
     {1, "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
@@ -67,6 +62,22 @@ static const struct migration migrations[] = {
         "  time INTEGER NOT NULL, result TEXT NOT NULL CHECK (result IN ('passed', 'failed')),"
         "  tables INTEGER NOT NULL DEFAULT 0, detail TEXT);"
         "CREATE INDEX verifications_by_backup ON verifications(backup_id, id);"},
+    /* The receiver's silence alarms and the channels they go to
+     * (docs/monitoring.md, store/server_monitor.h): the columns of the
+     * client's alert channels, and per client and instance how often a
+     * complete backup is expected, with the alarm that fires now. */
+    {3, "CREATE TABLE alert_channels ("
+        "  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+        "  kind TEXT NOT NULL CHECK (kind IN ('webhook', 'email', 'command')),"
+        "  min_severity TEXT NOT NULL DEFAULT 'warning'"
+        "    CHECK (min_severity IN ('info', 'warning', 'error', 'critical')),"
+        "  url TEXT, secret TEXT, smtp_user TEXT, mail_from TEXT, mail_to TEXT,"
+        "  ca_file TEXT, command TEXT, created INTEGER NOT NULL, updated INTEGER NOT NULL);"
+        "CREATE TABLE expectations ("
+        "  client_id INTEGER NOT NULL REFERENCES clients(id), instance TEXT NOT NULL,"
+        "  every_s INTEGER NOT NULL CHECK (every_s > 0), created INTEGER NOT NULL,"
+        "  alarm_since INTEGER, alarm_sent INTEGER,"
+        "  PRIMARY KEY (client_id, instance));"},
 };
 
 /* Sets err from the connection's last error. */

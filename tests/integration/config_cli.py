@@ -82,13 +82,13 @@ class ConfigCli(mfbtest.TempDirTestCase):
 
     def test_init_creates_private_database(self):
         r = self.mfb("init")
-        self.assertIn(f"created configuration database {self.db} (schema version 9)", r.stdout)
+        self.assertIn(f"created configuration database {self.db} (schema version 10)", r.stdout)
         st = os.stat(self.db)
         self.assertEqual(stat.S_IMODE(st.st_mode), 0o600)
         self.assertEqual(stat.S_IMODE(os.stat(os.path.dirname(self.db)).st_mode), 0o700)
         r = self.mfb("init")
         self.assertEqual(r.stdout.strip(),
-                         f"configuration database {self.db} is up to date (schema version 9)")
+                         f"configuration database {self.db} is up to date (schema version 10)")
         # --db wins over $MFB_DB
         other = self.path("other.db")
         r = self.mfb("init", "--db", other)

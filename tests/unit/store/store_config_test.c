@@ -38,7 +38,7 @@ static void test_create_mode_0600(void **state)
     assert_int_equal(sb.st_mode & 07777, 0700);
     int version = 0;
     assert_int_equal(config_db_schema_version(f->db, &version, &err), MFB_OK);
-    assert_int_equal(version, 9); /* 9: restore drills in the queue and schedules */
+    assert_int_equal(version, 10); /* 10: the silence alarms */
     assert_string_equal(config_db_path(f->db), f->path);
     /* WAL mode: a write leaves a -wal file with the same mode while open. */
     assert_int_equal(config_setting_set(f->db, "k", "v", &err), MFB_OK);
@@ -141,7 +141,7 @@ static void test_migrations(void **state)
     struct mfb_error err = {0};
     assert_int_equal(config_db_open(f->path, false, &f->db, NULL, &err), MFB_ERR_UNSUPPORTED);
     assert_string_equal(err.message, "the configuration database has schema version 99, newer "
-                                     "than this program knows (9)");
+                                     "than this program knows (10)");
 }
 
 static void test_other_kind_of_database_refused(void **state)
@@ -235,6 +235,8 @@ static void test_migration_to_final_statuses(void **state)
             "DROP TABLE job_events_fts; DROP TABLE jobs_fts; DROP TABLE job_events;"
             "DROP TABLE jobs; DROP TABLE name_seq; DROP TABLE schedules; DROP TABLE queue;"
             "ALTER TABLE targets DROP COLUMN max_jobs;"
+            "DROP TABLE expect_alarms; ALTER TABLE instances DROP COLUMN expect_every_ms;"
+            "ALTER TABLE instances DROP COLUMN expect_drill_every_ms;"
             "CREATE TABLE jobs (id INTEGER PRIMARY KEY, instance TEXT NOT NULL, target TEXT,"
             "  kind TEXT NOT NULL, status TEXT NOT NULL CHECK (status IN"
             "    ('running', 'succeeded', 'failed', 'pending_upload', 'cancelled')),"
@@ -269,7 +271,7 @@ static void test_migration_to_final_statuses(void **state)
     struct mfb_error err = {0};
     int version = 0;
     assert_int_equal(config_db_schema_version(db, &version, &err), MFB_OK);
-    assert_int_equal(version, 9);
+    assert_int_equal(version, 10);
     uint64_t seq = 0; /* numbering goes on after the two backups in the log */
     assert_int_equal(config_name_seq_next(db, "prod", &seq, &err), MFB_OK);
     assert_int_equal(seq, 3);

@@ -1,0 +1,115 @@
+"""metrics_daemon.py - the daemon's GET /metrics (docs/monitoring.md) with
+a real MariaDB, a real receiver and the real daemon: the page passes
+promtool and the test's own strict parser, and its values follow the jobs
+(a good backup moves the last-success time, a failed one the last status
+and the failure count), the queue and the schedules.
+"""
+import os
+import socket
+import sys
+import time
+
+sys.path.insert(0, os.environ.get("MFB_TEST_LIB") or
+                os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from jobtestlib import JobTestCase  # noqa: E402
+from metricstestlib import Daemon, check_with_promtool, parse  # noqa: E402
+from mfbtest import main  # noqa: E402
+
+
+class DaemonMetrics(JobTestCase):
+    env_name = "metrics"
+
+    def setUp(self):
+        super().setUp()
+        self.daemon = Daemon(self.env, "--no-alerts")
+        self.addCleanup(self.daemon.stop)
+
+    def page(self):
+        status, headers, body = self.daemon.get("/metrics")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(headers["content-type"], "text/plain; version=0.0.4; charset=utf-8")
+        check_with_promtool(self, body)
+        return parse(body), body
+
+    def test_page_before_and_after_jobs(self):
+        self.instance("prod")
+        page, body = self.page()
+        self.assertEqual(page.types["mfb_backups_total"], "counter")
+        self.assertEqual([v for _, v in page.series("mfb_build_info")], [1])
+        for state in ("queued", "running", "pending_upload"):
+            self.assertEqual(page.value("mfb_jobs", state=state), 0, state)
+        self.assertIsNone(page.value("mfb_backup_last_success_timestamp_seconds",
+                                     instance="prod"))
+        self.assertEqual(page.value("mfb_backups_total", instance="prod", result="ok"), 0)
+        # no drill has run (and the drill kind may not exist): the family is absent
+        self.assertNotIn("mfb_drill_last_success_timestamp_seconds", body)
+        # never a job id as a label: one series per job would grow without end
+        self.assertFalse({n for k in page.samples for n, _ in k[1]} & {"job", "job_id", "id"})
+
+        before = time.time()
+        self.env.backup()
+        page, _ = self.page()
+        self.assertEqual(page.types["mfb_backup_last_success_timestamp_seconds"], "gauge")
+        first = page.value("mfb_backup_last_success_timestamp_seconds", instance="prod")
+        self.assertIsNotNone(first)
+        self.assertGreaterEqual(first, int(before) - 1)
+        self.assertLessEqual(first, time.time() + 1)
+        self.assertEqual(page.value("mfb_backups_total", instance="prod", result="ok"), 1)
+        self.assertEqual(page.value("mfb_backup_last_status", instance="prod", status="ok"), 1)
+        self.assertEqual(page.value("mfb_backup_last_status", instance="prod", status="failed"),
+                         0)
+        size = page.value("mfb_backup_last_size_bytes", instance="prod")
+        stored = [b["size"] for b in self.env.stored_backups()]
+        self.assertIn(size, stored)
+        self.assertGreaterEqual(page.value("mfb_backup_last_duration_seconds", instance="prod"),
+                                0)
+        self.assertGreater(page.value("mfb_backup_last_downtime_seconds", instance="prod"), 0)
+
+        # a failed backup: the last status moves, the last success does not
+        self.env.mfb("instance", "set", "prod", "--control", "command", "--stop-cmd", "exit 3",
+                     "--no-check")
+        self.env.backup(expect=1)
+        page, _ = self.page()
+        self.assertEqual(page.value("mfb_backup_last_success_timestamp_seconds", instance="prod"),
+                         first)
+        self.assertEqual(page.value("mfb_backup_last_status", instance="prod", status="failed"),
+                         1)
+        self.assertEqual(page.value("mfb_backup_last_status", instance="prod", status="ok"), 0)
+        self.assertEqual(page.value("mfb_backups_total", instance="prod", result="failed"), 1)
+
+        # a good one again moves the last success forward
+        self.env.mfb("instance", "set", "prod", "--control", "shutdown-sql", "--no-check")
+        self.env.backup()
+        page, _ = self.page()
+        self.assertGreater(page.value("mfb_backup_last_success_timestamp_seconds",
+                                      instance="prod"), first)
+        self.assertEqual(page.value("mfb_backups_total", instance="prod", result="ok"), 2)
+
+    def test_schedule_next_run(self):
+        self.instance("sched")
+        self.env.mfb("schedule", "add", "nightly", "--instance", "sched", "--cron", "0 3 * * *",
+                     "--tz", "UTC")
+        page, _ = self.page()
+        nxt = page.value("mfb_schedule_next_run_timestamp_seconds", schedule="nightly",
+                         instance="sched")
+        self.assertIsNotNone(nxt)
+        self.assertEqual(nxt % 86400, 3 * 3600)
+        self.assertGreater(nxt, time.time())
+        self.assertLessEqual(nxt, time.time() + 86400)
+        self.env.mfb("schedule", "pause", "nightly")
+        page, _ = self.page()
+        self.assertIsNone(page.value("mfb_schedule_next_run_timestamp_seconds",
+                                     schedule="nightly", instance="sched"))
+
+    def test_only_get(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(self.daemon.sock)
+        s.sendall(b"POST /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                  b"Content-Length: 0\r\n\r\n")
+        data = s.recv(65536)
+        s.close()
+        self.assertIn(b" 405 ", data.split(b"\r\n")[0] + b" ")
+
+
+if __name__ == "__main__":
+    main()
