@@ -16,6 +16,7 @@
 #include "daemon/daemon.h"
 #include "daemon/scheduler.h"
 #include "sched/cron.h"
+#include "store/config_records.h"
 #include "store/schedules.h"
 
 #define NEXT_RUNS 5
@@ -92,4 +93,76 @@ void api_schedules_pause(struct api_ui_call *c, const char *name, bool pause,
     }
     scheduler_reload(c->d);
     api_ui_json(r, 200, json_pack("{s:s, s:b}", "name", name, "paused", pause));
+}
+
+static bool name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n >= CONFIG_NAME_BUF || s[0] == '.')
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+              (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_' || s[i] == '.'))
+            return false;
+    return true;
+}
+
+void api_schedules_save(struct api_ui_call *c, const char *name, const char *body, size_t len,
+                        struct daemon_api_response *r)
+{
+    json_error_t jerr;
+    json_t *in = body ? json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
+    const char *jname = json_string_value(json_object_get(in, "name"));
+    const char *inst = json_string_value(json_object_get(in, "instance"));
+    const char *cron = json_string_value(json_object_get(in, "cron"));
+    const char *tz = json_string_value(json_object_get(in, "tz"));
+    char name_buf[CONFIG_NAME_BUF * 2];
+    snprintf(name_buf, sizeof(name_buf), "%s", name ? name : jname ? jname : "");
+    name = name_buf; /* kept after the body's JSON is freed */
+    if (inst == NULL || cron == NULL) {
+        json_decref(in);
+        api_ui_error(r, 400, "bad_request",
+                     "the body must be {\"name\", \"instance\", \"cron\", \"tz\"} strings", NULL);
+        return;
+    }
+    if (!name_ok(name)) {
+        json_decref(in);
+        api_ui_error(r, 400, "bad_request", "a schedule name has letters, digits, '-', '_', '.'",
+                     "for example nightly-prod");
+        return;
+    }
+    struct config_schedule s;
+    struct mfb_error err = {0};
+    bool edit = c->path[strlen("/schedules")] == '/';
+    mfb_status st = MFB_OK;
+    if (edit) {
+        st = config_schedule_get(c->d->db, name, &s, &err);
+    } else {
+        config_schedule_init(&s);
+        snprintf(s.name, sizeof(s.name), "%s", name);
+    }
+    int64_t next = 0;
+    if (st == MFB_OK) {
+        snprintf(s.instance, sizeof(s.instance), "%s", inst);
+        st = config_str_set(&s.cron, cron, &err);
+        if (st == MFB_OK)
+            st = config_str_set(&s.tz, tz && tz[0] ? tz : CONFIG_SCHEDULE_DEFAULT_TZ, &err);
+        /* the expression and zone are checked as `mfb schedule add` does */
+        if (st == MFB_OK)
+            st = cron_next(s.cron, s.tz, clock_wall_ms() / 1000, &next, &err);
+        if (st == MFB_OK)
+            st = edit ? config_schedule_update(c->d->db, &s, &err)
+                      : config_schedule_add(c->d->db, &s, &err);
+        config_schedule_free(&s);
+    }
+    json_decref(in);
+    if (st != MFB_OK) {
+        if (st == MFB_ERR_EXISTS)
+            api_ui_error(r, 409, "exists", err.message, err.hint);
+        else
+            api_ui_mfb_error(r, &err);
+        return;
+    }
+    scheduler_reload(c->d);
+    api_ui_json(r, edit ? 200 : 201, json_pack("{s:s, s:b}", "name", name, "saved", 1));
 }

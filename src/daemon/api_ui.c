@@ -257,9 +257,7 @@ void api_ui_instances(struct api_ui_call *c, struct daemon_api_response *r)
     }
     api_ui_json(r, 200, json_pack("{s:o?}", "instances", arr));
 done:
-    for (size_t i = 0; i < ninst; i++)
-        config_instance_free(&insts[i]);
-    free(insts);
+    config_instance_list_free(insts, ninst);
     config_schedule_list_free(scheds, nsched);
 }
 
@@ -292,7 +290,7 @@ void api_ui_finish(struct api_ui_call *c, const char *body, size_t len,
     const char *slash = sched ? strchr(sched, '/') : NULL;
     bool get_route = strcmp(p, "/instances") == 0 || strcmp(p, "/jobs") == 0 || id > 0 ||
                      strcmp(p, "/report") == 0 || strcmp(p, "/cron") == 0 ||
-                     strcmp(p, "/schedules") == 0;
+                     strcmp(p, "/schedules") == 0 || strcmp(p, "/settings") == 0;
     if (slash && (strcmp(slash, "/pause") == 0 || strcmp(slash, "/resume") == 0)) {
         if (!c->post) {
             r->allow = "POST";
@@ -302,6 +300,35 @@ void api_ui_finish(struct api_ui_call *c, const char *body, size_t len,
         char name[CONFIG_NAME_BUF];
         snprintf(name, sizeof(name), "%.*s", (int)(slash - sched), sched);
         api_schedules_pause(c, name, strcmp(slash, "/pause") == 0, r);
+        return;
+    }
+    static const struct {
+        const char *prefix, *suffix;
+        void (*run)(struct api_ui_call *, const char *, struct daemon_api_response *);
+    } actions[] = {
+        {"/instances/", "/check", api_settings_check_instance},
+        {"/targets/", "/check", api_settings_check_target},
+        {"/alerts/", "/test", api_settings_test_alert},
+    };
+    for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
+        size_t pn = strlen(actions[i].prefix), sn = strlen(actions[i].suffix), n = strlen(p);
+        if (strncmp(p, actions[i].prefix, pn) != 0 || n <= pn + sn ||
+            strcmp(p + n - sn, actions[i].suffix) != 0)
+            continue;
+        if (!c->post) {
+            r->allow = "POST";
+            api_ui_error(r, 405, "method_not_allowed", "this path does not take that method", NULL);
+            return;
+        }
+        char name[CONFIG_NAME_BUF];
+        snprintf(name, sizeof(name), "%.*s", (int)(n - pn - sn), p + pn);
+        actions[i].run(c, name, r);
+        return;
+    }
+    if (c->post && (strcmp(p, "/schedules") == 0 || (sched && slash == NULL && sched[0]))) {
+        char name[CONFIG_NAME_BUF];
+        snprintf(name, sizeof(name), "%s", sched ? sched : "");
+        api_schedules_save(c, sched ? name : NULL, body, len, r);
         return;
     }
     if (!get_route) {
@@ -323,6 +350,8 @@ void api_ui_finish(struct api_ui_call *c, const char *body, size_t len,
         api_report(c, r);
     else if (strcmp(p, "/cron") == 0)
         api_schedules_cron(c, r);
+    else if (strcmp(p, "/settings") == 0)
+        api_settings_get(c, r);
     else
         api_schedules_list(c, r);
 }

@@ -12,7 +12,14 @@
  *                                  job, JSON or CSV (api_report.c)
  *   GET  /v1/ui/cron?expr=&tz=     a cron expression checked, next five runs
  *   GET  /v1/ui/schedules          the schedules with their next five runs
+ *   POST /v1/ui/schedules          add {"name","instance","cron","tz"}
+ *   POST /v1/ui/schedules/{name}   change one (same body)
  *   POST /v1/ui/schedules/{name}/pause|resume   (api_schedules.c)
+ *   GET  /v1/ui/settings           instances, targets, alert channels,
+ *                                  without secrets (api_settings.c)
+ *   POST /v1/ui/instances/{name}/check   `mfb instance check`
+ *   POST /v1/ui/targets/{name}/check     `mfb target check`
+ *   POST /v1/ui/alerts/{name}/test       `mfb alert test NAME`
  *
  * Each handler file gets the call and fills the response with the helpers
  * below; the routing is here.
@@ -60,6 +67,15 @@ void api_joblog_get(struct api_ui_call *c, int64_t id, struct daemon_api_respons
 void api_report(struct api_ui_call *c, struct daemon_api_response *r);
 void api_schedules_list(struct api_ui_call *c, struct daemon_api_response *r);
 void api_schedules_cron(struct api_ui_call *c, struct daemon_api_response *r);
+void api_settings_get(struct api_ui_call *c, struct daemon_api_response *r);
+void api_settings_check_instance(struct api_ui_call *c, const char *name,
+                                 struct daemon_api_response *r);
+void api_settings_check_target(struct api_ui_call *c, const char *name,
+                               struct daemon_api_response *r);
+void api_settings_test_alert(struct api_ui_call *c, const char *name,
+                             struct daemon_api_response *r);
+void api_schedules_save(struct api_ui_call *c, const char *name, const char *body, size_t len,
+                        struct daemon_api_response *r);
 void api_schedules_pause(struct api_ui_call *c, const char *name, bool pause,
                          struct daemon_api_response *r);
 

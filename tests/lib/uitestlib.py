@@ -30,6 +30,7 @@ from mfbtest import MFB  # noqa: E402
 
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
@@ -87,6 +88,9 @@ class UITestCase(JobTestCase):
 
     @classmethod
     def stop_daemon(cls):
+        if cls.daemon.poll() is not None:  # it died: say how
+            with open(cls.daemon_log) as f:
+                sys.stderr.write(f"the daemon exited {cls.daemon.returncode}:\n{f.read()[-8000:]}")
         if cls.daemon.poll() is None:
             cls.daemon.terminate()
             cls.daemon.wait(timeout=120)
@@ -111,7 +115,9 @@ class UITestCase(JobTestCase):
         self.driver.get(self.base + path)
 
     def wait(self, cond, timeout=60, what="condition"):
-        return WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(
+        # a page that re-renders replaces the elements a condition holds
+        return WebDriverWait(self.driver, timeout, poll_frequency=0.1,
+                             ignored_exceptions=[StaleElementReferenceException]).until(
             lambda d: cond(d), message=what)
 
     def find(self, testid, extra=""):
