@@ -88,13 +88,17 @@ class UITestCase(JobTestCase):
 
     @classmethod
     def stop_daemon(cls):
-        if cls.daemon.poll() is not None:  # it died: say how
-            with open(cls.daemon_log) as f:
-                sys.stderr.write(f"the daemon exited {cls.daemon.returncode}:\n{f.read()[-8000:]}")
-        if cls.daemon.poll() is None:
+        """SIGTERM; the daemon must exit 0 (in the sanitizer build a leak or
+        an error report makes it exit otherwise)."""
+        died = cls.daemon.poll() is not None
+        if not died:
             cls.daemon.terminate()
             cls.daemon.wait(timeout=120)
         cls.daemon_err.close()
+        if died or cls.daemon.returncode != 0:
+            with open(cls.daemon_log) as f:
+                raise AssertionError(f"the daemon {'died' if died else 'exited'} with "
+                                     f"{cls.daemon.returncode}:\n{f.read()[-8000:]}")
 
     @classmethod
     def make_driver(cls):
