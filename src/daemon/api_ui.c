@@ -104,7 +104,7 @@ bool api_ui_arg(const struct api_ui_call *c, const char *name, char *out, size_t
                 char ch = p[i];
                 if (ch == '+') {
                     ch = ' ';
-                } else if (ch == '%' && i + 2 < n + 1 && hexval(p[i + 1]) >= 0 &&
+                } else if (ch == '%' && i + 2 < n && hexval(p[i + 1]) >= 0 &&
                            hexval(p[i + 2]) >= 0) {
                     ch = (char)(hexval(p[i + 1]) * 16 + hexval(p[i + 2]));
                     i += 2;
