@@ -57,9 +57,10 @@ function renderStatic(inst, r) {
         el('div', { class: 'muted' }, `${when(j.started_ms)} (${ago(j.started_ms)})`),
         el('div', { class: 'muted' }, `stored ${bytes(j.bytes_out)}, downtime ${duration(j.downtime_ms)}`))
     : el('span', { class: 'muted' }, 'never'));
-  r.next.replaceChildren(
+  r.next.replaceChildren(...[
     inst.next_run_ms ? el('div', {}, when(inst.next_run_ms), el('div', { class: 'muted' }, inst.schedule)) : el('span', { class: 'muted' }, 'no schedule'),
-    inst.overdue ? el('div', { class: 'overdue', title: 'a scheduled run passed without a successful backup' }, '⚠ overdue') : null);
+    inst.overdue ? el('div', { class: 'overdue', title: 'a scheduled run passed without a successful backup' }, '⚠ overdue') : null,
+  ].filter(Boolean));
 }
 
 function progressText(e) {

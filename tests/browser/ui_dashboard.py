@@ -91,6 +91,10 @@ class Dashboard(UITestCase):
         names = sorted(r.get_attribute("data-instance")
                        for r in self.driver.find_elements(*by_testid("instance-row")))
         self.assertEqual(names, ["prod", "slow"])
+        # idle: nothing to cancel, and no placeholder text leaks into a row
+        self.wait(lambda d: "no schedule" in self.row("prod").text, what="rows filled")
+        self.assertFalse(self.row("prod").find_element(*by_testid("cancel-job")).is_displayed())
+        self.assertNotIn("null", self.row("prod").text)
         self.driver.execute_script("window.mfbNoReload = 1")
         self.row("prod").find_element(*by_testid("run-now")).click()
         seen_running, percents = False, []
