@@ -5,6 +5,7 @@
 #   make check-tsan       the threaded unit tests under ThreadSanitizer (build-tsan/)
 #   make bench    benchmarks against zip, pigz, igzip, curl
 #   make demo     a one-command tour
+#   make demo-ui  a daemon with the web UI over a throwaway MariaDB; prints its address
 #   make format   clang-format every C file
 #   make install  install the programs and systemd units (PREFIX, DESTDIR)
 #   make deb      Debian packages mfb and mfb-server, into build-deb/
@@ -12,7 +13,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 CTEST_FLAGS ?= --output-on-failure
 
-.PHONY: all build deps check check-sanitize check-tsan bench demo format fuzz clean install deb
+.PHONY: all build deps check check-sanitize check-tsan bench demo demo-ui format fuzz clean install deb
 
 all: build
 
@@ -46,6 +47,9 @@ bench: deps build
 
 demo: deps build
 	scripts/demo
+
+demo-ui: deps build
+	/usr/bin/python3 scripts/demo-ui
 
 # Installation is done here, not with CMake install() rules, so that one
 # recipe serves a hand install and the Debian packages (debian/rules). The

@@ -17,13 +17,22 @@
  * line when what runs changes (looked at every DAEMON_STATUS_MS, so at
  * most that often), WATCHDOG=1 at half of WatchdogSec, and STOPPING=1 on
  * SIGTERM. So the wait for a signal is a sigtimedwait in a loop.
+ *
+ * The web UI (docs/ui.md) listens on --ui-listen unless --no-ui: plain
+ * HTTP on loopback, TLS elsewhere (--ui-cert/--ui-key, or the pair `mfb ui
+ * init` made); an address off loopback without a pair is refused. When the
+ * default address is taken (another daemon of this machine has it), the
+ * daemon runs without the UI and says so; an address given explicitly must
+ * work.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "cli/config_cli.h"
@@ -35,6 +44,10 @@
 #include "daemon/notify.h"
 #include "daemon/scheduler.h"
 #include "job/orphans.h"
+#include "ui/gate.h"
+#include "ui/tls_files.h"
+
+#define UI_LISTEN_DEFAULT "127.0.0.1:8470"
 
 static const struct cli_option options[] = {
     {.name = "workers",
@@ -57,6 +70,22 @@ static const struct cli_option options[] = {
      .def = "1",
      .min = "1",
      .max = CLI_STR(DAEMON_WORKERS_MAX)},
+    {.name = "ui-listen",
+     .type = CLI_STRING,
+     .metavar = "ADDR:PORT",
+     .help = "the web UI's address (TLS unless loopback)",
+     .def = UI_LISTEN_DEFAULT},
+    {.name = "no-ui", .type = CLI_FLAG, .help = "do not serve the web UI"},
+    {.name = "ui-cert",
+     .type = CLI_PATH,
+     .metavar = "FILE",
+     .help = "the web UI's TLS certificate (PEM)",
+     .def_doc = "ui-cert.pem beside the database, off loopback"},
+    {.name = "ui-key",
+     .type = CLI_PATH,
+     .metavar = "FILE",
+     .help = "the web UI's TLS key (PEM)",
+     .def_doc = "ui-key.pem beside the database, off loopback"},
     CLI_OPTIONS_END,
 };
 
@@ -121,6 +150,74 @@ static int wait_for_stop(struct daemon *d, const sigset_t *set)
     }
 }
 
+/* What serving the UI holds, released by ui_serve_stop. */
+struct ui_serve {
+    struct ui ui;
+    bool inited;
+    struct daemon_http *http;
+    char *key_pem, *cert_pem;
+};
+
+static void ui_serve_stop(struct ui_serve *u)
+{
+    daemon_http_stop(u->http);
+    u->http = NULL;
+    if (u->inited)
+        ui_destroy(&u->ui);
+    u->inited = false;
+    free(u->key_pem);
+    free(u->cert_pem);
+}
+
+static mfb_status ui_serve_start(struct cli_args *args, struct daemon *d, struct ui_serve *u,
+                                 struct mfb_error *err)
+{
+    const char *listen = cli_string(args, "ui-listen");
+    const char *cert = cli_string(args, "ui-cert"), *key = cli_string(args, "ui-key");
+    if ((cert == NULL) != (key == NULL)) {
+        mfb_error_set(err, MFB_ERR_USAGE, "--ui-cert and --ui-key go together");
+        mfb_error_hint(err, "give both, or neither");
+        return MFB_ERR_USAGE;
+    }
+    bool loopback = false;
+    mfb_status st = daemon_http_ui_check(listen, true, &loopback, err);
+    if (st != MFB_OK)
+        return st;
+    char kbuf[4096], cbuf[4096];
+    if (cert == NULL && !loopback) {
+        st = ui_tls_default_paths(args->db_path, kbuf, cbuf, sizeof(kbuf), err);
+        if (st != MFB_OK)
+            return st;
+        if (access(kbuf, F_OK) != 0 || access(cbuf, F_OK) != 0) {
+            mfb_error_set(err, MFB_ERR_USAGE,
+                          "the web UI on %s needs TLS, and there is no key and certificate",
+                          listen);
+            mfb_error_hint(err, "run 'mfb ui init' to make a self-signed pair, pass --ui-cert "
+                                "and --ui-key, or listen on 127.0.0.1");
+            return MFB_ERR_USAGE;
+        }
+        key = kbuf, cert = cbuf;
+    }
+    if (cert != NULL && (st = ui_tls_load(key, cert, &u->key_pem, &u->cert_pem, err)) != MFB_OK)
+        return st;
+    ui_init(&u->ui, d->db, cert != NULL);
+    u->inited = true;
+    uint16_t port = 0;
+    st = daemon_http_start_ui(d, &u->ui, listen, u->key_pem, u->cert_pem, &u->http, &port, err);
+    if (st != MFB_OK && !cli_given(args, "ui-listen")) {
+        mfb_log(MFB_LOG_WARN, "daemon-ui", "listen=%s error=%s what=running-without-ui", listen,
+                err->message);
+        memset(err, 0, sizeof(*err));
+        return MFB_OK;
+    }
+    if (st == MFB_OK) {
+        int host_len = (int)(strrchr(listen, ':') - listen);
+        mfb_log(MFB_LOG_INFO, "daemon-ui", "url=%s://%.*s:%u/ tls=%s", cert ? "https" : "http",
+                host_len, listen, (unsigned)port, cert ? "yes" : "no");
+    }
+    return st;
+}
+
 static mfb_status run_daemon(struct cli_args *args, struct mfb_error *err)
 {
     uint64_t workers = 2, max_drills = 1;
@@ -146,6 +243,7 @@ static mfb_status run_daemon(struct cli_args *args, struct mfb_error *err)
     struct config_db *db = NULL;
     struct daemon d = {0};
     struct daemon_http *http = NULL;
+    struct ui_serve ui = {0};
     st = config_cli_open(args, false, &db, NULL, err);
     if (st == MFB_OK)
         st = settle(db, err);
@@ -157,6 +255,8 @@ static mfb_status run_daemon(struct cli_args *args, struct mfb_error *err)
     d.max_drills = (unsigned)max_drills;
     d.socket_path = sock;
     st = daemon_http_start(&d, sock, &http, err);
+    if (st == MFB_OK && !cli_flag(args, "no-ui"))
+        st = ui_serve_start(args, &d, &ui, err);
     if (st == MFB_OK)
         st = daemon_start(&d, err);
     if (st != MFB_OK)
@@ -172,6 +272,7 @@ static mfb_status run_daemon(struct cli_args *args, struct mfb_error *err)
     daemon_stop(&d);
     mfb_log(MFB_LOG_INFO, "daemon-stopped", "jobs=ended");
 done:
+    ui_serve_stop(&ui);
     daemon_http_stop(http);
     daemon_destroy(&d);
     config_db_close(db);
@@ -215,7 +316,7 @@ static const struct cli_command *const subcommands[] = {&daemon_status, NULL};
 
 const struct cli_command cmd_daemon = {
     .name = "daemon",
-    .usage = "[--workers N] [--max-drills N] [--socket PATH]",
+    .usage = "[--workers N] [--max-drills N] [--socket PATH] [--ui-listen ADDR:PORT | --no-ui]",
     .summary = "run the queue and its control API in the foreground",
     .options = options,
     .subcommands = subcommands,

@@ -29,6 +29,7 @@ extern const struct cli_command cmd_daemon; /* and: status */
 extern const struct cli_command cmd_run;
 extern const struct cli_command cmd_jobs;
 extern const struct cli_command cmd_cancel;
+extern const struct cli_command cmd_ui; /* group: passwd, init */
 
 /* mfb-server */
 extern const struct cli_command srv_init;

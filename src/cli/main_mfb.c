@@ -7,9 +7,10 @@
 #include "job/backup/guardian.h"
 
 static const struct cli_command *const commands[] = {
-    &cmd_init,     &cmd_instance, &cmd_target, &cmd_alert,   &cmd_backup, &cmd_resume, &cmd_archive,
-    &cmd_push,     &cmd_fetch,    &cmd_list,   &cmd_restore, &cmd_drill,  &cmd_logs,   &cmd_report,
-    &cmd_settings, &cmd_schedule, &cmd_daemon, &cmd_run,     &cmd_jobs,   &cmd_cancel, NULL,
+    &cmd_init,    &cmd_instance, &cmd_target,   &cmd_alert,    &cmd_backup,  &cmd_resume,
+    &cmd_archive, &cmd_push,     &cmd_fetch,    &cmd_list,     &cmd_restore, &cmd_drill,
+    &cmd_logs,    &cmd_report,   &cmd_settings, &cmd_schedule, &cmd_daemon,  &cmd_run,
+    &cmd_jobs,    &cmd_cancel,   &cmd_ui,       NULL,
 };
 
 int main(int argc, char **argv)

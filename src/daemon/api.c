@@ -21,6 +21,7 @@
 
 #include "common/clock.h"
 #include "daemon/api_metrics.h"
+#include "daemon/api_ui.h"
 #include "daemon/overview.h"
 #include "job/progress.h"
 #include "store/job_log.h"
@@ -37,6 +38,7 @@ enum route {
     ROUTE_SCHEDULE_PAUSE,
     ROUTE_SCHEDULE_RESUME,
     ROUTE_METRICS,
+    ROUTE_UI,
 };
 
 struct daemon_api_call {
@@ -50,6 +52,7 @@ struct daemon_api_call {
     char *body;
     size_t len;
     bool oom;
+    struct api_ui_call *ui; /* ROUTE_UI: the web UI's own routes (api_ui.h) */
 };
 
 /* Parses a queue id: digits only, 1 or more, no overflow. */
@@ -80,6 +83,14 @@ static void route(struct daemon_api_call *c, const char *method, const char *url
     bool get = strcmp(method, "GET") == 0;
     c->post = strcmp(method, "POST") == 0;
     const char *allow = NULL;
+    if (strncmp(url, "/v1/ui/", 7) == 0) {
+        c->route = ROUTE_UI;
+        c->ui = api_ui_begin(c->d, method, url);
+        return;
+    }
+    char path[1024]; /* routes other than the UI's take no query */
+    snprintf(path, sizeof(path), "%.*s", (int)strcspn(url, "?"), url);
+    url = path;
     if (strcmp(url, "/v1/health") == 0) {
         c->route = ROUTE_HEALTH;
         allow = get ? NULL : "GET";
@@ -164,8 +175,10 @@ struct daemon_api_call *daemon_api_begin(struct daemon *d, const char *method, c
     }
     c->d = d;
     route(c, method ? method : "", url ? url : "");
-    /* Only POST /v1/jobs and a cancel read a body; the others are decided now. */
-    *decided = c->status != 0 || !((c->route == ROUTE_JOBS && c->post) || c->route == ROUTE_CANCEL);
+    /* Only POST /v1/jobs, a cancel and the UI's posts read a body; the
+     * others are decided now. */
+    *decided = c->status != 0 || !(((c->route == ROUTE_JOBS || c->route == ROUTE_UI) && c->post) ||
+                                   c->route == ROUTE_CANCEL);
     return c;
 }
 
@@ -564,6 +577,9 @@ void daemon_api_finish(struct daemon_api_call *c, struct daemon_api_response *r)
     case ROUTE_METRICS:
         daemon_api_metrics(c->d, r);
         break;
+    case ROUTE_UI:
+        api_ui_finish(c->ui, c->body, c->len, r);
+        break;
     case ROUTE_NONE:
         answer_error(r, 404, "not_found", "no such path");
         break;
@@ -574,6 +590,7 @@ void daemon_api_call_free(struct daemon_api_call *c)
 {
     if (c == NULL || c->oom)
         return;
+    api_ui_free(c->ui);
     free(c->body);
     free(c);
 }

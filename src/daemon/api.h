@@ -18,7 +18,8 @@
  * {"error": code, "message": text}: 404 for an unknown path, id or
  * instance, 405 for a method a route does not take (with Allow), 400 for a
  * body that is not the JSON asked for, 413 for a body past
- * DAEMON_API_BODY_MAX.
+ * DAEMON_API_BODY_MAX. GET|POST /v1/ui/... are the web UI's own
+ * read-mostly routes (daemon/api_ui.h, docs/ui.md).
  *
  * There is no authentication: the socket's mode (0600, the daemon's user
  * only) is the access control, as the configuration database's is.

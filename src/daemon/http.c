@@ -1,7 +1,9 @@
 /*
  * http.c - libmicrohttpd as a thin adapter for the daemon's control API
  * (see http.h and api.h), on a UNIX socket made here and handed to it
- * with MHD_OPTION_LISTEN_SOCKET.
+ * with MHD_OPTION_LISTEN_SOCKET, and for the web UI on a TCP address,
+ * with TLS off loopback (docs/ui.md), where the UI's gate (ui/gate.h)
+ * checks the session first and passes API paths to the same handlers.
  *
  * A thread per connection: the handlers only read and write a few rows
  * of the configuration database and copy a job's progress under a lock,
@@ -19,8 +21,10 @@
  */
 #include "daemon/http.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +37,8 @@
 #include "common/log.h"
 #include "daemon/api.h"
 #include "daemon/events.h"
+#include "server/http.h"
+#include "ui/gate.h"
 
 #define HTTP_CONNECTIONS_MAX 64
 
@@ -41,7 +47,17 @@ struct daemon_http {
     struct daemon *d;
     int fd;
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    struct ui *ui; /* the UI listener's gate; NULL on the UNIX socket */
 };
+
+static void add_ui_headers(const struct daemon_http *h, struct MHD_Response *m, bool no_store)
+{
+    if (h->ui == NULL)
+        return;
+    for (const char *const *p = ui_security_headers; *p; p += 2)
+        MHD_add_response_header(m, p[0], p[1]);
+    MHD_add_response_header(m, MHD_HTTP_HEADER_CACHE_CONTROL, no_store ? "no-store" : "no-cache");
+}
 
 /* How often a quiet stream looks whether its client hung up. */
 #define SSE_HANGUP_POLL_MS 1000
@@ -127,7 +143,9 @@ static enum MHD_Result send_stream(struct daemon_http *h, struct MHD_Connection 
         return MHD_NO;
     }
     MHD_add_response_header(m, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
-    MHD_add_response_header(m, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    add_ui_headers(h, m, true);
+    if (h->ui == NULL)
+        MHD_add_response_header(m, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
     /* a quiet stream is not an idle connection: keepalives pace it */
     MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)0);
     enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, m);
@@ -151,11 +169,63 @@ static enum MHD_Result send_answer(struct daemon_http *h, struct MHD_Connection 
     }
     MHD_add_response_header(m, MHD_HTTP_HEADER_CONTENT_TYPE,
                             resp.content_type ? resp.content_type : "application/json");
+    add_ui_headers(h, m, true);
     if (resp.allow)
         MHD_add_response_header(m, MHD_HTTP_HEADER_ALLOW, resp.allow);
     enum MHD_Result ret = MHD_queue_response(conn, resp.status, m);
     MHD_destroy_response(m);
     return ret;
+}
+
+static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                               const char *value)
+{
+    /* Re-encoded so that the API parses one form, whatever the client sent. */
+    static const char hex[] = "0123456789ABCDEF";
+    char **q = cls;
+    size_t n = strlen(*q), kn = strlen(key), vn = value ? strlen(value) : 0;
+    char *r = realloc(*q, n + 2 + 3 * (kn + vn) + 1);
+    if (r == NULL)
+        return MHD_NO;
+    char *o = r + n;
+    *o++ = n > 0 ? '&' : '?';
+    for (int part = 0; part < 2; part++) {
+        const char *s = part ? value : key;
+        if (part) {
+            if (s == NULL)
+                break;
+            *o++ = '=';
+        }
+        for (; *s; s++) {
+            unsigned char c = (unsigned char)*s;
+            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '-' || c == '_' || c == '.' || c == '~') {
+                *o++ = (char)c;
+            } else {
+                *o++ = '%';
+                *o++ = hex[c >> 4];
+                *o++ = hex[c & 15];
+            }
+        }
+    }
+    *o = '\0';
+    *q = r;
+    return MHD_YES;
+}
+
+/* url with its query string ("?a=1&b=2", re-encoded), allocated; NULL when
+ * there is none. libmicrohttpd hands the path and the arguments apart. */
+static char *with_query(struct MHD_Connection *conn, const char *url)
+{
+    char *q = calloc(1, 1);
+    if (q == NULL)
+        return NULL;
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, add_arg, &q);
+    char *full = NULL;
+    if (q[0] != '\0' && (full = malloc(strlen(url) + strlen(q) + 1)) != NULL)
+        strcat(strcpy(full, url), q);
+    free(q);
+    return full;
 }
 
 /* libmicrohttpd's access handler: once with the headers, once per piece
@@ -168,7 +238,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct daemon_api_call *call = *con_cls;
     if (call == NULL) {
         bool decided = false;
-        call = daemon_api_begin(h->d, method, url, &decided);
+        char *full = with_query(conn, url);
+        call = daemon_api_begin(h->d, method, full ? full : url, &decided);
+        free(full);
         *con_cls = call;
         return decided ? send_answer(h, conn, call) : MHD_YES;
     }
@@ -293,7 +365,221 @@ void daemon_http_stop(struct daemon_http *h)
     if (h->d->events)
         event_hub_close(h->d->events);
     MHD_stop_daemon(h->mhd);
-    close(h->fd);
-    unlink(h->path);
+    if (h->fd >= 0) {
+        close(h->fd);
+        unlink(h->path);
+    }
     free(h);
+}
+
+/* ---- the web UI's listener (docs/ui.md) ---- */
+
+/* What a UI connection's request holds: the gate's request while it reads
+ * a login body, else the API's own per-request state. */
+struct ui_conn {
+    bool gated; /* the gate answers this one (login) */
+    struct ui_request req;
+    char *method, *path, *content_type;
+    char *body;
+    size_t len;
+    bool too_large;
+    void *api_cls; /* on_request's *con_cls when passed to the API */
+};
+
+static enum MHD_Result send_ui_answer(struct daemon_http *h, struct MHD_Connection *conn,
+                                      struct ui_answer *a)
+{
+    struct MHD_Response *m =
+        MHD_create_response_from_buffer(a->len, (void *)a->data, MHD_RESPMEM_MUST_COPY);
+    if (m == NULL)
+        return MHD_NO;
+    MHD_add_response_header(m, MHD_HTTP_HEADER_CONTENT_TYPE, a->content_type);
+    add_ui_headers(h, m, !a->cacheable);
+    if (a->set_cookie[0])
+        MHD_add_response_header(m, MHD_HTTP_HEADER_SET_COOKIE, a->set_cookie);
+    if (a->location)
+        MHD_add_response_header(m, MHD_HTTP_HEADER_LOCATION, a->location);
+    if (a->retry_after_s > 0) {
+        char v[16];
+        snprintf(v, sizeof(v), "%u", a->retry_after_s);
+        MHD_add_response_header(m, MHD_HTTP_HEADER_RETRY_AFTER, v);
+    }
+    enum MHD_Result ret = MHD_queue_response(conn, a->status, m);
+    MHD_destroy_response(m);
+    return ret;
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+static enum MHD_Result on_ui_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                     const char *method, const char *version,
+                                     const char *upload_data, size_t *upload_data_size,
+                                     void **con_cls)
+{
+    struct daemon_http *h = cls;
+    struct ui_conn *u = *con_cls;
+    if (u == NULL) {
+        u = calloc(1, sizeof(*u));
+        if (u == NULL)
+            return MHD_NO;
+        *con_cls = u;
+        struct ui_request req = {
+            .method = method,
+            .path = url,
+            .cookie = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE),
+            .csrf = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-CSRF-Token"),
+            .content_type =
+                MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
+        };
+        struct ui_answer a;
+        enum ui_verdict v = ui_begin(h->ui, &req, &a);
+        if (v == UI_ANSWER) {
+            u->gated = true;
+            enum MHD_Result ret = send_ui_answer(h, conn, &a);
+            ui_answer_free(&a);
+            return ret;
+        }
+        if (v == UI_NEEDS_BODY) {
+            u->gated = true;
+            u->method = dup_or_null(method);
+            u->path = dup_or_null(url);
+            u->content_type = dup_or_null(req.content_type);
+            u->req = (struct ui_request){
+                .method = u->method, .path = u->path, .content_type = u->content_type};
+            return MHD_YES;
+        }
+    }
+    if (!u->gated)
+        return on_request(cls, conn, url, method, version, upload_data, upload_data_size,
+                          &u->api_cls);
+    if (u->method == NULL) {
+        *upload_data_size = 0; /* answered at the headers; the body is not read */
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        if (!u->too_large && u->len + *upload_data_size <= UI_LOGIN_BODY_MAX) {
+            char *n = realloc(u->body, u->len + *upload_data_size + 1);
+            if (n == NULL)
+                return MHD_NO;
+            memcpy(n + u->len, upload_data, *upload_data_size);
+            u->body = n;
+            u->len += *upload_data_size;
+            u->body[u->len] = '\0';
+        } else {
+            u->too_large = true;
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    struct ui_answer a;
+    ui_finish(h->ui, &u->req, u->too_large ? NULL : u->body, u->len, &a);
+    enum MHD_Result ret = send_ui_answer(h, conn, &a);
+    ui_answer_free(&a);
+    free(u->method);
+    u->method = NULL;
+    return ret;
+}
+
+static void on_ui_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                            enum MHD_RequestTerminationCode code)
+{
+    struct ui_conn *u = *con_cls;
+    if (u == NULL)
+        return;
+    if (!u->gated)
+        on_completed(cls, conn, &u->api_cls, code);
+    free(u->method);
+    free(u->path);
+    free(u->content_type);
+    if (u->body)
+        memset(u->body, 0, u->len); /* a password */
+    free(u->body);
+    free(u);
+    *con_cls = NULL;
+}
+
+/* Whether a parsed address is a loopback one (127/8 or ::1). */
+static bool is_loopback(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+        return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+        return IN6_IS_ADDR_LOOPBACK(&a->sin6_addr);
+    }
+    return false;
+}
+
+mfb_status daemon_http_ui_check(const char *listen, bool tls, bool *loopback, struct mfb_error *err)
+{
+    struct sockaddr_storage ss;
+    unsigned len = sizeof(ss);
+    mfb_status st = http_parse_listen(listen, &ss, &len, err);
+    if (st != MFB_OK)
+        return st;
+    *loopback = is_loopback(&ss);
+    if (!*loopback && !tls) {
+        mfb_error_set(err, MFB_ERR_USAGE, "the web UI may use plain HTTP only on loopback, not %s",
+                      listen);
+        mfb_error_hint(err, "pass --ui-cert and --ui-key (or make a pair with 'mfb ui init'), "
+                            "or listen on 127.0.0.1");
+        return MFB_ERR_USAGE;
+    }
+    return MFB_OK;
+}
+
+mfb_status daemon_http_start_ui(struct daemon *d, struct ui *ui, const char *listen,
+                                const char *key_pem, const char *cert_pem, struct daemon_http **out,
+                                uint16_t *port, struct mfb_error *err)
+{
+    *out = NULL;
+    bool loopback = false;
+    mfb_status st = daemon_http_ui_check(listen, key_pem != NULL, &loopback, err);
+    if (st != MFB_OK)
+        return st;
+    struct sockaddr_storage ss;
+    unsigned len = sizeof(ss);
+    http_parse_listen(listen, &ss, &len, err);
+    struct daemon_http *h = calloc(1, sizeof(*h));
+    if (h == NULL)
+        return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+    h->d = d;
+    h->fd = -1;
+    h->ui = ui;
+    /* a thread per connection, as on the socket: the event stream blocks */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                     MHD_USE_POLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    if (key_pem != NULL)
+        flags |= MHD_USE_TLS;
+    struct MHD_OptionItem tls_opts[] = {
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)key_pem},
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)cert_pem},
+        {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)HTTP_TLS_PRIORITIES},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    struct MHD_OptionItem no_opts[] = {{MHD_OPTION_END, 0, NULL}};
+    h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_ui_request, h, MHD_OPTION_EXTERNAL_LOGGER,
+                              on_mhd_log, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                              MHD_OPTION_NOTIFY_COMPLETED, on_ui_completed, h,
+                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+                              MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTIONS_MAX,
+                              MHD_OPTION_ARRAY, key_pem ? tls_opts : no_opts, MHD_OPTION_END);
+    if (h->mhd == NULL) {
+        free(h);
+        mfb_error_set(err, MFB_ERR_NETWORK, "cannot serve the web UI on %s", listen);
+        mfb_error_hint(err, "check that the address is this machine's and the port is free "
+                            "(--ui-listen), or pass --no-ui");
+        return MFB_ERR_NETWORK;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    *port = info ? info->port : 0;
+    *out = h;
+    return MFB_OK;
 }

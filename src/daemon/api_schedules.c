@@ -1,0 +1,168 @@
+/*
+ * api_schedules.c - schedules for the web UI (docs/ui.md, docs/schedules.md):
+ * the list with each one's next five runs, a cron expression checked as it
+ * is typed (GET /v1/ui/cron?expr=&tz=: the parser's own message when it is
+ * wrong, else the next five runs), and pause/resume.
+ *
+ * A pause or resume takes effect in the daemon at once: the scheduler is
+ * told to re-read the schedules, as SIGHUP does.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "daemon/api_ui.h"
+#include "daemon/daemon.h"
+#include "daemon/scheduler.h"
+#include "sched/cron.h"
+#include "store/config_records.h"
+#include "store/schedules.h"
+
+#define NEXT_RUNS 5
+
+static json_t *next_runs(const char *expr, const char *tz, struct mfb_error *err)
+{
+    int64_t at[NEXT_RUNS];
+    if (cron_next_n(expr, tz, clock_wall_ms() / 1000, NEXT_RUNS, at, err) != MFB_OK)
+        return NULL;
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < NEXT_RUNS; i++)
+        json_array_append_new(arr, json_integer(at[i] * 1000));
+    return arr;
+}
+
+void api_schedules_list(struct api_ui_call *c, struct daemon_api_response *r)
+{
+    struct config_schedule *list = NULL;
+    size_t n = 0;
+    struct mfb_error err = {0};
+    if (config_schedule_list(c->d->db, &list, &n, &err) != MFB_OK) {
+        api_ui_mfb_error(r, &err);
+        return;
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < n; i++) {
+        const struct config_schedule *s = &list[i];
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:b, s:I}", "name", s->name, "instance",
+                              s->instance, "cron", s->cron, "tz", s->tz, "paused", s->paused,
+                              "jitter_ms", (json_int_t)s->jitter_ms);
+        json_object_set_new(o, "target", s->target ? json_string(s->target) : json_null());
+        json_object_set_new(o, "catch_up",
+                            json_string(s->catch_up == CONFIG_CATCH_UP_SKIP ? "skip" : "once"));
+        json_object_set_new(o, "last_run_status",
+                            s->last_run_status[0] ? json_string(s->last_run_status) : json_null());
+        json_object_set_new(o, "last_run_job_id",
+                            s->last_run_job_id ? json_integer(s->last_run_job_id) : json_null());
+        struct mfb_error e2 = {0};
+        json_t *next = s->paused ? json_array() : next_runs(s->cron, s->tz, &e2);
+        json_object_set_new(o, "next_runs", next ? next : json_array());
+        json_array_append_new(arr, o);
+    }
+    config_schedule_list_free(list, n);
+    api_ui_json(r, 200, json_pack("{s:o?}", "schedules", arr));
+}
+
+void api_schedules_cron(struct api_ui_call *c, struct daemon_api_response *r)
+{
+    char expr[256], tz[128];
+    if (!api_ui_arg(c, "expr", expr, sizeof(expr))) {
+        api_ui_error(r, 400, "bad_request", "give the expression in expr=", NULL);
+        return;
+    }
+    if (!api_ui_arg(c, "tz", tz, sizeof(tz)))
+        snprintf(tz, sizeof(tz), "%s", CONFIG_SCHEDULE_DEFAULT_TZ);
+    struct mfb_error err = {0};
+    json_t *next = next_runs(expr, tz, &err);
+    if (next == NULL) {
+        api_ui_json(
+            r, 200,
+            json_pack("{s:b, s:s, s:s}", "valid", 0, "message", err.message, "hint", err.hint));
+        return;
+    }
+    api_ui_json(r, 200, json_pack("{s:b, s:o}", "valid", 1, "next_runs", next));
+}
+
+void api_schedules_pause(struct api_ui_call *c, const char *name, bool pause,
+                         struct daemon_api_response *r)
+{
+    struct mfb_error err = {0};
+    if (config_schedule_set_paused(c->d->db, name, pause, &err) != MFB_OK) {
+        api_ui_mfb_error(r, &err);
+        return;
+    }
+    scheduler_reload(c->d);
+    api_ui_json(r, 200, json_pack("{s:s, s:b}", "name", name, "paused", pause));
+}
+
+static bool name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n >= CONFIG_NAME_BUF || s[0] == '.')
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+              (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_' || s[i] == '.'))
+            return false;
+    return true;
+}
+
+void api_schedules_save(struct api_ui_call *c, const char *name, const char *body, size_t len,
+                        struct daemon_api_response *r)
+{
+    json_error_t jerr;
+    json_t *in = body ? json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
+    const char *jname = json_string_value(json_object_get(in, "name"));
+    const char *inst = json_string_value(json_object_get(in, "instance"));
+    const char *cron = json_string_value(json_object_get(in, "cron"));
+    const char *tz = json_string_value(json_object_get(in, "tz"));
+    char name_buf[CONFIG_NAME_BUF * 2];
+    snprintf(name_buf, sizeof(name_buf), "%s", name ? name : jname ? jname : "");
+    name = name_buf; /* kept after the body's JSON is freed */
+    if (inst == NULL || cron == NULL) {
+        json_decref(in);
+        api_ui_error(r, 400, "bad_request",
+                     "the body must be {\"name\", \"instance\", \"cron\", \"tz\"} strings", NULL);
+        return;
+    }
+    if (!name_ok(name)) {
+        json_decref(in);
+        api_ui_error(r, 400, "bad_request", "a schedule name has letters, digits, '-', '_', '.'",
+                     "for example nightly-prod");
+        return;
+    }
+    struct config_schedule s;
+    struct mfb_error err = {0};
+    bool edit = c->path[strlen("/schedules")] == '/';
+    mfb_status st = MFB_OK;
+    if (edit) {
+        st = config_schedule_get(c->d->db, name, &s, &err);
+    } else {
+        config_schedule_init(&s);
+        snprintf(s.name, sizeof(s.name), "%s", name);
+    }
+    int64_t next = 0;
+    if (st == MFB_OK) {
+        snprintf(s.instance, sizeof(s.instance), "%s", inst);
+        st = config_str_set(&s.cron, cron, &err);
+        if (st == MFB_OK)
+            st = config_str_set(&s.tz, tz && tz[0] ? tz : CONFIG_SCHEDULE_DEFAULT_TZ, &err);
+        /* the expression and zone are checked as `mfb schedule add` does */
+        if (st == MFB_OK)
+            st = cron_next(s.cron, s.tz, clock_wall_ms() / 1000, &next, &err);
+        if (st == MFB_OK)
+            st = edit ? config_schedule_update(c->d->db, &s, &err)
+                      : config_schedule_add(c->d->db, &s, &err);
+        config_schedule_free(&s);
+    }
+    json_decref(in);
+    if (st != MFB_OK) {
+        if (st == MFB_ERR_EXISTS)
+            api_ui_error(r, 409, "exists", err.message, err.hint);
+        else
+            api_ui_mfb_error(r, &err);
+        return;
+    }
+    scheduler_reload(c->d);
+    api_ui_json(r, edit ? 200 : 201, json_pack("{s:s, s:b}", "name", name, "saved", 1));
+}
