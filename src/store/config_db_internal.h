@@ -102,6 +102,11 @@ struct config_alert;
     "id, name, kind, min_severity, url, secret, smtp_user, mail_from, mail_to, ca_file, "          \
     "command, created, updated"
 
+/* Lists the channels of table (ALERT_COLUMNS, by name) into *list; the
+ * caller holds its database's lock. Both the client's `alerts` and the
+ * receiver's `alert_channels` have these columns. */
+mfb_status config_rows_list_alerts(sqlite3 *sql, const char *table, struct config_alert **list,
+                                   size_t *count, struct mfb_error *err);
 /* Reads one row of ALERT_COLUMNS. */
 mfb_status config_rows_read_alert(sqlite3_stmt *stmt, struct config_alert *out,
                                   struct mfb_error *err);

@@ -746,13 +746,22 @@ done:
 mfb_status config_alert_list(struct config_db *db, struct config_alert **list, size_t *count,
                              struct mfb_error *err)
 {
+    pthread_mutex_lock(&db->lock);
+    mfb_status st = config_rows_list_alerts(db->sql, "alerts", list, count, err);
+    pthread_mutex_unlock(&db->lock);
+    return st;
+}
+
+mfb_status config_rows_list_alerts(sqlite3 *sql, const char *table, struct config_alert **list,
+                                   size_t *count, struct mfb_error *err)
+{
     *list = NULL;
     *count = 0;
     size_t cap = 0;
     sqlite3_stmt *stmt = NULL;
-    pthread_mutex_lock(&db->lock);
-    mfb_status st =
-        sqlutil_prepare(db->sql, "SELECT " ALERT_COLUMNS " FROM alerts ORDER BY name", &stmt, err);
+    char text[256];
+    snprintf(text, sizeof(text), "SELECT " ALERT_COLUMNS " FROM %s ORDER BY name", table);
+    mfb_status st = sqlutil_prepare(sql, text, &stmt, err);
     int rc = SQLITE_DONE;
     while (st == MFB_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         st = config_rows_grow((void **)list, count, &cap, sizeof(**list), err);
@@ -762,9 +771,8 @@ mfb_status config_alert_list(struct config_db *db, struct config_alert **list, s
             (*count)++;
     }
     if (st == MFB_OK && rc != SQLITE_DONE)
-        st = sqlutil_fail(db->sql, "list the alert channels", err);
+        st = sqlutil_fail(sql, "list the alert channels", err);
     sqlite3_finalize(stmt);
-    pthread_mutex_unlock(&db->lock);
     if (st != MFB_OK) {
         config_alert_list_free(*list, *count);
         *list = NULL;

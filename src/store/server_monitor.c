@@ -44,30 +44,9 @@ mfb_status server_db_alert_add(struct server_db *db, struct config_alert *a, str
 mfb_status server_db_alert_list(struct server_db *db, struct config_alert **list, size_t *count,
                                 struct mfb_error *err)
 {
-    *list = NULL;
-    *count = 0;
-    size_t cap = 0;
-    sqlite3_stmt *stmt = NULL;
     pthread_mutex_lock(&db->lock);
-    mfb_status st = sqlutil_prepare(
-        db->sql, "SELECT " ALERT_COLUMNS " FROM alert_channels ORDER BY name", &stmt, err);
-    int rc = SQLITE_DONE;
-    while (st == MFB_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        st = config_rows_grow((void **)list, count, &cap, sizeof(**list), err);
-        if (st == MFB_OK)
-            st = config_rows_read_alert(stmt, &(*list)[*count], err);
-        if (st == MFB_OK)
-            (*count)++;
-    }
-    if (st == MFB_OK && rc != SQLITE_DONE)
-        st = sqlutil_fail(db->sql, "list the alert channels", err);
-    sqlite3_finalize(stmt);
+    mfb_status st = config_rows_list_alerts(db->sql, "alert_channels", list, count, err);
     pthread_mutex_unlock(&db->lock);
-    if (st != MFB_OK) {
-        config_alert_list_free(*list, *count);
-        *list = NULL;
-        *count = 0;
-    }
     return st;
 }
 
