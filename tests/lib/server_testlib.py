@@ -288,20 +288,30 @@ def storage_receiver(kind, name="rx", **kw):
 
 def storage_kinds():
     """The drivers to run storage tests against: both, unless
-    MFB_TEST_STORAGE names one; S3 is skipped (with the reason printed) only
-    when Ceph cannot run here."""
+    MFB_TEST_STORAGE names one. S3 is skipped (with the reason printed) only
+    when Ceph cannot run here and S3 is not required: with CI=true
+    (ceph.s3_required) a Ceph that cannot run raises, failing the test."""
     wanted = os.environ.get("MFB_TEST_STORAGE", "file,s3").split(",")
     kinds = []
     for k in wanted:
-        if k == "s3":
-            from ceph import RGW
-            try:
-                RGW.shared()
-            except RuntimeError as e:
-                print("SKIP s3: %s" % e, flush=True)
-                continue
+        if k == "s3" and not s3_available():
+            continue
         kinds.append(k)
     return kinds
+
+
+def s3_available():
+    """Starts the process's shared RGW; False (with SKIP and the reason
+    printed) when Ceph cannot run here, unless CI=true: then it raises."""
+    from ceph import RGW, s3_required
+    try:
+        RGW.shared()
+        return True
+    except RuntimeError as e:
+        if s3_required():
+            raise RuntimeError("CI=true and the S3 tests cannot run: %s" % e)
+        print("SKIP s3: %s" % e, flush=True)
+        return False
 
 
 def run_tests(tests):
