@@ -58,7 +58,7 @@ def pattern(size, seed=1):
 
 
 class Receiver:
-    def __init__(self, name="rx", storage=None, tmp=None, s3=None, bucket=None):
+    def __init__(self, name="rx", storage=None, tmp=None, s3=None, bucket=None, staging=None):
         self.dir = tmp or tempfile.mkdtemp(prefix="server-%s-" % name, dir=test_tmp())
         self.db = os.path.join(self.dir, "db", "mfb-server.db")
         self.storage = storage or os.path.join(self.dir, "store")
@@ -69,6 +69,7 @@ class Receiver:
         self.cert = None
         self.fingerprint = None
         self.s3 = s3
+        self.staging = staging  # S3: where uploads in progress arrive (default: in dir)
         self.bucket = bucket or ("mfb-" + os.path.basename(self.dir).lower().replace("_", "-"))
         self.prefix = "backups/"
 
@@ -88,7 +89,7 @@ class Receiver:
             key, secret = self.s3.write_credentials(os.path.dirname(self.db))
             if not self.s3.exists(self.bucket, ""):
                 self.s3.request("PUT", "/" + self.bucket)
-            self.storage = os.path.join(self.dir, "staging")
+            self.storage = self.staging or os.path.join(self.dir, "staging")
             extra = ("--s3-endpoint", self.s3.endpoint, "--s3-key-file", key, "--s3-secret-file",
                      secret, "--s3-path-style", "--staging", self.storage) + extra
             p = self.run("init", "--storage", "s3://%s/%s" % (self.bucket, self.prefix), "--json",
