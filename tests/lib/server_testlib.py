@@ -58,7 +58,8 @@ def pattern(size, seed=1):
 
 
 class Receiver:
-    def __init__(self, name="rx", storage=None, tmp=None, s3=None, bucket=None, staging=None):
+    def __init__(self, name="rx", storage=None, tmp=None, s3=None, bucket=None, staging=None,
+                 s3_endpoint=None):
         self.dir = tmp or tempfile.mkdtemp(prefix="server-%s-" % name, dir=test_tmp())
         self.db = os.path.join(self.dir, "db", "mfb-server.db")
         self.storage = storage or os.path.join(self.dir, "store")
@@ -70,6 +71,7 @@ class Receiver:
         self.fingerprint = None
         self.s3 = s3
         self.staging = staging  # S3: where uploads in progress arrive (default: in dir)
+        self.s3_endpoint = s3_endpoint  # S3 through something else (a proxy) than s3.endpoint
         self.bucket = bucket or ("mfb-" + os.path.basename(self.dir).lower().replace("_", "-"))
         self.prefix = "backups/"
 
@@ -90,8 +92,8 @@ class Receiver:
             if not self.s3.exists(self.bucket, ""):
                 self.s3.request("PUT", "/" + self.bucket)
             self.storage = self.staging or os.path.join(self.dir, "staging")
-            extra = ("--s3-endpoint", self.s3.endpoint, "--s3-key-file", key, "--s3-secret-file",
-                     secret, "--s3-path-style", "--staging", self.storage) + extra
+            extra = ("--s3-endpoint", self.s3_endpoint or self.s3.endpoint, "--s3-key-file", key,
+                     "--s3-secret-file", secret, "--s3-path-style", "--staging", self.storage) + extra
             p = self.run("init", "--storage", "s3://%s/%s" % (self.bucket, self.prefix), "--json",
                          *extra)
         else:
