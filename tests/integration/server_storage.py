@@ -8,7 +8,7 @@ in 0600 files, a bucket it cannot write is refused), the chunk size raised
 to S3's part rules, the gateway stopped mid-upload (503 + Retry-After, then
 the upload completes, also from `mfb push`, which backs off: a proxy in
 front of the gateway holds the second part until the gateway is stopped),
-abandoned multipart uploads aborted by the upload expiry, and neither the
+the receiver killed while a part is on its way to S3, abandoned multipart uploads aborted by the upload expiry, and neither the
 S3 key nor the secret in the receiver's log or command line.
 
 MFB_TEST_STORAGE=file or =s3 runs one driver only. S3 is skipped, with the
@@ -546,6 +546,50 @@ def s3_push_backs_off(e):
         rx.cleanup()
 
 
+def s3_kill9_while_part_in_flight(e):
+    """The receiver killed while a verified chunk is on its way to S3 as a
+    part (held in a proxy before the gateway): the chunk was never
+    acknowledged nor recorded, so after the restart it is missing, the
+    client sends it again, and the upload completes with the right bytes."""
+    rgw = e.rx.s3
+    gate = S3Gate(rgw.port)
+    rx = Receiver("s3-kill-part", s3=rgw, s3_endpoint="http://127.0.0.1:%d" % gate.port)
+    try:
+        rx.init()
+        tok = rx.add_client("db1")
+        rx.start("--reserve", "0")
+        cs = 8 * MIB
+        data = pattern(2 * cs + 5, seed=63)
+        uid = rx.open_upload(tok, size=len(data), name="inflight.zip", chunk_size=cs)
+        assert rx.put_chunk(tok, uid, 0, data[:cs])[0] == 201  # part 1 passes the gate
+        sent = {}
+
+        def send():
+            try:
+                sent["answer"] = rx.put_chunk(tok, uid, 1, data[cs:2 * cs])
+            except OSError as err:  # the receiver died under it
+                sent["answer"] = err
+        t = threading.Thread(target=send)
+        t.start()
+        wait_until("part 2 held at the gate", gate.holding.is_set)
+        rx.kill9()
+        t.join(60)
+        assert not isinstance(sent.get("answer"), tuple), sent  # never acknowledged
+        gate.release()  # what reached the proxy goes to S3 cut short
+        rx.start("--reserve", "0")
+        assert [c["index"] for c in chunks_of(rx, tok, uid)["chunks"]] == [0]
+        for i in (1, 2):
+            status, j = rx.put_chunk(tok, uid, i, data[i * cs:(i + 1) * cs])
+            assert status == 201, (i, status, j)
+        status, j = rx.complete(tok, uid, len(data), sha256_hex(data))
+        assert status == 201, (status, j)
+        assert rx.published(j["path"]) == data
+        assert rgw.multipart_uploads(rx.bucket) == []
+    finally:
+        gate.close()
+        rx.cleanup()
+
+
 def s3_expiry_aborts_multipart(e):
     rx = e.rx
     uid = rx.open_upload(e.t1, size=9 * MIB, name="abandoned.zip", chunk_size=8 * MIB)
@@ -585,7 +629,8 @@ def s3_no_secret_in_log_or_argv(e):
 
 
 S3_SCENARIOS = [s3_chunk_size_fits_parts, s3_gateway_down_mid_upload, s3_push_backs_off,
-                s3_expiry_aborts_multipart, s3_no_secret_in_log_or_argv]
+                s3_kill9_while_part_in_flight, s3_expiry_aborts_multipart,
+                s3_no_secret_in_log_or_argv]
 
 
 def main():
