@@ -44,14 +44,15 @@ static json_t *upload_json(const struct srv_upload *u)
     return o;
 }
 
-/* Whether the declared size fits the disk (less the reserve and what open
- * uploads still expect) and the client's quota; answers 507 if not. */
+/* Whether the declared size fits the disk that receives uploads (less the
+ * reserve and what open uploads still expect: with S3 that is the staging
+ * directory, storage.h) and the client's quota; answers 507 if not. */
 static bool check_space(struct api_call *c, bool size_known, uint64_t size)
 {
     struct server *srv = c->srv;
     struct mfb_error err = {0};
     uint64_t avail, total, pending, usage;
-    mfb_status st = storage_free_bytes(srv->store, &avail, &total, &err);
+    mfb_status st = storage_upload_room(srv->store, &avail, &total, &err);
     if (st == MFB_OK)
         st = server_db_pending_bytes(srv->db, &pending, &err);
     if (st == MFB_OK)

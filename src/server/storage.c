@@ -258,6 +258,18 @@ mfb_status storage_free_bytes(struct storage *st, uint64_t *avail, uint64_t *tot
     return st->ops->free_bytes(st, avail, total, err);
 }
 
+mfb_status storage_upload_room(struct storage *st, uint64_t *avail, uint64_t *total,
+                               struct mfb_error *err)
+{
+    struct statvfs vfs;
+    if (statvfs(st->root, &vfs) != 0)
+        return mfb_error_errno(err, errno, MFB_ERR_IO, "cannot stat file system of '%s'", st->root);
+    *avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+    if (total)
+        *total = (uint64_t)vfs.f_blocks * vfs.f_frsize;
+    return MFB_OK;
+}
+
 mfb_status storage_max_file_bytes(struct storage *st, uint64_t *max, struct mfb_error *err)
 {
     return st->ops->max_file_bytes(st, max, err);

@@ -177,6 +177,16 @@ mfb_status storage_read_json(struct storage *st, const char *rel_path, char **te
 mfb_status storage_free_bytes(struct storage *st, uint64_t *avail, uint64_t *total,
                               struct mfb_error *err);
 
+/* Bytes available where open uploads are received: the file system of the
+ * root's partial files. Every driver holds an open upload whole there
+ * until it is published (S3 sends each part from it, and out-of-order
+ * chunks are hashed from it), so an upload needs this room whichever the
+ * driver: for the file driver it is the storage's own free space, for S3
+ * the staging directory's, which a bucket's lack of a limit says nothing
+ * about. */
+mfb_status storage_upload_room(struct storage *st, uint64_t *avail, uint64_t *total,
+                               struct mfb_error *err);
+
 /* The largest file the storage can hold: for a directory no more than the
  * file system's size (a file cannot be completed past it), nor than its
  * largest file (FILESIZEBITS; ext4, for one, stops at 16 TiB). */

@@ -3,7 +3,10 @@ the command line (keep-last, max-bytes, client default vs instance, the
 newest backup never deleted, --dry-run), expiry of abandoned uploads while
 active ones stay, and the operator commands: init refusing an existing
 catalog, client add/list/remove, list; serve refusing a storage directory
-that is missing or not the one init made (a disk not mounted).
+that is missing or not the one init made (a disk not mounted). Against
+each storage driver (the file driver, and S3 on a real Ceph RADOS Gateway:
+its staging directory stands where the storage directory is);
+MFB_TEST_STORAGE=file or =s3 runs one only.
 """
 import json
 import os
@@ -11,10 +14,15 @@ import sys
 import time
 
 sys.path.insert(0, os.environ.get("MFB_TEST_LIB") or os.path.join(os.path.dirname(__file__), "..", "lib"))
-from server_testlib import MIB, Receiver, pattern, run_tests  # noqa: E402
+from server_testlib import MIB, pattern, run_tests, storage_kinds, storage_receiver  # noqa: E402
 
-rx = Receiver("retention")
+rx = None
 TOKEN = None
+CS = MIB  # the chunk size the receiver answers (S3: 8 MiB)
+
+
+def gone(path):
+    return rx.published(path) is None
 
 
 def backups(instance):
@@ -33,9 +41,8 @@ def test_keep_last_after_each_backup():
     left = backups("prod")
     assert [b["backup_id"] for b in left] == [made[3]["backup_id"], made[2]["backup_id"]], left
     for b in made[:2]:
-        assert not os.path.exists(os.path.join(rx.storage, b["path"]))
-        assert not os.path.exists(os.path.join(rx.storage, b["path"] + ".sha256"))
-    assert os.path.exists(os.path.join(rx.storage, made[3]["path"]))
+        assert gone(b["path"]) and gone(b["path"] + ".sha256") and gone(b["path"] + ".json")
+    assert not gone(made[3]["path"])
 
 
 def test_newest_never_deleted_and_default_policy():
@@ -45,7 +52,7 @@ def test_newest_never_deleted_and_default_policy():
     time.sleep(1.1)
     b = rx.upload(TOKEN, pattern(5000, seed=51), instance="other", name="o2.zip")
     assert [x["backup_id"] for x in backups("other")] == [b["backup_id"]]
-    assert not os.path.exists(os.path.join(rx.storage, a["path"]))
+    assert gone(a["path"]) and not gone(b["path"])
     # "prod" inherits the byte cap too, except the newest.
     rx.run("retention", "apply")
     assert len(backups("prod")) == 1
@@ -79,16 +86,16 @@ def test_abandoned_uploads_expire():
     # The expiry must outlast any stall of a loaded machine between two
     # touches of the active upload (0.3 s apart), or that one expires too.
     rx.start("--reserve", "0", "--upload-expiry", "6s", "--housekeeping", "1s")
-    data = pattern(2 * MIB, seed=70)
-    idle = rx.open_upload(TOKEN, size=len(data), name="idle.zip")
-    assert rx.put_chunk(TOKEN, idle, 0, data[:MIB])[0] == 201
-    active = rx.open_upload(TOKEN, size=len(data), name="active.zip")
+    data = pattern(2 * CS, seed=70)
+    idle = rx.open_upload(TOKEN, size=len(data), name="idle.zip", chunk_size=CS)
+    assert rx.put_chunk(TOKEN, idle, 0, data[:CS])[0] == 201
+    active = rx.open_upload(TOKEN, size=len(data), name="active.zip", chunk_size=CS)
     idle_part = os.path.join(rx.storage, ".partial", idle + ".part")
     deadline = time.time() + 30
     # (Looking at the idle upload through the API would count as activity.)
     while time.time() < deadline and os.path.exists(idle_part):
         # The active upload is touched well within the expiry.
-        assert rx.put_chunk(TOKEN, active, 0, data[:MIB])[0] in (200, 201)
+        assert rx.put_chunk(TOKEN, active, 0, data[:CS])[0] in (200, 201)
         assert rx.json("GET", "/v1/uploads/" + active, TOKEN)[0] == 200
         time.sleep(0.3)
     assert rx.json("GET", "/v1/uploads/" + idle, TOKEN)[0] == 404
@@ -176,17 +183,30 @@ def test_serve_refuses_a_storage_it_did_not_make():
 
 
 def main():
-    global TOKEN
-    try:
-        rx.init()
-        TOKEN = rx.add_client("db1")
-        rx.start("--reserve", "0")
-        return run_tests([test_keep_last_after_each_backup,
-                          test_newest_never_deleted_and_default_policy, test_dry_run,
-                          test_abandoned_uploads_expire, test_operator_commands,
-                          test_serve_refuses_a_storage_it_did_not_make])
-    finally:
-        rx.cleanup()
+    global rx, TOKEN, CS
+    code = 0
+    for kind in storage_kinds():
+        rx = storage_receiver(kind, "retention-" + kind)
+        try:
+            rx.init()
+            TOKEN = rx.add_client("db1")
+            rx.start("--reserve", "0")
+            probe = rx.open_upload(TOKEN, size=1, name="probe", chunk_size=MIB)
+            CS = rx.chunk_size(probe, TOKEN)
+            assert rx.request("DELETE", "/v1/uploads/" + probe, TOKEN)[0] == 204
+            tests = []
+            for fn in (test_keep_last_after_each_backup,
+                       test_newest_never_deleted_and_default_policy, test_dry_run,
+                       test_abandoned_uploads_expire, test_operator_commands,
+                       test_serve_refuses_a_storage_it_did_not_make):
+                def t(fn=fn):
+                    fn()
+                t.__name__ = "%s[%s]" % (fn.__name__, kind)
+                tests.append(t)
+            code |= run_tests(tests)
+        finally:
+            rx.cleanup()
+    return code
 
 
 if __name__ == "__main__":

@@ -1,21 +1,28 @@
 """server_storage.py - what the receiver's storage drivers must do alike, run
 against each of them (the file driver, and S3 on a real Ceph RADOS Gateway,
-tests/lib/ceph.py): publish with .sha256/.json, Range downloads, resume after
-kill -9 mid-chunk, retention (never the newest), quota (507), isolation
-between clients, hostile names. Then what only S3 has: init's checks (secrets
+tests/lib/ceph.py): publish with .sha256/.json, Range downloads and Range
+edges, resume after kill -9 mid-chunk, parallel out-of-order chunks,
+rejected chunks that store nothing (no S3 part), retention (never the
+newest), quota (507), isolation between clients, hostile names. Then what only S3 has: init's checks (secrets
 in 0600 files, a bucket it cannot write is refused), the chunk size raised
 to S3's part rules, the gateway stopped mid-upload (503 + Retry-After, then
-the upload completes, also from `mfb push`, which backs off), and abandoned
-multipart uploads aborted by the upload expiry.
+the upload completes, also from `mfb push`, which backs off: a proxy in
+front of the gateway holds the second part until the gateway is stopped),
+the receiver killed while a part is on its way to S3, abandoned multipart uploads aborted by the upload expiry, and neither the
+S3 key nor the secret in the receiver's log or command line.
 
 MFB_TEST_STORAGE=file or =s3 runs one driver only. S3 is skipped, with the
-reason, only when Ceph cannot start here.
+reason, only when Ceph cannot start here and CI is not set (CI=true: a
+failure).
 """
 import base64
+import concurrent.futures
 import hashlib
 import json
 import os
 import re
+import select
+import socket
 import subprocess
 import sys
 import threading
@@ -204,8 +211,95 @@ def hostile_names(e):
         assert status == 400 and j["error"] == "invalid_name", (bad, status, j)
 
 
-SCENARIOS = [publish_and_companions, range_downloads, resume_after_kill9_mid_chunk,
-             retention_never_newest, quota_507, isolation, hostile_names]
+def parallel_chunks(e):
+    """Chunks sent at once on several connections, last first: with S3 the
+    parts are uploaded concurrently and out of order."""
+    rx = e.rx
+    uid = rx.open_upload(e.t1, size=1, name="x")
+    cs = rx.chunk_size(uid, e.t1)
+    assert rx.request("DELETE", "/v1/uploads/" + uid, e.t1)[0] == 204
+    n = 6
+    data = pattern(n * cs - 17, seed=34)
+    uid = rx.open_upload(e.t1, size=len(data), name="parallel.zip", chunk_size=cs)
+
+    def send(i):
+        return rx.put_chunk(e.t1, uid, i, data[i * cs:(i + 1) * cs])[0]
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=n) as pool:
+        assert list(pool.map(send, reversed(range(n)))) == [201] * n
+    status, j = rx.complete(e.t1, uid, len(data), sha256_hex(data))
+    assert status == 201, (status, j)
+    assert rx.published(j["path"]) == data
+
+
+def s3_parts(rx, uid):
+    """The part numbers S3 holds for an upload in progress (ListParts)."""
+    with open(os.path.join(rx.storage, ".partial", uid + ".s3")) as f:
+        mpu = f.read().strip()
+    status, _, body = rx.s3.request("GET", "/%s/%s.partial/%s" % (rx.bucket, rx.prefix, uid),
+                                    query={"uploadId": mpu})
+    assert status == 200, (status, body)
+    return [int(n) for n in re.findall(r"<PartNumber>(\d+)</PartNumber>", body.decode())]
+
+
+def rejected_chunks_store_nothing(e):
+    """A chunk whose digest does not match, or that is too large, is
+    refused and nothing of it is recorded: with S3, no part either."""
+    rx = e.rx
+    uid = rx.open_upload(e.t1, size=1, name="x")
+    cs = rx.chunk_size(uid, e.t1)
+    assert rx.request("DELETE", "/v1/uploads/" + uid, e.t1)[0] == 204
+    data = pattern(2 * cs + 10, seed=35)
+    uid = rx.open_upload(e.t1, size=len(data), name="rej.zip", chunk_size=cs)
+    chunk = data[:cs]
+    status, j = rx.put_chunk(e.t1, uid, 0, chunk, digest=content_digest(b"x"))
+    assert status == 422 and j["error"] == "digest_mismatch", (status, j)
+    status, j = rx.put_chunk(e.t1, uid, 1, pattern(cs + 1))
+    assert status == 413 and j["error"] == "too_large", (status, j)
+    assert chunks_of(rx, e.t1, uid)["chunks"] == []
+    if rx.s3:
+        assert s3_parts(rx, uid) == []
+    status, j = rx.put_chunk(e.t1, uid, 0, chunk)
+    assert status == 201, (status, j)
+    assert [c["index"] for c in chunks_of(rx, e.t1, uid)["chunks"]] == [0]
+    if rx.s3:
+        assert s3_parts(rx, uid) == [1]
+    status, j = rx.complete(e.t1, uid, len(data), sha256_hex(data))
+    assert status == 409 and "chunk 1 is missing" in j["message"], (status, j)
+    assert rx.request("DELETE", "/v1/uploads/" + uid, e.t1)[0] == 204
+    if rx.s3:
+        assert rx.s3.multipart_uploads(rx.bucket) == []
+
+
+def range_edges(e):
+    """Range headers at the edges (server_hostile.py's list), on whatever
+    the driver reads from: a file, or ranged GETs of the object."""
+    rx = e.rx
+    data = pattern(MIB + 100, seed=36)
+    b = rx.upload(e.t1, data, instance="rng", name="rng.zip")
+    path = "/v1/backups/%s/content" % b["backup_id"]
+    size = len(data)
+    for rng, status, part in (("bytes=-0", 416, None),
+                              ("bytes=%d-" % size, 416, None),
+                              ("bytes=-1", 206, data[-1:]),
+                              ("bytes=-99999999", 206, data),
+                              ("bytes=%d-" % (size - 1), 206, data[-1:]),
+                              ("bytes=0-0,5-6", 200, data),
+                              ("bytes=0-99999999999999999999", 200, data),
+                              ("bytes=18446744073709551615-", 200, data),
+                              ("bytes=5-3", 200, data)):
+        got, h, body = rx.request("GET", path, e.t1, headers={"Range": rng})
+        assert got == status, (rng, got, body[:200])
+        if status == 416:
+            assert h["content-range"] == "bytes */%d" % size
+            assert json.loads(body)["error"] == "range_not_satisfiable"
+        else:
+            assert body == part, rng
+
+
+SCENARIOS = [publish_and_companions, range_downloads, range_edges, resume_after_kill9_mid_chunk,
+             parallel_chunks, rejected_chunks_store_nothing, retention_never_newest, quota_507,
+             isolation, hostile_names]
 
 
 # ---- S3 only ------------------------------------------------------------------
@@ -234,6 +328,7 @@ def s3_init_checks(rgw):
             f.write("WRONG\n")
         p = rx.run(*base, check=False)
         assert p.returncode != 0 and "SignatureDoesNotMatch" in p.stderr, p.stderr
+        assert "WRONG" not in p.stderr + p.stdout, p.stderr
         rgw.write_credentials(d)
         # Missing options: a usage error naming them.
         p = rx.run("init", "--storage", "s3://%s/p" % rx.bucket, check=False)
@@ -249,18 +344,38 @@ def s3_init_checks(rgw):
 
 
 def s3_chunk_size_fits_parts(e):
-    rx = e.rx
-    # 10,000 parts at most: a 100 GiB file gets 16 MiB chunks, not 8.
-    status, j = rx.json("POST", "/v1/uploads", e.t1,
-                        {"instance": "prod", "name": "huge.zip", "size": 100 << 30,
-                         "chunk_size": MIB})
-    assert status == 201 and j["chunk_size"] == 16 * MIB, (status, j)
-    rx.json("DELETE", "/v1/uploads/" + j["upload_id"], e.t1)
-    # Past 10,000 x --max-chunk (64M by default): refused, saying why.
-    status, j = rx.json("POST", "/v1/uploads", e.t1,
-                        {"instance": "prod", "name": "huge.zip", "size": 700 << 30,
-                         "chunk_size": MIB})
-    assert status == 413 and "--max-chunk" in j["message"], (status, j)
+    # The staging directory must hold the whole upload (507 otherwise, as
+    # server_space.py checks): a receiver of its own stages on a tmpfs of
+    # 1 TiB, a limit only, nothing is written.
+    rx = Receiver("s3-parts", s3=e.rx.s3)
+    mnt = os.path.join(rx.dir, "mnt")
+    os.makedirs(mnt)
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1T", "tmpfs", mnt],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        rx.cleanup()
+        print("SKIP: cannot mount a tmpfs (%s)" % p.stderr.strip())
+        return
+    rx.staging = os.path.join(mnt, "staging")
+    try:
+        rx.init()
+        tok = rx.add_client("db1")
+        rx.start("--reserve", "0")
+        # 10,000 parts at most: a 100 GiB file gets 16 MiB chunks, not 8.
+        status, j = rx.json("POST", "/v1/uploads", tok,
+                            {"instance": "prod", "name": "huge.zip", "size": 100 << 30,
+                             "chunk_size": MIB})
+        assert status == 201 and j["chunk_size"] == 16 * MIB, (status, j)
+        rx.json("DELETE", "/v1/uploads/" + j["upload_id"], tok)
+        # Past 10,000 x --max-chunk (64M by default): refused, saying why.
+        status, j = rx.json("POST", "/v1/uploads", tok,
+                            {"instance": "prod", "name": "huge.zip", "size": 700 << 30,
+                             "chunk_size": MIB})
+        assert status == 413 and "--max-chunk" in j["message"], (status, j)
+    finally:
+        rx.stop()
+        subprocess.run(["umount", mnt])
+        rx.cleanup()
 
 
 def s3_gateway_down_mid_upload(e):
@@ -290,33 +405,189 @@ def s3_gateway_down_mid_upload(e):
     assert "storage-unavailable" in rx.log_text()
 
 
+class S3Gate:
+    """A TCP proxy between a receiver and the gateway that puts an S3
+    outage in the middle of an upload without timings: the first part
+    upload (partNumber= in its request line) passes; from the second on,
+    every request waits at the gate until release(). The test waits for the
+    first part to be done and the second to be held, stops the gateway,
+    then releases them: they meet a gateway that is down. The receiver
+    makes one connection per S3 request (s3_client.c), so a connection is
+    a request."""
+
+    def __init__(self, upstream_port):
+        self.upstream = upstream_port
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.lock = threading.Lock()
+        self.parts = 0
+        self.first_part_done = threading.Event()
+        self.holding = threading.Event()
+        self.gate = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def release(self):
+        self.gate.set()
+
+    def close(self):
+        self.gate.set()
+        self.sock.close()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+
+    def _serve(self, c):
+        head = b""
+        while b"\r\n" not in head:
+            d = c.recv(65536)
+            if not d:
+                c.close()
+                return
+            head += d
+        with self.lock:
+            first = False
+            if b"partNumber=" in head.split(b"\r\n", 1)[0]:
+                self.parts += 1
+                first = self.parts == 1
+            hold = self.parts >= 2 and not first
+        if hold:
+            self.holding.set()
+            self.gate.wait()
+        try:
+            u = socket.create_connection(("127.0.0.1", self.upstream), timeout=5)
+        except OSError:  # the gateway is down: the receiver sees a refused connection
+            c.close()
+            return
+        try:
+            u.sendall(head)
+            socks = [c, u]
+            while True:
+                ready, _, _ = select.select(socks, [], [], 300)
+                if not ready:
+                    break
+                for r in ready:
+                    d = r.recv(1 << 20)
+                    if not d:
+                        raise EOFError
+                    (u if r is c else c).sendall(d)
+        except (EOFError, OSError):
+            pass
+        finally:
+            c.close()
+            u.close()
+            if first:
+                self.first_part_done.set()
+
+
+def wait_until(what, cond, proc=None, timeout=120):
+    deadline = time.time() + timeout
+    while not cond():
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError("%s: the push ended first: %s" % (what, proc.stderr.read()))
+        if time.time() > deadline:
+            raise AssertionError("%s never happened" % what)
+        time.sleep(0.05)
+
+
 def s3_push_backs_off(e):
-    """`mfb push` while the gateway is down: the receiver answers 503 with
-    Retry-After, the client backs off and retries, and the push completes
-    once the gateway is back."""
-    rx, rgw = e.rx, e.rx.s3
-    src = os.path.join(rx.dir, "push.bin")
-    data = pattern(20 * MIB + 3, seed=61)
-    with open(src, "wb") as f:
-        f.write(data)
-    tok = os.path.join(rx.dir, "db1.token")
-    fd = os.open(tok, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(e.t1 + "\n")
-    rgw.stop_gateway()
-    back = threading.Timer(3.0, rgw.start_gateway)
-    back.start()
+    """The gateway stops in the middle of an `mfb push` (one part stored,
+    the next on its way): the receiver answers 503 with Retry-After, the
+    client backs off and retries, and the push completes once the gateway
+    is back; the object is the file."""
+    rgw = e.rx.s3
+    gate = S3Gate(rgw.port)
+    rx = Receiver("s3-outage", s3=rgw, s3_endpoint="http://127.0.0.1:%d" % gate.port)
+    push = None
     try:
-        p = subprocess.run([MFB, "push", src, "--url", "https://127.0.0.1:%d" % rx.port,
-                            "--token-file", tok, "--fingerprint", rx.fingerprint,
-                            "--instance", "pushed"], capture_output=True, text=True, timeout=300)
+        rx.init()
+        token = rx.add_client("db1")
+        rx.start("--reserve", "0")
+        src = os.path.join(rx.dir, "push.bin")
+        data = pattern(4 * 8 * MIB + 3, seed=61)
+        with open(src, "wb") as f:
+            f.write(data)
+        tok = os.path.join(rx.dir, "db1.token")
+        fd = os.open(tok, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(token + "\n")
+        push = subprocess.Popen([MFB, "push", src, "--url", "https://127.0.0.1:%d" % rx.port,
+                                 "--token-file", tok, "--fingerprint", rx.fingerprint,
+                                 "--instance", "pushed", "--chunk-size", "8M", "--connections",
+                                 "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        wait_until("a part stored and the next held", lambda: gate.first_part_done.is_set() and
+                   gate.holding.is_set(), push)
+        rgw.stop_gateway()
+        try:
+            gate.release()
+            wait_until("a 503 from the receiver", lambda: re.search(
+                r"status=503 ", rx.log_text()) is not None, push)
+            assert push.poll() is None, "the push gave up on a 503"
+        finally:
+            rgw.start_gateway()
+        out, err = push.communicate(timeout=600)
+        assert push.returncode == 0, err
+        assert "storage-unavailable" in rx.log_text()
+        status, j = rx.json("GET", "/v1/backups?instance=pushed", token)
+        assert len(j["backups"]) == 1 and j["backups"][0]["sha256"] == sha256_hex(data), j
+        assert rx.published(j["backups"][0]["path"]) == data
+        assert rgw.multipart_uploads(rx.bucket) == []
     finally:
-        back.join()
-    assert p.returncode == 0, p.stderr
-    assert re.search(r"status=503 ", rx.log_text()), "the receiver never answered 503"
-    status, j = rx.json("GET", "/v1/backups?instance=pushed", e.t1)
-    assert len(j["backups"]) == 1 and j["backups"][0]["sha256"] == sha256_hex(data), j
-    assert rx.published(j["backups"][0]["path"]) == data
+        if push is not None and push.poll() is None:
+            push.kill()
+            push.wait()
+        gate.close()
+        rx.cleanup()
+
+
+def s3_kill9_while_part_in_flight(e):
+    """The receiver killed while a verified chunk is on its way to S3 as a
+    part (held in a proxy before the gateway): the chunk was never
+    acknowledged nor recorded, so after the restart it is missing, the
+    client sends it again, and the upload completes with the right bytes."""
+    rgw = e.rx.s3
+    gate = S3Gate(rgw.port)
+    rx = Receiver("s3-kill-part", s3=rgw, s3_endpoint="http://127.0.0.1:%d" % gate.port)
+    try:
+        rx.init()
+        tok = rx.add_client("db1")
+        rx.start("--reserve", "0")
+        cs = 8 * MIB
+        data = pattern(2 * cs + 5, seed=63)
+        uid = rx.open_upload(tok, size=len(data), name="inflight.zip", chunk_size=cs)
+        assert rx.put_chunk(tok, uid, 0, data[:cs])[0] == 201  # part 1 passes the gate
+        sent = {}
+
+        def send():
+            try:
+                sent["answer"] = rx.put_chunk(tok, uid, 1, data[cs:2 * cs])
+            except OSError as err:  # the receiver died under it
+                sent["answer"] = err
+        t = threading.Thread(target=send)
+        t.start()
+        wait_until("part 2 held at the gate", gate.holding.is_set)
+        rx.kill9()
+        t.join(60)
+        assert not isinstance(sent.get("answer"), tuple), sent  # never acknowledged
+        gate.release()  # what reached the proxy goes to S3 cut short
+        rx.start("--reserve", "0")
+        assert [c["index"] for c in chunks_of(rx, tok, uid)["chunks"]] == [0]
+        for i in (1, 2):
+            status, j = rx.put_chunk(tok, uid, i, data[i * cs:(i + 1) * cs])
+            assert status == 201, (i, status, j)
+        status, j = rx.complete(tok, uid, len(data), sha256_hex(data))
+        assert status == 201, (status, j)
+        assert rx.published(j["path"]) == data
+        assert rgw.multipart_uploads(rx.bucket) == []
+    finally:
+        gate.close()
+        rx.cleanup()
 
 
 def s3_expiry_aborts_multipart(e):
@@ -341,8 +612,25 @@ def s3_expiry_aborts_multipart(e):
     rx.start("--reserve", "0")
 
 
+def s3_no_secret_in_log_or_argv(e):
+    """After every S3 scenario above (the gateway down, refused requests,
+    aborted uploads): the receiver's log holds neither the access key nor
+    the secret, and neither is on its command line (they stay in their
+    0600 files, docs/server.md)."""
+    from ceph import KEY, SECRET
+    rx = e.rx
+    with open("/proc/%d/cmdline" % rx.proc.pid, "rb") as f:
+        argv = f.read().decode()
+    log = rx.log_text()
+    assert "storage-unavailable" in log, "expected the outages above in this log"
+    for secret in (KEY, SECRET):
+        assert secret not in log, "the receiver's log holds %s" % secret
+        assert secret not in argv, "the receiver's command line holds %s" % secret
+
+
 S3_SCENARIOS = [s3_chunk_size_fits_parts, s3_gateway_down_mid_upload, s3_push_backs_off,
-                s3_expiry_aborts_multipart]
+                s3_kill9_while_part_in_flight, s3_expiry_aborts_multipart,
+                s3_no_secret_in_log_or_argv]
 
 
 def main():

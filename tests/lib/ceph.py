@@ -15,9 +15,15 @@ reading the bucket directly. The credentials are the test cluster's own
 `mfb-server init --s3-key-file/--s3-secret-file`.
 
 ceph_unavailable() says why Ceph cannot run here (binaries missing, or the
-cluster would not start), or None: tests skip with that reason only.
-A cluster left behind by a killed test process is swept by the next one
-(its directory records the owner's pid).
+cluster would not start), or None: tests skip with that reason only, and
+only outside CI. With CI=true (set by .ci/run, and by CI services) Ceph
+must run: s3_required() is then true and the S3 tests fail instead of
+skipping, so a CI machine that lost Ceph cannot pass silently.
+A cluster is stopped at exit (atexit; SIGTERM and SIGHUP become a normal
+exit). One left behind by a test process killed outright (SIGKILL, a CTest
+timeout) is swept by the next one (its directory records the owner's pid),
+and by `python3 tests/lib/ceph.py --sweep DIR`, which .ci/run runs at the
+end so that CI never leaves a Ceph running.
 """
 import atexit
 import datetime
@@ -26,6 +32,7 @@ import hmac
 import http.client
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -65,8 +72,13 @@ def _free_port_block():
     raise RuntimeError("no free block of 10 ports")
 
 
+def _signal_to_exit(signum, frame):
+    raise SystemExit(128 + signum)
+
+
 def _sweep(parent):
-    """Stops clusters whose owning process is gone."""
+    """Stops clusters whose owning process is gone; returns how many."""
+    swept = 0
     for name in os.listdir(parent):
         d = os.path.join(parent, name)
         if not name.startswith("ceph-") or not os.path.isdir(d):
@@ -78,13 +90,21 @@ def _sweep(parent):
             continue
         except (OSError, ValueError):
             pass
-        subprocess.run([os.path.join(SOURCE, "scripts", "ceph-test-down"), d],
+        subprocess.run([os.path.join(SOURCE, "scripts", "ceph-test-down"), os.path.join(d, "c")],
                        capture_output=True, timeout=120)
         shutil.rmtree(d, ignore_errors=True)
+        swept += 1
+    return swept
 
 
 _unavailable = None
 _shared = None
+
+
+def s3_required():
+    """Whether the S3 tests must run (CI=true): then a Ceph that is missing or
+    does not start is a failure, not a skip."""
+    return os.environ.get("CI", "").lower() in ("true", "1", "yes")
 
 
 def ceph_unavailable():
@@ -117,6 +137,12 @@ class RGW:
             raise RuntimeError("Ceph did not start: " + (p.stderr or p.stdout)[-2000:])
         self.start_seconds = time.time() - start
         atexit.register(self.cleanup)
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            try:
+                if signal.getsignal(sig) == signal.SIG_DFL:
+                    signal.signal(sig, _signal_to_exit)
+            except ValueError:  # not the main thread: atexit and the sweep remain
+                pass
 
     @classmethod
     def shared(cls):
@@ -180,8 +206,10 @@ class RGW:
         return paths
 
     # -- S3 requests, signed with SigV4 -----------------------------------
-    def request(self, method, path, query=None, body=b"", headers=None):
-        """path is "/bucket/key" unencoded; returns (status, headers, body)."""
+    def request(self, method, path, query=None, body=b"", headers=None, stream=False):
+        """path is "/bucket/key" unencoded; returns (status, headers, body),
+        or with stream=True and a 2xx answer, body is (SHA-256 hex, size) of
+        what was read in 1 MiB pieces."""
         enc_path = urllib.parse.quote(path, safe="/-_.~")
         q = sorted((query or {}).items())
         canon_q = "&".join("%s=%s" % (urllib.parse.quote(k, safe="-_.~"),
@@ -210,7 +238,16 @@ class RGW:
         try:
             c.request(method, enc_path + ("?" + canon_q if canon_q else ""), body=body, headers=h)
             r = c.getresponse()
-            return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+            hdrs = {k.lower(): v for k, v in r.getheaders()}
+            if not stream or r.status // 100 != 2:
+                return r.status, hdrs, r.read()
+            h, size = hashlib.sha256(), 0
+            while True:
+                piece = r.read(1 << 20)
+                if not piece:
+                    return r.status, hdrs, (h.hexdigest(), size)
+                h.update(piece)
+                size += len(piece)
         finally:
             c.close()
 
@@ -228,6 +265,13 @@ class RGW:
         if status == 404:
             return None
         assert status in (200, 206), (status, body)
+        return body
+
+    def sha256_of(self, bucket, key):
+        """(SHA-256 hex, size) of an object, read in 1 MiB pieces: a large
+        object is never held in memory."""
+        status, headers, body = self.request("GET", "/%s/%s" % (bucket, key), stream=True)
+        assert status == 200, (status, body)
         return body
 
     def exists(self, bucket, key):
@@ -264,6 +308,11 @@ def _xml_unescape(s):
 
 if __name__ == "__main__":
     import sys
+    if len(sys.argv) == 3 and sys.argv[1] == "--sweep":
+        if os.path.isdir(sys.argv[2]):
+            n = _sweep(sys.argv[2])
+            print("ceph.py: stopped %d cluster(s) left by test processes" % n)
+        sys.exit(0)
     rgw = RGW(sys.argv[1] if len(sys.argv) > 1 else "memstore")
     print("S3 up at %s in %.1fs; Ctrl-C stops it" % (rgw.endpoint, rgw.start_seconds))
     try:

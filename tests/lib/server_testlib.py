@@ -58,7 +58,8 @@ def pattern(size, seed=1):
 
 
 class Receiver:
-    def __init__(self, name="rx", storage=None, tmp=None, s3=None, bucket=None):
+    def __init__(self, name="rx", storage=None, tmp=None, s3=None, bucket=None, staging=None,
+                 s3_endpoint=None):
         self.dir = tmp or tempfile.mkdtemp(prefix="server-%s-" % name, dir=test_tmp())
         self.db = os.path.join(self.dir, "db", "mfb-server.db")
         self.storage = storage or os.path.join(self.dir, "store")
@@ -69,6 +70,8 @@ class Receiver:
         self.cert = None
         self.fingerprint = None
         self.s3 = s3
+        self.staging = staging  # S3: where uploads in progress arrive (default: in dir)
+        self.s3_endpoint = s3_endpoint  # S3 through something else (a proxy) than s3.endpoint
         self.bucket = bucket or ("mfb-" + os.path.basename(self.dir).lower().replace("_", "-"))
         self.prefix = "backups/"
 
@@ -88,9 +91,9 @@ class Receiver:
             key, secret = self.s3.write_credentials(os.path.dirname(self.db))
             if not self.s3.exists(self.bucket, ""):
                 self.s3.request("PUT", "/" + self.bucket)
-            self.storage = os.path.join(self.dir, "staging")
-            extra = ("--s3-endpoint", self.s3.endpoint, "--s3-key-file", key, "--s3-secret-file",
-                     secret, "--s3-path-style", "--staging", self.storage) + extra
+            self.storage = self.staging or os.path.join(self.dir, "staging")
+            extra = ("--s3-endpoint", self.s3_endpoint or self.s3.endpoint, "--s3-key-file", key,
+                     "--s3-secret-file", secret, "--s3-path-style", "--staging", self.storage) + extra
             p = self.run("init", "--storage", "s3://%s/%s" % (self.bucket, self.prefix), "--json",
                          *extra)
         else:
@@ -288,20 +291,30 @@ def storage_receiver(kind, name="rx", **kw):
 
 def storage_kinds():
     """The drivers to run storage tests against: both, unless
-    MFB_TEST_STORAGE names one; S3 is skipped (with the reason printed) only
-    when Ceph cannot run here."""
+    MFB_TEST_STORAGE names one. S3 is skipped (with the reason printed) only
+    when Ceph cannot run here and S3 is not required: with CI=true
+    (ceph.s3_required) a Ceph that cannot run raises, failing the test."""
     wanted = os.environ.get("MFB_TEST_STORAGE", "file,s3").split(",")
     kinds = []
     for k in wanted:
-        if k == "s3":
-            from ceph import RGW
-            try:
-                RGW.shared()
-            except RuntimeError as e:
-                print("SKIP s3: %s" % e, flush=True)
-                continue
+        if k == "s3" and not s3_available():
+            continue
         kinds.append(k)
     return kinds
+
+
+def s3_available():
+    """Starts the process's shared RGW; False (with SKIP and the reason
+    printed) when Ceph cannot run here, unless CI=true: then it raises."""
+    from ceph import RGW, s3_required
+    try:
+        RGW.shared()
+        return True
+    except RuntimeError as e:
+        if s3_required():
+            raise RuntimeError("CI=true and the S3 tests cannot run: %s" % e)
+        print("SKIP s3: %s" % e, flush=True)
+        return False
 
 
 def run_tests(tests):
