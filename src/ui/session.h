@@ -71,5 +71,9 @@ void ui_login_succeeded(struct ui_sessions *s);
 /* The value of cookie UI_COOKIE_NAME in a Cookie header into id
  * (UI_TOKEN_BUF); false when absent or not UI_TOKEN_HEX hex digits. */
 bool ui_cookie_session(const char *cookie_header, char *id);
+/* The same for a cookie of another name: the receiver's dashboard keeps
+ * its session in a cookie of its own (server/dashboard.h), so that a
+ * browser logged in to both on one host keeps both sessions. */
+bool ui_cookie_value(const char *cookie_header, const char *name, char *id);
 
 #endif
