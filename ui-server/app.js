@@ -156,10 +156,22 @@ function uploadRow(u, now) {
     el('td', { class: 'wide' }, `${duration(now - u.updated)} ago`));
 }
 
+// Each cell names its column (data-label), which the phone layout shows
+// in front of it when a row becomes a card (style.css).
+function label(tr, names) {
+  [...tr.children].forEach((td, i) => {
+    td.setAttribute('data-label', names[i] || '');
+    td.append(el('div', {}, ...td.childNodes)); // one grid cell for the content
+  });
+  return tr;
+}
+const INSTANCE_COLUMNS = ['', 'Newest backup', 'Expected', 'Restore drill', 'Stored', 'Retention'];
+const UPLOAD_COLUMNS = ['', 'File', 'Progress', 'Last activity'];
+
 function draw(o) {
   document.getElementById('updated').textContent = `mfb ${o.version} · ${when(o.now)}`;
   drawStorage(o.storage);
-  const rows = o.instances.map((i) => instanceRow(i, o.now));
+  const rows = o.instances.map((i) => label(instanceRow(i, o.now), INSTANCE_COLUMNS));
   const body = document.getElementById('instances');
   if (rows.length) body.replaceChildren(...rows);
   else body.replaceChildren(el('tr', {}, el('td', { colspan: 6, class: 'muted' }, 'no backups yet')));
@@ -169,7 +181,7 @@ function draw(o) {
     : 'no instance is overdue';
   sum.className = late.length ? 'overdue' : 'muted';
   const ups = document.getElementById('uploads');
-  if (o.uploads.length) ups.replaceChildren(...o.uploads.map((u) => uploadRow(u, o.now)));
+  if (o.uploads.length) ups.replaceChildren(...o.uploads.map((u) => label(uploadRow(u, o.now), UPLOAD_COLUMNS)));
   else ups.replaceChildren(el('tr', {}, el('td', { colspan: 4, class: 'muted' }, 'none')));
   const cl = document.getElementById('clients');
   cl.replaceChildren(...o.clients.map((c) => el('tr', { 'data-testid': 'client-row' },
