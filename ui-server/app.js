@@ -128,6 +128,8 @@ function instanceRow(i, now) {
     if (overdue) {
       td.append(el('div', { class: 'overdue', 'data-testid': 'overdue' },
         `OVERDUE for ${duration(now - i.expect.since - i.expect.every_s)}`));
+    } else if (!i.expect.checked) {
+      td.append(el('div', { class: 'muted' }, 'not checked: the client is removed'));
     } else {
       td.append(el('div', { class: 'status status-ok' }, 'on time'));
     }

@@ -243,10 +243,12 @@ static mfb_status row_json(struct server *srv, const struct lists *l, const stru
         uint64_t every_ms = (uint64_t)e->every_s * 1000;
         enum silence_action act =
             silence_decide(every_ms, last * 1000, e->created * 1000, now * 1000, false, 0);
-        bool overdue = act == SILENCE_FIRE;
+        /* A removed client's silence is expected: the checker skips it
+         * (server/expect.c), and so does the mark. */
+        bool overdue = e->client_active && act == SILENCE_FIRE;
         json_object_set_new(o, "expect",
-                            json_pack("{s:I, s:b, s:I}", "every_s", (json_int_t)e->every_s,
-                                      "overdue", overdue, "since",
+                            json_pack("{s:I, s:b, s:b, s:I}", "every_s", (json_int_t)e->every_s,
+                                      "checked", e->client_active, "overdue", overdue, "since",
                                       (json_int_t)(last > 0 ? last : e->created)));
     } else {
         json_object_set_new(o, "expect", json_null());

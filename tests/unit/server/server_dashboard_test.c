@@ -517,6 +517,13 @@ static void test_overview(void **state)
     assert_true(json_is_true(
         json_object_get(json_object_get(instance_of(o, "silent"), "expect"), "overdue")));
     json_decref(o);
+    /* A removed client's silence is expected: no mark, as no alarm. */
+    assert_int_equal(server_db_client_remove(fx->db, "db1", NULL), MFB_OK);
+    assert_int_equal(dashboard_overview(&fx->srv, (int64_t)time(NULL) + 7200, &o, NULL), MFB_OK);
+    json_t *gone = json_object_get(instance_of(o, "silent"), "expect");
+    assert_false(json_is_true(json_object_get(gone, "overdue")));
+    assert_false(json_is_true(json_object_get(gone, "checked")));
+    json_decref(o);
 
     /* keep-last 1: the older goes now, as retention apply would delete it. */
     p.keep_last = 1;
