@@ -122,7 +122,11 @@ void api_dashboard_begin(struct api_call *c)
     const char *path = c->req->url ? c->req->url : "";
     bool reads = strcmp(c->method, "GET") == 0 || strcmp(c->method, "HEAD") == 0;
     bool api = strncmp(path, "/ui/", 4) == 0;
-    c->routed = is_page(path) || api || dash_asset_find(path) != NULL;
+    /* Only the fixed paths count as named: the request log then cuts long
+     * hex runs from any other, as it does for the API (http.c). */
+    c->routed = strcmp(path, "/") == 0 || dash_asset_find(path) != NULL ||
+                strcmp(path, "/ui/login") == 0 || strcmp(path, "/ui/logout") == 0 ||
+                strcmp(path, "/ui/session") == 0 || strcmp(path, "/ui/overview") == 0;
 
     char *stored = NULL;
     if (!password_stored(c, &stored))
