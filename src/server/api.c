@@ -436,7 +436,7 @@ void api_call_describe(const struct api_call *c, struct api_call_info *info)
     info->bytes_in = c->bytes_in;
     info->status = c->resp.status;
     info->error = c->error_code;
-    info->operator= c->operator;
+    info->operator_session = c->operator_session;
     if (c->srv == NULL) {
         info->client = "-";
         info->id_kind = "upload";

@@ -98,8 +98,8 @@ struct api_call_info {
     bool routed; /* the path named a resource (ids and index valid) */
     uint64_t bytes_in;
     unsigned status;
-    const char *error; /* error code or NULL */
-    bool operator;     /* a dashboard request with a live operator session */
+    const char *error;     /* error code or NULL */
+    bool operator_session; /* a dashboard request with a live operator session */
 };
 void api_call_describe(const struct api_call *call, struct api_call_info *info);
 

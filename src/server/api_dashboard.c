@@ -178,7 +178,7 @@ void api_dashboard_begin(struct api_call *c)
         }
         return;
     }
-    c->operator= true;
+    c->operator_session = true;
     if (strcmp(path, "/ui/logout") == 0) {
         if (strcmp(c->method, "POST") != 0) {
             c->resp.allow = "POST";
@@ -284,7 +284,7 @@ void api_dashboard_finish(struct api_call *c)
         c->resp.page = true;
         return;
     }
-    c->operator= true;
+    c->operator_session = true;
     log_info("dashboard-login", "result=ok");
     answer_json(c, 200, json_pack("{s:s}", "csrf", csrf));
     set_cookie(c, id);

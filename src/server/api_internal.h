@@ -60,7 +60,7 @@ struct api_call {
     char method[16];
     struct srv_client client;
     bool authed;
-    bool operator; /* the dashboard's: a live operator session */
+    bool operator_session; /* the dashboard's: a live operator session */
     char id[SRV_ID_BUF];
     uint64_t index;
     bool has_index;

@@ -242,7 +242,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->call = api_begin(h->srv, &r->req, &decided);
         struct api_call_info info;
         api_call_describe(r->call, &info);
-        if ((info.authed || info.operator) && h->guard)
+        if ((info.authed || info.operator_session) && h->guard)
             conn_guard_clock(h->guard, guard_entry(conn), false);
         return decided ? send_answer(r) : MHD_YES;
     }

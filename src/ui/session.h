@@ -10,7 +10,8 @@
  * page of another site cannot send. A session ends at logout, after
  * idle_ms without a request, or when the table is full and it is the
  * least recently used. Everything is under one mutex: the daemon's HTTP
- * thread and the tests are the only users.
+ * threads, the receiver's dashboard (server/dashboard.h, one table of its
+ * own) and the tests are the users.
  *
  * Failed logins: after UI_LOGIN_FREE_FAILURES failures in a row, each
  * further attempt must wait (1 s, doubling, at most 60 s) before it is

@@ -374,7 +374,7 @@ static void test_unknown_paths(void **state)
         struct api_call_info info;
         api_call_describe(c, &info);
         assert_int_equal(info.routed, i >= 2);
-        assert_true(info.operator);
+        assert_true(info.operator_session);
         struct api_response resp;
         api_finish(c, &resp);
         free(resp.body);
