@@ -40,5 +40,6 @@ extern const struct cli_command srv_retention; /* group: set, show */
 extern const struct cli_command srv_catalog;   /* group: rebuild */
 extern const struct cli_command srv_expect;    /* group: set, list, remove */
 extern const struct cli_command srv_alert;     /* group: add, list, remove, test */
+extern const struct cli_command srv_admin;     /* group: passwd */
 
 #endif

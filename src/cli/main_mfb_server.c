@@ -4,8 +4,8 @@
 #include "cli/commands.h"
 
 static const struct cli_command *const commands[] = {
-    &srv_init,    &srv_client, &srv_serve, &srv_list, &srv_retention,
-    &srv_catalog, &srv_expect, &srv_alert, NULL,
+    &srv_init,    &srv_client, &srv_serve, &srv_list,  &srv_retention,
+    &srv_catalog, &srv_expect, &srv_alert, &srv_admin, NULL,
 };
 
 int main(int argc, char **argv)

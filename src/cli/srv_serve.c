@@ -215,6 +215,7 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
     if (st != MFB_OK)
         goto done;
     opened = true;
+    srv.dash.secure = !plaintext; /* the dashboard's cookie */
     const char *listen =
         listen_setting && !cli_given(args, "listen") ? listen_setting : cli_string(args, "listen");
     struct http_options opts = {.listen = listen,

@@ -118,6 +118,7 @@ static const char *route_allow(enum api_route r)
     case ROUTE_CHUNK:
         return "PUT, DELETE";
     case ROUTE_NONE:
+    case ROUTE_DASHBOARD:
         break;
     }
     return "";
@@ -307,7 +308,12 @@ struct api_call *api_begin(struct server *srv, const struct api_request *req, bo
         *decided = true;
         return c;
     }
-    if (c->route == ROUTE_NONE) {
+    if (c->route == ROUTE_NONE && strncmp(req->url ? req->url : "", PROTO_API_PREFIX "/", 4) != 0) {
+        /* Not the API: the operator's dashboard, which never looks at a
+         * bearer token (dashboard.h). */
+        c->route = ROUTE_DASHBOARD;
+        api_dashboard_begin(c);
+    } else if (c->route == ROUTE_NONE) {
         api_fail(c, PROTO_NOT_FOUND, "no such resource");
     } else if (!method_allowed(c->route, c->method)) {
         c->resp.allow = route_allow(c->route);
@@ -392,6 +398,8 @@ void api_finish(struct api_call *c, struct api_response *resp)
         api_upload_complete(c);
     else if (!c->decided && c->route == ROUTE_VERIFICATIONS)
         api_verification_post(c);
+    else if (!c->decided && c->route == ROUTE_DASHBOARD)
+        api_dashboard_finish(c);
     else if (!c->decided)
         dispatch_without_body(c);
     *resp = c->resp;
@@ -428,6 +436,7 @@ void api_call_describe(const struct api_call *c, struct api_call_info *info)
     info->bytes_in = c->bytes_in;
     info->status = c->resp.status;
     info->error = c->error_code;
+    info->operator_session = c->operator_session;
     if (c->srv == NULL) {
         info->client = "-";
         info->id_kind = "upload";

@@ -9,6 +9,9 @@
  * holds which), so the HTTP layer is a thin adapter and the fuzzer and
  * unit tests can drive the same code with plain buffers.
  *
+ * Paths outside /v1/ are the operator's dashboard (server/dashboard.h):
+ * the same three steps, a session cookie instead of a bearer token.
+ *
  * Bodies are never held in memory, but for the small JSON ones: a chunk is
  * hashed and written as it arrives (api_chunk.c). Once an error is decided
  * in the middle of a body, the rest is read and dropped, up to a bound past
@@ -54,8 +57,15 @@ struct api_response {
     char content_range[96];
     char repr_digest[80];
     const char *allow;    /* for 405 */
-    unsigned retry_after; /* seconds, for 503 */
+    unsigned retry_after; /* seconds, for 503 and 429 */
     bool accept_ranges;
+    /* Answers of the dashboard's paths (api_dashboard.c): with page set,
+     * the HTTP layer adds the web UI's security headers (ui/gate.h) and
+     * Cache-Control (no-store unless cacheable). */
+    bool page;
+    bool cacheable;
+    const char *location; /* a redirect's target (static) */
+    char set_cookie[192]; /* "" when none */
 };
 
 struct api_call;
@@ -88,7 +98,8 @@ struct api_call_info {
     bool routed; /* the path named a resource (ids and index valid) */
     uint64_t bytes_in;
     unsigned status;
-    const char *error; /* error code or NULL */
+    const char *error;     /* error code or NULL */
+    bool operator_session; /* a dashboard request with a live operator session */
 };
 void api_call_describe(const struct api_call *call, struct api_call_info *info);
 

@@ -7,10 +7,10 @@
  * routes and authenticates it and drives the three steps; the handlers
  * that answer it live by resource: api_uploads.c (open uploads: create,
  * get, complete, abandon), api_backups.c (published backups: list, get,
- * download, delete) and api_chunk.c (a chunk's body: PUT and DELETE, the
- * chunk writer). Every answer goes through the helpers of api_json.c, so
- * that an error always has the same shape and an internal failure never
- * reaches the client with its details.
+ * download, delete), api_chunk.c (a chunk's body: PUT and DELETE, the
+ * chunk writer) and api_dashboard.c (the operator's pages, outside /v1/). Every answer goes through
+ * the helpers of api_json.c, so that an error always has the same shape and an internal failure
+ * never reaches the client with its details.
  */
 #ifndef MFB_SERVER_API_INTERNAL_H
 #define MFB_SERVER_API_INTERNAL_H
@@ -40,6 +40,7 @@ enum api_route {
     ROUTE_BACKUP,
     ROUTE_CONTENT,
     ROUTE_VERIFICATIONS,
+    ROUTE_DASHBOARD, /* any path outside /v1/: api_dashboard.c */
 };
 
 /* What api_body does with the body's bytes. BODY_DUPLICATE: the repeat
@@ -59,6 +60,7 @@ struct api_call {
     char method[16];
     struct srv_client client;
     bool authed;
+    bool operator_session; /* the dashboard's: a live operator session */
     char id[SRV_ID_BUF];
     uint64_t index;
     bool has_index;
@@ -135,6 +137,13 @@ void api_backup_content(struct api_call *c);               /* GET /v1/backups/{i
 void api_verification_post(struct api_call *c); /* POST /v1/backups/{id}/verifications */
 /* Adds the newest verification of backup_id to backup (a backup's JSON). */
 void api_verification_attach(struct api_call *c, json_t *backup, const char *backup_id);
+
+/* ---- the operator's dashboard (api_dashboard.c) ---- */
+
+/* Every path outside /v1/: answers, or sets BODY_JSON for the login. */
+void api_dashboard_begin(struct api_call *c);
+/* The login's body has arrived (POST /ui/login). */
+void api_dashboard_finish(struct api_call *c);
 
 /* ---- chunks (api_chunk.c) ---- */
 

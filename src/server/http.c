@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "server/api.h"
 #include "server/conn_guard.h"
+#include "ui/gate.h"
 
 /* How long past --idle-timeout a connection may go without an
  * authenticated request (conn_guard.h): the idle time between two
@@ -195,6 +196,18 @@ static enum MHD_Result send_answer(struct http_request *r)
         snprintf(v, sizeof(v), "%u", resp.retry_after);
         MHD_add_response_header(m, MHD_HTTP_HEADER_RETRY_AFTER, v);
     }
+    if (resp.page) {
+        /* The dashboard's answers (api_dashboard.c): the client UI's
+         * security headers, strict CSP among them (ui/gate.h). */
+        for (const char *const *hdr = ui_security_headers; *hdr; hdr += 2)
+            MHD_add_response_header(m, hdr[0], hdr[1]);
+        MHD_add_response_header(m, MHD_HTTP_HEADER_CACHE_CONTROL,
+                                resp.cacheable ? "no-cache" : "no-store");
+    }
+    if (resp.location)
+        MHD_add_response_header(m, MHD_HTTP_HEADER_LOCATION, resp.location);
+    if (resp.set_cookie[0])
+        MHD_add_response_header(m, MHD_HTTP_HEADER_SET_COOKIE, resp.set_cookie);
     enum MHD_Result ret = MHD_queue_response(r->conn, resp.status, m);
     MHD_destroy_response(m);
     return ret;
@@ -229,7 +242,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->call = api_begin(h->srv, &r->req, &decided);
         struct api_call_info info;
         api_call_describe(r->call, &info);
-        if (info.authed && h->guard)
+        if ((info.authed || info.operator_session) && h->guard)
             conn_guard_clock(h->guard, guard_entry(conn), false);
         return decided ? send_answer(r) : MHD_YES;
     }

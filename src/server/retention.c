@@ -71,11 +71,11 @@ static int newest_first(const void *a, const void *b)
     return -strcmp(x->id, y->id);
 }
 
-/* Applies the limits to the backups of one client and instance. */
-static mfb_status apply_instance(struct server_db *db, struct storage *storage, int64_t client_id,
-                                 const char *instance, bool dry_run, retention_fn on_delete,
-                                 void *ctx, struct retention_report *report, struct mfb_error *err)
+mfb_status retention_plan(struct server_db *db, struct storage *storage, int64_t client_id,
+                          const char *instance, int64_t now, struct retention_plan *plan,
+                          struct mfb_error *err)
 {
+    memset(plan, 0, sizeof(*plan));
     struct srv_policy own, dflt;
     bool have_own, have_default;
     mfb_status st = server_db_policy_get(db, client_id, instance, &own, &have_own, err);
@@ -83,32 +83,62 @@ static mfb_status apply_instance(struct server_db *db, struct storage *storage, 
         st = server_db_policy_get(db, client_id, "", &dflt, &have_default, err);
     if (st != MFB_OK)
         return st;
-    struct retention_limits limits;
-    retention_merge(have_own ? &own : NULL, have_default ? &dflt : NULL, &limits);
-    if (!retention_limits_any(&limits))
+    retention_merge(have_own ? &own : NULL, have_default ? &dflt : NULL, &plan->limits);
+    plan->any = retention_limits_any(&plan->limits);
+    if (!plan->any)
         return MFB_OK;
 
-    struct srv_backup *list = NULL;
-    size_t count = 0;
-    st = server_db_backup_list(db, client_id, instance, &list, &count, err);
+    st = server_db_backup_list(db, client_id, instance, &plan->list, &plan->count, err);
     if (st != MFB_OK)
         return st;
     if (storage_shared(storage))
-        qsort(list, count, sizeof(*list), newest_first);
-    struct retention_item *items = calloc(count ? count : 1, sizeof(*items));
-    if (items == NULL) {
-        st = mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
-        goto done;
+        qsort(plan->list, plan->count, sizeof(*plan->list), newest_first);
+    /* items[0] is the next backup, as if it arrived now: selecting over
+     * it says what goes then (next[]); items + 1 is the list as it is. */
+    struct retention_item *items = calloc(plan->count + 1, sizeof(*items));
+    plan->next = calloc(plan->count ? plan->count : 1, sizeof(*plan->next));
+    plan->items = calloc(plan->count ? plan->count : 1, sizeof(*plan->items));
+    if (items == NULL || plan->next == NULL || plan->items == NULL) {
+        free(items);
+        retention_plan_free(plan);
+        return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
     }
-    for (size_t i = 0; i < count; i++) {
-        items[i].created = list[i].created;
-        items[i].size = list[i].size;
+    items[0].created = now;
+    items[0].size = plan->count ? plan->list[0].size : 0;
+    for (size_t i = 0; i < plan->count; i++) {
+        plan->items[i].created = items[i + 1].created = plan->list[i].created;
+        plan->items[i].size = items[i + 1].size = plan->list[i].size;
     }
-    retention_select(items, count, &limits, (int64_t)time(NULL));
-    for (size_t i = 0; i < count && st == MFB_OK; i++) {
-        if (items[i].reason == NULL)
+    plan->due = retention_select(plan->items, plan->count, &plan->limits, now);
+    retention_select(items, plan->count + 1, &plan->limits, now);
+    for (size_t i = 0; i < plan->count; i++)
+        plan->next[i] = items[i + 1].reason;
+    free(items);
+    return MFB_OK;
+}
+
+void retention_plan_free(struct retention_plan *plan)
+{
+    server_db_backup_list_free(plan->list, plan->count);
+    free(plan->items);
+    free(plan->next);
+    memset(plan, 0, sizeof(*plan));
+}
+
+/* Applies the limits to the backups of one client and instance. */
+static mfb_status apply_instance(struct server_db *db, struct storage *storage, int64_t client_id,
+                                 const char *instance, bool dry_run, retention_fn on_delete,
+                                 void *ctx, struct retention_report *report, struct mfb_error *err)
+{
+    struct retention_plan plan;
+    mfb_status st =
+        retention_plan(db, storage, client_id, instance, (int64_t)time(NULL), &plan, err);
+    if (st != MFB_OK)
+        return st;
+    for (size_t i = 0; i < plan.count && st == MFB_OK; i++) {
+        if (plan.items[i].reason == NULL)
             continue;
-        const struct srv_backup *b = &list[i];
+        const struct srv_backup *b = &plan.list[i];
         if (!dry_run) {
             /* Several receivers on one bucket may pick the same backup at
              * once: only the one whose claim wins deletes it. */
@@ -133,17 +163,15 @@ static mfb_status apply_instance(struct server_db *db, struct storage *storage, 
             break;
         log_info("retention", "%s client=%s instance=%s backup=%s path=%s bytes=%llu reason=%s",
                  dry_run ? "would-delete" : "deleted", b->client, LOG_Q(b->instance), b->id,
-                 LOG_Q(b->path), (unsigned long long)b->size, items[i].reason);
+                 LOG_Q(b->path), (unsigned long long)b->size, plan.items[i].reason);
         if (on_delete)
-            on_delete(ctx, b, items[i].reason, dry_run);
+            on_delete(ctx, b, plan.items[i].reason, dry_run);
         if (report) {
             report->deleted++;
             report->bytes += b->size;
         }
     }
-done:
-    free(items);
-    server_db_backup_list_free(list, count);
+    retention_plan_free(&plan);
     return st;
 }
 

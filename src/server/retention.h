@@ -11,7 +11,10 @@
  * separately, by age of their last activity.
  *
  * retention_select is a pure function over a list, so the rules are tested
- * without a database or a disk; retention_apply does the deleting.
+ * without a database or a disk; retention_plan applies it to one
+ * instance's backups (what goes now, and what would go once the next
+ * backup arrives: the receiver's dashboard shows both), and
+ * retention_apply does the deleting, from the same plan.
  */
 #ifndef MFB_SERVER_RETENTION_H
 #define MFB_SERVER_RETENTION_H
@@ -47,6 +50,24 @@ bool retention_limits_any(const struct retention_limits *l);
  * delete (NULL on those kept) and returns how many go. items[0] always stays. */
 size_t retention_select(struct retention_item *items, size_t count,
                         const struct retention_limits *limits, int64_t now);
+
+/* One instance's backups under its limits. */
+struct retention_plan {
+    struct retention_limits limits;
+    bool any;                     /* a limit applies; else the rest is empty */
+    struct srv_backup *list;      /* newest first, as retention ranks them */
+    struct retention_item *items; /* items[i].reason: why list[i] goes now (NULL: it stays) */
+    const char **next;            /* why list[i] goes once the next backup arrives, or NULL */
+    size_t count;
+    size_t due; /* how many go now */
+};
+
+/* The plan for client_id's instance at time now (Unix seconds). Release
+ * with retention_plan_free. */
+mfb_status retention_plan(struct server_db *db, struct storage *storage, int64_t client_id,
+                          const char *instance, int64_t now, struct retention_plan *plan,
+                          struct mfb_error *err);
+void retention_plan_free(struct retention_plan *plan);
 
 struct retention_report {
     size_t deleted;

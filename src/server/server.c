@@ -141,6 +141,7 @@ mfb_status server_open(struct server *srv, struct server_db *db, const struct se
 {
     memset(srv, 0, sizeof(*srv));
     pthread_mutex_init(&srv->sync_lock, NULL);
+    dashboard_init(&srv->dash);
     srv->db = db;
     srv->cfg = *cfg;
     mfb_status st = layout_check(cfg->layout, err);
@@ -167,6 +168,7 @@ void server_close(struct server *srv)
     storage_close(srv->store);
     srv->store = NULL;
     pthread_mutex_destroy(&srv->sync_lock);
+    dashboard_destroy(&srv->dash);
 }
 
 mfb_status server_expire_uploads(struct server *srv, int64_t now, size_t *expired,

@@ -13,6 +13,7 @@
 
 #include "common/status.h"
 #include "common/threadpool.h"
+#include "server/dashboard.h"
 #include "server/metrics.h"
 #include "server/session.h"
 #include "server/storage.h"
@@ -63,6 +64,7 @@ struct server {
     pthread_mutex_t sync_lock;
     uint64_t synced_at_ms;
     struct server_counters counters; /* for the metrics page (server/metrics.h) */
+    struct dashboard dash;           /* the operator's sessions (server/dashboard.h) */
 };
 
 /* Parses a reserve: a size ("1G", "0") or a percentage ("5%"). */

@@ -192,3 +192,49 @@ mfb_status server_db_expect_alarm(struct server_db *db, int64_t client_id, const
     pthread_mutex_unlock(&db->lock);
     return st;
 }
+
+/* ---- uploads in progress (the dashboard) ---- */
+
+mfb_status server_db_upload_progress(struct server_db *db, struct srv_upload_progress **list,
+                                     size_t *count, struct mfb_error *err)
+{
+    *list = NULL;
+    *count = 0;
+    size_t cap = 0;
+    sqlite3_stmt *stmt = NULL;
+    pthread_mutex_lock(&db->lock);
+    mfb_status st =
+        sqlutil_prepare(db->sql,
+                        "SELECT u.id, c.name, u.instance, u.name, u.size, u.created, u.updated,"
+                        " (SELECT COALESCE(SUM(k.size), 0) FROM chunks k WHERE k.upload_id = u.id)"
+                        " FROM uploads u JOIN clients c ON c.id = u.client_id WHERE u.complete = 0"
+                        " ORDER BY u.created, u.id",
+                        &stmt, err);
+    int rc = SQLITE_DONE;
+    while (st == MFB_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        st = config_rows_grow((void **)list, count, &cap, sizeof(**list), err);
+        if (st != MFB_OK)
+            break;
+        struct srv_upload_progress *u = &(*list)[(*count)++];
+        memset(u, 0, sizeof(*u));
+        sqlutil_copy_text(u->id, sizeof(u->id), stmt, 0);
+        sqlutil_copy_text(u->client, sizeof(u->client), stmt, 1);
+        sqlutil_copy_text(u->instance, sizeof(u->instance), stmt, 2);
+        sqlutil_copy_text(u->name, sizeof(u->name), stmt, 3);
+        u->size_known = sqlite3_column_type(stmt, 4) != SQLITE_NULL;
+        u->size = u->size_known ? (uint64_t)sqlite3_column_int64(stmt, 4) : 0;
+        u->created = sqlite3_column_int64(stmt, 5);
+        u->updated = sqlite3_column_int64(stmt, 6);
+        u->received = (uint64_t)sqlite3_column_int64(stmt, 7);
+    }
+    if (st == MFB_OK && rc != SQLITE_DONE)
+        st = sqlutil_fail(db->sql, "list the uploads in progress", err);
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&db->lock);
+    if (st != MFB_OK) {
+        free(*list);
+        *list = NULL;
+        *count = 0;
+    }
+    return st;
+}

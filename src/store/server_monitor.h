@@ -3,7 +3,9 @@
  * (docs/monitoring.md; migration 2 of server_db.c): the alert channels the
  * receiver sends to (the client's channel record, store/config_records.h,
  * so one sender serves both: alert/alert.h), and per client and instance
- * how often a complete backup is expected, with the alarm that fires now.
+ * how often a complete backup is expected, with the alarm that fires now;
+ * and, for the receiver's dashboard (server/dashboard.h), the uploads in
+ * progress with the bytes their durably stored chunks hold.
  *
  * Times are Unix seconds, as everywhere in the catalog.
  */
@@ -56,5 +58,24 @@ mfb_status server_db_expect_list(struct server_db *db, struct srv_expect **list,
 /* Records the alarm's state: since 0 clears it. */
 mfb_status server_db_expect_alarm(struct server_db *db, int64_t client_id, const char *instance,
                                   int64_t since, int64_t sent, struct mfb_error *err);
+
+/* ---- uploads in progress ---- */
+
+struct srv_upload_progress {
+    char id[SRV_ID_BUF];
+    char client[SRV_NAME_BUF];
+    char instance[SRV_NAME_BUF];
+    char name[SRV_NAME_BUF];
+    bool size_known;
+    uint64_t size;     /* declared size; 0 when not known */
+    uint64_t received; /* bytes of the chunks recorded so far */
+    int64_t created;
+    int64_t updated; /* last chunk or other activity */
+};
+
+/* Every open (not yet complete) upload, oldest first. *list is allocated
+ * (free()). */
+mfb_status server_db_upload_progress(struct server_db *db, struct srv_upload_progress **list,
+                                     size_t *count, struct mfb_error *err);
 
 #endif

@@ -109,7 +109,7 @@ bool ui_password_verify(const char *password, const char *stored)
     return same;
 }
 
-mfb_status ui_password_set(struct config_db *db, const char *password, struct mfb_error *err)
+mfb_status ui_password_check(const char *password, struct mfb_error *err)
 {
     size_t n = strlen(password);
     if (n < UI_PASSWORD_MIN || n > UI_PASSWORD_MAX) {
@@ -118,8 +118,16 @@ mfb_status ui_password_set(struct config_db *db, const char *password, struct mf
         mfb_error_hint(err, "choose a longer password (a passphrase of several words is best)");
         return MFB_ERR_USAGE;
     }
+    return MFB_OK;
+}
+
+mfb_status ui_password_set(struct config_db *db, const char *password, struct mfb_error *err)
+{
+    mfb_status st = ui_password_check(password, err);
+    if (st != MFB_OK)
+        return st;
     char hash[UI_HASH_BUF];
-    mfb_status st = ui_password_hash(password, hash, sizeof(hash), err);
+    st = ui_password_hash(password, hash, sizeof(hash), err);
     if (st == MFB_OK)
         st = config_setting_set(db, UI_PASSWORD_KEY, hash, err);
     return st;

@@ -31,6 +31,9 @@ mfb_status ui_password_hash_cost(const char *password, unsigned log2_n, char *ou
 /* Whether password matches the stored text; false for a malformed one. */
 bool ui_password_verify(const char *password, const char *stored);
 
+/* Checks the length (UI_PASSWORD_MIN to UI_PASSWORD_MAX); the receiver's
+ * dashboard password (`mfb-server admin passwd`) follows the same rule. */
+mfb_status ui_password_check(const char *password, struct mfb_error *err);
 /* Checks the length and stores the hash of password in db. */
 mfb_status ui_password_set(struct config_db *db, const char *password, struct mfb_error *err);
 /* The stored hash (allocated), or NULL when no password is set. */

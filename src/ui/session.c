@@ -163,15 +163,16 @@ void ui_login_succeeded(struct ui_sessions *s)
     pthread_mutex_unlock(&s->lock);
 }
 
-bool ui_cookie_session(const char *cookie_header, char *id)
+bool ui_cookie_value(const char *cookie_header, const char *name, char *id)
 {
-    const size_t name_len = strlen(UI_COOKIE_NAME);
+    const size_t name_len = strlen(name);
     for (const char *p = cookie_header; p != NULL && *p;) {
         while (*p == ' ' || *p == ';')
             p++;
         const char *end = strchr(p, ';');
         size_t n = end ? (size_t)(end - p) : strlen(p);
-        if (n == name_len + 1 + UI_TOKEN_HEX && strncmp(p, UI_COOKIE_NAME "=", name_len + 1) == 0) {
+        if (n == name_len + 1 + UI_TOKEN_HEX && strncmp(p, name, name_len) == 0 &&
+            p[name_len] == '=') {
             memcpy(id, p + name_len + 1, UI_TOKEN_HEX);
             id[UI_TOKEN_HEX] = '\0';
             if (valid_token(id))
@@ -180,4 +181,9 @@ bool ui_cookie_session(const char *cookie_header, char *id)
         p = end;
     }
     return false;
+}
+
+bool ui_cookie_session(const char *cookie_header, char *id)
+{
+    return ui_cookie_value(cookie_header, UI_COOKIE_NAME, id);
 }

@@ -10,7 +10,8 @@
  * page of another site cannot send. A session ends at logout, after
  * idle_ms without a request, or when the table is full and it is the
  * least recently used. Everything is under one mutex: the daemon's HTTP
- * thread and the tests are the only users.
+ * threads, the receiver's dashboard (server/dashboard.h, one table of its
+ * own) and the tests are the users.
  *
  * Failed logins: after UI_LOGIN_FREE_FAILURES failures in a row, each
  * further attempt must wait (1 s, doubling, at most 60 s) before it is
@@ -71,5 +72,9 @@ void ui_login_succeeded(struct ui_sessions *s);
 /* The value of cookie UI_COOKIE_NAME in a Cookie header into id
  * (UI_TOKEN_BUF); false when absent or not UI_TOKEN_HEX hex digits. */
 bool ui_cookie_session(const char *cookie_header, char *id);
+/* The same for a cookie of another name: the receiver's dashboard keeps
+ * its session in a cookie of its own (server/dashboard.h), so that a
+ * browser logged in to both on one host keeps both sessions. */
+bool ui_cookie_value(const char *cookie_header, const char *name, char *id);
 
 #endif

@@ -14,6 +14,12 @@
  * backups that later inputs touch. The upload ids are random, so inputs
  * can only reach them through the "u_" / "b_" prefixes the fuzzer finds;
  * the seeds include a fixed upload made at start ("u_" followed by 32 '0').
+ *
+ * Paths outside /v1/ are the operator's dashboard (server/dashboard.h),
+ * with a password set at start (PASSWORD) and one live session: a header
+ * value holding "SESSION" or "CSRF" gets that session's id or CSRF token
+ * in their place (the first occurrence), so inputs reach the pages behind
+ * the login, the overview and the logout.
  */
 #include <jansson.h>
 #include <stdbool.h>
@@ -25,18 +31,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/digest.h"
 #include "common/log.h"
 #include "server/api.h"
 #include "server/server.h"
 #include "server/storage.h"
+#include "ui/password.h"
 
 #define TOKEN "1111111111111111111111111111111111111111111111111111111111111111"
 #define MAX_HEADERS 32
+#define PASSWORD "fuzzing password"
+#define VALUE_MAX 512
 
 static struct server srv;
 static struct server_db *db;
 static char tmpdir[] = "/tmp/mfb-fuzz-api-XXXXXX";
+static char session_id[UI_TOKEN_BUF], session_csrf[UI_TOKEN_BUF];
 
 static void remove_tmpdir(void)
 {
@@ -49,9 +60,27 @@ static void remove_tmpdir(void)
 struct fuzz_req {
     const char *names[MAX_HEADERS];
     const char *values[MAX_HEADERS];
+    char expanded[MAX_HEADERS][VALUE_MAX]; /* values with SESSION or CSRF replaced */
     int count;
     const char *instance;
 };
+
+/* The value with the first "SESSION" or "CSRF" replaced by the live
+ * session's id or token (into out), or value itself. */
+static const char *expand(const char *value, char *out)
+{
+    const char *words[] = {"SESSION", "CSRF"};
+    const char *with[] = {session_id, session_csrf};
+    for (int i = 0; i < 2; i++) {
+        const char *at = strstr(value, words[i]);
+        if (at == NULL)
+            continue;
+        int n = snprintf(out, VALUE_MAX, "%.*s%s%s", (int)(at - value), value, with[i],
+                         at + strlen(words[i]));
+        return n >= 0 && n < VALUE_MAX ? out : value;
+    }
+    return value;
+}
 
 static const char *lookup_header(void *ctx, const char *name)
 {
@@ -107,6 +136,14 @@ static void setup(void)
     snprintf(u.name, sizeof(u.name), "fixed.zip");
     storage_partial_create(cfg.storage, u.id, NULL);
     server_db_upload_create(db, &u, NULL);
+    /* The dashboard's password (a low scrypt cost: a login per input must
+     * stay fast) and one live session for inputs to use. */
+    char hash[UI_HASH_BUF];
+    if (ui_password_hash_cost(PASSWORD, 4, hash, sizeof(hash), NULL) != MFB_OK ||
+        server_db_setting_set(db, DASH_PASSWORD_KEY, hash, NULL) != MFB_OK ||
+        ui_session_create(&srv.dash.sessions, clock_wall_ms(), session_id, session_csrf, NULL) !=
+            MFB_OK)
+        abort();
 }
 
 /* An error answer is the documented JSON: an "error" code and a
@@ -132,6 +169,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         setup();
         ready = 1;
     }
+    /* An input may have ended the session (a logout, or logins that
+     * pushed it out of the table): later inputs get a new one. */
+    if (!ui_session_check(&srv.dash.sessions, session_id, clock_wall_ms(), NULL) &&
+        ui_session_create(&srv.dash.sessions, clock_wall_ms(), session_id, session_csrf, NULL) !=
+            MFB_OK)
+        abort();
     /* A NUL-terminated copy to cut into lines. */
     char *buf = malloc(size + 1);
     if (buf == NULL)
@@ -174,7 +217,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (colon != NULL && fr.count < MAX_HEADERS) {
             *colon = '\0';
             fr.names[fr.count] = p;
-            fr.values[fr.count++] = colon + 2;
+            fr.values[fr.count] = expand(colon + 2, fr.expanded[fr.count]);
+            fr.count++;
         }
         p = nl + 1;
     }

@@ -48,7 +48,68 @@ def by_testid(testid, extra=""):
     return (By.CSS_SELECTOR, f'[data-testid="{testid}"]{extra}')
 
 
-class UITestCase(JobTestCase):
+def chromium(profile_dir, extra_args=()):
+    """A headless Debian chromium through the system's chromedriver, its
+    profile in profile_dir, with the browser's console log kept."""
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = "/usr/bin/chromium"
+    for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+              "--no-first-run", "--disable-extensions", "--disable-background-networking",
+              f"--window-size={DESKTOP[0]},{DESKTOP[1]}",
+              f"--user-data-dir={profile_dir}") + tuple(extra_args):
+        opts.add_argument(a)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    d = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    d.set_page_load_timeout(60)
+    return d
+
+
+class Browser:
+    """What a browser test does with the page: self.driver and self.base
+    (the origin) are the test class's. Shared by the client UI's tests
+    (UITestCase) and the receiver dashboard's (tests/browser/rx_dashboard.py)."""
+
+    def open(self, path):
+        self.driver.get(self.base + path)
+
+    def wait(self, cond, timeout=60, what="condition"):
+        # a page that re-renders replaces the elements a condition holds
+        return WebDriverWait(self.driver, timeout, poll_frequency=0.1,
+                             ignored_exceptions=[StaleElementReferenceException]).until(
+            lambda d: cond(d), message=what)
+
+    def find(self, testid, extra=""):
+        return self.driver.find_element(*by_testid(testid, extra))
+
+    def login(self):
+        self.open("/login.html")
+        self.wait(lambda d: d.find_elements(*by_testid("login-password")), what="login form")
+        self.find("login-password").send_keys(PASSWORD)
+        self.find("login-submit").click()
+        self.wait(lambda d: d.current_url.endswith("/index.html"), what="dashboard after login")
+
+    def console_errors(self):
+        """SEVERE console messages since the last call, less the expected ones."""
+        out = []
+        for entry in self.driver.get_log("browser"):
+            if entry["level"] != "SEVERE":
+                continue
+            if any(p.search(entry["message"]) for p in EXPECTED_CONSOLE):
+                continue
+            out.append(entry["message"])
+        return out
+
+    def screenshot(self, name):
+        """The page at desktop and phone widths into SCREENSHOTS."""
+        os.makedirs(SCREENSHOTS, exist_ok=True)
+        for label, (w, h) in (("desktop", DESKTOP), ("phone", PHONE)):
+            self.driver.set_window_size(w, h)
+            time.sleep(0.2)  # let the layout settle; nothing is asserted on it
+            self.driver.save_screenshot(os.path.join(SCREENSHOTS, f"{name}-{label}.png"))
+        self.driver.set_window_size(*DESKTOP)
+
+
+class UITestCase(Browser, JobTestCase):
     """One env, one daemon with the UI and one browser per test class."""
 
     env_name = "ui"
@@ -102,57 +163,7 @@ class UITestCase(JobTestCase):
 
     @classmethod
     def make_driver(cls):
-        opts = webdriver.ChromeOptions()
-        opts.binary_location = "/usr/bin/chromium"
-        for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                  "--no-first-run", "--disable-extensions", "--disable-background-networking",
-                  f"--window-size={DESKTOP[0]},{DESKTOP[1]}",
-                  f"--user-data-dir={os.path.join(cls.env.dir, 'chromium')}"):
-            opts.add_argument(a)
-        opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        d = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
-        d.set_page_load_timeout(60)
-        return d
-
-    # -- browser ------------------------------------------------------------
-    def open(self, path):
-        self.driver.get(self.base + path)
-
-    def wait(self, cond, timeout=60, what="condition"):
-        # a page that re-renders replaces the elements a condition holds
-        return WebDriverWait(self.driver, timeout, poll_frequency=0.1,
-                             ignored_exceptions=[StaleElementReferenceException]).until(
-            lambda d: cond(d), message=what)
-
-    def find(self, testid, extra=""):
-        return self.driver.find_element(*by_testid(testid, extra))
-
-    def login(self):
-        self.open("/login.html")
-        self.wait(lambda d: d.find_elements(*by_testid("login-password")), what="login form")
-        self.find("login-password").send_keys(PASSWORD)
-        self.find("login-submit").click()
-        self.wait(lambda d: d.current_url.endswith("/index.html"), what="dashboard after login")
-
-    def console_errors(self):
-        """SEVERE console messages since the last call, less the expected ones."""
-        out = []
-        for entry in self.driver.get_log("browser"):
-            if entry["level"] != "SEVERE":
-                continue
-            if any(p.search(entry["message"]) for p in EXPECTED_CONSOLE):
-                continue
-            out.append(entry["message"])
-        return out
-
-    def screenshot(self, name):
-        """The page at desktop and phone widths into SCREENSHOTS."""
-        os.makedirs(SCREENSHOTS, exist_ok=True)
-        for label, (w, h) in (("desktop", DESKTOP), ("phone", PHONE)):
-            self.driver.set_window_size(w, h)
-            time.sleep(0.2)  # let the layout settle; nothing is asserted on it
-            self.driver.save_screenshot(os.path.join(SCREENSHOTS, f"{name}-{label}.png"))
-        self.driver.set_window_size(*DESKTOP)
+        return chromium(os.path.join(cls.env.dir, "chromium"))
 
     # -- plain HTTP ---------------------------------------------------------
     def http(self, method, path, body=None, cookie=None, csrf=None, ctype="application/json"):
