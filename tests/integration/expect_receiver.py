@@ -106,8 +106,15 @@ class ReceiverExpect(unittest.TestCase):
         self.assertIn("The newest one was stored at", alarm["text"])
         self.assertIn("The client host may be down", alarm["text"])
         self.assertEqual([a for a in self.alerts() if a["instance"] == "calm"], [])
-        listed = json.loads(self.rx.run("expect", "list", "--json").stdout)
-        self.assertIsNotNone([e for e in listed if e["instance"] == "prod"][0]["alarm_since"])
+        # The alarm is recorded in the catalog after it is sent: wait for it.
+        deadline = time.monotonic() + 30
+        while True:
+            listed = json.loads(self.rx.run("expect", "list", "--json").stdout)
+            since = [e for e in listed if e["instance"] == "prod"][0]["alarm_since"]
+            if since is not None or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        self.assertIsNotNone(since)
         _, headers, body = hook.requests[0]
         self.assertEqual(headers["x-mfb-signature"],
                          "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest())
