@@ -149,7 +149,7 @@ function renderLive(name) {
   const e = latest(name);
   const status = e ? e.status : 'idle';
   r.status.textContent = status;
-  r.status.className = `status status-${status}`;
+  r.status.className = e ? `status status-${status}` : 'muted';
   if (e) r.status.dataset.job = e.id; else delete r.status.dataset.job;
   r.job.textContent = e ? `${e.kind === 'backup' ? '' : `${e.kind} `}#${e.id}` : '';
   const busy = e && (e.status === 'running' || e.status === 'queued');

@@ -55,6 +55,16 @@ void api_schedules_cron(struct api_ui_call *c, struct daemon_api_response *r)
     }
     if (!api_ui_arg(c, "tz", tz, sizeof(tz)))
         snprintf(tz, sizeof(tz), "%s", CONFIG_SCHEDULE_DEFAULT_TZ);
+    /* The parser's message quotes them, and JSON holds only UTF-8. */
+    json_t *e = json_string(expr), *z = json_string(tz);
+    bool text = e != NULL && z != NULL;
+    json_decref(e);
+    json_decref(z);
+    if (!text) {
+        api_ui_error(r, 400, "bad_request", "expr and tz must be UTF-8 text",
+                     "type the expression as five fields, e.g. 30 2 * * *");
+        return;
+    }
     struct mfb_error err = {0};
     json_t *next = next_runs(expr, tz, &err);
     if (next == NULL) {

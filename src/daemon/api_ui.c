@@ -53,10 +53,15 @@ void api_ui_json(struct daemon_api_response *r, unsigned status, json_t *o)
 {
     r->status = status;
     r->body = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    r->body_len = r->body ? strlen(r->body) : 0;
-    if (r->body == NULL)
-        r->status = 500;
     json_decref(o);
+    if (r->body == NULL) {
+        /* An answer that cannot be built (out of memory, or text that is
+         * not UTF-8, which JSON cannot hold) is still an error of the
+         * API's form, as daemon/api.c answers its own. */
+        r->status = 500;
+        r->body = strdup("{\"error\":\"internal\",\"message\":\"the answer cannot be built\"}");
+    }
+    r->body_len = r->body ? strlen(r->body) : 0;
 }
 
 void api_ui_error(struct daemon_api_response *r, unsigned status, const char *code,

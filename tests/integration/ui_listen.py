@@ -104,7 +104,11 @@ class UIListen(TempDirTestCase):
         self.assertEqual(sresp.getheader("Cache-Control"), "no-store")
         self.assertIn("default-src 'self'", sresp.getheader("Content-Security-Policy"))
         self.assertEqual(sresp.readline(), b"event: snapshot\n")
+        # (a byte that is not UTF-8 in a cron expression got a 500 without
+        # a body: the parser's message quoting it could not be JSON)
         for path, want in (("/v1/ui/jobs?per=0", 400), ("/v1/ui/jobs?per=5&kind=drill", 200),
+                           ("/v1/ui/cron?expr=*+%D4+*+*+*", 400),
+                           ("/v1/ui/cron?expr=30+3+*+*+*&tz=Europe%2FBerl%DEin", 400),
                            ("/v1/health", 200)):
             c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=30)
             c.request("GET", path, headers={"Cookie": session})
