@@ -66,6 +66,7 @@ export function duration(ms) {
   const s = Math.round(ms / 1000);
   if (s < 60) return ms < 10000 ? `${(ms / 1000).toFixed(1)} s` : `${s} s`;
   const m = Math.floor(s / 60), h = Math.floor(m / 60);
+  if (h >= 24) return h % 24 ? `${Math.floor(h / 24)} d ${h % 24} h` : `${h / 24} d`;
   if (h > 0) return `${h} h ${m % 60} min`;
   return `${m} min ${s % 60} s`;
 }

@@ -1,5 +1,5 @@
 // jobs.js - the job log: newest first, in pages, filtered by instance,
-// status, trigger and period, with full-text search over the jobs' events
+// kind (backup, drill, ...), status, trigger and period, with full-text search over the jobs' events
 // (GET /v1/ui/jobs). The filters live in the URL, so a filtered view can
 // be bookmarked and the back button works.
 import { api, el, bytes, duration, when, statusBadge, showError, clearMessage, header } from './common.js';
@@ -7,7 +7,7 @@ import { api, el, bytes, duration, when, statusBadge, showError, clearMessage, h
 header();
 const form = document.getElementById('filters');
 const tbody = document.getElementById('jobs');
-const FIELDS = ['instance', 'status', 'trigger', 'since', 'q'];
+const FIELDS = ['instance', 'kind', 'status', 'trigger', 'since', 'q'];
 let page = 1;
 
 function fromUrl() {
@@ -34,14 +34,15 @@ async function load() {
   tbody.replaceChildren(...data.jobs.map((j) => {
     const link = el('a', { href: `/job.html?id=${j.id}` }, `#${j.id}`);
     const tr = el('tr', { class: 'clickable', 'data-testid': 'job-row', 'data-job': j.id },
-      el('td', {}, link), el('td', {}, j.instance), el('td', {}, statusBadge(j.status)),
+      el('td', {}, link), el('td', {}, j.instance), el('td', { 'data-testid': 'job-kind' }, j.kind),
+      el('td', {}, statusBadge(j.status)),
       el('td', {}, when(j.started_ms)), el('td', { class: 'wide' }, j.trigger),
       el('td', {}, duration(j.duration_ms)), el('td', { class: 'wide' }, duration(j.downtime_ms)),
-      el('td', { class: 'wide' }, j.status === 'ok' ? bytes(j.bytes_out) : '–'));
+      el('td', { class: 'wide' }, j.status === 'ok' && j.kind !== 'drill' ? bytes(j.bytes_out) : '–'));
     tr.addEventListener('click', (ev) => { if (ev.target !== link) location.href = link.href; });
     return tr;
   }));
-  if (data.jobs.length === 0) tbody.append(el('tr', {}, el('td', { colspan: 8 }, 'No job matches.')));
+  if (data.jobs.length === 0) tbody.append(el('tr', {}, el('td', { colspan: 9 }, 'No job matches.')));
   document.getElementById('page-no').textContent = `page ${page}`;
   document.getElementById('prev').disabled = page <= 1;
   document.getElementById('next').disabled = !data.more;
@@ -57,7 +58,7 @@ async function instances() {
 }
 
 form.addEventListener('submit', (ev) => { ev.preventDefault(); page = 1; load(); });
-for (const f of ['instance', 'status', 'trigger', 'since']) {
+for (const f of ['instance', 'kind', 'status', 'trigger', 'since']) {
   form.elements[f].addEventListener('change', () => { page = 1; load(); });
 }
 document.getElementById('prev').addEventListener('click', () => { page = Math.max(1, page - 1); load(); });

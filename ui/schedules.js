@@ -1,5 +1,5 @@
-// schedules.js - the schedules (GET /v1/ui/schedules) with their next
-// runs, pause and resume, and the add/edit form whose cron expression is
+// schedules.js - the schedules (GET /v1/ui/schedules, the same as
+// GET /v1/schedules) with their next runs in their own zone, pause and resume, and the add/edit form whose cron expression is
 // checked as it is typed (GET /v1/ui/cron: the parser's message, or the
 // next five runs). Saving goes through POST /v1/ui/schedules.
 import { api, el, when, statusBadge, showError, clearMessage, header } from './common.js';
@@ -10,6 +10,18 @@ const form = document.getElementById('schedule-form');
 const check = document.getElementById('cron-check');
 let editing = null;
 
+// "2026-03-29T03:00:00+02:00" (the schedule's own zone, GET /v1/schedules)
+// as "2026-03-29 03:00 +02:00".
+function zoned(iso) {
+  return el('time', { datetime: iso }, `${iso.slice(0, 16).replace('T', ' ')} ${iso.slice(19)}`);
+}
+
+function lastRun(l) {
+  if (!l) return el('span', { class: 'muted' }, 'never');
+  return el('span', {}, l.status ? statusBadge(l.status) : '', ' ',
+    el('a', { href: `/job.html?id=${l.job_id}` }, `#${l.job_id}`));
+}
+
 function row(s) {
   const toggle = el('button', { type: 'button', 'data-testid': s.paused ? 'resume-schedule' : 'pause-schedule' }, s.paused ? 'Resume' : 'Pause');
   toggle.addEventListener('click', async () => {
@@ -18,10 +30,11 @@ function row(s) {
   const edit = el('button', { type: 'button' }, 'Edit');
   edit.addEventListener('click', () => startEdit(s));
   return el('tr', { 'data-testid': 'schedule-row', 'data-schedule': s.name },
-    el('th', { scope: 'row' }, s.name), el('td', {}, s.instance),
+    el('th', { scope: 'row' }, s.name),
+    el('td', {}, s.instance, s.kind === 'backup' ? '' : el('div', { class: 'muted' }, s.kind)),
     el('td', {}, el('code', {}, s.cron), el('div', { class: 'muted' }, s.tz)),
-    el('td', {}, s.paused ? el('span', { class: 'muted' }, 'paused') : el('ul', {}, s.next_runs.slice(0, 3).map((t) => el('li', {}, when(t))))),
-    el('td', { class: 'wide' }, s.last_run_status ? statusBadge(s.last_run_status) : el('span', { class: 'muted' }, 'never')),
+    el('td', {}, s.paused ? el('span', { class: 'muted' }, 'paused') : el('ul', {}, s.next_runs.map((t) => el('li', {}, zoned(t))))),
+    el('td', { class: 'wide' }, lastRun(s.last_run)),
     el('td', {}, toggle, ' ', edit));
 }
 

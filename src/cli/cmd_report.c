@@ -3,10 +3,8 @@
  * per instance, how the backups of a period went (requirement 7.6,
  * docs/logs.md).
  *
- * Reads the period's jobs with job_log_list (restore jobs are left out:
- * the report is about backups; so are resume jobs, whose outcome is the
- * backup job's own: it turns ok, with its size, when a resume completes
- * it, and counting both would count one backup twice), the failing step of each failed one (its
+ * Reads the period's jobs with job_log_list (backups only:
+ * report_counts_kind), the failing step of each failed one (its
  * error_step, else the step of its first error event), and
  * hands them to report_build; this file only prints. CSV has a header line
  * and one line per instance; its failures column is "cause=count" pairs
@@ -147,7 +145,7 @@ static mfb_status run_report(struct cli_args *args, struct mfb_error *err)
             st = mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
     }
     for (size_t i = 0; st == MFB_OK && i < job_count; i++) {
-        if (strcmp(jobs[i].kind, "restore") == 0 || strcmp(jobs[i].kind, "resume") == 0)
+        if (!report_counts_kind(jobs[i].kind))
             continue;
         if (jobs[i].error_step[0])
             snprintf(steps[n], sizeof(steps[n]), "%s", jobs[i].error_step);

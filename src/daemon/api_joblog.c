@@ -2,7 +2,8 @@
  * api_joblog.c - the job log for the web UI (GET /v1/ui/jobs and
  * /v1/ui/jobs/{id}, docs/ui.md): what `mfb logs` shows, as JSON.
  *
- * Filters: instance, status, trigger, since/until (Unix ms or "7d"), q
+ * Filters: instance, kind (backup, resume, drill, restore), status,
+ * trigger, since/until (Unix ms or "7d"), q
  * (words that must all appear in one event of the job or in its error:
  * the job log's full-text index, store/job_log.h). Pages of per (default
  * 50) jobs, newest first; "more" says whether an older page exists. The
@@ -20,7 +21,7 @@
 
 #define PER_PAGE_DEFAULT 50
 #define PER_PAGE_MAX 500
-#define SCAN_MAX 5000 /* jobs read to filter by trigger */
+#define SCAN_MAX 5000 /* jobs read to filter by trigger or kind */
 
 /* The trigger of job id among the queue's entries. */
 static const char *trigger_of(const struct queue_entry *q, size_t n, int64_t id)
@@ -41,6 +42,7 @@ static bool trigger_matches(const char *want, const char *have)
 void api_joblog_list(struct api_ui_call *c, struct daemon_api_response *r)
 {
     char instance[CONFIG_NAME_BUF], status[32], trigger[QUEUE_TRIGGER_BUF], q[512], num[16];
+    char kind[sizeof(((struct job_record *)0)->kind)];
     struct job_log_filter f = {0};
     if (api_ui_arg(c, "instance", instance, sizeof(instance)))
         f.instance = instance;
@@ -62,6 +64,7 @@ void api_joblog_list(struct api_ui_call *c, struct daemon_api_response *r)
         return;
     }
     bool by_trigger = api_ui_arg(c, "trigger", trigger, sizeof(trigger));
+    bool by_kind = api_ui_arg(c, "kind", kind, sizeof(kind));
     size_t page = 1, per = PER_PAGE_DEFAULT;
     if (api_ui_arg(c, "page", num, sizeof(num)))
         page = (size_t)strtoul(num, NULL, 10);
@@ -71,7 +74,7 @@ void api_joblog_list(struct api_ui_call *c, struct daemon_api_response *r)
         api_ui_error(r, 400, "bad_request", "page must be 1 or more and per 1 to 500", NULL);
         return;
     }
-    f.limit = by_trigger ? SCAN_MAX : page * per + 1;
+    f.limit = by_trigger || by_kind ? SCAN_MAX : page * per + 1;
 
     struct job_record *jobs = NULL;
     struct queue_entry *entries = NULL;
@@ -92,7 +95,8 @@ void api_joblog_list(struct api_ui_call *c, struct daemon_api_response *r)
     bool more = false;
     for (size_t i = 0; arr && i < n; i++) {
         const char *trig = trigger_of(entries, ne, jobs[i].id);
-        if (by_trigger && !trigger_matches(trigger, trig))
+        if ((by_trigger && !trigger_matches(trigger, trig)) ||
+            (by_kind && strcmp(kind, jobs[i].kind) != 0))
             continue;
         matched++;
         if (matched <= (page - 1) * per)

@@ -115,7 +115,7 @@ void api_report(struct api_ui_call *c, struct daemon_api_response *r)
     }
     /* as `mfb report` does (cli/cmd_report.c): backups only, failing step */
     for (size_t i = 0; st == MFB_OK && i < count; i++) {
-        if (strcmp(jobs[i].kind, "restore") == 0 || strcmp(jobs[i].kind, "resume") == 0)
+        if (!report_counts_kind(jobs[i].kind))
             continue;
         if (jobs[i].error_step[0])
             snprintf(steps[n], sizeof(steps[n]), "%s", jobs[i].error_step);

@@ -1,11 +1,14 @@
 /*
  * api_schedules.c - schedules for the web UI (docs/ui.md, docs/schedules.md):
- * the list with each one's next five runs, a cron expression checked as it
- * is typed (GET /v1/ui/cron?expr=&tz=: the parser's own message when it is
- * wrong, else the next five runs), and pause/resume.
+ * a cron expression checked as it is typed (GET /v1/ui/cron?expr=&tz=: the
+ * parser's own message when it is wrong, else the next five runs), and
+ * adding or changing a schedule. The list and pause/resume are those of
+ * GET /v1/schedules and POST /v1/schedules/{name}/pause|resume
+ * (daemon/overview.h), so the page, `mfb schedule list --json` and the
+ * API never disagree on a schedule's next runs.
  *
- * A pause or resume takes effect in the daemon at once: the scheduler is
- * told to re-read the schedules, as SIGHUP does.
+ * A change takes effect in the daemon at once: the scheduler is told to
+ * re-read the schedules, as SIGHUP does.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +17,7 @@
 #include "common/clock.h"
 #include "daemon/api_ui.h"
 #include "daemon/daemon.h"
+#include "daemon/overview.h"
 #include "daemon/scheduler.h"
 #include "sched/cron.h"
 #include "store/config_records.h"
@@ -34,33 +38,12 @@ static json_t *next_runs(const char *expr, const char *tz, struct mfb_error *err
 
 void api_schedules_list(struct api_ui_call *c, struct daemon_api_response *r)
 {
-    struct config_schedule *list = NULL;
-    size_t n = 0;
     struct mfb_error err = {0};
-    if (config_schedule_list(c->d->db, &list, &n, &err) != MFB_OK) {
+    json_t *o = overview_schedules_json(c->d, &err);
+    if (o == NULL)
         api_ui_mfb_error(r, &err);
-        return;
-    }
-    json_t *arr = json_array();
-    for (size_t i = 0; arr && i < n; i++) {
-        const struct config_schedule *s = &list[i];
-        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:b, s:I}", "name", s->name, "instance",
-                              s->instance, "cron", s->cron, "tz", s->tz, "paused", s->paused,
-                              "jitter_ms", (json_int_t)s->jitter_ms);
-        json_object_set_new(o, "target", s->target ? json_string(s->target) : json_null());
-        json_object_set_new(o, "catch_up",
-                            json_string(s->catch_up == CONFIG_CATCH_UP_SKIP ? "skip" : "once"));
-        json_object_set_new(o, "last_run_status",
-                            s->last_run_status[0] ? json_string(s->last_run_status) : json_null());
-        json_object_set_new(o, "last_run_job_id",
-                            s->last_run_job_id ? json_integer(s->last_run_job_id) : json_null());
-        struct mfb_error e2 = {0};
-        json_t *next = s->paused ? json_array() : next_runs(s->cron, s->tz, &e2);
-        json_object_set_new(o, "next_runs", next ? next : json_array());
-        json_array_append_new(arr, o);
-    }
-    config_schedule_list_free(list, n);
-    api_ui_json(r, 200, json_pack("{s:o?}", "schedules", arr));
+    else
+        api_ui_json(r, 200, o);
 }
 
 void api_schedules_cron(struct api_ui_call *c, struct daemon_api_response *r)
@@ -72,6 +55,16 @@ void api_schedules_cron(struct api_ui_call *c, struct daemon_api_response *r)
     }
     if (!api_ui_arg(c, "tz", tz, sizeof(tz)))
         snprintf(tz, sizeof(tz), "%s", CONFIG_SCHEDULE_DEFAULT_TZ);
+    /* The parser's message quotes them, and JSON holds only UTF-8. */
+    json_t *e = json_string(expr), *z = json_string(tz);
+    bool text = e != NULL && z != NULL;
+    json_decref(e);
+    json_decref(z);
+    if (!text) {
+        api_ui_error(r, 400, "bad_request", "expr and tz must be UTF-8 text",
+                     "type the expression as five fields, e.g. 30 2 * * *");
+        return;
+    }
     struct mfb_error err = {0};
     json_t *next = next_runs(expr, tz, &err);
     if (next == NULL) {
@@ -87,12 +80,11 @@ void api_schedules_pause(struct api_ui_call *c, const char *name, bool pause,
                          struct daemon_api_response *r)
 {
     struct mfb_error err = {0};
-    if (config_schedule_set_paused(c->d->db, name, pause, &err) != MFB_OK) {
+    json_t *o = NULL;
+    if (overview_schedule_pause(c->d, name, pause, &o, &err) != MFB_OK)
         api_ui_mfb_error(r, &err);
-        return;
-    }
-    scheduler_reload(c->d);
-    api_ui_json(r, 200, json_pack("{s:s, s:b}", "name", name, "paused", pause));
+    else
+        api_ui_json(r, 200, o);
 }
 
 static bool name_ok(const char *s)

@@ -3,24 +3,24 @@
  * handlers share, and the dashboard's instance list (see api_ui.h).
  *
  * The dashboard's live part (queued, running, progress) comes from
- * GET /v1/jobs or the event stream; this list adds what only the stored
- * configuration and job log know: the last job, the last success, the
- * next scheduled run, and whether a scheduled run was missed (overdue: a
- * run time of an active schedule passed more than an hour ago without a
- * successful backup since).
+ * GET /v1/jobs or the event stream; its list of instances is
+ * GET /v1/instances's (daemon/overview.h: state, step, last job, next
+ * run) with the instance's expectations added (`mfb instance set
+ * --expect-every`, `--expect-drill-every`): the last good backup and
+ * drill, and whether each is overdue, decided as the silence alarms
+ * decide it (daemon/expect.h).
  */
 #include "daemon/api_ui.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "alert/silence.h"
 #include "common/clock.h"
 #include "daemon/daemon.h"
-#include "sched/cron.h"
+#include "daemon/overview.h"
 #include "store/config_records.h"
-#include "store/schedules.h"
-
-#define OVERDUE_GRACE_S 3600
+#include "store/job_stats.h"
 
 struct api_ui_call *api_ui_begin(struct daemon *d, const char *method, const char *url)
 {
@@ -53,10 +53,15 @@ void api_ui_json(struct daemon_api_response *r, unsigned status, json_t *o)
 {
     r->status = status;
     r->body = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    r->body_len = r->body ? strlen(r->body) : 0;
-    if (r->body == NULL)
-        r->status = 500;
     json_decref(o);
+    if (r->body == NULL) {
+        /* An answer that cannot be built (out of memory, or text that is
+         * not UTF-8, which JSON cannot hold) is still an error of the
+         * API's form, as daemon/api.c answers its own. */
+        r->status = 500;
+        r->body = strdup("{\"error\":\"internal\",\"message\":\"the answer cannot be built\"}");
+    }
+    r->body_len = r->body ? strlen(r->body) : 0;
 }
 
 void api_ui_error(struct daemon_api_response *r, unsigned status, const char *code,
@@ -182,83 +187,63 @@ json_t *api_ui_job_json(const struct job_record *j)
     return o;
 }
 
-/* The earliest next run of the instance's active schedules (Unix s, 0:
- * none) and whether one of them missed a run since the last success. */
-static void next_run(const struct config_schedule *list, size_t count, const char *instance,
-                     int64_t last_ok_ms, int64_t *next_s, bool *overdue, const char **name)
+/* The instance's figures the expectation check uses (daemon/expect.h),
+ * with the same decision (alert/silence.h), so that the dashboard marks an
+ * instance overdue exactly when the silence alarm fires for it. */
+static void add_expectation(json_t *o, const struct config_instance *inst,
+                            const struct job_stats *s, int64_t now_ms)
 {
-    int64_t now = clock_wall_ms() / 1000;
-    *next_s = 0;
-    *overdue = false;
-    *name = NULL;
-    for (size_t i = 0; i < count; i++) {
-        const struct config_schedule *s = &list[i];
-        if (s->paused || strcmp(s->instance, instance) != 0)
-            continue;
-        int64_t next = 0, due = 0;
-        struct mfb_error err = {0};
-        if (cron_next(s->cron, s->tz, now, &next, &err) != MFB_OK)
-            continue;
-        if (*next_s == 0 || next < *next_s) {
-            *next_s = next;
-            *name = s->name;
-        }
-        /* since the last success, or since the schedule was made or changed */
-        int64_t from = last_ok_ms / 1000 > s->updated ? last_ok_ms / 1000 : s->updated;
-        if (cron_next(s->cron, s->tz, from, &due, &err) == MFB_OK && due + OVERDUE_GRACE_S < now)
-            *overdue = true;
-    }
+    int64_t base_ms = inst->created * 1000;
+    int64_t last_ok = s ? s->last_ok_ms : 0, last_drill = s ? s->last_drill_ok_ms : 0;
+    bool overdue =
+        inst->expect_every_ms > 0 &&
+        silence_decide(inst->expect_every_ms, last_ok, base_ms, now_ms, false, 0) == SILENCE_FIRE;
+    bool drill_overdue = inst->expect_drill_every_ms > 0 &&
+                         silence_decide(inst->expect_drill_every_ms, last_drill, base_ms, now_ms,
+                                        false, 0) == SILENCE_FIRE;
+    json_object_set_new(o, "last_ok_ms", opt_ms(last_ok));
+    json_object_set_new(o, "last_drill_ok_ms", opt_ms(last_drill));
+    json_object_set_new(o, "expect_every_ms", opt_ms((int64_t)inst->expect_every_ms));
+    json_object_set_new(o, "expect_drill_every_ms", opt_ms((int64_t)inst->expect_drill_every_ms));
+    json_object_set_new(o, "overdue", json_boolean(overdue));
+    json_object_set_new(o, "drill_overdue", json_boolean(drill_overdue));
 }
 
 void api_ui_instances(struct api_ui_call *c, struct daemon_api_response *r)
 {
-    struct config_db *db = c->d->db;
     struct config_instance *insts = NULL;
-    struct config_schedule *scheds = NULL;
-    size_t ninst = 0, nsched = 0;
+    struct job_stats *stats = NULL;
+    size_t ninst = 0, nstats = 0;
     struct mfb_error err = {0};
-    if (config_instance_list(db, &insts, &ninst, &err) != MFB_OK ||
-        config_schedule_list(db, &scheds, &nsched, &err) != MFB_OK) {
+    /* state, step, last job and next run: what GET /v1/instances says */
+    json_t *out = overview_instances_json(c->d, &err);
+    if (out == NULL || config_instance_list(c->d->db, &insts, &ninst, &err) != MFB_OK ||
+        job_stats_instances(c->d->db, &stats, &nstats, &err) != MFB_OK) {
+        json_decref(out);
         api_ui_mfb_error(r, &err);
         goto done;
     }
-    json_t *arr = json_array();
-    for (size_t i = 0; arr && i < ninst; i++) {
-        const char *name = insts[i].name;
-        json_t *o = json_pack("{s:s}", "name", name);
-        struct job_record *jobs = NULL;
-        size_t n = 0;
-        struct job_log_filter f = {.instance = name, .limit = 1};
-        if (job_log_list(db, &f, &jobs, &n, &err) == MFB_OK && n > 0)
-            json_object_set_new(o, "last", api_ui_job_json(&jobs[0]));
-        else
-            json_object_set_new(o, "last", json_null());
-        job_log_list_free(jobs, n);
-        jobs = NULL, n = 0;
-        int64_t last_ok_ms = 0;
-        struct job_log_filter fo = {
-            .instance = name, .by_status = true, .status = JOB_STATUS_OK, .limit = 1};
-        if (job_log_list(db, &fo, &jobs, &n, &err) == MFB_OK && n > 0) {
-            last_ok_ms = jobs[0].ended_ms;
-            json_object_set_new(o, "last_ok", api_ui_job_json(&jobs[0]));
-        } else {
-            json_object_set_new(o, "last_ok", json_null());
-        }
-        job_log_list_free(jobs, n);
-        int64_t next_s = 0;
-        bool overdue = false;
-        const char *sched = NULL;
-        next_run(scheds, nsched, name, last_ok_ms, &next_s, &overdue, &sched);
-        json_object_set_new(o, "next_run_ms",
-                            next_s > 0 ? json_integer(next_s * 1000) : json_null());
-        json_object_set_new(o, "schedule", opt_str(sched));
-        json_object_set_new(o, "overdue", json_boolean(overdue));
-        json_array_append_new(arr, o);
+    int64_t now_ms = clock_wall_ms();
+    size_t i;
+    json_t *o;
+    json_array_foreach(json_object_get(out, "instances"), i, o)
+    {
+        const char *name = json_string_value(json_object_get(o, "name"));
+        const struct config_instance *inst = NULL;
+        const struct job_stats *s = NULL;
+        for (size_t k = 0; name && k < ninst && inst == NULL; k++)
+            if (strcmp(insts[k].name, name) == 0)
+                inst = &insts[k];
+        for (size_t k = 0; name && k < nstats && s == NULL; k++)
+            if (strcmp(stats[k].instance, name) == 0)
+                s = &stats[k];
+        if (inst != NULL) /* else added between the two reads: no figures yet */
+            add_expectation(o, inst, s, now_ms);
     }
-    api_ui_json(r, 200, json_pack("{s:o?}", "instances", arr));
+    api_ui_json(r, 200, out);
 done:
     config_instance_list_free(insts, ninst);
-    config_schedule_list_free(scheds, nsched);
+    free(stats);
 }
 
 /* "/jobs/12" -> 12; 0 when path is not that. */

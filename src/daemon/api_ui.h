@@ -3,18 +3,20 @@
  * by the daemon's API (daemon/api.h) on the UNIX socket and, behind the
  * login, on the UI's listener: whatever a page shows, curl can fetch.
  *
- *   GET  /v1/ui/instances          every instance: last job, last success,
- *                                  next scheduled run, overdue
+ *   GET  /v1/ui/instances          GET /v1/instances (daemon/overview.h)
+ *                                  and each instance's expectations: last
+ *                                  good backup and drill, overdue
  *   GET  /v1/ui/jobs?..            the job log, newest first, paginated and
- *                                  filtered (api_joblog.c)
+ *                                  filtered, by kind too (api_joblog.c)
  *   GET  /v1/ui/jobs/{id}          one job with its events (api_joblog.c)
  *   GET  /v1/ui/report?..          `mfb report`'s figures and one point per
  *                                  job, JSON or CSV (api_report.c)
  *   GET  /v1/ui/cron?expr=&tz=     a cron expression checked, next five runs
- *   GET  /v1/ui/schedules          the schedules with their next five runs
+ *   GET  /v1/ui/schedules          GET /v1/schedules (daemon/overview.h)
  *   POST /v1/ui/schedules          add {"name","instance","cron","tz"}
  *   POST /v1/ui/schedules/{name}   change one (same body)
- *   POST /v1/ui/schedules/{name}/pause|resume   (api_schedules.c)
+ *   POST /v1/ui/schedules/{name}/pause|resume   overview_schedule_pause
+ *                                  (api_schedules.c)
  *   GET  /v1/ui/settings           instances, targets, alert channels,
  *                                  without secrets (api_settings.c)
  *   POST /v1/ui/instances/{name}/check   `mfb instance check`

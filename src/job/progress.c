@@ -137,6 +137,7 @@ void job_progress_server(struct job_progress_hub *hub, bool down)
 {
     pthread_mutex_lock(&hub->lock);
     uint64_t now = clock_now_ms();
+    bool changed = down != hub->down;
     if (down && !hub->down) {
         hub->down = true;
         hub->down_since_ms = now;
@@ -144,6 +145,11 @@ void job_progress_server(struct job_progress_hub *hub, bool down)
         hub->downtime_ms += now - hub->down_since_ms;
         hub->down = false;
     }
+    /* Delivered at once: a watcher's downtime clock (the dashboard's
+     * "database stopped for N s") starts when the stop is issued, not at
+     * the step's next byte, which a long stop never has. */
+    if (changed)
+        bytes_due(hub, true);
     pthread_mutex_unlock(&hub->lock);
 }
 

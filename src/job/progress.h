@@ -9,8 +9,9 @@
  * from the job's thread (steps, archive and snapshot bytes) and from the
  * uploader's threads (bytes sent); the hub serialises them under a mutex,
  * so an observer is never called from two threads at once, and throttles
- * byte updates to one per JOB_PROGRESS_INTERVAL_MS. Step changes, messages
- * and the end are always delivered. Rate and ETA are computed here, over
+ * byte updates to one per JOB_PROGRESS_INTERVAL_MS. Step changes, the
+ * server going down or answering again, messages and the end are always
+ * delivered. Rate and ETA are computed here, over
  * the last few seconds, so every observer shows the same figures.
  * Observers must return quickly and must not call back into the job.
  */
@@ -99,7 +100,8 @@ void job_progress_step_end(struct job_progress_hub *hub, enum job_step step, uin
 void job_progress_bytes(struct job_progress_hub *hub, uint64_t done, uint64_t total);
 /* Bytes of Data.zip sent (throttled); in the upload step they are its bytes. */
 void job_progress_upload(struct job_progress_hub *hub, uint64_t sent);
-/* The server went down (the stop command was issued) or answers again. */
+/* The server went down (the stop command was issued) or answers again;
+ * a change is delivered at once (a BYTES report with the new state). */
 void job_progress_server(struct job_progress_hub *hub, bool down);
 void job_progress_message(struct job_progress_hub *hub, enum job_level level, const char *message);
 void job_progress_done(struct job_progress_hub *hub, enum job_status status, const char *error,

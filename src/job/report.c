@@ -25,6 +25,12 @@ static int by_instance_start(const void *a, const void *b)
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
+bool report_counts_kind(const char *kind)
+{
+    return strcmp(kind, "restore") != 0 && strcmp(kind, "resume") != 0 &&
+           strcmp(kind, "drill") != 0;
+}
+
 static int by_count(const void *a, const void *b)
 {
     const struct report_cause *x = a, *y = b;

@@ -12,6 +12,7 @@
 #ifndef MFB_JOB_REPORT_H
 #define MFB_JOB_REPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,6 +43,13 @@ struct report_instance {
     struct report_cause *causes;              /* most frequent first */
     size_t cause_count;
 };
+
+/* Whether the report counts a job of this kind (store/job_log.h): it is
+ * about backups, so restores and restore drills are left out, and so are
+ * resumes, whose outcome is the backup job's own (it turns ok, with its
+ * size, when a resume completes it: counting both would count one backup
+ * twice). `mfb report` and the web UI's report ask the same. */
+bool report_counts_kind(const char *kind);
 
 /* Aggregates jobs (any order) per instance, sorted by instance name.
  * *out is allocated; release with report_free. */

@@ -95,30 +95,46 @@ class Dashboard(UITestCase):
         self.wait(lambda d: "no schedule" in self.row("prod").text, what="rows filled")
         self.assertFalse(self.row("prod").find_element(*by_testid("cancel-job")).is_displayed())
         self.assertNotIn("null", self.row("prod").text)
+        # live progress comes from the event stream through the UI's gate
+        self.wait(lambda d: self.find("live-mode").get_attribute("data-mode"), what="live mode")
+        self.assertEqual(self.find("live-mode").get_attribute("data-mode"), "stream")
         self.driver.execute_script("window.mfbNoReload = 1")
         self.row("prod").find_element(*by_testid("run-now")).click()
-        seen_running, percents = False, []
+        seen_running, seen, states = False, [], set()
         deadline = time.monotonic() + 180
         while True:
             text, job = self.status_of("prod")
             bar = self.row("prod").find_element(*by_testid("job-progress"))
-            if text == "running" and bar.is_displayed():
+            state = self.row("prod").find_element(*by_testid("instance-state")).text
+            if text == "running" and bar.is_displayed() and bar.get_attribute("data-step"):
                 seen_running = True
                 self.assertEqual(bar.get_attribute("data-job"), job)
-                percents.append(int(bar.get_attribute("aria-valuenow")))
+                seen.append((bar.get_attribute("data-step"),
+                             int(bar.get_attribute("aria-valuenow"))))
+                states.add(state)
             if text not in ("idle", "queued", "running"):
                 break
             self.assertLess(time.monotonic(), deadline, "the job does not end")
-            time.sleep(0.1)
+            time.sleep(0.05)
         self.assertEqual(text, "ok")
         self.assertTrue(seen_running, "the page never showed the job running")
-        self.assertEqual(percents, sorted(percents), "progress went backwards")
+        # the bar is the current step's bytes: it never goes back within a
+        # step, and the steps come in the job's order
+        steps = [st for i, (st, _) in enumerate(seen) if i == 0 or seen[i - 1][0] != st]
+        self.assertEqual(len(steps), len(set(steps)), f"a step came back: {steps}")
+        self.assertIn("stop", steps)
+        for st in steps:
+            pcts = [p for s2, p in seen if s2 == st]
+            self.assertEqual(pcts, sorted(pcts), f"step {st} went backwards: {seen}")
+        self.assertTrue(any(s2.startswith("running: stop") for s2 in states), states)
+        self.assertTrue(any("database stopped for" in s2 for s2 in states), states)
         bar = self.row("prod").find_element(*by_testid("job-progress"))
         self.assertEqual(bar.get_attribute("aria-valuenow"), "100")
         self.assertEqual(self.driver.execute_script("return window.mfbNoReload"), 1)
         # the row's last backup shows the new job once the daemon ended it
-        self.wait(lambda d: "ok" in self.row("prod").text and "stored" in self.row("prod").text,
+        self.wait(lambda d: "stored" in self.row("prod").find_element(*by_testid("last-job")).text,
                   what="last backup shown")
+        self.assertEqual(self.row("prod").find_element(*by_testid("instance-state")).text, "idle")
         self.env.assert_running()
         self.assertEqual(self.console_errors(), [])
         self.screenshot("dashboard")

@@ -1,8 +1,10 @@
 """ui_pages.py - the web UI's pages other than the dashboard, in a real
 browser against a real daemon, MariaDB and receiver (docs/ui.md): the job
-log (a job found by a word of its events, the status filter, filters kept
-in the URL), a failed job's page (error, hint, stack trace), the report
-(one chart point per job, the CSV), schedules (a bad cron expression
+log (a job found by a word of its events, the status and kind filters,
+filters kept in the URL), a failed job's page (error, hint, stack trace),
+a restore drill in the log and on its page, the dashboard's expectations
+(overdue as the silence alarm decides, last job, next run), the report
+(one chart point per backup, a drill is none; the CSV), schedules (a bad cron expression
 refused as typed, a good one showing the next runs, pause and resume), the
 settings (no secret shown, instance Check, Send test), no console error on
 any page, and screenshots of every page at desktop and phone widths.
@@ -34,6 +36,14 @@ class Pages(UITestCase):
         env.instance = "broken"
         cls.failed_id = env.backup(expect=None).job_id
         env.instance = "prod"
+        # a restore drill of prod's latest backup: a job of kind drill
+        env.mfb("drill", "prod", timeout=300)
+        cls.drill_id = env.sql("SELECT MAX(id) AS id FROM jobs")[0]["id"]
+        assert env.job(cls.drill_id)["kind"] == "drill", env.job(cls.drill_id)
+        assert env.job(cls.drill_id)["status"] == "ok", env.job(cls.drill_id)
+        # expectations: prod's last good backup is recent, broken never had one
+        env.mfb("instance", "set", "prod", "--expect-every", "1d")
+        env.mfb("instance", "set", "broken", "--expect-every", "1s")
         cls.alert_out = os.path.join(env.dir, "alert.out")
         env.mfb("alert", "add", "pager", "--command", f"echo \"$MFB_ALERT_SUBJECT\" > {cls.alert_out}")
         env.mfb("schedule", "add", "nightly", "--instance", "prod", "--cron", "0 3 * * *")
@@ -56,7 +66,7 @@ class Pages(UITestCase):
         self.assertTrue(any(MARKER in m for m in self.env.events(self.failed_id)),
                         self.env.events(self.failed_id))
         self.open("/jobs.html")
-        all_ids = sorted(self.ok_ids + [self.failed_id], reverse=True)
+        all_ids = sorted(self.ok_ids + [self.failed_id, self.drill_id], reverse=True)
         self.wait_rows(all_ids)  # newest first
         # a word of its events finds the failed job, and the URL keeps it
         self.find("log-search").send_keys(MARKER + "\n")
@@ -67,10 +77,11 @@ class Pages(UITestCase):
         self.wait_rows(all_ids)
         # the status filter
         Select(self.find("log-filter-status")).select_by_value("ok")
-        self.wait_rows(sorted(self.ok_ids, reverse=True))
+        ok_ids = sorted(self.ok_ids + [self.drill_id], reverse=True)
+        self.wait_rows(ok_ids)
         self.assertIn("status=ok", self.driver.current_url)
         self.driver.refresh()  # the filter comes back from the URL
-        self.wait_rows(sorted(self.ok_ids, reverse=True))
+        self.wait_rows(ok_ids)
         self.screenshot("jobs")
         Select(self.find("log-filter-status")).select_by_value("failed")
         self.wait_rows([self.failed_id])
@@ -89,6 +100,52 @@ class Pages(UITestCase):
         self.wait(lambda d: d.find_elements(*by_testid("job-timeline")), what="timeline")
         self.assertEqual(self.find("job-status").text, "ok")
         self.screenshot("job-ok")
+        self.assertEqual(self.console_errors(), [])
+
+    def test_drill_in_the_log_and_its_page(self):
+        self.open("/jobs.html")
+        self.wait(lambda d: len(self.job_rows()) == 4, what="every job")
+        Select(self.find("log-filter-kind")).select_by_value("drill")
+        self.wait_rows([self.drill_id])
+        self.assertIn("kind=drill", self.driver.current_url)
+        row = self.driver.find_element(*by_testid("job-row", f'[data-job="{self.drill_id}"]'))
+        self.assertEqual(row.find_element(*by_testid("job-kind")).text, "drill")
+        Select(self.find("log-filter-kind")).select_by_value("backup")
+        self.wait_rows(sorted(self.ok_ids + [self.failed_id], reverse=True))
+        self.open(f"/job.html?id={self.drill_id}")
+        self.wait(lambda d: d.find_elements(*by_testid("job-timeline")), what="drill page")
+        self.assertEqual(self.find("job-status").text, "ok")
+        self.assertIn("Restore drill", self.driver.find_element("id", "title").text)
+        self.assertIn("not touched", self.find("drill-note").text)
+        timeline = self.find("job-timeline").text
+        self.assertIn("check tables", timeline)
+        self.assertNotIn("downtime", self.driver.find_element("id", "job").text)
+        self.screenshot("job-drill")
+        self.assertEqual(self.console_errors(), [])
+
+    def test_dashboard_expectations_and_last_job(self):
+        self.open("/index.html")
+        row = lambda name: self.driver.find_element(  # noqa: E731
+            *by_testid("instance-row", f'[data-instance="{name}"]'))
+        self.wait(lambda d: row("broken").find_elements(*by_testid("overdue")), what="overdue")
+        self.assertIn("never", row("broken").find_element(*by_testid("overdue")).text)
+        self.assertIn("expected every 1.0 s", row("broken").find_element(*by_testid("overdue")).text)
+        # prod: on time, its last job the drill, its next run the nightly schedule
+        self.assertEqual(row("prod").find_elements(*by_testid("overdue")), [])
+        self.assertIn("expected every 1 d", row("prod").find_element(*by_testid("expect-backup")).text)
+        last = row("prod").find_element(*by_testid("last-job"))
+        self.assertEqual(int(last.get_attribute("data-job")), self.drill_id)
+        self.assertIn("drill", last.text)
+        self.assertIn("nightly", row("prod").find_element(*by_testid("next-run")).text)
+        self.assertEqual(row("prod").find_element(*by_testid("instance-state")).text, "idle")
+        # the same figures for curl: /v1/ui/instances is /v1/instances and more
+        _, _, ui = self.http("GET", "/v1/ui/instances", cookie=self.session_cookie())
+        _, _, plain = self.http("GET", "/v1/instances", cookie=self.session_cookie())
+        for a, b in zip(ui["instances"], plain["instances"]):
+            self.assertEqual({k: a[k] for k in b}, b)
+        broken = next(i for i in ui["instances"] if i["name"] == "broken")
+        self.assertEqual((broken["overdue"], broken["expect_every_ms"], broken["last_ok_ms"]),
+                         (True, 1000, None))
         self.assertEqual(self.console_errors(), [])
 
     def test_report_points_and_csv(self):

@@ -10,7 +10,7 @@ build="$(cd "${1:-$here/../../build-fuzz}" && pwd)"
 seconds="${2:-30}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/mfb-fuzz-XXXXXX")"
 status=0
-targets=(fuzz_api fuzz_daemon_api fuzz_parsers)
+targets=(fuzz_api fuzz_daemon_api fuzz_parsers fuzz_ui)
 for target in "${targets[@]}"; do
   exe="$build/tests/fuzz/$target"
   if [ ! -x "$exe" ]; then

@@ -2,7 +2,7 @@
 (docs/ui.md), with the real mfb and no database server: plain HTTP only on
 loopback (another address without a TLS pair refused, saying why), `mfb ui
 init` and a daemon serving TLS with the printed fingerprint and Secure
-cookies, --ui-cert without --ui-key refused, `mfb ui passwd` from standard
+cookies, the event stream and query strings through the gate over TLS, --ui-cert without --ui-key refused, `mfb ui passwd` from standard
 input or a 0600 file only, an explicit --ui-listen that is taken refused,
 and --no-ui.
 """
@@ -92,6 +92,35 @@ class UIListen(TempDirTestCase):
         self.assertIn("; Secure", cookie)
         self.assertIn("HttpOnly", cookie)
         conn.close()
+        # Behind the gate, over TLS: the event stream opens and stays open
+        # while other requests are answered on their own connections (a
+        # thread per connection), and a query string reaches the API.
+        session = cookie.split(";")[0]
+        stream = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=30)
+        stream.request("GET", "/v1/events", headers={"Cookie": session})
+        sresp = stream.getresponse()
+        self.assertEqual(sresp.status, 200)
+        self.assertTrue(sresp.getheader("Content-Type").startswith("text/event-stream"))
+        self.assertEqual(sresp.getheader("Cache-Control"), "no-store")
+        self.assertIn("default-src 'self'", sresp.getheader("Content-Security-Policy"))
+        self.assertEqual(sresp.readline(), b"event: snapshot\n")
+        # (a byte that is not UTF-8 in a cron expression got a 500 without
+        # a body: the parser's message quoting it could not be JSON)
+        for path, want in (("/v1/ui/jobs?per=0", 400), ("/v1/ui/jobs?per=5&kind=drill", 200),
+                           ("/v1/ui/cron?expr=*+%D4+*+*+*", 400),
+                           ("/v1/ui/cron?expr=30+3+*+*+*&tz=Europe%2FBerl%DEin", 400),
+                           ("/v1/health", 200)):
+            c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=30)
+            c.request("GET", path, headers={"Cookie": session})
+            r2 = c.getresponse()
+            body = json.loads(r2.read())
+            self.assertEqual(r2.status, want, (path, body))
+            c.close()
+            if path == "/v1/health":
+                self.assertEqual(body["event_clients"], 1)
+            elif want == 200:
+                self.assertEqual(body["per"], 5)
+        stream.close()
 
     def test_passwd_never_from_argv_nor_a_readable_file(self):
         r = self.mfb("ui", "passwd", "hunter2hunter2", expect=2)

@@ -96,8 +96,36 @@ static void test_steps_bytes_and_downtime(void **state)
     assert_int_equal(r->events[0].kind, JOB_PROGRESS_STEP);
     assert_int_equal(r->events[0].step, JOB_STEP_STOP);
     assert_false(r->events[0].step_done);
-    assert_true(r->events[1].step_done);
-    assert_int_equal(r->events[1].step_ms, 30);
+    assert_true(r->events[1].server_down); /* the stop was issued */
+    assert_true(r->events[2].step_done);
+    assert_int_equal(r->events[2].step_ms, 30);
+    job_progress_destroy(&hub);
+    free(r);
+}
+
+/* The server going down and answering again reach the observers at once,
+ * even right after a byte update (no throttling) and with no byte moving:
+ * a long stop step has none, and the dashboard's downtime clock must run. */
+static void test_server_change_is_delivered(void **state)
+{
+    struct recorder *r = calloc(1, sizeof(*r));
+    struct job_observer obs = {.notify = record, .ctx = r};
+    struct job_progress_hub hub;
+    job_progress_init(&hub, &obs, 1, "prod");
+    job_progress_step_begin(&hub, JOB_STEP_STOP, 0);
+    size_t before = r->count;
+    job_progress_server(&hub, true);
+    assert_int_equal(r->count, before + 1);
+    assert_int_equal(r->events[before].kind, JOB_PROGRESS_BYTES);
+    assert_int_equal(r->events[before].step, JOB_STEP_STOP);
+    assert_true(r->events[before].server_down);
+    job_progress_server(&hub, true); /* no change: nothing to tell */
+    assert_int_equal(r->count, before + 1);
+    sleep_ms(10);
+    job_progress_server(&hub, false);
+    assert_int_equal(r->count, before + 2);
+    assert_false(r->events[before + 1].server_down);
+    assert_true(r->events[before + 1].downtime_ms >= 10);
     job_progress_destroy(&hub);
     free(r);
 }
@@ -221,6 +249,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_steps_bytes_and_downtime),
+        cmocka_unit_test(test_server_change_is_delivered),
         cmocka_unit_test(test_rate_and_eta),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_terminal_line),

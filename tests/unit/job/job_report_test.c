@@ -105,11 +105,22 @@ static void test_shrinking_and_empty(void **state)
     assert_int_equal(n, 0);
 }
 
+/* The report is about backups: a restore drill is not one (its size and
+ * duration would be charted as a backup's), nor a restore or a resume. */
+static void test_counts_backups_only(void **state)
+{
+    assert_true(report_counts_kind("backup"));
+    assert_false(report_counts_kind("drill"));
+    assert_false(report_counts_kind("restore"));
+    assert_false(report_counts_kind("resume"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_aggregates),
         cmocka_unit_test(test_shrinking_and_empty),
+        cmocka_unit_test(test_counts_backups_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
