@@ -38,6 +38,7 @@
 #include "cli/config_cli.h"
 #include "cli/daemon_client.h"
 #include "common/clock.h"
+#include "common/fsutil.h"
 #include "common/log.h"
 #include "daemon/daemon.h"
 #include "daemon/http.h"
@@ -76,6 +77,10 @@ static const struct cli_option options[] = {
      .help = "the web UI's address (TLS unless loopback)",
      .def = UI_LISTEN_DEFAULT},
     {.name = "no-ui", .type = CLI_FLAG, .help = "do not serve the web UI"},
+    {.name = "metrics-token-file",
+     .type = CLI_PATH,
+     .metavar = "FILE",
+     .help = "bearer token GET /metrics needs on a UI address other than loopback (mode 0600)"},
     {.name = "ui-cert",
      .type = CLI_PATH,
      .metavar = "FILE",
@@ -156,6 +161,7 @@ struct ui_serve {
     bool inited;
     struct daemon_http *http;
     char *key_pem, *cert_pem;
+    char *metrics_token;
 };
 
 static void ui_serve_stop(struct ui_serve *u)
@@ -167,6 +173,7 @@ static void ui_serve_stop(struct ui_serve *u)
     u->inited = false;
     free(u->key_pem);
     free(u->cert_pem);
+    free(u->metrics_token);
 }
 
 static mfb_status ui_serve_start(struct cli_args *args, struct daemon *d, struct ui_serve *u,
@@ -200,7 +207,17 @@ static mfb_status ui_serve_start(struct cli_args *args, struct daemon *d, struct
     }
     if (cert != NULL && (st = ui_tls_load(key, cert, &u->key_pem, &u->cert_pem, err)) != MFB_OK)
         return st;
+    const char *token_file = cli_string(args, "metrics-token-file");
+    if (token_file != NULL && (st = fs_read_secret(token_file, &u->metrics_token, err)) != MFB_OK)
+        return st;
+    if (u->metrics_token != NULL && u->metrics_token[0] == '\0') {
+        mfb_error_set(err, MFB_ERR_INVALID, "the metrics token file '%s' is empty", token_file);
+        mfb_error_hint(err, "write a long random token into it, e.g. openssl rand -hex 32");
+        return MFB_ERR_INVALID;
+    }
     ui_init(&u->ui, d->db, cert != NULL);
+    u->ui.loopback = loopback;
+    u->ui.metrics_token = u->metrics_token;
     u->inited = true;
     uint16_t port = 0;
     st = daemon_http_start_ui(d, &u->ui, listen, u->key_pem, u->cert_pem, &u->http, &port, err);

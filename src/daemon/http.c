@@ -433,6 +433,8 @@ static enum MHD_Result on_ui_request(void *cls, struct MHD_Connection *conn, con
             .csrf = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-CSRF-Token"),
             .content_type =
                 MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
+            .authorization =
+                MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
         };
         struct ui_answer a;
         enum ui_verdict v = ui_begin(h->ui, &req, &a);

@@ -18,6 +18,7 @@
 
 #include "common/fsutil.h"
 #include "common/log.h"
+#include "metrics/bearer.h"
 #include "metrics/metrics.h"
 #include "server/http.h"
 #include "server/metrics.h"
@@ -40,22 +41,13 @@ bool server_metrics_loopback(const char *listen)
     return IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&addr)->sin6_addr);
 }
 
-/* Whether the request carries "Authorization: Bearer TOKEN"; the bytes are
- * compared whatever their differences, so the time says nothing about
- * the token. */
+/* Whether the request may read the page: no token asked (loopback), or
+ * the right bearer token. */
 static bool authorized(const struct metrics_listener *l, struct MHD_Connection *conn)
 {
-    if (l->token == NULL)
-        return true;
-    const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
-    if (h == NULL || strncmp(h, "Bearer ", 7) != 0)
-        return false;
-    const char *given = h + 7;
-    size_t a = strlen(given), b = strlen(l->token);
-    unsigned char diff = a != b;
-    for (size_t i = 0; i < a; i++)
-        diff |= (unsigned char)(given[i] ^ l->token[i < b ? i : 0]);
-    return diff == 0;
+    return l->token == NULL ||
+           metrics_bearer_ok(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization"),
+                             l->token);
 }
 
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *type,

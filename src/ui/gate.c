@@ -11,6 +11,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "metrics/bearer.h"
 #include "ui/assets.h"
 #include "ui/password.h"
 
@@ -131,6 +132,15 @@ enum ui_verdict ui_begin(struct ui *ui, const struct ui_request *req, struct ui_
     bool api = strncmp(path, "/v1/", 4) == 0 || strncmp(path, "/ui/", 4) == 0;
     bool reads = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 
+    if (strcmp(path, "/metrics") == 0) {
+        if (ui->loopback || metrics_bearer_ok(req->authorization, ui->metrics_token))
+            return UI_PASS;
+        set_error(a, 401, "unauthorized",
+                  "the metrics need a bearer token on an address other than loopback",
+                  "start mfb daemon with --metrics-token-file FILE and give Prometheus the same "
+                  "token");
+        return UI_ANSWER;
+    }
     char *stored = NULL;
     struct mfb_error err = {0};
     if (ui_password_get(ui->db, &stored, &err) != MFB_OK) {

@@ -30,15 +30,21 @@
 struct ui {
     struct config_db *db; /* borrowed */
     bool tls;             /* cookies get Secure */
+    /* GET /metrics (docs/monitoring.md) needs no session: on loopback it
+     * is open, as the receiver's metrics listener is; elsewhere it needs
+     * "Authorization: Bearer metrics_token" (borrowed; NULL: refused). */
+    bool loopback;
+    const char *metrics_token;
     struct ui_sessions sessions;
 };
 
 struct ui_request {
     const char *method;
     const char *path;
-    const char *cookie;       /* Cookie header, or NULL */
-    const char *csrf;         /* X-CSRF-Token header, or NULL */
-    const char *content_type; /* Content-Type header, or NULL */
+    const char *cookie;        /* Cookie header, or NULL */
+    const char *csrf;          /* X-CSRF-Token header, or NULL */
+    const char *content_type;  /* Content-Type header, or NULL */
+    const char *authorization; /* Authorization header, or NULL */
 };
 
 struct ui_answer {

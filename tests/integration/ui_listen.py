@@ -122,6 +122,44 @@ class UIListen(TempDirTestCase):
                 self.assertEqual(body["per"], 5)
         stream.close()
 
+    def test_metrics_on_the_ui_listener(self):
+        """GET /metrics needs no session: open on loopback (as the
+        receiver's metrics listener is), and off loopback only with the
+        bearer token of --metrics-token-file."""
+        p, log = self.daemon("--ui-listen", "127.0.0.1:0")
+        port = int(self.wait_log(p, log, r"daemon-ui url=http://127\.0\.0\.1:(\d+)/").group(1))
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("GET", "/metrics")
+        resp = conn.getresponse()
+        body = resp.read().decode()
+        self.assertEqual(resp.status, 200, body)
+        self.assertTrue(resp.getheader("Content-Type").startswith("text/plain; version=0.0.4"))
+        self.assertIn("mfb_build_info", body)
+        conn.close()
+        p.terminate()
+        p.wait(timeout=60)
+
+        self.mfb("ui", "init")
+        token = self.path("metrics.token")
+        with open(os.open(token, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+            f.write("s3cret-metrics-token\n")
+        p, log = self.daemon("--ui-listen", "0.0.0.0:0", "--metrics-token-file", token)
+        port = int(self.wait_log(p, log, r"daemon-ui url=https://0\.0\.0\.0:(\d+)/").group(1))
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        for auth, want in ((None, 401), ("Bearer wrong", 401), ("Bearer s3cret-metrics-token", 200)):
+            c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=30)
+            c.request("GET", "/metrics", headers={"Authorization": auth} if auth else {})
+            r = c.getresponse()
+            text = r.read().decode()
+            self.assertEqual(r.status, want, text)
+            if want == 401:
+                self.assertIn("--metrics-token-file", text)
+            c.close()
+        with open(log) as f:
+            self.assertNotIn("s3cret-metrics-token", f.read())
+
     def test_passwd_never_from_argv_nor_a_readable_file(self):
         r = self.mfb("ui", "passwd", "hunter2hunter2", expect=2)
         self.assertNotIn("password set", r.stdout)
