@@ -2,7 +2,8 @@
 a real MariaDB, a real receiver and the real daemon: the page passes
 promtool and the test's own strict parser, and its values follow the jobs
 (a good backup moves the last-success time, a failed one the last status
-and the failure count), the queue and the schedules.
+and the failure count, a good drill the drill's last-success time), the
+queue and the schedules; every family the docs list is there.
 """
 import os
 import socket
@@ -84,6 +85,32 @@ class DaemonMetrics(JobTestCase):
         self.assertGreater(page.value("mfb_backup_last_success_timestamp_seconds",
                                       instance="prod"), first)
         self.assertEqual(page.value("mfb_backups_total", instance="prod", result="ok"), 2)
+
+        # a good restore drill moves the drill's last success
+        before = time.time()
+        self.env.mfb("drill", "prod", timeout=300)
+        page, _ = self.page()
+        drilled = page.value("mfb_drill_last_success_timestamp_seconds", instance="prod")
+        self.assertIsNotNone(drilled)
+        self.assertGreaterEqual(drilled, int(before) - 1)
+        self.assertLessEqual(drilled, time.time() + 1)
+        self.assertEqual(page.types["mfb_drill_last_success_timestamp_seconds"], "gauge")
+        # a drill is no backup: the backups' figures stay
+        self.assertEqual(page.value("mfb_backups_total", instance="prod", result="ok"), 2)
+
+        # every family docs/monitoring.md lists for the client (the
+        # schedules' in test_schedule_next_run)
+        for family, kind in (("mfb_backup_last_success_timestamp_seconds", "gauge"),
+                             ("mfb_backup_last_status", "gauge"),
+                             ("mfb_backup_last_duration_seconds", "gauge"),
+                             ("mfb_backup_last_downtime_seconds", "gauge"),
+                             ("mfb_backup_last_size_bytes", "gauge"),
+                             ("mfb_backups_total", "counter"),
+                             ("mfb_drill_last_success_timestamp_seconds", "gauge"),
+                             ("mfb_jobs", "gauge"),
+                             ("mfb_upload_retries_total", "counter"),
+                             ("mfb_build_info", "gauge")):
+            self.assertEqual(page.types.get(family), kind, family)
 
     def test_schedule_next_run(self):
         self.instance("sched")

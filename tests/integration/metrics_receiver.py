@@ -95,6 +95,18 @@ class ReceiverMetrics(unittest.TestCase):
         self.assertEqual(self.page(port).value("mfb_receiver_verified_last_timestamp_seconds",
                                                client="db1", instance="prod"), verified)
 
+        # every family docs/monitoring.md lists for the receiver
+        for family, kind in (("mfb_receiver_last_backup_timestamp_seconds", "gauge"),
+                             ("mfb_receiver_backups", "gauge"),
+                             ("mfb_receiver_stored_bytes", "gauge"),
+                             ("mfb_receiver_free_bytes", "gauge"),
+                             ("mfb_receiver_uploads_in_progress", "gauge"),
+                             ("mfb_receiver_received_bytes_total", "counter"),
+                             ("mfb_receiver_requests_total", "counter"),
+                             ("mfb_receiver_verified_last_timestamp_seconds", "gauge"),
+                             ("mfb_build_info", "gauge")):
+            self.assertEqual(page.types.get(family), kind, family)
+
         # a refused request is counted by its code
         status, _ = self.rx.json("GET", "/v1/backups", token="0" * 64)
         self.assertEqual(status, 401)
