@@ -3,18 +3,26 @@ a real MariaDB, a real receiver and the real daemon: the page passes
 promtool and the test's own strict parser, and its values follow the jobs
 (a good backup moves the last-success time, a failed one the last status
 and the failure count, a good drill the drill's last-success time), the
-queue and the schedules; every family the docs list is there.
+queue and the schedules; every family the docs list is there. On the web
+UI's listener the page is to be behind the UI's login like the rest of the
+API: refused without a session, the same page with one (skipped until the
+UI's gate passes /metrics).
 """
+import http.client
+import json
 import os
+import re
 import socket
+import subprocess
 import sys
 import time
+import unittest
 
 sys.path.insert(0, os.environ.get("MFB_TEST_LIB") or
                 os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from jobtestlib import JobTestCase  # noqa: E402
 from metricstestlib import Daemon, check_with_promtool, parse  # noqa: E402
-from mfbtest import main  # noqa: E402
+from mfbtest import MFB, UTF8_ENV, TempDirTestCase, main, run  # noqa: E402
 
 
 class DaemonMetrics(JobTestCase):
@@ -136,6 +144,66 @@ class DaemonMetrics(JobTestCase):
         data = s.recv(65536)
         s.close()
         self.assertIn(b" 405 ", data.split(b"\r\n")[0] + b" ")
+
+
+class UiListenerMetrics(TempDirTestCase):
+    """GET /metrics on the daemon's web UI listener (docs/ui.md), with no
+    database server: the gate asks for a session first."""
+
+    # The UI's gate (src/ui/gate.c, ui_begin) passes only /v1/ paths to the
+    # API, so the page answers 404 there even with a session; the gate is
+    # the web UI's code, changed on its own branch. Unskip once it passes
+    # /metrics too (docs/monitoring.md says where the page is served).
+    @unittest.skip("the web UI's gate does not pass /metrics to the API yet")
+    def test_behind_the_login(self):
+        env = dict(UTF8_ENV, MFB_DB=self.path("mfb.db"))
+        run([MFB, "init"], expect=0, env=env, timeout=60)
+        run([MFB, "ui", "passwd"], expect=0, env=env, input="a good password\n", timeout=60)
+        log = self.path("daemon.log")
+        with open(log, "w") as f:
+            p = subprocess.Popen([MFB, "daemon", "--workers", "1", "--no-alerts",
+                                  "--ui-listen", "127.0.0.1:0"], stderr=f, env=env)
+
+        def stop():
+            if p.poll() is None:
+                p.terminate()
+                p.wait(timeout=60)
+        self.addCleanup(stop)
+        deadline = time.monotonic() + 30
+        while True:
+            with open(log) as f:
+                m = re.search(r"daemon-ui url=http://127\.0\.0\.1:(\d+)/", f.read())
+            if m:
+                break
+            self.assertIsNone(p.poll(), "the daemon exited")
+            self.assertLess(time.monotonic(), deadline, "no daemon-ui line")
+            time.sleep(0.05)
+        port = int(m.group(1))
+
+        def get(headers):
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            c.request("GET", "/metrics", headers=headers)
+            r = c.getresponse()
+            body = r.read().decode()
+            c.close()
+            return r.status, r.getheader("Content-Type"), body
+
+        self.assertEqual(get({})[0], 401)
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        c.request("POST", "/ui/login", body=json.dumps({"password": "a good password"}),
+                  headers={"Content-Type": "application/json"})
+        r = c.getresponse()
+        r.read()
+        self.assertEqual(r.status, 200)
+        cookie = r.getheader("Set-Cookie").split(";")[0]
+        c.close()
+        status, ctype, body = get({"Cookie": cookie})
+        self.assertEqual(status, 200, body)
+        self.assertEqual(ctype, "text/plain; version=0.0.4; charset=utf-8")
+        check_with_promtool(self, body)
+        page = parse(body)
+        self.assertEqual(page.value("mfb_jobs", state="queued"), 0)
+        self.assertEqual([v for _, v in page.series("mfb_build_info")], [1])
 
 
 if __name__ == "__main__":
