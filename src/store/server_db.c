@@ -1148,6 +1148,8 @@ mfb_status server_db_verified_last(struct server_db *db, struct srv_verified **l
                                    struct mfb_error *err)
 {
     sqlite3_stmt *stmt;
+    *list = NULL;
+    *count = 0;
     pthread_mutex_lock(&db->lock);
     /* Through backups: a verification goes with its backup (ON DELETE
      * CASCADE), so only stored backups count, under the backup's client
@@ -1162,10 +1164,6 @@ mfb_status server_db_verified_last(struct server_db *db, struct srv_verified **l
     if (st == MFB_OK)
         st = collect_rows(db, stmt, (void **)list, count, sizeof(**list), read_verified, NULL,
                           "read the verifications", err);
-    else {
-        *list = NULL;
-        *count = 0;
-    }
     pthread_mutex_unlock(&db->lock);
     return st;
 }
