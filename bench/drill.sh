@@ -2,11 +2,12 @@
 # bench/drill.sh - how long a restore drill (`mfb drill`, docs/drill.md)
 # takes next to the backup it proves, on the benchmark's sysbench data.
 #
-# Data: a sysbench data directory (BENCH_TABLES x BENCH_ROWS, default 4 x
-# 100,000 rows, about 100 MB: small, so the benchmark takes a minute; the
-# 8 x 1,000,000 of bench/backup.sh is BENCH_TABLES=8 BENCH_ROWS=1000000),
-# made once and cached in bench/data/, copied for each run. Client,
-# receiver and both servers on this machine.
+# Data: the sysbench data directory of bench/archive.sh and bench/backup.sh
+# (8 tables x 1,000,000 rows, about 2.4 GB), so the drill is timed on the
+# data the backup benchmark uses; made once and cached in bench/data/,
+# copied for each run. BENCH_TABLES / BENCH_ROWS choose another size (4 x
+# 100,000, about 100 MB, takes a minute). Client, receiver and both
+# servers on this machine.
 #
 # Each run (BENCH_RUNS, default 1; the best counts): `mfb backup` of the
 # server, then `mfb drill` of that backup. Printed: the wall time of each,
@@ -20,8 +21,8 @@ ROOT=$PWD
 . bench/lib.sh
 export MFB=${MFB:-$ROOT/build/mfb}
 export MFB_SERVER=${MFB_SERVER:-$ROOT/build/mfb-server}
-TABLES=${BENCH_TABLES:-4}
-ROWS=${BENCH_ROWS:-100000}
+TABLES=${BENCH_TABLES:-8}
+ROWS=${BENCH_ROWS:-1000000}
 RUNS=${BENCH_RUNS:-1}
 DATA=$ROOT/bench/data/sysbench-${TABLES}x${ROWS}
 OUT=$ROOT/bench/out/drill

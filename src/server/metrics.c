@@ -5,8 +5,10 @@
  * grouped by client and instance here, from the one listing the catalog
  * already gives (server_db_backup_list), rather than by a query of their
  * own; a catalog holds thousands of backups at most, so a scrape stays in
- * the milliseconds. Labels are the client and the instance, never an
- * upload or backup id.
+ * the milliseconds. The drills' verdicts come from the verifications
+ * table, of which only the newest passed one per client and instance
+ * matters. Labels are the client and the instance, never an upload or
+ * backup id.
  */
 #include "server/metrics.h"
 
@@ -89,6 +91,17 @@ static void write_backups(struct metrics_writer *w, const struct group *g, size_
     }
 }
 
+static void write_verified(struct metrics_writer *w, const struct srv_verified *v, size_t n)
+{
+    metrics_family(w, "mfb_receiver_verified_last_timestamp_seconds", METRICS_GAUGE,
+                   "when a restore drill last proved a stored backup of a client's instance "
+                   "restorable (Unix seconds)");
+    for (size_t i = 0; i < n; i++) {
+        const char *labels[] = {"client", v[i].client, "instance", v[i].instance, NULL};
+        metrics_sample(w, labels, (double)v[i].last);
+    }
+}
+
 static void write_counters(struct metrics_writer *w, struct server_counters *c)
 {
     metrics_family(w, "mfb_receiver_received_bytes_total", METRICS_COUNTER,
@@ -114,6 +127,8 @@ mfb_status server_metrics_page(struct server *srv, char **out, size_t *len, stru
     size_t nb = 0, ng = 0, nc = 0;
     struct group *groups = NULL;
     struct srv_client *clients = NULL;
+    struct srv_verified *verified = NULL;
+    size_t nv = 0;
     uint64_t avail = 0, total = 0;
     mfb_status st = server_db_backup_list(srv->db, 0, NULL, &backups, &nb, err);
     if (st == MFB_OK)
@@ -121,10 +136,13 @@ mfb_status server_metrics_page(struct server *srv, char **out, size_t *len, stru
     if (st == MFB_OK)
         st = server_db_client_list(srv->db, &clients, &nc, err);
     if (st == MFB_OK)
+        st = server_db_verified_last(srv->db, &verified, &nv, err);
+    if (st == MFB_OK)
         st = storage_free_bytes(srv->store, &avail, &total, err);
     if (st != MFB_OK)
         goto done;
     write_backups(&w, groups, ng);
+    write_verified(&w, verified, nv);
     metrics_family(&w, "mfb_receiver_stored_bytes", METRICS_GAUGE,
                    "bytes a client's complete backups take");
     for (size_t i = 0; i < nc; i++)
@@ -147,6 +165,7 @@ done:
     metrics_discard(&w);
     free(groups);
     free(clients);
+    free(verified);
     server_db_backup_list_free(backups, nb);
     return st;
 }

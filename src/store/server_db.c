@@ -1134,3 +1134,36 @@ mfb_status server_db_verification_last(struct server_db *db, const char *backup_
     pthread_mutex_unlock(&db->lock);
     return st;
 }
+
+static void read_verified(sqlite3_stmt *stmt, void *elem)
+{
+    struct srv_verified *v = elem;
+    memset(v, 0, sizeof(*v));
+    copy_text(v->client, sizeof(v->client), stmt, 0);
+    copy_text(v->instance, sizeof(v->instance), stmt, 1);
+    v->last = sqlite3_column_int64(stmt, 2);
+}
+
+mfb_status server_db_verified_last(struct server_db *db, struct srv_verified **list, size_t *count,
+                                   struct mfb_error *err)
+{
+    sqlite3_stmt *stmt;
+    *list = NULL;
+    *count = 0;
+    pthread_mutex_lock(&db->lock);
+    /* Through backups: a verification goes with its backup (ON DELETE
+     * CASCADE), so only stored backups count, under the backup's client
+     * and instance rather than anything the drill's client said. */
+    mfb_status st = prepare(db,
+                            "SELECT c.name, b.instance, MAX(v.time) FROM verifications v "
+                            "JOIN backups b ON b.id = v.backup_id "
+                            "JOIN clients c ON c.id = b.client_id "
+                            "WHERE v.result = 'passed' GROUP BY c.name, b.instance "
+                            "ORDER BY c.name, b.instance",
+                            &stmt, err);
+    if (st == MFB_OK)
+        st = collect_rows(db, stmt, (void **)list, count, sizeof(**list), read_verified, NULL,
+                          "read the verifications", err);
+    pthread_mutex_unlock(&db->lock);
+    return st;
+}

@@ -207,6 +207,20 @@ mfb_status server_db_verification_last(struct server_db *db, const char *backup_
                                        struct srv_verification *out, bool *found,
                                        struct mfb_error *err);
 
+/* Per client and instance of the stored backups, when a drill last proved
+ * one of them restorable (the newest "passed" verification; a failed one
+ * proves nothing): the receiver's mfb_receiver_verified_last_timestamp_seconds
+ * (docs/monitoring.md). Sorted by client and instance. */
+struct srv_verified {
+    char client[SRV_NAME_BUF];
+    char instance[SRV_NAME_BUF];
+    int64_t last;
+};
+
+/* *list is allocated (free()); empty when nothing was ever verified. */
+mfb_status server_db_verified_last(struct server_db *db, struct srv_verified **list, size_t *count,
+                                   struct mfb_error *err);
+
 /* Retention policies. set merges: fields of p that are -1 keep their stored
  * value, -2 clears it. */
 mfb_status server_db_policy_set(struct server_db *db, const struct srv_policy *p,

@@ -10,7 +10,9 @@ and a real receiver over TLS:
 - a backup of a MyISAM table damaged before the backup (its .MYD cut short
   while the server was down) fails the drill, names the table with the
   server's message, sends a critical alert through a command channel and
-  is recorded as failed on the receiver;
+  is recorded as failed on the receiver; so does a backup of an InnoDB
+  table whose .ibd had a page overwritten with garbage while the server
+  was down, and the real server answers the prober throughout both;
 - a backup whose copy on the receiver was damaged after the upload fails
   the drill (its SHA-256 does not match), with an alert;
 - tables with DATA DIRECTORY outside the datadir are read from the
@@ -189,6 +191,64 @@ class DrillTest(JobTestCase):
             self.assertFalse(os.path.exists(os.path.join(env.spool, "drill-prod")))
         finally:
             env.db.execute("DROP TABLE mix.broken")
+
+    def test_2b_damaged_innodb_page_fails_names_it_and_alerts(self):
+        """An InnoDB .ibd with one page overwritten with garbage while the
+        server was down: the backup copies it as it is (a cold backup reads
+        files, not pages), and only a drill, whose server reads every page
+        of every table, finds that the backup is not restorable."""
+        env = self.env
+        env.db.execute("CREATE TABLE mix.badpage (id INT PRIMARY KEY, v CHAR(200)) "
+                       "  ENGINE=InnoDB;"
+                       "INSERT INTO mix.badpage SELECT seq, REPEAT('p', 200) "
+                       "  FROM mix.seq_1_to_2000;")
+        page = int(env.db.query_value("SELECT @@innodb_page_size"))
+        ibd = os.path.join(env.db.datadir, "mix", "badpage.ibd")
+        env.db.stop()
+        with open(ibd, "rb") as f:
+            intact = f.read()
+        # 2000 rows of 200 bytes fill some 25 pages: page 3 is the clustered
+        # index's root, page 4 one of its leaves, which CHECK TABLE reads
+        self.assertGreater(len(intact), 8 * page)
+        garbage = bytes((i * 131 + 7) % 251 for i in range(page))
+        with open(ibd, "r+b") as f:
+            f.seek(4 * page)
+            f.write(garbage)
+        env.db.start()
+        try:
+            env.backup()
+            bid = self.latest_backup_id()
+            pid = env.db.server_pid()
+            with Prober(env.db) as prober:
+                r = self.drill(expect=1)
+            self.assertEqual(prober.failures, [])
+            self.assertGreater(prober.ok, 0)
+            self.assertEqual(env.db.server_pid(), pid)
+            self.assertIn(f"drill FAILED: backup {bid} of 'prod' is not restorable", r.stdout)
+            # the server's own words: InnoDB explains "Corrupt" in a warning
+            self.assertRegex(r.stdout, r"table mix\.badpage FAILED: Corrupt \(InnoDB: .*corrupt")
+            self.assertRegex(r.stderr, r"mfb: error: table mix\.badpage: .+\n")
+            job = env.sql("SELECT * FROM jobs WHERE kind = 'drill' ORDER BY id DESC LIMIT 1")[0]
+            self.assertEqual(job["status"], "failed")
+            self.assertIn("table mix.badpage", job["error"])
+
+            alerts = self.alerts_text().split("---\n")
+            alert = next(a for a in reversed(alerts) if "MFB_ALERT_EVENT=drill_failed" in a)
+            self.assertIn("MFB_ALERT_SEVERITY=critical", alert)
+            self.assertIn(f"MFB_ALERT_SUBJECT=backup {bid} of 'prod' is NOT restorable", alert)
+            self.assertIn("mix.badpage", alert)
+
+            v = self.verification(bid)
+            self.assertEqual(v["result"], "failed")
+            self.assertIn("mix.badpage", v["detail"])
+            self.assertFalse(os.path.exists(os.path.join(env.spool, "drill-prod")))
+        finally:
+            # the real server gets its intact file back before the table goes
+            env.db.stop()
+            with open(ibd, "wb") as f:
+                f.write(intact)
+            env.db.start()
+            env.db.execute("DROP TABLE mix.badpage")
 
     def test_3_killed_drill_leaves_scratch_that_the_next_removes(self):
         env = self.env

@@ -3,7 +3,9 @@ a real MariaDB, a real receiver and the real daemon: an instance whose
 schedule is paused gets no backup past its --expect-every, the daemon sends
 a critical alert through the command channel, then a good backup brings
 the recovery notice; an instance still within its expectation gets
-nothing; `instance show` and `--json` show the expectation.
+nothing; `instance show` and `--json` show the expectation. Likewise
+--expect-drill-every: no drill ever, the drill_overdue alarm; a drill
+through the daemon's queue, its recovery notice.
 """
 import json
 import os
@@ -75,6 +77,41 @@ class Expectations(JobTestCase):
         self.assertIn("expect-recovered instance=prod what=backup", err)
         # the alarm's state is gone with it
         self.assertEqual(self.env.sql("SELECT * FROM expect_alarms WHERE instance = 'prod'"), [])
+
+    def test_drill_expectation_alarm_then_recovery(self):
+        """--expect-drill-every: an instance whose backups were never proven
+        by a drill gets drill_overdue past it; a drill through the daemon's
+        queue brings the recovery notice."""
+        self.out = os.path.join(self.env.dir, "drill-alerts.jsonl")
+        self.env.mfb("alert", "add", "drillsink", "--command",
+                     f"printf '%s\\n' \"$MFB_ALERT_JSON\" >> {self.out}",
+                     "--min-severity", "critical")
+        self.instance("proven")
+        self.env.backup()
+        self.env.mfb("instance", "set", "proven", "--expect-drill-every", "5s", "--no-check")
+        show = json.loads(self.env.mfb("instance", "show", "proven", "--json").stdout)
+        self.assertEqual((show["expect_every_ms"], show["expect_drill_every_ms"]), (None, 5000))
+
+        daemon = Daemon(self.env)
+        self.addCleanup(daemon.stop)
+        alarm = self.wait_alert("drill_overdue", "proven")
+        self.assertEqual(alarm["severity"], "critical")
+        self.assertIn("no good drill of proven for", alarm["subject"])
+        self.assertIn("(expected every 5.0s)", alarm["subject"])
+        self.assertIn("It has never had a good drill", alarm["text"])
+        self.assertIn("--expect-drill-every", alarm["text"])
+        self.assertEqual([a for a in self.alerts() if a["event"] == "backup_overdue"], [])
+
+        r = self.env.mfb("run", "proven", "--kind", "drill", "--wait", timeout=300)
+        self.assertIn(" ok", r.stdout)
+        recovery = self.wait_alert("drill_overdue_resolved", "proven")
+        self.assertEqual(recovery["severity"], "info")
+        self.assertIn("has a good drill again", recovery["subject"])
+        err = daemon.stop()
+        self.assertIn("expect-overdue instance=proven what=drill", err)
+        self.assertIn("expect-recovered instance=proven what=drill", err)
+        self.assertEqual(self.env.sql("SELECT * FROM expect_alarms WHERE instance = 'proven'"),
+                         [])
 
 
 if __name__ == "__main__":

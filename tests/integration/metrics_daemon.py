@@ -2,18 +2,27 @@
 a real MariaDB, a real receiver and the real daemon: the page passes
 promtool and the test's own strict parser, and its values follow the jobs
 (a good backup moves the last-success time, a failed one the last status
-and the failure count), the queue and the schedules.
+and the failure count, a good drill the drill's last-success time), the
+queue and the schedules; every family the docs list is there. On the web
+UI's listener the page is to be behind the UI's login like the rest of the
+API: refused without a session, the same page with one (skipped until the
+UI's gate passes /metrics).
 """
+import http.client
+import json
 import os
+import re
 import socket
+import subprocess
 import sys
 import time
+import unittest
 
 sys.path.insert(0, os.environ.get("MFB_TEST_LIB") or
                 os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from jobtestlib import JobTestCase  # noqa: E402
 from metricstestlib import Daemon, check_with_promtool, parse  # noqa: E402
-from mfbtest import main  # noqa: E402
+from mfbtest import MFB, UTF8_ENV, TempDirTestCase, main, run  # noqa: E402
 
 
 class DaemonMetrics(JobTestCase):
@@ -85,6 +94,32 @@ class DaemonMetrics(JobTestCase):
                                       instance="prod"), first)
         self.assertEqual(page.value("mfb_backups_total", instance="prod", result="ok"), 2)
 
+        # a good restore drill moves the drill's last success
+        before = time.time()
+        self.env.mfb("drill", "prod", timeout=300)
+        page, _ = self.page()
+        drilled = page.value("mfb_drill_last_success_timestamp_seconds", instance="prod")
+        self.assertIsNotNone(drilled)
+        self.assertGreaterEqual(drilled, int(before) - 1)
+        self.assertLessEqual(drilled, time.time() + 1)
+        self.assertEqual(page.types["mfb_drill_last_success_timestamp_seconds"], "gauge")
+        # a drill is no backup: the backups' figures stay
+        self.assertEqual(page.value("mfb_backups_total", instance="prod", result="ok"), 2)
+
+        # every family docs/monitoring.md lists for the client (the
+        # schedules' in test_schedule_next_run)
+        for family, kind in (("mfb_backup_last_success_timestamp_seconds", "gauge"),
+                             ("mfb_backup_last_status", "gauge"),
+                             ("mfb_backup_last_duration_seconds", "gauge"),
+                             ("mfb_backup_last_downtime_seconds", "gauge"),
+                             ("mfb_backup_last_size_bytes", "gauge"),
+                             ("mfb_backups_total", "counter"),
+                             ("mfb_drill_last_success_timestamp_seconds", "gauge"),
+                             ("mfb_jobs", "gauge"),
+                             ("mfb_upload_retries_total", "counter"),
+                             ("mfb_build_info", "gauge")):
+            self.assertEqual(page.types.get(family), kind, family)
+
     def test_schedule_next_run(self):
         self.instance("sched")
         self.env.mfb("schedule", "add", "nightly", "--instance", "sched", "--cron", "0 3 * * *",
@@ -109,6 +144,66 @@ class DaemonMetrics(JobTestCase):
         data = s.recv(65536)
         s.close()
         self.assertIn(b" 405 ", data.split(b"\r\n")[0] + b" ")
+
+
+class UiListenerMetrics(TempDirTestCase):
+    """GET /metrics on the daemon's web UI listener (docs/ui.md), with no
+    database server: the gate asks for a session first."""
+
+    # The UI's gate (src/ui/gate.c, ui_begin) passes only /v1/ paths to the
+    # API, so the page answers 404 there even with a session; the gate is
+    # the web UI's code, changed on its own branch. Unskip once it passes
+    # /metrics too (docs/monitoring.md says where the page is served).
+    @unittest.skip("the web UI's gate does not pass /metrics to the API yet")
+    def test_behind_the_login(self):
+        env = dict(UTF8_ENV, MFB_DB=self.path("mfb.db"))
+        run([MFB, "init"], expect=0, env=env, timeout=60)
+        run([MFB, "ui", "passwd"], expect=0, env=env, input="a good password\n", timeout=60)
+        log = self.path("daemon.log")
+        with open(log, "w") as f:
+            p = subprocess.Popen([MFB, "daemon", "--workers", "1", "--no-alerts",
+                                  "--ui-listen", "127.0.0.1:0"], stderr=f, env=env)
+
+        def stop():
+            if p.poll() is None:
+                p.terminate()
+                p.wait(timeout=60)
+        self.addCleanup(stop)
+        deadline = time.monotonic() + 30
+        while True:
+            with open(log) as f:
+                m = re.search(r"daemon-ui url=http://127\.0\.0\.1:(\d+)/", f.read())
+            if m:
+                break
+            self.assertIsNone(p.poll(), "the daemon exited")
+            self.assertLess(time.monotonic(), deadline, "no daemon-ui line")
+            time.sleep(0.05)
+        port = int(m.group(1))
+
+        def get(headers):
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            c.request("GET", "/metrics", headers=headers)
+            r = c.getresponse()
+            body = r.read().decode()
+            c.close()
+            return r.status, r.getheader("Content-Type"), body
+
+        self.assertEqual(get({})[0], 401)
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        c.request("POST", "/ui/login", body=json.dumps({"password": "a good password"}),
+                  headers={"Content-Type": "application/json"})
+        r = c.getresponse()
+        r.read()
+        self.assertEqual(r.status, 200)
+        cookie = r.getheader("Set-Cookie").split(";")[0]
+        c.close()
+        status, ctype, body = get({"Cookie": cookie})
+        self.assertEqual(status, 200, body)
+        self.assertEqual(ctype, "text/plain; version=0.0.4; charset=utf-8")
+        check_with_promtool(self, body)
+        page = parse(body)
+        self.assertEqual(page.value("mfb_jobs", state="queued"), 0)
+        self.assertEqual([v for _, v in page.series("mfb_build_info")], [1])
 
 
 if __name__ == "__main__":

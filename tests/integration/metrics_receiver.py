@@ -1,7 +1,8 @@
 """metrics_receiver.py - `mfb-server serve --metrics-listen`
 (docs/monitoring.md) with the real receiver: the page passes promtool and
 the test's own strict parser; a stored backup moves its client's and
-instance's figures and the request counters; only GET /metrics answers;
+instance's figures and the request counters, a passed drill's verification
+the instance's last verified time; only GET /metrics answers;
 off loopback a token is required (refused at start without one, 401
 without it, and the page over TLS with it).
 """
@@ -65,6 +66,46 @@ class ReceiverMetrics(unittest.TestCase):
         self.assertEqual(page.value("mfb_receiver_backups", client="db1", instance="prod"), 2)
         self.assertGreaterEqual(page.value("mfb_receiver_last_backup_timestamp_seconds",
                                            client="db1", instance="prod"), last)
+
+        # a drill's verdict (POST .../verifications, docs/drill.md): only a
+        # passed one proves the instance's backups restorable
+        self.assertEqual(page.series("mfb_receiver_verified_last_timestamp_seconds"), [])
+        status, j = self.rx.json("GET", "/v1/backups", self.token)
+        self.assertEqual(status, 200, j)
+        bid = j["backups"][0]["backup_id"]
+        path = f"/v1/backups/{bid}/verifications"
+        status, j = self.rx.json("POST", path, self.token, {"result": "failed", "tables": 3})
+        self.assertEqual(status, 201, j)
+        page = self.page(port)
+        self.assertEqual(page.series("mfb_receiver_verified_last_timestamp_seconds"), [])
+        before = int(time.time())
+        status, j = self.rx.json("POST", path, self.token, {"result": "passed", "tables": 3})
+        self.assertEqual(status, 201, j)
+        page = self.page(port)
+        verified = page.value("mfb_receiver_verified_last_timestamp_seconds", client="db1",
+                              instance="prod")
+        self.assertIsNotNone(verified)
+        self.assertGreaterEqual(verified, before - 1)
+        self.assertLessEqual(verified, time.time() + 1)
+        self.assertEqual(len(page.series("mfb_receiver_verified_last_timestamp_seconds")), 1)
+        self.assertEqual(page.types["mfb_receiver_verified_last_timestamp_seconds"], "gauge")
+        # a later failed drill does not take the proof back
+        status, j = self.rx.json("POST", path, self.token, {"result": "failed", "tables": 3})
+        self.assertEqual(status, 201, j)
+        self.assertEqual(self.page(port).value("mfb_receiver_verified_last_timestamp_seconds",
+                                               client="db1", instance="prod"), verified)
+
+        # every family docs/monitoring.md lists for the receiver
+        for family, kind in (("mfb_receiver_last_backup_timestamp_seconds", "gauge"),
+                             ("mfb_receiver_backups", "gauge"),
+                             ("mfb_receiver_stored_bytes", "gauge"),
+                             ("mfb_receiver_free_bytes", "gauge"),
+                             ("mfb_receiver_uploads_in_progress", "gauge"),
+                             ("mfb_receiver_received_bytes_total", "counter"),
+                             ("mfb_receiver_requests_total", "counter"),
+                             ("mfb_receiver_verified_last_timestamp_seconds", "gauge"),
+                             ("mfb_build_info", "gauge")):
+            self.assertEqual(page.types.get(family), kind, family)
 
         # a refused request is counted by its code
         status, _ = self.rx.json("GET", "/v1/backups", token="0" * 64)

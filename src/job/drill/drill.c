@@ -635,7 +635,7 @@ static mfb_status check_table(struct run *r, struct mysql_conn *c, const char *d
         mysql_rows_free(rows);
         return MFB_OK;
     }
-    const char *bad = NULL, *last_status = NULL;
+    const char *bad = NULL, *last_status = NULL, *warning = NULL;
     for (size_t i = 0; rows && i < rows->count; i++) {
         const char *type_ = mysql_rows_cell(rows, i, 2);
         const char *text = mysql_rows_cell(rows, i, 3);
@@ -643,11 +643,20 @@ static mfb_status check_table(struct run *r, struct mysql_conn *c, const char *d
             bad = text;
         if (type_ && strcasecmp(type_, "status") == 0)
             last_status = text;
+        if (type_ && strcasecmp(type_, "warning") == 0 && warning == NULL && text && text[0])
+            warning = text;
     }
     if (bad == NULL && last_status && strcasecmp(last_status, "OK") != 0 &&
         strcasecmp(last_status, "Table is already up to date") != 0)
         bad = last_status;
-    if (bad != NULL) {
+    if (bad != NULL && warning != NULL && strcasecmp(bad, "Corrupt") == 0) {
+        /* InnoDB says what is wrong in a warning ("InnoDB: The B-tree of
+         * index PRIMARY is corrupted.") and only "Corrupt" as the error:
+         * the failure quotes both, so the operator knows where to look. */
+        char both[1024];
+        snprintf(both, sizeof(both), "%s (%s)", bad, warning);
+        note_failure(r, name, both);
+    } else if (bad != NULL) {
         note_failure(r, name, bad);
     } else {
         char *count = NULL;

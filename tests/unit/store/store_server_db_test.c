@@ -188,8 +188,39 @@ static void test_uploads_backups_policies(void **state)
     assert_int_equal(out.max_bytes, 500);
     assert_int_equal(server_db_policy_get(db, c.id, "prod", &out, &found, NULL), MFB_OK);
     assert_false(found);
+
+    /* Drills' verdicts: the newest passed one per client and instance, not
+     * a later failed one; gone with the backup. */
+    struct srv_verified *ver;
+    assert_int_equal(server_db_verified_last(db, &ver, &n, NULL), MFB_OK);
+    assert_int_equal(n, 0);
+    free(ver);
+    struct srv_verification v = {.client_id = c.id, .time = 10, .tables = 3};
+    snprintf(v.backup_id, sizeof(v.backup_id), "%s", b.id);
+    snprintf(v.verified_by, sizeof(v.verified_by), "db1");
+    snprintf(v.result, sizeof(v.result), "failed");
+    assert_int_equal(server_db_verification_add(db, &v, NULL), MFB_OK);
+    assert_int_equal(server_db_verified_last(db, &ver, &n, NULL), MFB_OK);
+    assert_int_equal(n, 0);
+    free(ver);
+    snprintf(v.result, sizeof(v.result), "passed");
+    v.time = 20;
+    assert_int_equal(server_db_verification_add(db, &v, NULL), MFB_OK);
+    snprintf(v.result, sizeof(v.result), "failed");
+    v.time = 30;
+    assert_int_equal(server_db_verification_add(db, &v, NULL), MFB_OK);
+    assert_int_equal(server_db_verified_last(db, &ver, &n, NULL), MFB_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(ver[0].client, "db1");
+    assert_string_equal(ver[0].instance, "prod");
+    assert_int_equal(ver[0].last, 20);
+    free(ver);
+
     assert_int_equal(server_db_backup_delete(db, b.id, NULL), MFB_OK);
     assert_int_equal(server_db_backup_get(db, b.id, 0, &b, NULL), MFB_ERR_NOT_FOUND);
+    assert_int_equal(server_db_verified_last(db, &ver, &n, NULL), MFB_OK);
+    assert_int_equal(n, 0);
+    free(ver);
     server_db_close(db);
 }
 
