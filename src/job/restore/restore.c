@@ -102,7 +102,7 @@ struct run {
     bool started;                 /* a start command ran after the stop */
     bool critical;                /* the way back failed: the swap journal stays */
     char journal[PATH_MAX];       /* the swap journal ("" in place or --to) */
-    char stamp[32];
+    char stamp[48];
     uint64_t stop_begin_ms;
     const char *step; /* "preflight", "stop", "extract", "start": the job's
                          error_step when it fails (the first error wins) */
@@ -1174,6 +1174,10 @@ mfb_status restore_run(const struct restore_options *o, struct restore_result *r
         r.have_job = st == MFB_OK;
         result->job_id = r.jr.job.id;
         job_lock_set_job(&r.lock, r.jr.job.id);
+        /* The job's id makes the names of what is moved aside unique: two
+         * restores within one second must not meet at one name. */
+        size_t n = strlen(r.stamp);
+        snprintf(r.stamp + n, sizeof(r.stamp) - n, "-job%" PRId64, r.jr.job.id);
     }
     if (st == MFB_OK) {
         journal_step_begin(&r.jr, JOB_STEP_PREFLIGHT, 0);
