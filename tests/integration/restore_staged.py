@@ -202,9 +202,12 @@ class StagedTest(OwnEnvTestCase):
         self.assertIn("archive ok: ", r.stdout)  # the structure is whole
         self.assertIn("mfb: error: ", r.stderr)
         self.assertIn("sbtest/sbtest1.ibd", r.stderr)
-        self.assertIn("HINT: nothing was changed, the server still runs; the file matches the "
-                      "receiver's SHA-256, so the stored backup itself is damaged: restore "
-                      "another one\n", r.stderr)
+        # the entry is caught as it arrives, before the download has ended
+        self.assertIn("HINT: nothing was changed, the server still runs; the receiver sent "
+                      "damaged data (the partial download was removed), so its stored copy most "
+                      "likely is damaged ('sha256sum -c' its .sha256 file there tells): restore "
+                      "another backup\n", r.stderr)
+        self.assertEqual(env.spool_files(), [])
         self.assertNotIn("stopped the server", r.stdout)
         self.assertEqual(self.db.server_pid(), pid)
         self.assertEqual(self.db.checksum_tables(), old)
