@@ -11,6 +11,7 @@ void watermark_init(struct watermark *w)
     w->mark = 0;
     w->failed = MFB_OK;
     w->waits = 0;
+    w->wanted = UINT64_MAX;
 }
 
 void watermark_destroy(struct watermark *w)
@@ -23,7 +24,10 @@ void watermark_set(struct watermark *w, uint64_t mark)
 {
     pthread_mutex_lock(&w->lock);
     w->mark = mark;
-    pthread_cond_broadcast(&w->cond);
+    if (mark >= w->wanted) {
+        w->wanted = UINT64_MAX; /* the woken readers still short say so again */
+        pthread_cond_broadcast(&w->cond);
+    }
     pthread_mutex_unlock(&w->lock);
 }
 
@@ -40,8 +44,11 @@ mfb_status watermark_wait(struct watermark *w, uint64_t end, struct mfb_error *e
     pthread_mutex_lock(&w->lock);
     if (w->mark < end && w->failed == MFB_OK)
         w->waits++;
-    while (w->mark < end && w->failed == MFB_OK)
+    while (w->mark < end && w->failed == MFB_OK) {
+        if (end < w->wanted)
+            w->wanted = end;
         pthread_cond_wait(&w->cond, &w->lock);
+    }
     mfb_status st = w->mark >= end ? MFB_OK : w->failed;
     pthread_mutex_unlock(&w->lock);
     if (st != MFB_OK)

@@ -25,6 +25,9 @@ struct watermark {
     uint64_t mark;     /* bytes [0, mark) are written */
     mfb_status failed; /* MFB_OK while the writer goes on */
     uint64_t waits;    /* how often a reader had to wait (for the log) */
+    uint64_t wanted;   /* the lowest end a reader waits for: the writer wakes
+                          them only once the mark reaches it, not on every
+                          write of a few KB */
 };
 
 void watermark_init(struct watermark *w);

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/fsutil.h"
 #include "common/log.h"
 
@@ -74,6 +75,7 @@ static void *download_main(void *arg)
 {
     struct restore_stream *s = arg;
     s->st = download_backup(&s->cfg, &s->dr, &s->err);
+    s->download_ms = clock_now_ms() - s->begin_ms;
     if (s->st == MFB_OK)
         watermark_set(&s->mark, s->dr.backup.size);
     else
@@ -119,6 +121,7 @@ mfb_status restore_stream_begin(struct restore_stream *s, const struct restore_f
                                       .observer_count = f->observer_count,
                                       .written = on_written,
                                       .written_ctx = &s->mark};
+    s->begin_ms = clock_now_ms();
     /* the download thread: fetches into the .part while this one extracts */
     if (pthread_create(&s->thread, NULL, download_main, s) != 0) {
         watermark_destroy(&s->mark);
@@ -136,6 +139,7 @@ mfb_status restore_stream_end(struct restore_stream *s, mfb_status extract_st,
     memset(res, 0, sizeof(*res));
     if (!s->running)
         return extract_st;
+    s->extract_ms = clock_now_ms() - s->begin_ms;
     /* the extraction failed by itself (not because the download stopped):
      * the rest of the download is of no use */
     if (extract_st != MFB_OK)
@@ -177,8 +181,11 @@ mfb_status restore_stream_end(struct restore_stream *s, mfb_status extract_st,
     }
     log_info("restore",
              "step=stream backup=%s resumed_from=%" PRIu64 " received=%" PRIu64
-             " reader_waits=%" PRIu64 " status=%s",
+             " reader_waits=%" PRIu64 " download_ms=%" PRIu64 " extract_ms=%" PRIu64
+             " extract_after_download_ms=%" PRIu64 " status=%s",
              s->f.backup->backup_id, s->dr.resumed_from, s->dr.bytes_received, s->mark.waits,
+             s->download_ms, s->extract_ms,
+             s->extract_ms > s->download_ms ? s->extract_ms - s->download_ms : 0,
              mfb_status_str(st));
     watermark_destroy(&s->mark);
     cancel_token_destroy(&s->cancel);

@@ -50,6 +50,9 @@ struct restore_stream {
     pthread_t thread;
     bool running;
     bool download_failed; /* restore_stream_end reported the download's error */
+    uint64_t begin_ms;    /* when the download began */
+    uint64_t download_ms; /* how long it took (set by its thread) */
+    uint64_t extract_ms;  /* how long the extraction took from the same start */
     char path[4096];
 };
 
