@@ -100,6 +100,8 @@ static void read_all_split(const char *dir_path, const unsigned char *zip, size_
     for (size_t i = 0; i < archive_reader_count(r); i++) {
         const struct archive_entry *e = archive_reader_entry(r, i);
         struct sum_ctx s = {.crc = 0};
+        if (i + 1 < archive_reader_count(r) && archive_reader_entry(r, i + 1)->local_offset < first)
+            continue; /* wholly in the first piece: nothing to wait for */
         struct mfb_error err = {0};
         if (archive_reader_read(r, i, sum_data, &s, &err) != MFB_OK)
             fail_msg("split at %zu, entry '%s': %s", first, e->name, err.message);
@@ -158,7 +160,7 @@ static const char *make_tree(struct fixture *f)
 {
     fx_write(f, "src/a.txt", "first file\n", 11);
     fx_write(f, "src/empty", "", 0);
-    fx_write_data(f, "src/db/t1.ibd", 3 * BLOCK + 123, 7); /* several blocks: a descriptor */
+    fx_write_data(f, "src/db/t1.ibd", 2 * BLOCK + 123, 7); /* several blocks: a descriptor */
     fx_write_data(f, "src/db/t2.ibd", 5000, 9);
     fx_write(f, "src/z.txt", "last file\n", 10);
     assert_int_equal(symlink("a.txt", fx_path(f, "src/link")), 0);
