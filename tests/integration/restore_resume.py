@@ -1,5 +1,7 @@
 """restore_resume.py - an interrupted restore download continues where it
-stopped, and a damaged partial download never becomes a bad restore.
+stopped, and a damaged partial download never becomes a bad restore; a
+staged restore, which stages while it downloads, interrupted (Ctrl-C after
+the receiver died, or kill -9) resumes and stages each entry once.
 
 The receiver is a real mfb-server; mfb reaches it through a small TCP proxy
 in this test (TLS passes through it untouched, the pinned fingerprint still
@@ -281,6 +283,48 @@ class ResumeTest(RestoreTestCase):
         self.assertGreaterEqual(self.proxy.received, self.size - have)
         self.assertLess(self.proxy.received, self.size - have + (512 << 10))
         self.assertEqual(db.checksum_tables(), backed_up)
+        self.assertEqual(env.spool_files(), [])
+
+    def test_staged_restore_killed_mid_download_resumes(self):
+        """The same with kill -9 in the middle of the download: the .part and
+        (usually) a staging directory are left; the next run removes the
+        staging, continues the .part and stages every entry once."""
+        env, db = self.env, self.db
+        backed_up = db.checksum_tables()
+        with zipfile.ZipFile(self.stored) as z:
+            entries = len([n for n in z.namelist() if n.startswith("datadir/")])
+        db.execute("DELETE FROM sbtest.sbtest1 WHERE id > 100")
+        pid, sums = db.server_pid(), db.checksum_tables()
+        self.proxy.hold_after(self.size // 2)
+        proc = subprocess.Popen([mfbtest.MFB, "restore", INSTANCE, self.bid], env=env.env(),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            self.assertTrue(self.proxy.holding.wait(WAIT), "the download never got half way")
+        finally:
+            proc.kill()
+            proc.wait()
+        have = os.path.getsize(self.part)
+        self.assertGreater(have, 0)
+        self.assertLess(have, self.size)
+        parent, base = os.path.split(env.datadir)
+        left = [n for n in os.listdir(parent) if n.startswith(f".{base}.mfb-staging-")]
+        self.assert_untouched(pid, sums)
+        self.proxy.cut()
+        self.proxy.reset_count()
+        with self.proxy.lock:
+            self.proxy.upstream = env.rx.port
+
+        r = env.restore(self.bid)
+        if left:
+            self.assertIn("removed 1 staging directory an interrupted restore left beside", r.stdout)
+        self.assertIn(f"(resumed at byte {have}); SHA-256 matches, every entry extracted as it "
+                      "arrived\n", r.stdout)
+        self.assertIn(f"staged {entries} entries in ", r.stdout)
+        m = re.search(r"step=stream backup=\S+ resumed_from=(\d+) received=(\d+) ", r.stderr)
+        self.assertIsNotNone(m, r.stderr)
+        self.assertEqual((int(m.group(1)), int(m.group(2))), (have, self.size - have))
+        self.assertEqual(db.checksum_tables(), backed_up)
+        self.assertEqual([n for n in os.listdir(parent) if ".mfb-staging-" in n], [])
         self.assertEqual(env.spool_files(), [])
 
     def test_damaged_part_is_refused_then_fetched_afresh(self):
