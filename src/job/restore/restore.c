@@ -8,7 +8,10 @@
  *   then is the server stopped, so most failures cost no downtime at all.
  * - The staged restore (the default) also extracts while the server runs,
  *   into a staging directory beside each root (stage.h): the downtime is
- *   the stop, a rename or two per root and the start. --in-place keeps
+ *   the stop, a rename or two per root and the start. When it downloads,
+ *   it reads the archive's end first and stages each entry as its bytes
+ *   arrive (stream.h); the SHA-256 of the whole file is still checked
+ *   before the stop. --in-place keeps
  *   the older way (stop, move aside, extract) for whoever asks for it;
  *   mfb never switches between them on its own.
  * - From the stop on, every failure takes one path, roll_back: whatever
@@ -1146,9 +1149,9 @@ static mfb_status restore_into_instance(struct run *r, struct mfb_error *err)
             st = cancel_error(err);
         if (st != MFB_OK) {
             remove_staging(r);
-            if (r->streaming)
-                ; /* stage_while_downloading said what was damaged, or the download's error */
-            else if (st == MFB_ERR_CORRUPT)
+            /* (stage_while_downloading gave its own hints: what arrived
+             * damaged, or the download's error) */
+            if (!r->streaming && st == MFB_ERR_CORRUPT)
                 set_hint(err, "nothing was changed, the server still runs; the file matches the "
                               "receiver's SHA-256, so the stored backup itself is damaged: "
                               "restore another one");
