@@ -273,8 +273,10 @@ static mfb_status fetch_or_read_ahead(struct run *r, struct mfb_error *err)
     struct restore_fetch f;
     char done[PATH_MAX + 64];
     struct stat sb;
-    if (r->o->to_dir != NULL || r->o->in_place || fetch_params(r, &f, err) != MFB_OK)
+    if (r->o->to_dir != NULL || r->o->in_place)
         return fetch(r, err);
+    if (fetch_params(r, &f, err) != MFB_OK)
+        return MFB_ERR_USAGE;
     snprintf(done, sizeof(done), "%s/restore-%s.zip", f.spool, r->res->backup.backup_id);
     if (stat(done, &sb) == 0)
         return fetch(r, err); /* a complete earlier download: checked and used */
