@@ -2,15 +2,19 @@
 # bench/restore.sh - the downtime and total time of `mfb restore` of a real
 # MariaDB server, staged (the default) and --in-place, the time of
 # `mfb restore --to DIR`, and the same archive extracted by unzip, bsdtar
-# and 7z in the same run.
+# and 7z in the same run; and the time of `mfb fetch` of the same backup
+# beside a staged restore that downloads it (which extracts while it
+# downloads), so that "restore total <= 1.3x the download" reads off one
+# run (docs/restore.md).
 #
 # Data: the sysbench data directory of bench/archive.sh, made once and
 # cached in bench/data/ (BENCH_TABLES x BENCH_ROWS; small defaults here,
 # 4 x 200,000 rows, about 0.2 GB: BENCH_TABLES=8 BENCH_ROWS=1000000 is the
 # set of bench/backup.sh). The server runs on a copy. One `mfb backup` puts
-# it on a receiver on this machine; each restore then reuses the download
-# kept by the first one (--keep-download), so what is measured is the
-# restore, not the network.
+# it on a receiver on this machine. `mfb fetch` downloads it once (timed);
+# then "staged-dl", a staged restore with no download in the spool, fetches
+# it from the receiver and keeps it (--keep-download); every other restore
+# reuses that file, so what they measure is the restore, not the network.
 #
 # Downtime is measured from outside: a prober runs `SELECT 1` (a new
 # connection each time, as a client would) every 50 ms during each restore;
@@ -30,7 +34,7 @@ DATA=$ROOT/bench/data/sysbench-${TABLES}x${ROWS}
 OUT=$ROOT/bench/out/restore
 export MFB_TEST_TMP=${MFB_TEST_TMP:-$ROOT/bench/out/tmp}
 
-for tool in "$MFB" "$MFB_SERVER" unzip bsdtar 7z sysbench mariadbd mariadb python3; do
+for tool in "$MFB" "$MFB_SERVER" unzip bsdtar 7z sysbench mariadbd mariadb python3 /usr/bin/time; do
   command -v "$tool" >/dev/null || { echo "bench/restore.sh: $tool is missing (run make deps)" >&2; exit 1; }
 done
 
@@ -85,11 +89,15 @@ start_cmd="mariadbd --defaults-file=$SERVER_CNF >/dev/null 2>&1 &"
 echo "backing up ..."
 bid=$("$MFB" backup bench --progress=none --log-level warn --json --no-alerts |
   python3 -c "import json,sys; print(json.load(sys.stdin)['backup_id'])")
-"$MFB" restore bench "$bid" --to "$WORK/first" --keep-download --log-level warn >/dev/null
-rm -rf "$WORK/first"
 ZIP=$SPOOL/restore-$bid.zip
-zip_mb=$(($(stat -c %s "$ZIP") / 1000000))
-data_bytes=$(python3 -c "import zipfile,sys; print(sum(i.file_size for i in zipfile.ZipFile(sys.argv[1]).infolist()))" "$ZIP")
+FETCHED=$WORK/fetched.zip
+f0=$(now)
+/usr/bin/time -f "%U %S" -o "$WORK/cpu-fetch" "$MFB" fetch "$bid" "$FETCHED" --target rx --log-level warn >/dev/null
+f1=$(now)
+fetch_s=$(awk -v a="$f0" -v b="$f1" 'BEGIN { printf "%.3f", b - a }')
+zip_mb=$(($(stat -c %s "$FETCHED") / 1000000))
+data_bytes=$(python3 -c "import zipfile,sys; print(sum(i.file_size for i in zipfile.ZipFile(sys.argv[1]).infolist()))" "$FETCHED")
+rm -f "$FETCHED"
 echo "archive: $ZIP ($zip_mb MB, $((data_bytes / 1000000)) MB uncompressed)"
 
 # The prober: one line per attempt, "<unix time> ok|down".
@@ -121,7 +129,8 @@ run_restore() { # NAME ARGS...
   pids+=("$prober")
   sleep 0.3
   t0=$(now)
-  "$MFB" restore bench "$bid" --keep-download --log-level warn "$@" >"$out"
+  /usr/bin/time -f "%U %S" -o "$WORK/cpu-$name" \
+    "$MFB" restore bench "$bid" --keep-download --log-level info "$@" >"$out" 2>"$WORK/err-$name"
   t1=$(now)
   sleep 0.3
   kill "$prober" 2>/dev/null || true
@@ -131,9 +140,9 @@ run_restore() { # NAME ARGS...
   staged_s=$(sed -n 's/^staged [0-9]* entries in \([0-9.]*\)s while.*/\1/p' "$out")
   [ -n "$staged_s" ] || staged_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
   awk -v n="$name" -v a="$t0" -v b="$t1" -v d="$(longest_gap "$log")" -v o="${own:--}" \
-    -v x="$staged_s" -v bytes="$data_bytes" \
-    'BEGIN { printf "%-12s total %7.2f s   downtime (prober) %6.2f s   mfb says %-8s   extraction %7.1f MB/s\n",
-             n, b - a, d, o, bytes / 1e6 / x }' | tee -a "$RESULTS"
+    -v x="$staged_s" -v bytes="$data_bytes" -v cpu="$(awk '{ print $1 + $2 }' "$WORK/cpu-$name")" \
+    'BEGIN { printf "%-12s total %7.2f s   downtime (prober) %6.2f s   mfb says %-8s   extraction %7.1f MB/s   mfb cpu %5.2f s\n",
+             n, b - a, d, o, bytes / 1e6 / x, cpu }' | tee -a "$RESULTS"
   # the old directories are kept by design; the benchmark does not need them
   rm -rf "$DATADIR".mfb-before-restore-*
 }
@@ -152,8 +161,18 @@ run_tool() { # NAME COMMAND...
     tee -a "$RESULTS"
 }
 
-cat "$ZIP" >/dev/null # warm the page cache, for every method alike
 echo
+awk -v s="$fetch_s" -v mb="$zip_mb" -v cpu="$(awk '{ print $1 + $2 }' "$WORK/cpu-fetch")" \
+  'BEGIN { printf "%-12s total %7.2f s   %41s   download   %7.1f MB/s   mfb cpu %5.2f s\n", "mfb fetch", s, "", mb / s, cpu }' |
+  tee -a "$RESULTS"
+run_restore staged-dl # downloads (and, since it can, extracts while downloading)
+# how long the staging went on after the download's last byte (mfb's log)
+sed -n 's/.*step=stream .*download_ms=\([0-9]*\) extract_ms=\([0-9]*\) extract_after_download_ms=\([0-9]*\) .*/staged-dl: download \1 ms, staging done at \2 ms, \3 ms after the last byte/p' \
+  "$WORK/err-staged-dl" | tee -a "$RESULTS"
+ratio=$(awk -v s="$fetch_s" '$1 == "staged-dl" { printf "%.2f", $3 / s }' "$RESULTS")
+echo "restore total / fetch: $ratio (a staged restore that downloads, against the download alone)" |
+  tee -a "$RESULTS"
+cat "$ZIP" >/dev/null # warm the page cache, for every method alike
 run_restore staged
 run_restore in-place --in-place
 rm -rf "$WORK/to"

@@ -26,10 +26,40 @@
 #define EOCD_SEARCH (ZIP_MAX16 + ZIP_EOCD_SIZE + ZIP_LOCATOR64_SIZE)
 #define CD_COMMENT_PREFIX "mfb cd-crc32="
 
+/* The part of [offset, offset + len) at or after the tail comes from the
+ * tail's copy; returns how many bytes before it are still to read. */
+static size_t read_from_tail(struct archive_reader *r, uint8_t *p, size_t len, uint64_t offset)
+{
+    if (r->tail == NULL || offset + len <= r->tail_base)
+        return len;
+    uint64_t from = offset > r->tail_base ? offset : r->tail_base;
+    size_t head = (size_t)(from - offset);
+    memcpy(p + head, r->tail + (from - r->tail_base), len - head);
+    return head;
+}
+
 mfb_status reader_pread(struct archive_reader *r, void *buf, size_t len, uint64_t offset,
                         struct mfb_error *err)
 {
     uint8_t *p = buf;
+    if (r->tail != NULL && (offset > r->file_size || len > r->file_size - offset))
+        return mfb_error_set(err, MFB_ERR_CORRUPT, "'%s' is truncated (read past its end at %llu)",
+                             r->path, (unsigned long long)r->file_size);
+    len = read_from_tail(r, p, len, offset);
+    if (len == 0)
+        return MFB_OK;
+    if (r->tail != NULL && r->wait == NULL) { /* only the tail so far */
+        if (offset < r->need_from)
+            r->need_from = offset;
+        return mfb_error_set(err, MFB_ERR_CORRUPT,
+                             "'%s': byte %llu lies before the fetched end of the archive", r->path,
+                             (unsigned long long)offset);
+    }
+    if (r->wait != NULL) {
+        mfb_status s = r->wait(r->wait_ctx, offset + len, err);
+        if (s != MFB_OK)
+            return s;
+    }
     while (len > 0) {
         ssize_t n = pread(r->fd, p, len, (off_t)offset);
         if (n < 0) {
@@ -74,6 +104,14 @@ static mfb_status read_end_records(struct archive_reader *r, struct mfb_error *e
     }
     size_t tail_len = r->file_size < EOCD_SEARCH ? (size_t)r->file_size : EOCD_SEARCH;
     uint64_t tail_off = r->file_size - tail_len;
+    /* a reader on a shorter tail first looks in what it has: the record
+     * is usually in its last bytes */
+    uint64_t full_off = tail_off;
+    bool partial = r->tail != NULL && r->wait == NULL && tail_off < r->tail_base;
+    if (partial) {
+        tail_off = r->tail_base;
+        tail_len = (size_t)(r->file_size - tail_off);
+    }
     uint8_t *tail = malloc(tail_len);
     if (tail == NULL)
         return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
@@ -95,6 +133,13 @@ static mfb_status read_end_records(struct archive_reader *r, struct mfb_error *e
         }
         if (loose < 0 && (size_t)i + ZIP_EOCD_SIZE + clen <= tail_len)
             loose = i;
+    }
+    if (found < 0 && partial) {
+        free(tail);
+        if (full_off < r->need_from)
+            r->need_from = full_off;
+        return mfb_error_set(err, MFB_ERR_CORRUPT, "'%s': no end record in its fetched end",
+                             r->path);
     }
     if (found < 0 && loose >= 0) {
         free(tail);
@@ -282,15 +327,42 @@ static mfb_status parse_central_directory(struct archive_reader *r, const uint8_
     return MFB_OK;
 }
 
-mfb_status archive_reader_open(const char *path, struct archive_reader **out, struct mfb_error *err)
+/* The end records and the central directory, once file_size is known. */
+static mfb_status load_directory(struct archive_reader *r, struct mfb_error *err)
 {
-    *out = NULL;
+    mfb_status s = read_end_records(r, err);
+    if (s != MFB_OK)
+        return s;
+    uint8_t *cd = malloc(r->cd_size ? r->cd_size : 1);
+    r->entries = calloc(r->count ? r->count : 1, sizeof(*r->entries));
+    if (cd == NULL || r->entries == NULL)
+        s = mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory for the central directory");
+    if (s == MFB_OK)
+        s = reader_pread(r, cd, r->cd_size, r->cd_offset, err);
+    if (s == MFB_OK)
+        s = parse_central_directory(r, cd, err);
+    free(cd);
+    return s;
+}
+
+static struct archive_reader *reader_new(const char *path)
+{
     struct archive_reader *r = calloc(1, sizeof(*r));
     if (r == NULL || (r->path = strdup(path)) == NULL) {
         free(r);
-        return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+        return NULL;
     }
-    uint8_t *cd = NULL;
+    r->fd = -1;
+    r->need_from = UINT64_MAX;
+    return r;
+}
+
+mfb_status archive_reader_open(const char *path, struct archive_reader **out, struct mfb_error *err)
+{
+    *out = NULL;
+    struct archive_reader *r = reader_new(path);
+    if (r == NULL)
+        return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
     mfb_status s = MFB_OK;
     r->fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
@@ -303,26 +375,104 @@ mfb_status archive_reader_open(const char *path, struct archive_reader **out, st
         goto done;
     }
     r->file_size = (uint64_t)st.st_size;
-    s = read_end_records(r, err);
-    if (s != MFB_OK)
-        goto done;
-    cd = malloc(r->cd_size ? r->cd_size : 1);
-    r->entries = calloc(r->count ? r->count : 1, sizeof(*r->entries));
-    if (cd == NULL || r->entries == NULL) {
-        s = mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory for the central directory");
-        goto done;
-    }
-    s = reader_pread(r, cd, r->cd_size, r->cd_offset, err);
-    if (s == MFB_OK)
-        s = parse_central_directory(r, cd, err);
+    s = load_directory(r, err);
 done:
-    free(cd);
     if (s != MFB_OK) {
         archive_reader_free(r);
         return s;
     }
     *out = r;
     return MFB_OK;
+}
+
+mfb_status archive_reader_open_tail(const char *name, const uint8_t *tail, size_t tail_len,
+                                    uint64_t file_size, struct archive_reader **out,
+                                    uint64_t *need_from, struct mfb_error *err)
+{
+    *out = NULL;
+    *need_from = 0;
+    if (tail_len > file_size)
+        return mfb_error_set(err, MFB_ERR_INTERNAL, "a tail longer than its archive");
+    struct archive_reader *r = reader_new(name);
+    if (r == NULL || (r->tail = malloc(tail_len ? tail_len : 1)) == NULL) {
+        archive_reader_free(r);
+        return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+    }
+    memcpy(r->tail, tail, tail_len);
+    r->file_size = file_size;
+    r->tail_base = file_size - tail_len;
+    struct mfb_error local = {0};
+    mfb_status s = load_directory(r, &local);
+    size_t m = s == MFB_OK ? archive_reader_manifest_index(r) : SIZE_MAX;
+    if (m != SIZE_MAX && r->entries[m].local_offset < r->tail_base)
+        r->need_from = r->entries[m].local_offset; /* its data is read with the directory */
+    if (r->need_from < r->tail_base) {
+        /* not damage (yet): the tail is too short to tell */
+        *need_from = r->need_from;
+        archive_reader_free(r);
+        return MFB_OK;
+    }
+    if (s != MFB_OK) {
+        if (err)
+            *err = local;
+        archive_reader_free(r);
+        return s;
+    }
+    *out = r;
+    return MFB_OK;
+}
+
+void archive_reader_attach_source(struct archive_reader *r, int fd, archive_wait_fn wait, void *ctx)
+{
+    if (r->fd >= 0)
+        close(r->fd);
+    r->fd = fd;
+    r->wait = wait;
+    r->wait_ctx = ctx;
+}
+
+mfb_status archive_reader_same_directory(const struct archive_reader *a,
+                                         const struct archive_reader *b, struct mfb_error *err)
+{
+    const char *what = NULL, *entry = NULL;
+    if (a->count != b->count)
+        what = "its number of entries";
+    for (size_t i = 0; what == NULL && i < a->count; i++) {
+        const struct archive_entry *x = &a->entries[i], *y = &b->entries[i];
+        entry = x->name;
+        if (x->name_len != y->name_len || memcmp(x->name, y->name, x->name_len) != 0)
+            what = "an entry's name";
+        else if (x->size != y->size || x->csize != y->csize)
+            what = "an entry's size";
+        else if (x->crc != y->crc)
+            what = "an entry's CRC-32";
+        else if (x->local_offset != y->local_offset || x->flags != y->flags ||
+                 x->method != y->method)
+            what = "an entry's place or method";
+        else if (x->external_attr != y->external_attr || x->mtime != y->mtime || x->uid != y->uid ||
+                 x->gid != y->gid || x->extra_crc != y->extra_crc)
+            what = "an entry's metadata";
+    }
+    if (what == NULL && (a->cd_crc_computed != b->cd_crc_computed || a->cd_size != b->cd_size ||
+                         a->cd_offset != b->cd_offset)) {
+        what = "its bytes";
+        entry = NULL;
+    }
+    if (what == NULL)
+        return MFB_OK;
+    if (entry != NULL && a->count == b->count)
+        mfb_error_set(err, MFB_ERR_CORRUPT,
+                      "the central directory of '%s' differs from the one its files were "
+                      "extracted by (%s, entry '%s')",
+                      b->path, what, entry);
+    else
+        mfb_error_set(err, MFB_ERR_CORRUPT,
+                      "the central directory of '%s' differs from the one its files were "
+                      "extracted by (%s)",
+                      b->path, what);
+    mfb_error_hint(err, "the receiver sent two different archives for one backup; restore it "
+                        "again, or another backup");
+    return MFB_ERR_CORRUPT;
 }
 
 void archive_reader_free(struct archive_reader *r)
@@ -337,6 +487,7 @@ void archive_reader_free(struct archive_reader *r)
     free(r->inflate);
     free(r->inbuf);
     free(r->outbuf);
+    free(r->tail);
     free(r->path);
     free(r);
 }

@@ -61,6 +61,45 @@ struct archive_reader;
 /* Opens an archive and loads its central directory. Allocates. */
 mfb_status archive_reader_open(const char *path, struct archive_reader **out,
                                struct mfb_error *err);
+
+/*
+ * Reading an archive while it downloads (docs/restore.md, "Extracting while
+ * downloading"). A ZIP's directory is at its end, so the restore first
+ * fetches the archive's tail (the end records, the central directory and
+ * the manifest, the last entry) and opens a reader on that copy:
+ * archive_reader_open_tail. Everything that needs only the directory and
+ * the manifest (test_structure, list, the restore's plan) works at once.
+ * Then archive_reader_attach_source gives it the file the download is
+ * writing, and a wait function; every read of bytes before the tail first
+ * waits until the download has written them, so the extraction (and its
+ * CRC checks) follows the download byte for byte, each byte read once, and
+ * the same ZIP code serves both ways.
+ */
+
+/* Blocks until bytes [0, end) are in the file, or fails (the download
+ * stopped). */
+typedef mfb_status (*archive_wait_fn)(void *ctx, uint64_t end, struct mfb_error *err);
+
+/* Opens a reader on tail, a copy of the archive's last tail_len bytes
+ * (file_size in all; name is used in messages). When the tail does not
+ * reach back far enough (the central directory or the manifest's local
+ * header starts before it), returns MFB_OK with *out NULL and *need_from
+ * the offset the tail must start at. Allocates; copies tail. */
+mfb_status archive_reader_open_tail(const char *name, const uint8_t *tail, size_t tail_len,
+                                    uint64_t file_size, struct archive_reader **out,
+                                    uint64_t *need_from, struct mfb_error *err);
+
+/* Gives a tail reader the file being downloaded (the reader closes fd) and
+ * the wait that says how far it is written. */
+void archive_reader_attach_source(struct archive_reader *r, int fd, archive_wait_fn wait,
+                                  void *ctx);
+
+/* Checks that two readers of the same archive hold the same central
+ * directory: the entries' names, sizes, CRC-32s, offsets and metadata, and
+ * the directory's own CRC. The restore compares the directory it staged
+ * from (the tail's) with the one of the finished, SHA-256-checked file. */
+mfb_status archive_reader_same_directory(const struct archive_reader *a,
+                                         const struct archive_reader *b, struct mfb_error *err);
 void archive_reader_free(struct archive_reader *r);
 
 size_t archive_reader_count(const struct archive_reader *r);

@@ -12,9 +12,17 @@
 struct inflate_state;
 
 struct archive_reader {
-    int fd;
+    int fd; /* -1 for a tail-only reader until a source is attached */
     char *path;
     uint64_t file_size;
+    /* A reader opened on the archive's tail (archive_reader_open_tail):
+     * bytes from tail_base on come from this copy in memory, those before
+     * it from fd once wait says the download has written them. */
+    uint8_t *tail;
+    uint64_t tail_base;
+    uint64_t need_from; /* the lowest offset asked for below the tail */
+    archive_wait_fn wait;
+    void *wait_ctx;
     struct archive_entry *entries;
     size_t count;
     uint64_t cd_offset;

@@ -31,7 +31,15 @@ struct download {
     struct observer_hub hub;
     uint64_t received;
     uint64_t retries;
+    uint8_t *mem; /* download_tail: bytes [mem_base, size) go here, not to a file */
+    uint64_t mem_base;
 };
+
+static void tell_written(struct download *d)
+{
+    if (d->cfg->written)
+        d->cfg->written(d->cfg->written_ctx, d->offset);
+}
 
 static void emit_progress(struct download *d, enum transfer_event_type type, bool force)
 {
@@ -50,6 +58,7 @@ static mfb_status restart_part(struct download *d, struct mfb_error *err)
     uint8_t scratch[SHA256_LEN];
     sha256_final(&d->hash, scratch); /* resets the context */
     d->offset = 0;
+    tell_written(d);
     return MFB_OK;
 }
 
@@ -64,6 +73,11 @@ static mfb_status sink_begin(void *ctx, const struct http_response *resp, struct
                              "recorded SHA-256",
                              d->backup->backup_id);
     if (resp->status == 200) {
+        if (d->mem != NULL && d->offset > 0)
+            return mfb_error_set(err, MFB_ERR_UNSUPPORTED,
+                                 "backup %s: the receiver answered a request for its end with "
+                                 "the whole file",
+                                 d->backup->backup_id);
         if (d->offset > 0) {
             log_info("download", "backup=%s note=range_ignored_restarting", d->backup->backup_id);
             return restart_part(d, err);
@@ -88,12 +102,19 @@ static mfb_status sink(void *ctx, const void *data, size_t len, struct mfb_error
         return mfb_error_set(err, MFB_ERR_PROTOCOL,
                              "backup %s: the receiver sent more than its %" PRIu64 " bytes",
                              d->backup->backup_id, d->backup->size);
+    if (d->mem != NULL) {
+        memcpy(d->mem + (d->offset - d->mem_base), data, len);
+        d->offset += len;
+        d->received += len;
+        return MFB_OK;
+    }
     mfb_status st = fs_write_all(d->fd, data, len, d->part, err);
     if (st != MFB_OK)
         return st;
     sha256_update(&d->hash, data, len);
     d->offset += len;
     d->received += len;
+    tell_written(d);
     emit_progress(d, TRANSFER_EVENT_PROGRESS, false);
     return MFB_OK;
 }
@@ -124,6 +145,8 @@ static mfb_status hash_existing(struct download *d, struct mfb_error *err)
     free(buf);
     if (st == MFB_OK && lseek(d->fd, (off_t)d->offset, SEEK_SET) != (off_t)d->offset)
         st = mfb_error_errno(err, errno, MFB_ERR_IO, "cannot seek in '%s'", d->part);
+    if (st == MFB_OK)
+        tell_written(d);
     return st;
 }
 
@@ -296,6 +319,38 @@ done:
     if (d.fd >= 0)
         close(d.fd);
     sha256_free(&d.hash);
+    transfer_conn_close(conn);
+    observer_hub_destroy(&d.hub);
+    return st;
+}
+
+mfb_status download_tail(const struct download_config *cfg, uint64_t want, uint8_t **data,
+                         size_t *len, struct backup_info *backup, struct mfb_error *err)
+{
+    *data = NULL;
+    *len = 0;
+    memset(backup, 0, sizeof(*backup));
+    struct download d = {.cfg = cfg, .backup = backup, .fd = -1};
+    observer_hub_init(&d.hub, NULL, 0, "download");
+    struct transfer_conn *conn = NULL;
+    mfb_status st = transfer_conn_open(cfg->client, cfg->cancel, &conn, err);
+    if (st == MFB_OK)
+        st = receiver_backup_get(conn, cfg->backup_id, backup, err);
+    if (st == MFB_OK) {
+        uint64_t n = want < backup->size ? want : backup->size;
+        d.offset = d.mem_base = backup->size - n;
+        d.mem = malloc(n ? (size_t)n : 1);
+        if (d.mem == NULL)
+            st = mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+        else
+            st = fetch_content(&d, conn, err);
+        if (st == MFB_OK) {
+            *data = d.mem;
+            *len = (size_t)n;
+            d.mem = NULL;
+        }
+    }
+    free(d.mem);
     transfer_conn_close(conn);
     observer_hub_destroy(&d.hub);
     return st;

@@ -30,6 +30,12 @@ struct download_config {
     struct cancel_token *cancel; /* may be NULL */
     const struct transfer_observer *observers;
     size_t observer_count;
+    /* Called after every write into OUT.part with the bytes it holds now
+     * (also at the start, with what a resumed .part held, and with 0 when
+     * it starts over), from the thread that runs download_backup; may be
+     * NULL. The restore extracts behind it (common/watermark.h). */
+    void (*written)(void *ctx, uint64_t bytes);
+    void *written_ctx;
 };
 
 struct download_result {
@@ -41,5 +47,14 @@ struct download_result {
 
 mfb_status download_backup(const struct download_config *config, struct download_result *result,
                            struct mfb_error *err);
+
+/* Fetches the backup's last `want` bytes (all of it when smaller) into
+ * memory with a Range request, retried like the download; out_path is not
+ * used. The restore reads the archive's directory and manifest from them
+ * before the rest arrives. *backup is the receiver's record. Allocates
+ * *data. A receiver that answers with the whole file is refused
+ * (MFB_ERR_UNSUPPORTED): the caller then downloads it the usual way. */
+mfb_status download_tail(const struct download_config *config, uint64_t want, uint8_t **data,
+                         size_t *len, struct backup_info *backup, struct mfb_error *err);
 
 #endif

@@ -41,12 +41,15 @@ class RefusalTest(RestoreTestCase):
                       "a logical dump, or pass --force if you know better", r.stderr)
         self.assertNotIn("stopped the server", r.stdout)
         self.assert_untouched(pid, sums)
+        self.assertEqual(env.spool_files(), [])
 
         r = env.restore(bid, "--force")
         self.assertIn(f"warning: the backup was made by MySQL 8.0.36 and the server of instance "
                       f"'db' is MariaDB {ours}", r.stdout)
         self.assertIn("restoring anyway (--force)", r.stdout)
-        self.assertIn("using the earlier download", r.stdout)  # kept by the refusal
+        # the refusal came before the download (the archive's end only was
+        # read): nothing to reuse, the forced run downloads while it stages
+        self.assertIn("read the archive's directory from the receiver", r.stdout)
         self.assert_running()
         self.assertEqual(db.query_value("SELECT COUNT(*) FROM sbtest.sbtest2"), "10000")
         self.assertEqual(len(env.asides()), 1)

@@ -1,5 +1,7 @@
 """restore_resume.py - an interrupted restore download continues where it
-stopped, and a damaged partial download never becomes a bad restore.
+stopped, and a damaged partial download never becomes a bad restore; a
+staged restore, which stages while it downloads, interrupted (Ctrl-C after
+the receiver died, or kill -9) resumes and stages each entry once.
 
 The receiver is a real mfb-server; mfb reaches it through a small TCP proxy
 in this test (TLS passes through it untouched, the pinned fingerprint still
@@ -149,14 +151,16 @@ class ResumeTest(RestoreTestCase):
         self.part = os.path.join(env.spool, f"restore-{self.bid}.zip.part")
         self.to = self.path("scratch")
 
-    def interrupted_restore(self):
-        """The first `mfb restore --to`: the receiver dies in the middle of the
+    def interrupted_restore(self, staged=False):
+        """The first `mfb restore --to` (or, staged, a staged restore, which
+        stages while it downloads): the receiver dies in the middle of the
         download, mfb retries, the DBA presses Ctrl-C. Returns the size of
         the .part it leaves."""
         env, db = self.env, self.db
         pid, sums = db.server_pid(), db.checksum_tables()
         self.proxy.hold_after(self.size // 2)
-        proc = subprocess.Popen([mfbtest.MFB, "restore", INSTANCE, self.bid, "--to", self.to],
+        where = [] if staged else ["--to", self.to]
+        proc = subprocess.Popen([mfbtest.MFB, "restore", INSTANCE, self.bid, *where],
                                 env=env.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True, errors="replace")
         lines, retrying = [], threading.Event()
@@ -186,7 +190,8 @@ class ResumeTest(RestoreTestCase):
         err = "".join(lines)
         self.assertEqual(rc, 1, f"--- stdout ---\n{out}\n--- stderr ---\n{err}")
         self.assertIn(f"mfb: error: cannot download backup {self.bid}: cancelled\n", err)
-        self.assertIn(f"HINT: nothing was changed; '{self.part[:-len('.part')]}.part' is kept "
+        self.assertIn(f"HINT: nothing was changed{', the server still runs' if staged else ''}; "
+                      f"'{self.part[:-len('.part')]}.part' is kept "
                       "and the same command continues the download\n", err)
         self.assertEqual(len([ln for ln in err.splitlines() if ln.startswith("mfb: error:")]), 1)
         self.assertNotIn("extracted", out)
@@ -201,6 +206,8 @@ class ResumeTest(RestoreTestCase):
             self.assertEqual(p.read(), s.read(have))
         self.assertFalse(os.path.exists(self.to) and os.listdir(self.to),
                          f"{self.to} is not empty")
+        parent, base = os.path.split(env.datadir)
+        self.assertEqual([n for n in os.listdir(parent) if ".mfb-staging-" in n], [])
         self.assert_untouched(pid, sums)
         return have
 
@@ -248,6 +255,77 @@ class ResumeTest(RestoreTestCase):
         self.assert_extracted()
         self.assertEqual(env.spool_files(), [])  # the download went once it served
         self.assert_untouched(pid, sums)
+
+    def test_staged_restore_resumes_without_extracting_twice(self):
+        """A staged restore, which stages each entry as its bytes arrive, cut
+        in the middle of the download: its staging is removed and the .part
+        kept. The same command continues the download and stages every entry
+        once: those the .part already holds are read from it, the others as
+        they arrive; only the rest of the backup comes over the wire."""
+        env, db = self.env, self.db
+        backed_up = db.checksum_tables()
+        with zipfile.ZipFile(self.stored) as z:
+            entries = len([n for n in z.namelist() if n.startswith("datadir/")])
+        db.execute("DELETE FROM sbtest.sbtest1 WHERE id > 100")
+        have = self.interrupted_restore(staged=True)
+        self.receiver_back()
+
+        r = env.restore(self.bid)
+        self.assertIn(f"downloaded {self.part[:-len('.part')]} (resumed at byte {have}); "
+                      "SHA-256 matches, every entry extracted as it arrived\n", r.stdout)
+        # every entry staged once in this run, before the stop
+        self.assertIn(f"staged {entries} entries in ", r.stdout)
+        self.assertLess(r.stdout.index("downloaded "), r.stdout.index("stopped the server"))
+        m = re.search(r"step=stream backup=\S+ resumed_from=(\d+) received=(\d+) ", r.stderr)
+        self.assertIsNotNone(m, r.stderr)
+        self.assertEqual((int(m.group(1)), int(m.group(2))), (have, self.size - have))
+        # over the wire: the rest, the archive's end read ahead, TLS handshakes, the listing
+        self.assertGreaterEqual(self.proxy.received, self.size - have)
+        self.assertLess(self.proxy.received, self.size - have + (512 << 10))
+        self.assertEqual(db.checksum_tables(), backed_up)
+        self.assertEqual(env.spool_files(), [])
+
+    def test_staged_restore_killed_mid_download_resumes(self):
+        """The same with kill -9 in the middle of the download: the .part and
+        (usually) a staging directory are left; the next run removes the
+        staging, continues the .part and stages every entry once."""
+        env, db = self.env, self.db
+        backed_up = db.checksum_tables()
+        with zipfile.ZipFile(self.stored) as z:
+            entries = len([n for n in z.namelist() if n.startswith("datadir/")])
+        db.execute("DELETE FROM sbtest.sbtest1 WHERE id > 100")
+        pid, sums = db.server_pid(), db.checksum_tables()
+        self.proxy.hold_after(self.size // 2)
+        proc = subprocess.Popen([mfbtest.MFB, "restore", INSTANCE, self.bid], env=env.env(),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            self.assertTrue(self.proxy.holding.wait(WAIT), "the download never got half way")
+        finally:
+            proc.kill()
+            proc.wait()
+        have = os.path.getsize(self.part)
+        self.assertGreater(have, 0)
+        self.assertLess(have, self.size)
+        parent, base = os.path.split(env.datadir)
+        left = [n for n in os.listdir(parent) if n.startswith(f".{base}.mfb-staging-")]
+        self.assert_untouched(pid, sums)
+        self.proxy.cut()
+        self.proxy.reset_count()
+        with self.proxy.lock:
+            self.proxy.upstream = env.rx.port
+
+        r = env.restore(self.bid)
+        if left:
+            self.assertIn("removed 1 staging directory an interrupted restore left beside", r.stdout)
+        self.assertIn(f"(resumed at byte {have}); SHA-256 matches, every entry extracted as it "
+                      "arrived\n", r.stdout)
+        self.assertIn(f"staged {entries} entries in ", r.stdout)
+        m = re.search(r"step=stream backup=\S+ resumed_from=(\d+) received=(\d+) ", r.stderr)
+        self.assertIsNotNone(m, r.stderr)
+        self.assertEqual((int(m.group(1)), int(m.group(2))), (have, self.size - have))
+        self.assertEqual(db.checksum_tables(), backed_up)
+        self.assertEqual([n for n in os.listdir(parent) if ".mfb-staging-" in n], [])
+        self.assertEqual(env.spool_files(), [])
 
     def test_damaged_part_is_refused_then_fetched_afresh(self):
         env, db = self.env, self.db

@@ -24,8 +24,10 @@ server is down only for the swap and the start.
 import json
 import os
 import shutil
+import re
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.environ.get("MFB_TEST_LIB") or
                 os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -202,14 +204,41 @@ class StagedTest(OwnEnvTestCase):
         self.assertIn("archive ok: ", r.stdout)  # the structure is whole
         self.assertIn("mfb: error: ", r.stderr)
         self.assertIn("sbtest/sbtest1.ibd", r.stderr)
-        self.assertIn("HINT: nothing was changed, the server still runs; the file matches the "
-                      "receiver's SHA-256, so the stored backup itself is damaged: restore "
-                      "another one\n", r.stderr)
+        # the entry is caught as it arrives, before the download has ended
+        self.assertIn("HINT: nothing was changed, the server still runs; the receiver sent "
+                      "damaged data (the partial download was removed), so its stored copy most "
+                      "likely is damaged ('sha256sum -c' its .sha256 file there tells): restore "
+                      "another backup\n", r.stderr)
+        self.assertEqual(env.spool_files(), [])
         self.assertNotIn("stopped the server", r.stdout)
         self.assertEqual(self.db.server_pid(), pid)
         self.assertEqual(self.db.checksum_tables(), old)
         self.assertEqual(staging_dirs(env.datadir), [])
         self.assertEqual(env.asides(), [])
+
+    def test_aside_name_of_the_same_second(self):
+        """A restore that finds '<dir>.mfb-before-restore-<stamp>' taken (by a
+        restore of the same second: one killed during its swap, which the
+        next run's recovery finished) moves the old directory to
+        '<stamp>-2'. The names of every second from just before the run to
+        long after it are taken, so the run's own second is among them."""
+        env = self.make_env(tables=1, rows=2000)
+        before = self.db.checksum_tables()
+        bid = env.backup()
+        self.change_data(keep=500)
+        now = time.time()
+        taken = [f"{env.datadir}.mfb-before-restore-"
+                 f"{time.strftime('%Y%m%d-%H%M%S', time.localtime(now + i))}"
+                 for i in range(-2, 600)]
+        for t in taken:
+            os.mkdir(t)
+        r = env.restore(bid)
+        m = re.search(rf"moved {re.escape(env.datadir)} aside to (\S+)\n", r.stdout)
+        self.assertIsNotNone(m, r.stdout)
+        self.assertIn(m.group(1)[:-len("-2")], taken)
+        self.assertTrue(m.group(1).endswith("-2"), m.group(1))
+        self.assertTrue(os.path.isdir(m.group(1)))
+        self.assertEqual(self.db.checksum_tables(), before)
 
     def test_in_place(self):
         env = self.make_env(tables=1, rows=2000)

@@ -78,8 +78,8 @@ static mfb_status try_reuse(const struct restore_fetch *f, const char *path, boo
     return MFB_OK;
 }
 
-/* Before the download: the spool has room for what is still to come. */
-static mfb_status check_room(const struct restore_fetch *f, const char *path, struct mfb_error *err)
+mfb_status restore_fetch_check_room(const struct restore_fetch *f, const char *path,
+                                    struct mfb_error *err)
 {
     char part[PATH_MAX + 8];
     snprintf(part, sizeof(part), "%s.part", path);
@@ -114,7 +114,7 @@ mfb_status restore_fetch_run(const struct restore_fetch *f, struct restore_fetch
         st = try_reuse(f, res->path, &res->reused, err);
     if (st != MFB_OK || res->reused)
         return st;
-    st = check_room(f, res->path, err);
+    st = restore_fetch_check_room(f, res->path, err);
     if (st != MFB_OK)
         return st;
     struct download_config cfg = {.client = f->client,

@@ -41,6 +41,11 @@ struct restore_fetch_result {
 mfb_status restore_fetch_run(const struct restore_fetch *f, struct restore_fetch_result *res,
                              struct mfb_error *err);
 
+/* Before a download into path (the .part beside it may hold a part): the
+ * spool has room for what is still to come. */
+mfb_status restore_fetch_check_room(const struct restore_fetch *f, const char *path,
+                                    struct mfb_error *err);
+
 /* SHA-256 of a whole file, read in 1 MiB blocks. */
 mfb_status restore_fetch_hash_file(const char *path, uint8_t out[SHA256_LEN], uint64_t *size,
                                    struct mfb_error *err);

@@ -8,7 +8,10 @@
  *   then is the server stopped, so most failures cost no downtime at all.
  * - The staged restore (the default) also extracts while the server runs,
  *   into a staging directory beside each root (stage.h): the downtime is
- *   the stop, a rename or two per root and the start. --in-place keeps
+ *   the stop, a rename or two per root and the start. When it downloads,
+ *   it reads the archive's end first and stages each entry as its bytes
+ *   arrive (stream.h); the SHA-256 of the whole file is still checked
+ *   before the stop. --in-place keeps
  *   the older way (stop, move aside, extract) for whoever asks for it;
  *   mfb never switches between them on its own.
  * - From the stop on, every failure takes one path, roll_back: whatever
@@ -46,6 +49,7 @@
 #include "job/restore/fetch.h"
 #include "job/restore/ownership.h"
 #include "job/restore/stage.h"
+#include "job/restore/stream.h"
 #include "job/restore/swap.h"
 #include "job/spool.h"
 #include "mysql/connection.h"
@@ -86,6 +90,7 @@ struct run {
     bool have_job;
     struct job_lock lock;
     struct archive_reader *reader;
+    bool streaming; /* staged: reader is on the tail, the download runs behind it (stream.h) */
     struct manifest manifest;
     const json_t *metadata;
     struct restore_tops tops;
@@ -207,20 +212,42 @@ static mfb_status find_backup(struct run *r, struct mfb_error *err)
     return st;
 }
 
-static mfb_status fetch(struct run *r, struct mfb_error *err)
+static mfb_status fetch_params(const struct run *r, struct restore_fetch *f, struct mfb_error *err)
 {
     const struct restore_options *o = r->o;
-    struct restore_fetch f = {.client = r->client,
-                              .backup = &r->res->backup,
-                              .spool = o->spool ? o->spool : r->inst->spool,
-                              .cancel = o->cancel,
-                              .observers = o->observers,
-                              .observer_count = o->observer_count};
-    if (f.spool == NULL) {
+    *f = (struct restore_fetch){.client = r->client,
+                                .backup = &r->res->backup,
+                                .spool = o->spool ? o->spool : r->inst->spool,
+                                .cancel = o->cancel,
+                                .observers = o->observers,
+                                .observer_count = o->observer_count};
+    if (f->spool == NULL) {
         mfb_error_set(err, MFB_ERR_USAGE, "instance '%s' has no spool directory", r->inst->name);
         mfb_error_hint(err, "give one with --spool DIR");
         return MFB_ERR_USAGE;
     }
+    return MFB_OK;
+}
+
+/* The line saying how the download went (after it, or after a staging
+ * that ran behind it). */
+static void say_downloaded(struct run *r, const struct restore_fetch_result *fr)
+{
+    const char *behind = r->streaming ? ", every entry extracted as it arrived" : "";
+    if (fr->reused)
+        say(r, "preflight", "using the earlier download %s (SHA-256 checked again)", fr->path);
+    else if (fr->resumed_from > 0)
+        say(r, "preflight", "downloaded %s (resumed at byte %" PRIu64 "); SHA-256 matches%s",
+            fr->path, fr->resumed_from, behind);
+    else
+        say(r, "preflight", "downloaded %s; SHA-256 matches the receiver's%s", fr->path, behind);
+}
+
+static mfb_status fetch(struct run *r, struct mfb_error *err)
+{
+    struct restore_fetch f;
+    if (fetch_params(r, &f, err) != MFB_OK)
+        return MFB_ERR_USAGE;
     struct restore_fetch_result fr;
     mfb_status st = restore_fetch_run(&f, &fr, err);
     if (st != MFB_OK) {
@@ -233,13 +260,44 @@ static mfb_status fetch(struct run *r, struct mfb_error *err)
         return st;
     }
     snprintf(r->res->file, sizeof(r->res->file), "%s", fr.path);
-    if (fr.reused)
-        say(r, "preflight", "using the earlier download %s (SHA-256 checked again)", fr.path);
-    else if (fr.resumed_from > 0)
-        say(r, "preflight", "downloaded %s (resumed at byte %" PRIu64 "); SHA-256 matches", fr.path,
-            fr.resumed_from);
-    else
-        say(r, "preflight", "downloaded %s; SHA-256 matches the receiver's", fr.path);
+    say_downloaded(r, &fr);
+    return MFB_OK;
+}
+
+/* A staged restore whose backup is not in the spool yet reads the
+ * archive's end first, and downloads the rest while it stages (stream.h);
+ * any other restore downloads first. A receiver that cannot serve the end
+ * alone (no Range) gets the whole download, as before. */
+static mfb_status fetch_or_read_ahead(struct run *r, struct mfb_error *err)
+{
+    struct restore_fetch f;
+    char done[PATH_MAX + 64];
+    struct stat sb;
+    if (r->o->to_dir != NULL || r->o->in_place)
+        return fetch(r, err);
+    if (fetch_params(r, &f, err) != MFB_OK)
+        return MFB_ERR_USAGE;
+    snprintf(done, sizeof(done), "%s/restore-%s.zip", f.spool, r->res->backup.backup_id);
+    if (stat(done, &sb) == 0)
+        return fetch(r, err); /* a complete earlier download: checked and used */
+    struct mfb_error local = {0};
+    mfb_status st = restore_stream_tail(&f, &r->reader, &local);
+    if (st == MFB_ERR_UNSUPPORTED) {
+        log_info("restore", "backup=%s note=download_before_staging reason=\"%s\"",
+                 r->res->backup.backup_id, local.message);
+        return fetch(r, err);
+    }
+    if (st != MFB_OK) {
+        if (err)
+            *err = local;
+        if (err && err->hint[0] == '\0')
+            mfb_error_hint(err, "nothing was changed; run the same command again");
+        return st;
+    }
+    r->streaming = true;
+    say(r, "preflight",
+        "read the archive's directory from the receiver; its files are staged as the download "
+        "brings them");
     return MFB_OK;
 }
 
@@ -253,15 +311,20 @@ static mfb_status verify_archive(struct run *r, struct mfb_error *err)
     struct mfb_error local = {0};
     struct archive_test_summary sum = {0};
     bool staged = r->o->to_dir == NULL && !r->o->in_place;
-    mfb_status st = archive_reader_open(r->res->file, &r->reader, &local);
+    mfb_status st = r->reader ? MFB_OK : archive_reader_open(r->res->file, &r->reader, &local);
     if (st == MFB_OK)
         st = staged ? archive_reader_test_structure(r->reader, &sum, &local)
                     : archive_reader_test(r->reader, &sum, &local);
     if (st != MFB_OK) {
         mfb_error_set(err, st, "backup %s failed its check: %s", r->res->backup.backup_id,
                       local.message);
-        mfb_error_hint(err, "nothing was changed; the file matches the receiver's SHA-256, so "
-                            "the stored backup itself is damaged: restore another one");
+        if (r->streaming)
+            mfb_error_hint(err, "nothing was changed; the end of the archive the receiver sent is "
+                                "damaged, so its stored copy most likely is ('sha256sum -c' its "
+                                ".sha256 file there tells): restore another backup");
+        else
+            mfb_error_hint(err, "nothing was changed; the file matches the receiver's SHA-256, so "
+                                "the stored backup itself is damaged: restore another one");
         return st;
     }
     size_t idx = archive_reader_manifest_index(r->reader);
@@ -481,6 +544,15 @@ static mfb_status check_places(struct run *r, bool staged, struct mfb_error *err
         if (st == MFB_OK)
             st =
                 swap_sibling(dest, SWAP_BEFORE_SUFFIX, r->stamp, rs->aside, sizeof(rs->aside), err);
+        /* a restore of the same second (one a kill interrupted, whose swap
+         * this run's recovery has just finished) may hold the name:
+         * "<stamp>-2", "-3", ... */
+        struct stat taken;
+        for (int k = 2; st == MFB_OK && k <= 99 && lstat(rs->aside, &taken) == 0; k++) {
+            char stamp[sizeof(r->stamp) + 8];
+            snprintf(stamp, sizeof(stamp), "%s-%d", r->stamp, k);
+            st = swap_sibling(dest, SWAP_BEFORE_SUFFIX, stamp, rs->aside, sizeof(rs->aside), err);
+        }
         if (st == MFB_OK)
             st = swap_check(dest, rs->aside, what, &state, err);
         char real[PATH_MAX], hint[4 * PATH_MAX + 200];
@@ -689,6 +761,47 @@ static mfb_status extract_roots(struct run *r, bool staged, struct mfb_error *er
             test_pause(r, "staging");
     }
     return MFB_OK;
+}
+
+/* The staging with the download running ahead of it (stream.h): every
+ * entry's CRC-32 as it is staged, then the download's SHA-256 and the
+ * finished file's directory, all before the stop. */
+static mfb_status stage_while_downloading(struct run *r, struct mfb_error *err)
+{
+    struct restore_fetch f;
+    struct restore_stream s;
+    struct restore_fetch_result fr;
+    mfb_status st = fetch_params(r, &f, err);
+    if (st == MFB_OK)
+        st = restore_stream_begin(&s, &f, r->reader, err);
+    if (st != MFB_OK)
+        return st;
+    mfb_status xst = extract_roots(r, true, err);
+    st = restore_stream_end(&s, xst, r->reader, &fr, err);
+    if (st == MFB_OK) {
+        snprintf(r->res->file, sizeof(r->res->file), "%s", fr.path);
+        say_downloaded(r, &fr);
+        return MFB_OK;
+    }
+    if (st == MFB_ERR_CORRUPT && !s.download_failed)
+        set_hint(err, "nothing was changed, the server still runs; the receiver sent damaged "
+                      "data (the partial download was removed), so its stored copy most likely "
+                      "is damaged ('sha256sum -c' its .sha256 file there tells): restore another "
+                      "backup");
+    else if (s.download_failed && err->hint[0] != '\0' && st != MFB_ERR_CANCELLED &&
+             st != MFB_ERR_NETWORK && st != MFB_ERR_TIMEOUT) {
+        char hint[sizeof(err->hint)];
+        snprintf(hint, sizeof(hint), "nothing was changed, the server still runs; %.*s",
+                 (int)sizeof(hint) - 64, err->hint);
+        set_hint(err, hint);
+    } else if (st == MFB_ERR_CANCELLED || st == MFB_ERR_NETWORK || st == MFB_ERR_TIMEOUT)
+        mfb_error_hint(err,
+                       "nothing was changed, the server still runs; '%s.part' is kept and the "
+                       "same command continues the download",
+                       fr.path);
+    else if (err->hint[0] == '\0')
+        mfb_error_hint(err, "nothing was changed; the server still runs");
+    return st;
 }
 
 /* Start, then SELECT 1 until it answers. Never cancelled. */
@@ -1042,12 +1155,14 @@ static mfb_status restore_into_instance(struct run *r, struct mfb_error *err)
         /* the whole extraction while the server still runs */
         r->step = "extract";
         uint64_t begin = clock_now_ms();
-        st = extract_roots(r, true, err);
+        st = r->streaming ? stage_while_downloading(r, err) : extract_roots(r, true, err);
         if (st == MFB_OK && cancelled(r))
             st = cancel_error(err);
         if (st != MFB_OK) {
             remove_staging(r);
-            if (st == MFB_ERR_CORRUPT)
+            /* (stage_while_downloading gave its own hints: what arrived
+             * damaged, or the download's error) */
+            if (!r->streaming && st == MFB_ERR_CORRUPT)
                 set_hint(err, "nothing was changed, the server still runs; the file matches the "
                               "receiver's SHA-256, so the stored backup itself is damaged: "
                               "restore another one");
@@ -1189,7 +1304,7 @@ mfb_status restore_run(const struct restore_options *o, struct restore_result *r
     if (st == MFB_OK)
         st = find_backup(&r, e);
     if (st == MFB_OK)
-        st = fetch(&r, e);
+        st = fetch_or_read_ahead(&r, e);
     if (st == MFB_OK)
         st = verify_archive(&r, e);
     if (st == MFB_OK && cancelled(&r)) {

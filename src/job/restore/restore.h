@@ -8,7 +8,11 @@
  *   2. Download it into the spool with Range resume, check its SHA-256
  *      against the receiver's (fetch.h), then test the whole ZIP
  *      (every entry's CRC-32 and size, the manifest) before anything else
- *      is touched.
+ *      is touched. A staged restore that has to download reads only the
+ *      archive's end here (its structure is tested), and downloads the
+ *      rest during step 5's staging, which checks each entry as it
+ *      arrives; the SHA-256 and the finished file's directory are checked
+ *      when the staging ends, before the stop (stream.h).
  *   3. With --to DIR: extract everything into DIR (each root under
  *      DIR/<root>) and stop there. The server is not touched.
  *   4. Otherwise plan where each root goes (plan.h), put right a swap a
