@@ -217,11 +217,11 @@ class StagedTest(OwnEnvTestCase):
         self.assertEqual(env.asides(), [])
 
     def test_aside_name_of_the_same_second(self):
-        """A restore that finds '<dir>.mfb-before-restore-<stamp>' taken (by a
-        restore of the same second: one killed during its swap, which the
-        next run's recovery finished) moves the old directory to
-        '<stamp>-2'. The names of every second from just before the run to
-        long after it are taken, so the run's own second is among them."""
+        """Two restores of one second (one killed during its swap, which the
+        next run's recovery finished) never meet at one aside name: the name
+        carries the job's id, '<stamp>-job<id>'. The stamp-only names of
+        every second from just before the run to long after it are taken,
+        so the run's own second is among them."""
         env = self.make_env(tables=1, rows=2000)
         before = self.db.checksum_tables()
         bid = env.backup()
@@ -235,8 +235,9 @@ class StagedTest(OwnEnvTestCase):
         r = env.restore(bid)
         m = re.search(rf"moved {re.escape(env.datadir)} aside to (\S+)\n", r.stdout)
         self.assertIsNotNone(m, r.stdout)
-        self.assertIn(m.group(1)[:-len("-2")], taken)
-        self.assertTrue(m.group(1).endswith("-2"), m.group(1))
+        stamp = re.fullmatch(r"(.*)-job\d+", m.group(1))
+        self.assertIsNotNone(stamp, m.group(1))
+        self.assertIn(stamp.group(1), taken)
         self.assertTrue(os.path.isdir(m.group(1)))
         self.assertEqual(self.db.checksum_tables(), before)
 

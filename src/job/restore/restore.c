@@ -544,15 +544,6 @@ static mfb_status check_places(struct run *r, bool staged, struct mfb_error *err
         if (st == MFB_OK)
             st =
                 swap_sibling(dest, SWAP_BEFORE_SUFFIX, r->stamp, rs->aside, sizeof(rs->aside), err);
-        /* a restore of the same second (one a kill interrupted, whose swap
-         * this run's recovery has just finished) may hold the name:
-         * "<stamp>-2", "-3", ... */
-        struct stat taken;
-        for (int k = 2; st == MFB_OK && k <= 99 && lstat(rs->aside, &taken) == 0; k++) {
-            char stamp[sizeof(r->stamp) + 8];
-            snprintf(stamp, sizeof(stamp), "%s-%d", r->stamp, k);
-            st = swap_sibling(dest, SWAP_BEFORE_SUFFIX, stamp, rs->aside, sizeof(rs->aside), err);
-        }
         if (st == MFB_OK)
             st = swap_check(dest, rs->aside, what, &state, err);
         char real[PATH_MAX], hint[4 * PATH_MAX + 200];
