@@ -126,15 +126,28 @@ class RGW:
             f.write(str(os.getpid()))
         self.cluster = os.path.join(self.dir, "c")
         self.store = store
-        self.port = _free_port_block()
-        self.endpoint = "http://127.0.0.1:%d" % self.port
-        self.host = "127.0.0.1:%d" % self.port
         start = time.time()
-        p = subprocess.run([os.path.join(SOURCE, "scripts", "ceph-test-up"), self.cluster,
-                            store, str(self.port)], capture_output=True, text=True, timeout=300)
-        if p.returncode != 0:
+        # A daemon of the throwaway cluster may die at start on a loaded
+        # machine (a port of the block taken between the look and the bind,
+        # the gateway's first contact with a busy OSD): a second and a third
+        # try, on another port block, before the tests are told Ceph is not
+        # there. Each failure's logs are kept for the message.
+        failures = []
+        for _ in range(3):
+            self.port = _free_port_block()
+            self.endpoint = "http://127.0.0.1:%d" % self.port
+            self.host = "127.0.0.1:%d" % self.port
+            p = subprocess.run([os.path.join(SOURCE, "scripts", "ceph-test-up"), self.cluster,
+                                store, str(self.port)], capture_output=True, text=True,
+                               timeout=300)
+            if p.returncode == 0:
+                break
+            failures.append((p.stderr or p.stdout)[-1000:] + self._log_tails())
+            subprocess.run([os.path.join(SOURCE, "scripts", "ceph-test-down"), self.cluster],
+                           capture_output=True, timeout=120)
+        else:
             self.cleanup()
-            raise RuntimeError("Ceph did not start: " + (p.stderr or p.stdout)[-2000:])
+            raise RuntimeError("Ceph did not start (3 tries): " + "\n---\n".join(failures))
         self.start_seconds = time.time() - start
         atexit.register(self.cleanup)
         for sig in (signal.SIGTERM, signal.SIGHUP):
@@ -158,6 +171,18 @@ class RGW:
                 _unavailable = str(e)
                 raise RuntimeError(_unavailable)
         return _shared
+
+    def _log_tails(self):
+        """The last lines of each daemon's log, for a start that failed."""
+        out = ""
+        for name in ("mon.out", "osd.out", "rgw.out"):
+            path = os.path.join(self.cluster, "log", name)
+            try:
+                with open(path, errors="replace") as f:
+                    out += "\n%s: %s" % (name, f.read()[-600:])
+            except OSError:
+                pass
+        return out
 
     def cleanup(self):
         if os.path.isdir(self.dir):
