@@ -5,10 +5,12 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,12 +37,16 @@
 #define PRESSURE_SHARE_NUM 3
 #define PRESSURE_SHARE_DEN 4
 #define PRESSURE_DEADLINE_MS 2000
+/* How much of an answer that is read as it is sent (a stored backup) is
+ * handed to libmicrohttpd at a time. */
+#define PIECE_BYTES (256u * 1024)
 
 struct http_server {
     struct MHD_Daemon *daemon;
     struct server *srv;
     atomic_uint active;       /* requests between begin and completion */
     struct conn_guard *guard; /* NULL without an idle timeout */
+    bool tls;                 /* answers leave through TLS records */
 };
 
 /* One request: what api.c sees of it, plus timing for the log. */
@@ -135,6 +141,22 @@ static ssize_t read_piece(void *cls, uint64_t pos, char *buf, size_t max)
     return (ssize_t)n;
 }
 
+/* A local file read at each piece's offset, for answers sent under TLS. */
+static long read_file_piece(void *ctx, uint64_t off, char *buf, size_t len)
+{
+    int fd = (int)(intptr_t)ctx;
+    ssize_t n;
+    do
+        n = pread(fd, buf, len, (off_t)off);
+    while (n < 0 && errno == EINTR);
+    return (long)n;
+}
+
+static void close_file_piece(void *ctx)
+{
+    close((int)(intptr_t)ctx);
+}
+
 static void free_piece_reader(void *cls)
 {
     struct piece_reader *p = cls;
@@ -152,6 +174,16 @@ static enum MHD_Result send_answer(struct http_request *r)
     struct api_call_info info;
     api_call_describe(r->call, &info);
     server_metrics_count(&r->http->srv->counters, resp.status, info.bytes_in);
+    if (resp.fd >= 0 && r->http->tls) {
+        /* Under TLS libmicrohttpd reads a file answer 4 KiB at a time and
+         * sends each read as a TLS record of its own: a download of 1 GB
+         * cost the client 256,000 writes and 512,000 receives. Read as
+         * pieces instead, the records are full (16 KiB). */
+        resp.read = read_file_piece;
+        resp.read_close = close_file_piece;
+        resp.read_ctx = (void *)(intptr_t)resp.fd;
+        resp.fd = -1;
+    }
     struct MHD_Response *m;
     if (resp.read != NULL) {
         /* A stored backup that is not a local file: read as it is sent. */
@@ -159,7 +191,7 @@ static enum MHD_Result send_answer(struct http_request *r)
         m = NULL;
         if (p != NULL) {
             *p = (struct piece_reader){resp.read, resp.read_close, resp.read_ctx, resp.offset};
-            m = MHD_create_response_from_callback(resp.length, 256 * 1024, read_piece, p,
+            m = MHD_create_response_from_callback(resp.length, PIECE_BYTES, read_piece, p,
                                                   free_piece_reader);
         }
         if (m == NULL) {
@@ -168,7 +200,8 @@ static enum MHD_Result send_answer(struct http_request *r)
             free(p); /* free_piece_reader was not registered */
         }
     } else if (resp.fd >= 0) {
-        /* libmicrohttpd reads the file as it sends and closes fd afterwards. */
+        /* Plain HTTP: libmicrohttpd sends the file with sendfile(2) and
+         * closes fd afterwards. */
         m = MHD_create_response_from_fd_at_offset64(resp.length, resp.fd, resp.offset);
         if (m == NULL)
             close(resp.fd);
@@ -420,6 +453,7 @@ mfb_status http_start(struct server *srv, const struct http_options *o, struct h
     if (h == NULL)
         return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
     h->srv = srv;
+    h->tls = !o->plaintext;
     atomic_init(&h->active, 0);
     if (o->idle_timeout_s > 0) {
         st = conn_guard_start(o->idle_timeout_s * 1000u + GUARD_SLACK_MS, &h->guard, err);

@@ -21,12 +21,20 @@
 #include "proto/proto.h"
 #include "transfer/plan.h"
 
+/* The received bytes are written to OUT.part in batches of this size: a
+ * TLS record (16 KiB) at a time, the write(2) calls, the digest updates
+ * and the wake-ups of a reader behind the watermark (a streamed restore)
+ * cost as much CPU as the download's decryption. */
+#define WRITE_BATCH (256u << 10)
+
 struct download {
     const struct download_config *cfg;
     struct backup_info *backup;
     char part[PATH_MAX];
     int fd;
-    uint64_t offset; /* bytes in OUT.part, all of them hashed */
+    uint64_t offset; /* bytes received: in OUT.part and hashed, or in batch */
+    uint8_t *batch;  /* the last batch_len of them, not yet written */
+    size_t batch_len;
     struct sha256 hash;
     struct observer_hub hub;
     uint64_t received;
@@ -50,9 +58,25 @@ static void emit_progress(struct download *d, enum transfer_event_type type, boo
     observer_hub_emit(&d->hub, &ev);
 }
 
+/* Writes and hashes the batch: the bytes are in OUT.part after it. */
+static mfb_status flush_batch(struct download *d, struct mfb_error *err)
+{
+    if (d->batch_len == 0)
+        return MFB_OK;
+    mfb_status st = fs_write_all(d->fd, d->batch, d->batch_len, d->part, err);
+    if (st != MFB_OK)
+        return st;
+    sha256_update(&d->hash, d->batch, d->batch_len);
+    d->batch_len = 0;
+    tell_written(d);
+    emit_progress(d, TRANSFER_EVENT_PROGRESS, false);
+    return MFB_OK;
+}
+
 /* Starts OUT.part over: the receiver sent the whole file after all. */
 static mfb_status restart_part(struct download *d, struct mfb_error *err)
 {
+    d->batch_len = 0;
     if (ftruncate(d->fd, 0) != 0 || lseek(d->fd, 0, SEEK_SET) != 0)
         return mfb_error_errno(err, errno, MFB_ERR_IO, "cannot truncate '%s'", d->part);
     uint8_t scratch[SHA256_LEN];
@@ -108,14 +132,21 @@ static mfb_status sink(void *ctx, const void *data, size_t len, struct mfb_error
         d->received += len;
         return MFB_OK;
     }
-    mfb_status st = fs_write_all(d->fd, data, len, d->part, err);
-    if (st != MFB_OK)
-        return st;
-    sha256_update(&d->hash, data, len);
-    d->offset += len;
+    const uint8_t *bytes = data;
     d->received += len;
-    tell_written(d);
-    emit_progress(d, TRANSFER_EVENT_PROGRESS, false);
+    while (len > 0) {
+        size_t n = WRITE_BATCH - d->batch_len < len ? WRITE_BATCH - d->batch_len : len;
+        memcpy(d->batch + d->batch_len, bytes, n);
+        d->batch_len += n;
+        d->offset += n;
+        bytes += n;
+        len -= n;
+        if (d->batch_len == WRITE_BATCH) {
+            mfb_status st = flush_batch(d, err);
+            if (st != MFB_OK)
+                return st;
+        }
+    }
     return MFB_OK;
 }
 
@@ -174,6 +205,12 @@ static mfb_status fetch_content(struct download *d, struct transfer_conn *conn,
         bool retryable = false;
         uint64_t before = d->offset;
         st = transfer_conn_perform(conn, &req, &resp, &retryable, &attempt);
+        /* What arrived is kept, whatever ended the request. */
+        struct mfb_error flush_err = {0};
+        if (d->mem == NULL && flush_batch(d, &flush_err) != MFB_OK) {
+            st = mfb_error_copy(err, &flush_err);
+            break;
+        }
         if (st == MFB_OK && resp.status >= 200 && resp.status <= 299) {
             if (d->offset == d->backup->size)
                 break;
@@ -277,6 +314,11 @@ mfb_status download_backup(const struct download_config *cfg, struct download_re
         st = receiver_backup_get(conn, cfg->backup_id, &result->backup, err);
     if (st != MFB_OK)
         goto done;
+    d.batch = malloc(WRITE_BATCH);
+    if (d.batch == NULL) {
+        st = mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+        goto done;
+    }
     sha256_init(&d.hash);
     hashing = true;
     /* OUT.part is ours to create or continue, and only as a regular file:
@@ -318,6 +360,7 @@ done:
     }
     if (d.fd >= 0)
         close(d.fd);
+    free(d.batch);
     sha256_free(&d.hash);
     transfer_conn_close(conn);
     observer_hub_destroy(&d.hub);
