@@ -37,6 +37,12 @@ struct extractor {
     struct archive_extract_summary sum;
 };
 
+unsigned archive_extract_default_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 4 ? 4 : (unsigned)n;
+}
+
 bool archive_name_safe(const char *name, size_t len)
 {
     if (len == 0 || name[0] == '/' || memchr(name, '\0', len) != NULL)

@@ -51,6 +51,11 @@ mfb_status archive_extract(struct archive_reader *r, const char *dir,
                            const struct archive_extract_options *options,
                            struct archive_extract_summary *summary, struct mfb_error *err);
 
+/* The threads an extraction of a whole backup should use: one per core,
+ * up to 4 (beyond that the disk, not the inflate and CRC, is what it waits
+ * for). */
+unsigned archive_extract_default_threads(void);
+
 /* Checks one entry name for extraction: relative, no '..' component. */
 bool archive_name_safe(const char *name, size_t len);
 

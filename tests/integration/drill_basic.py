@@ -14,7 +14,9 @@ and a real receiver over TLS:
   table whose .ibd had a page overwritten with garbage while the server
   was down, and the real server answers the prober throughout both;
 - a backup whose copy on the receiver was damaged after the upload fails
-  the drill (its SHA-256 does not match), with an alert;
+  the drill (its SHA-256 does not match), with an alert; so does one whose
+  archive was damaged before its digest was taken (found as it is
+  extracted, naming the entry);
 - tables with DATA DIRECTORY outside the datadir are read from the
   scratch copy, never from their recorded places;
 - the receiver's verifications endpoint records what the client says as
@@ -23,13 +25,17 @@ and a real receiver over TLS:
   directory; its server dies with it, and the next drill removes the
   leftovers and passes.
 """
+import hashlib
 import json
 import os
 import signal
+import sqlite3
+import struct
 import subprocess
 import sys
 import threading
 import time
+import zipfile
 
 sys.path.insert(0, os.environ.get("MFB_TEST_LIB") or
                 os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -301,6 +307,42 @@ class DrillTest(JobTestCase):
         self.assertIn(f"MFB_ALERT_SUBJECT=backup {b['backup_id']} of 'prod' is NOT restorable",
                       self.alerts_text())
         self.assertEqual([f for f in env.spool_files() if f.startswith("restore-")], [])
+
+    def test_4b_damaged_archive_with_a_matching_digest_fails(self):
+        """An archive damaged before its SHA-256 was taken (the digest
+        matches, an entry's data does not): the drill finds it while it
+        extracts, fails with the entry's name and alerts; there is no
+        separate test pass that inflates the whole backup first."""
+        env = self.env
+        env.backup()
+        b = env.stored_backups()[0]
+        path = os.path.join(env.rx.storage, b["path"])
+        with zipfile.ZipFile(path) as z:
+            info = max(z.infolist(), key=lambda i: i.compress_size)
+        with open(path, "r+b") as f:
+            f.seek(info.header_offset + 26)
+            name_len, extra_len = struct.unpack("<HH", f.read(4))
+            f.seek(info.header_offset + 30 + name_len + extra_len + info.compress_size // 2)
+            byte = f.read(1)
+            f.seek(-1, os.SEEK_CUR)
+            f.write(bytes([byte[0] ^ 0xFF]))
+        with open(path, "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()
+        with sqlite3.connect(env.rx.db) as c:  # the receiver recorded this digest at upload
+            c.execute("UPDATE backups SET sha256 = ? WHERE id = ?", (digest, b["backup_id"]))
+        with open(path + ".sha256", "w") as f:
+            f.write(f"{digest}  {os.path.basename(path)}\n")
+        r = self.drill(b["backup_id"], expect=1)
+        self.assertIn(f"drill FAILED: backup {b['backup_id']} of 'prod' is not restorable",
+                      r.stdout)
+        self.assertIn("archive directory ok", r.stdout)
+        self.assertIn(f"mfb: error: backup {b['backup_id']} failed its archive check: ", r.stderr)
+        self.assertIn(info.filename.split("/")[-1], r.stderr)
+        self.assertIn("HINT: the file matches the receiver's SHA-256", r.stderr)
+        self.assertEqual(self.verification(b["backup_id"])["result"], "failed")
+        self.assertIn(f"MFB_ALERT_SUBJECT=backup {b['backup_id']} of 'prod' is NOT restorable",
+                      self.alerts_text())
+        self.assertFalse(os.path.exists(os.path.join(env.spool, "drill-prod")))
 
     def test_5_outside_paths_are_remapped_into_the_scratch_copy(self):
         """Tables with DATA DIRECTORY outside the datadir (InnoDB: an .isl

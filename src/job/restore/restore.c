@@ -350,14 +350,6 @@ static mfb_status verify_archive(struct run *r, struct mfb_error *err)
     return MFB_OK;
 }
 
-/* Extraction threads: one per core, up to 4 (beyond that the disk, not the
- * inflate and CRC, is what a restore waits for). */
-static unsigned extract_threads(void)
-{
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > 4 ? 4 : (unsigned)n;
-}
-
 /* ---- 2. --to DIR ---- */
 
 /* Before the download: DIR is new or empty. */
@@ -395,7 +387,7 @@ static mfb_status extract_to(struct run *r, struct mfb_error *err)
                            format_size(need, a, sizeof(a)), format_size(avail, b, sizeof(b)));
     }
     struct archive_extract_summary sum = {0};
-    struct archive_extract_options xo = {.threads = extract_threads()};
+    struct archive_extract_options xo = {.threads = archive_extract_default_threads()};
     if (st == MFB_OK)
         st = archive_extract(r->reader, dir, &xo, &sum, err);
     if (st != MFB_OK)
@@ -719,7 +711,8 @@ static mfb_status extract_roots(struct run *r, bool staged, struct mfb_error *er
             return cancel_error(err);
         if (!staged)
             rs->touched = true;
-        struct archive_extract_options xo = {.prefix = p->name, .threads = extract_threads()};
+        struct archive_extract_options xo = {.prefix = p->name,
+                                             .threads = archive_extract_default_threads()};
         struct archive_extract_summary sum = {0};
         mfb_status st;
         if (fault_at(r, p->name)) {
