@@ -141,12 +141,13 @@ class Receiver:
         return j["chunk_size"]
 
     # -- serve ----------------------------------------------------------
-    def start(self, *extra, plaintext=False):
+    def start(self, *extra, plaintext=False, env=None):
+        """Starts `serve`; env adds variables (test hooks) to its environment."""
         self.plaintext = plaintext
         args = [server_binary(), "serve", "--listen", "127.0.0.1:0"] + list(extra)
         if plaintext:
             args.append("--plaintext")
-        env = dict(os.environ, MFB_DB=self.db)
+        env = dict(os.environ, MFB_DB=self.db, **(env or {}))
         self.log = open(self.log_path, "a")
         self.log_offset = os.path.getsize(self.log_path)
         self.proc = subprocess.Popen(args, env=env, stdout=self.log, stderr=self.log)
