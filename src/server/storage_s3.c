@@ -597,8 +597,8 @@ static mfb_status multipart_copy(struct storage *st, const char *upload_id, cons
         copy_forget(st, upload_id);
         if (s != MFB_ERR_EXISTS)
             mfb_error_hint(err,
-                           "nothing was published under '%s'; the upload is kept: complete it "
-                           "again once S3 answers (the client retries)",
+                           "the upload and its name '%s' are kept: complete it again once S3 "
+                           "answers (mfb retries)",
                            rel);
     }
     return s;
