@@ -41,6 +41,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,7 @@
 #define S3_COPY_LIMIT (5ULL << 30) /* the largest source of one CopyObject (AWS) */
 #define S3_MAX_PART (5ULL << 30)
 #define COPY_PART (256ULL << 20) /* a multipart copy's part, unless 10,000 need more */
+#define COPY_THREADS 4           /* UploadPartCopy requests at once */
 
 /* Test-only hooks (docs/testing.md): tests cannot make 5 GiB objects, so
  * they lower the copy limit and the part size, and fail or crash the
@@ -501,6 +503,105 @@ static uint64_t copy_part_size(const struct s3_storage *s, uint64_t size)
     return part;
 }
 
+#define ETAG_MAX 160
+
+/* The parts of one multipart copy, shared by its copiers. */
+struct copy_job {
+    struct s3_storage *s3s;
+    const char *upload_id, *rel, *src_hdr, *mpu;
+    uint64_t size, part;
+    unsigned long parts;
+    char *etags; /* parts x ETAG_MAX: part i's ETag at (i - 1) * ETAG_MAX */
+    pthread_mutex_t lock;
+    unsigned long next; /* the next part to copy */
+    bool failed;
+    struct mfb_error err; /* the first failure */
+};
+
+/* One UploadPartCopy: bytes [(i - 1) * part, i * part) of the source. */
+static mfb_status copy_one_part(struct copy_job *j, unsigned long i, char *etag,
+                                struct mfb_error *err)
+{
+    if (j->s3s->fault_at == i) {
+        if (j->s3s->fault_exit) {
+            log_warn("s3-copy-test-crash", "upload=%s part=%lu", j->upload_id, i);
+            _exit(70);
+        }
+        return mfb_error_set(err, MFB_ERR_NETWORK, "S3 failed copying part %lu (%s)", i,
+                             S3_COPY_FAULT_ENV);
+    }
+    uint64_t from = (i - 1) * j->part, to = i * j->part < j->size ? i * j->part - 1 : j->size - 1;
+    char range[96], query[4 * MPU_ID_MAX];
+    snprintf(range, sizeof(range), "x-amz-copy-source-range: bytes=%llu-%llu",
+             (unsigned long long)from, (unsigned long long)to);
+    const char *hdr[] = {j->src_hdr, range, NULL};
+    mpu_query(j->mpu, i, query, sizeof(query));
+    struct s3_answer a = {0};
+    mfb_status s = s3_request(&j->s3s->s3, "PUT", j->rel, query, hdr, NULL, &a, err);
+    if (s == MFB_OK)
+        s = late_error(&a, "copying a part of the upload into place", err);
+    size_t pos = 0;
+    if (s == MFB_OK &&
+        (a.text == NULL || !s3_xml_next(a.text, "ETag", &pos, etag, ETAG_MAX) || etag[0] == '\0'))
+        s = mfb_error_set(err, MFB_ERR_PROTOCOL, "S3 copied part %lu without an ETag", i);
+    free_answer(&a);
+    return s;
+}
+
+/* A copier thread of a multipart copy: takes the next part until none is
+ * left or one failed. S3 does the copying; the threads only wait for it,
+ * so that a large backup's complete does not take COPY_THREADS times
+ * longer than it must. */
+static void *copier(void *arg)
+{
+    struct copy_job *j = arg;
+    for (;;) {
+        pthread_mutex_lock(&j->lock);
+        unsigned long i = j->failed || j->next > j->parts ? 0 : j->next++;
+        pthread_mutex_unlock(&j->lock);
+        if (i == 0)
+            return NULL;
+        struct mfb_error err = {0};
+        if (copy_one_part(j, i, j->etags + (i - 1) * ETAG_MAX, &err) != MFB_OK) {
+            pthread_mutex_lock(&j->lock);
+            j->failed = true;
+            mfb_error_copy(&j->err, &err);
+            pthread_mutex_unlock(&j->lock);
+            return NULL;
+        }
+    }
+}
+
+/* Copies every part, COPY_THREADS at once (fewer for few parts), into
+ * etags; after a failure no copier starts another part. */
+static mfb_status copy_parts(struct s3_storage *s3s, const char *upload_id, const char *rel,
+                             const char *src_hdr, const char *mpu, uint64_t size, uint64_t part,
+                             unsigned long parts, char *etags, struct mfb_error *err)
+{
+    struct copy_job j = {.s3s = s3s,
+                         .upload_id = upload_id,
+                         .rel = rel,
+                         .src_hdr = src_hdr,
+                         .mpu = mpu,
+                         .size = size,
+                         .part = part,
+                         .parts = parts,
+                         .etags = etags,
+                         .next = 1};
+    pthread_mutex_init(&j.lock, NULL);
+    pthread_t tid[COPY_THREADS];
+    size_t started = 0;
+    for (; started < COPY_THREADS && started < parts; started++)
+        if (pthread_create(&tid[started], NULL, copier, &j) != 0)
+            break;
+    if (started == 0)
+        copier(&j); /* no thread to be had: copy here, one part after the other */
+    for (size_t t = 0; t < started; t++)
+        pthread_join(tid[t], NULL);
+    pthread_mutex_destroy(&j.lock);
+    return j.failed ? mfb_error_copy(err, &j.err) : MFB_OK;
+}
+
 /* Copies the temporary object (src_hdr: its x-amz-copy-source header) to
  * rel with a multipart copy, for objects larger than one CopyObject may
  * copy. MFB_ERR_EXISTS when the completion found rel taken (a store that
@@ -541,43 +642,22 @@ static mfb_status multipart_copy(struct storage *st, const char *upload_id, cons
         s = fs_write_file_atomic(path, line, (size_t)n, 0600, true, err);
     }
     free(line);
-    if (s == MFB_OK && (xml = malloc(cap)) == NULL)
+    char *etags = NULL;
+    if (s == MFB_OK && ((xml = malloc(cap)) == NULL || (etags = calloc(parts, ETAG_MAX)) == NULL))
         s = mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
     if (s == MFB_OK) {
         log_info("s3-copy-start", "upload=%s key=%s bytes=%llu parts=%lu part_bytes=%llu",
                  upload_id, LOG_Q(rel), (unsigned long long)size, parts, (unsigned long long)part);
         len += (size_t)snprintf(xml + len, cap - len, "<CompleteMultipartUpload>");
     }
+    if (s == MFB_OK)
+        s = copy_parts(s3s, upload_id, rel, src_hdr, mpu, size, part, parts, etags, err);
     for (unsigned long i = 1; s == MFB_OK && i <= parts; i++) {
-        uint64_t from = (i - 1) * part, to = i * part < size ? i * part - 1 : size - 1;
-        if (s3s->fault_at == i) {
-            if (s3s->fault_exit) {
-                log_warn("s3-copy-test-crash", "upload=%s part=%lu", upload_id, i);
-                _exit(70);
-            }
-            s = mfb_error_set(err, MFB_ERR_NETWORK, "S3 failed copying part %lu (%s)", i,
-                              S3_COPY_FAULT_ENV);
-            break;
-        }
-        char range[96], etag[160] = "", xetag[200];
-        snprintf(range, sizeof(range), "x-amz-copy-source-range: bytes=%llu-%llu",
-                 (unsigned long long)from, (unsigned long long)to);
-        const char *hdr[] = {src_hdr, range, NULL};
-        mpu_query(mpu, i, query, sizeof(query));
-        s = s3_request(s3, "PUT", rel, query, hdr, NULL, &a, err);
-        if (s == MFB_OK)
-            s = late_error(&a, "copying a part of the upload into place", err);
-        pos = 0;
-        if (s == MFB_OK &&
-            (a.text == NULL || !s3_xml_next(a.text, "ETag", &pos, etag, sizeof(etag)) ||
-             etag[0] == '\0'))
-            s = mfb_error_set(err, MFB_ERR_PROTOCOL, "S3 copied part %lu without an ETag", i);
-        free_answer(&a);
-        xml_etag(etag, xetag, sizeof(xetag));
-        if (s == MFB_OK)
-            len += (size_t)snprintf(xml + len, cap - len,
-                                    "<Part><PartNumber>%lu</PartNumber><ETag>%s</ETag></Part>", i,
-                                    xetag);
+        char xetag[200];
+        xml_etag(etags + (i - 1) * ETAG_MAX, xetag, sizeof(xetag));
+        len +=
+            (size_t)snprintf(xml + len, cap - len,
+                             "<Part><PartNumber>%lu</PartNumber><ETag>%s</ETag></Part>", i, xetag);
     }
     if (s == MFB_OK) {
         len += (size_t)snprintf(xml + len, cap - len, "</CompleteMultipartUpload>");
@@ -591,6 +671,7 @@ static mfb_status multipart_copy(struct storage *st, const char *upload_id, cons
         free_answer(&a);
     }
     free(xml);
+    free(etags);
     if (s != MFB_OK) {
         log_warn("s3-copy-failed", "upload=%s key=%s error=%s", upload_id, LOG_Q(rel),
                  LOG_Q(err ? err->message : ""));
