@@ -72,7 +72,10 @@ class Receiver:
         self.s3 = s3
         self.staging = staging  # S3: where uploads in progress arrive (default: in dir)
         self.s3_endpoint = s3_endpoint  # S3 through something else (a proxy) than s3.endpoint
-        self.bucket = bucket or ("mfb-" + os.path.basename(self.dir).lower().replace("_", "-"))
+        # A bucket name must end with a letter or a digit: a directory name
+        # ending in "_" (mkdtemp's random part) would make one S3 refuses.
+        self.bucket = bucket or ("mfb-" + os.path.basename(self.dir).lower().replace("_", "-")
+                                 .rstrip("-"))
         self.prefix = "backups/"
 
     # -- commands -------------------------------------------------------
