@@ -1,19 +1,31 @@
 /*
- * s3_client.c - S3 requests over libcurl with SigV4 (see s3_client.h).
+ * s3_client.c - S3 requests over libcurl, signed with SigV4 (see
+ * s3_client.h).
  *
  * One easy handle per request: the driver makes one request per chunk
  * (at least 5 MiB) or per publish, so a handshake per request costs little
  * next to the bytes, and no handle is shared between connection threads.
+ *
+ * The signature is computed here (s3_sign) rather than by libcurl's
+ * CURLOPT_AWS_SIGV4: libcurl 7.88 (Debian 12) orders the signed headers by
+ * their whole "name:value" line instead of by name, so a header whose name
+ * extends another's is signed out of order and S3 answers 403
+ * SignatureDoesNotMatch; the multipart copy needs exactly such a pair
+ * (x-amz-copy-source and x-amz-copy-source-range).
  */
 #include "server/s3_client.h"
 
+#include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/digest.h"
@@ -259,6 +271,94 @@ static size_t on_header(char *data, size_t size, size_t n, void *userp)
     return len;
 }
 
+static void hmac256(const void *key, size_t key_len, const char *msg, unsigned char out[32])
+{
+    unsigned int n = 32;
+    HMAC(EVP_sha256(), key, (int)key_len, (const unsigned char *)msg, strlen(msg), out, &n);
+}
+
+struct canon_header {
+    char name[64];
+    const char *value;
+};
+
+static int cmp_header(const void *a, const void *b)
+{
+    return strcmp(((const struct canon_header *)a)->name, ((const struct canon_header *)b)->name);
+}
+
+bool s3_sign(const struct s3_client *s3, const char *method, const char *host, const char *path,
+             const char *query, const char *const *headers, const char *payload_hex,
+             const char *amz_date, char *auth, size_t auth_len)
+{
+    enum { MAX_HEADERS = 16 };
+    struct canon_header h[MAX_HEADERS + 3];
+    size_t n = 0;
+    snprintf(h[n].name, sizeof(h[n].name), "host");
+    h[n++].value = host;
+    snprintf(h[n].name, sizeof(h[n].name), "x-amz-content-sha256");
+    h[n++].value = payload_hex;
+    snprintf(h[n].name, sizeof(h[n].name), "x-amz-date");
+    h[n++].value = amz_date;
+    for (size_t i = 0; headers != NULL && headers[i] != NULL; i++) {
+        const char *colon = strchr(headers[i], ':');
+        size_t nl = colon ? (size_t)(colon - headers[i]) : 0;
+        if (n == MAX_HEADERS + 3 || nl == 0 || nl >= sizeof(h[n].name))
+            return false;
+        for (size_t k = 0; k < nl; k++)
+            h[n].name[k] = (char)tolower((unsigned char)headers[i][k]);
+        h[n].name[nl] = '\0';
+        const char *v = colon + 1;
+        while (*v == ' ' || *v == '\t')
+            v++;
+        h[n++].value = v;
+    }
+    /* By name alone (what SigV4 asks): "x-amz-copy-source" before
+     * "x-amz-copy-source-range". The values are ours: no runs of blanks to
+     * fold, no trailing blanks. */
+    qsort(h, n, sizeof(h[0]), cmp_header);
+    char signed_names[1024] = "";
+    size_t canon_len = strlen(method) + strlen(path) + (query ? strlen(query) : 0) + 256;
+    for (size_t i = 0; i < n; i++)
+        canon_len += strlen(h[i].name) + strlen(h[i].value) + 3;
+    char *canon = malloc(canon_len);
+    if (canon == NULL)
+        return false;
+    int len = snprintf(canon, canon_len, "%s\n%s\n%s\n", method, path, query ? query : "");
+    for (size_t i = 0; i < n; i++) {
+        len += snprintf(canon + len, canon_len - (size_t)len, "%s:%s\n", h[i].name, h[i].value);
+        if (i > 0)
+            strncat(signed_names, ";", sizeof(signed_names) - strlen(signed_names) - 1);
+        strncat(signed_names, h[i].name, sizeof(signed_names) - strlen(signed_names) - 1);
+    }
+    snprintf(canon + len, canon_len - (size_t)len, "\n%s\n%s", signed_names, payload_hex);
+    uint8_t d[SHA256_LEN];
+    char canon_hex[SHA256_HEX_LEN + 1], day[9], scope[160], to_sign[512], sig_hex[65];
+    sha256_buffer(canon, strlen(canon), d);
+    free(canon);
+    digest_to_hex(d, canon_hex);
+    snprintf(day, sizeof(day), "%.8s", amz_date);
+    snprintf(scope, sizeof(scope), "%s/%s/s3/aws4_request", day, s3->region);
+    snprintf(to_sign, sizeof(to_sign), "AWS4-HMAC-SHA256\n%s\n%s\n%s", amz_date, scope, canon_hex);
+    char first[8 + sizeof(s3->secret)];
+    unsigned char k1[32], k2[32], sig[32];
+    snprintf(first, sizeof(first), "AWS4%s", s3->secret);
+    hmac256(first, strlen(first), day, k1);
+    explicit_bzero(first, sizeof(first));
+    hmac256(k1, 32, s3->region, k2);
+    hmac256(k2, 32, "s3", k1);
+    hmac256(k1, 32, "aws4_request", k2);
+    hmac256(k2, 32, to_sign, sig);
+    explicit_bzero(k1, sizeof(k1));
+    explicit_bzero(k2, sizeof(k2));
+    for (size_t i = 0; i < 32; i++)
+        snprintf(sig_hex + 2 * i, 3, "%02x", sig[i]);
+    return snprintf(auth, auth_len,
+                    "Authorization: AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, "
+                    "Signature=%s",
+                    s3->key, scope, signed_names, sig_hex) < (int)auth_len;
+}
+
 /* The request's URL: the endpoint, the bucket (in the path or the host
  * name), the encoded key and the query. */
 static bool build_url(const struct s3_client *s3, const char *key, const char *query, char *url,
@@ -312,9 +412,15 @@ mfb_status s3_request(const struct s3_client *s3, const char *method, const char
                       const char *query, const char *const *headers, const struct s3_body *body,
                       struct s3_answer *ans, struct mfb_error *err)
 {
-    char url[8192], what[4200], sha_hdr[128], sigv4[128];
+    char url[8192], what[4200], sha_hdr[128], host[1100], date_hdr[64], amz_date[20], auth[1400];
     if (!build_url(s3, key, query, url, sizeof(url)))
         return mfb_error_set(err, MFB_ERR_INVALID, "the S3 key '%s' is too long", key ? key : "");
+    /* The URL's host and path, as sent (CURLOPT_PATH_AS_IS) and signed. */
+    const char *hstart = strstr(url, "://") + 3, *pstart = strchr(hstart, '/');
+    char *path = strndup(pstart, strcspn(pstart, "?"));
+    if (path == NULL)
+        return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+    snprintf(host, sizeof(host), "Host: %.*s", (int)(pstart - hstart), hstart);
     snprintf(what, sizeof(what), "'%s%s'", s3->prefix, key ? key : "");
     ans->status = 0;
     ans->len = 0;
@@ -329,18 +435,30 @@ mfb_status s3_request(const struct s3_client *s3, const char *method, const char
         digest_to_hex(d, hex);
     }
     snprintf(sha_hdr, sizeof(sha_hdr), "x-amz-content-sha256: %s", payload);
-    snprintf(sigv4, sizeof(sigv4), "aws:amz:%s:s3", s3->region);
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(amz_date, sizeof(amz_date), "%Y%m%dT%H%M%SZ", &tm);
+    snprintf(date_hdr, sizeof(date_hdr), "x-amz-date: %s", amz_date);
+    bool signed_ok =
+        s3_sign(s3, method, host + 6, path, query, headers, payload, amz_date, auth, sizeof(auth));
+    free(path);
+    if (!signed_ok)
+        return mfb_error_set(err, MFB_ERR_INTERNAL, "cannot sign the S3 request %s %s", method,
+                             what);
     CURL *h = curl_easy_init();
     if (h == NULL)
         return mfb_error_set(err, MFB_ERR_NO_MEMORY, "cannot start an S3 request");
     struct curl_slist *hl = curl_slist_append(NULL, sha_hdr);
+    hl = curl_slist_append(hl, host);
+    hl = curl_slist_append(hl, date_hdr);
+    hl = curl_slist_append(hl, auth);
     for (size_t i = 0; headers != NULL && headers[i] != NULL; i++)
         hl = curl_slist_append(hl, headers[i]);
+    explicit_bzero(auth, sizeof(auth));
     struct transfer t = {.body = body, .ans = ans};
     curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_AWS_SIGV4, sigv4);
-    curl_easy_setopt(h, CURLOPT_USERNAME, s3->key);
-    curl_easy_setopt(h, CURLOPT_PASSWORD, s3->secret);
+    curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);

@@ -1,13 +1,13 @@
 /*
- * s3_client.h - the few S3 requests the S3 storage driver makes, signed
- * with AWS Signature Version 4 by libcurl (CURLOPT_AWS_SIGV4): no SDK.
+ * s3_client.h - the few S3 requests the S3 storage driver makes, over
+ * libcurl, signed here with AWS Signature Version 4 (s3_sign): no SDK.
  *
- * libcurl signs what it is given: the payload's SHA-256 goes in an explicit
- * x-amz-content-sha256 header (for a chunk, the digest the receiver already
- * checked), and the query string must already be canonical (parameters
- * sorted, values encoded, "uploads=" rather than "uploads"). Keys are
- * percent-encoded here, segment by segment, so that the path libcurl signs
- * is the one S3 expects.
+ * The payload's SHA-256 goes in an explicit x-amz-content-sha256 header
+ * (for a chunk, the digest the receiver already checked), and the query
+ * string must already be canonical (parameters sorted, values encoded,
+ * "uploads=" rather than "uploads"): it is signed as given. Keys are
+ * percent-encoded here, segment by segment, so that the path signed and
+ * sent is the one S3 expects.
  *
  * Failures map onto mfb_status: no connection, a timeout or a 5xx answer is
  * MFB_ERR_NETWORK (the storage is unavailable: callers answer 503 and the
@@ -69,6 +69,15 @@ mfb_status s3_client_init(struct s3_client *s3, const char *url, const char *end
 mfb_status s3_request(const struct s3_client *s3, const char *method, const char *key,
                       const char *query, const char *const *headers, const struct s3_body *body,
                       struct s3_answer *ans, struct mfb_error *err);
+
+/* The SigV4 "Authorization: ..." header line of a request, into auth:
+ * host and path as sent (path encoded), query canonical or NULL, headers
+ * the request's own "Name: value" lines (NULL-terminated, at most 16; all
+ * are signed, with host, x-amz-content-sha256 = payload_hex and x-amz-date
+ * = amz_date, YYYYMMDDTHHMMSSZ). False when it does not fit. */
+bool s3_sign(const struct s3_client *s3, const char *method, const char *host, const char *path,
+             const char *query, const char *const *headers, const char *payload_hex,
+             const char *amz_date, char *auth, size_t auth_len);
 
 /* Appends the S3 (RFC 3986 unreserved) percent-encoding of text to out;
  * slash says whether '/' stays as it is. False when out is too small. */

@@ -27,12 +27,21 @@
  * partial file go last; the partial file's absence is what tells a
  * repeated complete that the data has been published.
  *
+ * AWS S3 copies at most 5 GiB in one CopyObject, so a larger object is
+ * published with a multipart copy instead: a multipart upload of the final
+ * key whose parts are ranges of the temporary object (UploadPartCopy),
+ * completed with If-None-Match: *. Until it is completed the final key
+ * shows nothing, so a crash between the parts leaves no half backup under
+ * its name; its id is kept in .partial/<id>.s3copy (with the key), so that
+ * a repeated complete or the upload's expiry aborts it.
+ *
  * Downloads read the object through ranged GETs of READ_WINDOW bytes into
  * one buffer per download: memory stays bounded whatever the size.
  */
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,10 +59,25 @@
 #define S3_MAX_OBJECT (5ULL << 40)
 #define READ_WINDOW (4u << 20)
 #define MPU_ID_MAX 1024
+#define S3_COPY_LIMIT (5ULL << 30) /* the largest source of one CopyObject (AWS) */
+#define S3_MAX_PART (5ULL << 30)
+#define COPY_PART (256ULL << 20) /* a multipart copy's part, unless 10,000 need more */
+#define COPY_THREADS 4           /* UploadPartCopy requests at once */
+
+/* Test-only hooks (docs/testing.md): tests cannot make 5 GiB objects, so
+ * they lower the copy limit and the part size, and fail or crash the
+ * receiver at the Nth UploadPartCopy ("fail:N", "exit:N"). */
+#define S3_COPY_LIMIT_ENV "MFB_TEST_S3_COPY_LIMIT"
+#define S3_COPY_PART_ENV "MFB_TEST_S3_COPY_PART"
+#define S3_COPY_FAULT_ENV "MFB_TEST_S3_COPY_FAULT"
 
 struct s3_storage {
     struct storage base;
     struct s3_client s3;
+    uint64_t copy_limit;    /* above it, publish by a multipart copy */
+    uint64_t copy_part;     /* a multipart copy's part size (at least) */
+    unsigned long fault_at; /* test hook: the UploadPartCopy that fails (0: none) */
+    bool fault_exit;        /* ... by killing the receiver, as a crash would */
 };
 
 static const struct s3_client *client_of(struct storage *st)
@@ -104,6 +128,18 @@ static mfb_status late_error(const struct s3_answer *a, const char *what, struct
     size_t pos = 0;
     s3_xml_next(a->text, "Code", &pos, code, sizeof(code));
     return mfb_error_set(err, MFB_ERR_NETWORK, "S3 failed %s: %s", what, code);
+}
+
+/* An ETag as the text of a CompleteMultipartUpload's <ETag> (its quotes
+ * escaped). */
+static void xml_etag(const char *etag, char *out, size_t len)
+{
+    out[0] = '\0';
+    for (const char *p = etag; *p && strlen(out) + 7 < len; p++)
+        if (*p == '"')
+            strcat(out, "&quot;");
+        else
+            strncat(out, p, 1);
 }
 
 static mfb_status s3_probe(struct storage *st, struct mfb_error *err)
@@ -190,11 +226,56 @@ static mfb_status s3_chunk_commit(struct storage *st, const char *upload_id, uin
     return s;
 }
 
+/* .partial/<id>.s3copy: "<multipart upload id>\n<final key>\n" while a
+ * multipart copy is under way. */
+static void copy_sidecar_path(struct storage *st, const char *upload_id, char *buf, size_t len)
+{
+    if (snprintf(buf, len, "%s/" STORAGE_PARTIAL_DIR "/%s.s3copy", st->root, upload_id) >= (int)len)
+        buf[0] = '\0';
+}
+
+/* Aborts the multipart copy a publish left (a crash, a failure) and
+ * forgets it: its parts are invisible and would otherwise be kept (and
+ * billed) for ever. The final key itself is never touched. False when
+ * S3 refused or did not answer the abort (the .s3copy file stays). */
+static bool copy_forget(struct storage *st, const char *upload_id)
+{
+    char path[PATH_MAX], text[MPU_ID_MAX + PATH_MAX + 4], query[4 * MPU_ID_MAX];
+    copy_sidecar_path(st, upload_id, path, sizeof(path));
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return true;
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    char *nl = strchr(text, '\n');
+    char *key = nl ? nl + 1 : NULL;
+    if (nl != NULL && nl > text && key[0] != '\0') {
+        *nl = '\0';
+        key[strcspn(key, "\n")] = '\0';
+        mpu_query(text, 0, query, sizeof(query));
+        struct s3_answer a = {0};
+        struct mfb_error err = {0};
+        if (s3_request(client_of(st), "DELETE", key, query, NULL, NULL, &a, &err) != MFB_OK &&
+            err.status != MFB_ERR_NOT_FOUND) {
+            /* Kept: the next repeated complete or the expiry tries again. */
+            log_warn("s3-copy-abort-failed", "upload=%s key=%s error=%s", upload_id, LOG_Q(key),
+                     LOG_Q(err.message));
+            free_answer(&a);
+            return false;
+        }
+        free_answer(&a);
+    }
+    unlink(path);
+    return true;
+}
+
 static void s3_upload_abort(struct storage *st, const char *upload_id)
 {
     char key[128], mpu[MPU_ID_MAX], query[4 * MPU_ID_MAX], path[PATH_MAX];
     temp_key(upload_id, key, sizeof(key));
     struct s3_answer a = {0};
+    copy_forget(st, upload_id);
     if (mpu_id_read(st, upload_id, mpu, sizeof(mpu), NULL) == MFB_OK) {
         mpu_query(mpu, 0, query, sizeof(query));
         struct mfb_error err = {0};
@@ -306,12 +387,8 @@ static mfb_status complete_multipart(struct storage *st, const char *upload_id, 
                                   upload_id);
                 break;
             }
-            char etag[200] = "";
-            for (const char *p = parts[i].etag; *p && strlen(etag) + 7 < sizeof(etag); p++)
-                if (*p == '"')
-                    strcat(etag, "&quot;");
-                else
-                    strncat(etag, p, 1);
+            char etag[200];
+            xml_etag(parts[i].etag, etag, sizeof(etag));
             len += (size_t)snprintf(xml + len, cap - len,
                                     "<Part><PartNumber>%lu</PartNumber><ETag>%s</ETag></Part>",
                                     parts[i].number, etag);
@@ -394,8 +471,9 @@ static bool claimed_by(struct storage *st, const char *rel, const char *upload_i
 
 /* After the copy: the staging file goes first (its absence is what says
  * "published" to a repeated complete), then the temporary object and the
- * multipart id. What a crash leaves of the latter two goes when the
- * upload's record expires (storage_upload_abort). */
+ * multipart ids (the upload's, and a multipart copy's, completed by now).
+ * What a crash leaves of the latter goes when the upload's record expires
+ * (storage_upload_abort). */
 static mfb_status publish_cleanup(struct storage *st, const char *upload_id, struct mfb_error *err)
 {
     char path[PATH_MAX], key[128];
@@ -409,6 +487,201 @@ static mfb_status publish_cleanup(struct storage *st, const char *upload_id, str
     free_answer(&a);
     sidecar_path(st, upload_id, path, sizeof(path));
     unlink(path);
+    copy_sidecar_path(st, upload_id, path, sizeof(path));
+    unlink(path);
+    return s;
+}
+
+/* The part size of a multipart copy of size bytes: COPY_PART (or the test
+ * hook's), larger when 10,000 parts would not hold the object. */
+static uint64_t copy_part_size(const struct s3_storage *s, uint64_t size)
+{
+    uint64_t part = s->copy_part;
+    uint64_t need = (size + S3_MAX_PARTS - 1) / S3_MAX_PARTS;
+    if (need > part)
+        part = (need + (1ULL << 20) - 1) & ~((1ULL << 20) - 1);
+    return part;
+}
+
+#define ETAG_MAX 160
+
+/* The parts of one multipart copy, shared by its copiers. */
+struct copy_job {
+    struct s3_storage *s3s;
+    const char *upload_id, *rel, *src_hdr, *mpu;
+    uint64_t size, part;
+    unsigned long parts;
+    char *etags; /* parts x ETAG_MAX: part i's ETag at (i - 1) * ETAG_MAX */
+    pthread_mutex_t lock;
+    unsigned long next; /* the next part to copy */
+    bool failed;
+    struct mfb_error err; /* the first failure */
+};
+
+/* One UploadPartCopy: bytes [(i - 1) * part, i * part) of the source. */
+static mfb_status copy_one_part(struct copy_job *j, unsigned long i, char *etag,
+                                struct mfb_error *err)
+{
+    if (j->s3s->fault_at == i) {
+        if (j->s3s->fault_exit) {
+            log_warn("s3-copy-test-crash", "upload=%s part=%lu", j->upload_id, i);
+            _exit(70);
+        }
+        return mfb_error_set(err, MFB_ERR_NETWORK, "S3 failed copying part %lu (%s)", i,
+                             S3_COPY_FAULT_ENV);
+    }
+    uint64_t from = (i - 1) * j->part, to = i * j->part < j->size ? i * j->part - 1 : j->size - 1;
+    char range[96], query[4 * MPU_ID_MAX];
+    snprintf(range, sizeof(range), "x-amz-copy-source-range: bytes=%llu-%llu",
+             (unsigned long long)from, (unsigned long long)to);
+    const char *hdr[] = {j->src_hdr, range, NULL};
+    mpu_query(j->mpu, i, query, sizeof(query));
+    struct s3_answer a = {0};
+    mfb_status s = s3_request(&j->s3s->s3, "PUT", j->rel, query, hdr, NULL, &a, err);
+    if (s == MFB_OK)
+        s = late_error(&a, "copying a part of the upload into place", err);
+    size_t pos = 0;
+    if (s == MFB_OK &&
+        (a.text == NULL || !s3_xml_next(a.text, "ETag", &pos, etag, ETAG_MAX) || etag[0] == '\0'))
+        s = mfb_error_set(err, MFB_ERR_PROTOCOL, "S3 copied part %lu without an ETag", i);
+    free_answer(&a);
+    return s;
+}
+
+/* A copier thread of a multipart copy: takes the next part until none is
+ * left or one failed. S3 does the copying; the threads only wait for it,
+ * so that a large backup's complete does not take COPY_THREADS times
+ * longer than it must. */
+static void *copier(void *arg)
+{
+    struct copy_job *j = arg;
+    for (;;) {
+        pthread_mutex_lock(&j->lock);
+        unsigned long i = j->failed || j->next > j->parts ? 0 : j->next++;
+        pthread_mutex_unlock(&j->lock);
+        if (i == 0)
+            return NULL;
+        struct mfb_error err = {0};
+        if (copy_one_part(j, i, j->etags + (i - 1) * ETAG_MAX, &err) != MFB_OK) {
+            pthread_mutex_lock(&j->lock);
+            j->failed = true;
+            mfb_error_copy(&j->err, &err);
+            pthread_mutex_unlock(&j->lock);
+            return NULL;
+        }
+    }
+}
+
+/* Copies every part, COPY_THREADS at once (fewer for few parts), into
+ * etags; after a failure no copier starts another part. */
+static mfb_status copy_parts(struct s3_storage *s3s, const char *upload_id, const char *rel,
+                             const char *src_hdr, const char *mpu, uint64_t size, uint64_t part,
+                             unsigned long parts, char *etags, struct mfb_error *err)
+{
+    struct copy_job j = {.s3s = s3s,
+                         .upload_id = upload_id,
+                         .rel = rel,
+                         .src_hdr = src_hdr,
+                         .mpu = mpu,
+                         .size = size,
+                         .part = part,
+                         .parts = parts,
+                         .etags = etags,
+                         .next = 1};
+    pthread_mutex_init(&j.lock, NULL);
+    pthread_t tid[COPY_THREADS];
+    size_t started = 0;
+    for (; started < COPY_THREADS && started < parts; started++)
+        if (pthread_create(&tid[started], NULL, copier, &j) != 0)
+            break;
+    if (started == 0)
+        copier(&j); /* no thread to be had: copy here, one part after the other */
+    for (size_t t = 0; t < started; t++)
+        pthread_join(tid[t], NULL);
+    pthread_mutex_destroy(&j.lock);
+    return j.failed ? mfb_error_copy(err, &j.err) : MFB_OK;
+}
+
+/* Copies the temporary object (src_hdr: its x-amz-copy-source header) to
+ * rel with a multipart copy, for objects larger than one CopyObject may
+ * copy. MFB_ERR_EXISTS when the completion found rel taken (a store that
+ * honours If-None-Match: * there). On failure the multipart upload is
+ * aborted; after a crash, the .s3copy file lets the next try abort it. */
+static mfb_status multipart_copy(struct storage *st, const char *upload_id, const char *rel,
+                                 const char *src_hdr, uint64_t size, struct mfb_error *err)
+{
+    struct s3_storage *s3s = (struct s3_storage *)st;
+    const struct s3_client *s3 = client_of(st);
+    uint64_t part = copy_part_size(s3s, size);
+    unsigned long parts = (unsigned long)((size + part - 1) / part);
+    char mpu[MPU_ID_MAX], query[4 * MPU_ID_MAX], path[PATH_MAX];
+    char *xml = NULL;
+    size_t cap = 128 + (size_t)parts * 240, len = 0;
+    struct s3_answer a = {0};
+    if (!copy_forget(st, upload_id)) { /* what a crash in an earlier try left */
+        mfb_error_set(err, MFB_ERR_NETWORK, "cannot abort the multipart copy of an earlier try");
+        mfb_error_hint(err, "check that the S3 endpoint %s is up; complete again then",
+                       s3->endpoint);
+        return MFB_ERR_NETWORK;
+    }
+    mfb_status s = s3_request(s3, "POST", rel, "uploads=", NULL, NULL, &a, err);
+    size_t pos = 0;
+    if (s == MFB_OK && (a.text == NULL || !s3_xml_next(a.text, "UploadId", &pos, mpu, sizeof(mpu))))
+        s = mfb_error_set(err, MFB_ERR_PROTOCOL, "S3 started a multipart copy without an id");
+    free_answer(&a);
+    if (s != MFB_OK)
+        return s;
+    /* Kept (fsynced) before the first part, so that nothing a crash leaves
+     * is unknown to the receiver. */
+    copy_sidecar_path(st, upload_id, path, sizeof(path));
+    char *line = malloc(MPU_ID_MAX + PATH_MAX + 4);
+    if (line == NULL)
+        s = mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+    if (s == MFB_OK) {
+        int n = snprintf(line, MPU_ID_MAX + PATH_MAX + 4, "%s\n%s\n", mpu, rel);
+        s = fs_write_file_atomic(path, line, (size_t)n, 0600, true, err);
+    }
+    free(line);
+    char *etags = NULL;
+    if (s == MFB_OK && ((xml = malloc(cap)) == NULL || (etags = calloc(parts, ETAG_MAX)) == NULL))
+        s = mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+    if (s == MFB_OK) {
+        log_info("s3-copy-start", "upload=%s key=%s bytes=%llu parts=%lu part_bytes=%llu",
+                 upload_id, LOG_Q(rel), (unsigned long long)size, parts, (unsigned long long)part);
+        len += (size_t)snprintf(xml + len, cap - len, "<CompleteMultipartUpload>");
+    }
+    if (s == MFB_OK)
+        s = copy_parts(s3s, upload_id, rel, src_hdr, mpu, size, part, parts, etags, err);
+    for (unsigned long i = 1; s == MFB_OK && i <= parts; i++) {
+        char xetag[200];
+        xml_etag(etags + (i - 1) * ETAG_MAX, xetag, sizeof(xetag));
+        len +=
+            (size_t)snprintf(xml + len, cap - len,
+                             "<Part><PartNumber>%lu</PartNumber><ETag>%s</ETag></Part>", i, xetag);
+    }
+    if (s == MFB_OK) {
+        len += (size_t)snprintf(xml + len, cap - len, "</CompleteMultipartUpload>");
+        mpu_query(mpu, 0, query, sizeof(query));
+        struct s3_body body = {.data = xml, .len = len, .fd = -1};
+        static const char *const hdr[] = {"Content-Type: application/xml", "If-None-Match: *",
+                                          NULL};
+        s = s3_request(s3, "POST", rel, query, hdr, &body, &a, err);
+        if (s == MFB_OK)
+            s = late_error(&a, "completing the multipart copy", err);
+        free_answer(&a);
+    }
+    free(xml);
+    free(etags);
+    if (s != MFB_OK) {
+        log_warn("s3-copy-failed", "upload=%s key=%s error=%s", upload_id, LOG_Q(rel),
+                 LOG_Q(err ? err->message : ""));
+        copy_forget(st, upload_id);
+        if (s != MFB_ERR_EXISTS)
+            mfb_error_hint(err,
+                           "the upload and its name '%s' are kept: complete it again once S3 "
+                           "answers (mfb retries)",
+                           rel);
+    }
     return s;
 }
 
@@ -469,13 +742,17 @@ static mfb_status s3_publish(struct storage *st, const char *upload_id, uint64_t
             continue;
         if (s != MFB_OK)
             return s;
-        const char *hdr[] = {src_hdr, "If-None-Match: *", NULL};
-        struct s3_answer a = {0};
         struct mfb_error local = {0};
-        s = s3_request(s3, "PUT", rel, NULL, hdr, NULL, &a, &local);
-        if (s == MFB_OK)
-            s = late_error(&a, "copying the upload into place", &local);
-        free_answer(&a);
+        if (size > ((struct s3_storage *)st)->copy_limit) {
+            s = multipart_copy(st, upload_id, rel, src_hdr, size, &local);
+        } else {
+            const char *hdr[] = {src_hdr, "If-None-Match: *", NULL};
+            struct s3_answer a = {0};
+            s = s3_request(s3, "PUT", rel, NULL, hdr, NULL, &a, &local);
+            if (s == MFB_OK)
+                s = late_error(&a, "copying the upload into place", &local);
+            free_answer(&a);
+        }
         if (s == MFB_ERR_EXISTS) /* another receiver wrote it meanwhile */
             continue;
         if (s != MFB_OK)
@@ -757,6 +1034,57 @@ static const struct storage_ops s3_ops = {
     .max_file_bytes = s3_max_file_bytes,
 };
 
+/* A byte count from a test hook's variable; false when it is set but not
+ * a number. */
+static bool env_bytes(const char *name, uint64_t *out)
+{
+    const char *v = getenv(name);
+    if (v == NULL || v[0] == '\0')
+        return true;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (errno != 0 || end == v || *end != '\0' || v[0] == '-')
+        return false;
+    *out = n;
+    return true;
+}
+
+/* The copy settings: the limits of AWS S3, or the test hooks' (tests
+ * cannot make objects of 5 GiB). */
+static mfb_status copy_settings(struct s3_storage *s, struct mfb_error *err)
+{
+    s->copy_limit = S3_COPY_LIMIT;
+    s->copy_part = COPY_PART;
+    if (!env_bytes(S3_COPY_LIMIT_ENV, &s->copy_limit) ||
+        !env_bytes(S3_COPY_PART_ENV, &s->copy_part) || s->copy_part < S3_MIN_PART ||
+        s->copy_part > S3_MAX_PART || s->copy_limit > S3_COPY_LIMIT) {
+        mfb_error_set(err, MFB_ERR_USAGE, "%s or %s is not a valid byte count", S3_COPY_LIMIT_ENV,
+                      S3_COPY_PART_ENV);
+        mfb_error_hint(err, "these are for tests only: unset them (a part is 5 MiB to 5 GiB, the "
+                            "limit at most 5 GiB)");
+        return MFB_ERR_USAGE;
+    }
+    const char *fault = getenv(S3_COPY_FAULT_ENV);
+    if (fault != NULL && fault[0] != '\0') {
+        s->fault_exit = strncmp(fault, "exit:", 5) == 0;
+        const char *n = strchr(fault, ':');
+        char *end = NULL;
+        s->fault_at = n ? strtoul(n + 1, &end, 10) : 0;
+        if ((!s->fault_exit && strncmp(fault, "fail:", 5) != 0) || s->fault_at == 0 ||
+            end == NULL || *end != '\0') {
+            mfb_error_set(err, MFB_ERR_USAGE, "%s must be fail:N or exit:N", S3_COPY_FAULT_ENV);
+            mfb_error_hint(err, "it is for tests only: unset it");
+            return MFB_ERR_USAGE;
+        }
+    }
+    if (s->copy_limit != S3_COPY_LIMIT || s->copy_part != COPY_PART || s->fault_at != 0)
+        log_warn("s3-copy-test-hooks", "copy_limit=%llu copy_part=%llu fault=%s",
+                 (unsigned long long)s->copy_limit, (unsigned long long)s->copy_part,
+                 fault && fault[0] ? fault : "none");
+    return MFB_OK;
+}
+
 mfb_status storage_s3_open(const struct storage_config *cfg, struct storage **out,
                            struct mfb_error *err)
 {
@@ -770,6 +1098,8 @@ mfb_status storage_s3_open(const struct storage_config *cfg, struct storage **ou
     const struct storage_s3_config *c = cfg->s3;
     mfb_status st = s3_client_init(&s->s3, c->url, c->endpoint, c->region, c->key_file,
                                    c->secret_file, c->ca_file, c->path_style, err);
+    if (st == MFB_OK)
+        st = copy_settings(s, err);
     if (st != MFB_OK) {
         s3_close(&s->base);
         return st;

@@ -72,7 +72,10 @@ class Receiver:
         self.s3 = s3
         self.staging = staging  # S3: where uploads in progress arrive (default: in dir)
         self.s3_endpoint = s3_endpoint  # S3 through something else (a proxy) than s3.endpoint
-        self.bucket = bucket or ("mfb-" + os.path.basename(self.dir).lower().replace("_", "-"))
+        # A bucket name must end with a letter or a digit: a directory name
+        # ending in "_" (mkdtemp's random part) would make one S3 refuses.
+        self.bucket = bucket or ("mfb-" + os.path.basename(self.dir).lower().replace("_", "-")
+                                 .rstrip("-"))
         self.prefix = "backups/"
 
     # -- commands -------------------------------------------------------
@@ -141,12 +144,13 @@ class Receiver:
         return j["chunk_size"]
 
     # -- serve ----------------------------------------------------------
-    def start(self, *extra, plaintext=False):
+    def start(self, *extra, plaintext=False, env=None):
+        """Starts `serve`; env adds variables (test hooks) to its environment."""
         self.plaintext = plaintext
         args = [server_binary(), "serve", "--listen", "127.0.0.1:0"] + list(extra)
         if plaintext:
             args.append("--plaintext")
-        env = dict(os.environ, MFB_DB=self.db)
+        env = dict(os.environ, MFB_DB=self.db, **(env or {}))
         self.log = open(self.log_path, "a")
         self.log_offset = os.path.getsize(self.log_path)
         self.proc = subprocess.Popen(args, env=env, stdout=self.log, stderr=self.log)
