@@ -12,7 +12,7 @@
 # Each run (BENCH_RUNS, default 1; the best counts): `mfb backup` of the
 # server, then `mfb drill` of that backup. Printed: the wall time of each,
 # the backup's downtime, and the drill's steps from the job log (preflight
-# = find + download + SHA-256 + archive test, archive = extraction, start =
+# = find + download + SHA-256 + directory check, archive = extraction (every CRC checked), start =
 # the throwaway server answers, verify = CHECK TABLE and row counts of
 # every table, stop, finish).
 set -euo pipefail
