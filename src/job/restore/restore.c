@@ -691,6 +691,16 @@ static void check_recorded(struct run *r, struct resume_record *rec)
             changed, changed == 1 ? "y" : "ies");
 }
 
+/* Whether the record holds an entry of root. */
+static bool recorded_under(const struct resume_record *rec, const char *root)
+{
+    size_t n = strlen(root);
+    for (size_t i = 0; i < rec->count; i++)
+        if (strncmp(rec->entries[i].name, root, n) == 0 && rec->entries[i].name[n] == '/')
+            return true;
+    return false;
+}
+
 /* A record of this backup, left by an interrupted staged restore to the
  * same places: its staging directories are adopted and the entries it
  * recorded, still unchanged, reused. Anything else is discarded, with its
@@ -731,8 +741,13 @@ static mfb_status adopt_record(struct run *r, struct mfb_error *err)
         struct stat sb;
         /* the one place a staging directory of this root may be */
         if (stage_dir_name(r->roots[i].place, "", beside, sizeof(beside), NULL) != MFB_OK ||
-            strncmp(dir, beside, strlen(beside)) != 0 || strchr(dir + strlen(beside), '/') ||
-            lstat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+            strncmp(dir, beside, strlen(beside)) != 0 || strchr(dir + strlen(beside), '/')) {
+            snprintf(why, sizeof(why), "its staging directory '%.1000s' is not beside '%.1000s'",
+                     dir, r->roots[i].place);
+            ok = false;
+        } else if (lstat(dir, &sb) == 0 ? !S_ISDIR(sb.st_mode)
+                                        : recorded_under(&rec, rec.head.roots[i].name)) {
+            /* (a root the interrupted run had not begun has none yet) */
             snprintf(why, sizeof(why), "its staging directory '%.2000s' is gone", dir);
             ok = false;
         }
