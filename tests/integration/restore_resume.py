@@ -491,6 +491,24 @@ class ResumeTest(RestoreTestCase):
         self.assertEqual([n for n in os.listdir(parent) if ".mfb-staging-" in n], [])
         self.assertEqual(env.spool_files(), [os.path.basename(self.part)])  # the first one's
 
+    def test_record_is_discarded_by_a_restore_to_a_directory(self):
+        """--to stages nothing: the interrupted staged restore's record and
+        staging are discarded (a line says why), and --to continues the
+        .part and extracts."""
+        env = self.env
+        have = self.interrupted_restore(staged=True)
+        staging = read_record(self.record)[0]["roots"][0]["staging"]
+        self.receiver_back()
+
+        r = env.restore(self.bid, "--to", self.to)
+        self.assertIn("discarded the staging record of an interrupted restore, as this restore "
+                      f"is --to a directory: {self.record} (1 staging directory removed)\n",
+                      r.stdout)
+        self.assertIn(f"(resumed at byte {have})", r.stdout)
+        self.assertFalse(os.path.exists(staging))
+        self.assert_extracted()
+        self.assertEqual(env.spool_files(), [])
+
     def test_record_without_its_staging_is_discarded(self):
         """The staging directory removed by hand between the runs: the record
         is discarded, and the restore stages every entry afresh."""

@@ -1502,7 +1502,10 @@ static mfb_status restore_into_instance(struct run *r, struct mfb_error *err)
                 "the staged entries are kept for the next run (recorded in %s); the same "
                 "command reuses them",
                 r->record);
-            return st; /* its hint says the .part is kept */
+            if (err->hint[0] == '\0') /* (a streamed one's says the .part is kept) */
+                mfb_error_hint(err, "nothing was changed, the server still runs; the staged files "
+                                    "are kept and the same command reuses them");
+            return st;
         } else if (st != MFB_OK) {
             remove_staging(r);
             /* (stage_while_downloading gave its own hints: what arrived
