@@ -551,7 +551,10 @@ static void discard_record(struct run *r, const char *path, const struct resume_
         const char *dir = rec->head.roots[i].staging;
         struct stat sb;
         struct mfb_error e = {0};
-        if (strstr(dir, STAGE_SUFFIX) == NULL || lstat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        const char *base = strrchr(dir, '/');
+        /* ".<name>.mfb-staging-<tag>", a directory */
+        if (base == NULL || base[1] != '.' || strstr(base, STAGE_SUFFIX) == NULL ||
+            lstat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
             continue;
         if (spool_remove_tree(dir, &e) != MFB_OK)
             log_warn("restore", "staging=\"%s\" error=\"%s\"", dir, e.message);
