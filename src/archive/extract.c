@@ -34,6 +34,7 @@ struct extractor {
     bool owners;
     const char *prefix; /* NULL: every entry */
     size_t prefix_len;
+    const struct archive_extract_options *o; /* never NULL */
     struct archive_extract_summary sum;
 };
 
@@ -207,12 +208,29 @@ static void entry_times(const struct archive_entry *e, struct timespec ts[2])
 }
 
 /* Owner first: chown clears set-user-ID bits, which the mode then restores. */
+/* The owner an entry gets: the options' one, else the archived one. */
+static bool entry_owner(const struct extractor *x, const struct archive_entry *e, uint32_t *uid,
+                        uint32_t *gid)
+{
+    if (!x->owners)
+        return false;
+    if (x->o->has_owner) {
+        *uid = x->o->uid;
+        *gid = x->o->gid;
+        return true;
+    }
+    *uid = e->uid;
+    *gid = e->gid;
+    return e->has_owner;
+}
+
 static mfb_status set_fd_metadata(struct extractor *x, const struct archive_entry *e, int fd,
                                   uint32_t fallback_mode, struct mfb_error *err)
 {
-    if (x->owners && e->has_owner && fchown(fd, e->uid, e->gid) != 0)
+    uint32_t uid, gid;
+    if (entry_owner(x, e, &uid, &gid) && fchown(fd, uid, gid) != 0)
         return mfb_error_errno(err, errno, MFB_ERR_IO, "entry '%s': cannot set owner %u:%u",
-                               e->name, e->uid, e->gid);
+                               e->name, uid, gid);
     if (fchmod(fd, e->has_mode ? e->mode : fallback_mode) != 0)
         return mfb_error_errno(err, errno, MFB_ERR_IO, "entry '%s': cannot set mode", e->name);
     struct timespec ts[2];
@@ -250,16 +268,22 @@ static mfb_status extract_file(struct extractor *x, size_t index, int parent, co
         return mfb_error_errno(err, errno, MFB_ERR_IO, "entry '%s': cannot create it", e->name);
     }
     struct write_ctx w = {.fd = fd, .e = e};
+    struct stat sb;
     mfb_status s = archive_reader_read(x->r, index, write_data, &w, err);
     if (s == MFB_OK)
         s = set_fd_metadata(x, e, fd, 0644, err);
+    if (s == MFB_OK && x->o->on_file != NULL && fstat(fd, &sb) != 0)
+        s = mfb_error_errno(err, errno, MFB_ERR_IO, "entry '%s': cannot stat it", e->name);
     if (close(fd) != 0 && s == MFB_OK)
         s = mfb_error_errno(err, errno, MFB_ERR_IO, "entry '%s': cannot close it", e->name);
-    if (s != MFB_OK)
+    if (s != MFB_OK) {
         unlinkat(parent, last, 0); /* never leave a file that failed its checks */
-    else
-        x->sum.bytes += e->size;
-    return s;
+        return s;
+    }
+    x->sum.bytes += e->size;
+    if (x->o->on_file != NULL)
+        x->o->on_file(x->o->on_file_ctx, index, &sb);
+    return MFB_OK;
 }
 
 static mfb_status extract_symlink(struct extractor *x, size_t index, int parent, const char *last,
@@ -283,8 +307,8 @@ static mfb_status extract_symlink(struct extractor *x, size_t index, int parent,
                                e->name);
     }
     free(target);
-    if (x->owners && e->has_owner &&
-        fchownat(parent, last, e->uid, e->gid, AT_SYMLINK_NOFOLLOW) != 0)
+    uint32_t uid, gid;
+    if (entry_owner(x, e, &uid, &gid) && fchownat(parent, last, uid, gid, AT_SYMLINK_NOFOLLOW) != 0)
         return mfb_error_errno(err, errno, MFB_ERR_IO, "entry '%s': cannot set owner", e->name);
     struct timespec ts[2];
     entry_times(e, ts);
@@ -320,6 +344,18 @@ static bool strip_prefix(const struct extractor *x, char *norm)
     return true;
 }
 
+/* A file an earlier run wrote and checked: counted, not written again. */
+static bool reused(struct extractor *x, size_t index)
+{
+    const struct archive_entry *e = &x->r->entries[index];
+    if (x->o->reuse == NULL || !x->o->reuse[index] || e->type != ARCHIVE_ENTRY_FILE)
+        return false;
+    x->sum.reused_entries++;
+    x->sum.reused_bytes += e->size;
+    x->sum.bytes += e->size;
+    return true;
+}
+
 /* Creates one entry. norm is its normalized name (modified). */
 static mfb_status extract_one(struct extractor *x, size_t index, char *norm, bool metadata_pass,
                               struct mfb_error *err)
@@ -342,6 +378,10 @@ static mfb_status extract_one(struct extractor *x, size_t index, char *norm, boo
         }
     } else if (e->type == ARCHIVE_ENTRY_DIR) {
         s = extract_dir(x, e, parent, last, err);
+    } else if (x->o->replace && unlinkat(parent, last, 0) != 0 && errno != ENOENT) {
+        /* what an interrupted run left there (a directory is refused below) */
+        s = mfb_error_errno(err, errno, MFB_ERR_IO, "entry '%s': cannot remove the earlier copy",
+                            e->name);
     } else if (e->type == ARCHIVE_ENTRY_SYMLINK) {
         s = extract_symlink(x, index, parent, last, err);
     } else {
@@ -394,7 +434,9 @@ static void *worker_main(void *arg)
         normalize(en->name, en->name_len, norm);
         if (!strip_prefix(&x, norm))
             continue;
-        if (extract_one(&x, i, norm, false, &e) != MFB_OK)
+        if (reused(&x, i))
+            x.sum.entries++;
+        else if (extract_one(&x, i, norm, false, &e) != MFB_OK)
             failed = i;
         else
             x.sum.entries++;
@@ -409,6 +451,8 @@ static void *worker_main(void *arg)
     }
     p->sum.entries += x.sum.entries;
     p->sum.bytes += x.sum.bytes;
+    p->sum.reused_entries += x.sum.reused_entries;
+    p->sum.reused_bytes += x.sum.reused_bytes;
     pthread_mutex_unlock(&p->mu);
     free(view.inflate);
     free(view.inbuf);
@@ -452,6 +496,8 @@ static mfb_status extract_parallel(struct extractor *x, size_t skip, char *norm,
     pthread_mutex_destroy(&p.mu);
     x->sum.entries += p.sum.entries;
     x->sum.bytes += p.sum.bytes;
+    x->sum.reused_entries += p.sum.reused_entries;
+    x->sum.reused_bytes += p.sum.reused_bytes;
     if (p.error_index != SIZE_MAX) {
         if (err)
             *err = p.error;
@@ -464,7 +510,8 @@ mfb_status archive_extract(struct archive_reader *r, const char *dir,
                            const struct archive_extract_options *options,
                            struct archive_extract_summary *summary, struct mfb_error *err)
 {
-    struct extractor x = {.r = r, .dir = dir, .root_fd = -1};
+    static const struct archive_extract_options none = {0};
+    struct extractor x = {.r = r, .dir = dir, .root_fd = -1, .o = options ? options : &none};
     x.owners = geteuid() == 0 && !(options && options->no_owner);
     if (options && options->prefix && options->prefix[0]) {
         x.prefix = options->prefix;
@@ -492,7 +539,7 @@ mfb_status archive_extract(struct archive_reader *r, const char *dir,
             normalize(r->entries[i].name, r->entries[i].name_len, norm);
             if (!strip_prefix(&x, norm))
                 continue;
-            s = extract_one(&x, i, norm, false, err);
+            s = reused(&x, i) ? MFB_OK : extract_one(&x, i, norm, false, err);
             if (s == MFB_OK)
                 x.sum.entries++;
         }
@@ -513,7 +560,8 @@ mfb_status archive_extract(struct archive_reader *r, const char *dir,
     if (s == MFB_OK && summary)
         *summary = x.sum;
     if (s == MFB_OK)
-        log_info("extract", "dir=%s entries=%llu bytes=%llu", dir,
-                 (unsigned long long)x.sum.entries, (unsigned long long)x.sum.bytes);
+        log_info("extract", "dir=%s entries=%llu bytes=%llu reused_entries=%llu", dir,
+                 (unsigned long long)x.sum.entries, (unsigned long long)x.sum.bytes,
+                 (unsigned long long)x.sum.reused_entries);
     return s;
 }

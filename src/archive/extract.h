@@ -21,6 +21,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "archive/reader.h"
 #include "common/status.h"
@@ -39,11 +40,36 @@ struct archive_extract_options {
      * and get their metadata last, by the caller's thread. When entries
      * fail, the one with the lowest index is reported. */
     unsigned threads;
+    /* Every entry's owner (when owners are restored: as root, without
+     * no_owner) instead of the archived one, set as each entry is written:
+     * the restore gives its trees to the server's user this way, so a
+     * staged file is not changed again once it is written (its ctime is
+     * what the staging record keeps, job/restore/resume.h). */
+    bool has_owner;
+    uint32_t uid;
+    uint32_t gid;
+    /* Resuming an interrupted staging (docs/restore.md, "A staging
+     * interrupted with its download"): reuse, when not NULL, holds one
+     * flag per entry of the archive; a flagged file is already in dir,
+     * written and checked by an earlier run, and is neither read nor
+     * written again (it counts in the summary, and in reused_*). With
+     * replace, dir may also hold files that run left behind unfinished or
+     * changed since: a file or symlink that is not reused is removed
+     * before it is written. */
+    const bool *reuse;
+    bool replace;
+    /* Called, from the extraction's threads, for each regular file once it
+     * is written, its CRC-32 and size checked and its owner, mode and
+     * times set: sb is its fstat at that point. */
+    void (*on_file)(void *ctx, size_t index, const struct stat *sb);
+    void *on_file_ctx;
 };
 
 struct archive_extract_summary {
-    uint64_t entries;
+    uint64_t entries; /* reused ones included */
     uint64_t bytes;
+    uint64_t reused_entries;
+    uint64_t reused_bytes;
 };
 
 /* Extracts every entry into dir (created if missing). options may be NULL. */

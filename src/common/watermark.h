@@ -43,4 +43,11 @@ void watermark_fail(struct watermark *w, mfb_status status);
 /* Blocks until [0, end) is written, or the writer failed. */
 mfb_status watermark_wait(struct watermark *w, uint64_t end, struct mfb_error *err);
 
+/* The same, calling idle(ctx) (without the lock held) each time idle_ms
+ * pass with the mark still short: a reader that has caught up with the
+ * writer does its deferred work then, not while the bytes flow. idle NULL:
+ * watermark_wait. */
+mfb_status watermark_wait_idle(struct watermark *w, uint64_t end, unsigned idle_ms,
+                               void (*idle)(void *ctx), void *ctx, struct mfb_error *err);
+
 #endif

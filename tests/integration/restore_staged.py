@@ -8,8 +8,8 @@ server is down only for the swap and the start.
   and every table's CHECKSUM TABLE is the backup's; binary logs on a file
   system of their own (a tmpfs) are staged on it;
 - kill -9 while staging (MFB_TEST_PAUSE_AT=staging): the server runs
-  untouched; the next run removes the stale staging directory and starts
-  clean;
+  untouched; the next run adopts the staging directory its record names
+  and reuses the files staged there (restore_resume.py has the details);
 - kill -9 in the middle of the swap (MFB_TEST_PAUSE_AT=swap, after the
   first of two roots): the next run puts the old directories back first
   (the server then runs on the old set, never on a mix), and a run after
@@ -140,9 +140,15 @@ class StagedTest(OwnEnvTestCase):
         self.assertEqual(env.asides(), [])
         self.assertEqual(len(staging_dirs(env.datadir)), 1)
 
+        # the next run adopts it: every file it had staged is reused
         r = env.restore(bid)
-        self.assertIn("removed 1 staging directory an interrupted restore left beside "
-                      f"{env.datadir}", r.stdout)
+        self.assertNotIn("removed 1 staging directory", r.stdout)
+        self.assertRegex(r.stdout, r"adopted the staging of an interrupted restore of this "
+                                   rf"backup \({env.datadir.rsplit('/', 1)[0]}/\.data\."
+                                   r"mfb-staging-\d+\): (\d+) entries \(.*\) it had staged and "
+                                   r"checked are unchanged and reused\n")
+        m = re.search(r"reused_entries=(\d+) ", r.stderr)
+        self.assertGreater(int(m.group(1)), 0)
         self.assertEqual(self.db.checksum_tables(), before)
         self.assertEqual(staging_dirs(env.datadir), [])
 
@@ -168,9 +174,9 @@ class StagedTest(OwnEnvTestCase):
         self.db.start()
         self.assertEqual(self.db.checksum_tables(), old)
 
-        # and a complete run restores
+        # and a complete run restores (adopting what the second one staged)
         r = env.restore(bid)
-        self.assertIn("removed 1 staging directory", r.stdout)
+        self.assertIn("adopted the staging of an interrupted restore of this backup", r.stdout)
         self.assertEqual(self.db.checksum_tables(), before)
         self.assertEqual(staging_dirs(env.datadir), [])
         self.assertEqual(staging_dirs(binlog), [])

@@ -95,6 +95,10 @@ mfb_status ownership_apply(const char *dir, const struct ownership *o, mode_t di
                     mfb_error_errno(err, e->fts_errno, MFB_ERR_IO, "cannot read '%s'", e->fts_path);
                 break;
             }
+            /* one that has it already is left alone: a staged file keeps
+             * the ctime its staging record holds (resume.h) */
+            if (e->fts_statp->st_uid == o->uid && e->fts_statp->st_gid == o->gid)
+                continue;
             if (lchown(e->fts_accpath, o->uid, o->gid) != 0)
                 st = mfb_error_errno(err, errno, MFB_ERR_IO, "cannot give '%s' to %u:%u",
                                      e->fts_path, (unsigned)o->uid, (unsigned)o->gid);

@@ -25,6 +25,7 @@
  */
 #include "job/restore/restore.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -48,6 +49,7 @@
 #include "job/restore/compat.h"
 #include "job/restore/fetch.h"
 #include "job/restore/ownership.h"
+#include "job/restore/resume.h"
 #include "job/restore/stage.h"
 #include "job/restore/stream.h"
 #include "job/restore/swap.h"
@@ -72,6 +74,8 @@ struct root_state {
     char aside[PATH_MAX];
     char staging[PATH_MAX]; /* staged restores: its staging directory */
     bool staging_new;       /* the staging directory may hold (part of) the new tree */
+    bool adopted;           /* staging is an interrupted run's, adopted from its record */
+    uint64_t reused_bytes;  /* of the entries it holds already */
     char detail[256];       /* "209 entries, 2.4 GiB, owner ..., mode 0750" */
     struct stage_root sr;   /* the staged tree, as the swap journal has it */
     bool existed;           /* the destination was there before */
@@ -111,6 +115,12 @@ struct run {
     uint64_t stop_begin_ms;
     const char *step; /* "preflight", "stop", "extract", "start": the job's
                          error_step when it fails (the first error wins) */
+    /* the staging record (resume.h): staged restores only */
+    char record[PATH_MAX + 64]; /* "" when there is none to keep */
+    struct resume_writer writer;
+    struct resume_record adopted; /* the interrupted run's, when adopted */
+    bool *reuse;                  /* per archive entry: staged by it and unchanged */
+    uint64_t reused_entries, reused_bytes;
 };
 
 /* ---- reporting ---- */
@@ -352,6 +362,8 @@ static mfb_status verify_archive(struct run *r, struct mfb_error *err)
 
 /* ---- 2. --to DIR ---- */
 
+static void discard_unused_record(struct run *r, const char *why);
+
 /* Before the download: DIR is new or empty. */
 static mfb_status check_to_dir(const char *dir, struct mfb_error *err)
 {
@@ -371,6 +383,7 @@ static mfb_status check_to_dir(const char *dir, struct mfb_error *err)
 static mfb_status extract_to(struct run *r, struct mfb_error *err)
 {
     const char *dir = r->o->to_dir;
+    discard_unused_record(r, "as this restore is --to a directory");
     mfb_status st = check_to_dir(dir, err); /* again: time has passed */
     if (st != MFB_OK)
         return st;
@@ -503,12 +516,301 @@ static mfb_status check_compat(struct run *r, struct mfb_error *err)
     return st;
 }
 
+/* ---- the staging record (resume.h) ---- */
+
+static const char *spool_dir(const struct run *r)
+{
+    return r->o->spool ? r->o->spool : r->inst->spool;
+}
+
+/* "<spool>/restore-<id>.zip.staged"; false without a spool. */
+static bool record_path(const struct run *r, char *out, size_t len)
+{
+    const char *spool = spool_dir(r);
+    int n = spool ? snprintf(out, len, "%s/restore-%s.zip%s", spool, r->res->backup.backup_id,
+                             RESUME_SUFFIX)
+                  : -1;
+    return n > 0 && (size_t)n < len;
+}
+
+/* Drops a record and the staging directories it names (only staging
+ * directories: whatever a record says, nothing else is removed). */
+static void discard_record(struct run *r, const char *path, const struct resume_record *rec,
+                           const char *why)
+{
+    int removed = 0;
+    for (size_t i = 0; rec != NULL && i < rec->head.root_count; i++) {
+        const char *dir = rec->head.roots[i].staging;
+        struct stat sb;
+        struct mfb_error e = {0};
+        const char *base = strrchr(dir, '/');
+        /* ".<name>.mfb-staging-<tag>", a directory */
+        if (base == NULL || base[1] != '.' || strstr(base, STAGE_SUFFIX) == NULL ||
+            lstat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+            continue;
+        if (spool_remove_tree(dir, &e) != MFB_OK)
+            log_warn("restore", "staging=\"%s\" error=\"%s\"", dir, e.message);
+        else
+            removed++;
+    }
+    struct mfb_error e = {0};
+    if (resume_record_remove(path, &e) != MFB_OK)
+        log_warn("restore", "staging_record=\"%s\" error=\"%s\"", path, e.message);
+    say(r, "preflight",
+        "discarded the staging record of an interrupted restore, %s: %s (%d staging "
+        "director%s removed)",
+        why, path, removed, removed == 1 ? "y" : "ies");
+}
+
+/* The records of other backups of this instance: the run that left one
+ * was interrupted, and this one restores something else (the lock says no
+ * other restore of the instance runs). */
+static void discard_other_records(struct run *r, const char *mine)
+{
+    const char *spool = spool_dir(r);
+    DIR *d = spool ? opendir(spool) : NULL;
+    if (d == NULL)
+        return;
+    const char *tail = ".zip" RESUME_SUFFIX;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        size_t n = strlen(de->d_name), tl = strlen(tail);
+        if (strncmp(de->d_name, "restore-", 8) != 0 || n <= tl + 8 ||
+            strcmp(de->d_name + n - tl, tail) != 0)
+            continue;
+        char path[PATH_MAX + 300];
+        snprintf(path, sizeof(path), "%s/%s", spool, de->d_name);
+        if (mine != NULL && strcmp(path, mine) == 0)
+            continue;
+        struct resume_record rec;
+        struct mfb_error e = {0};
+        mfb_status st = resume_record_read(path, &rec, &e);
+        if (st == MFB_OK && strcmp(rec.head.instance, r->inst->name) != 0) {
+            resume_record_free(&rec);
+            continue;
+        }
+        char why[300];
+        if (st == MFB_OK)
+            snprintf(why, sizeof(why), "of backup %.200s (this restore is of another one)",
+                     rec.head.backup_id);
+        else
+            snprintf(why, sizeof(why), "which cannot be read");
+        discard_record(r, path, st == MFB_OK ? &rec : NULL, why);
+        resume_record_free(&rec);
+    }
+    closedir(d);
+}
+
+/* --to and --in-place stage nothing: a record of this backup is of no use. */
+static void discard_unused_record(struct run *r, const char *why)
+{
+    char path[PATH_MAX + 64];
+    struct resume_record rec;
+    struct mfb_error e = {0};
+    if (!record_path(r, path, sizeof(path)))
+        return;
+    mfb_status st = resume_record_read(path, &rec, &e);
+    if (st == MFB_ERR_NOT_FOUND)
+        return;
+    discard_record(r, path, st == MFB_OK ? &rec : NULL, why);
+    resume_record_free(&rec);
+}
+
+/* The head this run writes (and compares a record with); strings point
+ * into r, roots is allocated. */
+static mfb_status make_head(struct run *r, struct resume_head *h, struct mfb_error *err)
+{
+    memset(h, 0, sizeof(*h));
+    h->instance = (char *)r->inst->name;
+    h->backup_id = r->res->backup.backup_id;
+    digest_to_hex(r->res->backup.sha256, h->sha256);
+    resume_directory_digest(r->reader, h->directory);
+    h->roots = calloc(r->plan.count ? r->plan.count : 1, sizeof(*h->roots));
+    if (h->roots == NULL)
+        return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+    h->root_count = r->plan.count;
+    for (size_t i = 0; i < r->plan.count; i++) {
+        h->roots[i].name = (char *)r->roots[i].plan->name;
+        h->roots[i].place = r->roots[i].place;
+        h->roots[i].staging = r->roots[i].staging;
+    }
+    return MFB_OK;
+}
+
+/* The root an entry name is under, and its path in that root's staging. */
+static struct root_state *entry_root(struct run *r, const char *name, char *path, size_t len)
+{
+    for (size_t i = 0; i < r->plan.count; i++) {
+        struct root_state *rs = &r->roots[i];
+        size_t n = strlen(rs->plan->name);
+        if (strncmp(name, rs->plan->name, n) != 0 || name[n] != '/' || name[n + 1] == '\0')
+            continue;
+        int k = snprintf(path, len, "%s/%s", rs->staging, name + n + 1);
+        return k > 0 && (size_t)k < len ? rs : NULL;
+    }
+    return NULL;
+}
+
+/* Which recorded entries are still as the record says: those are reused,
+ * the others extracted again (and named in the log). */
+static void check_recorded(struct run *r, struct resume_record *rec)
+{
+    size_t count = archive_reader_count(r->reader), kept = 0, changed = 0;
+    for (size_t i = 0; i < rec->count; i++) {
+        struct resume_entry *re = &rec->entries[i];
+        const struct archive_entry *e =
+            re->index < count ? archive_reader_entry(r->reader, re->index) : NULL;
+        char path[2 * PATH_MAX], why[256] = "it is not in the archive's directory as recorded";
+        struct root_state *rs = NULL;
+        bool ok = e != NULL && e->type == ARCHIVE_ENTRY_FILE && e->size == re->size &&
+                  e->crc == re->crc && e->name_len == strlen(re->name) &&
+                  memcmp(e->name, re->name, e->name_len) == 0 && !r->reuse[re->index] &&
+                  (rs = entry_root(r, re->name, path, sizeof(path))) != NULL &&
+                  resume_entry_unchanged(re, path, why, sizeof(why));
+        if (!ok) {
+            changed++;
+            log_info("restore", "staged_entry=\"%s\" note=extracted_again reason=\"%s\"", re->name,
+                     why);
+            free(re->name);
+            continue;
+        }
+        r->reuse[re->index] = true;
+        rs->reused_bytes += re->size;
+        rec->entries[kept++] = *re;
+    }
+    rec->count = kept;
+    if (changed > 0)
+        say(r, "preflight",
+            "%zu entr%s staged by the interrupted restore changed since (or are gone): extracted "
+            "again",
+            changed, changed == 1 ? "y" : "ies");
+}
+
+/* Whether the record holds an entry of root. */
+static bool recorded_under(const struct resume_record *rec, const char *root)
+{
+    size_t n = strlen(root);
+    for (size_t i = 0; i < rec->count; i++)
+        if (strncmp(rec->entries[i].name, root, n) == 0 && rec->entries[i].name[n] == '/')
+            return true;
+    return false;
+}
+
+/* A record of this backup, left by an interrupted staged restore to the
+ * same places: its staging directories are adopted and the entries it
+ * recorded, still unchanged, reused. Anything else is discarded, with its
+ * staging. Never fails the restore: at worst everything is staged afresh. */
+static mfb_status adopt_record(struct run *r, struct mfb_error *err)
+{
+    if (!record_path(r, r->record, sizeof(r->record))) {
+        r->record[0] = '\0';
+        return MFB_OK;
+    }
+    discard_other_records(r, r->record);
+    struct resume_record rec;
+    struct mfb_error e = {0};
+    mfb_status st = resume_record_read(r->record, &rec, &e);
+    if (st == MFB_ERR_NOT_FOUND)
+        return MFB_OK;
+    if (st != MFB_OK) {
+        discard_record(r, r->record, NULL, "which cannot be read");
+        return MFB_OK;
+    }
+    for (size_t i = 0; i < r->plan.count && st == MFB_OK; i++) {
+        struct root_state *rs = &r->roots[i];
+        st = stage_place(rs->plan->dest, rs->place, sizeof(rs->place), &rs->is_link, err);
+    }
+    struct resume_head want;
+    if (st == MFB_OK)
+        st = make_head(r, &want, err);
+    if (st != MFB_OK) {
+        resume_record_free(&rec);
+        return st;
+    }
+    char why[2400];
+    bool ok = resume_head_matches(&rec.head, &want, why, sizeof(why));
+    free(want.roots);
+    for (size_t i = 0; ok && i < rec.head.root_count; i++) {
+        const char *dir = rec.head.roots[i].staging;
+        char beside[PATH_MAX];
+        struct stat sb;
+        /* the one place a staging directory of this root may be */
+        if (stage_dir_name(r->roots[i].place, "", beside, sizeof(beside), NULL) != MFB_OK ||
+            strncmp(dir, beside, strlen(beside)) != 0 || strchr(dir + strlen(beside), '/')) {
+            snprintf(why, sizeof(why), "its staging directory '%.1000s' is not beside '%.1000s'",
+                     dir, r->roots[i].place);
+            ok = false;
+        } else if (lstat(dir, &sb) == 0 ? !S_ISDIR(sb.st_mode)
+                                        : recorded_under(&rec, rec.head.roots[i].name)) {
+            /* (a root the interrupted run had not begun has none yet) */
+            snprintf(why, sizeof(why), "its staging directory '%.2000s' is gone", dir);
+            ok = false;
+        }
+    }
+    if (!ok) {
+        char text[sizeof(why) + 16];
+        snprintf(text, sizeof(text), "as %s", why);
+        discard_record(r, r->record, &rec, text);
+        resume_record_free(&rec);
+        return MFB_OK;
+    }
+    r->reuse = calloc(archive_reader_count(r->reader) + 1, sizeof(*r->reuse));
+    if (r->reuse == NULL) {
+        resume_record_free(&rec);
+        return mfb_error_set(err, MFB_ERR_NO_MEMORY, "out of memory");
+    }
+    for (size_t i = 0; i < r->plan.count; i++) {
+        struct root_state *rs = &r->roots[i];
+        snprintf(rs->staging, sizeof(rs->staging), "%s", rec.head.roots[i].staging);
+        rs->adopted = true;
+    }
+    check_recorded(r, &rec);
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < rec.count; i++)
+        bytes += rec.entries[i].size;
+    char size[32];
+    say(r, "preflight",
+        "adopted the staging of an interrupted restore of this backup (%s%s): %zu entries (%s) "
+        "it had staged and checked are unchanged and reused",
+        r->roots[0].staging, r->plan.count > 1 ? ", ..." : "", rec.count,
+        format_size(bytes, size, sizeof(size)));
+    r->adopted = rec;
+    return MFB_OK;
+}
+
+/* The record of this run's staging: written before anything is staged,
+ * with the entries it reuses; a record that cannot be written only costs
+ * the resume (logged). */
+static void open_record(struct run *r)
+{
+    struct resume_head head;
+    struct mfb_error e = {0};
+    if (r->record[0] == '\0' || make_head(r, &head, &e) != MFB_OK)
+        return;
+    if (resume_writer_open(&r->writer, r->record, &head, r->adopted.entries, r->adopted.count,
+                           &e) != MFB_OK)
+        log_warn("restore", "staging_record=\"%s\" error=\"%s\" note=no_resume", r->record,
+                 e.message);
+    free(head.roots);
+}
+
+static void record_file(void *ctx, size_t index, const struct stat *sb)
+{
+    struct run *r = ctx;
+    resume_writer_add(&r->writer, index, archive_reader_entry(r->reader, index), sb);
+}
+
+static void record_idle(void *ctx)
+{
+    resume_writer_flush(ctx);
+}
+
 /* Every destination can be moved aside and has room. A staged restore
  * swaps the directory a symbolic link points to (the link stays), and
  * needs the room beside each place (the staging directory is there). */
 static mfb_status check_places(struct run *r, bool staged, struct mfb_error *err)
 {
-    mfb_status st = MFB_OK;
+    mfb_status st = staged ? adopt_record(r, err) : MFB_OK;
     size_t n = r->plan.count;
     uint64_t *dev = calloc(n, sizeof(*dev)), *avail = calloc(n, sizeof(*avail));
     if (dev == NULL || avail == NULL)
@@ -525,10 +827,11 @@ static mfb_status check_places(struct run *r, bool staged, struct mfb_error *err
                 dest = rs->place;
         }
         /* before the room is counted: what a killed staged restore left
-         * takes room too, and is of no use (the next one restages) */
+         * takes room too, and is of no use (but the staging this run
+         * adopted from its record) */
         int removed = 0;
         if (st == MFB_OK)
-            st = stage_remove_stale(dest, &removed, err);
+            st = stage_remove_stale(dest, rs->adopted ? rs->staging : NULL, &removed, err);
         if (removed > 0)
             say(r, "preflight",
                 "removed %d staging director%s an interrupted restore left beside %s", removed,
@@ -562,7 +865,8 @@ static mfb_status check_places(struct run *r, bool staged, struct mfb_error *err
         uint64_t need = 0;
         for (size_t j = 0; j < n; j++)
             if (dev[j] == dev[i])
-                need += r->plan.roots[j].bytes + r->plan.roots[j].entries * ENTRY_OVERHEAD;
+                need += r->plan.roots[j].bytes + r->plan.roots[j].entries * ENTRY_OVERHEAD -
+                        r->roots[j].reused_bytes; /* staged already */
         if (need > avail[i]) {
             char a[32], b[32];
             format_size(need, a, sizeof(a));
@@ -711,8 +1015,24 @@ static mfb_status extract_roots(struct run *r, bool staged, struct mfb_error *er
             return cancel_error(err);
         if (!staged)
             rs->touched = true;
+        /* the old tree: still in place while staging, aside in place */
+        const char *old = staged ? (rs->existed ? rs->place : NULL) : rs->moved ? rs->aside : NULL;
+        struct ownership own;
+        ownership_decide(OWNERSHIP_USER, &r->server_user, old, &own);
+        /* each file gets its owner as it is written (a staged file is then
+         * not changed again: its record stays true, resume.h); the
+         * walk below finds only the directories the archive does not list */
         struct archive_extract_options xo = {.prefix = p->name,
-                                             .threads = archive_extract_default_threads()};
+                                             .threads = archive_extract_default_threads(),
+                                             .has_owner = own.set,
+                                             .uid = own.uid,
+                                             .gid = own.gid};
+        if (staged) {
+            xo.reuse = r->reuse;
+            xo.replace = rs->adopted;
+            xo.on_file = r->writer.open ? record_file : NULL;
+            xo.on_file_ctx = r;
+        }
         struct archive_extract_summary sum = {0};
         mfb_status st;
         if (fault_at(r, p->name)) {
@@ -721,10 +1041,8 @@ static mfb_status extract_roots(struct run *r, bool staged, struct mfb_error *er
         } else {
             st = archive_extract(r->reader, dir, &xo, &sum, err);
         }
-        /* the old tree: still in place while staging, aside in place */
-        const char *old = staged ? (rs->existed ? rs->place : NULL) : rs->moved ? rs->aside : NULL;
-        struct ownership own;
-        ownership_decide(OWNERSHIP_USER, &r->server_user, old, &own);
+        if (staged)
+            resume_writer_flush(&r->writer); /* what is staged so far, even on a failure */
         mode_t mode = strcmp(p->name, RESTORE_DATADIR_ROOT) == 0 ? DATADIR_MODE
                       : rs->existed                              ? rs->old_mode
                       : p->has_mode                              ? (mode_t)p->mode
@@ -735,6 +1053,8 @@ static mfb_status extract_roots(struct run *r, bool staged, struct mfb_error *er
             return st;
         r->res->entries += sum.entries;
         r->res->bytes += sum.bytes;
+        r->reused_entries += sum.reused_entries;
+        r->reused_bytes += sum.reused_bytes;
         char size[32];
         snprintf(rs->detail, sizeof(rs->detail), "%" PRIu64 " entries, %s, owner %s, mode %04o",
                  sum.entries, format_size(sum.bytes, size, sizeof(size)),
@@ -760,6 +1080,9 @@ static mfb_status stage_while_downloading(struct run *r, struct mfb_error *err)
         st = restore_stream_begin(&s, &f, r->reader, err);
     if (st != MFB_OK)
         return st;
+    /* an extraction thread waiting on the download records what is staged */
+    s.idle = r->writer.open ? record_idle : NULL;
+    s.idle_ctx = &r->writer;
     mfb_status xst = extract_roots(r, true, err);
     st = restore_stream_end(&s, xst, r->reader, &fr, err);
     if (st == MFB_OK) {
@@ -997,6 +1320,10 @@ static mfb_status name_staging(struct run *r, struct mfb_error *err)
         snprintf(tag, sizeof(tag), "%s", r->stamp);
     for (size_t i = 0; i < r->plan.count; i++) {
         struct root_state *rs = &r->roots[i];
+        if (rs->adopted) { /* named by the run that began it */
+            rs->staging_new = true;
+            continue;
+        }
         mfb_status st = stage_dir_name(rs->place, tag, rs->staging, sizeof(rs->staging), err);
         if (st != MFB_OK)
             return st;
@@ -1005,9 +1332,14 @@ static mfb_status name_staging(struct run *r, struct mfb_error *err)
     return MFB_OK;
 }
 
-/* Removes what is left of the staged trees (never an old tree). */
+/* Removes what is left of the staged trees (never an old tree), and the
+ * record of them. */
 static void remove_staging(struct run *r)
 {
+    struct mfb_error re = {0};
+    resume_writer_close(&r->writer);
+    if (r->record[0] != '\0' && resume_record_remove(r->record, &re) != MFB_OK)
+        log_warn("restore", "staging_record=\"%s\" error=\"%s\"", r->record, re.message);
     for (size_t i = 0; r->roots != NULL && i < r->plan.count; i++) {
         struct root_state *rs = &r->roots[i];
         struct mfb_error e = {0};
@@ -1047,6 +1379,10 @@ static mfb_status swap_roots(struct run *r, struct mfb_error *err)
     if (st == MFB_OK)
         st = stage_journal_write(r->journal, r->jr.job.id, all, n, err);
     free(all);
+    /* the staged trees are the swap journal's now: no run adopts them again */
+    struct mfb_error re = {0};
+    if (st == MFB_OK && r->record[0] != '\0' && resume_record_remove(r->record, &re) != MFB_OK)
+        log_warn("restore", "staging_record=\"%s\" error=\"%s\"", r->record, re.message);
     for (size_t i = 0; i < n && st == MFB_OK; i++) {
         struct root_state *rs = &r->roots[i];
         if (cancelled(r))
@@ -1117,6 +1453,16 @@ static mfb_status start_or_roll_back(struct run *r, mfb_status st, struct mfb_er
     return MFB_OK;
 }
 
+/* An interruption that leaves the download to be continued (a download
+ * error, Ctrl-C or SIGTERM) keeps the staging and its record for the next
+ * run; a damaged entry, a SHA-256 or directory mismatch, or any other
+ * failure drops them. */
+static bool keep_staging(const struct run *r, mfb_status st)
+{
+    return r->record[0] != '\0' && r->writer.path[0] != '\0' && !r->writer.broken &&
+           (st == MFB_ERR_CANCELLED || st == MFB_ERR_NETWORK || st == MFB_ERR_TIMEOUT);
+}
+
 /* The restore into the instance's own directories: staged (the default) or
  * --in-place; both share the checks, the stop, the start and the way back. */
 static mfb_status restore_into_instance(struct run *r, struct mfb_error *err)
@@ -1133,16 +1479,29 @@ static mfb_status restore_into_instance(struct run *r, struct mfb_error *err)
         st = check_places(r, staged, err);
     if (st == MFB_OK && staged)
         st = name_staging(r, err);
+    if (st == MFB_OK && !staged)
+        discard_unused_record(r, "as this restore is --in-place");
     if (st == MFB_OK && cancelled(r))
         st = cancel_error(err);
     if (st == MFB_OK && staged) {
         /* the whole extraction while the server still runs */
         r->step = "extract";
         uint64_t begin = clock_now_ms();
+        open_record(r);
         st = r->streaming ? stage_while_downloading(r, err) : extract_roots(r, true, err);
         if (st == MFB_OK && cancelled(r))
             st = cancel_error(err);
-        if (st != MFB_OK) {
+        resume_writer_close(&r->writer);
+        if (st != MFB_OK && keep_staging(r, st)) {
+            say(r, NULL,
+                "the staged entries are kept for the next run (recorded in %s); the same "
+                "command reuses them",
+                r->record);
+            if (err->hint[0] == '\0') /* (a streamed one's says the .part is kept) */
+                mfb_error_hint(err, "nothing was changed, the server still runs; the staged files "
+                                    "are kept and the same command reuses them");
+            return st;
+        } else if (st != MFB_OK) {
             remove_staging(r);
             /* (stage_while_downloading gave its own hints: what arrived
              * damaged, or the download's error) */
@@ -1154,9 +1513,19 @@ static mfb_status restore_into_instance(struct run *r, struct mfb_error *err)
                 mfb_error_hint(err, "nothing was changed; the server still runs");
             return st;
         }
-        char took[32];
-        say(r, NULL, "staged %" PRIu64 " entries in %s while the server ran", r->res->entries,
-            format_duration_ms(clock_now_ms() - begin, took, sizeof(took)));
+        char took[32], size[32];
+        if (r->reused_entries > 0)
+            say(r, NULL,
+                "staged %" PRIu64 " entries in %s while the server ran; %" PRIu64
+                " of them (%s) reused from the interrupted restore",
+                r->res->entries, format_duration_ms(clock_now_ms() - begin, took, sizeof(took)),
+                r->reused_entries, format_size(r->reused_bytes, size, sizeof(size)));
+        else
+            say(r, NULL, "staged %" PRIu64 " entries in %s while the server ran", r->res->entries,
+                format_duration_ms(clock_now_ms() - begin, took, sizeof(took)));
+        log_info("restore",
+                 "step=stage entries=%" PRIu64 " reused_entries=%" PRIu64 " reused_bytes=%" PRIu64,
+                 r->res->entries, r->reused_entries, r->reused_bytes);
     }
     if (st != MFB_OK) {
         if (!mfb_error_is_set(err) || err->hint[0] == '\0')
@@ -1306,6 +1675,9 @@ mfb_status restore_run(const struct restore_options *o, struct restore_result *r
     journal_step_end(&r.jr, JOB_STEP_PREFLIGHT); /* --to, or a refusal */
     finish_job(&r, st, e);
     job_lock_release(&r.lock);
+    resume_writer_close(&r.writer);
+    resume_record_free(&r.adopted);
+    free(r.reuse);
     archive_reader_free(r.reader);
     manifest_free(&r.manifest);
     restore_tops_free(&r.tops);

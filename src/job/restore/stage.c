@@ -72,7 +72,8 @@ mfb_status stage_dir_name(const char *place, const char *tag, char *out, size_t 
     return MFB_OK;
 }
 
-mfb_status stage_remove_stale(const char *place, int *removed, struct mfb_error *err)
+mfb_status stage_remove_stale(const char *place, const char *keep, int *removed,
+                              struct mfb_error *err)
 {
     char dir[PATH_MAX], base[PATH_MAX], prefix[PATH_MAX + 32];
     split(place, dir, sizeof(dir), base, sizeof(base));
@@ -89,6 +90,8 @@ mfb_status stage_remove_stale(const char *place, int *removed, struct mfb_error 
             continue;
         char path[2 * PATH_MAX];
         snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        if (keep != NULL && strcmp(path, keep) == 0)
+            continue; /* adopted by this run (resume.h) */
         st = spool_remove_tree(path, err);
         if (st == MFB_OK) {
             log_info("restore", "removed_stale_staging=\"%s\"", path);

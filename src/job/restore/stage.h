@@ -50,8 +50,10 @@ mfb_status stage_dir_name(const char *place, const char *tag, char *out, size_t 
                           struct mfb_error *err);
 
 /* Removes every staging directory a killed restore left beside place
- * (".<base>.mfb-staging-*"); *removed counts them. */
-mfb_status stage_remove_stale(const char *place, int *removed, struct mfb_error *err);
+ * (".<base>.mfb-staging-*") but keep (NULL: none), the one this run adopts
+ * from its staging record (resume.h); *removed counts them. */
+mfb_status stage_remove_stale(const char *place, const char *keep, int *removed,
+                              struct mfb_error *err);
 
 /* One root in the swap journal. */
 struct stage_root {

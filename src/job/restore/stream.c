@@ -19,6 +19,7 @@
 
 #define TAIL_FIRST (256u << 10) /* the directory and manifest of a few hundred files */
 #define TAIL_MAX (256u << 20)   /* beyond: download first, as before */
+#define STREAM_IDLE_MS 500      /* a reader waiting this long calls the idle hook */
 
 static struct download_config tail_config(const struct restore_fetch *f)
 {
@@ -67,7 +68,8 @@ static void on_written(void *ctx, uint64_t bytes)
 
 static mfb_status wait_written(void *ctx, uint64_t end, struct mfb_error *err)
 {
-    return watermark_wait(ctx, end, err);
+    struct restore_stream *s = ctx;
+    return watermark_wait_idle(&s->mark, end, STREAM_IDLE_MS, s->idle, s->idle_ctx, err);
 }
 
 /* The download thread: download_backup, then the mark says how it ended. */
@@ -112,7 +114,7 @@ mfb_status restore_stream_begin(struct restore_stream *s, const struct restore_f
     }
     cancel_token_init(&s->cancel, f->cancel);
     watermark_init(&s->mark);
-    archive_reader_attach_source(r, fd, wait_written, &s->mark);
+    archive_reader_attach_source(r, fd, wait_written, s);
     s->cfg = (struct download_config){.client = f->client,
                                       .backup_id = f->backup->backup_id,
                                       .out_path = s->path,

@@ -18,8 +18,9 @@
  *
  * A resumed download (a .part kept by an interrupted run) is extracted the
  * same way: the bytes the .part already holds are read from it, the rest as
- * it arrives; every byte is extracted once per run (the staging of the
- * interrupted run was removed, as after any failure).
+ * it arrives. The entries the interrupted run had staged and recorded
+ * (resume.h) are not read at all: the download's SHA-256 covers their bytes
+ * anyway, and the finished file's directory is still compared.
  */
 #ifndef MFB_JOB_RESTORE_STREAM_H
 #define MFB_JOB_RESTORE_STREAM_H
@@ -53,6 +54,12 @@ struct restore_stream {
     uint64_t begin_ms;    /* when the download began */
     uint64_t download_ms; /* how long it took (set by its thread) */
     uint64_t extract_ms;  /* how long the extraction took from the same start */
+    /* Set by the caller after restore_stream_begin, before the extraction:
+     * called by an extraction thread that has waited a while for the
+     * download (a slow or stalled receiver): the staging record is made
+     * durable then (resume.h), so a kill while it waits loses nothing. */
+    void (*idle)(void *ctx);
+    void *idle_ctx;
     char path[4096];
 };
 

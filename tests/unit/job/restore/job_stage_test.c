@@ -61,7 +61,7 @@ static void test_names_and_stale(void **state)
     fx_write(f, "data/keep", "x", 1);
     int removed = 0;
     char *place = path(f, "data");
-    assert_int_equal(stage_remove_stale(place, &removed, NULL), MFB_OK);
+    assert_int_equal(stage_remove_stale(place, NULL, &removed, NULL), MFB_OK);
     assert_int_equal(removed, 2);
     assert_false(has(f, ".data.mfb-staging-3"));
     assert_false(has(f, ".data.mfb-staging-9"));
