@@ -317,7 +317,10 @@ bool s3_sign(const struct s3_client *s3, const char *method, const char *host, c
      * "x-amz-copy-source-range". The values are ours: no runs of blanks to
      * fold, no trailing blanks. */
     qsort(h, n, sizeof(h[0]), cmp_header);
-    char signed_names[1024] = "";
+    /* every name is shorter than a canon_header's name field: all of them,
+     * joined by ';', fit */
+    char signed_names[(MAX_HEADERS + 3) * sizeof(h[0].name)];
+    size_t names_len = 0;
     size_t canon_len = strlen(method) + strlen(path) + (query ? strlen(query) : 0) + 256;
     for (size_t i = 0; i < n; i++)
         canon_len += strlen(h[i].name) + strlen(h[i].value) + 3;
@@ -327,10 +330,13 @@ bool s3_sign(const struct s3_client *s3, const char *method, const char *host, c
     int len = snprintf(canon, canon_len, "%s\n%s\n%s\n", method, path, query ? query : "");
     for (size_t i = 0; i < n; i++) {
         len += snprintf(canon + len, canon_len - (size_t)len, "%s:%s\n", h[i].name, h[i].value);
+        size_t name_len = strlen(h[i].name);
         if (i > 0)
-            strncat(signed_names, ";", sizeof(signed_names) - strlen(signed_names) - 1);
-        strncat(signed_names, h[i].name, sizeof(signed_names) - strlen(signed_names) - 1);
+            signed_names[names_len++] = ';';
+        memcpy(signed_names + names_len, h[i].name, name_len);
+        names_len += name_len;
     }
+    signed_names[names_len] = '\0';
     snprintf(canon + len, canon_len - (size_t)len, "\n%s\n%s", signed_names, payload_hex);
     uint8_t d[SHA256_LEN];
     char canon_hex[SHA256_HEX_LEN + 1], day[9], scope[160], to_sign[512], sig_hex[65];
