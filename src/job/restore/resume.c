@@ -310,6 +310,71 @@ static char *head_text(const struct resume_head *head)
     return text;
 }
 
+/* Makes the files of the lines in w->writing durable, then appends the
+ * lines; called unlocked, by the flusher alone. */
+static bool write_batch(struct resume_writer *w, size_t len)
+{
+    /* the staged files first, then the lines that claim them */
+    for (size_t i = 0; i < w->sync_count; i++)
+        if (syncfs(w->sync_fds[i]) != 0) {
+            log_warn("restore", "staging_record=\"%s\" error=\"syncfs: %s\" note=not_recorded",
+                     w->path, strerror(errno));
+            return false;
+        }
+    struct mfb_error e = {0};
+    if (fs_write_all(w->fd, w->writing, len, w->path, &e) != MFB_OK || fdatasync(w->fd) != 0) {
+        log_warn("restore", "staging_record=\"%s\" error=\"%s\" note=recording_stopped", w->path,
+                 e.message[0] ? e.message : strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+/* The writer's thread: each flush asked for takes the pending lines (the
+ * files they claim were finished before it starts, so its syncfs covers
+ * them) while the extraction threads go on adding to an empty buffer. */
+static void *flusher_main(void *arg)
+{
+    struct resume_writer *w = arg;
+    pthread_mutex_lock(&w->lock);
+    for (;;) {
+        while (w->flush_done == w->flush_asked && !w->stopping)
+            pthread_cond_wait(&w->wake, &w->lock);
+        if (w->flush_done == w->flush_asked)
+            break; /* stopping, nothing asked for */
+        uint64_t asked = w->flush_asked;
+        size_t len = w->broken ? 0 : w->pending_len;
+        if (len > 0) {
+            char *lines = w->pending;
+            size_t cap = w->pending_cap;
+            w->pending = w->writing;
+            w->pending_cap = w->writing_cap;
+            w->writing = lines;
+            w->writing_cap = cap;
+            w->pending_len = 0;
+            w->pending_entries = 0;
+            w->pending_bytes = 0;
+            pthread_mutex_unlock(&w->lock);
+            bool ok = write_batch(w, len);
+            pthread_mutex_lock(&w->lock);
+            if (!ok)
+                w->broken = true;
+        }
+        w->flush_done = asked;
+        pthread_cond_broadcast(&w->done);
+    }
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+/* Called locked. */
+static uint64_t ask_flush_locked(struct resume_writer *w)
+{
+    w->flush_asked++;
+    pthread_cond_signal(&w->wake);
+    return w->flush_asked;
+}
+
 mfb_status resume_writer_open(struct resume_writer *w, const char *path,
                               const struct resume_head *head, const struct resume_entry *keep,
                               size_t keep_count, struct mfb_error *err)
@@ -317,6 +382,8 @@ mfb_status resume_writer_open(struct resume_writer *w, const char *path,
     memset(w, 0, sizeof(*w));
     w->fd = -1;
     pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->wake, NULL);
+    pthread_cond_init(&w->done, NULL);
     snprintf(w->path, sizeof(w->path), "%s", path);
     mfb_status st = MFB_OK;
     char *text = head_text(head);
@@ -351,40 +418,17 @@ mfb_status resume_writer_open(struct resume_writer *w, const char *path,
         else
             w->sync_fds[w->sync_count++] = fd;
     }
+    if (st == MFB_OK && pthread_create(&w->flusher, NULL, flusher_main, w) != 0)
+        st = mfb_error_set(err, MFB_ERR_INTERNAL, "cannot start the staging record's thread");
     if (st != MFB_OK) {
         w->open = true;
         w->broken = true;
         resume_writer_close(w);
         return st;
     }
+    w->flusher_started = true;
     w->open = true;
     return MFB_OK;
-}
-
-/* Called locked. */
-static void flush_locked(struct resume_writer *w)
-{
-    if (w->broken || w->pending_len == 0)
-        return;
-    /* the staged files first, then the lines that claim them */
-    for (size_t i = 0; i < w->sync_count; i++)
-        if (syncfs(w->sync_fds[i]) != 0) {
-            log_warn("restore", "staging_record=\"%s\" error=\"syncfs: %s\" note=not_recorded",
-                     w->path, strerror(errno));
-            w->broken = true;
-            return;
-        }
-    struct mfb_error e = {0};
-    if (fs_write_all(w->fd, w->pending, w->pending_len, w->path, &e) != MFB_OK ||
-        fdatasync(w->fd) != 0) {
-        log_warn("restore", "staging_record=\"%s\" error=\"%s\" note=recording_stopped", w->path,
-                 e.message[0] ? e.message : strerror(errno));
-        w->broken = true;
-        return;
-    }
-    w->pending_len = 0;
-    w->pending_entries = 0;
-    w->pending_bytes = 0;
 }
 
 void resume_writer_add(struct resume_writer *w, size_t index, const struct archive_entry *e,
@@ -404,8 +448,11 @@ void resume_writer_add(struct resume_writer *w, size_t index, const struct archi
             w->pending_entries++;
             w->pending_bytes += (uint64_t)sb->st_size;
             if (w->pending_entries >= RESUME_BATCH_ENTRIES ||
-                w->pending_bytes >= RESUME_BATCH_BYTES)
-                flush_locked(w);
+                w->pending_bytes >= RESUME_BATCH_BYTES) {
+                w->pending_entries = 0; /* asked once for this batch */
+                w->pending_bytes = 0;
+                ask_flush_locked(w);
+            }
         }
     }
     pthread_mutex_unlock(&w->lock);
@@ -417,7 +464,9 @@ void resume_writer_flush(struct resume_writer *w)
     if (w == NULL || !w->open)
         return;
     pthread_mutex_lock(&w->lock);
-    flush_locked(w);
+    uint64_t mine = ask_flush_locked(w);
+    while (w->flush_done < mine)
+        pthread_cond_wait(&w->done, &w->lock);
     pthread_mutex_unlock(&w->lock);
 }
 
@@ -425,13 +474,23 @@ void resume_writer_close(struct resume_writer *w)
 {
     if (w == NULL || !w->open)
         return;
-    resume_writer_flush(w);
+    if (w->flusher_started) {
+        resume_writer_flush(w);
+        pthread_mutex_lock(&w->lock);
+        w->stopping = true;
+        pthread_cond_signal(&w->wake);
+        pthread_mutex_unlock(&w->lock);
+        pthread_join(w->flusher, NULL);
+    }
     if (w->fd >= 0)
         close(w->fd);
     for (size_t i = 0; i < w->sync_count; i++)
         close(w->sync_fds[i]);
     free(w->sync_fds);
     free(w->pending);
+    free(w->writing);
+    pthread_cond_destroy(&w->done);
+    pthread_cond_destroy(&w->wake);
     pthread_mutex_destroy(&w->lock);
     w->open = false;
 }

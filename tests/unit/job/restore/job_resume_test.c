@@ -1,11 +1,14 @@
 /*
  * job_resume_test.c - src/job/restore/resume: the staging record written
  * and read back (the head, kept entries, entries added and flushed), that
- * an entry is not in the record before a flush, a torn last line (ignored)
+ * an entry is not in the record before a flush, entries added by two
+ * threads while the writer's thread flushes (each recorded once), a torn last line (ignored)
  * and a damaged one before it (the record refused), the head of another
  * backup, directory or place (not matched, with the reason), and the stat
  * check of a staged file changed since.
  */
+#include <pthread.h>
+
 #include "unit.h"
 
 #include "archive_fixture.h"
@@ -134,6 +137,61 @@ static void append(const char *path, const char *text)
     fclose(fp);
 }
 
+/* Two extraction threads add entries across several batches, so flushes
+ * run on the writer's thread while they add: every entry ends in the
+ * record exactly once, in no particular order. */
+#define ADDERS 2
+#define ADDS_EACH (RESUME_BATCH_ENTRIES * 2 + 7)
+
+struct adder {
+    struct resume_writer *w;
+    struct archive_entry e;
+    struct stat sb;
+    size_t first;
+};
+
+static void *add_many(void *arg)
+{
+    struct adder *a = arg;
+    for (size_t i = 0; i < ADDS_EACH; i++)
+        resume_writer_add(a->w, a->first + i, &a->e, &a->sb);
+    return NULL;
+}
+
+static void test_flushes_while_threads_add(void **state)
+{
+    struct fixture *f = *state;
+    struct head_buf b;
+    make_head(f, &b, "b_1");
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s", fx_path(f, "restore-b_1.zip.staged"));
+    struct resume_writer w;
+    assert_int_equal(resume_writer_open(&w, path, &b.head, NULL, 0, NULL), MFB_OK);
+    struct adder adders[ADDERS];
+    pthread_t threads[ADDERS];
+    for (size_t t = 0; t < ADDERS; t++) {
+        adders[t] = (struct adder){.w = &w, .first = t * ADDS_EACH};
+        staged_file(f, ".data.mfb-staging-7/t.frm", "datadir/t.frm", &adders[t].e, &adders[t].sb);
+        assert_int_equal(pthread_create(&threads[t], NULL, add_many, &adders[t]), 0);
+    }
+    for (size_t t = 0; t < ADDERS; t++)
+        pthread_join(threads[t], NULL);
+    resume_writer_close(&w);
+
+    struct resume_record rec;
+    assert_int_equal(resume_record_read(path, &rec, NULL), MFB_OK);
+    assert_int_equal(rec.count, ADDERS * ADDS_EACH);
+    bool *seen = calloc(ADDERS * ADDS_EACH, sizeof(bool));
+    assert_non_null(seen);
+    for (size_t i = 0; i < rec.count; i++) {
+        assert_true(rec.entries[i].index < ADDERS * ADDS_EACH);
+        assert_false(seen[rec.entries[i].index]);
+        seen[rec.entries[i].index] = true;
+    }
+    free(seen);
+    resume_record_free(&rec);
+}
+
 static void test_torn_and_damaged_lines(void **state)
 {
     struct fixture *f = *state;
@@ -211,6 +269,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_write_flush_read, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_flushes_while_threads_add, fixture_setup,
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(test_torn_and_damaged_lines, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_another_backup_or_place, fixture_setup,
