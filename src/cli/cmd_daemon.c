@@ -173,7 +173,7 @@ static void ui_serve_stop(struct ui_serve *u)
     u->inited = false;
     free(u->key_pem);
     free(u->cert_pem);
-    free(u->metrics_token);
+    fs_free_secret(u->metrics_token);
 }
 
 static mfb_status ui_serve_start(struct cli_args *args, struct daemon *d, struct ui_serve *u,

@@ -47,10 +47,7 @@ static mfb_status run_passwd(struct cli_args *args, struct mfb_error *err)
         st = ui_password_set(db, password, err);
     if (st == MFB_OK)
         printf("web UI password set; sessions start at the next login\n");
-    if (password) {
-        memset(password, 0, strlen(password));
-        free(password);
-    }
+    fs_free_secret(password);
     config_db_close(db);
     return st;
 }

@@ -36,10 +36,7 @@ static mfb_status run_passwd(struct cli_args *args, struct mfb_error *err)
         st = dashboard_password_set(db, password, err);
     if (st == MFB_OK)
         printf("dashboard password set; sessions start at the next login\n");
-    if (password) {
-        memset(password, 0, strlen(password));
-        free(password);
-    }
+    fs_free_secret(password);
     server_db_close(db);
     return st;
 }

@@ -5,7 +5,6 @@
 #include "cli/transfer_opts.h"
 
 #include <limits.h>
-#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -132,8 +131,7 @@ mfb_status transfer_opts_client(const struct cli_args *args, struct transfer_pee
     if (st == MFB_OK)
         st = transfer_peer_create(&target, &settings, client, err);
     if (token != NULL) {
-        OPENSSL_cleanse(token, strlen(token));
-        free(token);
+        fs_free_secret(token);
     }
     config_target_free(&stored_target);
     if (st != MFB_OK)

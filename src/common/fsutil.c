@@ -207,6 +207,14 @@ mfb_status fs_read_file(const char *path, size_t max_len, char **data, size_t *l
     return MFB_OK;
 }
 
+void fs_free_secret(char *secret)
+{
+    if (secret == NULL)
+        return;
+    explicit_bzero(secret, strlen(secret));
+    free(secret);
+}
+
 mfb_status fs_read_secret(const char *path, char **secret, struct mfb_error *err)
 {
     *secret = NULL;

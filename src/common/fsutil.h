@@ -59,7 +59,11 @@ mfb_status fs_read_file(const char *path, size_t max_len, char **data, size_t *l
 
 /* Reads a secret (password, token) from a file, or from standard input when
  * path is "-", and strips one trailing newline. Refuses a file that group or
- * others can read. Allocates *secret; the caller frees it after wiping it. */
+ * others can read. Allocates *secret; free it with fs_free_secret. */
 mfb_status fs_read_secret(const char *path, char **secret, struct mfb_error *err);
+
+/* Wipes a secret fs_read_secret returned (explicit_bzero: a memset before
+ * free may be optimised away) and frees it; NULL is fine. */
+void fs_free_secret(char *secret);
 
 #endif

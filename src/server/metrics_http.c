@@ -191,9 +191,6 @@ void server_metrics_stop(struct metrics_listener *l)
         return;
     if (l->mhd)
         MHD_stop_daemon(l->mhd);
-    if (l->token) {
-        memset(l->token, 0, strlen(l->token));
-        free(l->token);
-    }
+    fs_free_secret(l->token);
     free(l);
 }

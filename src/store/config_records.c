@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "common/clock.h"
+#include "common/fsutil.h"
 #include "store/config_db_internal.h"
 #include "store/schedules.h"
 #include "store/sqlutil.h"
@@ -120,10 +121,7 @@ mfb_status config_restart_after_parse(const char *text, enum config_restart_afte
 
 void config_secret_free(char *secret)
 {
-    if (secret == NULL)
-        return;
-    explicit_bzero(secret, strlen(secret));
-    free(secret);
+    fs_free_secret(secret);
 }
 
 mfb_status config_str_set(char **field, const char *value, struct mfb_error *err)
