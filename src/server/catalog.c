@@ -123,6 +123,24 @@ static bool read_companion(struct server_db *db, struct storage *st, const char 
     return true;
 }
 
+/* A backup whose deletion a receiver has claimed is still listed until its
+ * objects are gone; adopting it then would bring back a record that the
+ * receiver which deleted it (or this one's retention, since the listing)
+ * has just dropped. A store that does not answer: not adopted this time. */
+static bool being_deleted(struct storage *st, const char *backup_id, const char *path)
+{
+    bool claimed = false;
+    struct mfb_error err = {0};
+    if (storage_delete_claimed(st, backup_id, &claimed, &err) != MFB_OK) {
+        log_warn("catalog-skip", "backup=%s path=%s error=%s", backup_id, LOG_Q(path),
+                 LOG_Q(err.message));
+        return true;
+    }
+    if (claimed)
+        log_info("catalog-skip", "backup=%s path=%s reason=being-deleted", backup_id, LOG_Q(path));
+    return claimed;
+}
+
 static int cmp_path(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -155,7 +173,9 @@ mfb_status catalog_sync(struct server_db *db, struct storage *st, int64_t prune_
             continue;
         struct srv_backup b = {0};
         char client[SRV_NAME_BUF];
-        if (!read_companion(db, st, l.paths[i], l.sizes[i], &b, client, sizeof(client))) {
+        if (!read_companion(db, st, l.paths[i], l.sizes[i], &b, client, sizeof(client)) ||
+            being_deleted(st, b.id, l.paths[i])) {
+            free(b.metadata);
             report->skipped++;
             continue;
         }

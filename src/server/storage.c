@@ -223,6 +223,13 @@ mfb_status storage_claim_delete(struct storage *st, const char *backup_id, struc
     return st->ops->claim_delete ? st->ops->claim_delete(st, backup_id, err) : MFB_OK;
 }
 
+mfb_status storage_delete_claimed(struct storage *st, const char *backup_id, bool *claimed,
+                                  struct mfb_error *err)
+{
+    *claimed = false;
+    return st->ops->delete_claimed ? st->ops->delete_claimed(st, backup_id, claimed, err) : MFB_OK;
+}
+
 bool storage_shared(const struct storage *st)
 {
     return st->ops->claim_delete != NULL;

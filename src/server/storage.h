@@ -157,6 +157,13 @@ mfb_status storage_delete_backup(struct storage *st, const char *rel_path, struc
  * The file driver has one receiver per directory: always MFB_OK. */
 mfb_status storage_claim_delete(struct storage *st, const char *backup_id, struct mfb_error *err);
 
+/* Whether a receiver has claimed the backup's deletion: its objects may
+ * still be listed while they are being deleted, and must not be adopted
+ * again (catalog.h). MFB_OK: *claimed says; otherwise the store did not
+ * answer. The file driver never has claims. */
+mfb_status storage_delete_claimed(struct storage *st, const char *backup_id, bool *claimed,
+                                  struct mfb_error *err);
+
 /* Whether several receivers may share the storage (S3): they then learn of
  * each other's backups by listing it (catalog.h). */
 bool storage_shared(const struct storage *st);

@@ -29,6 +29,8 @@ struct storage_ops {
                             struct mfb_error *err);
     mfb_status (*delete_backup)(struct storage *st, const char *rel_path, struct mfb_error *err);
     mfb_status (*claim_delete)(struct storage *st, const char *backup_id, struct mfb_error *err);
+    mfb_status (*delete_claimed)(struct storage *st, const char *backup_id, bool *claimed,
+                                 struct mfb_error *err);
     mfb_status (*read_open)(struct storage *st, const char *rel_path, struct storage_read *r,
                             struct mfb_error *err);
     mfb_status (*list)(struct storage *st, storage_list_fn fn, void *ctx, struct mfb_error *err);

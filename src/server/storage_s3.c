@@ -807,10 +807,15 @@ static mfb_status s3_delete_backup(struct storage *st, const char *rel_path, str
     return MFB_OK;
 }
 
+static void delete_claim_key(const char *backup_id, char *key, size_t len)
+{
+    snprintf(key, len, ".deleted/%s", backup_id);
+}
+
 static mfb_status s3_claim_delete(struct storage *st, const char *backup_id, struct mfb_error *err)
 {
     char key[128];
-    snprintf(key, sizeof(key), ".deleted/%s", backup_id);
+    delete_claim_key(backup_id, key, sizeof(key));
     static const char *const hdr[] = {"If-None-Match: *", NULL};
     struct s3_body body = {.data = "", .len = 0, .fd = -1};
     struct s3_answer a = {0};
@@ -820,6 +825,16 @@ static mfb_status s3_claim_delete(struct storage *st, const char *backup_id, str
     if (s == MFB_ERR_EXISTS)
         return s;
     return s == MFB_OK ? MFB_OK : mfb_error_copy(err, &local);
+}
+
+static mfb_status s3_delete_claimed(struct storage *st, const char *backup_id, bool *claimed,
+                                    struct mfb_error *err)
+{
+    char key[128];
+    delete_claim_key(backup_id, key, sizeof(key));
+    mfb_status failure = MFB_OK;
+    *claimed = key_exists(st, key, &failure, err);
+    return failure;
 }
 
 /* A download's state: a window of the object, refilled by ranged GETs. */
@@ -1028,6 +1043,7 @@ static const struct storage_ops s3_ops = {
     .read_file = s3_read_file,
     .delete_backup = s3_delete_backup,
     .claim_delete = s3_claim_delete,
+    .delete_claimed = s3_delete_claimed,
     .read_open = s3_read_open,
     .list = s3_list,
     .free_bytes = s3_free_bytes,

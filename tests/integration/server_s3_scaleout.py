@@ -5,7 +5,9 @@ clients push at once, each to both receivers with the same name at the same
 time; every backup is stored once under a name of its own and verifies; each
 receiver serves the backups the other published (on a miss, and by its
 periodic listing); the catalogs are equal after `catalog rebuild`; retention
-run on both at once deletes each old backup exactly once and never the newest.
+run on both at once deletes each old backup exactly once and never the newest;
+a backup whose deletion is claimed is never adopted again while its objects
+are still listed.
 
 Skipped, with the reason, only when Ceph cannot start here and CI is not
 set (CI=true: a failure).
@@ -177,6 +179,32 @@ def test_retention_on_both_at_once():
     assert la == lb and len(la) == 8, (la, lb)
 
 
+def test_no_adoption_of_a_backup_being_deleted():
+    # A receiver's listing can see a backup another receiver has claimed and
+    # is deleting: its .zip and .json go last. Adopting it then would bring
+    # back a record the other receivers have dropped (found by CI: a
+    # periodic sync raced the retention above).
+    a, rgw = state["a"], state["rgw"]
+    victim = listing(a)[0][0]
+    marker = a.prefix + ".deleted/" + victim
+    rgw.put(a.bucket, marker, b"")
+    c = Receiver("scale-c2", s3=rgw, bucket=a.bucket)
+    try:
+        c.init()
+        p = c.run("catalog", "rebuild", "--json")
+        r = json.loads(p.stdout)
+        assert r["added"] == 7 and r["skipped"] == 1, (r, p.stderr)
+        assert "backup=%s" % victim in p.stderr and "reason=being-deleted" in p.stderr, p.stderr
+        assert victim not in [row[0] for row in listing(c)]
+        status, _, body = rgw.request("DELETE", "/%s/%s" % (a.bucket, marker))
+        assert status == 204, (status, body)
+        r = json.loads(c.run("catalog", "rebuild", "--json").stdout)
+        assert r["added"] == 1 and r["skipped"] == 0, r
+        assert listing(c) == listing(a)
+    finally:
+        c.cleanup()
+
+
 def main():
     started = time.time()
     if not s3_available():  # raises when CI=true
@@ -186,7 +214,8 @@ def main():
         code = run_tests([test_export_import_refusals, test_same_token_on_both,
                           test_eight_clients_push_to_both_at_once,
                           test_each_serves_the_others_backups, test_catalogs_equal_after_rebuild,
-                          test_retention_on_both_at_once])
+                          test_retention_on_both_at_once,
+                          test_no_adoption_of_a_backup_being_deleted])
     finally:
         for key in ("a", "b"):
             if key in state:
