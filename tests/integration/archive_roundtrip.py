@@ -32,11 +32,22 @@ def assert_same_bytes(a, b, what):
         if fa.read() == fb.read():
             return
     with zipfile.ZipFile(a) as za, zipfile.ZipFile(b) as zb:
+        names_a, names_b = za.namelist(), zb.namelist()
+        if names_a != names_b:
+            raise AssertionError(f"{what}: entries only in the first: "
+                                 f"{sorted(set(names_a) - set(names_b))}, only in the second: "
+                                 f"{sorted(set(names_b) - set(names_a))}, order: {names_a} / "
+                                 f"{names_b}")
         for x, y in zip(za.infolist(), zb.infolist()):
-            fields = ("filename", "date_time", "CRC", "compress_size", "extra", "external_attr")
-            if any(getattr(x, f) != getattr(y, f) for f in fields) or za.read(x) != zb.read(y):
-                raise AssertionError(f"{what}: first difference in entry {x.filename!r}")
-    raise AssertionError(f"{what} (entries agree; the difference is in the structure)")
+            fields = ("date_time", "CRC", "compress_size", "extra", "external_attr")
+            differ = {f: (getattr(x, f), getattr(y, f)) for f in fields
+                      if getattr(x, f) != getattr(y, f)}
+            if za.read(x) != zb.read(y):
+                differ["content"] = "differs"
+            if differ:
+                raise AssertionError(f"{what}: first difference in entry {x.filename!r}: {differ}")
+    raise AssertionError(f"{what} (entries agree; the difference is in the compressed bytes "
+                         f"or the structure)")
 
 
 def names_in(path):
