@@ -53,7 +53,6 @@
 #include "proto/proto.h"
 #include "transfer/backup_list.h"
 
-#define MANIFEST_MAX (1024u << 20)
 #define CONNECT_MS 10000
 #define VERSION_MS 10000
 #define QUERY_MS (6ull * 3600 * 1000) /* CHECK TABLE of a large table takes long */
@@ -325,16 +324,9 @@ static mfb_status open_archive(struct run *r, struct mfb_error *err)
                             "what the backup holds");
         return MFB_ERR_CORRUPT;
     }
-    char *text = NULL;
-    size_t len = 0;
-    st = archive_reader_read_alloc(r->reader, idx, MANIFEST_MAX, &text, &len, err);
-    if (st == MFB_OK)
-        st = manifest_parse(text, len, &r->manifest, err);
-    free(text);
+    st = manifest_read(r->reader, idx, &r->manifest, &r->metadata, err);
     if (st != MFB_OK)
         return st;
-    json_t *meta = json_object_get(r->manifest.root, "metadata");
-    r->metadata = json_is_object(meta) ? meta : NULL;
     say(r, "preflight", "archive directory ok: %zu entries", archive_reader_count(r->reader));
     return MFB_OK;
 }

@@ -31,9 +31,8 @@
 #include "job/restore/stage.h"
 #include "mysql/discover.h"
 
-#define CONNECT_MS 10000           /* the first look at the server */
-#define VERSION_MS 10000           /* `mariadbd --version` */
-#define MANIFEST_MAX (1024u << 20) /* the manifest of a few million files */
+#define CONNECT_MS 10000 /* the first look at the server */
+#define VERSION_MS 10000 /* `mariadbd --version` */
 #define DATADIR_MODE 0750
 #define ENTRY_OVERHEAD 4096 /* bytes a file or directory may cost beyond its data */
 

@@ -187,16 +187,9 @@ static mfb_status verify_archive(struct run *r, struct mfb_error *err)
     }
     size_t idx = archive_reader_manifest_index(r->reader);
     if (idx != SIZE_MAX) {
-        char *text = NULL;
-        size_t len = 0;
-        st = archive_reader_read_alloc(r->reader, idx, MANIFEST_MAX, &text, &len, err);
-        if (st == MFB_OK)
-            st = manifest_parse(text, len, &r->manifest, err);
-        free(text);
+        st = manifest_read(r->reader, idx, &r->manifest, &r->metadata, err);
         if (st != MFB_OK)
             return st;
-        json_t *meta = json_object_get(r->manifest.root, "metadata");
-        r->metadata = json_is_object(meta) ? meta : NULL;
     }
     st = restore_tops_read(r->reader, &r->tops, err);
     if (st != MFB_OK)
