@@ -183,17 +183,14 @@ static mfb_status stage_while_downloading(struct run *r, struct mfb_error *err)
                         "data (the partial download was removed), so its stored copy most likely "
                         "is damaged ('sha256sum -c' its .sha256 file there tells): restore another "
                         "backup");
-    else if (s.download_failed && err->hint[0] != '\0' && st != MFB_ERR_CANCELLED &&
-             st != MFB_ERR_NETWORK && st != MFB_ERR_TIMEOUT) {
+    else if (s.download_failed && err->hint[0] != '\0' && !restore_fetch_interrupted(st)) {
         char hint[sizeof(err->hint)];
         snprintf(hint, sizeof(hint), "nothing was changed, the server still runs; %.*s",
                  (int)sizeof(hint) - 64, err->hint);
         report_set_hint(err, hint);
-    } else if (st == MFB_ERR_CANCELLED || st == MFB_ERR_NETWORK || st == MFB_ERR_TIMEOUT)
-        mfb_error_hint(err,
-                       "nothing was changed, the server still runs; '%s.part' is kept and the "
-                       "same command continues the download",
-                       fr.path);
+    } else if (restore_fetch_interrupted(st))
+        restore_fetch_hint_part_kept(err, "nothing was changed, the server still runs; ", fr.path,
+                                     "the same command");
     else if (err->hint[0] == '\0')
         mfb_error_hint(err, "nothing was changed; the server still runs");
     return st;

@@ -18,31 +18,20 @@
 #include "job/restore/report.h"
 #include "job/restore/stream.h"
 #include "mysql/connection.h"
-#include "proto/proto.h"
-#include "transfer/backup_list.h"
 
 static mfb_status find_backup(struct run *r, struct mfb_error *err)
 {
     const struct restore_options *o = r->o;
-    struct transfer_conn *conn = NULL;
-    struct backup_list list = {0};
-    mfb_status st = transfer_conn_open(r->client, o->cancel, &conn, err);
-    if (st == MFB_OK)
-        st = receiver_backup_list(conn, r->inst->name, &list, err);
-    const struct backup_entry *e = st == MFB_OK ? backup_list_find(&list, o->backup) : NULL;
-    if (e != NULL) {
-        r->res->backup = e->info;
-    } else if (st == MFB_OK && proto_id_valid(o->backup, 'b')) {
-        /* an id of another instance's backup: cloning one server onto another */
-        struct mfb_error local = {0};
-        st = receiver_backup_get(conn, o->backup, &r->res->backup, &local);
-        if (st != MFB_OK && local.status != MFB_ERR_NOT_FOUND)
-            mysql_error_forward(err, &local);
-    } else if (st == MFB_OK) {
-        st = MFB_ERR_NOT_FOUND;
-    }
+    struct mfb_error by_id = {0};
+    size_t listed = 0;
+    mfb_status st = restore_fetch_find(r->client, o->cancel, r->inst->name, o->backup,
+                                       &r->res->backup, &listed, &by_id, err);
+    /* a lookup by id that failed says why, but for an id the receiver does
+     * not know either: the message below says that */
+    if (st != MFB_OK && by_id.status != MFB_ERR_NOT_FOUND)
+        mysql_error_forward(err, &by_id);
     if (st == MFB_ERR_NOT_FOUND && !mfb_error_is_set(err)) {
-        if (list.count == 0)
+        if (listed == 0)
             mfb_error_set(err, st, "target '%s' holds no backup of instance '%s'", r->target,
                           r->inst->name);
         else
@@ -53,8 +42,6 @@ static mfb_status find_backup(struct run *r, struct mfb_error *err)
                        "name or 'latest'",
                        r->inst->name, r->target);
     }
-    backup_list_free(&list);
-    transfer_conn_close(conn);
     if (st == MFB_OK) {
         char size[32], hex[SHA256_HEX_LEN + 1];
         digest_to_hex(r->res->backup.sha256, hex);
@@ -88,16 +75,10 @@ mfb_status source_fetch_params(const struct run *r, struct restore_fetch *f, str
  * that ran behind it). */
 void source_say_downloaded(struct run *r, const struct restore_fetch_result *fr)
 {
-    const char *behind = r->streaming ? ", every entry extracted as it arrived" : "";
-    if (fr->reused)
-        report_say(r, "preflight", "using the earlier download %s (SHA-256 checked again)",
-                   fr->path);
-    else if (fr->resumed_from > 0)
-        report_say(r, "preflight", "downloaded %s (resumed at byte %" PRIu64 "); SHA-256 matches%s",
-                   fr->path, fr->resumed_from, behind);
-    else
-        report_say(r, "preflight", "downloaded %s; SHA-256 matches the receiver's%s", fr->path,
-                   behind);
+    char line[2048]; /* as long as report_say's */
+    restore_fetch_describe(fr, r->streaming ? ", every entry extracted as it arrived" : "", line,
+                           sizeof(line));
+    report_say(r, "preflight", "%s", line);
 }
 
 static mfb_status fetch(struct run *r, struct mfb_error *err)
@@ -109,11 +90,8 @@ static mfb_status fetch(struct run *r, struct mfb_error *err)
     mfb_status st = restore_fetch_run(&f, &fr, err);
     if (st != MFB_OK) {
         /* no file yet (at most its .part, which the hint names): none is "kept" */
-        if (st == MFB_ERR_CANCELLED || st == MFB_ERR_NETWORK || st == MFB_ERR_TIMEOUT)
-            mfb_error_hint(err,
-                           "nothing was changed; '%s.part' is kept and the same command "
-                           "continues the download",
-                           fr.path);
+        if (restore_fetch_interrupted(st))
+            restore_fetch_hint_part_kept(err, "nothing was changed; ", fr.path, "the same command");
         return st;
     }
     snprintf(r->res->file, sizeof(r->res->file), "%s", fr.path);

@@ -317,7 +317,7 @@ void staging_record_on_idle(void *ctx)
 bool staging_record_keep(const struct run *r, mfb_status st)
 {
     return r->record[0] != '\0' && r->writer.path[0] != '\0' && !r->writer.broken &&
-           (st == MFB_ERR_CANCELLED || st == MFB_ERR_NETWORK || st == MFB_ERR_TIMEOUT);
+           restore_fetch_interrupted(st);
 }
 
 /* Removes what is left of the staged trees (never an old tree), and the
