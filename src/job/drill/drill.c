@@ -91,10 +91,7 @@ __attribute__((format(printf, 4, 5))) static void say_level(struct run *r, enum 
     if (r->have_job)
         journal_event(&r->jr, level, step, "%s", line);
     else
-        mfb_log(level == JOB_LEVEL_ERROR  ? MFB_LOG_ERROR
-                : level == JOB_LEVEL_WARN ? MFB_LOG_WARN
-                                          : MFB_LOG_INFO,
-                "drill", "message=%s", LOG_Q(line));
+        mfb_log(journal_log_level(level), "drill", "message=%s", LOG_Q(line));
     if (r->o->report)
         r->o->report(r->o->report_ctx, line);
 }

@@ -25,10 +25,8 @@ void report_event(struct run *r, enum job_level level, const char *step, const c
     if (r->have_job)
         journal_event(&r->jr, level, step, "%s", text);
     else
-        mfb_log(level == JOB_LEVEL_ERROR  ? MFB_LOG_ERROR
-                : level == JOB_LEVEL_WARN ? MFB_LOG_WARN
-                                          : MFB_LOG_INFO,
-                "restore", "step=%s message=\"%s\"", step ? step : "-", text);
+        mfb_log(journal_log_level(level), "restore", "step=%s message=\"%s\"", step ? step : "-",
+                text);
 }
 
 /* Replaces the hint (a cut-off is fine: the full text is logged too). */
