@@ -71,10 +71,9 @@ static void test_broken(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_metadata, fixture_setup, fixture_teardown),
-        cmocka_unit_test_setup_teardown(test_no_metadata, fixture_setup, fixture_teardown),
-        cmocka_unit_test_setup_teardown(test_broken, fixture_setup, fixture_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    /* one scratch directory: each test writes its own a.zip there */
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_metadata),
+                                       cmocka_unit_test(test_no_metadata),
+                                       cmocka_unit_test(test_broken)};
+    return cmocka_run_group_tests(tests, fixture_setup, fixture_teardown);
 }
