@@ -1,5 +1,6 @@
 /*
- * manifest.c - generating and parsing mfb-manifest.json (see manifest.h).
+ * manifest.c - generating and parsing mfb-manifest.json, and reading it
+ * from an archive (see manifest.h).
  *
  * jansson encodes every value (string escaping included); the generator
  * only joins the encoded records, so the text stays valid JSON without
@@ -13,6 +14,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "archive/reader.h"
 #include "archive/zipfmt.h"
 
 enum gen_stage { GEN_HEAD, GEN_FILES, GEN_TAIL, GEN_DONE };
@@ -461,4 +463,20 @@ void manifest_free(struct manifest *m)
     free(m->files);
     json_decref(m->root);
     memset(m, 0, sizeof(*m));
+}
+
+mfb_status manifest_read(struct archive_reader *reader, size_t idx, struct manifest *m,
+                         const json_t **metadata, struct mfb_error *err)
+{
+    char *text = NULL;
+    size_t len = 0;
+    mfb_status st = archive_reader_read_alloc(reader, idx, MANIFEST_READ_MAX, &text, &len, err);
+    if (st == MFB_OK)
+        st = manifest_parse(text, len, m, err);
+    free(text);
+    if (st != MFB_OK)
+        return st;
+    json_t *meta = json_object_get(m->root, "metadata");
+    *metadata = json_is_object(meta) ? meta : NULL;
+    return MFB_OK;
 }

@@ -73,4 +73,17 @@ struct manifest {
 mfb_status manifest_parse(const char *text, size_t len, struct manifest *m, struct mfb_error *err);
 void manifest_free(struct manifest *m);
 
+/* The most an archive's manifest is read into memory for: that of a few
+ * million files. */
+#define MANIFEST_READ_MAX (1024u << 20)
+
+struct archive_reader;
+
+/* Reads the manifest entry idx of an archive (archive_reader_manifest_index)
+ * and parses it into m (free with manifest_free); *metadata is then its
+ * "metadata" object, or NULL when it has none (left as it was on a
+ * failure). What a restore and a restore drill both read first. */
+mfb_status manifest_read(struct archive_reader *reader, size_t idx, struct manifest *m,
+                         const json_t **metadata, struct mfb_error *err);
+
 #endif

@@ -12,23 +12,14 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "cli/commands.h"
 #include "cli/config_cli.h"
-#include "cli/progress.h"
-#include "cli/transfer_opts.h"
-#include "common/cancel.h"
-#include "common/log.h"
+#include "cli/restore_cli.h"
 #include "job/drill/drill.h"
-#include "job/endpoints.h"
 
 static const struct cli_option options[] = {
-    {.name = "target",
-     .type = CLI_STRING,
-     .metavar = "NAME",
-     .help = "the receiver holding the backup",
-     .def_doc = "the only one"},
+    RESTORE_CLI_TARGET_OPTION,
     {.name = "scratch",
      .type = CLI_PATH,
      .metavar = "DIR",
@@ -43,70 +34,41 @@ static const struct cli_option options[] = {
     CLI_OPTIONS_END,
 };
 
-static void print_line(void *ctx, const char *line)
-{
-    (void)ctx;
-    printf("%s\n", line);
-    fflush(stdout);
-}
-
 static mfb_status run(struct cli_args *args, struct mfb_error *err)
 {
-    struct config_db *db = NULL;
-    struct job_instance inst = {0};
-    struct job_target target = {0};
     char *scratch = NULL, *server_bin = NULL;
-    struct cancel_token cancel;
-    cancel_token_init(&cancel, NULL);
-    struct interrupt_watch watch = {0};
-    struct progress_bar bar;
-    progress_bar_init(&bar);
-    struct transfer_observer observer = progress_bar_observer(&bar);
     struct drill_result result = {0};
-    struct transfer_settings settings;
-
-    if (isatty(STDERR_FILENO) == 1 && args->log_level == NULL)
-        mfb_log_init(MFB_LOG_ERROR, NULL);
-    mfb_status st = transfer_opts_settings(args, &settings, err);
+    struct restore_cli c;
+    mfb_status st = restore_cli_begin(&c, args, err);
     const char *v;
     if (st == MFB_OK && (v = cli_string(args, "scratch")) != NULL)
         st = config_cli_set_path(&scratch, "scratch", v, err);
     if (st == MFB_OK && (v = cli_string(args, "server-bin")) != NULL)
         st = config_cli_set_path(&server_bin, "server-bin", v, err);
     if (st == MFB_OK)
-        st = config_cli_open(args, false, &db, NULL, err);
-    if (st == MFB_OK)
-        st = job_instance_load(db, args->positional[0], &inst, err);
-    if (st == MFB_OK)
-        st = job_target_load(db, cli_string(args, "target"), &settings, &target, err);
-    if (st == MFB_OK)
-        st = interrupt_watch_start(&watch, &cancel, err);
+        st = restore_cli_open(&c, args, err);
     struct drill_options o = {
-        .db = db,
-        .instance = &inst,
-        .target = &target,
+        .db = c.db,
+        .instance = &c.inst,
+        .target = &c.target,
         .backup = args->positional_count > 1 ? args->positional[1] : "latest",
         .scratch = scratch,
         .server_bin = server_bin,
-        .cancel = &cancel,
-        .observers = &observer,
+        .cancel = &c.cancel,
+        .observers = &c.observer,
         .observer_count = 1,
-        .report = print_line,
+        .report = restore_cli_print_line,
     };
     if (st == MFB_OK) {
         st = drill_run(&o, &result, err);
         if (result.verdict == DRILL_PASSED)
             printf("drill passed: backup %s of '%s' is restorable (job %lld)\n",
-                   result.backup.backup_id, inst.record.name, (long long)result.job_id);
+                   result.backup.backup_id, c.inst.record.name, (long long)result.job_id);
         else if (result.verdict == DRILL_FAILED)
             printf("drill FAILED: backup %s of '%s' is not restorable (job %lld)\n",
-                   result.backup.backup_id, inst.record.name, (long long)result.job_id);
+                   result.backup.backup_id, c.inst.record.name, (long long)result.job_id);
     }
-    interrupt_watch_stop(&watch);
-    cancel_token_destroy(&cancel);
-    job_target_free(&target);
-    job_instance_free(&inst);
-    config_db_close(db);
+    restore_cli_end(&c);
     free(scratch);
     free(server_bin);
     return st;

@@ -17,24 +17,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/commands.h"
 #include "cli/config_cli.h"
-#include "cli/progress.h"
-#include "cli/transfer_opts.h"
-#include "common/cancel.h"
-#include "common/log.h"
+#include "cli/restore_cli.h"
 #include "common/parse.h"
-#include "job/endpoints.h"
 #include "job/restore/restore.h"
 
 static const struct cli_option options[] = {
-    {.name = "target",
-     .type = CLI_STRING,
-     .metavar = "NAME",
-     .help = "the receiver holding the backup",
-     .def_doc = "the only one"},
+    RESTORE_CLI_TARGET_OPTION,
     {.name = "to",
      .type = CLI_PATH,
      .metavar = "DIR",
@@ -64,13 +55,6 @@ static const struct cli_option options[] = {
     TRANSFER_RETRY_OPTIONS,
     CLI_OPTIONS_END,
 };
-
-static void print_line(void *ctx, const char *line)
-{
-    (void)ctx;
-    printf("%s\n", line);
-    fflush(stdout);
-}
 
 /* --map values made absolute; paths[] owns the strings. */
 struct maps {
@@ -139,26 +123,14 @@ static void print_result(const struct restore_options *o, const struct restore_r
 
 static mfb_status run(struct cli_args *args, struct mfb_error *err)
 {
-    struct config_db *db = NULL;
-    struct job_instance inst = {0};
-    struct job_target target = {0};
     struct maps maps = {0};
     char *to_dir = NULL, *spool = NULL;
-    struct cancel_token cancel;
-    cancel_token_init(&cancel, NULL);
-    struct interrupt_watch watch = {
-        .patient = true,
-        .patient_note = "already_cancelling:_waiting_for_the_restore_to_finish_safely"};
-    struct progress_bar bar;
-    progress_bar_init(&bar);
-    struct transfer_observer observer = progress_bar_observer(&bar);
     struct restore_result result = {0};
-    struct transfer_settings settings;
-
-    /* on a terminal the steps are shown on stdout: log lines would repeat them */
-    if (isatty(STDERR_FILENO) == 1 && args->log_level == NULL)
-        mfb_log_init(MFB_LOG_ERROR, NULL);
-    mfb_status st = transfer_opts_settings(args, &settings, err);
+    struct restore_cli c;
+    mfb_status st = restore_cli_begin(&c, args, err);
+    /* a second signal while the restore takes its way back is only logged */
+    c.watch.patient = true;
+    c.watch.patient_note = "already_cancelling:_waiting_for_the_restore_to_finish_safely";
     if (st == MFB_OK)
         st = read_maps(args, &maps, err);
     const char *v;
@@ -177,17 +149,11 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
                             "the instance's directories is made");
     }
     if (st == MFB_OK)
-        st = config_cli_open(args, false, &db, NULL, err);
-    if (st == MFB_OK)
-        st = job_instance_load(db, args->positional[0], &inst, err);
-    if (st == MFB_OK)
-        st = job_target_load(db, cli_string(args, "target"), &settings, &target, err);
-    if (st == MFB_OK)
-        st = interrupt_watch_start(&watch, &cancel, err);
+        st = restore_cli_open(&c, args, err);
     struct restore_options o = {
-        .db = db,
-        .instance = &inst,
-        .target = &target,
+        .db = c.db,
+        .instance = &c.inst,
+        .target = &c.target,
         .backup = args->positional[1],
         .to_dir = to_dir,
         .maps = maps.items,
@@ -196,22 +162,18 @@ static mfb_status run(struct cli_args *args, struct mfb_error *err)
         .in_place = cli_flag(args, "in-place"),
         .keep_download = cli_flag(args, "keep-download"),
         .spool = spool,
-        .cancel = &cancel,
-        .observers = &observer,
+        .cancel = &c.cancel,
+        .observers = &c.observer,
         .observer_count = 1,
-        .report = print_line,
+        .report = restore_cli_print_line,
         .fault = getenv("MFB_TEST_RESTORE_FAULT"),
     };
     if (st == MFB_OK) {
         st = restore_run(&o, &result, err);
         print_result(&o, &result, st == MFB_OK);
     }
-    interrupt_watch_stop(&watch);
+    restore_cli_end(&c);
     restore_result_free(&result);
-    cancel_token_destroy(&cancel);
-    job_target_free(&target);
-    job_instance_free(&inst);
-    config_db_close(db);
     free_maps(&maps);
     free(to_dir);
     free(spool);

@@ -120,6 +120,14 @@ void journal_step_end(struct job_journal *j, enum job_step step)
     journal_save(j);
 }
 
+enum mfb_log_level journal_log_level(enum job_level level)
+{
+    return level == JOB_LEVEL_ERROR  ? MFB_LOG_ERROR
+           : level == JOB_LEVEL_WARN ? MFB_LOG_WARN
+           : level == JOB_LEVEL_INFO ? MFB_LOG_INFO
+                                     : MFB_LOG_DEBUG;
+}
+
 static void event_v(struct job_journal *j, enum job_level level, const char *step, const char *fmt,
                     va_list ap)
 {
@@ -148,12 +156,8 @@ static void event_v(struct job_journal *j, enum job_level level, const char *ste
     } else if (job_log_event(j->db, j->job.id, level, step ? step : "", msg, &e) != MFB_OK) {
         db_failed(j, &e);
     }
-    enum mfb_log_level ll = level == JOB_LEVEL_ERROR  ? MFB_LOG_ERROR
-                            : level == JOB_LEVEL_WARN ? MFB_LOG_WARN
-                            : level == JOB_LEVEL_INFO ? MFB_LOG_INFO
-                                                      : MFB_LOG_DEBUG;
-    mfb_log(ll, "job-event", "id=%" PRId64 " step=%s message=\"%s\"", j->job.id, step ? step : "-",
-            msg);
+    mfb_log(journal_log_level(level), "job-event", "id=%" PRId64 " step=%s message=\"%s\"",
+            j->job.id, step ? step : "-", msg);
     if (j->hub && level != JOB_LEVEL_DEBUG)
         job_progress_message(j->hub, level, msg);
 }

@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/log.h"
 #include "common/status.h"
 #include "job/progress.h"
 #include "store/job_log.h"
@@ -72,6 +73,9 @@ void journal_step_mark(struct job_journal *j, enum job_step step);
 /* The step ends: its duration is added to the job's (a step may run twice,
  * as start does after a failed stop) and the row is saved. */
 void journal_step_end(struct job_journal *j, enum job_step step);
+
+/* The log's level for an event's level (a job's events are logged too). */
+enum mfb_log_level journal_log_level(enum job_level level);
 
 /* One event: into the job's events, the log, and the observers. step may
  * be NULL. */

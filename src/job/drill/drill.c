@@ -50,10 +50,7 @@
 #include "job/restore/swap.h"
 #include "mysql/command.h"
 #include "mysql/connection.h"
-#include "proto/proto.h"
-#include "transfer/backup_list.h"
 
-#define MANIFEST_MAX (1024u << 20)
 #define CONNECT_MS 10000
 #define VERSION_MS 10000
 #define QUERY_MS (6ull * 3600 * 1000) /* CHECK TABLE of a large table takes long */
@@ -94,10 +91,7 @@ __attribute__((format(printf, 4, 5))) static void say_level(struct run *r, enum 
     if (r->have_job)
         journal_event(&r->jr, level, step, "%s", line);
     else
-        mfb_log(level == JOB_LEVEL_ERROR  ? MFB_LOG_ERROR
-                : level == JOB_LEVEL_WARN ? MFB_LOG_WARN
-                                          : MFB_LOG_INFO,
-                "drill", "message=%s", LOG_Q(line));
+        mfb_log(journal_log_level(level), "drill", "message=%s", LOG_Q(line));
     if (r->o->report)
         r->o->report(r->o->report_ctx, line);
 }
@@ -125,30 +119,19 @@ static mfb_status find_backup(struct run *r, struct mfb_error *err)
 {
     const struct drill_options *o = r->o;
     const char *target = o->target->record.name;
-    struct transfer_conn *conn = NULL;
-    struct backup_list list = {0};
-    mfb_status st = transfer_conn_open(o->target->client, o->cancel, &conn, err);
-    if (st == MFB_OK)
-        st = receiver_backup_list(conn, r->inst->name, &list, err);
-    const struct backup_entry *e = st == MFB_OK ? backup_list_find(&list, o->backup) : NULL;
-    if (e != NULL) {
-        r->res->backup = e->info;
-    } else if (st == MFB_OK && proto_id_valid(o->backup, 'b')) {
-        st = receiver_backup_get(conn, o->backup, &r->res->backup, err);
-    } else if (st == MFB_OK) {
-        if (list.count == 0)
-            st = mfb_error_set(err, MFB_ERR_NOT_FOUND,
-                               "target '%s' holds no backup of instance '%s'", target,
-                               r->inst->name);
+    size_t listed = 0;
+    mfb_status st = restore_fetch_find(o->target->client, o->cancel, r->inst->name, o->backup,
+                                       &r->res->backup, &listed, err, err);
+    if (st == MFB_ERR_NOT_FOUND && !mfb_error_is_set(err)) {
+        if (listed == 0)
+            mfb_error_set(err, st, "target '%s' holds no backup of instance '%s'", target,
+                          r->inst->name);
         else
-            st = mfb_error_set(err, MFB_ERR_NOT_FOUND,
-                               "target '%s' holds no backup '%s' of instance '%s'", target,
-                               o->backup, r->inst->name);
+            mfb_error_set(err, st, "target '%s' holds no backup '%s' of instance '%s'", target,
+                          o->backup, r->inst->name);
         mfb_error_hint(err, "'mfb list %s --target %s' shows the backups there", r->inst->name,
                        target);
     }
-    backup_list_free(&list);
-    transfer_conn_close(conn);
     if (st != MFB_OK)
         return st;
     char size[32];
@@ -278,21 +261,14 @@ static mfb_status fetch(struct run *r, struct mfb_error *err)
         return st;
     }
     if (st != MFB_OK) {
-        if (st == MFB_ERR_CANCELLED || st == MFB_ERR_NETWORK || st == MFB_ERR_TIMEOUT)
-            mfb_error_hint(err,
-                           "'%s.part' is kept and the next drill of this backup continues "
-                           "the download",
-                           fr.path);
+        if (restore_fetch_interrupted(st))
+            restore_fetch_hint_part_kept(err, "", fr.path, "the next drill of this backup");
         return st;
     }
     snprintf(r->download, sizeof(r->download), "%s", fr.path);
-    if (fr.reused)
-        say(r, "preflight", "using the earlier download %s (SHA-256 checked again)", fr.path);
-    else if (fr.resumed_from > 0)
-        say(r, "preflight", "downloaded %s (resumed at byte %" PRIu64 "); SHA-256 matches", fr.path,
-            fr.resumed_from);
-    else
-        say(r, "preflight", "downloaded %s; SHA-256 matches the receiver's", fr.path);
+    char line[2048]; /* as long as say's */
+    restore_fetch_describe(&fr, "", line, sizeof(line));
+    say(r, "preflight", "%s", line);
     return MFB_OK;
 }
 
@@ -325,16 +301,9 @@ static mfb_status open_archive(struct run *r, struct mfb_error *err)
                             "what the backup holds");
         return MFB_ERR_CORRUPT;
     }
-    char *text = NULL;
-    size_t len = 0;
-    st = archive_reader_read_alloc(r->reader, idx, MANIFEST_MAX, &text, &len, err);
-    if (st == MFB_OK)
-        st = manifest_parse(text, len, &r->manifest, err);
-    free(text);
+    st = manifest_read(r->reader, idx, &r->manifest, &r->metadata, err);
     if (st != MFB_OK)
         return st;
-    json_t *meta = json_object_get(r->manifest.root, "metadata");
-    r->metadata = json_is_object(meta) ? meta : NULL;
     say(r, "preflight", "archive directory ok: %zu entries", archive_reader_count(r->reader));
     return MFB_OK;
 }

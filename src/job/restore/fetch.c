@@ -1,11 +1,12 @@
 /*
- * fetch.c - download into the spool, or reuse a verified earlier
- * download (see fetch.h).
+ * fetch.c - the backup found on the receiver, then downloaded into the
+ * spool, or a verified earlier download reused (see fetch.h).
  */
 #include "job/restore/fetch.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,8 @@
 #include "common/log.h"
 #include "common/parse.h"
 #include "job/restore/swap.h"
+#include "proto/proto.h"
+#include "transfer/backup_list.h"
 
 #define HASH_BLOCK (1u << 20)
 
@@ -133,4 +136,49 @@ mfb_status restore_fetch_run(const struct restore_fetch *f, struct restore_fetch
                            "backup %s: the receiver's record changed during the download",
                            f->backup->backup_id);
     return st;
+}
+
+mfb_status restore_fetch_find(const struct transfer_peer *client, struct cancel_token *cancel,
+                              const char *instance, const char *key, struct backup_info *out,
+                              size_t *listed, struct mfb_error *by_id_err, struct mfb_error *err)
+{
+    struct transfer_conn *conn = NULL;
+    struct backup_list list = {0};
+    mfb_status st = transfer_conn_open(client, cancel, &conn, err);
+    if (st == MFB_OK)
+        st = receiver_backup_list(conn, instance, &list, err);
+    const struct backup_entry *e = st == MFB_OK ? backup_list_find(&list, key) : NULL;
+    if (e != NULL)
+        *out = e->info;
+    else if (st == MFB_OK && proto_id_valid(key, 'b'))
+        st = receiver_backup_get(conn, key, out, by_id_err);
+    else if (st == MFB_OK)
+        st = MFB_ERR_NOT_FOUND;
+    *listed = list.count;
+    backup_list_free(&list);
+    transfer_conn_close(conn);
+    return st;
+}
+
+bool restore_fetch_interrupted(mfb_status st)
+{
+    return st == MFB_ERR_CANCELLED || st == MFB_ERR_NETWORK || st == MFB_ERR_TIMEOUT;
+}
+
+void restore_fetch_hint_part_kept(struct mfb_error *err, const char *before, const char *path,
+                                  const char *who)
+{
+    mfb_error_hint(err, "%s'%s.part' is kept and %s continues the download", before, path, who);
+}
+
+void restore_fetch_describe(const struct restore_fetch_result *fr, const char *tail, char *out,
+                            size_t len)
+{
+    if (fr->reused)
+        snprintf(out, len, "using the earlier download %s (SHA-256 checked again)", fr->path);
+    else if (fr->resumed_from > 0)
+        snprintf(out, len, "downloaded %s (resumed at byte %" PRIu64 "); SHA-256 matches%s",
+                 fr->path, fr->resumed_from, tail);
+    else
+        snprintf(out, len, "downloaded %s; SHA-256 matches the receiver's%s", fr->path, tail);
 }
