@@ -253,6 +253,32 @@ static void say_downloaded(struct run *r, const struct restore_fetch_result *fr)
         say(r, "preflight", "downloaded %s; SHA-256 matches the receiver's%s", fr->path, behind);
 }
 
+/* A full disk before the stop, in the spool (the download) or beside a
+ * directory (its staging): nothing is lost and the same command goes on
+ * once there is room (docs/restore.md, "When it fails"). */
+static void no_space_hint(struct mfb_error *err, const char *changed, bool spool,
+                          const char *download)
+{
+    char hint[PATH_MAX + 1024]; /* set_hint keeps what fits */
+    struct stat sb;
+    bool whole = stat(download, &sb) == 0;
+    if (spool)
+        snprintf(hint, sizeof(hint),
+                 "%s; the spool's disk is full: free space there (or download elsewhere with "
+                 "--spool DIR), then run the same command again: '%.*s.part' is kept and it "
+                 "continues the download",
+                 changed, PATH_MAX / 2, download);
+    else
+        snprintf(hint, sizeof(hint),
+                 "%s; that disk is full: the staging directories were removed; free space there "
+                 "(a staged restore needs room for the restored files beside the live data, and "
+                 "--in-place the same), then run the same command again: '%.*s%s' is kept and it "
+                 "%s",
+                 changed, PATH_MAX / 2, download, whole ? "" : ".part",
+                 whole ? "is used again" : "continues the download");
+    set_hint(err, hint);
+}
+
 static mfb_status fetch(struct run *r, struct mfb_error *err)
 {
     struct restore_fetch f;
@@ -267,6 +293,8 @@ static mfb_status fetch(struct run *r, struct mfb_error *err)
                            "nothing was changed; '%s.part' is kept and the same command "
                            "continues the download",
                            fr.path);
+        else if (st == MFB_ERR_NO_SPACE && fr.path[0] != '\0')
+            no_space_hint(err, "nothing was changed", true, fr.path);
         return st;
     }
     snprintf(r->res->file, sizeof(r->res->file), "%s", fr.path);
@@ -1090,7 +1118,10 @@ static mfb_status stage_while_downloading(struct run *r, struct mfb_error *err)
         say_downloaded(r, &fr);
         return MFB_OK;
     }
-    if (st == MFB_ERR_CORRUPT && !s.download_failed)
+    if (st == MFB_ERR_NO_SPACE)
+        no_space_hint(err, "nothing was changed, the server still runs", s.download_failed,
+                      fr.path);
+    else if (st == MFB_ERR_CORRUPT && !s.download_failed)
         set_hint(err, "nothing was changed, the server still runs; the receiver sent damaged "
                       "data (the partial download was removed), so its stored copy most likely "
                       "is damaged ('sha256sum -c' its .sha256 file there tells): restore another "
@@ -1509,6 +1540,9 @@ static mfb_status restore_into_instance(struct run *r, struct mfb_error *err)
                 set_hint(err, "nothing was changed, the server still runs; the file matches the "
                               "receiver's SHA-256, so the stored backup itself is damaged: "
                               "restore another one");
+            else if (!r->streaming && st == MFB_ERR_NO_SPACE)
+                no_space_hint(err, "nothing was changed, the server still runs", false,
+                              r->res->file);
             else if (err->hint[0] == '\0')
                 mfb_error_hint(err, "nothing was changed; the server still runs");
             return st;

@@ -1,0 +1,120 @@
+"""drill_diskfull.py - a restore drill whose scratch directory's disk is too
+small (docs/drill.md, "The verdict"): a local disk problem says nothing
+about the backup, so the drill is undecided, never "not restorable".
+
+Against a real MariaDB and a real receiver over TLS, with `--scratch` on a
+small tmpfs (root only: mounting; skipped, saying why, elsewhere):
+- a tmpfs smaller than the backup unpacked: one error line with the
+  numbers and what to do, exit 1, the scratch directory and the download
+  removed, the real server untouched (same pid, answering), the job log
+  has the failed drill and its reason, the alert is `drill_error` (error,
+  "could not run"), not the critical `drill_failed`, and the receiver is
+  told nothing;
+- a tmpfs that holds the backup unpacked but not what the throwaway
+  server writes when it starts (InnoDB's temporary tablespace): the same,
+  the error saying the scratch directory's disk is full.
+"""
+
+import os
+import subprocess
+import sys
+import zipfile
+
+sys.path.insert(0, os.environ.get("MFB_TEST_LIB") or
+                os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import mfbtest  # noqa: E402,F401
+from jobtestlib import JobTestCase  # noqa: E402
+
+ENTRY_OVERHEAD = 4096  # what the drill counts per file beyond its data (drill.c)
+
+
+class DrillDiskFullTest(JobTestCase):
+    env_name = "drill-diskfull"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        env = cls.env
+        env.add_instance()
+        cls.alerts = os.path.join(env.dir, "alerts.txt")
+        env.mfb("alert", "add", "cmd", "--command",
+                f"env | grep ^MFB_ALERT_ >> {cls.alerts}; echo '---' >> {cls.alerts}",
+                "--min-severity", "warning")
+        env.backup()
+        cls.bid = env.stored_backups()[0]["backup_id"]
+        b = env.stored_backups()[0]
+        with zipfile.ZipFile(os.path.join(env.rx.storage, b["path"])) as z:
+            cls.unpacked = sum(i.file_size + ENTRY_OVERHEAD for i in z.infolist()
+                               if not i.is_dir())
+
+    def setUp(self):
+        super().setUp()
+        if os.geteuid() != 0:
+            self.skipTest("mounting a tmpfs needs root")
+        open(self.alerts, "w").close()
+
+    def tmpfs(self, name, size):
+        path = os.path.join(self.env.dir, name)
+        os.makedirs(path)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", path], check=True)
+        self.addCleanup(subprocess.run, ["umount", "-l", path])
+        return path
+
+    def drill_fails_locally(self, mnt):
+        """A drill with --scratch MNT/scratch that cannot run for want of
+        room: everything a local failure must be. Returns its result."""
+        env = self.env
+        scratch = os.path.join(mnt, "scratch")
+        pid = env.db.server_pid()
+        r = env.mfb("drill", env.instance, self.bid, "--scratch", scratch, expect=1, timeout=300)
+        self.assertEqual(len([ln for ln in r.stderr.splitlines() if ln.startswith("mfb: error:")]),
+                         1, r.stderr)
+        self.assertNotIn("not restorable", r.stdout + r.stderr)
+        # the real server never stopped; nothing left behind
+        self.assertEqual(env.db.server_pid(), pid)
+        self.assertEqual(env.db.query_value("SELECT 1"), "1")
+        self.assertEqual(os.listdir(mnt), [])
+        self.assertEqual([f for f in env.spool_files() if f.startswith("restore-")], [])
+        # the job log: failed, with the reason
+        job = env.sql("SELECT * FROM jobs WHERE kind = 'drill' ORDER BY id DESC LIMIT 1")[0]
+        self.assertEqual(job["status"], "failed")
+        self.assertEqual(job["backup_id"], self.bid)
+        # an error alert saying the drill could not run, not the critical one
+        alerts = open(self.alerts).read()
+        self.assertIn("MFB_ALERT_EVENT=drill_error", alerts)
+        self.assertIn("MFB_ALERT_SEVERITY=error", alerts)
+        self.assertIn(f"MFB_ALERT_SUBJECT=restore drill of '{env.instance}' could not run",
+                      alerts)
+        self.assertNotIn("drill_failed", alerts)
+        self.assertNotIn("critical", alerts)
+        # the receiver was told nothing: the backup is not proven either way
+        b = next(b for b in env.stored_backups() if b["backup_id"] == self.bid)
+        self.assertIsNone(b.get("verification"))
+        return r, job, alerts
+
+    def test_scratch_smaller_than_the_backup(self):
+        mnt = self.tmpfs("small", "1m")
+        r, job, alerts = self.drill_fails_locally(mnt)
+        scratch = os.path.join(mnt, "scratch")
+        self.assertRegex(r.stderr, rf"mfb: error: not enough room in '{scratch}' for the drill: "
+                                   r"the backup unpacked needs [\d.]+ MiB, [\d.]+ (KiB|MiB) are "
+                                   r"free\n"
+                                   r"HINT: free some space, or give a scratch directory on a "
+                                   r"larger file system with --scratch DIR\n")
+        self.assertIn("not enough room in", job["error"])
+        self.assertIn("not enough room in", alerts)
+
+    def test_scratch_full_when_the_server_starts(self):
+        # room for the files, not for the temporary tablespace InnoDB makes
+        mnt = self.tmpfs("tight", f"{(self.unpacked >> 10) + 1024}k")
+        r, job, alerts = self.drill_fails_locally(mnt)
+        scratch = os.path.join(mnt, "scratch")
+        self.assertIn(f"mfb: error: the drill's server could not start: the disk of the scratch "
+                      f"directory '{scratch}' is full", r.stderr)
+        self.assertIn("HINT: this says nothing about the backup: free space there, or give a "
+                      "scratch directory on a larger file system with --scratch DIR", r.stderr)
+        self.assertIn("is full", job["error"])
+
+
+if __name__ == "__main__":
+    mfbtest.main()
