@@ -11,11 +11,15 @@ small tmpfs (root only: mounting; skipped, saying why, elsewhere):
   "could not run"), not the critical `drill_failed`, and the receiver is
   told nothing;
 - a tmpfs that holds the backup unpacked but not what the throwaway
-  server writes when it starts (InnoDB's temporary tablespace): the same,
-  the error saying the scratch directory's disk is full.
+  server writes when it starts (InnoDB's temporary tablespace): refused
+  the same way, before the extraction;
+- a tmpfs with room when the drill looks that is full when the server
+  starts (a --server-bin that fills it, then runs mariadbd): the same, the
+  error saying the scratch directory's disk is full.
 """
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -60,27 +64,34 @@ class DrillDiskFullTest(JobTestCase):
         self.addCleanup(subprocess.run, ["umount", "-l", path])
         return path
 
-    def drill_fails_locally(self, mnt):
+    def verification(self):
+        b = next(b for b in self.env.stored_backups() if b["backup_id"] == self.bid)
+        return b.get("verification")
+
+    def drill_fails_locally(self, mnt, *args, left=()):
         """A drill with --scratch MNT/scratch that cannot run for want of
         room: everything a local failure must be. Returns its result."""
         env = self.env
         scratch = os.path.join(mnt, "scratch")
         pid = env.db.server_pid()
-        r = env.mfb("drill", env.instance, self.bid, "--scratch", scratch, expect=1, timeout=300)
+        verified = self.verification()
+        r = env.mfb("drill", env.instance, self.bid, "--scratch", scratch, *args, expect=1,
+                    timeout=300)
         self.assertEqual(len([ln for ln in r.stderr.splitlines() if ln.startswith("mfb: error:")]),
                          1, r.stderr)
         self.assertNotIn("not restorable", r.stdout + r.stderr)
         # the real server never stopped; nothing left behind
         self.assertEqual(env.db.server_pid(), pid)
         self.assertEqual(env.db.query_value("SELECT 1"), "1")
-        self.assertEqual(os.listdir(mnt), [])
+        self.assertEqual(sorted(os.listdir(mnt)), sorted(left))
         self.assertEqual([f for f in env.spool_files() if f.startswith("restore-")], [])
         # the job log: failed, with the reason
         job = env.sql("SELECT * FROM jobs WHERE kind = 'drill' ORDER BY id DESC LIMIT 1")[0]
         self.assertEqual(job["status"], "failed")
         self.assertEqual(job["backup_id"], self.bid)
         # an error alert saying the drill could not run, not the critical one
-        alerts = open(self.alerts).read()
+        with open(self.alerts) as f:
+            alerts = f.read()
         self.assertIn("MFB_ALERT_EVENT=drill_error", alerts)
         self.assertIn("MFB_ALERT_SEVERITY=error", alerts)
         self.assertIn(f"MFB_ALERT_SUBJECT=restore drill of '{env.instance}' could not run",
@@ -88,32 +99,50 @@ class DrillDiskFullTest(JobTestCase):
         self.assertNotIn("drill_failed", alerts)
         self.assertNotIn("critical", alerts)
         # the receiver was told nothing: the backup is not proven either way
-        b = next(b for b in env.stored_backups() if b["backup_id"] == self.bid)
-        self.assertIsNone(b.get("verification"))
+        self.assertEqual(self.verification(), verified)
         return r, job, alerts
 
-    def test_scratch_smaller_than_the_backup(self):
-        mnt = self.tmpfs("small", "1m")
+    def assert_no_room(self, size):
+        mnt = self.tmpfs(f"small-{size}", size)
         r, job, alerts = self.drill_fails_locally(mnt)
         scratch = os.path.join(mnt, "scratch")
         self.assertRegex(r.stderr, rf"mfb: error: not enough room in '{scratch}' for the drill: "
-                                   r"the backup unpacked needs [\d.]+ MiB, [\d.]+ (KiB|MiB) are "
-                                   r"free\n"
-                                   r"HINT: free some space, or give a scratch directory on a "
-                                   r"larger file system with --scratch DIR\n")
+                                   r"the backup unpacked and its server need [\d.]+ MiB, "
+                                   r"[\d.]+ (KiB|MiB) are free\n"
+                                   r"HINT: this says nothing about the backup: free some space, "
+                                   r"or give a scratch directory on a larger file system with "
+                                   r"--scratch DIR\n")
         self.assertIn("not enough room in", job["error"])
         self.assertIn("not enough room in", alerts)
 
-    def test_scratch_full_when_the_server_starts(self):
+    def test_scratch_smaller_than_the_backup(self):
+        self.assert_no_room("1m")
+
+    def test_scratch_without_room_for_the_server(self):
         # room for the files, not for the temporary tablespace InnoDB makes
-        mnt = self.tmpfs("tight", f"{(self.unpacked >> 10) + 1024}k")
-        r, job, alerts = self.drill_fails_locally(mnt)
+        # as it starts: refused before, not a server failing on a full disk
+        self.assert_no_room(f"{(self.unpacked >> 10) + 1024}k")
+
+    def test_scratch_fills_up_before_the_server_starts(self):
+        # room when the drill looks; the disk is full when the server starts
+        # (a server program that fills it first, then runs the real one)
+        mnt = self.tmpfs("tight", f"{(self.unpacked >> 10) + (34 << 10)}k")
+        real = shutil.which("mariadbd") or "/usr/sbin/mariadbd"
+        wrapper = os.path.join(self.env.dir, "mariadbd-fills")
+        with open(wrapper, "w") as f:
+            f.write("#!/bin/sh\n"
+                    "case \"$1\" in --defaults-file=*) "
+                    f"dd if=/dev/zero of={mnt}/filler bs=4k 2>/dev/null;; esac\n"
+                    f"exec {real} \"$@\"\n")
+        os.chmod(wrapper, 0o755)
+        r, job, alerts = self.drill_fails_locally(mnt, "--server-bin", wrapper, left=["filler"])
         scratch = os.path.join(mnt, "scratch")
         self.assertIn(f"mfb: error: the drill's server could not start: the disk of the scratch "
                       f"directory '{scratch}' is full", r.stderr)
         self.assertIn("HINT: this says nothing about the backup: free space there, or give a "
                       "scratch directory on a larger file system with --scratch DIR", r.stderr)
         self.assertIn("is full", job["error"])
+        self.assertIn("is full", alerts)
 
 
 if __name__ == "__main__":
