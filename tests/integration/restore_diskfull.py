@@ -8,7 +8,8 @@ test chooses; while it is held, the test fills a small tmpfs (root only:
 mounting; the tests skip, saying why, elsewhere), then lets the download go
 on into the full disk:
 - the spool (`--spool DIR` on a tmpfs with room for the backup when the
-  preflight looks) fills during the download: one error line saying the
+  preflight looks) fills during the download (of a staged restore, and of
+  `--to DIR`, which downloads first): one error line saying the
   disk is full and where, the hint saying what to do and that the partial
   download is kept; exit 1; the server was never stopped and still
   answers; the job log has the failure; after the space is freed the same
@@ -194,6 +195,30 @@ class DiskFullTest(OwnEnvTestCase):
         self.assert_resumed(["--spool", spool], have)
         self.assertLess(self.proxy.received, self.size - have + (512 << 10))
         self.assertEqual(self.last_job()["status"], "ok")
+
+    def test_spool_fills_up_during_a_download_to_a_directory(self):
+        # --to DIR (and --in-place) download first, then extract
+        env, db = self.start(tables=1, rows=10000), self.db
+        spool = self.path("spool-small")
+        mount_tmpfs(self, spool, f"{(self.size >> 10) + 2048}k")
+        part = os.path.join(spool, f"restore-{self.bid}.zip.part")
+        to = self.path("files")
+        rc, out, err, filler = self.held_restore(["--to", to, "--spool", spool],
+                                                 self.size // 2, spool)
+        self.assert_one_error(rc, out, err)
+        self.assertIn(f"mfb: error: cannot write '{part}': No space left on device\n", err)
+        self.assertIn(f"HINT: nothing was changed; the spool's disk is full: free space there (or "
+                      f"download elsewhere with --spool DIR), then run the same command again: "
+                      f"'{part}' is kept and it continues the download\n", err)
+        self.assertFalse(os.path.exists(to) and os.listdir(to))
+        have = os.path.getsize(part)
+        self.assertGreater(have, 0)
+        os.unlink(filler)
+        self.proxy.reset_count()
+        r = env.restore(self.bid, "--to", to, "--spool", spool)
+        self.assertIn(f"downloaded {part[:-len('.part')]} (resumed at byte {have}); SHA-256 "
+                      "matches", r.stdout)
+        self.assertTrue(os.path.exists(os.path.join(to, "datadir", "sbtest", "sbtest1.ibd")))
 
     def datadir_on_tmpfs(self):
         """Moves the datadir onto a tmpfs of its own (the instance's path a
