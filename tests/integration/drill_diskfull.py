@@ -15,7 +15,10 @@ small tmpfs (root only: mounting; skipped, saying why, elsewhere):
   the same way, before the extraction;
 - a tmpfs with room when the drill looks that is full when the server
   starts (a --server-bin that fills it, then runs mariadbd): the same, the
-  error saying the scratch directory's disk is full.
+  error saying the scratch directory's disk is full;
+- the spool filled during the download (a proxy holds it while the test
+  fills a tmpfs): the same kind of failure, the '.part' kept, and the
+  next drill continues it and passes.
 """
 
 import os
@@ -27,7 +30,8 @@ import zipfile
 sys.path.insert(0, os.environ.get("MFB_TEST_LIB") or
                 os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import mfbtest  # noqa: E402,F401
-from jobtestlib import JobTestCase  # noqa: E402
+from jobtestlib import MFB, JobTestCase  # noqa: E402
+from proxytestlib import CuttingProxy  # noqa: E402
 
 ENTRY_OVERHEAD = 4096  # what the drill counts per file beyond its data (drill.c)
 
@@ -143,6 +147,55 @@ class DrillDiskFullTest(JobTestCase):
                       "scratch directory on a larger file system with --scratch DIR", r.stderr)
         self.assertIn("is full", job["error"])
         self.assertIn("is full", alerts)
+
+    def test_spool_fills_up_during_the_download(self):
+        env = self.env
+        b = next(b for b in env.stored_backups() if b["backup_id"] == self.bid)
+        size = os.path.getsize(os.path.join(env.rx.storage, b["path"]))
+        spool = self.tmpfs("spool-tight", f"{(size >> 10) + 1024}k")  # room when the drill looks
+        env.add_instance(name="tight", spool=spool)
+        scratch = os.path.join(env.dir, "scratch-tight")
+        part = os.path.join(spool, f"restore-{self.bid}.zip.part")
+        proxy = CuttingProxy(env.rx.port)
+        self.addCleanup(proxy.close)
+        env.mfb("target", "set", "rx", "--url", f"https://127.0.0.1:{proxy.port}")
+        self.addCleanup(env.mfb, "target", "set", "rx", "--url",
+                        f"https://127.0.0.1:{env.rx.port}")
+        verified = self.verification()
+        proxy.hold_after(size // 2)
+        proc = subprocess.Popen([MFB, "drill", "tight", self.bid, "--scratch", scratch],
+                                env=env.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, errors="replace")
+        try:
+            held = proxy.holding.wait(120)
+            if held:
+                subprocess.run(["dd", "if=/dev/zero", f"of={spool}/filler", "bs=4k"],
+                               capture_output=True)
+            proxy.release()
+            out, err = proc.communicate(timeout=300)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        self.assertTrue(held, "the download never got that far")
+        self.assertEqual(proc.returncode, 1, err)
+        self.assertIn(f"mfb: error: cannot write '{part}': No space left on device\n"
+                      f"HINT: the spool's disk is full: free space there; '{part}' is kept and "
+                      "the next drill of this backup continues the download\n", err)
+        self.assertGreater(os.path.getsize(part), 0)
+        self.assertFalse(os.path.exists(scratch))
+        with open(self.alerts) as f:
+            alerts = f.read()
+        self.assertIn("MFB_ALERT_EVENT=drill_error", alerts)
+        self.assertNotIn("drill_failed", alerts)
+        self.assertEqual(self.verification(), verified)
+
+        have = os.path.getsize(part)
+        os.unlink(f"{spool}/filler")
+        proxy.reset_count()
+        r = env.mfb("drill", "tight", self.bid, "--scratch", scratch, timeout=300)
+        self.assertIn(f"(resumed at byte {have}); SHA-256 matches", r.stdout)
+        self.assertIn("passed, the backup is restorable", r.stdout)
 
 
 if __name__ == "__main__":
