@@ -220,6 +220,19 @@ class DiskFullTest(OwnEnvTestCase):
                       "matches", r.stdout)
         self.assertTrue(os.path.exists(os.path.join(to, "datadir", "sbtest", "sbtest1.ibd")))
 
+    def test_spool_without_room_for_a_download_to_a_directory(self):
+        # the room counted first: the numbers, and nothing was fetched
+        env = self.start(tables=1, rows=10000)
+        spool = self.path("spool-tiny")
+        mount_tmpfs(self, spool, "256k")
+        r = env.restore(self.bid, "--to", self.path("files"), "--spool", spool, expect=1)
+        self.assertRegex(r.stderr, rf"mfb: error: not enough room in the spool '{spool}' to "
+                                   rf"download backup {self.bid}: it needs \S+ MiB more, \S+ "
+                                   r"(B|KiB) are free\n"
+                                   r"HINT: nothing was changed; free that much space there, or "
+                                   r"download elsewhere with --spool DIR\n")
+        self.assertEqual(os.listdir(spool), [])
+
     def datadir_on_tmpfs(self):
         """Moves the datadir onto a tmpfs of its own (the instance's path a
         link to it, as restore_3am.py does); returns the mount point, with

@@ -253,14 +253,17 @@ static void say_downloaded(struct run *r, const struct restore_fetch_result *fr)
         say(r, "preflight", "downloaded %s; SHA-256 matches the receiver's%s", fr->path, behind);
 }
 
-/* A full disk before the stop, in the spool (the download) or beside a
- * directory (its staging): nothing is lost and the same command goes on
- * once there is room (docs/restore.md, "When it fails"). */
+/* A disk that filled up before the stop, in the spool (the download) or
+ * beside a directory (its staging): nothing is lost and the same command
+ * goes on once there is room (docs/restore.md, "A full disk"). A refusal
+ * of the room counted beforehand keeps its own hint (the numbers). */
 static void no_space_hint(struct mfb_error *err, const char *changed, bool spool,
                           const char *download)
 {
     char hint[PATH_MAX + 1024]; /* set_hint keeps what fits */
     struct stat sb;
+    if (err->hint[0] != '\0' && !err->hint_is_generic)
+        return;
     bool whole = stat(download, &sb) == 0;
     if (spool)
         snprintf(hint, sizeof(hint),
