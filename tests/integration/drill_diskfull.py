@@ -25,6 +25,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
 
 sys.path.insert(0, os.environ.get("MFB_TEST_LIB") or
@@ -168,6 +169,11 @@ class DrillDiskFullTest(JobTestCase):
                                 text=True, errors="replace")
         try:
             held = proxy.holding.wait(120)
+            deadline = time.monotonic() + 120
+            while held and not (os.path.exists(part) and os.path.getsize(part) >= 256 << 10):
+                # mfb writes what the proxy sent a batch at a time, in its own time
+                held = time.monotonic() < deadline
+                time.sleep(0.05)
             if held:
                 subprocess.run(["dd", "if=/dev/zero", f"of={spool}/filler", "bs=4k"],
                                capture_output=True)

@@ -32,6 +32,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 import zipfile
 
 sys.path.insert(0, os.environ.get("MFB_TEST_LIB") or
@@ -59,6 +60,17 @@ def fill(directory):
                         raise
                     break
     return path
+
+
+def wait_for_size(path, size, timeout=WAIT):
+    """Waits until the file at path holds at least size bytes (the proxy
+    has sent them; mfb writes them a batch at a time, in its own time)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if os.path.exists(path) and os.path.getsize(path) >= size:
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def used_bytes(mnt):
@@ -93,12 +105,12 @@ class DiskFullTest(OwnEnvTestCase):
         self.changed = self.change_data()
         return env
 
-    def held_restore(self, args, at, full, more=None):
+    def held_restore(self, args, at, full, part, more=None):
         """`mfb restore db BACKUP ARGS` whose download the proxy holds at byte
-        `at`; then the file system of `full` is filled and the download let
-        go (or only `more` bytes of it: the download cannot end before the
-        restore fails). Returns (exit status, stdout, stderr, the filler's
-        path)."""
+        `at`; once `part` (the download) holds a first batch, the file
+        system of `full` is filled and the download let go (or only `more`
+        bytes of it: the download cannot end before the restore fails).
+        Returns (exit status, stdout, stderr, the filler's path)."""
         self.proxy.hold_after(at)
         proc = subprocess.Popen([mfbtest.MFB, "restore", INSTANCE, self.bid, *args],
                                 env=self.env.env(), stdout=subprocess.PIPE,
@@ -113,7 +125,7 @@ class DiskFullTest(OwnEnvTestCase):
             t.start()
         filler = None
         try:
-            held = self.proxy.holding.wait(WAIT)
+            held = self.proxy.holding.wait(WAIT) and wait_for_size(part, 256 << 10)
             if held:
                 filler = fill(full)
             self.proxy.release(more)
@@ -172,7 +184,7 @@ class DiskFullTest(OwnEnvTestCase):
         part = os.path.join(spool, f"restore-{self.bid}.zip.part")
         pid = db.server_pid()
 
-        rc, out, err, filler = self.held_restore(["--spool", spool], self.size // 2, spool)
+        rc, out, err, filler = self.held_restore(["--spool", spool], self.size // 2, spool, part)
         self.assert_one_error(rc, out, err)
         self.assertIn(f"mfb: error: cannot write '{part}': No space left on device\n", err)
         self.assertIn(f"HINT: nothing was changed, the server still runs; the spool's disk is "
@@ -204,7 +216,7 @@ class DiskFullTest(OwnEnvTestCase):
         part = os.path.join(spool, f"restore-{self.bid}.zip.part")
         to = self.path("files")
         rc, out, err, filler = self.held_restore(["--to", to, "--spool", spool],
-                                                 self.size // 2, spool)
+                                                 self.size // 2, spool, part)
         self.assert_one_error(rc, out, err)
         self.assertIn(f"mfb: error: cannot write '{part}': No space left on device\n", err)
         self.assertIn(f"HINT: nothing was changed; the spool's disk is full: free space there (or "
@@ -272,7 +284,7 @@ class DiskFullTest(OwnEnvTestCase):
         part = os.path.join(env.spool, f"restore-{self.bid}.zip.part")
         pid = db.server_pid()
 
-        rc, out, err, filler = self.held_restore([], self.size // 2, mnt, more=1 << 20)
+        rc, out, err, filler = self.held_restore([], self.size // 2, mnt, part, more=1 << 20)
         self.assert_one_error(rc, out, err)
         # the error names the file it could not write, in the staging directory
         m = re.search(r"(?m)^mfb: error: entry '[^']+': cannot (write|create|create directory) "
