@@ -161,7 +161,8 @@ static mfb_status open_parent(struct extractor *x, const struct archive_entry *e
                 if (fd != x->root_fd)
                     close(fd);
                 return mfb_error_errno(err, saved, MFB_ERR_IO,
-                                       "entry '%s': cannot create directory '%s'", e->name, path);
+                                       "entry '%s': cannot create directory '%s/%s'", e->name,
+                                       x->dir, path);
             }
             next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         }
@@ -243,31 +244,36 @@ static mfb_status set_fd_metadata(struct extractor *x, const struct archive_entr
 struct write_ctx {
     int fd;
     const struct archive_entry *e;
+    const char *path; /* where it is written: an error names it (a full disk: which one) */
 };
 
 static mfb_status write_data(void *ctx, const uint8_t *buf, size_t len, struct mfb_error *err)
 {
     struct write_ctx *w = ctx;
     struct mfb_error local = {0};
-    if (fs_write_all(w->fd, buf, len, w->e->name, &local) != MFB_OK) {
+    if (fs_write_all(w->fd, buf, len, w->path, &local) != MFB_OK) {
         mfb_error_set(err, local.status, "entry '%s': %s", w->e->name, local.message);
         mfb_error_hint(err, "%s", local.hint);
+        err->hint_is_generic = local.hint_is_generic;
         return local.status;
     }
     return MFB_OK;
 }
 
-static mfb_status extract_file(struct extractor *x, size_t index, int parent, const char *last,
-                               struct mfb_error *err)
+static mfb_status extract_file(struct extractor *x, size_t index, const char *norm, int parent,
+                               const char *last, struct mfb_error *err)
 {
     const struct archive_entry *e = &x->r->entries[index];
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/%s", x->dir, norm);
     int fd = openat(parent, last, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
         if (errno == EEXIST)
             return exists_error(x, e, err);
-        return mfb_error_errno(err, errno, MFB_ERR_IO, "entry '%s': cannot create it", e->name);
+        return mfb_error_errno(err, errno, MFB_ERR_IO, "entry '%s': cannot create '%s'", e->name,
+                               path);
     }
-    struct write_ctx w = {.fd = fd, .e = e};
+    struct write_ctx w = {.fd = fd, .e = e, .path = path};
     struct stat sb;
     mfb_status s = archive_reader_read(x->r, index, write_data, &w, err);
     if (s == MFB_OK)
@@ -385,7 +391,7 @@ static mfb_status extract_one(struct extractor *x, size_t index, char *norm, boo
     } else if (e->type == ARCHIVE_ENTRY_SYMLINK) {
         s = extract_symlink(x, index, parent, last, err);
     } else {
-        s = extract_file(x, index, parent, last, err);
+        s = extract_file(x, index, norm, parent, last, err);
     }
     if (parent != x->root_fd)
         close(parent);

@@ -35,7 +35,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -44,6 +43,7 @@ import zipfile
 sys.path.insert(0, os.environ.get("MFB_TEST_LIB") or
                 os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import mfbtest  # noqa: E402
+from proxytestlib import CuttingProxy  # noqa: E402
 from restore_testlib import INSTANCE, TARGET, RestoreTestCase  # noqa: E402
 
 WAIT = 120  # seconds; only a bound for a hang, never a measured duration
@@ -71,103 +71,6 @@ def whole_before(stored, offset):
         if b.header_offset <= offset and not a.is_dir() and a.filename.startswith("datadir/"):
             names.append(a.filename)
     return names
-
-
-class CuttingProxy:
-    """Forwards 127.0.0.1:port to the receiver's port, counting the bytes the
-    receiver sends. With hold_after(n) it forwards only the first n of them
-    (over all connections) and holds back the rest; cut() then closes every
-    connection, and while upstream is None new ones are closed at once."""
-
-    def __init__(self, upstream):
-        self.upstream = upstream
-        self.lock = threading.Lock()
-        self.received = 0  # bytes forwarded from the receiver to mfb
-        self.limit = None
-        self.holding = threading.Event()
-        self.socks = set()
-        self.threads = []
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self._spawn(self._accept)
-
-    def _spawn(self, fn, *args):
-        t = threading.Thread(target=fn, args=args, daemon=True)
-        t.start()
-        self.threads.append(t)
-
-    def hold_after(self, n):
-        with self.lock:
-            self.received = 0
-            self.limit = n
-            self.holding.clear()
-
-    def reset_count(self):
-        with self.lock:
-            self.received = 0
-            self.limit = None
-
-    def _accept(self):
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return  # closed
-            with self.lock:
-                port = self.upstream
-            try:
-                if port is None:
-                    raise OSError("the receiver is down")
-                server = socket.create_connection(("127.0.0.1", port))
-            except OSError:
-                client.close()
-                continue
-            with self.lock:
-                self.socks.update((client, server))
-            self._spawn(self._pump, client, server, False)
-            self._spawn(self._pump, server, client, True)
-
-    def _pump(self, src, dst, downstream):
-        try:
-            while True:
-                data = src.recv(65536)
-                if not data:
-                    break
-                if downstream:
-                    with self.lock:
-                        if self.limit is not None:
-                            data = data[:max(0, self.limit - self.received)]
-                        self.received += len(data)
-                        full = self.limit is not None and self.received >= self.limit
-                    if data:
-                        dst.sendall(data)
-                    if full:
-                        self.holding.set()
-                        return  # hold the rest back until cut()
-                else:
-                    dst.sendall(data)
-            dst.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
-
-    def cut(self):
-        """Closes every connection; new ones are refused until upstream is set."""
-        with self.lock:
-            self.upstream = None
-            socks, self.socks = self.socks, set()
-        for s in socks:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            s.close()
-
-    def close(self):
-        self.listener.shutdown(socket.SHUT_RDWR)
-        self.listener.close()
-        self.cut()
-        for t in self.threads:
-            t.join(timeout=10)
 
 
 class ResumeTest(RestoreTestCase):

@@ -57,6 +57,10 @@
 #define STOP_MS 120000
 #define FAILURES_SHOWN 20
 #define ENTRY_OVERHEAD 4096 /* bytes a file or directory may cost beyond its data */
+/* What the throwaway server writes beside the files as it starts and
+ * checks: InnoDB's temporary tablespace (ibtmp1, 12 MiB), its error log,
+ * Aria's log, CHECK TABLE's temporary files */
+#define SERVER_HEADROOM (32u << 20)
 
 struct run {
     const struct drill_options *o;
@@ -263,6 +267,9 @@ static mfb_status fetch(struct run *r, struct mfb_error *err)
     if (st != MFB_OK) {
         if (restore_fetch_interrupted(st))
             restore_fetch_hint_part_kept(err, "", fr.path, "the next drill of this backup");
+        else if (st == MFB_ERR_NO_SPACE && fr.path[0] != '\0')
+            restore_fetch_hint_part_kept(err, "the spool's disk is full: free space there; ",
+                                         fr.path, "the next drill of this backup");
         return st;
     }
     snprintf(r->download, sizeof(r->download), "%s", fr.path);
@@ -432,10 +439,12 @@ static mfb_status remap_datadir(struct run *r, struct mfb_error *err)
     return st;
 }
 
-/* The scratch directory must hold the whole backup unpacked. */
+/* The scratch directory must hold the whole backup unpacked, and what
+ * the server writes as it starts: a drill that runs out of room there
+ * would prove nothing either way. */
 static mfb_status check_room(struct run *r, struct mfb_error *err)
 {
-    uint64_t need = 0, dev = 0, avail = 0;
+    uint64_t need = SERVER_HEADROOM, dev = 0, avail = 0;
     for (size_t i = 0; i < r->manifest.count; i++)
         need += r->manifest.files[i].size + ENTRY_OVERHEAD;
     char probe[PATH_MAX];
@@ -444,12 +453,12 @@ static mfb_status check_room(struct run *r, struct mfb_error *err)
     if (st == MFB_OK && need > avail) {
         char a[32], b[32];
         st = mfb_error_set(err, MFB_ERR_NO_SPACE,
-                           "not enough room in '%s' for the drill: the backup unpacked needs %s, "
-                           "%s are free",
+                           "not enough room in '%s' for the drill: the backup unpacked and its "
+                           "server need %s, %s are free",
                            r->scratch.dir, format_size(need, a, sizeof(a)),
                            format_size(avail, b, sizeof(b)));
-        mfb_error_hint(err, "free some space, or give a scratch directory on a larger file system "
-                            "with --scratch DIR");
+        mfb_error_hint(err, "this says nothing about the backup: free some space, or give a "
+                            "scratch directory on a larger file system with --scratch DIR");
     }
     return st;
 }
@@ -597,7 +606,20 @@ static mfb_status check_table(struct run *r, struct mysql_conn *c, const char *d
     if (st != MFB_OK) {
         if (!scratch_server_alive(&r->scratch) || mysql_conn_lost(c)) {
             char tail[1024];
+            uint64_t avail = 0;
             scratch_error_tail(&r->scratch, tail, sizeof(tail));
+            if (!scratch_server_alive(&r->scratch) && scratch_disk_full(&r->scratch, &avail)) {
+                /* the scratch disk, not the table: no verdict on the backup */
+                mysql_rows_free(rows);
+                mfb_error_set(err, MFB_ERR_NO_SPACE,
+                              "the drill's server died checking table %s: the disk of the "
+                              "scratch directory '%s' is full: %s",
+                              name, r->scratch.dir, tail[0] ? tail : local.message);
+                mfb_error_hint(err, "this says nothing about the backup: free space there, or "
+                                    "give a scratch directory on a larger file system with "
+                                    "--scratch DIR");
+                return MFB_ERR_NO_SPACE;
+            }
             char msg[2048];
             snprintf(msg, sizeof(msg), "the server died checking it: %s",
                      tail[0] ? tail : local.message);

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,6 +26,7 @@
 #include "common/clock.h"
 #include "common/fsutil.h"
 #include "common/log.h"
+#include "common/parse.h"
 #include "mysql/command.h"
 #include "mysql/connection.h"
 
@@ -251,6 +253,27 @@ const char *scratch_error_tail(const struct scratch *s, char *buf, size_t len)
     return buf;
 }
 
+bool scratch_disk_full(const struct scratch *s, uint64_t *avail)
+{
+    static const char *const signs[] = {
+        "no space left on device", "error 28",          "errno 28", "errcode: 28",
+        "error number 28",         "out of disk space", "disk full"};
+    struct statvfs vs;
+    *avail = statvfs(s->dir, &vs) == 0 ? (uint64_t)vs.f_bavail * vs.f_frsize : UINT64_MAX;
+    if (*avail < SCRATCH_FULL_BELOW)
+        return true;
+    char *text = NULL;
+    size_t n = 0;
+    struct mfb_error e = {0};
+    if (fs_read_file(s->error_log, 1u << 20, &text, &n, &e) != MFB_OK)
+        return false;
+    bool full = false;
+    for (size_t i = 0; i < sizeof(signs) / sizeof(signs[0]) && !full; i++)
+        full = strcasestr(text, signs[i]) != NULL;
+    free(text);
+    return full;
+}
+
 static bool reap(struct scratch *s, int *status)
 {
     if (s->pid <= 0)
@@ -307,8 +330,20 @@ mfb_status scratch_server_start(struct scratch *s, const char *bin, uint64_t tim
     for (;;) {
         int status = 0;
         if (reap(s, &status)) {
-            char tail[1024];
+            char tail[1024], free_[32];
+            uint64_t avail = 0;
             scratch_error_tail(s, tail, sizeof(tail));
+            if (scratch_disk_full(s, &avail)) {
+                mfb_error_set(err, MFB_ERR_NO_SPACE,
+                              "the drill's server could not start: the disk of the scratch "
+                              "directory '%s' is full (%s free): %s",
+                              s->dir, format_size(avail, free_, sizeof(free_)),
+                              tail[0] ? tail : "its error log is empty");
+                mfb_error_hint(err, "this says nothing about the backup: free space there, or "
+                                    "give a scratch directory on a larger file system with "
+                                    "--scratch DIR");
+                return MFB_ERR_NO_SPACE;
+            }
             mfb_error_set(err, MFB_ERR_CORRUPT,
                           "the server would not start on the backup's files (it %s %d): %s",
                           WIFSIGNALED(status) ? "died of signal" : "exited with",

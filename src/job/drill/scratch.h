@@ -57,8 +57,9 @@ mfb_status scratch_write_cnf(struct scratch *s, const char *options, struct mfb_
 
 /* Starts `bin --defaults-file=DIR/my.cnf` and waits, at most timeout_ms,
  * until it answers SELECT 1 on its socket. A server that exits first is an
- * error quoting the last lines of its error log (MFB_ERR_CORRUPT: the
- * backup's files are what it refused). cancel (may be NULL) ends the wait
+ * error quoting the last lines of its error log: MFB_ERR_NO_SPACE when the
+ * scratch directory's disk was full (scratch_disk_full), else
+ * MFB_ERR_CORRUPT (the backup's files are what it refused). cancel (may be NULL) ends the wait
  * with MFB_ERR_CANCELLED; the caller stops the server. */
 mfb_status scratch_server_start(struct scratch *s, const char *bin, uint64_t timeout_ms,
                                 struct cancel_token *cancel, struct mfb_error *err);
@@ -71,5 +72,13 @@ void scratch_server_stop(struct scratch *s, uint64_t timeout_ms);
 
 /* The last lines of the server's error log on one line ("" when none). */
 const char *scratch_error_tail(const struct scratch *s, char *buf, size_t len);
+
+/* After the server exited: was the scratch directory's disk full? Its
+ * error log says so (error 28, "No space left on device", "out of disk
+ * space"), or less than SCRATCH_FULL_BELOW is free. A full disk says
+ * nothing about the backup, so the drill must not call it "not
+ * restorable" (docs/drill.md, "The verdict"). *avail gets what is free. */
+#define SCRATCH_FULL_BELOW (1u << 20)
+bool scratch_disk_full(const struct scratch *s, uint64_t *avail);
 
 #endif

@@ -8,6 +8,7 @@
 #include "job/restore/report.h"
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,31 @@ void report_set_hint(struct mfb_error *err, const char *text)
 {
     snprintf(err->hint, sizeof(err->hint), "%.*s", (int)sizeof(err->hint) - 1, text);
     err->hint_is_generic = false;
+}
+
+void report_no_space_hint(struct mfb_error *err, const char *changed, bool spool,
+                          const char *download)
+{
+    char hint[PATH_MAX + 1024]; /* report_set_hint keeps what fits */
+    struct stat sb;
+    if (err->hint[0] != '\0' && !err->hint_is_generic)
+        return;
+    bool whole = stat(download, &sb) == 0;
+    if (spool)
+        snprintf(hint, sizeof(hint),
+                 "%s; the spool's disk is full: free space there (or download elsewhere with "
+                 "--spool DIR), then run the same command again: '%.*s.part' is kept and it "
+                 "continues the download",
+                 changed, PATH_MAX / 2, download);
+    else
+        snprintf(hint, sizeof(hint),
+                 "%s; that disk is full: the staging directories were removed; free space there "
+                 "(a staged restore needs room for the restored files beside the live data, and "
+                 "--in-place the same), then run the same command again: '%.*s%s' is kept and it "
+                 "%s",
+                 changed, PATH_MAX / 2, download, whole ? "" : ".part",
+                 whole ? "is used again" : "continues the download");
+    report_set_hint(err, hint);
 }
 
 /* One line for people, the log and the job log. */

@@ -13,6 +13,14 @@
 void report_event(struct run *r, enum job_level level, const char *step, const char *text);
 /* Replaces the hint (a cut-off is fine: the full text is logged too). */
 void report_set_hint(struct mfb_error *err, const char *text);
+
+/* A disk that filled up before the stop, in the spool (the download) or
+ * beside a directory (its staging): nothing is lost and the same command
+ * goes on once there is room (docs/restore.md, "A full disk"). A refusal
+ * of the room counted beforehand keeps its own hint (the numbers).
+ * changed: what the hint starts with; download: the spool file. */
+void report_no_space_hint(struct mfb_error *err, const char *changed, bool spool,
+                          const char *download);
 /* One line for people, the log and the job log. */
 void report_say(struct run *r, const char *step, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

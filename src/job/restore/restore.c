@@ -97,6 +97,9 @@ static mfb_status restore_into_instance(struct run *r, struct mfb_error *err)
                                 "nothing was changed, the server still runs; the file matches the "
                                 "receiver's SHA-256, so the stored backup itself is damaged: "
                                 "restore another one");
+            else if (!r->streaming && st == MFB_ERR_NO_SPACE)
+                report_no_space_hint(err, "nothing was changed, the server still runs", false,
+                                     r->res->file);
             else if (err->hint[0] == '\0')
                 mfb_error_hint(err, "nothing was changed; the server still runs");
             return st;

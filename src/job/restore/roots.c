@@ -177,7 +177,10 @@ static mfb_status stage_while_downloading(struct run *r, struct mfb_error *err)
         source_say_downloaded(r, &fr);
         return MFB_OK;
     }
-    if (st == MFB_ERR_CORRUPT && !s.download_failed)
+    if (st == MFB_ERR_NO_SPACE)
+        report_no_space_hint(err, "nothing was changed, the server still runs", s.download_failed,
+                             fr.path);
+    else if (st == MFB_ERR_CORRUPT && !s.download_failed)
         report_set_hint(err,
                         "nothing was changed, the server still runs; the receiver sent damaged "
                         "data (the partial download was removed), so its stored copy most likely "

@@ -92,6 +92,8 @@ static mfb_status fetch(struct run *r, struct mfb_error *err)
         /* no file yet (at most its .part, which the hint names): none is "kept" */
         if (restore_fetch_interrupted(st))
             restore_fetch_hint_part_kept(err, "nothing was changed; ", fr.path, "the same command");
+        else if (st == MFB_ERR_NO_SPACE && fr.path[0] != '\0')
+            report_no_space_hint(err, "nothing was changed", true, fr.path);
         return st;
     }
     snprintf(r->res->file, sizeof(r->res->file), "%s", fr.path);
