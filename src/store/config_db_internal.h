@@ -44,6 +44,23 @@ struct config_db {
 /* The index of text in names[count], or -1 (also for a NULL text). */
 int config_rows_lookup(const char *const *names, size_t count, const char *text);
 
+/* The word of an enumeration's value, names[value], or "?" outside the
+ * table. */
+const char *config_rows_name(const char *const *names, size_t count, unsigned value);
+
+/* The words of an enumeration a person types (a severity, a schedule's
+ * kind), with what a wrong word is called and the hint that puts it right. */
+struct config_words {
+    const char *const *names;
+    size_t count;
+    const char *what; /* "invalid severity": the message is "WHAT 'TEXT'" */
+    const char *hint;
+};
+
+/* The value of the word text: its index in words->names. Otherwise -1, and
+ * MFB_ERR_USAGE "WHAT 'TEXT'" ("invalid severity 'x'") with the hint. */
+int config_rows_parse(const struct config_words *words, const char *text, struct mfb_error *err);
+
 /* A failed UNIQUE constraint: the name is taken. */
 bool config_rows_is_duplicate(struct config_db *db);
 /* MFB_ERR_NOT_FOUND "no GROUP named 'NAME'", with the list command as hint. */

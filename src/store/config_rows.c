@@ -21,6 +21,21 @@ int config_rows_lookup(const char *const *names, size_t count, const char *text)
     return -1;
 }
 
+const char *config_rows_name(const char *const *names, size_t count, unsigned value)
+{
+    return value < count ? names[value] : "?";
+}
+
+int config_rows_parse(const struct config_words *words, const char *text, struct mfb_error *err)
+{
+    int i = config_rows_lookup(words->names, words->count, text);
+    if (i < 0) {
+        mfb_error_set(err, MFB_ERR_USAGE, "%s '%s'", words->what, text ? text : "");
+        mfb_error_hint(err, "%s", words->hint);
+    }
+    return i;
+}
+
 bool config_rows_is_duplicate(struct config_db *db)
 {
     return sqlite3_extended_errcode(db->sql) == SQLITE_CONSTRAINT_UNIQUE;

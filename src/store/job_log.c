@@ -36,7 +36,7 @@ static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
 const char *job_status_str(enum job_status s)
 {
-    return (unsigned)s < JOB_STATUS_COUNT ? status_names[s] : "?";
+    return config_rows_name(status_names, JOB_STATUS_COUNT, (unsigned)s);
 }
 
 bool job_status_parse(const char *text, enum job_status *s)
@@ -49,7 +49,7 @@ bool job_status_parse(const char *text, enum job_status *s)
 
 const char *job_step_name(enum job_step s)
 {
-    return (unsigned)s < JOB_STEP_COUNT ? step_names[s] : "?";
+    return config_rows_name(step_names, JOB_STEP_COUNT, (unsigned)s);
 }
 
 bool job_step_parse(const char *text, enum job_step *s)
@@ -62,7 +62,7 @@ bool job_step_parse(const char *text, enum job_step *s)
 
 const char *job_level_str(enum job_level l)
 {
-    return (unsigned)l < COUNT_OF(level_names) ? level_names[l] : "?";
+    return config_rows_name(level_names, COUNT_OF(level_names), (unsigned)l);
 }
 
 /* ---- jobs ---- */
