@@ -78,10 +78,12 @@ typedef void (*row_dropper)(void *row);
 /* Binds a record's columns, its name at ?2 and the rest after it. */
 typedef void (*row_binder)(sqlite3_stmt *stmt, const void *rec);
 
-/* Steps stmt (prepared and bound, under the lock) and reads every row into
- * a growing array of `size`-byte records (*list, allocated); finalizes
- * stmt. On failure drops what was read and returns an empty list. */
-mfb_status config_rows_read(struct config_db *db, sqlite3_stmt *stmt, size_t size, row_reader read,
+/* Steps stmt (prepared on sql and bound, under the lock) and reads every
+ * row into a growing array of `size`-byte records (*list, allocated);
+ * finalizes stmt. On failure drops what was read (drop NULL: the records
+ * own nothing) and returns an empty list. Serves the receiver's catalog
+ * (server_db) too, which is why it takes the connection. */
+mfb_status config_rows_read(sqlite3 *sql, sqlite3_stmt *stmt, size_t size, row_reader read,
                             row_dropper drop, void **list, size_t *count, const char *what,
                             struct mfb_error *err);
 /* Every row of a query without parameters; takes the lock. */

@@ -70,7 +70,7 @@ mfb_status config_rows_grow(void **list, size_t *count, size_t *cap, size_t size
     return MFB_OK;
 }
 
-mfb_status config_rows_read(struct config_db *db, sqlite3_stmt *stmt, size_t size, row_reader read,
+mfb_status config_rows_read(sqlite3 *sql, sqlite3_stmt *stmt, size_t size, row_reader read,
                             row_dropper drop, void **list, size_t *count, const char *what,
                             struct mfb_error *err)
 {
@@ -88,10 +88,10 @@ mfb_status config_rows_read(struct config_db *db, sqlite3_stmt *stmt, size_t siz
         (*count)++;
     }
     if (st == MFB_OK && rc != SQLITE_DONE)
-        st = sqlutil_fail(db->sql, what, err);
+        st = sqlutil_fail(sql, what, err);
     sqlite3_finalize(stmt);
     if (st != MFB_OK) {
-        for (size_t i = 0; i < *count; i++)
+        for (size_t i = 0; drop && i < *count; i++)
             drop((char *)*list + i * size);
         free(*list);
         *list = NULL;
@@ -110,7 +110,7 @@ mfb_status config_rows_list_all(struct config_db *db, const char *sql, size_t si
     pthread_mutex_lock(&db->lock);
     mfb_status st = sqlutil_prepare(db->sql, sql, &stmt, err);
     if (st == MFB_OK)
-        st = config_rows_read(db, stmt, size, read, drop, list, count, what, err);
+        st = config_rows_read(db->sql, stmt, size, read, drop, list, count, what, err);
     pthread_mutex_unlock(&db->lock);
     return st;
 }

@@ -329,7 +329,7 @@ mfb_status job_log_events(struct config_db *db, int64_t job_id, struct job_log_e
                                     &stmt, err);
     if (st == MFB_OK) {
         sqlite3_bind_int64(stmt, 1, job_id);
-        st = config_rows_read(db, stmt, sizeof(**list), read_event, drop_event, (void **)list,
+        st = config_rows_read(db->sql, stmt, sizeof(**list), read_event, drop_event, (void **)list,
                               count, "read the job's events", err);
     }
     pthread_mutex_unlock(&db->lock);
@@ -417,7 +417,7 @@ mfb_status job_log_list(struct config_db *db, const struct job_log_filter *filte
     if (query)
         sqlite3_bind_text(stmt, 6, query, -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 7, f->until_ms);
-    st = config_rows_read(db, stmt, sizeof(**list), read_job, drop_job, (void **)list, count,
+    st = config_rows_read(db->sql, stmt, sizeof(**list), read_job, drop_job, (void **)list, count,
                           "list the jobs", err);
     stmt = NULL;
 done:
