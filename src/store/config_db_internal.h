@@ -86,6 +86,12 @@ typedef void (*row_binder)(sqlite3_stmt *stmt, const void *rec);
 mfb_status config_rows_read(sqlite3 *sql, sqlite3_stmt *stmt, size_t size, row_reader read,
                             row_dropper drop, void **list, size_t *count, const char *what,
                             struct mfb_error *err);
+/* Every row of a query without parameters on the connection db, under
+ * lock: the configuration database's lists (config_rows_list_all) and the
+ * receiver catalog's (server_monitor.c) alike. */
+mfb_status config_rows_list_locked(sqlite3 *db, pthread_mutex_t *lock, const char *sql, size_t size,
+                                   row_reader read, row_dropper drop, void **list, size_t *count,
+                                   const char *what, struct mfb_error *err);
 /* Every row of a query without parameters; takes the lock. */
 mfb_status config_rows_list_all(struct config_db *db, const char *sql, size_t size, row_reader read,
                                 row_dropper drop, void **list, size_t *count, const char *what,

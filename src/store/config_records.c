@@ -748,32 +748,28 @@ mfb_status config_alert_list(struct config_db *db, struct config_alert **list, s
     return st;
 }
 
+static mfb_status alert_row(sqlite3_stmt *stmt, void *row, struct mfb_error *err)
+{
+    return config_rows_read_alert(stmt, row, err);
+}
+
+static void alert_drop(void *row)
+{
+    config_alert_free(row);
+}
+
 mfb_status config_rows_list_alerts(sqlite3 *sql, const char *table, struct config_alert **list,
                                    size_t *count, struct mfb_error *err)
 {
     *list = NULL;
     *count = 0;
-    size_t cap = 0;
     sqlite3_stmt *stmt = NULL;
     char text[256];
     snprintf(text, sizeof(text), "SELECT " ALERT_COLUMNS " FROM %s ORDER BY name", table);
     mfb_status st = sqlutil_prepare(sql, text, &stmt, err);
-    int rc = SQLITE_DONE;
-    while (st == MFB_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        st = config_rows_grow((void **)list, count, &cap, sizeof(**list), err);
-        if (st == MFB_OK)
-            st = config_rows_read_alert(stmt, &(*list)[*count], err);
-        if (st == MFB_OK)
-            (*count)++;
-    }
-    if (st == MFB_OK && rc != SQLITE_DONE)
-        st = sqlutil_fail(sql, "list the alert channels", err);
-    sqlite3_finalize(stmt);
-    if (st != MFB_OK) {
-        config_alert_list_free(*list, *count);
-        *list = NULL;
-        *count = 0;
-    }
+    if (st == MFB_OK)
+        st = config_rows_read(sql, stmt, sizeof(**list), alert_row, alert_drop, (void **)list,
+                              count, "list the alert channels", err);
     return st;
 }
 

@@ -100,19 +100,27 @@ mfb_status config_rows_read(sqlite3 *sql, sqlite3_stmt *stmt, size_t size, row_r
     return st;
 }
 
-mfb_status config_rows_list_all(struct config_db *db, const char *sql, size_t size, row_reader read,
-                                row_dropper drop, void **list, size_t *count, const char *what,
-                                struct mfb_error *err)
+mfb_status config_rows_list_locked(sqlite3 *db, pthread_mutex_t *lock, const char *sql, size_t size,
+                                   row_reader read, row_dropper drop, void **list, size_t *count,
+                                   const char *what, struct mfb_error *err)
 {
     *list = NULL;
     *count = 0;
     sqlite3_stmt *stmt = NULL;
-    pthread_mutex_lock(&db->lock);
-    mfb_status st = sqlutil_prepare(db->sql, sql, &stmt, err);
+    pthread_mutex_lock(lock);
+    mfb_status st = sqlutil_prepare(db, sql, &stmt, err);
     if (st == MFB_OK)
-        st = config_rows_read(db->sql, stmt, size, read, drop, list, count, what, err);
-    pthread_mutex_unlock(&db->lock);
+        st = config_rows_read(db, stmt, size, read, drop, list, count, what, err);
+    pthread_mutex_unlock(lock);
     return st;
+}
+
+mfb_status config_rows_list_all(struct config_db *db, const char *sql, size_t size, row_reader read,
+                                row_dropper drop, void **list, size_t *count, const char *what,
+                                struct mfb_error *err)
+{
+    return config_rows_list_locked(db->sql, &db->lock, sql, size, read, drop, list, count, what,
+                                   err);
 }
 
 mfb_status config_rows_get_named(struct config_db *db, const char *sql, const char *name,
