@@ -6,8 +6,10 @@ a restore drill in the log and on its page, the dashboard's expectations
 (overdue as the silence alarm decides, last job, next run), the report
 (one chart point per backup, a drill is none; the CSV), schedules (a bad cron expression
 refused as typed, a good one showing the next runs, pause and resume), the
-settings (no secret shown, instance Check, Send test), no console error on
-any page, and screenshots of every page at desktop and phone widths.
+settings (no secret shown, instance Check, Send test), the header every
+page shares (rendered by common.js; Log out ends the session), the base
+stylesheet on the login page, no console error on any page, and
+screenshots of every page at desktop and phone widths.
 """
 import os
 import sys
