@@ -103,14 +103,29 @@ export function clearMessage(where = document.getElementById('message')) {
   if (where) where.replaceChildren();
 }
 
-// Wires the header: marks the current page, and the logout button.
+// The pages in the header's navigation, in its order.
+const PAGES = [
+  ['/index.html', 'Dashboard'],
+  ['/jobs.html', 'Jobs'],
+  ['/reports.html', 'Reports'],
+  ['/schedules.html', 'Schedules'],
+  ['/settings.html', 'Instances, targets, alerts'],
+];
+
+// Fills the page's <header class="top">: the brand, the navigation with the
+// current page marked, and the logout button. Written once here, so every
+// page has the same header without a build step.
 export function header() {
   const here = location.pathname === '/' ? '/index.html' : location.pathname;
-  for (const a of document.querySelectorAll('header.top nav a')) {
-    if (a.getAttribute('href') === here) a.setAttribute('aria-current', 'page');
-  }
-  const out = document.getElementById('logout');
-  if (out) out.addEventListener('click', async () => {
+  const top = document.querySelector('header.top');
+  if (!top) return;
+  const out = el('button', { id: 'logout', type: 'button' }, 'Log out');
+  top.replaceChildren(
+    el('span', { class: 'brand' }, 'mfb'),
+    el('nav', { 'aria-label': 'pages' },
+      PAGES.map(([href, text]) => el('a', { href, 'aria-current': href === here ? 'page' : null }, text))),
+    out);
+  out.addEventListener('click', async () => {
     try { await api('/ui/logout', { method: 'POST' }); } finally { location.href = '/login.html'; }
   });
 }

@@ -193,9 +193,9 @@ static mfb_status build(const struct cli_args *args, struct config_alert *a, str
     return st;
 }
 
-mfb_status alert_cmd_add(const struct alert_store *store, struct cli_args *args,
-                         struct mfb_error *err)
+mfb_status alert_cmd_add(struct cli_args *args, struct mfb_error *err)
 {
+    const struct alert_store *store = args->command->data;
     void *db = NULL;
     struct config_alert a;
     config_alert_init(&a);
@@ -236,9 +236,9 @@ static json_t *alert_channel_json(const struct config_alert *a)
                      config_cli_json_time(a->created));
 }
 
-mfb_status alert_cmd_list(const struct alert_store *store, struct cli_args *args,
-                          struct mfb_error *err)
+mfb_status alert_cmd_list(struct cli_args *args, struct mfb_error *err)
 {
+    const struct alert_store *store = args->command->data;
     void *db = NULL;
     struct config_alert *list = NULL;
     size_t count = 0;
@@ -281,9 +281,9 @@ mfb_status alert_cmd_list(const struct alert_store *store, struct cli_args *args
     return st;
 }
 
-mfb_status alert_cmd_remove(const struct alert_store *store, struct cli_args *args,
-                            struct mfb_error *err)
+mfb_status alert_cmd_remove(struct cli_args *args, struct mfb_error *err)
 {
+    const struct alert_store *store = args->command->data;
     void *db = NULL;
     mfb_status st = store->open(args, &db, err);
     if (st == MFB_OK)
@@ -295,9 +295,9 @@ mfb_status alert_cmd_remove(const struct alert_store *store, struct cli_args *ar
     return st;
 }
 
-mfb_status alert_cmd_test(const struct alert_store *store, struct cli_args *args,
-                          struct mfb_error *err)
+mfb_status alert_cmd_test(struct cli_args *args, struct mfb_error *err)
 {
+    const struct alert_store *store = args->command->data;
     void *db = NULL;
     struct config_alert *list = NULL;
     size_t count = 0, tried = 0, failed = 0;
@@ -384,53 +384,11 @@ static const struct alert_store client_store = {.program = "mfb",
                                                 .list = client_list,
                                                 .remove = client_remove};
 
-static mfb_status run_add(struct cli_args *args, struct mfb_error *err)
-{
-    return alert_cmd_add(&client_store, args, err);
-}
-
-static mfb_status run_list(struct cli_args *args, struct mfb_error *err)
-{
-    return alert_cmd_list(&client_store, args, err);
-}
-
-static mfb_status run_remove(struct cli_args *args, struct mfb_error *err)
-{
-    return alert_cmd_remove(&client_store, args, err);
-}
-
-static mfb_status run_test(struct cli_args *args, struct mfb_error *err)
-{
-    return alert_cmd_test(&client_store, args, err);
-}
-
-static const struct cli_command alert_add = {
-    .name = "add",
-    .usage = "NAME (--webhook URL | --email TO --smtp-url URL --from ADDR | --command CMD)",
-    .summary = "add an alert channel",
-    .options = alert_cmd_add_options,
-    .min_args = 1,
-    .max_args = 1,
-    .run = run_add};
-static const struct cli_command alert_list = {.name = "list",
-                                              .summary = "list the alert channels",
-                                              .options = alert_cmd_json_options,
-                                              .max_args = 0,
-                                              .run = run_list};
-static const struct cli_command alert_remove = {.name = "remove",
-                                                .usage = "NAME",
-                                                .summary = "remove an alert channel",
-                                                .min_args = 1,
-                                                .max_args = 1,
-                                                .run = run_remove};
-static const struct cli_command alert_test = {
-    .name = "test",
-    .usage = "[NAME]",
-    .summary = "send a test alert through one channel, or all of them",
-    .options = alert_cmd_test_options,
-    .min_args = 0,
-    .max_args = 1,
-    .run = run_test};
+static const struct cli_command alert_add = ALERT_CMD_ADD(client_store, "add an alert channel");
+static const struct cli_command alert_list =
+    ALERT_CMD_LIST(client_store, "list the alert channels");
+static const struct cli_command alert_remove = ALERT_CMD_REMOVE(client_store);
+static const struct cli_command alert_test = ALERT_CMD_TEST(client_store);
 
 static const struct cli_command *const alert_commands[] = {
     &alert_add, &alert_list, &alert_remove, &alert_test, NULL,

@@ -42,53 +42,12 @@ static const struct alert_store store = {.program = "mfb-server",
                                          .list = store_list,
                                          .remove = store_remove};
 
-static mfb_status run_add(struct cli_args *args, struct mfb_error *err)
-{
-    return alert_cmd_add(&store, args, err);
-}
-
-static mfb_status run_list(struct cli_args *args, struct mfb_error *err)
-{
-    return alert_cmd_list(&store, args, err);
-}
-
-static mfb_status run_remove(struct cli_args *args, struct mfb_error *err)
-{
-    return alert_cmd_remove(&store, args, err);
-}
-
-static mfb_status run_test(struct cli_args *args, struct mfb_error *err)
-{
-    return alert_cmd_test(&store, args, err);
-}
-
-static const struct cli_command alert_add = {
-    .name = "add",
-    .usage = "NAME (--webhook URL | --email TO --smtp-url URL --from ADDR | --command CMD)",
-    .summary = "add a channel for the receiver's alarms",
-    .options = alert_cmd_add_options,
-    .min_args = 1,
-    .max_args = 1,
-    .run = run_add};
-static const struct cli_command alert_list = {.name = "list",
-                                              .summary = "list the receiver's alert channels",
-                                              .options = alert_cmd_json_options,
-                                              .max_args = 0,
-                                              .run = run_list};
-static const struct cli_command alert_remove = {.name = "remove",
-                                                .usage = "NAME",
-                                                .summary = "remove an alert channel",
-                                                .min_args = 1,
-                                                .max_args = 1,
-                                                .run = run_remove};
-static const struct cli_command alert_test = {
-    .name = "test",
-    .usage = "[NAME]",
-    .summary = "send a test alert through one channel, or all of them",
-    .options = alert_cmd_test_options,
-    .min_args = 0,
-    .max_args = 1,
-    .run = run_test};
+static const struct cli_command alert_add =
+    ALERT_CMD_ADD(store, "add a channel for the receiver's alarms");
+static const struct cli_command alert_list =
+    ALERT_CMD_LIST(store, "list the receiver's alert channels");
+static const struct cli_command alert_remove = ALERT_CMD_REMOVE(store);
+static const struct cli_command alert_test = ALERT_CMD_TEST(store);
 
 static const struct cli_command *const subcommands[] = {
     &alert_add, &alert_list, &alert_remove, &alert_test, NULL,

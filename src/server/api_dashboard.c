@@ -25,6 +25,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "server/dashboard.h"
+#include "ui/assets.h"
 #include "ui/gate.h"
 #include "ui/password.h"
 
@@ -38,18 +39,6 @@ static const char no_password_page[] =
     "<p>It reads the password from standard input (or <code>--password-file FILE</code>, "
     "mode 0600), never from the command line. Then reload this page.</p>"
     "</main></body></html>";
-
-static bool is_public(const char *path)
-{
-    return strcmp(path, "/login.html") == 0 || strcmp(path, "/login.js") == 0 ||
-           strcmp(path, "/style.css") == 0 || strcmp(path, "/favicon.svg") == 0;
-}
-
-static bool is_page(const char *path)
-{
-    size_t n = strlen(path);
-    return strcmp(path, "/") == 0 || (n > 5 && strcmp(path + n - 5, ".html") == 0);
-}
 
 /* A body of static or transient text, copied: the answer owns its body. */
 static void answer_text(struct api_call *c, unsigned status, const char *type, const void *data,
@@ -156,7 +145,7 @@ void api_dashboard_begin(struct api_call *c)
             c->mode = BODY_JSON; /* api_dashboard_finish checks it */
         return;
     }
-    if (is_public(path) && reads) {
+    if (ui_asset_is_public(path) && reads) {
         const struct ui_asset *a = dash_asset_find(path);
         if (a != NULL)
             answer_asset(c, a, true);
@@ -169,7 +158,7 @@ void api_dashboard_begin(struct api_call *c)
     char id[UI_TOKEN_BUF], csrf[UI_TOKEN_BUF];
     if (!ui_cookie_value(api_header(c, "Cookie"), DASH_COOKIE_NAME, id) ||
         !ui_session_check(&c->srv->dash.sessions, id, now, csrf)) {
-        if (!api && is_page(path) && reads) {
+        if (!api && ui_asset_is_page(path) && reads) {
             static const char moved[] = "log in at /login.html\n";
             answer_text(c, 303, "text/plain; charset=utf-8", moved, strlen(moved));
             c->resp.location = "/login.html";

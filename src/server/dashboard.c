@@ -42,12 +42,7 @@ void dashboard_destroy(struct dashboard *d)
 
 const struct ui_asset *dash_asset_find(const char *path)
 {
-    if (strcmp(path, "/") == 0)
-        path = "/index.html";
-    for (const struct ui_asset *a = dash_assets; a->path; a++)
-        if (strcmp(a->path, path) == 0)
-            return a;
-    return NULL;
+    return ui_asset_lookup(dash_assets, path);
 }
 
 mfb_status dashboard_password_set(struct server_db *db, const char *password, struct mfb_error *err)

@@ -44,6 +44,23 @@ struct config_db {
 /* The index of text in names[count], or -1 (also for a NULL text). */
 int config_rows_lookup(const char *const *names, size_t count, const char *text);
 
+/* The word of an enumeration's value, names[value], or "?" outside the
+ * table. */
+const char *config_rows_name(const char *const *names, size_t count, unsigned value);
+
+/* The words of an enumeration a person types (a severity, a schedule's
+ * kind), with what a wrong word is called and the hint that puts it right. */
+struct config_words {
+    const char *const *names;
+    size_t count;
+    const char *what; /* "invalid severity": the message is "WHAT 'TEXT'" */
+    const char *hint;
+};
+
+/* The value of the word text: its index in words->names. Otherwise -1, and
+ * MFB_ERR_USAGE "WHAT 'TEXT'" ("invalid severity 'x'") with the hint. */
+int config_rows_parse(const struct config_words *words, const char *text, struct mfb_error *err);
+
 /* A failed UNIQUE constraint: the name is taken. */
 bool config_rows_is_duplicate(struct config_db *db);
 /* MFB_ERR_NOT_FOUND "no GROUP named 'NAME'", with the list command as hint. */
@@ -61,12 +78,20 @@ typedef void (*row_dropper)(void *row);
 /* Binds a record's columns, its name at ?2 and the rest after it. */
 typedef void (*row_binder)(sqlite3_stmt *stmt, const void *rec);
 
-/* Steps stmt (prepared and bound, under the lock) and reads every row into
- * a growing array of `size`-byte records (*list, allocated); finalizes
- * stmt. On failure drops what was read and returns an empty list. */
-mfb_status config_rows_read(struct config_db *db, sqlite3_stmt *stmt, size_t size, row_reader read,
+/* Steps stmt (prepared on sql and bound, under the lock) and reads every
+ * row into a growing array of `size`-byte records (*list, allocated);
+ * finalizes stmt. On failure drops what was read (drop NULL: the records
+ * own nothing) and returns an empty list. Serves the receiver's catalog
+ * (server_db) too, which is why it takes the connection. */
+mfb_status config_rows_read(sqlite3 *sql, sqlite3_stmt *stmt, size_t size, row_reader read,
                             row_dropper drop, void **list, size_t *count, const char *what,
                             struct mfb_error *err);
+/* Every row of a query without parameters on the connection db, under
+ * lock: the configuration database's lists (config_rows_list_all) and the
+ * receiver catalog's (server_monitor.c) alike. */
+mfb_status config_rows_list_locked(sqlite3 *db, pthread_mutex_t *lock, const char *sql, size_t size,
+                                   row_reader read, row_dropper drop, void **list, size_t *count,
+                                   const char *what, struct mfb_error *err);
 /* Every row of a query without parameters; takes the lock. */
 mfb_status config_rows_list_all(struct config_db *db, const char *sql, size_t size, row_reader read,
                                 row_dropper drop, void **list, size_t *count, const char *what,

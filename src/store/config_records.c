@@ -45,10 +45,13 @@ static const uint64_t timeout_defaults[CONFIG_TIMEOUT_COUNT] = {
 
 static const char *const control_names[] = {"systemd", "sysv", "shutdown-sql", "command"};
 static const char *const restart_names[] = {"upload", "archive", "snapshot"};
+static const struct config_words restart_words = {restart_names, COUNT_OF(restart_names),
+                                                  "invalid restart policy",
+                                                  "use upload, archive or snapshot"};
 
 const char *config_timeout_name(enum config_timeout t)
 {
-    return (unsigned)t < CONFIG_TIMEOUT_COUNT ? timeout_names[t] : "?";
+    return config_rows_name(timeout_names, CONFIG_TIMEOUT_COUNT, (unsigned)t);
 }
 
 uint64_t config_timeout_default(enum config_timeout t)
@@ -58,12 +61,12 @@ uint64_t config_timeout_default(enum config_timeout t)
 
 const char *config_control_kind_str(enum config_control c)
 {
-    return (unsigned)c < COUNT_OF(control_names) ? control_names[c] : "?";
+    return config_rows_name(control_names, COUNT_OF(control_names), (unsigned)c);
 }
 
 const char *config_restart_after_str(enum config_restart_after r)
 {
-    return (unsigned)r < COUNT_OF(restart_names) ? restart_names[r] : "?";
+    return config_rows_name(restart_names, COUNT_OF(restart_names), (unsigned)r);
 }
 
 mfb_status config_control_parse(const char *text, enum config_control *control, char **service,
@@ -107,14 +110,10 @@ const char *config_control_format(enum config_control control, const char *servi
 mfb_status config_restart_after_parse(const char *text, enum config_restart_after *r,
                                       struct mfb_error *err)
 {
-    int i = config_rows_lookup(restart_names, COUNT_OF(restart_names), text);
-    if (i < 0) {
-        mfb_error_set(err, MFB_ERR_USAGE, "invalid restart policy '%s'", text);
-        mfb_error_hint(err, "use upload, archive or snapshot");
-        return MFB_ERR_USAGE;
-    }
-    *r = (enum config_restart_after)i;
-    return MFB_OK;
+    int i = config_rows_parse(&restart_words, text, err);
+    if (i >= 0)
+        *r = (enum config_restart_after)i;
+    return i >= 0 ? MFB_OK : MFB_ERR_USAGE;
 }
 
 /* ---- strings and secrets ---- */
@@ -617,27 +616,26 @@ done:
 
 static const char *const alert_kind_names[] = {"webhook", "email", "command"};
 static const char *const severity_names[] = {"info", "warning", "error", "critical"};
+static const struct config_words severity_words = {severity_names, COUNT_OF(severity_names),
+                                                   "invalid severity",
+                                                   "use info, warning, error or critical"};
 
 const char *config_alert_kind_str(enum config_alert_kind k)
 {
-    return (unsigned)k < COUNT_OF(alert_kind_names) ? alert_kind_names[k] : "?";
+    return config_rows_name(alert_kind_names, COUNT_OF(alert_kind_names), (unsigned)k);
 }
 
 const char *config_severity_str(enum config_severity s)
 {
-    return (unsigned)s < COUNT_OF(severity_names) ? severity_names[s] : "?";
+    return config_rows_name(severity_names, COUNT_OF(severity_names), (unsigned)s);
 }
 
 mfb_status config_severity_parse(const char *text, enum config_severity *s, struct mfb_error *err)
 {
-    int i = config_rows_lookup(severity_names, COUNT_OF(severity_names), text);
-    if (i < 0) {
-        mfb_error_set(err, MFB_ERR_USAGE, "invalid severity '%s'", text ? text : "");
-        mfb_error_hint(err, "use info, warning, error or critical");
-        return MFB_ERR_USAGE;
-    }
-    *s = (enum config_severity)i;
-    return MFB_OK;
+    int i = config_rows_parse(&severity_words, text, err);
+    if (i >= 0)
+        *s = (enum config_severity)i;
+    return i >= 0 ? MFB_OK : MFB_ERR_USAGE;
 }
 
 void config_alert_init(struct config_alert *a)
@@ -750,32 +748,28 @@ mfb_status config_alert_list(struct config_db *db, struct config_alert **list, s
     return st;
 }
 
+static mfb_status alert_row(sqlite3_stmt *stmt, void *row, struct mfb_error *err)
+{
+    return config_rows_read_alert(stmt, row, err);
+}
+
+static void alert_drop(void *row)
+{
+    config_alert_free(row);
+}
+
 mfb_status config_rows_list_alerts(sqlite3 *sql, const char *table, struct config_alert **list,
                                    size_t *count, struct mfb_error *err)
 {
     *list = NULL;
     *count = 0;
-    size_t cap = 0;
     sqlite3_stmt *stmt = NULL;
     char text[256];
     snprintf(text, sizeof(text), "SELECT " ALERT_COLUMNS " FROM %s ORDER BY name", table);
     mfb_status st = sqlutil_prepare(sql, text, &stmt, err);
-    int rc = SQLITE_DONE;
-    while (st == MFB_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        st = config_rows_grow((void **)list, count, &cap, sizeof(**list), err);
-        if (st == MFB_OK)
-            st = config_rows_read_alert(stmt, &(*list)[*count], err);
-        if (st == MFB_OK)
-            (*count)++;
-    }
-    if (st == MFB_OK && rc != SQLITE_DONE)
-        st = sqlutil_fail(sql, "list the alert channels", err);
-    sqlite3_finalize(stmt);
-    if (st != MFB_OK) {
-        config_alert_list_free(*list, *count);
-        *list = NULL;
-        *count = 0;
-    }
+    if (st == MFB_OK)
+        st = config_rows_read(sql, stmt, sizeof(**list), alert_row, alert_drop, (void **)list,
+                              count, "list the alert channels", err);
     return st;
 }
 

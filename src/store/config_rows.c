@@ -21,6 +21,21 @@ int config_rows_lookup(const char *const *names, size_t count, const char *text)
     return -1;
 }
 
+const char *config_rows_name(const char *const *names, size_t count, unsigned value)
+{
+    return value < count ? names[value] : "?";
+}
+
+int config_rows_parse(const struct config_words *words, const char *text, struct mfb_error *err)
+{
+    int i = config_rows_lookup(words->names, words->count, text);
+    if (i < 0) {
+        mfb_error_set(err, MFB_ERR_USAGE, "%s '%s'", words->what, text ? text : "");
+        mfb_error_hint(err, "%s", words->hint);
+    }
+    return i;
+}
+
 bool config_rows_is_duplicate(struct config_db *db)
 {
     return sqlite3_extended_errcode(db->sql) == SQLITE_CONSTRAINT_UNIQUE;
@@ -55,7 +70,7 @@ mfb_status config_rows_grow(void **list, size_t *count, size_t *cap, size_t size
     return MFB_OK;
 }
 
-mfb_status config_rows_read(struct config_db *db, sqlite3_stmt *stmt, size_t size, row_reader read,
+mfb_status config_rows_read(sqlite3 *sql, sqlite3_stmt *stmt, size_t size, row_reader read,
                             row_dropper drop, void **list, size_t *count, const char *what,
                             struct mfb_error *err)
 {
@@ -73,10 +88,10 @@ mfb_status config_rows_read(struct config_db *db, sqlite3_stmt *stmt, size_t siz
         (*count)++;
     }
     if (st == MFB_OK && rc != SQLITE_DONE)
-        st = sqlutil_fail(db->sql, what, err);
+        st = sqlutil_fail(sql, what, err);
     sqlite3_finalize(stmt);
     if (st != MFB_OK) {
-        for (size_t i = 0; i < *count; i++)
+        for (size_t i = 0; drop && i < *count; i++)
             drop((char *)*list + i * size);
         free(*list);
         *list = NULL;
@@ -85,19 +100,27 @@ mfb_status config_rows_read(struct config_db *db, sqlite3_stmt *stmt, size_t siz
     return st;
 }
 
-mfb_status config_rows_list_all(struct config_db *db, const char *sql, size_t size, row_reader read,
-                                row_dropper drop, void **list, size_t *count, const char *what,
-                                struct mfb_error *err)
+mfb_status config_rows_list_locked(sqlite3 *db, pthread_mutex_t *lock, const char *sql, size_t size,
+                                   row_reader read, row_dropper drop, void **list, size_t *count,
+                                   const char *what, struct mfb_error *err)
 {
     *list = NULL;
     *count = 0;
     sqlite3_stmt *stmt = NULL;
-    pthread_mutex_lock(&db->lock);
-    mfb_status st = sqlutil_prepare(db->sql, sql, &stmt, err);
+    pthread_mutex_lock(lock);
+    mfb_status st = sqlutil_prepare(db, sql, &stmt, err);
     if (st == MFB_OK)
         st = config_rows_read(db, stmt, size, read, drop, list, count, what, err);
-    pthread_mutex_unlock(&db->lock);
+    pthread_mutex_unlock(lock);
     return st;
+}
+
+mfb_status config_rows_list_all(struct config_db *db, const char *sql, size_t size, row_reader read,
+                                row_dropper drop, void **list, size_t *count, const char *what,
+                                struct mfb_error *err)
+{
+    return config_rows_list_locked(db->sql, &db->lock, sql, size, read, drop, list, count, what,
+                                   err);
 }
 
 mfb_status config_rows_get_named(struct config_db *db, const char *sql, const char *name,

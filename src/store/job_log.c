@@ -36,7 +36,7 @@ static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
 const char *job_status_str(enum job_status s)
 {
-    return (unsigned)s < JOB_STATUS_COUNT ? status_names[s] : "?";
+    return config_rows_name(status_names, JOB_STATUS_COUNT, (unsigned)s);
 }
 
 bool job_status_parse(const char *text, enum job_status *s)
@@ -49,7 +49,7 @@ bool job_status_parse(const char *text, enum job_status *s)
 
 const char *job_step_name(enum job_step s)
 {
-    return (unsigned)s < JOB_STEP_COUNT ? step_names[s] : "?";
+    return config_rows_name(step_names, JOB_STEP_COUNT, (unsigned)s);
 }
 
 bool job_step_parse(const char *text, enum job_step *s)
@@ -62,7 +62,7 @@ bool job_step_parse(const char *text, enum job_step *s)
 
 const char *job_level_str(enum job_level l)
 {
-    return (unsigned)l < COUNT_OF(level_names) ? level_names[l] : "?";
+    return config_rows_name(level_names, COUNT_OF(level_names), (unsigned)l);
 }
 
 /* ---- jobs ---- */
@@ -329,7 +329,7 @@ mfb_status job_log_events(struct config_db *db, int64_t job_id, struct job_log_e
                                     &stmt, err);
     if (st == MFB_OK) {
         sqlite3_bind_int64(stmt, 1, job_id);
-        st = config_rows_read(db, stmt, sizeof(**list), read_event, drop_event, (void **)list,
+        st = config_rows_read(db->sql, stmt, sizeof(**list), read_event, drop_event, (void **)list,
                               count, "read the job's events", err);
     }
     pthread_mutex_unlock(&db->lock);
@@ -417,7 +417,7 @@ mfb_status job_log_list(struct config_db *db, const struct job_log_filter *filte
     if (query)
         sqlite3_bind_text(stmt, 6, query, -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 7, f->until_ms);
-    st = config_rows_read(db, stmt, sizeof(**list), read_job, drop_job, (void **)list, count,
+    st = config_rows_read(db->sql, stmt, sizeof(**list), read_job, drop_job, (void **)list, count,
                           "list the jobs", err);
     stmt = NULL;
 done:

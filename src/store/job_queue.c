@@ -62,6 +62,14 @@ static void read_entry(sqlite3_stmt *stmt, struct queue_entry *e)
     sqlutil_copy_text(e->schedule, sizeof(e->schedule), stmt, 16);
 }
 
+/* read_entry as a row_reader, for config_rows_read. */
+static mfb_status entry_row(sqlite3_stmt *stmt, void *out, struct mfb_error *err)
+{
+    (void)err;
+    read_entry(stmt, out);
+    return MFB_OK;
+}
+
 /* The id of the queued entry of instance and kind, or 0. Expects the lock. */
 static mfb_status find_queued(struct config_db *db, const char *instance, const char *kind,
                               int64_t *id, struct mfb_error *err)
@@ -371,18 +379,24 @@ mfb_status job_queue_settle_running(struct config_db *db, size_t *count, struct 
     return st;
 }
 
+/* A pending upload: the job and where it goes. */
+static mfb_status pending_row(sqlite3_stmt *stmt, void *out, struct mfb_error *err)
+{
+    (void)err;
+    struct queue_pending *p = out;
+    p->job_id = sqlite3_column_int64(stmt, 0);
+    sqlutil_copy_text(p->instance, sizeof(p->instance), stmt, 1);
+    sqlutil_copy_text(p->target, sizeof(p->target), stmt, 2);
+    return MFB_OK;
+}
+
 mfb_status job_queue_unretried(struct config_db *db, struct queue_pending **list, size_t *count,
                                struct mfb_error *err)
 {
-    *list = NULL;
-    *count = 0;
-    size_t cap = 0;
-    sqlite3_stmt *stmt = NULL;
-    pthread_mutex_lock(&db->lock);
     /* A done retry that was not cancelled and whose job is still pending
      * was interrupted: it does not count as one. */
-    mfb_status st = sqlutil_prepare(
-        db->sql,
+    return config_rows_list_all(
+        db,
         "SELECT j.id, j.instance, j.target FROM jobs j"
         " WHERE j.status = 'pending_upload' AND j.kind = 'backup'"
         " AND j.id IN (SELECT job_id FROM queue WHERE trigger <> 'retry' AND cancelled = 0"
@@ -391,32 +405,7 @@ mfb_status job_queue_unretried(struct config_db *db, struct queue_pending **list
         " AND NOT EXISTS (SELECT 1 FROM queue r WHERE r.resume_job = j.id"
         "   AND (r.state <> 'done' OR r.cancelled = 1))"
         " ORDER BY j.id",
-        &stmt, err);
-    if (st != MFB_OK)
-        goto done;
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        st = config_rows_grow((void **)list, count, &cap, sizeof(**list), err);
-        if (st != MFB_OK)
-            break;
-        struct queue_pending *p = &(*list)[*count];
-        memset(p, 0, sizeof(*p));
-        p->job_id = sqlite3_column_int64(stmt, 0);
-        sqlutil_copy_text(p->instance, sizeof(p->instance), stmt, 1);
-        sqlutil_copy_text(p->target, sizeof(p->target), stmt, 2);
-        (*count)++;
-    }
-    if (st == MFB_OK && rc != SQLITE_DONE)
-        st = sqlutil_fail(db->sql, "read the pending uploads", err);
-done:
-    sqlite3_finalize(stmt);
-    pthread_mutex_unlock(&db->lock);
-    if (st != MFB_OK) {
-        free(*list);
-        *list = NULL;
-        *count = 0;
-    }
-    return st;
+        sizeof(**list), pending_row, NULL, (void **)list, count, "read the pending uploads", err);
 }
 
 mfb_status job_queue_get(struct config_db *db, int64_t id, struct queue_entry *out,
@@ -451,7 +440,6 @@ mfb_status job_queue_list(struct config_db *db, bool with_done, size_t done_limi
 {
     *list = NULL;
     *count = 0;
-    size_t cap = 0;
     sqlite3_stmt *stmt = NULL;
     pthread_mutex_lock(&db->lock);
     mfb_status st = sqlutil_prepare(
@@ -460,27 +448,12 @@ mfb_status job_queue_list(struct config_db *db, bool with_done, size_t done_limi
         " OR (?1 AND id IN (SELECT id FROM queue WHERE state = 'done' ORDER BY id DESC LIMIT ?2))"
         " ORDER BY id",
         &stmt, err);
-    if (st != MFB_OK)
-        goto done;
-    sqlite3_bind_int(stmt, 1, with_done ? 1 : 0);
-    sqlite3_bind_int64(stmt, 2, (sqlite3_int64)done_limit);
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        st = config_rows_grow((void **)list, count, &cap, sizeof(**list), err);
-        if (st != MFB_OK)
-            break;
-        read_entry(stmt, &(*list)[*count]);
-        (*count)++;
+    if (st == MFB_OK) {
+        sqlite3_bind_int(stmt, 1, with_done ? 1 : 0);
+        sqlite3_bind_int64(stmt, 2, (sqlite3_int64)done_limit);
+        st = config_rows_read(db->sql, stmt, sizeof(**list), entry_row, NULL, (void **)list, count,
+                              "list the queue", err);
     }
-    if (st == MFB_OK && rc != SQLITE_DONE)
-        st = sqlutil_fail(db->sql, "list the queue", err);
-done:
-    sqlite3_finalize(stmt);
     pthread_mutex_unlock(&db->lock);
-    if (st != MFB_OK) {
-        free(*list);
-        *list = NULL;
-        *count = 0;
-    }
     return st;
 }

@@ -23,40 +23,37 @@
 
 static const char *const kind_names[] = {"backup", "drill"};
 static const char *const catch_up_names[] = {"once", "skip"};
+static const struct config_words catch_up_words = {catch_up_names, COUNT_OF(catch_up_names),
+                                                   "unknown catch-up", "use 'once' or 'skip'"};
+static const struct config_words kind_words = {
+    kind_names, COUNT_OF(kind_names), "unknown schedule kind",
+    "a schedule's kind is 'backup' or 'drill' (docs/drill.md)"};
 
 const char *config_schedule_kind_str(enum config_schedule_kind k)
 {
-    return (unsigned)k < COUNT_OF(kind_names) ? kind_names[k] : "?";
+    return config_rows_name(kind_names, COUNT_OF(kind_names), (unsigned)k);
 }
 
 mfb_status config_schedule_kind_parse(const char *text, enum config_schedule_kind *k,
                                       struct mfb_error *err)
 {
-    int i = config_rows_lookup(kind_names, COUNT_OF(kind_names), text);
-    if (i < 0) {
-        mfb_error_set(err, MFB_ERR_USAGE, "unknown schedule kind '%s'", text ? text : "");
-        mfb_error_hint(err, "a schedule's kind is 'backup' or 'drill' (docs/drill.md)");
-        return MFB_ERR_USAGE;
-    }
-    *k = (enum config_schedule_kind)i;
-    return MFB_OK;
+    int i = config_rows_parse(&kind_words, text, err);
+    if (i >= 0)
+        *k = (enum config_schedule_kind)i;
+    return i >= 0 ? MFB_OK : MFB_ERR_USAGE;
 }
 
 const char *config_catch_up_str(enum config_catch_up c)
 {
-    return (unsigned)c < COUNT_OF(catch_up_names) ? catch_up_names[c] : "?";
+    return config_rows_name(catch_up_names, COUNT_OF(catch_up_names), (unsigned)c);
 }
 
 mfb_status config_catch_up_parse(const char *text, enum config_catch_up *c, struct mfb_error *err)
 {
-    int i = config_rows_lookup(catch_up_names, COUNT_OF(catch_up_names), text);
-    if (i < 0) {
-        mfb_error_set(err, MFB_ERR_USAGE, "unknown catch-up '%s'", text ? text : "");
-        mfb_error_hint(err, "use 'once' or 'skip'");
-        return MFB_ERR_USAGE;
-    }
-    *c = (enum config_catch_up)i;
-    return MFB_OK;
+    int i = config_rows_parse(&catch_up_words, text, err);
+    if (i >= 0)
+        *c = (enum config_catch_up)i;
+    return i >= 0 ? MFB_OK : MFB_ERR_USAGE;
 }
 
 void config_schedule_init(struct config_schedule *s)

@@ -185,6 +185,23 @@ static mfb_status collect_rows(struct server_db *db, sqlite3_stmt *stmt, void **
     return st;
 }
 
+/* Every row of a query without parameters, under the lock: collect_rows
+ * over a statement it prepares. */
+static mfb_status list_all(struct server_db *db, const char *sql, void **list, size_t *count,
+                           size_t elem_size, void (*read)(sqlite3_stmt *stmt, void *elem),
+                           const char *what, struct mfb_error *err)
+{
+    *list = NULL;
+    *count = 0;
+    sqlite3_stmt *stmt;
+    pthread_mutex_lock(&db->lock);
+    mfb_status st = prepare(db, sql, &stmt, err);
+    if (st == MFB_OK)
+        st = collect_rows(db, stmt, list, count, elem_size, read, NULL, what, err);
+    pthread_mutex_unlock(&db->lock);
+    return st;
+}
+
 mfb_status server_db_open(const char *path, bool create, struct server_db **out,
                           struct mfb_error *err)
 {
@@ -399,21 +416,12 @@ static void read_client_usage(sqlite3_stmt *stmt, void *elem)
 mfb_status server_db_client_list(struct server_db *db, struct srv_client **list, size_t *count,
                                  struct mfb_error *err)
 {
-    *list = NULL;
-    *count = 0;
-    sqlite3_stmt *stmt;
-    pthread_mutex_lock(&db->lock);
-    mfb_status st = prepare(db,
-                            "SELECT c.id, c.name, c.quota, c.active, c.created, "
-                            "  COALESCE(SUM(b.size), 0), COUNT(b.id) "
-                            "FROM clients c LEFT JOIN backups b ON b.client_id = c.id "
-                            "GROUP BY c.id ORDER BY c.name",
-                            &stmt, err);
-    if (st == MFB_OK)
-        st = collect_rows(db, stmt, (void **)list, count, sizeof(**list), read_client_usage, NULL,
-                          "list clients", err);
-    pthread_mutex_unlock(&db->lock);
-    return st;
+    return list_all(db,
+                    "SELECT c.id, c.name, c.quota, c.active, c.created, "
+                    "  COALESCE(SUM(b.size), 0), COUNT(b.id) "
+                    "FROM clients c LEFT JOIN backups b ON b.client_id = c.id "
+                    "GROUP BY c.id ORDER BY c.name",
+                    (void **)list, count, sizeof(**list), read_client_usage, "list clients", err);
 }
 
 /* ---- uploads and chunks ---- */
@@ -660,6 +668,23 @@ mfb_status server_db_upload_set_publish_path(struct server_db *db, const char *i
     return st;
 }
 
+/* Binds a backup's row for "INSERT INTO backups(id, client_id, instance,
+ * name, path, size, sha256, created, metadata, upload_id)": a finished
+ * upload's, or one adopted from the shared storage. */
+static void bind_backup(sqlite3_stmt *stmt, const struct srv_backup *b, const char *upload_id)
+{
+    sqlite3_bind_text(stmt, 1, b->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, b->client_id);
+    sqlite3_bind_text(stmt, 3, b->instance, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 4, b->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 5, b->path, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 6, (sqlite3_int64)b->size);
+    sqlite3_bind_text(stmt, 7, b->sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 8, b->created);
+    bind_text_or_null(stmt, 9, b->metadata);
+    sqlite3_bind_text(stmt, 10, upload_id, -1, SQLITE_STATIC);
+}
+
 mfb_status server_db_upload_finish(struct server_db *db, const char *upload_id,
                                    const struct srv_backup *b, struct mfb_error *err)
 {
@@ -673,16 +698,7 @@ mfb_status server_db_upload_finish(struct server_db *db, const char *upload_id,
                  "metadata, upload_id) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                  &stmt, err);
     if (st == MFB_OK) {
-        sqlite3_bind_text(stmt, 1, b->id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(stmt, 2, b->client_id);
-        sqlite3_bind_text(stmt, 3, b->instance, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 4, b->name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 5, b->path, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(stmt, 6, (sqlite3_int64)b->size);
-        sqlite3_bind_text(stmt, 7, b->sha256, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(stmt, 8, b->created);
-        bind_text_or_null(stmt, 9, b->metadata);
-        sqlite3_bind_text(stmt, 10, upload_id, -1, SQLITE_STATIC);
+        bind_backup(stmt, b, upload_id);
         st = run_done(db, stmt, "record the backup", err);
     }
     if (st == MFB_OK)
@@ -887,16 +903,7 @@ mfb_status server_db_backup_adopt(struct server_db *db, const struct srv_backup 
                             "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                             &stmt, err);
     if (st == MFB_OK) {
-        sqlite3_bind_text(stmt, 1, b->id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(stmt, 2, b->client_id);
-        sqlite3_bind_text(stmt, 3, b->instance, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 4, b->name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 5, b->path, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(stmt, 6, (sqlite3_int64)b->size);
-        sqlite3_bind_text(stmt, 7, b->sha256, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(stmt, 8, b->created);
-        bind_text_or_null(stmt, 9, b->metadata);
-        sqlite3_bind_text(stmt, 10, b->upload_id, -1, SQLITE_STATIC);
+        bind_backup(stmt, b, b->upload_id);
         st = run_done(db, stmt, "record the backup", err);
         *added = st == MFB_OK && sqlite3_changes(db->sql) > 0;
     }
@@ -1062,17 +1069,8 @@ mfb_status server_db_policy_get(struct server_db *db, int64_t client_id, const c
 mfb_status server_db_policy_list(struct server_db *db, struct srv_policy **list, size_t *count,
                                  struct mfb_error *err)
 {
-    *list = NULL;
-    *count = 0;
-    sqlite3_stmt *stmt;
-    pthread_mutex_lock(&db->lock);
-    mfb_status st =
-        prepare(db, "SELECT " POLICY_COLUMNS " ORDER BY c.name, r.instance", &stmt, err);
-    if (st == MFB_OK)
-        st = collect_rows(db, stmt, (void **)list, count, sizeof(**list), read_policy, NULL,
-                          "list retention policies", err);
-    pthread_mutex_unlock(&db->lock);
-    return st;
+    return list_all(db, "SELECT " POLICY_COLUMNS " ORDER BY c.name, r.instance", (void **)list,
+                    count, sizeof(**list), read_policy, "list retention policies", err);
 }
 
 /* ---- verifications (restore drills) ---- */
@@ -1147,23 +1145,15 @@ static void read_verified(sqlite3_stmt *stmt, void *elem)
 mfb_status server_db_verified_last(struct server_db *db, struct srv_verified **list, size_t *count,
                                    struct mfb_error *err)
 {
-    sqlite3_stmt *stmt;
-    *list = NULL;
-    *count = 0;
-    pthread_mutex_lock(&db->lock);
     /* Through backups: a verification goes with its backup (ON DELETE
      * CASCADE), so only stored backups count, under the backup's client
      * and instance rather than anything the drill's client said. */
-    mfb_status st = prepare(db,
-                            "SELECT c.name, b.instance, MAX(v.time) FROM verifications v "
-                            "JOIN backups b ON b.id = v.backup_id "
-                            "JOIN clients c ON c.id = b.client_id "
-                            "WHERE v.result = 'passed' GROUP BY c.name, b.instance "
-                            "ORDER BY c.name, b.instance",
-                            &stmt, err);
-    if (st == MFB_OK)
-        st = collect_rows(db, stmt, (void **)list, count, sizeof(**list), read_verified, NULL,
-                          "read the verifications", err);
-    pthread_mutex_unlock(&db->lock);
-    return st;
+    return list_all(db,
+                    "SELECT c.name, b.instance, MAX(v.time) FROM verifications v "
+                    "JOIN backups b ON b.id = v.backup_id "
+                    "JOIN clients c ON c.id = b.client_id "
+                    "WHERE v.result = 'passed' GROUP BY c.name, b.instance "
+                    "ORDER BY c.name, b.instance",
+                    (void **)list, count, sizeof(**list), read_verified, "read the verifications",
+                    err);
 }

@@ -128,47 +128,32 @@ mfb_status server_db_expect_remove(struct server_db *db, const char *client, con
     return st;
 }
 
+static mfb_status expect_row(sqlite3_stmt *stmt, void *row, struct mfb_error *err)
+{
+    (void)err;
+    struct srv_expect *e = row;
+    e->client_id = sqlite3_column_int64(stmt, 0);
+    sqlutil_copy_text(e->client, sizeof(e->client), stmt, 1);
+    sqlutil_copy_text(e->instance, sizeof(e->instance), stmt, 2);
+    e->every_s = sqlite3_column_int64(stmt, 3);
+    e->created = sqlite3_column_int64(stmt, 4);
+    e->alarm_since = sqlite3_column_int64(stmt, 5);
+    e->alarm_sent = sqlite3_column_int64(stmt, 6);
+    e->last_backup = sqlite3_column_int64(stmt, 7);
+    e->client_active = sqlite3_column_int(stmt, 8) != 0;
+    return MFB_OK;
+}
+
 mfb_status server_db_expect_list(struct server_db *db, struct srv_expect **list, size_t *count,
                                  struct mfb_error *err)
 {
-    *list = NULL;
-    *count = 0;
-    size_t cap = 0;
-    sqlite3_stmt *stmt = NULL;
-    pthread_mutex_lock(&db->lock);
-    mfb_status st = sqlutil_prepare(
-        db->sql,
+    return config_rows_list_locked(
+        db->sql, &db->lock,
         "SELECT e.client_id, c.name, e.instance, e.every_s, e.created, e.alarm_since,"
         " e.alarm_sent, (SELECT MAX(b.created) FROM backups b WHERE b.client_id = e.client_id"
         "   AND b.instance = e.instance), c.active"
         " FROM expectations e JOIN clients c ON c.id = e.client_id ORDER BY c.name, e.instance",
-        &stmt, err);
-    int rc = SQLITE_DONE;
-    while (st == MFB_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        st = config_rows_grow((void **)list, count, &cap, sizeof(**list), err);
-        if (st != MFB_OK)
-            break;
-        struct srv_expect *e = &(*list)[(*count)++];
-        e->client_id = sqlite3_column_int64(stmt, 0);
-        sqlutil_copy_text(e->client, sizeof(e->client), stmt, 1);
-        sqlutil_copy_text(e->instance, sizeof(e->instance), stmt, 2);
-        e->every_s = sqlite3_column_int64(stmt, 3);
-        e->created = sqlite3_column_int64(stmt, 4);
-        e->alarm_since = sqlite3_column_int64(stmt, 5);
-        e->alarm_sent = sqlite3_column_int64(stmt, 6);
-        e->last_backup = sqlite3_column_int64(stmt, 7);
-        e->client_active = sqlite3_column_int(stmt, 8) != 0;
-    }
-    if (st == MFB_OK && rc != SQLITE_DONE)
-        st = sqlutil_fail(db->sql, "list the expectations", err);
-    sqlite3_finalize(stmt);
-    pthread_mutex_unlock(&db->lock);
-    if (st != MFB_OK) {
-        free(*list);
-        *list = NULL;
-        *count = 0;
-    }
-    return st;
+        sizeof(**list), expect_row, NULL, (void **)list, count, "list the expectations", err);
 }
 
 mfb_status server_db_expect_alarm(struct server_db *db, int64_t client_id, const char *instance,
@@ -195,46 +180,31 @@ mfb_status server_db_expect_alarm(struct server_db *db, int64_t client_id, const
 
 /* ---- uploads in progress (the dashboard) ---- */
 
+static mfb_status upload_row(sqlite3_stmt *stmt, void *row, struct mfb_error *err)
+{
+    (void)err;
+    struct srv_upload_progress *u = row;
+    sqlutil_copy_text(u->id, sizeof(u->id), stmt, 0);
+    sqlutil_copy_text(u->client, sizeof(u->client), stmt, 1);
+    sqlutil_copy_text(u->instance, sizeof(u->instance), stmt, 2);
+    sqlutil_copy_text(u->name, sizeof(u->name), stmt, 3);
+    u->size_known = sqlite3_column_type(stmt, 4) != SQLITE_NULL;
+    u->size = u->size_known ? (uint64_t)sqlite3_column_int64(stmt, 4) : 0;
+    u->created = sqlite3_column_int64(stmt, 5);
+    u->updated = sqlite3_column_int64(stmt, 6);
+    u->received = (uint64_t)sqlite3_column_int64(stmt, 7);
+    return MFB_OK;
+}
+
 mfb_status server_db_upload_progress(struct server_db *db, struct srv_upload_progress **list,
                                      size_t *count, struct mfb_error *err)
 {
-    *list = NULL;
-    *count = 0;
-    size_t cap = 0;
-    sqlite3_stmt *stmt = NULL;
-    pthread_mutex_lock(&db->lock);
-    mfb_status st =
-        sqlutil_prepare(db->sql,
-                        "SELECT u.id, c.name, u.instance, u.name, u.size, u.created, u.updated,"
-                        " (SELECT COALESCE(SUM(k.size), 0) FROM chunks k WHERE k.upload_id = u.id)"
-                        " FROM uploads u JOIN clients c ON c.id = u.client_id WHERE u.complete = 0"
-                        " ORDER BY u.created, u.id",
-                        &stmt, err);
-    int rc = SQLITE_DONE;
-    while (st == MFB_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        st = config_rows_grow((void **)list, count, &cap, sizeof(**list), err);
-        if (st != MFB_OK)
-            break;
-        struct srv_upload_progress *u = &(*list)[(*count)++];
-        memset(u, 0, sizeof(*u));
-        sqlutil_copy_text(u->id, sizeof(u->id), stmt, 0);
-        sqlutil_copy_text(u->client, sizeof(u->client), stmt, 1);
-        sqlutil_copy_text(u->instance, sizeof(u->instance), stmt, 2);
-        sqlutil_copy_text(u->name, sizeof(u->name), stmt, 3);
-        u->size_known = sqlite3_column_type(stmt, 4) != SQLITE_NULL;
-        u->size = u->size_known ? (uint64_t)sqlite3_column_int64(stmt, 4) : 0;
-        u->created = sqlite3_column_int64(stmt, 5);
-        u->updated = sqlite3_column_int64(stmt, 6);
-        u->received = (uint64_t)sqlite3_column_int64(stmt, 7);
-    }
-    if (st == MFB_OK && rc != SQLITE_DONE)
-        st = sqlutil_fail(db->sql, "list the uploads in progress", err);
-    sqlite3_finalize(stmt);
-    pthread_mutex_unlock(&db->lock);
-    if (st != MFB_OK) {
-        free(*list);
-        *list = NULL;
-        *count = 0;
-    }
-    return st;
+    return config_rows_list_locked(
+        db->sql, &db->lock,
+        "SELECT u.id, c.name, u.instance, u.name, u.size, u.created, u.updated,"
+        " (SELECT COALESCE(SUM(k.size), 0) FROM chunks k WHERE k.upload_id = u.id)"
+        " FROM uploads u JOIN clients c ON c.id = u.client_id WHERE u.complete = 0"
+        " ORDER BY u.created, u.id",
+        sizeof(**list), upload_row, NULL, (void **)list, count, "list the uploads in progress",
+        err);
 }

@@ -39,16 +39,6 @@ static const char no_password_page[] =
     "mode 0600), never from the command line. Then reload this page.</p>"
     "</main></body></html>";
 
-const struct ui_asset *ui_asset_find(const char *path)
-{
-    if (strcmp(path, "/") == 0)
-        path = "/index.html";
-    for (const struct ui_asset *a = ui_assets; a->path; a++)
-        if (strcmp(a->path, path) == 0)
-            return a;
-    return NULL;
-}
-
 void ui_init(struct ui *ui, struct config_db *db, bool tls)
 {
     memset(ui, 0, sizeof(*ui));
@@ -105,18 +95,6 @@ static void set_json(struct ui_answer *a, unsigned status, json_t *o)
     a->len = strlen(a->owned);
 }
 
-static bool is_public(const char *path)
-{
-    return strcmp(path, "/login.html") == 0 || strcmp(path, "/login.js") == 0 ||
-           strcmp(path, "/style.css") == 0 || strcmp(path, "/favicon.svg") == 0;
-}
-
-static bool is_page(const char *path)
-{
-    size_t n = strlen(path);
-    return strcmp(path, "/") == 0 || (n > 5 && strcmp(path + n - 5, ".html") == 0);
-}
-
 static void set_cookie(struct ui *ui, struct ui_answer *a, const char *id)
 {
     /* Max-Age=0 clears it at logout. */
@@ -165,7 +143,7 @@ enum ui_verdict ui_begin(struct ui *ui, const struct ui_request *req, struct ui_
         }
         return UI_NEEDS_BODY;
     }
-    if (is_public(path) && reads) {
+    if (ui_asset_is_public(path) && reads) {
         const struct ui_asset *asset = ui_asset_find(path);
         if (asset == NULL) {
             set_error(a, 404, "not_found", "no such path", NULL);
@@ -182,7 +160,7 @@ enum ui_verdict ui_begin(struct ui *ui, const struct ui_request *req, struct ui_
     int64_t now = clock_wall_ms();
     char id[UI_TOKEN_BUF], csrf[UI_TOKEN_BUF];
     if (!ui_cookie_session(req->cookie, id) || !ui_session_check(&ui->sessions, id, now, csrf)) {
-        if (!api && is_page(path)) {
+        if (!api && ui_asset_is_page(path)) {
             a->status = 303;
             a->location = "/login.html";
             set_static(a, 303, "text/plain; charset=utf-8", "log in at /login.html\n");

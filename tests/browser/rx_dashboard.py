@@ -98,6 +98,7 @@ class ReceiverDashboard(Browser, unittest.TestCase):
         self.wait(lambda d: "wrong password" in self.find("login-message").text,
                   what="the refusal")
         self.assertTrue(self.driver.current_url.endswith("/login.html"))
+        self.assert_base_styles()  # before a login too
         self.assertIsNone(self.session_cookie())
         self.screenshot("rx-login")
         self.assertEqual(self.console_errors(), [])  # the 401 of /ui/login is expected

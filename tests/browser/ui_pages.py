@@ -6,8 +6,10 @@ a restore drill in the log and on its page, the dashboard's expectations
 (overdue as the silence alarm decides, last job, next run), the report
 (one chart point per backup, a drill is none; the CSV), schedules (a bad cron expression
 refused as typed, a good one showing the next runs, pause and resume), the
-settings (no secret shown, instance Check, Send test), no console error on
-any page, and screenshots of every page at desktop and phone widths.
+settings (no secret shown, instance Check, Send test), the header every
+page shares (rendered by common.js; Log out ends the session), the base
+stylesheet on the login page, no console error on any page, and
+screenshots of every page at desktop and phone widths.
 """
 import os
 import sys
@@ -59,6 +61,29 @@ class Pages(UITestCase):
 
     def wait_rows(self, want):
         self.wait(lambda d: self.job_rows() == want, what=f"job rows {want}")
+
+    def test_header_on_every_page(self):
+        """Every page's header (rendered by common.js) names the same pages,
+        marks the current one, and its Log out ends the session."""
+        pages = [("/index.html", "Dashboard"), ("/jobs.html", "Jobs"),
+                 ("/reports.html", "Reports"), ("/schedules.html", "Schedules"),
+                 ("/settings.html", "Instances, targets, alerts")]
+        for path in [p for p, _ in pages] + [f"/job.html?id={self.failed_id}"]:
+            self.open(path)
+            links = self.wait(lambda d: d.find_elements("css selector", "header.top nav a"),
+                              what=f"{path}: the header's links")
+            self.assertEqual([(a.get_attribute("pathname"), a.text) for a in links], pages)
+            current = [a.get_attribute("pathname") for a in links
+                       if a.get_attribute("aria-current") == "page"]
+            self.assertEqual(current, [p for p, _ in pages if p == path], path)
+            self.assertEqual(self.driver.find_element("css selector", "header.top .brand").text,
+                             "mfb")
+        cookie = self.session_cookie()
+        self.assertEqual(self.http("GET", "/ui/session", cookie=cookie)[0], 200)
+        self.driver.find_element("id", "logout").click()
+        self.wait(lambda d: d.current_url.endswith("/login.html"), what="the login page")
+        self.assertEqual(self.http("GET", "/ui/session", cookie=cookie)[0], 401)
+        self.assertEqual(self.console_errors(), [])
 
     def test_jobs_search_filter_and_failed_job(self):
         job = self.env.job(self.failed_id)
@@ -239,6 +264,7 @@ class Pages(UITestCase):
         self.driver.delete_all_cookies()
         self.open("/login.html")
         self.wait(lambda d: d.find_elements(*by_testid("login-password")), what="login page")
+        self.assert_base_styles()  # before a login too
         self.screenshot("login")
         self.assertEqual(self.console_errors(), [])
 

@@ -5,70 +5,17 @@ running job, SIGTERM of the daemon during a job, `mfb run` without a
 daemon, and hostile API input.
 """
 
-import json
 import os
 import signal
-import socket
-import subprocess
 import sys
-import time
-import unittest
 
 sys.path.insert(0, os.environ.get("MFB_TEST_LIB") or
                 os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from jobtestlib import JobTestCase  # noqa: E402
-from mfbtest import MFB, main  # noqa: E402
+from daemontestlib import DaemonTestCase, raw_request  # noqa: E402
+from mfbtest import main  # noqa: E402
 
 
-def raw_request(path, method, url, body=b""):
-    """One HTTP/1.1 request on the UNIX socket: (status, JSON answer)."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(path)
-    s.sendall(f"{method} {url} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-              f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
-    data = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    s.close()
-    head, _, rest = data.partition(b"\r\n\r\n")
-    return int(head.split()[1]), json.loads(rest) if rest else None
-
-
-class Daemon(JobTestCase):
-    env_name = "daemon"
-
-    def start_daemon(self):
-        self.sock = os.path.join(self.env.dir, "mfb.sock")
-        self.daemon = subprocess.Popen([MFB, "daemon", "--workers", "1", "--no-alerts"],
-                                       stderr=subprocess.PIPE, env=self.env.env, text=True)
-        self.addCleanup(self.stop_daemon)
-        deadline = time.monotonic() + 30
-        while self.env.mfb("daemon", "status", expect=None).returncode != 0:
-            self.assertIsNone(self.daemon.poll(), "the daemon exited")
-            self.assertLess(time.monotonic(), deadline, "the daemon does not answer")
-            time.sleep(0.05)
-        self.assertEqual(os.stat(self.sock).st_mode & 0o777, 0o600)
-
-    def stop_daemon(self):
-        if self.daemon.poll() is None:
-            self.daemon.send_signal(signal.SIGTERM)
-            self.daemon.communicate(timeout=120)
-
-    def jobs(self):
-        return json.loads(self.env.mfb("jobs", "--json").stdout)["jobs"]
-
-    def wait_entry(self, qid, pred, timeout=60):
-        deadline = time.monotonic() + timeout
-        while True:
-            e = [j for j in self.jobs() if j["id"] == qid]
-            if e and pred(e[0]):
-                return e[0]
-            self.assertLess(time.monotonic(), deadline, f"entry {qid}: {e}")
-            time.sleep(0.05)
-
+class Daemon(DaemonTestCase):
     def run_id(self, instance):
         out = self.env.mfb("run", instance).stdout
         return int(out.split()[1].rstrip(":"))
@@ -108,9 +55,7 @@ class Daemon(JobTestCase):
         self.start_daemon()
         qid = self.run_id("term")
         e = self.wait_entry(qid, lambda e: e.get("progress", {}).get("step") == "stop")
-        self.daemon.send_signal(signal.SIGTERM)
-        _, err = self.daemon.communicate(timeout=120)
-        self.assertEqual(self.daemon.returncode, 0, err)
+        err = self.stop_daemon()
         self.assertIn("daemon-stop", err)
         self.env.assert_running()
         job = self.env.wait_job_ended(e["job_id"])
@@ -122,9 +67,7 @@ class Daemon(JobTestCase):
         self.daemon.send_signal(signal.SIGHUP)
         self.env.mfb("daemon", "status")  # still answers
         self.assertIsNone(self.daemon.poll(), "SIGHUP ended the daemon")
-        self.daemon.send_signal(signal.SIGTERM)
-        _, err = self.daemon.communicate(timeout=120)
-        self.assertEqual(self.daemon.returncode, 0, err)
+        err = self.stop_daemon()
         self.assertIn("daemon-reload", err)
 
     def test_run_without_a_daemon(self):

@@ -87,6 +87,13 @@ class Browser:
         self.find("login-submit").click()
         self.wait(lambda d: d.current_url.endswith("/index.html"), what="dashboard after login")
 
+    def assert_base_styles(self):
+        """The page has the shared base stylesheet (ui-common/base.css, which
+        style.css imports): its 15px root font, not the browser's 16px."""
+        self.wait(lambda d: d.execute_script(
+            "return getComputedStyle(document.documentElement).fontSize") == "15px",
+            what="base.css applied")
+
     def console_errors(self):
         """SEVERE console messages since the last call, less the expected ones."""
         out = []

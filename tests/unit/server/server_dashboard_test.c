@@ -225,7 +225,8 @@ static void test_without_session(void **state)
     a = get(fx, "/index.html", "mfb_receiver_session=" TOKEN1);
     assert_int_equal(a.status, 303);
     answer_free(&a);
-    const char *public[] = {"/login.html", "/login.js", "/style.css", "/favicon.svg"};
+    /* the login page and all it loads (the stylesheet imports base.css) */
+    const char *public[] = {"/login.html", "/login.js", "/style.css", "/base.css", "/favicon.svg"};
     for (size_t i = 0; i < sizeof(public) / sizeof(public[0]); i++) {
         a = get(fx, public[i], NULL);
         assert_int_equal(a.status, 200);

@@ -1,5 +1,6 @@
-// login.js - the login form: POST /ui/login with the password as JSON; on
-// success the receiver sets the session cookie and the dashboard opens.
+// login.js - the login form of the web UI and of the receiver's dashboard:
+// POST /ui/login with the password as JSON; on success the server sets the
+// session cookie and the page opens.
 const form = document.getElementById('login-form');
 const msg = document.getElementById('login-message');
 form.addEventListener('submit', async (ev) => {
